@@ -1,0 +1,46 @@
+# The two commands of the quick start are `make demo` and `make test`; both build the environment
+# they need on a fresh clone. `make .venv` builds the environment only; `make bench` runs the
+# benchmarks (kept out of `make test`).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHECKOV_VENV := .tools/checkov
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: .venv demo test lint typecheck template-lint unit integration e2e bench clean
+
+.venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev]'
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: pyproject.toml
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) "$$(sed -n 's/^checkov = \["\(checkov==[^"]*\)"\]/\1/p' pyproject.toml)"
+	@touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/receivables demo
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy layers/core infra functions tests
+
+template-lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	$(BIN)/cfn-lint template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
+test: lint typecheck template-lint
+	$(BIN)/pytest -n 2 --dist loadgroup tests/unit tests/integration tests/e2e
+
+bench: $(VENV)/.installed
+	$(BIN)/pytest -q -s -p no:randomly tests/benchmarks
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,0 +1,79 @@
+"""Ingest function: an invoice file created under inbox/ becomes tracked receivables.
+
+Triggered by S3 "Object Created" (through EventBridge on AWS; the classic notification shape is
+accepted too). Bad documents never fail the invocation: they are reported beside the file.
+Only infrastructure failures raise, so that Lambda retries and then hands the event to the
+on-failure destination.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.adapters.s3 import ObjectStore
+from receivables.clock import Clock, SystemClock
+from receivables.ingest.service import ingest_object, object_events
+from receivables.observability import logger, metrics, tracer
+from receivables.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """What the handler works with; tests build their own."""
+
+    settings: Settings
+    objects: ObjectStore
+    clock: Clock
+
+
+@cache
+def default_dependencies() -> Dependencies:
+    """Built once per cold start from the function's environment."""
+    settings = Settings.from_env(os.environ)
+    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    return Dependencies(settings, ObjectStore(endpoint_url=settings.endpoint_url), SystemClock())
+
+
+def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
+    """Ingest every object the event announces; return a summary per object."""
+    results = []
+    for announced in object_events(event):
+        result = ingest_object(announced, deps.objects, deps.settings, deps.clock)
+        summary = result.report.get("summary", {})
+        logger.info(
+            "object ingested",
+            extra={
+                "key": announced.key,
+                "outcome": result.outcome,
+                "destination": result.destination,
+                **{k: v for k, v in summary.items() if isinstance(v, int)},
+            },
+        )
+        metrics.add_metric(name=f"Files{result.outcome.capitalize()}", unit="Count", value=1)
+        if summary:
+            metrics.add_metric(name="InvoicesCreated", unit="Count", value=summary["created"])
+            metrics.add_metric(name="DocumentProblems", unit="Count", value=summary["problems"])
+        results.append(
+            {
+                "key": announced.key,
+                "outcome": result.outcome,
+                "destination": result.destination,
+                **summary,
+            }
+        )
+    return {"objects": results}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    return handle(event, default_dependencies())

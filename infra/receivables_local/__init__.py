@@ -1,0 +1,1 @@
+"""The embedded local runtime of Receivables: moto as the AWS, the handlers run in-process."""

@@ -1,0 +1,145 @@
+"""Fixes to moto (5.2.5) that the embedded AWS needs to behave like DynamoDB at ledger volumes.
+
+moto's ``TransactWriteItems`` deep-copies every table a transaction touches, as a rollback backup,
+before applying it: the cost of one transaction grows with the table (about 1 transaction/s at
+20,000 items), so a ledger that writes every change with its audit event in a transaction would
+grind to a halt. `install` replaces it with a version that snapshots only the items the
+transaction touches (and the stream records it adds), which keeps the rollback exact: same
+validation, same condition evaluation, same ``CancellationReasons``, every action undone when any
+fails. ``tests/integration/test_moto_patches.py`` checks it against those promises.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_installed = False
+
+
+def install() -> None:
+    """Apply the patches (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    from moto.dynamodb.models import DynamoDBBackend
+
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    _installed = True
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:  # noqa: C901
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+
+    snapshots: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {}
+    stream_lengths: dict[str, int] = {}
+    target_items: set[tuple[str, str]] = set()
+
+    def remember(table_name: str, key: dict[str, Any]) -> None:
+        """Snapshot the item (or its absence) before the transaction changes it."""
+        identity = (table_name, str(dict(sorted(key.items()))))
+        if identity in target_items:
+            raise MultipleTransactionsException()
+        target_items.add(identity)
+        table = self.get_table(table_name)
+        if table.stream_shard is not None and table_name not in stream_lengths:
+            stream_lengths[table_name] = len(table.stream_shard.items)
+        hash_value, range_value = self.get_keys_value(table, key)
+        current = table.get_item(hash_value, range_value)
+        snapshots[identity] = (table, hash_value, range_value, copy.deepcopy(current))
+
+    def rollback() -> None:
+        for table, hash_value, range_value, item in snapshots.values():
+            if table.has_range_key:
+                partition = table.items[hash_value]
+                if item is None:
+                    partition.pop(range_value, None)
+                    if not partition:
+                        table.items.pop(hash_value, None)
+                else:
+                    partition[range_value] = item
+            elif item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item
+        for table_name, length in stream_lengths.items():
+            shard = self.get_table(table_name).stream_shard
+            if shard is not None:
+                del shard.items[length:]
+
+    errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
+    for item in transact_items:
+        original_item: dict[str, Any] | None = None
+        if len(list(item.keys())) > 1:
+            raise TransactWriteSingleOpException
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            condition_expression = op.get("ConditionExpression")
+            names = op.get("ExpressionAttributeNames")
+            values = op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                attrs = op["Item"]
+                table = self.get_table(table_name)
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            remember(table_name, key)
+            current = self.get_item(table_name, key)
+            if condition_expression is not None:
+                condition = get_filter_expression(condition_expression, names, values)
+                if not condition.expr(current):
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+            if op_type == "Put":
+                self.put_item(
+                    table_name,
+                    op["Item"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Delete":
+                self.delete_item(
+                    table_name,
+                    key,
+                    condition_expression=condition_expression,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Update":
+                self.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            rollback()
+            raise
+        except ConditionalCheckFailed as exc:
+            errors.append(("ConditionalCheckFailed", str(exc.message), original_item))
+        except Exception as exc:  # noqa: BLE001 - reported per action, as moto itself does
+            errors.append((type(exc).__name__, str(exc), original_item))
+    if any(code is not None for code, _, _ in errors):
+        rollback()
+        raise TransactionCanceledException(errors)

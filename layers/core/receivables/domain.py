@@ -1,0 +1,203 @@
+"""The entities of the receivables ledger, as plain typed objects (storage knows how to persist them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from receivables.money import Money
+
+
+class InvoiceStatus(StrEnum):
+    """Where an invoice stands; `receivables.ledger` is the one place that changes it."""
+
+    OPEN = "open"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    DISPUTED = "disputed"
+    CREDITED = "credited"
+    WRITTEN_OFF = "written_off"
+    VOID = "void"
+
+
+class DocumentType(StrEnum):
+    """The two kinds of billing document that reach the inbox."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class DueDateSource(StrEnum):
+    """Where an invoice's due date came from, most to least authoritative."""
+
+    DOCUMENT = "document"
+    PAYMENT_TERMS = "payment_terms"
+    CUSTOMER_TERMS = "customer_terms"
+    DEFAULT_TERMS = "default_terms"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PartyId:
+    """One identifier of a trading party: ``scheme`` is ``vat``, ``legal``, ``endpoint``,
+    ``erp`` (the seller's own customer number) or ``email``."""
+
+    scheme: str
+    value: str
+
+    def key(self) -> str:
+        """The canonical text form used in storage keys: ``vat:SE4598375937``."""
+        return f"{self.scheme}:{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    """The customer as a document names it, before it is matched to a `Customer`."""
+
+    name: str | None
+    identifiers: tuple[PartyId, ...]
+    email: str | None = None
+    country: str | None = None
+    language: str | None = None
+
+
+@dataclass(slots=True)
+class Customer:
+    """A party that owes us money."""
+
+    customer_id: str
+    name: str | None
+    identifiers: tuple[PartyId, ...]
+    email: str | None
+    country: str | None = None
+    language: str | None = None
+    payment_terms_days: int | None = None
+    version: int = 0
+    created_at: str = ""
+
+    @property
+    def needs_contact_details(self) -> bool:
+        """No email on file: nobody can be sent the invoice or a reminder yet."""
+        return not self.email
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One line of an invoice: quantities and prices are exact decimals, the net amount is money."""
+
+    line_id: str
+    description: str | None
+    quantity: Decimal | None
+    unit_code: str | None
+    unit_price: Decimal | None
+    net: Money
+    tax_percent: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a document came from: the object and, for CSV, the row(s) or, for JSON, the index."""
+
+    bucket: str
+    key: str
+    format: str
+    location: str  # "row 12", "rows 12-14", "item 3", "document"
+
+
+@dataclass(slots=True)
+class Invoice:
+    """A receivable: what a customer owes on one issued invoice."""
+
+    invoice_id: str
+    seller_id: str
+    number: str
+    customer_id: str
+    currency: str
+    issue_date: date
+    due_date: date
+    due_date_source: DueDateSource
+    total: Money  # tax inclusive
+    tax: Money
+    prepaid: Money
+    payable: Money  # what was owed when issued: total - prepaid (+ rounding)
+    balance: Money  # what is still owed
+    paid: Money
+    credited: Money
+    written_off: Money
+    status: InvoiceStatus
+    lines: tuple[InvoiceLine, ...]
+    fingerprint: str
+    source: SourceRef
+    po_number: str | None = None
+    buyer_reference: str | None = None
+    version: int = 0
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass(slots=True)
+class CreditNote:
+    """A document that reduces what a customer owes, on one invoice or as an unapplied credit."""
+
+    credit_note_id: str
+    seller_id: str
+    number: str
+    customer_id: str
+    currency: str
+    issue_date: date
+    amount: Money
+    applied: Money
+    invoice_reference: str | None
+    fingerprint: str
+    source: SourceRef
+    applied_invoice_id: str | None = None
+    version: int = 0
+    created_at: str = ""
+
+    @property
+    def unapplied(self) -> Money:
+        """The part of the credit that no invoice has absorbed yet."""
+        return self.amount - self.applied
+
+
+@dataclass(slots=True)
+class Payment:
+    """Money received from a customer (Stripe, bank transfer, cheque); behaviour arrives with
+    the payments issue."""
+
+    payment_id: str
+    customer_id: str | None
+    amount: Money
+    received_at: datetime
+    method: str
+    reference: str | None
+    unapplied: Money
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """A part of a payment or credit note matched to one invoice (lettering)."""
+
+    allocation_id: str
+    source_type: str  # "payment" | "credit_note"
+    source_id: str
+    invoice_id: str
+    amount: Money
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """An immutable record of one change to an aggregate, numbered in order from 1."""
+
+    aggregate_id: str
+    seq: int
+    type: str
+    at: str
+    actor: str
+    data: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,546 @@
+"""From parsed documents to ledger entries: customers matched or created, due dates settled,
+invoices and credit notes written exactly once, duplicates told apart from conflicts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.clock import iso_timestamp
+from receivables.domain import (
+    Allocation,
+    AuditEvent,
+    CreditNote,
+    Customer,
+    DocumentType,
+    DueDateSource,
+    Invoice,
+    InvoiceStatus,
+    PartyId,
+    SourceRef,
+)
+from receivables.ingest.model import ParsedDocument, Problem
+from receivables.ledger import apply_credit, customer_id_for, document_id
+from receivables.money import Money
+from receivables.terms import PaymentTerms, parse_payment_terms
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date
+
+    from receivables.clock import Clock
+
+ACTOR = "ingest"
+# The strongest identifier names a new customer and wins when a document's identifiers disagree.
+IDENTIFIER_STRENGTH = ("erp", "vat", "legal", "endpoint", "email", "name")
+MAX_CREDIT_ATTEMPTS = 4
+
+
+def fingerprint(doc: ParsedDocument) -> str:
+    """A digest of what makes a document financially what it is.
+
+    Two deliveries of the same invoice (another key, another export run, a re-sent e-invoice with
+    an extra order reference) share it; a document that differs in amounts, dates, currency or
+    lines does not, and is a conflict under the same number.
+    """
+    canonical = {
+        "type": doc.doc_type.value,
+        "seller": doc.seller_id,
+        "number": doc.number,
+        "currency": doc.currency,
+        "issued": doc.issue_date.isoformat(),
+        "due": doc.due_date.isoformat() if doc.due_date else None,
+        "total": doc.total.minor,
+        "tax": doc.tax.minor,
+        "prepaid": doc.prepaid.minor,
+        "payable": doc.payable.minor,
+        "lines": [[line.net.minor, str(line.quantity)] for line in doc.lines],
+        "reference": doc.billing_reference,
+    }
+    payload = json.dumps(canonical, separators=(",", ":"), sort_keys=True).encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _strength(identifier: PartyId) -> int:
+    try:
+        return IDENTIFIER_STRENGTH.index(identifier.scheme)
+    except ValueError:
+        return len(IDENTIFIER_STRENGTH)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to the documents of one input, for its report."""
+
+    created: list[dict[str, str]] = field(default_factory=list)
+    duplicates: list[dict[str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    credit_notes_applied: int = 0
+    customers_created: int = 0
+    needs_contact_details: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Pending:
+    doc: ParsedDocument
+    doc_id: str
+    fingerprint: str
+
+
+class DocumentWriter:
+    """Writes the documents of one input file, in batches, exactly once each.
+
+    Feed it parsed documents with `add`; call `finish` at the end. Invoices are written as they
+    come (in transactions of many); credit notes wait for the end of the file, so that one that
+    follows its invoice in the same file finds it.
+    """
+
+    def __init__(
+        self,
+        source: tuple[str, str, str],
+        clock: Clock,
+        *,
+        default_terms_days: int,
+        batch_size: int = 500,
+    ) -> None:
+        self.bucket, self.key, self.format = source
+        self.clock = clock
+        self.default_terms = PaymentTerms(default_terms_days)
+        self.batch_size = batch_size
+        self.outcome = Outcome()
+        self._batch: list[_Pending] = []
+        self._credit_notes: list[_Pending] = []
+        self._seen: dict[str, tuple[str, str]] = {}  # doc id → (fingerprint, location) in this file
+        self._customer_of: dict[PartyId, str] = {}
+        self._customers: dict[str, Customer] = {}
+
+    # --- intake -------------------------------------------------------------------------------
+    def add(self, doc: ParsedDocument) -> None:
+        """Take one parsed document; writes happen when a batch is full."""
+        doc_id = document_id(doc.seller_id, doc.doc_type, doc.number)
+        digest = fingerprint(doc)
+        seen = self._seen.get(doc_id)
+        if seen is not None:
+            if seen[0] == digest:
+                self.outcome.duplicates.append(
+                    {
+                        "number": doc.number,
+                        "location": doc.location,
+                        "id": doc_id,
+                        "same_as": seen[1],
+                    }
+                )
+            else:
+                self.outcome.problems.append(
+                    Problem(
+                        doc.location,
+                        "conflict",
+                        f"{doc.doc_type.value} {doc.number} appears twice in this file with different "
+                        f"content: {seen[1]} and {doc.location}; the first was kept",
+                        number=doc.number,
+                    )
+                )
+            return
+        self._seen[doc_id] = (digest, doc.location)
+        pending = _Pending(doc, doc_id, digest)
+        if doc.doc_type is DocumentType.CREDIT_NOTE:
+            self._credit_notes.append(pending)
+            return
+        self._batch.append(pending)
+        if len(self._batch) >= self.batch_size:
+            self._flush()
+
+    def finish(self) -> Outcome:
+        """Write what is left, credit notes last, and return the outcome."""
+        self._flush()
+        for start in range(0, len(self._credit_notes), self.batch_size):
+            chunk = self._credit_notes[start : start + self.batch_size]
+            self._resolve_customers([p.doc for p in chunk])
+            for pending in chunk:
+                self._write_credit_note(pending)
+        return self.outcome
+
+    # --- customers ----------------------------------------------------------------------------
+    def _resolve_customers(self, docs: Sequence[ParsedDocument]) -> None:
+        unknown = {i for d in docs for i in d.buyer.identifiers if i not in self._customer_of}
+        if unknown:
+            self._customer_of.update(store.customers_by_identifier(unknown))
+        wanted = {self._customer_of[i] for d in docs for i in d.buyer.identifiers if i in self._customer_of}
+        missing = wanted - self._customers.keys()
+        if missing:
+            self._customers.update(store.get_customers(missing))
+        new: dict[str, Customer] = {}
+        learned: dict[str, Customer] = {}
+        for doc in docs:
+            ids = sorted(doc.buyer.identifiers, key=_strength)
+            known = [i for i in ids if i in self._customer_of]
+            if not known:
+                customer = self._new_customer(doc, ids)
+                new.setdefault(customer.customer_id, customer)
+                for identifier in ids:
+                    self._customer_of[identifier] = customer.customer_id
+                continue
+            customer_id = self._customer_of[known[0]]
+            current = learned.get(customer_id) or self._customers.get(customer_id)
+            if current is None or customer_id in new:
+                continue
+            enriched = self._learn(current, doc, ids)
+            if enriched is not None:
+                learned[customer_id] = enriched
+        self._create_customers(list(new.values()))
+        for customer in learned.values():
+            self._save_learned(customer)
+
+    def _new_customer(self, doc: ParsedDocument, ids: list[PartyId]) -> Customer:
+        customer_id = customer_id_for(ids[0].key())
+        customer = Customer(
+            customer_id=customer_id,
+            name=doc.buyer.name,
+            identifiers=tuple(ids),
+            email=doc.buyer.email,
+            country=doc.buyer.country,
+            language=doc.buyer.language,
+            version=1,
+            created_at=iso_timestamp(self.clock.now()),
+        )
+        self._customers[customer_id] = customer
+        return customer
+
+    def _learn(self, customer: Customer, doc: ParsedDocument, ids: list[PartyId]) -> Customer | None:
+        """Identifiers the customer does not have yet, and an email where it has none."""
+        unclaimed = [i for i in ids if i not in self._customer_of]
+        email = customer.email or doc.buyer.email
+        if not unclaimed and email == customer.email:
+            return None
+        for identifier in unclaimed:
+            self._customer_of[identifier] = customer.customer_id
+        return replace(customer, identifiers=(*customer.identifiers, *unclaimed), email=email)
+
+    def _create_customers(self, customers: list[Customer]) -> None:
+        if not customers:
+            return
+        now = iso_timestamp(self.clock.now())
+        creations = [
+            store.Creation.customer(
+                c,
+                AuditEvent(
+                    c.customer_id,
+                    1,
+                    "CustomerCreated",
+                    now,
+                    ACTOR,
+                    {
+                        "customer_id": c.customer_id,
+                        "name": c.name,
+                        "identifiers": [i.key() for i in c.identifiers],
+                        "needs_contact_details": c.needs_contact_details,
+                        "source": f"s3://{self.bucket}/{self.key}",
+                    },
+                ),
+            )
+            for c in customers
+        ]
+        refused = store.create_all(creations)
+        self.outcome.customers_created += len(creations) - len(refused)
+        if refused:
+            # Created meanwhile by another file's ingestion: adopt what is stored.
+            for creation in refused:
+                self._customers.pop(creation.aggregate_id, None)
+            lost = [i for c in customers for i in c.identifiers]
+            for identifier in lost:
+                self._customer_of.pop(identifier, None)
+            self._customer_of.update(store.customers_by_identifier(lost))
+            self._customers.update(
+                store.get_customers(set(self._customer_of.values()) - self._customers.keys())
+            )
+
+    def _save_learned(self, customer: Customer) -> None:
+        stored = self._customers[customer.customer_id]
+        added = [i for i in customer.identifiers if i not in stored.identifiers]
+        event = AuditEvent(
+            customer.customer_id,
+            stored.version + 1,
+            "CustomerDetailsLearned",
+            iso_timestamp(self.clock.now()),
+            ACTOR,
+            {
+                "identifiers_added": [i.key() for i in added],
+                "email_added": customer.email if customer.email != stored.email else None,
+                "source": f"s3://{self.bucket}/{self.key}",
+            },
+        )
+        keys = [
+            store.CustomerKeyRecord(pk=store.customer_key_pk(i), sk="KEY", customer_id=customer.customer_id)
+            for i in added
+        ]
+        try:
+            store.apply_changes([(customer, event)], extra=keys)
+        except store.ConcurrentChangeError:
+            return  # someone else changed this customer: learning can wait for the next file
+        customer.version = event.seq
+        self._customers[customer.customer_id] = customer
+
+    def _customer_for(self, doc: ParsedDocument) -> Customer:
+        ids = sorted(doc.buyer.identifiers, key=_strength)
+        customer_id = next(self._customer_of[i] for i in ids if i in self._customer_of)
+        return self._customers[customer_id]
+
+    # --- invoices -----------------------------------------------------------------------------
+    def _due_date(self, doc: ParsedDocument, customer: Customer) -> tuple[date, DueDateSource]:
+        if doc.due_date is not None:
+            return doc.due_date, DueDateSource.DOCUMENT
+        terms = parse_payment_terms(doc.payment_terms)
+        if terms is not None:
+            return terms.due_date(doc.issue_date), DueDateSource.PAYMENT_TERMS
+        if customer.payment_terms_days is not None:
+            return PaymentTerms(customer.payment_terms_days).due_date(
+                doc.issue_date
+            ), DueDateSource.CUSTOMER_TERMS
+        return self.default_terms.due_date(doc.issue_date), DueDateSource.DEFAULT_TERMS
+
+    def _source(self, doc: ParsedDocument) -> SourceRef:
+        return SourceRef(self.bucket, self.key, self.format, doc.location)
+
+    def _invoice(self, pending: _Pending) -> tuple[Invoice, AuditEvent]:
+        doc = pending.doc
+        customer = self._customer_for(doc)
+        due_date, due_source = self._due_date(doc, customer)
+        now = iso_timestamp(self.clock.now())
+        zero = Money.zero(doc.currency)
+        invoice = Invoice(
+            invoice_id=pending.doc_id,
+            seller_id=doc.seller_id,
+            number=doc.number,
+            customer_id=customer.customer_id,
+            currency=doc.currency,
+            issue_date=doc.issue_date,
+            due_date=due_date,
+            due_date_source=due_source,
+            total=doc.total,
+            tax=doc.tax,
+            prepaid=doc.prepaid,
+            payable=doc.payable,
+            balance=doc.payable,
+            paid=zero,
+            credited=zero,
+            written_off=zero,
+            status=InvoiceStatus.OPEN if doc.payable.minor > 0 else InvoiceStatus.PAID,
+            lines=doc.lines,
+            fingerprint=pending.fingerprint,
+            source=self._source(doc),
+            po_number=doc.po_number,
+            buyer_reference=doc.buyer_reference,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        event = AuditEvent(
+            invoice.invoice_id,
+            1,
+            "InvoiceIngested",
+            now,
+            ACTOR,
+            {
+                "invoice_id": invoice.invoice_id,
+                "number": invoice.number,
+                "seller_id": invoice.seller_id,
+                "customer_id": invoice.customer_id,
+                "currency": invoice.currency,
+                "amount_due": invoice.balance.to_decimal_string(),
+                "amount_due_minor": invoice.balance.minor,
+                "issue_date": invoice.issue_date.isoformat(),
+                "due_date": invoice.due_date.isoformat(),
+                "due_date_source": invoice.due_date_source.value,
+                "customer_email": customer.email,
+                "needs_contact_details": customer.needs_contact_details,
+                "source": {"bucket": self.bucket, "key": self.key, "location": doc.location},
+            },
+        )
+        if customer.needs_contact_details:
+            self.outcome.needs_contact_details.add(customer.customer_id)
+        return invoice, event
+
+    def _flush(self) -> None:
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        self._resolve_customers([p.doc for p in batch])
+        creations = {}
+        for pending in batch:
+            invoice, event = self._invoice(pending)
+            creations[pending.doc_id] = store.Creation.invoice(invoice, event)
+        refused = {c.aggregate_id for c in store.create_all(list(creations.values()))}
+        existing = store.get_heads(refused) if refused else {}
+        for pending in batch:
+            if pending.doc_id in refused:
+                self._already_stored(pending, existing.get(pending.doc_id))
+            else:
+                self.outcome.created.append(
+                    {
+                        "number": pending.doc.number,
+                        "id": pending.doc_id,
+                        "location": pending.doc.location,
+                    }
+                )
+
+    def _already_stored(self, pending: _Pending, stored: Invoice | CreditNote | None) -> None:
+        doc = pending.doc
+        if stored is not None and stored.fingerprint == pending.fingerprint:
+            self.outcome.duplicates.append(
+                {
+                    "number": doc.number,
+                    "location": doc.location,
+                    "id": pending.doc_id,
+                    "same_as": f"s3://{stored.source.bucket}/{stored.source.key} ({stored.source.location})",
+                }
+            )
+            return
+        existing: dict[str, Any] = {"id": pending.doc_id}
+        if stored is not None:
+            amount = stored.payable if isinstance(stored, Invoice) else stored.amount
+            existing.update(
+                source=f"s3://{stored.source.bucket}/{stored.source.key} ({stored.source.location})",
+                issue_date=stored.issue_date.isoformat(),
+                amount=str(amount),
+                customer_id=stored.customer_id,
+            )
+        incoming = {
+            "source": f"s3://{self.bucket}/{self.key} ({doc.location})",
+            "issue_date": doc.issue_date.isoformat(),
+            "amount": str(doc.payable),
+        }
+        self.outcome.problems.append(
+            Problem(
+                doc.location,
+                "conflict",
+                f"{doc.doc_type.value} {doc.number} of seller {doc.seller_id} already exists with "
+                f"different content; the stored version is kept. Stored: {json.dumps(existing)}. "
+                f"This file: {json.dumps(incoming)}",
+                number=doc.number,
+            )
+        )
+
+    # --- credit notes -------------------------------------------------------------------------
+    def _write_credit_note(self, pending: _Pending) -> None:
+        for _ in range(MAX_CREDIT_ATTEMPTS):
+            stored = store.get_credit_note(pending.doc_id)
+            if stored is not None:
+                self._already_stored(pending, stored)
+                return
+            try:
+                self._create_credit_note(pending)
+                return
+            except store.ConcurrentChangeError:
+                continue  # the invoice changed, or the note was just created: look again
+        raise store.StoreError(f"credit note {pending.doc.number}: too much contention, try again")
+
+    def _create_credit_note(self, pending: _Pending) -> None:
+        doc = pending.doc
+        customer = self._customer_for(doc)
+        now = iso_timestamp(self.clock.now())
+        invoice = None
+        if doc.billing_reference:
+            invoice = store.get_invoice(
+                document_id(doc.seller_id, DocumentType.INVOICE, doc.billing_reference)
+            )
+        applied = Money.zero(doc.currency)
+        changes: list[tuple[Invoice | CreditNote | Customer, AuditEvent]] = []
+        extra = []
+        note = ""
+        if invoice is None:
+            note = (
+                "no invoice referenced"
+                if not doc.billing_reference
+                else (f"invoice {doc.billing_reference} is not in the ledger")
+            )
+        elif invoice.customer_id != customer.customer_id or invoice.currency != doc.currency:
+            note = f"invoice {doc.billing_reference} belongs to another customer or currency"
+        else:
+            changed, applied = apply_credit(invoice, doc.payable)
+            if applied.is_zero():
+                note = f"invoice {doc.billing_reference} is {invoice.status}: nothing to reduce"
+            else:
+                changed.version = invoice.version + 1
+                changed.updated_at = now
+                changes.append(
+                    (
+                        changed,
+                        AuditEvent(
+                            invoice.invoice_id,
+                            changed.version,
+                            "CreditApplied",
+                            now,
+                            ACTOR,
+                            {
+                                "credit_note_id": pending.doc_id,
+                                "credit_note_number": doc.number,
+                                "amount": applied.to_decimal_string(),
+                                "amount_minor": applied.minor,
+                                "currency": applied.currency,
+                                "balance": changed.balance.to_decimal_string(),
+                                "status_from": invoice.status.value,
+                                "status_to": changed.status.value,
+                            },
+                        ),
+                    )
+                )
+                extra.append(
+                    store.allocation_record(
+                        Allocation(
+                            f"alloc_{pending.doc_id}",
+                            "credit_note",
+                            pending.doc_id,
+                            invoice.invoice_id,
+                            applied,
+                            now,
+                        )
+                    )
+                )
+        credit_note = CreditNote(
+            credit_note_id=pending.doc_id,
+            seller_id=doc.seller_id,
+            number=doc.number,
+            customer_id=customer.customer_id,
+            currency=doc.currency,
+            issue_date=doc.issue_date,
+            amount=doc.payable,
+            applied=applied,
+            invoice_reference=doc.billing_reference,
+            fingerprint=pending.fingerprint,
+            source=self._source(doc),
+            applied_invoice_id=invoice.invoice_id if invoice is not None and applied.minor else None,
+            version=1,
+            created_at=now,
+        )
+        event = AuditEvent(
+            credit_note.credit_note_id,
+            1,
+            "CreditNoteIngested",
+            now,
+            ACTOR,
+            {
+                "credit_note_id": credit_note.credit_note_id,
+                "number": doc.number,
+                "customer_id": customer.customer_id,
+                "currency": doc.currency,
+                "amount": doc.payable.to_decimal_string(),
+                "applied": applied.to_decimal_string(),
+                "unapplied": credit_note.unapplied.to_decimal_string(),
+                "invoice_id": credit_note.applied_invoice_id,
+                "note": note or None,
+            },
+        )
+        store.apply_changes(changes, creations=[store.credit_note_creation(credit_note, event)], extra=extra)
+        if applied.minor:
+            self.outcome.credit_notes_applied += 1
+        self.outcome.created.append(
+            {
+                "number": doc.number,
+                "id": pending.doc_id,
+                "location": doc.location,
+                "type": "credit_note",
+            }
+        )

@@ -1,0 +1,318 @@
+"""Turning named text fields (a CSV row group, a JSON object) into a validated `ParsedDocument`.
+
+The CSV and JSON layouts share these field names; the README documents them with examples.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from receivables.domain import Buyer, DocumentType, InvoiceLine, PartyId
+from receivables.ingest.model import ParsedDocument, ProblemCollector
+from receivables.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from decimal import Decimal
+
+    from receivables.ingest.model import ParseResult
+
+HEADER_FIELDS = (
+    "document_type",
+    "invoice_number",
+    "seller_id",
+    "issue_date",
+    "due_date",
+    "payment_terms",
+    "currency",
+    "customer_ref",
+    "customer_name",
+    "customer_email",
+    "customer_vat",
+    "customer_country",
+    "customer_language",
+    "po_number",
+    "buyer_reference",
+    "billing_reference",
+    "total_amount",
+    "tax_amount",
+    "prepaid_amount",
+    "amount_due",
+)
+LINE_FIELDS = (
+    "line_id",
+    "line_description",
+    "line_quantity",
+    "line_unit_code",
+    "line_unit_price",
+    "line_amount",
+    "line_tax_percent",
+)
+
+_DOC_TYPES = {
+    "invoice": DocumentType.INVOICE,
+    "380": DocumentType.INVOICE,
+    "credit_note": DocumentType.CREDIT_NOTE,
+    "credit note": DocumentType.CREDIT_NOTE,
+    "creditnote": DocumentType.CREDIT_NOTE,
+    "credit": DocumentType.CREDIT_NOTE,
+    "381": DocumentType.CREDIT_NOTE,
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+MAX_NUMBER_LENGTH = 64
+
+
+class FieldError(ValueError):
+    """A value that cannot be read; the message says why."""
+
+
+def parse_date(text: str) -> date:
+    """Read ``2026-11-23``, ``23.11.2026`` or ``20261123``; refuse the ambiguous ``11/23/2026``."""
+    raw = text.strip()
+    try:
+        if match := _DOTTED_DATE.match(raw):
+            return date(int(match[3]), int(match[2]), int(match[1]))
+        if match := _COMPACT_DATE.match(raw):
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise FieldError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def normalise_email(text: str) -> str:
+    """Trim and lower-case an email address; raise `FieldError` if it is not one."""
+    email = text.strip().lower()
+    if not _EMAIL.match(email):
+        raise FieldError(f"{text!r} is not an email address")
+    return email
+
+
+def normalise_vat(text: str) -> str:
+    """Upper-case a VAT id and drop spaces, dots and dashes (``se 4598-375937`` → ``SE4598375937``)."""
+    return re.sub(r"[\s.\-]", "", text).upper()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDocument:
+    """The raw fields of one document: its header and its lines, each with where it came from."""
+
+    header: Mapping[str, str]
+    lines: Sequence[tuple[str, Mapping[str, str]]]  # (location, fields) per line
+    location: str
+    field_label: Mapping[str, str]  # canonical field → how the input names it (column, JSON path)
+
+
+def build_document(  # noqa: C901 - one validation pass over a flat list of fields
+    doc: FieldDocument,
+    *,
+    default_seller_id: str,
+    decimal_comma: bool = False,
+    max_lines: int = 1000,
+) -> ParseResult:
+    """Validate ``doc`` and build the `ParsedDocument`, or a rejection listing every problem."""
+    h = doc.header
+    number = h.get("invoice_number", "").strip()
+    problems = ProblemCollector(doc.location, number or None)
+
+    def label(name: str) -> str:
+        return doc.field_label.get(name, name)
+
+    if not number:
+        problems.add("missing_field", "the invoice number is missing", label("invoice_number"))
+    elif len(number) > MAX_NUMBER_LENGTH or not number.isprintable():
+        problems.add(
+            "invalid_field",
+            f"an invoice number is at most {MAX_NUMBER_LENGTH} printable characters",
+            label("invoice_number"),
+        )
+
+    doc_type = DocumentType.INVOICE
+    if raw_type := h.get("document_type", "").strip():
+        found = _DOC_TYPES.get(raw_type.lower())
+        if found is None:
+            problems.add(
+                "invalid_field",
+                f"{raw_type!r} is not a document type: use invoice or credit_note",
+                label("document_type"),
+            )
+        else:
+            doc_type = found
+
+    currency = ""
+    try:
+        currency = normalise_currency(h.get("currency", "")) if h.get("currency", "").strip() else ""
+        if not currency:
+            problems.add("missing_field", "the currency is missing", label("currency"))
+    except MoneyError as exc:
+        problems.add("invalid_currency", str(exc), label("currency"))
+
+    def read_date(name: str, *, required: bool) -> date | None:
+        raw = h.get(name, "").strip()
+        if not raw:
+            if required:
+                problems.add("missing_field", f"the {name.replace('_', ' ')} is missing", label(name))
+            return None
+        try:
+            return parse_date(raw)
+        except FieldError as exc:
+            problems.add("invalid_date", str(exc), label(name))
+            return None
+
+    issue_date = read_date("issue_date", required=True)
+    due_date = read_date("due_date", required=False)
+    if issue_date and due_date and due_date < issue_date:
+        problems.add(
+            "invalid_date",
+            f"the due date {due_date} is before the issue date {issue_date}",
+            label("due_date"),
+        )
+
+    def read_money(fields: Mapping[str, str], name: str, field_name: str) -> Money | None:
+        raw = fields.get(name, "").strip()
+        if not raw or not currency:
+            return None
+        try:
+            return Money.parse(raw, currency, decimal_comma=decimal_comma)
+        except MoneyError as exc:
+            problems.add("invalid_amount", str(exc), field_name)
+            return None
+
+    def read_decimal(fields: Mapping[str, str], name: str, field_name: str) -> Decimal | None:
+        raw = fields.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return parse_decimal(raw, decimal_comma=decimal_comma)
+        except MoneyError as exc:
+            problems.add("invalid_number", str(exc), field_name)
+            return None
+
+    problems_before_amounts = len(problems.problems)
+    lines: list[InvoiceLine] = []
+    if len(doc.lines) > max_lines:
+        problems.add(
+            "too_many_lines",
+            f"{len(doc.lines)} lines; at most {max_lines} lines per invoice are accepted",
+        )
+    for index, (line_location, line) in enumerate(doc.lines[:max_lines], start=1):
+        amount = read_money(line, "line_amount", f"{line_location}: {label('line_amount')}")
+        if amount is None:
+            if currency and not line.get("line_amount", "").strip():
+                problems.add(
+                    "missing_field",
+                    "a line needs its amount",
+                    f"{line_location}: {label('line_amount')}",
+                )
+            continue
+        lines.append(
+            InvoiceLine(
+                line_id=line.get("line_id", "").strip() or str(index),
+                description=line.get("line_description", "").strip() or None,
+                quantity=read_decimal(line, "line_quantity", f"{line_location}: {label('line_quantity')}"),
+                unit_code=line.get("line_unit_code", "").strip() or None,
+                unit_price=read_decimal(
+                    line, "line_unit_price", f"{line_location}: {label('line_unit_price')}"
+                ),
+                net=amount,
+                tax_percent=read_decimal(
+                    line, "line_tax_percent", f"{line_location}: {label('line_tax_percent')}"
+                ),
+            )
+        )
+
+    total = read_money(h, "total_amount", label("total_amount"))
+    tax = read_money(h, "tax_amount", label("tax_amount"))
+    prepaid = read_money(h, "prepaid_amount", label("prepaid_amount"))
+    payable = read_money(h, "amount_due", label("amount_due"))
+    if currency and len(problems.problems) == problems_before_amounts:
+        tax = tax or Money.zero(currency)
+        prepaid = prepaid or Money.zero(currency)
+        lines_total = sum_money((line.net for line in lines), currency) + tax if lines else None
+        if total is None and lines_total is None:
+            problems.add(
+                "missing_field",
+                "the invoice needs a total amount or lines with amounts",
+                label("total_amount"),
+            )
+        elif total is not None and lines_total is not None and total != lines_total:
+            problems.add(
+                "inconsistent_total",
+                f"the total {total} is not the sum of the lines plus tax ({lines_total})",
+                label("total_amount"),
+            )
+        total = total or lines_total
+        if total is not None:
+            payable = payable or total - prepaid
+            if total.minor <= 0:
+                hint = " (a credit is a credit_note with a positive amount)" if total.minor < 0 else ""
+                problems.add(
+                    "invalid_amount",
+                    f"the total must be positive, got {total}{hint}",
+                    label("total_amount"),
+                )
+            elif payable != total - prepaid:
+                problems.add(
+                    "inconsistent_total",
+                    f"the amount due {payable} is not the total {total} less prepaid {prepaid}",
+                    label("amount_due"),
+                )
+
+    buyer = _read_buyer(h, problems, label)
+    if problems or issue_date is None or total is None or payable is None or buyer is None:
+        return problems.rejected()
+    assert tax is not None and prepaid is not None
+    billing_reference = h.get("billing_reference", "").strip() or None
+    return ParsedDocument(
+        doc_type=doc_type,
+        seller_id=h.get("seller_id", "").strip() or default_seller_id,
+        number=number,
+        buyer=buyer,
+        currency=currency,
+        issue_date=issue_date,
+        due_date=due_date,
+        payment_terms=h.get("payment_terms", "").strip() or None,
+        total=total,
+        tax=tax,
+        prepaid=prepaid,
+        payable=payable,
+        lines=tuple(lines),
+        location=doc.location,
+        po_number=h.get("po_number", "").strip() or None,
+        buyer_reference=h.get("buyer_reference", "").strip() or None,
+        billing_reference=billing_reference,
+    )
+
+
+def _read_buyer(h: Mapping[str, str], problems: ProblemCollector, label: object) -> Buyer | None:
+    assert callable(label)
+    identifiers: list[PartyId] = []
+    if ref := h.get("customer_ref", "").strip():
+        identifiers.append(PartyId("erp", ref))
+    if vat := h.get("customer_vat", "").strip():
+        identifiers.append(PartyId("vat", normalise_vat(vat)))
+    email: str | None = None
+    if raw_email := h.get("customer_email", "").strip():
+        try:
+            email = normalise_email(raw_email)
+            identifiers.append(PartyId("email", email))
+        except FieldError as exc:
+            problems.add("invalid_email", str(exc), label("customer_email"))
+    name = h.get("customer_name", "").strip() or None
+    if not identifiers and name:
+        identifiers.append(PartyId("name", " ".join(name.casefold().split())))
+    if not identifiers:
+        problems.add(
+            "missing_customer",
+            "the customer is not identified: give customer_ref, customer_vat, customer_email "
+            "or customer_name",
+            label("customer_ref"),
+        )
+        return None
+    country = h.get("customer_country", "").strip().upper() or None
+    language = h.get("customer_language", "").strip().lower() or None
+    return Buyer(name=name, identifiers=tuple(identifiers), email=email, country=country, language=language)

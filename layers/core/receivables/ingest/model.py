@@ -1,0 +1,100 @@
+"""What every invoice format is parsed into, and how problems are reported (what, where, why)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from receivables.domain import Buyer, DocumentType, InvoiceLine
+    from receivables.money import Money
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One specific thing wrong with an input.
+
+    ``location`` says where (``row 12``, ``item 3``, ``document``, ``file``), ``field`` which
+    value (a CSV column, a JSON path, a UBL element), ``code`` what kind of problem for machines
+    and ``message`` why, for people.
+    """
+
+    location: str
+    code: str
+    message: str
+    field: str | None = None
+    number: str | None = None  # the document number, when it could be read
+
+    def to_json(self) -> dict[str, Any]:
+        """The problem as it appears in an error report."""
+        out: dict[str, Any] = {"location": self.location, "code": self.code}
+        if self.number is not None:
+            out["number"] = self.number
+        if self.field is not None:
+            out["field"] = self.field
+        out["message"] = self.message
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """An invoice or credit note in one shape, whatever format it arrived in."""
+
+    doc_type: DocumentType
+    seller_id: str
+    number: str
+    buyer: Buyer
+    currency: str
+    issue_date: date
+    due_date: date | None
+    payment_terms: str | None
+    total: Money  # tax inclusive
+    tax: Money
+    prepaid: Money
+    payable: Money
+    lines: tuple[InvoiceLine, ...]
+    location: str
+    po_number: str | None = None
+    buyer_reference: str | None = None
+    billing_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedDocument:
+    """A document that could not be parsed, with every reason found."""
+
+    location: str
+    problems: tuple[Problem, ...]
+
+
+ParseResult = ParsedDocument | RejectedDocument
+
+
+class FileRejectedError(Exception):
+    """The whole file is unusable (wrong type, not UTF-8, no header, too large, hostile XML)."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = Problem(location="file", code=code, message=message, field=field)
+
+
+@dataclass(slots=True)
+class ProblemCollector:
+    """Gathers the problems of one document so that all of them are reported, not just the first."""
+
+    location: str
+    number: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, code: str, message: str, field: str | None = None) -> None:
+        """Record one problem at this document's location."""
+        self.problems.append(Problem(self.location, code, message, field, self.number))
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def rejected(self) -> RejectedDocument:
+        """The document as rejected, with everything found."""
+        return RejectedDocument(self.location, tuple(self.problems))

@@ -1,0 +1,224 @@
+"""Ingest one object of the inbox: detect its format, parse, write, report, move it on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from receivables.clock import iso_timestamp
+from receivables.ingest.documents import DocumentWriter
+from receivables.ingest.model import FileRejectedError, ParsedDocument, Problem
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from receivables.adapters.s3 import ObjectStore, StoredObject
+    from receivables.clock import Clock
+    from receivables.ingest.model import ParseResult
+    from receivables.settings import Settings
+
+INBOX = "inbox/"
+PROCESSED = "processed/"
+REJECTED = "rejected/"
+FORMATS = {".csv": "csv", ".json": "json", ".xml": "ubl"}
+MAX_LISTED_CREATED = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectEvent:
+    """An S3 "object created" notification, reduced to what ingestion needs."""
+
+    bucket: str
+    key: str
+    etag: str | None = None
+    size: int | None = None
+    version_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What became of one object; ``report`` is the JSON written beside it."""
+
+    outcome: str  # "processed", "rejected", or "skipped" (stale or repeated notification)
+    destination: str | None
+    report: dict[str, Any]
+
+
+def _format_of(key: str) -> str:
+    dot = key.rfind(".")
+    extension = key[dot:].lower() if dot > key.rfind("/") else ""
+    if extension not in FORMATS:
+        shown = extension or "no extension"
+        raise FileRejectedError(
+            "unsupported_format",
+            f"{shown} is not an invoice format: name the file .csv, .json or .xml",
+        )
+    return FORMATS[extension]
+
+
+def _sniff(first_bytes: bytes, fmt: str) -> None:
+    start = first_bytes.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    looks = {b"<": "ubl", b"{": "json", b"[": "json"}.get(start)
+    if fmt in ("ubl", "json") and looks != fmt:
+        expected = "XML" if fmt == "ubl" else "JSON"
+        raise FileRejectedError(
+            "wrong_format", f"the file is named as {expected} but does not hold {expected}"
+        )
+    if fmt == "csv" and looks in ("ubl", "json") and start != b"[":
+        raise FileRejectedError("wrong_format", "the file is named .csv but holds XML or JSON")
+
+
+def ingest_object(
+    event: ObjectEvent,
+    objects: ObjectStore,
+    settings: Settings,
+    clock: Clock,
+) -> IngestReport:
+    """Ingest the object that ``event`` announces, exactly once in effect.
+
+    A repeated or stale notification (the object was already moved on, or replaced since) is
+    skipped. Otherwise every good document is written, the object moves to ``processed/`` (or to
+    ``rejected/`` when anything was wrong, with ``<key>.error.json`` beside it listing every
+    problem) and the report is returned.
+    """
+    if not event.key.startswith(INBOX):
+        return IngestReport("skipped", None, {"reason": f"{event.key} is not under {INBOX}"})
+    current = objects.head(event.bucket, event.key)
+    if current is None or (event.etag and current.etag != event.etag.strip('"')):
+        reason = "already moved on" if current is None else "replaced by a newer upload"
+        return IngestReport("skipped", None, {"reason": f"{event.key}: {reason}"})
+
+    relative = event.key[len(INBOX) :]
+    started = clock.now()
+    writer: DocumentWriter | None = None
+    file_problem: Problem | None = None
+    fmt = "unknown"
+    try:
+        fmt = _format_of(event.key)
+        writer = DocumentWriter(
+            (event.bucket, event.key, fmt),
+            clock,
+            default_terms_days=settings.default_payment_terms_days,
+        )
+        for result in _parse(current, fmt, objects, settings):
+            if isinstance(result, ParsedDocument):
+                writer.add(result)
+            else:
+                writer.outcome.problems.extend(result.problems)
+        writer.finish()
+    except FileRejectedError as exc:
+        file_problem = exc.problem
+
+    outcome = writer.outcome if writer is not None else None
+    problems = ([file_problem] if file_problem else []) + (outcome.problems if outcome else [])
+    rejected = bool(problems)
+    destination = (REJECTED if rejected else PROCESSED) + relative
+    created = outcome.created if outcome else []
+    report: dict[str, Any] = {
+        "object": {
+            "bucket": event.bucket,
+            "key": event.key,
+            "version_id": current.version_id,
+            "format": fmt,
+        },
+        "outcome": "rejected" if rejected else "processed",
+        "moved_to": destination,
+        "started_at": iso_timestamp(started),
+        "finished_at": iso_timestamp(clock.now()),
+        "summary": {
+            "created": len(created),
+            "duplicates": len(outcome.duplicates) if outcome else 0,
+            "problems": len(problems),
+            "conflicts": sum(1 for p in problems if p.code == "conflict"),
+            "credit_notes_applied": outcome.credit_notes_applied if outcome else 0,
+            "customers_created": outcome.customers_created if outcome else 0,
+            "customers_needing_contact_details": sorted(outcome.needs_contact_details) if outcome else [],
+        },
+        "problems": [p.to_json() for p in problems],
+        "created": created[:MAX_LISTED_CREATED],
+        "created_listed": min(len(created), MAX_LISTED_CREATED),
+        "duplicates": outcome.duplicates if outcome else [],
+    }
+    suffix = ".error.json" if rejected else ".report.json"
+    objects.put_json(event.bucket, destination + suffix, report)
+    objects.move(current, destination)
+    return IngestReport(report["outcome"], destination, report)
+
+
+def _parse(obj: StoredObject, fmt: str, objects: ObjectStore, settings: Settings) -> Iterable[ParseResult]:
+    limit = {
+        "csv": settings.max_csv_bytes,
+        "json": settings.max_json_bytes,
+        "ubl": settings.max_xml_bytes,
+    }[fmt]
+    if obj.size == 0:
+        raise FileRejectedError("empty_file", "the file is empty")
+    if obj.size > limit:
+        raise FileRejectedError(
+            "file_too_large",
+            f"{obj.size} bytes; {fmt.upper()} files are accepted up to {limit} bytes",
+        )
+    if fmt == "csv":
+        from receivables.ingest.csv_format import parse_csv
+
+        chunks = objects.chunks(obj)
+        first = next(chunks, b"")
+        _sniff(first, fmt)
+
+        def replay() -> Iterable[bytes]:
+            yield first
+            yield from chunks
+
+        return parse_csv(
+            replay(),
+            default_seller_id=settings.default_seller_id,
+            max_row_bytes=settings.max_row_bytes,
+            max_lines=settings.max_lines_per_invoice,
+        )
+    data = objects.read(obj)
+    _sniff(data[:64], fmt)
+    if fmt == "json":
+        from receivables.ingest.json_format import parse_json
+
+        return parse_json(
+            data,
+            default_seller_id=settings.default_seller_id,
+            max_lines=settings.max_lines_per_invoice,
+        )
+    from receivables.ingest.ubl import parse_ubl
+
+    return [parse_ubl(data)]
+
+
+def object_events(event: dict[str, Any]) -> list[ObjectEvent]:
+    """The objects an S3 notification (``Records[].s3``) or an EventBridge "Object Created"
+    event announces. Keys in S3 notifications arrive URL-encoded (``a+b.csv`` is ``a b.csv``)."""
+    from urllib.parse import unquote_plus
+
+    if event.get("detail-type") == "Object Created" and event.get("source") == "aws.s3":
+        detail = event.get("detail", {})
+        obj = detail.get("object", {})
+        return [
+            ObjectEvent(
+                bucket=detail["bucket"]["name"],
+                key=obj["key"],
+                etag=obj.get("etag"),
+                size=obj.get("size"),
+                version_id=obj.get("version-id"),
+            )
+        ]
+    found = []
+    for record in event.get("Records", []):
+        if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
+            continue
+        s3 = record["s3"]
+        found.append(
+            ObjectEvent(
+                bucket=s3["bucket"]["name"],
+                key=unquote_plus(s3["object"]["key"]),
+                etag=s3["object"].get("eTag"),
+                size=s3["object"].get("size"),
+                version_id=s3["object"].get("versionId"),
+            )
+        )
+    return found

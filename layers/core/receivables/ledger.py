@@ -1,0 +1,112 @@
+"""The ledger's rules: identities, the invoice status machine, and how money changes a balance.
+
+Every status change in the system goes through `transition`; nothing else assigns a status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from receivables.domain import DocumentType, InvoiceStatus
+from receivables.money import Money
+
+if TYPE_CHECKING:
+    from receivables.domain import Invoice
+
+S = InvoiceStatus
+
+# The invoice status machine. A status not listed as a key is terminal.
+ALLOWED_TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
+    S.OPEN: frozenset({S.PARTIALLY_PAID, S.PAID, S.DISPUTED, S.CREDITED, S.WRITTEN_OFF, S.VOID}),
+    S.PARTIALLY_PAID: frozenset({S.OPEN, S.PAID, S.DISPUTED, S.CREDITED, S.WRITTEN_OFF}),
+    # A refund or a lost chargeback re-opens a paid invoice.
+    S.PAID: frozenset({S.OPEN, S.PARTIALLY_PAID, S.DISPUTED}),
+    S.DISPUTED: frozenset({S.OPEN, S.PARTIALLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF, S.VOID}),
+    # A late payment of a written-off balance is a recovery.
+    S.WRITTEN_OFF: frozenset({S.PARTIALLY_PAID, S.PAID}),
+    S.CREDITED: frozenset(),
+    S.VOID: frozenset(),
+}
+
+# Statuses in which an invoice still waits for money, and so belongs in the dunning sweep.
+COLLECTIBLE = frozenset({S.OPEN, S.PARTIALLY_PAID})
+
+
+class LedgerError(Exception):
+    """A change the ledger's rules forbid."""
+
+
+class InvalidTransitionError(LedgerError):
+    """A status change that the status machine does not allow."""
+
+    def __init__(self, current: InvoiceStatus, target: InvoiceStatus) -> None:
+        super().__init__(f"an invoice that is {current} cannot become {target}")
+        self.current = current
+        self.target = target
+
+
+def transition(current: InvoiceStatus, target: InvoiceStatus) -> InvoiceStatus:
+    """Return ``target`` if the status machine allows ``current → target``, else raise.
+
+    Staying in the same status is always allowed (a second partial payment, say).
+
+    >>> transition(InvoiceStatus.OPEN, InvoiceStatus.PAID)
+    <InvoiceStatus.PAID: 'paid'>
+    """
+    if target == current or target in ALLOWED_TRANSITIONS[current]:
+        return target
+    raise InvalidTransitionError(current, target)
+
+
+def _short_hash(*parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return digest[:24]
+
+
+def document_id(seller_id: str, doc_type: DocumentType, number: str) -> str:
+    """The id of the document ``number`` of ``seller_id``: derived, so that every delivery of the
+    same document lands on the same item and a second receivable cannot exist."""
+    prefix = "inv" if doc_type is DocumentType.INVOICE else "cn"
+    return f"{prefix}_{_short_hash(seller_id, doc_type.value, number.strip())}"
+
+
+def customer_id_for(identity_key: str) -> str:
+    """The id of a customer first seen under ``identity_key`` (``vat:SE4598375937``)."""
+    return f"cus_{_short_hash(identity_key)}"
+
+
+def status_after_money(invoice: Invoice) -> InvoiceStatus:
+    """The status an invoice's amounts call for, from where it stands now."""
+    if invoice.status in (S.VOID, S.CREDITED):
+        return invoice.status
+    if invoice.status is S.DISPUTED and invoice.balance.minor > 0:
+        return S.DISPUTED
+    if invoice.balance.minor <= 0:
+        if invoice.paid.is_zero() and invoice.credited.minor > 0:
+            return S.CREDITED
+        return S.PAID
+    if invoice.paid.minor > 0:
+        return S.PARTIALLY_PAID
+    if invoice.status is S.WRITTEN_OFF:
+        return S.WRITTEN_OFF
+    return S.OPEN
+
+
+def apply_credit(invoice: Invoice, credit: Money) -> tuple[Invoice, Money]:
+    """Reduce ``invoice`` by up to ``credit``; return the changed invoice and the part applied.
+
+    The credit never takes the balance below zero: what is left over stays with the credit note
+    as an unapplied credit on the customer.
+    """
+    if credit.currency != invoice.currency:
+        raise LedgerError(f"a credit in {credit.currency} cannot reduce an invoice in {invoice.currency}")
+    if credit.minor <= 0:
+        raise LedgerError("a credit must be a positive amount")
+    if invoice.status not in (S.OPEN, S.PARTIALLY_PAID, S.DISPUTED):
+        return invoice, Money.zero(invoice.currency)
+    applied = min(credit, invoice.balance)
+    changed = replace(invoice, balance=invoice.balance - applied, credited=invoice.credited + applied)
+    changed.status = transition(invoice.status, status_after_money(changed))
+    return changed, applied

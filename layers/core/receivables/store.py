@@ -1,0 +1,774 @@
+"""DynamoDB storage: one table, PynamoDB records, and the repository functions the logic calls.
+
+PynamoDB records never leave this module: callers get and give the plain objects of
+`receivables.domain`.
+
+Keys (one table; ``HEAD`` is an aggregate's current state, ``EVT#nnnnnnnn`` its audit trail):
+
+======================  ==========================  =====================================
+item                    pk / sk                     indexes
+======================  ==========================  =====================================
+invoice                 INV#<id> / HEAD             gsi1 CUST#<customer> / INV#<issued>#<id>
+                                                    gsi2 DUE#<shard> / <due>#<id> (sparse:
+                                                    only while collectible)
+credit note             CN#<id> / HEAD              gsi1 CUST#<customer> / CN#<issued>#<id>
+customer                CUS#<id> / HEAD
+customer identifier     CKEY#<scheme>:<value> / KEY
+audit event             <aggregate pk> / EVT#<seq>
+allocation              INV#<id> / ALLOC#<source>
+======================  ==========================  =====================================
+
+Access patterns: invoice by id (GetItem); invoice by (seller, number) (GetItem: the id is
+derived from them, `receivables.ledger.document_id`); a customer's documents (Query gsi1);
+collectible invoices by due date for the sweep (Query gsi2, one query per shard); an aggregate's
+audit events in order (Query pk, sk begins_with EVT#). Nothing scans.
+
+Every change is a transaction: the head's write is conditional on its version (optimistic
+locking), and the audit event numbered with the new version is put beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.attributes import (
+    Attribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.constants import NUMBER
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from receivables.domain import (
+    Allocation,
+    AuditEvent,
+    CreditNote,
+    Customer,
+    DueDateSource,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PartyId,
+    SourceRef,
+)
+from receivables.ledger import COLLECTIBLE
+from receivables.money import Money
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+DUE_SHARDS = 8  # write-sharding of the sparse due-date index: no hot partition at any volume
+MAX_TRANSACTION_ITEMS = 100
+
+
+class StoreError(Exception):
+    """A storage operation that failed for a reason other than a refused condition."""
+
+
+class ConcurrentChangeError(StoreError):
+    """Someone else changed the aggregate since it was read (optimistic locking)."""
+
+
+# --- records ------------------------------------------------------------------------------------
+class IntegerAttribute(Attribute[int]):
+    """A DynamoDB number that is always a Python int: minor units, versions, counters.
+
+    PynamoDB's NumberAttribute goes through float typing; money must never meet a float.
+    """
+
+    attr_type = NUMBER
+
+    def serialize(self, value: int) -> str:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected an int, got {type(value).__name__}")
+        return str(value)
+
+    def deserialize(self, value: str) -> int:
+        return int(value)
+
+
+class Gsi1(GlobalSecondaryIndex["LedgerRecord"]):
+    """A customer's documents, newest last."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex["LedgerRecord"]):
+    """Collectible invoices by due date (sparse; sharded)."""
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class LedgerRecord(Model):
+    """The one table. Subclasses are the item types, told apart by ``kind``."""
+
+    class Meta:
+        table_name = "receivables"
+        region = "us-east-1"
+        billing_mode = "PAY_PER_REQUEST"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi1 = Gsi1()
+    gsi2 = Gsi2()
+
+
+class LineMap(MapAttribute[str, Any]):
+    line_id = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    quantity = UnicodeAttribute(null=True)
+    unit_code = UnicodeAttribute(null=True)
+    unit_price = UnicodeAttribute(null=True)
+    net = IntegerAttribute()
+    tax_percent = UnicodeAttribute(null=True)
+
+
+class SourceMap(MapAttribute[str, Any]):
+    bucket = UnicodeAttribute()
+    key = UnicodeAttribute()
+    format = UnicodeAttribute()
+    location = UnicodeAttribute()
+
+
+class InvoiceRecord(LedgerRecord, discriminator="invoice"):
+    invoice_id = UnicodeAttribute()
+    seller_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    issue_date = UnicodeAttribute()
+    due_date = UnicodeAttribute()
+    due_date_source = UnicodeAttribute()
+    total = IntegerAttribute()
+    tax = IntegerAttribute()
+    prepaid = IntegerAttribute()
+    payable = IntegerAttribute()
+    balance = IntegerAttribute()
+    paid = IntegerAttribute()
+    credited = IntegerAttribute()
+    written_off = IntegerAttribute()
+    status = UnicodeAttribute()
+    lines = ListAttribute(of=LineMap)
+    fingerprint = UnicodeAttribute()
+    source = SourceMap()
+    po_number = UnicodeAttribute(null=True)
+    buyer_reference = UnicodeAttribute(null=True)
+    version = IntegerAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class CreditNoteRecord(LedgerRecord, discriminator="credit_note"):
+    credit_note_id = UnicodeAttribute()
+    seller_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    issue_date = UnicodeAttribute()
+    amount = IntegerAttribute()
+    applied = IntegerAttribute()
+    invoice_reference = UnicodeAttribute(null=True)
+    applied_invoice_id = UnicodeAttribute(null=True)
+    fingerprint = UnicodeAttribute()
+    source = SourceMap()
+    version = IntegerAttribute()
+    created_at = UnicodeAttribute()
+
+
+class CustomerRecord(LedgerRecord, discriminator="customer"):
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    identifiers = ListAttribute(of=UnicodeAttribute)
+    email = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
+    payment_terms_days = IntegerAttribute(null=True)
+    needs_contact_details = IntegerAttribute()  # 1/0: a flag the finance API filters on
+    version = IntegerAttribute()
+    created_at = UnicodeAttribute()
+
+
+class CustomerKeyRecord(LedgerRecord, discriminator="customer_key"):
+    customer_id = UnicodeAttribute()
+
+
+class EventRecord(LedgerRecord, discriminator="event"):
+    aggregate_id = UnicodeAttribute()
+    seq = IntegerAttribute()
+    type = UnicodeAttribute()
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    data = UnicodeAttribute()  # JSON: strings and integers only, never floats
+
+
+class AllocationRecord(LedgerRecord, discriminator="allocation"):
+    allocation_id = UnicodeAttribute()
+    source_type = UnicodeAttribute()
+    source_id = UnicodeAttribute()
+    invoice_id = UnicodeAttribute()
+    amount = IntegerAttribute()
+    currency = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
+RECORD_TYPES: tuple[type[LedgerRecord], ...] = (
+    InvoiceRecord,
+    CreditNoteRecord,
+    CustomerRecord,
+    CustomerKeyRecord,
+    EventRecord,
+    AllocationRecord,
+)
+
+
+# --- binding ------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Binding:
+    table_name: str = "receivables"
+    region: str = "us-east-1"
+    host: str | None = None
+    connection: Connection | None = None
+
+
+_binding = _Binding()
+
+
+def bind(table_name: str, region: str, host: str | None = None) -> None:
+    """Point every record type at ``table_name`` (call once per cold start, or per test)."""
+    records: tuple[type[Model], ...] = (LedgerRecord, *RECORD_TYPES)
+    for record in records:
+        meta: Any = record.Meta
+        meta.table_name, meta.region, meta.host = table_name, region, host
+        record._connection = None
+    _binding.table_name, _binding.region, _binding.host = table_name, region, host
+    _binding.connection = None
+
+
+def _connection() -> Connection:
+    if _binding.connection is None:
+        _binding.connection = Connection(region=_binding.region, host=_binding.host)
+    return _binding.connection
+
+
+def create_table() -> None:
+    """Create the table from the records' own schema (tests and tools; AWS uses template.yaml)."""
+    if not LedgerRecord.exists():
+        LedgerRecord.create_table(wait=True)
+
+
+# --- keys ---------------------------------------------------------------------------------------
+def invoice_pk(invoice_id: str) -> str:
+    return f"INV#{invoice_id}"
+
+
+def credit_note_pk(credit_note_id: str) -> str:
+    return f"CN#{credit_note_id}"
+
+
+def customer_pk(customer_id: str) -> str:
+    return f"CUS#{customer_id}"
+
+
+def customer_key_pk(identifier: PartyId) -> str:
+    return f"CKEY#{identifier.key()}"
+
+
+def event_sk(seq: int) -> str:
+    return f"EVT#{seq:08d}"
+
+
+def due_shard(invoice_id: str) -> str:
+    return f"DUE#{zlib.crc32(invoice_id.encode()) % DUE_SHARDS}"
+
+
+HEAD = "HEAD"
+
+
+# --- conversion ---------------------------------------------------------------------------------
+def _opt_decimal(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _invoice_record(inv: Invoice) -> InvoiceRecord:
+    collectible = inv.status in COLLECTIBLE
+    return InvoiceRecord(
+        pk=invoice_pk(inv.invoice_id),
+        sk=HEAD,
+        gsi1pk=f"CUST#{inv.customer_id}",
+        gsi1sk=f"INV#{inv.issue_date.isoformat()}#{inv.invoice_id}",
+        gsi2pk=due_shard(inv.invoice_id) if collectible else None,
+        gsi2sk=f"{inv.due_date.isoformat()}#{inv.invoice_id}" if collectible else None,
+        invoice_id=inv.invoice_id,
+        seller_id=inv.seller_id,
+        number=inv.number,
+        customer_id=inv.customer_id,
+        currency=inv.currency,
+        issue_date=inv.issue_date.isoformat(),
+        due_date=inv.due_date.isoformat(),
+        due_date_source=inv.due_date_source.value,
+        total=inv.total.minor,
+        tax=inv.tax.minor,
+        prepaid=inv.prepaid.minor,
+        payable=inv.payable.minor,
+        balance=inv.balance.minor,
+        paid=inv.paid.minor,
+        credited=inv.credited.minor,
+        written_off=inv.written_off.minor,
+        status=inv.status.value,
+        lines=[
+            LineMap(
+                line_id=line.line_id,
+                description=line.description,
+                quantity=_opt_decimal(line.quantity),
+                unit_code=line.unit_code,
+                unit_price=_opt_decimal(line.unit_price),
+                net=line.net.minor,
+                tax_percent=_opt_decimal(line.tax_percent),
+            )
+            for line in inv.lines
+        ],
+        fingerprint=inv.fingerprint,
+        source=_source_map(inv.source),
+        po_number=inv.po_number,
+        buyer_reference=inv.buyer_reference,
+        version=inv.version,
+        created_at=inv.created_at,
+        updated_at=inv.updated_at,
+    )
+
+
+def _source_map(source: SourceRef) -> SourceMap:
+    return SourceMap(bucket=source.bucket, key=source.key, format=source.format, location=source.location)
+
+
+def _source(record: SourceMap) -> SourceRef:
+    return SourceRef(record.bucket, record.key, record.format, record.location)
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _invoice(rec: InvoiceRecord) -> Invoice:
+    cur = rec.currency
+
+    def money(minor: int) -> Money:
+        return Money(int(minor), cur)
+
+    return Invoice(
+        invoice_id=rec.invoice_id,
+        seller_id=rec.seller_id,
+        number=rec.number,
+        customer_id=rec.customer_id,
+        currency=cur,
+        issue_date=date.fromisoformat(rec.issue_date),
+        due_date=date.fromisoformat(rec.due_date),
+        due_date_source=DueDateSource(rec.due_date_source),
+        total=money(rec.total),
+        tax=money(rec.tax),
+        prepaid=money(rec.prepaid),
+        payable=money(rec.payable),
+        balance=money(rec.balance),
+        paid=money(rec.paid),
+        credited=money(rec.credited),
+        written_off=money(rec.written_off),
+        status=InvoiceStatus(rec.status),
+        lines=tuple(
+            InvoiceLine(
+                line_id=line.line_id,
+                description=line.description,
+                quantity=_dec(line.quantity),
+                unit_code=line.unit_code,
+                unit_price=_dec(line.unit_price),
+                net=money(line.net),
+                tax_percent=_dec(line.tax_percent),
+            )
+            for line in rec.lines
+        ),
+        fingerprint=rec.fingerprint,
+        source=_source(rec.source),
+        po_number=rec.po_number,
+        buyer_reference=rec.buyer_reference,
+        version=int(rec.version),
+        created_at=rec.created_at,
+        updated_at=rec.updated_at,
+    )
+
+
+def _credit_note_record(cn: CreditNote) -> CreditNoteRecord:
+    return CreditNoteRecord(
+        pk=credit_note_pk(cn.credit_note_id),
+        sk=HEAD,
+        gsi1pk=f"CUST#{cn.customer_id}",
+        gsi1sk=f"CN#{cn.issue_date.isoformat()}#{cn.credit_note_id}",
+        credit_note_id=cn.credit_note_id,
+        seller_id=cn.seller_id,
+        number=cn.number,
+        customer_id=cn.customer_id,
+        currency=cn.currency,
+        issue_date=cn.issue_date.isoformat(),
+        amount=cn.amount.minor,
+        applied=cn.applied.minor,
+        invoice_reference=cn.invoice_reference,
+        applied_invoice_id=cn.applied_invoice_id,
+        fingerprint=cn.fingerprint,
+        source=_source_map(cn.source),
+        version=cn.version,
+        created_at=cn.created_at,
+    )
+
+
+def _credit_note(rec: CreditNoteRecord) -> CreditNote:
+    return CreditNote(
+        credit_note_id=rec.credit_note_id,
+        seller_id=rec.seller_id,
+        number=rec.number,
+        customer_id=rec.customer_id,
+        currency=rec.currency,
+        issue_date=date.fromisoformat(rec.issue_date),
+        amount=Money(int(rec.amount), rec.currency),
+        applied=Money(int(rec.applied), rec.currency),
+        invoice_reference=rec.invoice_reference,
+        fingerprint=rec.fingerprint,
+        source=_source(rec.source),
+        applied_invoice_id=rec.applied_invoice_id,
+        version=int(rec.version),
+        created_at=rec.created_at,
+    )
+
+
+def _customer_record(c: Customer) -> CustomerRecord:
+    return CustomerRecord(
+        pk=customer_pk(c.customer_id),
+        sk=HEAD,
+        customer_id=c.customer_id,
+        name=c.name,
+        identifiers=[identifier.key() for identifier in c.identifiers],
+        email=c.email,
+        country=c.country,
+        language=c.language,
+        payment_terms_days=c.payment_terms_days,
+        needs_contact_details=int(c.needs_contact_details),
+        version=c.version,
+        created_at=c.created_at,
+    )
+
+
+def _party_id(key: str) -> PartyId:
+    scheme, _, value = key.partition(":")
+    return PartyId(scheme, value)
+
+
+def _customer(rec: CustomerRecord) -> Customer:
+    return Customer(
+        customer_id=rec.customer_id,
+        name=rec.name,
+        identifiers=tuple(_party_id(str(key)) for key in rec.identifiers),
+        email=rec.email,
+        country=rec.country,
+        language=rec.language,
+        payment_terms_days=None if rec.payment_terms_days is None else int(rec.payment_terms_days),
+        version=int(rec.version),
+        created_at=rec.created_at,
+    )
+
+
+def _event_record(pk: str, event: AuditEvent) -> EventRecord:
+    return EventRecord(
+        pk=pk,
+        sk=event_sk(event.seq),
+        aggregate_id=event.aggregate_id,
+        seq=event.seq,
+        type=event.type,
+        at=event.at,
+        actor=event.actor,
+        data=json.dumps(event.data, separators=(",", ":"), sort_keys=True),
+    )
+
+
+def _event(rec: EventRecord) -> AuditEvent:
+    return AuditEvent(
+        aggregate_id=rec.aggregate_id,
+        seq=int(rec.seq),
+        type=rec.type,
+        at=rec.at,
+        actor=rec.actor,
+        data=json.loads(rec.data),
+    )
+
+
+# --- writes -------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Creation:
+    """A new aggregate: its head, its first audit event and any items that belong to it.
+
+    Every item is put on condition that it does not exist yet, so a creation that was already
+    made (a redelivery) or that clashes (another document under the same key) is refused whole.
+    """
+
+    aggregate_id: str
+    records: list[LedgerRecord]
+
+    @classmethod
+    def invoice(cls, invoice: Invoice, event: AuditEvent) -> Creation:
+        pk = invoice_pk(invoice.invoice_id)
+        return cls(invoice.invoice_id, [_invoice_record(invoice), _event_record(pk, event)])
+
+    @classmethod
+    def customer(cls, customer: Customer, event: AuditEvent) -> Creation:
+        pk = customer_pk(customer.customer_id)
+        keys: list[LedgerRecord] = [
+            CustomerKeyRecord(pk=customer_key_pk(i), sk="KEY", customer_id=customer.customer_id)
+            for i in customer.identifiers
+        ]
+        return cls(customer.customer_id, [_customer_record(customer), _event_record(pk, event), *keys])
+
+
+def create_all(creations: Sequence[Creation], *, max_items: int = MAX_TRANSACTION_ITEMS) -> list[Creation]:
+    """Write each creation atomically, packing several into each transaction.
+
+    Returns the creations that were refused because one of their items already exists; all the
+    others are written. A refused creation never blocks the rest of its transaction: the
+    transaction is retried without it.
+    """
+    refused: list[Creation] = []
+    group: list[Creation] = []
+    size = 0
+    for creation in creations:
+        if len(creation.records) > max_items:
+            raise StoreError(
+                f"{creation.aggregate_id} needs {len(creation.records)} items in one transaction"
+            )
+        if size + len(creation.records) > max_items:
+            refused.extend(_create_group(group))
+            group, size = [], 0
+        group.append(creation)
+        size += len(creation.records)
+    refused.extend(_create_group(group))
+    return refused
+
+
+def _create_group(group: list[Creation]) -> list[Creation]:
+    refused: list[Creation] = []
+    attempts = 0
+    while group:
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                for creation in group:
+                    for record in creation.records:
+                        transaction.save(record, condition=LedgerRecord.pk.does_not_exist())
+            return refused
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons
+            failed_positions = {
+                index
+                for index, reason in enumerate(reasons)
+                if reason and reason.code == "ConditionalCheckFailed"
+            }
+            if not failed_positions:
+                attempts += 1
+                if attempts > 5 or not reasons:
+                    raise StoreError(f"transaction failed: {exc.cause_response_message}") from exc
+                continue  # a transient conflict with another writer: try again
+            kept: list[Creation] = []
+            position = 0
+            for creation in group:
+                span = range(position, position + len(creation.records))
+                position += len(creation.records)
+                (refused if failed_positions.intersection(span) else kept).append(creation)
+            group = kept
+    return refused
+
+
+def apply_changes(
+    changes: Sequence[tuple[Invoice | CreditNote | Customer, AuditEvent]],
+    creations: Sequence[Creation] = (),
+    extra: Sequence[LedgerRecord] = (),
+) -> None:
+    """Save changed aggregates (each with its audit event) and new items in one transaction.
+
+    Each aggregate is written on condition that its stored version is the one it was read at
+    (``event.seq - 1``); raises `ConcurrentChangeError` if anyone changed it meanwhile.
+    """
+    with_condition: list[tuple[LedgerRecord, Any]] = []
+    for aggregate, event in changes:
+        expected = event.seq - 1
+        record: LedgerRecord
+        if isinstance(aggregate, Invoice):
+            record, pk = _invoice_record(aggregate), invoice_pk(aggregate.invoice_id)
+        elif isinstance(aggregate, CreditNote):
+            record, pk = _credit_note_record(aggregate), credit_note_pk(aggregate.credit_note_id)
+        else:
+            record, pk = _customer_record(aggregate), customer_pk(aggregate.customer_id)
+        record.version = event.seq
+        version_attribute: IntegerAttribute = type(record).version
+        with_condition.append((record, version_attribute == expected))
+        with_condition.append((_event_record(pk, event), LedgerRecord.pk.does_not_exist()))
+    for creation in creations:
+        with_condition.extend((r, LedgerRecord.pk.does_not_exist()) for r in creation.records)
+    with_condition.extend((r, LedgerRecord.pk.does_not_exist()) for r in extra)
+    if len(with_condition) > MAX_TRANSACTION_ITEMS:
+        raise StoreError("too many items for one transaction")
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            for record, condition in with_condition:
+                transaction.save(record, condition=condition)
+    except TransactWriteError as exc:
+        if any(r and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons):
+            raise ConcurrentChangeError("changed by someone else; read it again and retry") from exc
+        raise StoreError(f"transaction failed: {exc.cause_response_message}") from exc
+
+
+def allocation_record(allocation: Allocation) -> LedgerRecord:
+    """The item that records one allocation under its invoice."""
+    return AllocationRecord(
+        pk=invoice_pk(allocation.invoice_id),
+        sk=f"ALLOC#{allocation.source_type}#{allocation.source_id}",
+        allocation_id=allocation.allocation_id,
+        source_type=allocation.source_type,
+        source_id=allocation.source_id,
+        invoice_id=allocation.invoice_id,
+        amount=allocation.amount.minor,
+        currency=allocation.amount.currency,
+        at=allocation.at,
+    )
+
+
+def credit_note_creation(credit_note: CreditNote, event: AuditEvent) -> Creation:
+    """The creation of a credit note with its first audit event."""
+    pk = credit_note_pk(credit_note.credit_note_id)
+    return Creation(credit_note.credit_note_id, [_credit_note_record(credit_note), _event_record(pk, event)])
+
+
+# --- reads --------------------------------------------------------------------------------------
+def get_invoice(invoice_id: str) -> Invoice | None:
+    """The invoice ``invoice_id``, or None."""
+    try:
+        record = InvoiceRecord.get(invoice_pk(invoice_id), HEAD, consistent_read=True)
+    except InvoiceRecord.DoesNotExist:
+        return None
+    return _invoice(record)
+
+
+def get_credit_note(credit_note_id: str) -> CreditNote | None:
+    """The credit note ``credit_note_id``, or None."""
+    try:
+        record = CreditNoteRecord.get(credit_note_pk(credit_note_id), HEAD, consistent_read=True)
+    except CreditNoteRecord.DoesNotExist:
+        return None
+    return _credit_note(record)
+
+
+def get_customer(customer_id: str) -> Customer | None:
+    """The customer ``customer_id``, or None."""
+    try:
+        record = CustomerRecord.get(customer_pk(customer_id), HEAD, consistent_read=True)
+    except CustomerRecord.DoesNotExist:
+        return None
+    return _customer(record)
+
+
+def _batch_get(keys: Iterable[tuple[str, str]]) -> Iterator[LedgerRecord]:
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 100):
+        yield from LedgerRecord.batch_get(unique[start : start + 100], consistent_read=True)
+
+
+def get_heads(document_ids: Iterable[str]) -> dict[str, Invoice | CreditNote]:
+    """Invoices and credit notes by id (``inv_…``, ``cn_…``), fetched in batches."""
+    keys = [(invoice_pk(i) if i.startswith("inv_") else credit_note_pk(i), HEAD) for i in document_ids]
+    found: dict[str, Invoice | CreditNote] = {}
+    for record in _batch_get(keys):
+        if isinstance(record, InvoiceRecord):
+            found[record.invoice_id] = _invoice(record)
+        elif isinstance(record, CreditNoteRecord):
+            found[record.credit_note_id] = _credit_note(record)
+    return found
+
+
+def customers_by_identifier(identifiers: Iterable[PartyId]) -> dict[PartyId, str]:
+    """Map each known identifier to the id of the customer it belongs to (batched GetItems)."""
+    wanted = {customer_key_pk(i): i for i in identifiers}
+    return {
+        wanted[record.pk]: record.customer_id
+        for record in _batch_get((pk, "KEY") for pk in wanted)
+        if isinstance(record, CustomerKeyRecord)
+    }
+
+
+def get_customers(customer_ids: Iterable[str]) -> dict[str, Customer]:
+    """Customers by id, fetched in batches."""
+    return {
+        record.customer_id: _customer(record)
+        for record in _batch_get((customer_pk(c), HEAD) for c in customer_ids)
+        if isinstance(record, CustomerRecord)
+    }
+
+
+def audit_events(aggregate_pk: str) -> list[AuditEvent]:
+    """The audit trail of an aggregate, oldest first (``aggregate_pk`` as `invoice_pk` gives)."""
+    return [
+        _event(record)
+        for record in LedgerRecord.query(
+            aggregate_pk, LedgerRecord.sk.startswith("EVT#"), consistent_read=True
+        )
+        if isinstance(record, EventRecord)
+    ]
+
+
+def invoice_events(invoice_id: str) -> list[AuditEvent]:
+    """The audit trail of an invoice, oldest first."""
+    return audit_events(invoice_pk(invoice_id))
+
+
+def customer_documents(customer_id: str) -> list[Invoice | CreditNote]:
+    """A customer's invoices and credit notes, by issue date (Query on gsi1)."""
+    out: list[Invoice | CreditNote] = []
+    for record in LedgerRecord.gsi1.query(f"CUST#{customer_id}"):
+        if isinstance(record, InvoiceRecord):
+            out.append(_invoice(record))
+        elif isinstance(record, CreditNoteRecord):
+            out.append(_credit_note(record))
+    return out
+
+
+def collectible_invoices_due_by(last_due_date: date) -> list[Invoice]:
+    """Open and partially paid invoices due on or before ``last_due_date``, earliest first.
+
+    One Query per shard of the sparse due-date index; the sweep of the dunning issue uses this.
+    """
+    found: list[Invoice] = []
+    bound = f"{last_due_date.isoformat()}#\uffff"
+    for shard in range(DUE_SHARDS):
+        for record in LedgerRecord.gsi2.query(f"DUE#{shard}", LedgerRecord.gsi2sk <= bound):
+            if isinstance(record, InvoiceRecord):
+                found.append(_invoice(record))
+    found.sort(key=lambda inv: (inv.due_date, inv.invoice_id))
+    return found
