@@ -17,7 +17,7 @@ from receivables import store
 from receivables.adapters.s3 import ObjectStore
 from receivables.clock import Clock, SystemClock
 from receivables.ingest.service import ingest_object, object_events
-from receivables.observability import logger, metrics, tracer
+from receivables.observability import logger, metrics
 from receivables.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,7 +73,6 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     return handle(event, default_dependencies())

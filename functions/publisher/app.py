@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 
 from receivables.adapters.events import EventPublisher
 from receivables.ledger_events import bus_event_from_stream_image
-from receivables.observability import logger, metrics, tracer
+from receivables.observability import logger, metrics
 from receivables.settings import Settings
 
 if TYPE_CHECKING:
@@ -64,7 +64,6 @@ def handle(event: dict[str, Any], publisher: EventPublisher) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     return handle(event, default_publisher())

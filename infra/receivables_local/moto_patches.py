@@ -15,17 +15,45 @@ import copy
 from typing import Any
 
 _installed = False
+# moto's own implementation, kept so that tests can hold the replacement to its behaviour.
+original_transact_write_items: Any = None
 
 
 def install() -> None:
     """Apply the patches (idempotent)."""
-    global _installed
+    global _installed, original_transact_write_items
     if _installed:
         return
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
 
+    original_transact_write_items = DynamoDBBackend.transact_write_items
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    Item.__init__ = _item_init  # type: ignore[method-assign]
     _installed = True
+
+
+# moto: "the actual limit is between 409 and 410KB"; it refuses above 405,000 bytes.
+ITEM_SIZE_LIMIT = 405_000
+
+
+def _item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    self.hash_key = hash_key
+    self.range_key = range_key
+    built = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(built)
+    size = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        size += bytesize(key) + typed.size()
+        dict.__setitem__(built, key, typed)
+    if size > ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = built
 
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:  # noqa: C901

@@ -83,7 +83,11 @@ class _Lines:
 
     def __iter__(self) -> Iterator[str]:
         pending = b""
+        started = False
         for chunk in self._chunks:
+            if not started and chunk:
+                _check_file_start(chunk[:4096])
+                started = True
             pending += chunk
             *complete, pending = pending.split(b"\n")
             for raw in complete:
@@ -98,7 +102,6 @@ class _Lines:
     def _decode(self, raw: bytes) -> str:
         self.line_no += 1
         if self.line_no == 1:
-            _check_file_start(raw)
             raw = raw.removeprefix(b"\xef\xbb\xbf")
         if len(raw) > self._max:
             self.bad[self.line_no] = Problem(
@@ -118,10 +121,10 @@ class _Lines:
             return "\n"
 
 
-def _check_file_start(first_line: bytes) -> None:
-    if first_line.startswith((b"\xff\xfe", b"\xfe\xff")):
+def _check_file_start(start: bytes) -> None:
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejectedError("not_utf8", "the file is UTF-16; save it as UTF-8")
-    if b"\x00" in first_line:
+    if b"\x00" in start:
         raise FileRejectedError("not_text", "the file is binary, not CSV text")
 
 

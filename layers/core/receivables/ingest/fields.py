@@ -174,9 +174,12 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
 
     def read_money(fields: Mapping[str, str], name: str, field_name: str) -> Money | None:
         raw = fields.get(name, "").strip()
-        if not raw or not currency:
+        if not raw:
             return None
         try:
+            if not currency:  # still say whether the number itself is readable
+                parse_decimal(raw, decimal_comma=decimal_comma)
+                return None
             return Money.parse(raw, currency, decimal_comma=decimal_comma)
         except MoneyError as exc:
             problems.add("invalid_amount", str(exc), field_name)

@@ -1,0 +1,125 @@
+"""Ingestion throughput against the batch-write floor, and the ingest handler's cold start.
+
+- ``ingest_rows_per_s``: a 100,000-row CSV through `ingest_object` on moto (read from S3,
+  parsed, validated, customers matched, every invoice written transactionally with its audit
+  event, report written, file moved).
+- ``floor_rows_per_s``: the very items that run wrote, written again with plain batch writes
+  (``batch_writer``, no conditions, no transactions) into an empty table on the same moto.
+- ``ingest_cold_start_ms`` / ``boto3_import_ms``: importing the handler module, and importing
+  boto3 alone, each in a fresh interpreter with warm bytecode caches (median of 15 runs).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from receivables import store
+from receivables.adapters.s3 import ObjectStore
+from receivables.clock import SystemClock
+from receivables.ingest.service import ObjectEvent, ingest_object
+from receivables.settings import Settings
+from receivables.store import LedgerRecord
+from receivables_local import moto_patches
+from tests.benchmarks.conftest import report
+from tests.conftest import REPO_ROOT
+from tests.data import big_csv
+
+ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
+REGION = "eu-west-1"
+
+
+def _create_plain_table(client: Any, name: str) -> None:
+    schema = LedgerRecord._get_schema()
+    client.create_table(
+        TableName=name,
+        KeySchema=schema["key_schema"],
+        AttributeDefinitions=schema["attribute_definitions"],
+        GlobalSecondaryIndexes=[
+            {"IndexName": i["index_name"], "KeySchema": i["key_schema"], "Projection": i["projection"]}
+            for i in schema["global_secondary_indexes"]
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+
+
+def test_ingest_throughput_against_the_batch_write_floor() -> None:
+    moto_patches.install()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(
+            Bucket="bench-invoices", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        store.bind("bench-ledger", REGION)
+        store.create_table()
+        s3.put_object(Bucket="bench-invoices", Key="inbox/big.csv", Body=big_csv(ROWS))
+
+        started = time.perf_counter()
+        result = ingest_object(
+            ObjectEvent("bench-invoices", "inbox/big.csv"),
+            ObjectStore(s3),
+            Settings(table_name="bench-ledger", region=REGION),
+            SystemClock(),
+        )
+        ingest_seconds = time.perf_counter() - started
+        assert result.report["summary"]["created"] == ROWS
+
+        dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        items: list[dict[str, Any]] = []
+        page: Any = dynamodb.Table("bench-ledger").scan()
+        items += page["Items"]
+        while "LastEvaluatedKey" in page:
+            page = dynamodb.Table("bench-ledger").scan(ExclusiveStartKey=page["LastEvaluatedKey"])
+            items += page["Items"]
+        _create_plain_table(boto3.client("dynamodb", region_name=REGION), "bench-floor")
+        started = time.perf_counter()
+        with dynamodb.Table("bench-floor").batch_writer() as batch:
+            for item in items:
+                batch.put_item(Item=item)
+        floor_seconds = time.perf_counter() - started
+
+    report("ingest_rows", ROWS)
+    report("ingest_items_written", len(items))
+    report("ingest_seconds", ingest_seconds)
+    report("ingest_rows_per_s", ROWS / ingest_seconds)
+    report("floor_seconds", floor_seconds)
+    report("floor_rows_per_s", ROWS / floor_seconds)
+    report("ingest_vs_floor", floor_seconds / ingest_seconds)
+
+
+def _median_import_ms(statement: str, cwd: str, runs: int = 15) -> float:
+    env = {
+        **os.environ,
+        "TABLE_NAME": "t",
+        "AWS_REGION": REGION,
+        "POWERTOOLS_SERVICE_NAME": "ingest",
+        # As in Lambda, the layer's directory is on the path (not the editable-install finder).
+        "PYTHONPATH": str(REPO_ROOT / "layers" / "core"),
+    }
+    code = f"import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True
+        )
+        samples.append(float(out.stdout.strip()))
+    return statistics.median(samples)
+
+
+def test_ingest_cold_start_against_importing_boto3() -> None:
+    handler_dir = str(REPO_ROOT / "functions" / "ingest")
+    # Warm the file cache and the bytecode caches once, as a Lambda image has them.
+    _median_import_ms("import app", handler_dir, runs=1)
+    handler_ms = _median_import_ms("import app", handler_dir)
+    boto3_ms = _median_import_ms("import boto3", handler_dir)
+    report("ingest_cold_start_ms", handler_ms)
+    report("boto3_import_ms", boto3_ms)
+    report("cold_start_vs_boto3", handler_ms / boto3_ms)

@@ -1,0 +1,171 @@
+"""The embedded AWS's item-level transaction rollback behaves as moto's whole-table one did."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
+
+from receivables_local import moto_patches
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+TABLE = "tx"
+
+
+@pytest.fixture(params=["patched", "moto"])
+def dynamodb(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBClient]:
+    moto_patches.install()
+    if request.param == "moto":
+        monkeypatch.setattr(
+            DynamoDBBackend, "transact_write_items", moto_patches.original_transact_write_items
+        )
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        yield client
+
+
+def item(pk: str, sk: str = "A", **extra: Any) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}, **{k: {"N": str(v)} for k, v in extra.items()}}
+
+
+def everything(client: DynamoDBClient) -> list[dict[str, Any]]:
+    return sorted(client.scan(TableName=TABLE)["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+
+
+def stream_length(client: DynamoDBClient) -> int:
+    """Records on the table's stream (read from moto's backend: a rollback must remove its own)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    shard = dynamodb_backends["123456789012"]["eu-west-1"].get_table(TABLE).stream_shard
+    assert shard is not None
+    return len(shard.items)
+
+
+def test_a_cancelled_transaction_undoes_every_action_and_names_the_failure(dynamodb: DynamoDBClient) -> None:
+    dynamodb.put_item(TableName=TABLE, Item=item("keep", v=1))
+    dynamodb.put_item(TableName=TABLE, Item=item("change", v=1))
+    dynamodb.put_item(TableName=TABLE, Item=item("gone", v=1))
+    before, stream_before = everything(dynamodb), stream_length(dynamodb)
+
+    with pytest.raises(ClientError) as caught:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": item("new", v=1)}},
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "change"}, "sk": {"S": "A"}},
+                        "UpdateExpression": "SET v = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "gone"}, "sk": {"S": "A"}}}},
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": item("keep", v=9),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    reasons = [r["Code"] for r in caught.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "None", "ConditionalCheckFailed"]
+    assert everything(dynamodb) == before
+    assert stream_length(dynamodb) == stream_before
+
+
+def test_a_successful_transaction_applies_every_action(dynamodb: DynamoDBClient) -> None:
+    dynamodb.put_item(TableName=TABLE, Item=item("change", v=1))
+
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": TABLE,
+                    "Item": item("new", v=1),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": TABLE,
+                    "Key": {"pk": {"S": "change"}, "sk": {"S": "A"}},
+                    "UpdateExpression": "SET v = :two",
+                    "ConditionExpression": "v = :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":two": {"N": "2"}},
+                }
+            },
+        ]
+    )
+
+    assert everything(dynamodb) == [item("change", v=2), item("new", v=1)]
+
+
+def test_two_actions_on_one_item_are_refused_and_undone(dynamodb: DynamoDBClient) -> None:
+    with pytest.raises(ClientError, match="multiple operations on one item"):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": item("x", v=1)}},
+                {"Put": {"TableName": TABLE, "Item": item("x", v=2)}},
+            ]
+        )
+    assert everything(dynamodb) == []
+
+
+def test_transaction_cost_does_not_grow_with_the_table() -> None:
+    moto_patches.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def timed(batch: int) -> float:
+            start = time.perf_counter()
+            for n in range(20):
+                client.transact_write_items(
+                    TransactItems=[
+                        {"Put": {"TableName": TABLE, "Item": item(f"{batch}-{n}-{i}")}} for i in range(50)
+                    ]
+                )
+            return time.perf_counter() - start
+
+        small = timed(0)  # table: 0 → 1,000 items
+        for b in range(1, 5):
+            timed(b)  # table grows to 5,000 items
+        large = timed(9)  # table: 5,000 → 6,000 items
+        # moto's whole-table copy would make the last run several times slower than the first.
+        assert large < small * 2.5 + 0.2

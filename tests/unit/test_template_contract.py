@@ -1,0 +1,147 @@
+"""template.yaml against the code: handlers, table schema, layer dependencies, names, triggers."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from typing import Any
+
+import pytest
+
+from receivables.ingest.service import INBOX
+from receivables.settings import Settings
+from receivables.store import LedgerRecord
+from receivables_local.template import functions, load_template, translate
+from tests.conftest import REPO_ROOT
+
+TEMPLATE = load_template()
+FUNCTIONS = functions(TEMPLATE)
+
+
+def test_sam_translates_the_template_offline() -> None:
+    cfn = translate(TEMPLATE)
+    kinds = {r["Type"] for r in cfn["Resources"].values()}
+    assert {"AWS::Lambda::Function", "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Events::Rule"} <= kinds
+    lambdas = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(lambdas) == len(FUNCTIONS) >= 2
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_every_handler_the_template_names_exists(logical_id: str) -> None:
+    spec = FUNCTIONS[logical_id]
+    module_name, _, attribute = spec.handler.rpartition(".")
+    source = REPO_ROOT / spec.code_dir / f"{module_name}.py"
+    assert source.is_file(), f"{logical_id}: {source} is missing"
+    tree = ast.parse(source.read_text())
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert attribute in defined, f"{logical_id}: {source} defines no {attribute}"
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_every_function_gets_the_settings_it_parses(logical_id: str) -> None:
+    env = {k: "x" if not isinstance(v, str) else v for k, v in FUNCTIONS[logical_id].environment.items()}
+    env["DEFAULT_PAYMENT_TERMS_DAYS"] = "30"  # a !Ref to a Number parameter in the template
+    Settings.from_env(env)
+    assert env["POWERTOOLS_SERVICE_NAME"]
+
+
+def test_the_layer_ships_the_runtime_dependencies_of_pyproject() -> None:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    lines = (REPO_ROOT / "layers/core/requirements.txt").read_text().splitlines()
+    shipped = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert shipped == pyproject["project"]["dependencies"]
+
+
+def _table() -> dict[str, Any]:
+    return dict(TEMPLATE["Resources"]["Table"]["Properties"])
+
+
+def test_the_table_in_the_template_is_the_one_the_records_describe() -> None:
+    schema = LedgerRecord._get_schema()
+    table = _table()
+
+    def keys(key_schema: Any) -> list[tuple[str, str]]:
+        return sorted((k["AttributeName"], k["KeyType"]) for k in key_schema)
+
+    assert keys(table["KeySchema"]) == keys(schema["key_schema"])
+    assert sorted(map(tuple, (d.values() for d in table["AttributeDefinitions"]))) == sorted(
+        map(tuple, (d.values() for d in schema["attribute_definitions"]))
+    )
+    template_indexes = {
+        i["IndexName"]: (keys(i["KeySchema"]), i["Projection"]) for i in table["GlobalSecondaryIndexes"]
+    }
+    record_indexes = {
+        i["index_name"]: (keys(i["key_schema"]), i["projection"]) for i in schema["global_secondary_indexes"]
+    }
+    assert template_indexes == record_indexes
+    assert table["StreamSpecification"]["StreamViewType"] == LedgerRecord.Meta.stream_view_type
+    assert table["BillingMode"] == LedgerRecord.Meta.billing_mode
+
+
+def test_the_table_is_protected() -> None:
+    table = _table()
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert TEMPLATE["Resources"]["Table"]["DeletionPolicy"] == "Retain"
+
+
+def test_the_bucket_is_private_encrypted_versioned_and_tls_only() -> None:
+    bucket = TEMPLATE["Resources"]["InvoiceBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    statement = TEMPLATE["Resources"]["InvoiceBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_ingest_is_triggered_for_objects_under_the_inbox_only() -> None:
+    event = FUNCTIONS["IngestFunction"].events["InvoiceFileCreated"]
+    pattern = event["Properties"]["Pattern"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": INBOX}]
+    assert event["Properties"]["DeadLetterConfig"]
+    ingest = TEMPLATE["Resources"]["IngestFunction"]["Properties"]
+    assert ingest["DeadLetterQueue"]["Type"] == "SQS"
+
+
+def test_ingest_may_touch_only_its_prefixes() -> None:
+    statements = TEMPLATE["Resources"]["IngestFunction"]["Properties"]["Policies"][0]["Statement"]
+    s3_resources = [
+        r["Fn::Sub"] for s in statements if s["Action"][0].startswith("s3:") for r in _as_list(s["Resource"])
+    ]
+    assert sorted(s3_resources) == [
+        "${InvoiceBucket.Arn}/inbox/*",
+        "${InvoiceBucket.Arn}/processed/*",
+        "${InvoiceBucket.Arn}/rejected/*",
+    ]
+    actions = {a for s in statements for a in s["Action"]}
+    assert "dynamodb:Scan" not in actions and "s3:*" not in actions
+
+
+def test_the_publisher_reads_only_audit_event_inserts_and_has_a_failure_destination() -> None:
+    stream = FUNCTIONS["PublisherFunction"].events["LedgerStream"]["Properties"]
+    assert '"kind": {"S": ["event"]}' in stream["FilterCriteria"]["Filters"][0]["Pattern"]
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["DestinationConfig"]["OnFailure"]["Destination"]
+
+
+def test_no_resource_has_a_fixed_name() -> None:
+    fixed = {
+        "BucketName",
+        "TableName",
+        "FunctionName",
+        "QueueName",
+        "RoleName",
+        "TopicName",
+        "StateMachineName",
+    }
+    for logical_id, resource in TEMPLATE["Resources"].items():
+        named = fixed & set(resource.get("Properties", {}))
+        assert not named, f"{logical_id} has a fixed {named}"
+    assert TEMPLATE["Resources"]["EventBus"]["Properties"]["Name"] == {
+        "Fn::Sub": "${AWS::StackName}-receivables"
+    }
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
