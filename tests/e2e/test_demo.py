@@ -1,0 +1,53 @@
+"""`receivables demo` as a user runs it: one command, the whole ingestion story, exit 0."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+def receivables_command() -> list[str]:
+    script = Path(sys.executable).parent / "receivables"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("receivables")
+    if found is None:
+        pytest.fail("the receivables console script is not installed (make .venv)")
+    return [found]
+
+
+def test_the_demo_tells_the_ingestion_story() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    completed = subprocess.run(
+        [*receivables_command(), "demo"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    assert re.search(r"inbox/2026-10/invoices\.csv\s+processed\s+created 5", out)
+    assert "the same notification delivered again -> skipped" in out
+    assert re.search(r"invoices-copy\.csv\s+processed\s+created 0, duplicates 5", out)
+    assert re.search(r"sales-order-example\.xml\s+processed\s+created 0, duplicates 1", out)
+    assert re.search(r"Allowance-example\.xml\s+rejected .*conflicts 1", out)
+    assert "[invalid_date] row 3, issue_date" in out
+    assert re.search(r"invoice\s+Snippet1\s+0\.00 EUR .* credited", out)
+    assert re.search(r"invoice\s+INV-2026-1004\s+330000 JPY", out)
+    assert re.search(r"invoice\s+INV-2026-1005\s+1250\.750 KWD", out)
+    assert "Brightside Retail SA <no email>  [needs contact details]" in out
+    published = re.search(r"Ledger events published from the table's stream: (\d+) .*failed records: 0", out)
+    assert published and int(published.group(1)) > 20
+    assert "inbox/ 0 objects" in out
