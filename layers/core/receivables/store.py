@@ -30,6 +30,7 @@ locking), and the audit event numbered with the new version is put beside it.
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import date
@@ -596,7 +597,9 @@ def _create_group(group: list[Creation]) -> list[Creation]:
                 attempts += 1
                 if attempts > 5 or not reasons:
                     raise StoreError(f"transaction failed: {exc.cause_response_message}") from exc
-                continue  # a transient conflict with another writer: try again
+                # A transient conflict with another writer (TransactionConflict): back off, retry.
+                time.sleep(0.05 * 2**attempts)
+                continue
             kept: list[Creation] = []
             position = 0
             for creation in group:

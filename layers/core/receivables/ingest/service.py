@@ -64,7 +64,7 @@ def _sniff(first_bytes: bytes, fmt: str) -> None:
         raise FileRejectedError(
             "wrong_format", f"the file is named as {expected} but does not hold {expected}"
         )
-    if fmt == "csv" and looks in ("ubl", "json") and start != b"[":
+    if fmt == "csv" and start in (b"<", b"{"):
         raise FileRejectedError("wrong_format", "the file is named .csv but holds XML or JSON")
 
 
