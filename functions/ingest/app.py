@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from receivables import store
 from receivables.adapters.s3 import ObjectStore
-from receivables.clock import Clock, SystemClock
+from receivables.clock import Clock, clock_from_env
 from receivables.ingest.service import ingest_object, object_events
 from receivables.observability import logger, metrics
 from receivables.settings import Settings
@@ -38,7 +38,7 @@ def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
-    return Dependencies(settings, ObjectStore(endpoint_url=settings.endpoint_url), SystemClock())
+    return Dependencies(settings, ObjectStore(endpoint_url=settings.endpoint_url), clock_from_env(os.environ))
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
@@ -47,13 +47,15 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     for announced in object_events(event):
         result = ingest_object(announced, deps.objects, deps.settings, deps.clock)
         summary = result.report.get("summary", {})
+        # The counts go under one key: names such as "created" belong to logging's LogRecord.
+        counts = {k: v for k, v in summary.items() if isinstance(v, int)}
         logger.info(
             "object ingested",
             extra={
                 "key": announced.key,
                 "outcome": result.outcome,
                 "destination": result.destination,
-                **{k: v for k, v in summary.items() if isinstance(v, int)},
+                "counts": counts,
             },
         )
         metrics.add_metric(name=f"Files{result.outcome.capitalize()}", unit="Count", value=1)

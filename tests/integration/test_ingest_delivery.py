@@ -12,6 +12,8 @@ from receivables.money import Money
 from tests.conftest import SAMPLES
 
 if TYPE_CHECKING:
+    import pytest
+
     from tests.integration.conftest import Aws
 
 CSV = (SAMPLES / "invoices.csv").read_bytes()
@@ -148,3 +150,28 @@ def test_the_report_is_json_with_what_was_created(aws: Aws) -> None:
     assert [c["number"] for c in report["created"]] == [f"INV-2026-100{i}" for i in range(1, 6)]
     assert report["summary"]["customers_created"] == 5
     json.dumps(report)
+
+
+def test_the_lambda_entry_point_runs_with_logging_and_metrics_on(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from receivables.observability import logger
+
+    monkeypatch.setattr(aws.ingest, "default_dependencies", aws.deps)
+    logger.setLevel("INFO")
+    try:
+        response = aws.ingest.lambda_handler(aws.put("inbox/a.csv", CSV), LambdaContext())
+    finally:
+        logger.setLevel("WARNING")
+
+    assert response["objects"][0]["created"] == 5
+    record = next(r for r in caplog.records if r.getMessage() == "object ingested")
+    assert record.counts["created"] == 5  # type: ignore[attr-defined]
+    assert record.outcome == "processed"  # type: ignore[attr-defined]
+
+
+class LambdaContext:
+    function_name = "ingest-test"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:ingest-test"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
