@@ -85,6 +85,9 @@ class StreamReader:
                 page = self._client.get_records(ShardIterator=iterator, Limit=1000)
                 for record in page["Records"]:
                     record["eventSourceARN"] = self._arn
+                    created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+                    if isinstance(created, datetime):  # Lambda's event carries epoch seconds
+                        record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
                     records.append(record)
                 next_iterator = page.get("NextShardIterator")
                 if not page["Records"] or not next_iterator:

@@ -1,223 +1,247 @@
-"""`receivables demo`: the ingestion story, in-process on the embedded AWS (moto).
+"""`receivables demo`: the story of the system, told on the local runtime.
 
-Drops the sample invoices of every supported format into the inbox, delivers the notifications
-S3 would send (one of them twice), publishes the ledger's events from the table's stream, and
-prints what happened: per file, per customer, and the rejection report of the bad file.
+It starts `receivables local` in this process, drops the sample invoices of every supported
+format (the Peppol examples and a CSV with bad rows among them) into the bucket with boto3, as a
+user would, delivers one notification a second time, and prints what became of everything, read
+back from the emulator: per file, per customer, the rejection reports, and the events on the bus.
+Later issues (payments, dunning, disputes) add their chapters.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import socket
+import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from receivables_local.aws import FAKE_CREDENTIALS, LOCAL_CONFIG, StreamReader, s3_put_notification
-from receivables_local.functions import REPO_ROOT, load_function
+from receivables_local.functions import REPO_ROOT
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
-REGION = "eu-west-1"
-BUCKET = "receivables-demo-invoices"
-TABLE = "receivables-demo-ledger"
-BUS = "receivables-demo"
+    from receivables_local.runtime import LocalRuntime
+
 SAMPLES = REPO_ROOT / "samples"
 EINVOICES = REPO_ROOT / "tests" / "fixtures" / "einvoices"
+# The Peppol examples in the order that tells their story: the invoice, a re-send of it with an
+# order reference (a duplicate), a different document under the same number (a conflict), an
+# invoice with payment terms only, and the credit note that corrects the first.
+PEPPOL = (
+    "base-example.xml",
+    "sales-order-example.xml",
+    "Allowance-example.xml",
+    "vat-category-E.xml",
+    "base-creditnote-correction.xml",
+)
 
 
 def demo_files() -> list[tuple[str, Path]]:
     """(inbox key, local file) for every sample, in the order they are dropped."""
     files = [(f"inbox/2026-10/{p.name}", p) for p in sorted(SAMPLES.glob("*.*"))]
-    # The Peppol examples in the order that tells their story: the invoice, a re-send of it with
-    # an order reference (a duplicate), a different document under the same number (a
-    # conflict), an invoice with payment terms only, and the credit note that corrects the first.
-    peppol = [
-        "base-example.xml",
-        "sales-order-example.xml",
-        "Allowance-example.xml",
-        "vat-category-E.xml",
-        "base-creditnote-correction.xml",
-    ]
-    files += [(f"inbox/peppol/{name}", EINVOICES / name) for name in peppol]
+    files += [(f"inbox/peppol/{name}", EINVOICES / name) for name in PEPPOL]
     return files
 
 
-def run_demo(out: TextIO) -> int:
+def free_port_base(count: int = 4) -> int:
+    """A port N with N … N+count-1 free on loopback."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + count < 65535 and all(_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no free loopback ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def run_demo(
+    out: TextIO, *, port_base: int | None = None, time_scale: float = 86400.0, state_dir: Path | None = None
+) -> int:
     """Run the story and print it; returns the process exit code."""
-    for name, value in FAKE_CREDENTIALS.items():
-        os.environ.setdefault(name, value)
-    os.environ.update(
-        AWS_DEFAULT_REGION=REGION,
-        AWS_REGION=REGION,
-        TABLE_NAME=TABLE,
-        INVOICE_BUCKET=BUCKET,
-        EVENT_BUS_NAME=BUS,
-        POWERTOOLS_SERVICE_NAME="demo",
-        POWERTOOLS_METRICS_NAMESPACE="Receivables",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-        POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_METRICS_DISABLED="true",
-    )
-    from moto import mock_aws
+    from receivables_local.runtime import DEFAULT_PORT_BASE, LocalRuntime
 
-    from receivables_local import moto_patches
-
-    moto_patches.install()
-    with mock_aws():
-        return _story(out)
+    if port_base is None or (port_base == DEFAULT_PORT_BASE and not _free(DEFAULT_PORT_BASE)):
+        port_base = free_port_base()
+    runtime = LocalRuntime(port_base=port_base, time_scale=time_scale, function_log_level="WARNING")
+    if state_dir is not None:
+        runtime.state_dir = state_dir
+    started = time.perf_counter()
+    runtime.start()
+    try:
+        print(runtime.banner(), file=out)
+        print(file=out)
+        _story(runtime, out)
+        took = time.perf_counter() - started
+        print(f"\nThe demo took {took:.1f} s (runtime start {runtime.started_seconds:.1f} s).", file=out)
+    finally:
+        runtime.stop()
+        runtime.connection_file.unlink(missing_ok=True)
+    return 0
 
 
-def _story(out: TextIO) -> int:
+def _story(runtime: LocalRuntime, out: TextIO) -> None:
     import boto3
 
     from receivables import store
 
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    store.bind(TABLE, REGION)
-    store.create_table()
-    events = boto3.client("events", region_name=REGION)
-    sqs = boto3.client("sqs", region_name=REGION)
-    events.create_event_bus(Name=BUS)
-    queue_url = sqs.create_queue(QueueName="demo-ledger-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="all-ledger-events",
-        EventBusName=BUS,
-        EventPattern=json.dumps({"source": ["receivables.ledger"]}),
-    )
-    events.put_targets(Rule="all-ledger-events", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
-    stream_arn = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=TABLE)["Table"][
-        "LatestStreamArn"
-    ]
-    streams = StreamReader(
-        boto3.client("dynamodbstreams", region_name=REGION, config=LOCAL_CONFIG), stream_arn
-    )
+    assert runtime.stack is not None
+    session = boto3.session.Session(region_name=runtime.region)
 
-    ingest = load_function("ingest")
-    publisher = load_function("publisher")
-    deps = ingest.default_dependencies()
-    bus = publisher.default_publisher()
+    def client(service: str) -> Any:
+        factory: Any = session.client
+        return factory(service, endpoint_url=runtime.aws_endpoint)
 
-    print("Receivables demo: invoice ingestion on the embedded AWS (moto, in-process)\n", file=out)
-    rejected_reports: list[dict[str, Any]] = []
+    s3, events, sqs = client("s3"), client("events"), client("sqs")
+    bucket = runtime.stack.resources["InvoiceBucket"]
+    bus = runtime.stack.resources["EventBus"]
+    queue_url = _observe_bus(events, sqs, bus)
+    store.bind(runtime.stack.resources["Table"], runtime.region, runtime.aws_endpoint)
+
+    print("1. Invoice files dropped into the inbox (as an ERP export would):", file=out)
+    rejected: list[dict[str, Any]] = []
     for key, path in demo_files():
-        s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
-        notification = s3_put_notification(s3, BUCKET, key, REGION)
-        result = ingest.handle(notification, deps)["objects"][0]
-        print(_file_line(key, result), file=out)
-        if result["outcome"] == "rejected":
-            report = json.loads(
-                s3.get_object(Bucket=BUCKET, Key=result["destination"] + ".error.json")["Body"].read()
-            )
-            rejected_reports.append(report)
+        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        runtime.settle()
+        report = _report_of(s3, bucket, key)
+        print("   " + _file_line(key, report), file=out)
+        if report and report["outcome"] == "rejected":
+            rejected.append(report)
         if path.name == "invoices.csv":
-            again = ingest.handle(notification, deps)["objects"][0]
-            print(f"  the same notification delivered again -> {again['outcome']}", file=out)
-            s3.put_object(Bucket=BUCKET, Key="inbox/resend/invoices-copy.csv", Body=path.read_bytes())
-            copy = ingest.handle(
-                s3_put_notification(s3, BUCKET, "inbox/resend/invoices-copy.csv", REGION), deps
-            )
-            print("  " + _file_line("inbox/resend/invoices-copy.csv", copy["objects"][0]), file=out)
+            outcome = _redeliver(events, bucket, key, runtime)
+            print(f"   the same S3 notification delivered again -> {outcome}", file=out)
+            copy = "inbox/resend/invoices-copy.csv"
+            s3.put_object(Bucket=bucket, Key=copy, Body=path.read_bytes())
+            runtime.settle()
+            print("   " + _file_line(copy, _report_of(s3, bucket, copy)), file=out)
 
     published: dict[str, int] = {}
-    records = streams.read()
-    response = publisher.handle({"Records": records}, bus)
     for message in _drain(sqs, queue_url):
         detail_type = json.loads(message["Body"])["detail-type"]
         published[detail_type] = published.get(detail_type, 0) + 1
-    print(
-        f"\nLedger events published from the table's stream: {sum(published.values())} "
-        f"({', '.join(f'{k} {v}' for k, v in sorted(published.items()))}); "
-        f"failed records: {len(response['batchItemFailures'])}",
-        file=out,
-    )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(published.items()))
+    print(f"\n2. Ledger events on the bus {bus}: {sum(published.values())} ({counts})", file=out)
 
-    _print_ledger(out, s3)
-    for report in rejected_reports:
-        print(f"\nRejected: {report['object']['key']} -> {report['moved_to']}.error.json", file=out)
+    print("\n3. The ledger, per customer (amount still owed, due date and where it came from):", file=out)
+    _print_ledger(out, runtime)
+    print("\n4. What was rejected, and why:", file=out)
+    for report in rejected:
+        print(f"\n   {report['object']['key']} -> {report['moved_to']}.error.json", file=out)
         for problem in report["problems"]:
             where = problem["location"] + (f", {problem['field']}" if "field" in problem else "")
-            print(f"  [{problem['code']}] {where}: {problem['message']}", file=out)
-    return 0
+            print(f"   [{problem['code']}] {where}: {problem['message']}", file=out)
+    left = s3.list_objects_v2(Bucket=bucket, Prefix="inbox/").get("KeyCount", 0)
+    print(f"\nInbox now holds {left} objects; every file was moved to processed/ or rejected/.", file=out)
 
 
-def _file_line(key: str, result: dict[str, Any]) -> str:
-    if result["outcome"] == "skipped":
-        return f"{key:<48} skipped (already handled)"
+def _observe_bus(events: Any, sqs: Any, bus: str) -> str:
+    """A queue subscribed to every ledger event, so the demo can count what was published."""
+    url: str = sqs.create_queue(QueueName="demo-ledger-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="demo-observer", EventBusName=bus, EventPattern=json.dumps({"source": ["receivables.ledger"]})
+    )
+    events.put_targets(Rule="demo-observer", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    return url
+
+
+def _redeliver(events: Any, bucket: str, key: str, runtime: LocalRuntime) -> str:
+    """Send the "Object Created" event for ``key`` once more, as at-least-once delivery may;
+    return what the ingest function made of it."""
+    assert runtime.invoker is not None
+    seen = len(runtime.invoker.history)
+    detail = {"version": "0", "bucket": {"name": bucket}, "object": {"key": key}, "reason": "PutObject"}
+    events.put_events(
+        Entries=[{"Source": "aws.s3", "DetailType": "Object Created", "Detail": json.dumps(detail)}]
+    )
+    runtime.settle()
+    outcomes = [
+        obj["outcome"]
+        for invocation in runtime.invoker.history[seen:]
+        if invocation.function == "IngestFunction" and invocation.ok
+        for obj in invocation.result["objects"]
+    ]
+    return ", ".join(outcomes) or "not delivered"
+
+
+def _report_of(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    relative = key.removeprefix("inbox/")
+    for prefix, suffix in (("processed/", ".report.json"), ("rejected/", ".error.json")):
+        try:
+            body = s3.get_object(Bucket=bucket, Key=f"{prefix}{relative}{suffix}")["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            continue
+        result: dict[str, Any] = json.loads(body)
+        return result
+    return None
+
+
+def _file_line(key: str, report: dict[str, Any] | None) -> str:
+    if report is None:
+        return f"{key:<48} not handled"
+    s = report["summary"]
     return (
-        f"{key:<48} {result['outcome']:<9} created {result['created']}, duplicates {result['duplicates']}, "
-        f"problems {result['problems']} (conflicts {result['conflicts']}), "
-        f"credit notes applied {result['credit_notes_applied']}"
+        f"{key:<48} {report['outcome']:<9} created {s['created']}, duplicates {s['duplicates']}, "
+        f"problems {s['problems']} (conflicts {s['conflicts']}), "
+        f"credit notes applied {s['credit_notes_applied']}"
     )
 
 
-def _drain(sqs: Any, queue_url: str) -> Iterator[dict[str, Any]]:
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not batch:
-            return
-        yield from batch
+def _drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        messages += batch
         for message in batch:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return messages
 
 
-def _print_ledger(out: TextIO, s3: Any) -> None:
+def _print_ledger(out: TextIO, runtime: LocalRuntime) -> None:
     from receivables import store
     from receivables.domain import CreditNote
 
-    customer_ids = sorted(set(_customer_ids()))
-    customers = store.get_customers(customer_ids)
-    print("\nThe ledger, per customer (amounts due are what is still owed):", file=out)
+    customers = store.get_customers(_customer_ids(runtime))
     for customer in sorted(customers.values(), key=lambda c: c.name or ""):
         flag = "  [needs contact details]" if customer.needs_contact_details else ""
         print(
-            f"\n  {customer.name or customer.customer_id} <{customer.email or 'no email'}>{flag}",
-            file=out,
+            f"\n   {customer.name or customer.customer_id} <{customer.email or 'no email'}>{flag}", file=out
         )
         for doc in store.customer_documents(customer.customer_id):
             if isinstance(doc, CreditNote):
                 print(
-                    f"    credit note {doc.number:<16} {doc.amount!s:>16}  "
+                    f"     credit note {doc.number:<16} {doc.amount!s:>16}  "
                     f"applied {doc.applied.to_decimal_string()}, "
                     f"unapplied {doc.unapplied.to_decimal_string()}",
                     file=out,
                 )
             else:
                 print(
-                    f"    invoice     {doc.number:<16} {doc.balance!s:>16}  due {doc.due_date} "
+                    f"     invoice     {doc.number:<16} {doc.balance!s:>16}  due {doc.due_date} "
                     f"({doc.due_date_source.value}), {doc.status.value}",
                     file=out,
                 )
-    processed = s3.list_objects_v2(Bucket=BUCKET, Prefix="processed/").get("KeyCount", 0)
-    rejected = s3.list_objects_v2(Bucket=BUCKET, Prefix="rejected/").get("KeyCount", 0)
-    inbox = s3.list_objects_v2(Bucket=BUCKET, Prefix="inbox/").get("KeyCount", 0)
-    print(
-        f"\nBucket: inbox/ {inbox} objects, processed/ {processed}, rejected/ {rejected} (files and reports)",
-        file=out,
-    )
 
 
-def _customer_ids() -> Iterator[str]:
-    """Every customer id in the demo ledger.
-
-    The demo reads the whole table to show it; no request path ever scans.
-    """
+def _customer_ids(runtime: LocalRuntime) -> list[str]:
+    """Every customer id in the demo ledger: the demo reads the whole table to show it (a request
+    path never scans)."""
     import boto3
 
-    table = boto3.resource("dynamodb", region_name=os.environ["AWS_REGION"]).Table(TABLE)
-    kwargs: dict[str, Any] = {
-        "FilterExpression": "kind = :c",
-        "ExpressionAttributeValues": {":c": "customer"},
-    }
-    while True:
-        page = table.scan(**kwargs)
-        for item in page["Items"]:
-            yield str(item["customer_id"])
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    assert runtime.stack is not None
+    client = boto3.client("dynamodb", endpoint_url=runtime.aws_endpoint, region_name=runtime.region)
+    paginator = client.get_paginator("scan")
+    ids: list[str] = []
+    for page in paginator.paginate(
+        TableName=runtime.stack.resources["Table"],
+        FilterExpression="kind = :c",
+        ExpressionAttributeValues={":c": {"S": "customer"}},
+    ):
+        ids += [item["customer_id"]["S"] for item in page["Items"]]
+    return ids

@@ -16,16 +16,21 @@ FUNCTIONS_DIR = REPO_ROOT / "functions"
 
 
 @cache
-def load_function(name: str) -> ModuleType:
-    """Import ``functions/<name>/app.py`` under a unique module name (every function has an app.py)."""
-    path = FUNCTIONS_DIR / name / "app.py"
+def load_module(code_dir: str, module: str = "app") -> ModuleType:
+    """Import ``<code_dir>/<module>.py`` under a name of its own (every function has an app.py)."""
+    path = REPO_ROOT / code_dir / f"{module}.py"
     if not path.is_file():
         raise FileNotFoundError(f"no handler module at {path}")
-    module_name = f"receivables_function_{name}"
+    module_name = "receivables_function_" + code_dir.strip("/").replace("/", "_") + f"_{module}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = loaded
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+def load_function(name: str) -> ModuleType:
+    """The handler module of ``functions/<name>``."""
+    return load_module(f"functions/{name}")

@@ -12,6 +12,8 @@ fails. ``tests/integration/test_moto_patches.py`` checks it against those promis
 from __future__ import annotations
 
 import copy
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 _installed = False
@@ -171,3 +173,84 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
     if any(code is not None for code, _, _ in errors):
         rollback()
         raise TransactionCanceledException(errors)
+
+
+# --- the local runtime's adapters -----------------------------------------------------------------
+# moto runs no Lambda without Docker, and its EventBridge rules do not invoke Lambda or Step
+# Functions targets. The local runtime closes both gaps by handing those invocations to its own
+# invoker (receivables_local.invoker), which runs the handler code in this process. Each adapter
+# is as small as the gap it closes; tests/integration/test_local_adapters.py pins their behaviour
+# to the moto version in pyproject.toml.
+_runtime_target: Any = None
+
+
+def install_runtime(router: Any) -> None:
+    """Route moto's Lambda invocations and EventBridge Lambda targets to ``router``.
+
+    ``router`` has ``invoke(name_or_arn, event) -> (payload, errored)`` (synchronous, for the
+    Invoke API and Step Functions tasks) and ``invoke_async(name_or_arn, event)``.
+    """
+    global _runtime_target
+    install()
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.events.models import Rule
+    from moto.utilities.docker_utilities import DockerModel
+
+    if _runtime_target is None:
+        original_send = Rule.send_to_targets
+        Rule.send_to_targets = _rule_sender(original_send)  # type: ignore[method-assign]
+        LambdaFunction.invoke = _lambda_invoke  # type: ignore[method-assign]
+        # Stream event source mappings are polled by the router, as Lambda's own poller does
+        # (batches, filter criteria, partial failures); moto would invoke synchronously inside
+        # the writer's request, once per write.
+        LambdaBackend.send_dynamodb_items = _leave_stream_to_router  # type: ignore[method-assign,assignment]
+        DockerModel.docker_client = property(_no_docker)  # type: ignore[method-assign,assignment]
+        # CloudFormation resolves !Ref EventBus to the bus object itself (moto's EventBus has no
+        # physical_resource_id), which then poisons every environment that names the bus.
+        from moto.events.models import EventBus
+
+        EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
+    _runtime_target = router
+
+
+def _no_docker(self: Any) -> Any:
+    # An AttributeError (not moto's DockerException) lets /moto-api/data.json skip the attribute.
+    raise AttributeError("docker_client: the local runtime runs Lambda handlers in-process")
+
+
+def _leave_stream_to_router(self: Any, function_arn: str, items: list[Any], source: str) -> None:
+    return None
+
+
+def _lambda_invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
+    event = json.loads(body) if body else {}
+    invocation_type = (request_headers or {}).get("x-amz-invocation-type", "RequestResponse")
+    if invocation_type == "Event":
+        _runtime_target.invoke_async(self.function_arn, event)
+        return ""
+    payload, errored = _runtime_target.invoke(self.function_arn, event)
+    if errored:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    return json.dumps(payload).encode()
+
+
+def _rule_sender(original: Any) -> Any:
+    def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        if not self.event_pattern.matches_event(original_event):
+            return
+        ours = [t for t in self.targets if t["Arn"].split(":")[2] in ("lambda", "states")]
+        others = [t for t in self.targets if t not in ours]
+        event = dict(original_event)
+        if isinstance(event.get("time"), int | float):
+            event["time"] = datetime.fromtimestamp(event["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for target in ours:
+            _runtime_target.deliver_rule_target(self, target, event)
+        if others:
+            saved = self.targets
+            self.targets = others
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = saved
+
+    return send_to_targets

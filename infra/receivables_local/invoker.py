@@ -1,0 +1,157 @@
+"""Lambda without Docker: the local runtime runs each function's handler in this process.
+
+A function is found by the code directory template.yaml gives it (``functions/ingest``) and run
+with the environment moto holds for it (what template.yaml set, references resolved by
+CloudFormation) plus the local endpoint. Environment variables are process-wide, so handlers take
+turns under one lock, as if each function had a reserved concurrency of one; asynchronous
+invocations (EventBridge targets, stream batches) queue for a worker thread, so a handler that
+writes to S3 or DynamoDB never waits for the handler its write triggers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from receivables_local.functions import load_module
+
+log = logging.getLogger("receivables.local.invoker")
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFunction:
+    """A deployed function as the local runtime knows it."""
+
+    logical_id: str
+    physical_name: str
+    code_dir: str  # relative to the repository root
+    handler: str  # "app.lambda_handler"
+    environment: dict[str, str]
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One finished invocation, kept for the demo's story and for tests."""
+
+    function: str
+    ok: bool
+    result: Any
+    error: str | None = None
+
+
+@dataclass
+class _Context:
+    """The slice of Lambda's context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = ""
+    aws_request_id: str = "local"
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+@dataclass
+class Invoker:
+    """Runs handlers in-process; `invoke_async` queues, `invoke` runs now and returns."""
+
+    base_environment: dict[str, str]
+    overrides: dict[str, str] = field(default_factory=dict)  # applied over each function's own
+    functions: dict[str, LocalFunction] = field(default_factory=dict)  # by physical name
+    history: list[Invocation] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _queue: queue.Queue[tuple[str, Any] | None] = field(default_factory=queue.Queue)
+    _pending: int = 0
+    _idle: threading.Condition = field(default_factory=threading.Condition)
+    _worker: threading.Thread | None = None
+
+    def register(self, function: LocalFunction) -> None:
+        """Make ``function`` invocable by its physical name."""
+        self.functions[function.physical_name] = function
+
+    def find(self, name_or_arn: str) -> LocalFunction | None:
+        """The function named by a physical name or an ARN (``…:function:<name>[:qualifier]``)."""
+        if ":function:" in name_or_arn:
+            name_or_arn = name_or_arn.split(":function:")[1].split(":")[0]
+        return self.functions.get(name_or_arn)
+
+    def start(self) -> None:
+        """Start the worker that runs queued (asynchronous) invocations."""
+        self._worker = threading.Thread(target=self._work, name="lambda-async", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        """Let the worker finish what it holds, then end it."""
+        self._queue.put(None)
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+
+    def invoke_async(self, name_or_arn: str, event: Any) -> None:
+        """Queue an invocation, as Lambda's asynchronous invocation does."""
+        with self._idle:
+            self._pending += 1
+        self._queue.put((name_or_arn, event))
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no queued invocation is left (or ``timeout`` seconds pass)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+    def invoke(self, name_or_arn: str, event: Any) -> Invocation:
+        """Run the function now and return its result (or the error it raised)."""
+        function = self.find(name_or_arn)
+        if function is None:
+            invocation = Invocation(name_or_arn, False, None, f"no local function {name_or_arn}")
+            self.history.append(invocation)
+            return invocation
+        with self._lock:
+            invocation = self._run(function, event)
+        self.history.append(invocation)
+        return invocation
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            name, event = item
+            try:
+                invocation = self.invoke(name, event)
+                if not invocation.ok:
+                    log.warning("async invocation of %s failed: %s", name, invocation.error)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _run(self, function: LocalFunction, event: Any) -> Invocation:
+        module_name, _, attribute = function.handler.rpartition(".")
+        saved = dict(os.environ)
+        try:
+            os.environ.update(self.base_environment)
+            # CloudFormation may resolve a parameter to a number: Lambda's environment is text.
+            os.environ.update({name: str(value) for name, value in function.environment.items()})
+            os.environ.update(self.overrides)
+            os.environ["AWS_LAMBDA_FUNCTION_NAME"] = function.physical_name
+            module = load_module(function.code_dir, module_name)
+            handler = getattr(module, attribute)
+            # Events cross a JSON boundary on Lambda: give the handler a fresh copy.
+            payload = json.loads(json.dumps(event))
+            result = handler(payload, _Context(function.physical_name))
+            return Invocation(function.logical_id, True, result)
+        except Exception as exc:  # noqa: BLE001 - a handler's failure is the invocation's result
+            log.warning("%s failed: %s", function.logical_id, traceback.format_exc())
+            return Invocation(function.logical_id, False, None, f"{type(exc).__name__}: {exc}")
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)

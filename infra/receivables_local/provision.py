@@ -1,0 +1,191 @@
+"""Creating the local stack from template.yaml itself: SAM → CloudFormation → moto.
+
+There is no second list of resources: whatever template.yaml declares, moto's CloudFormation
+creates. Two things moto's CloudFormation drops are re-applied here from the same template, each
+through the service's own API: a bucket's NotificationConfiguration (S3 → EventBridge), and a
+state machine's DefinitionSubstitutions (resolved into its definition).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from receivables_local.aws import LOCAL_CONFIG
+from receivables_local.functions import REPO_ROOT
+from receivables_local.invoker import LocalFunction
+from receivables_local.template import LOCAL_CODE_BUCKET, functions, load_template, translate
+
+if TYPE_CHECKING:
+    import boto3
+
+STACK_NAME = "receivables-local"
+
+
+@dataclass(slots=True)
+class Stack:
+    """What the local stack holds: each logical id of template.yaml and its local name or ARN."""
+
+    name: str
+    resources: dict[str, str] = field(default_factory=dict)  # logical id → physical id
+    types: dict[str, str] = field(default_factory=dict)  # logical id → resource type
+    functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
+    stream_sources: list[dict[str, Any]] = field(default_factory=list)  # event source mappings
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+def provision(session: boto3.session.Session, endpoint: str, region: str) -> Stack:
+    """Create the stack on the emulator at ``endpoint`` and return what it made."""
+    template = load_template()
+    cfn = translate(template, region)
+    _inline_state_machine_definitions(cfn)
+
+    def client(service: str) -> Any:
+        factory: Any = session.client
+        return factory(service, endpoint_url=endpoint, region_name=region, config=LOCAL_CONFIG)
+
+    _upload_code(cfn, client("s3"), region)
+    cloudformation = client("cloudformation")
+    cloudformation.create_stack(
+        StackName=STACK_NAME,
+        TemplateBody=json.dumps(cfn),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    stack = Stack(STACK_NAME)
+    description = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+    if description["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(
+            f"the local stack is {description['StackStatus']}: {description.get('StackStatusReason')}"
+        )
+    stack.outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
+    paginator = cloudformation.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=STACK_NAME):
+        for resource in page["StackResourceSummaries"]:
+            stack.resources[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
+            stack.types[resource["LogicalResourceId"]] = resource["ResourceType"]
+
+    _apply_bucket_notifications(cfn, stack, client("s3"))
+    lambda_client = client("lambda")
+    for logical_id, spec in functions(template).items():
+        physical = stack.resources[logical_id]
+        configuration = lambda_client.get_function_configuration(FunctionName=physical)
+        stack.functions[logical_id] = LocalFunction(
+            logical_id=logical_id,
+            physical_name=configuration["FunctionName"],
+            code_dir=spec.code_dir,
+            handler=spec.handler,
+            environment=dict(configuration.get("Environment", {}).get("Variables", {})),
+        )
+    for logical_id, resource in cfn["Resources"].items():
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            stack.stream_sources.append(_event_source(logical_id, resource["Properties"], stack, cfn))
+    return stack
+
+
+def _upload_code(cfn: dict[str, Any], s3: Any, region: str) -> None:
+    """Zip each function's and layer's code into the code bucket, as ``sam package`` would."""
+    import io
+    import zipfile
+
+    s3.create_bucket(Bucket=LOCAL_CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    for resource in cfn["Resources"].values():
+        props = resource.get("Properties", {})
+        location = props.get("Code") or props.get("Content")
+        if not isinstance(location, dict) or location.get("S3Bucket") != LOCAL_CODE_BUCKET:
+            continue
+        source = REPO_ROOT / location["S3Key"].removesuffix(".zip")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(source.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    archive.write(path, path.relative_to(source).as_posix())
+        s3.put_object(Bucket=LOCAL_CODE_BUCKET, Key=location["S3Key"], Body=buffer.getvalue())
+
+
+def _resolve(value: Any, stack: Stack, cfn: dict[str, Any]) -> Any:
+    """The few intrinsics the adapters need: Ref and Fn::GetAtt of stack resources."""
+    if isinstance(value, dict) and "Ref" in value:
+        return stack.resources.get(value["Ref"], value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return {"logical_id": logical_id, "attribute": attribute}
+    return value
+
+
+def _apply_bucket_notifications(cfn: dict[str, Any], stack: Stack, s3: Any) -> None:
+    for logical_id, resource in cfn["Resources"].items():
+        if resource["Type"] != "AWS::S3::Bucket":
+            continue
+        notification = resource.get("Properties", {}).get("NotificationConfiguration")
+        if not notification:
+            continue
+        unsupported = set(notification) - {"EventBridgeConfiguration"}
+        if unsupported:
+            raise NotImplementedError(
+                f"{logical_id}: the local runtime re-applies only EventBridge notifications, "
+                f"not {unsupported}"
+            )
+        if notification["EventBridgeConfiguration"].get("EventBridgeEnabled"):
+            s3.put_bucket_notification_configuration(
+                Bucket=stack.resources[logical_id],
+                NotificationConfiguration={"EventBridgeConfiguration": {}},
+            )
+
+
+def _inline_state_machine_definitions(cfn: dict[str, Any]) -> None:
+    """moto ignores DefinitionSubstitutions: resolve them into the definition string itself."""
+    for resource in cfn["Resources"].values():
+        if resource["Type"] != "AWS::StepFunctions::StateMachine":
+            continue
+        props = resource["Properties"]
+        location = props.pop("DefinitionS3Location", None)
+        if location is not None and "Definition" not in props and "DefinitionString" not in props:
+            key = location["Key"] if isinstance(location, dict) else str(location)
+            local = key.split(f"{'/'}", 1)[-1].removesuffix(".zip")
+            props["Definition"] = json.loads((REPO_ROOT / local).read_text())
+        substitutions = props.pop("DefinitionSubstitutions", {})
+        if "Definition" in props:
+            definition = json.dumps(props.pop("Definition"))
+            parts: list[Any] = [definition]
+            for name, value in substitutions.items():
+                parts = _substitute(parts, "${" + name + "}", value)
+            props["DefinitionString"] = {"Fn::Join": ["", parts]}
+
+
+def _substitute(parts: list[Any], placeholder: str, value: Any) -> list[Any]:
+    out: list[Any] = []
+    for part in parts:
+        if not isinstance(part, str) or placeholder not in part:
+            out.append(part)
+            continue
+        pieces = part.split(placeholder)
+        for index, piece in enumerate(pieces):
+            if index:
+                out.append(value)
+            out.append(piece)
+    return out
+
+
+def _event_source(
+    logical_id: str, props: dict[str, Any], stack: Stack, cfn: dict[str, Any]
+) -> dict[str, Any]:
+    source = props["EventSourceArn"]
+    stream_arn = None
+    if isinstance(source, dict) and "Fn::GetAtt" in source:
+        table_logical, attribute = source["Fn::GetAtt"]
+        if attribute == "StreamArn":
+            stream_arn = {"table": stack.resources[table_logical]}
+    function = props["FunctionName"]
+    function_logical = function["Ref"] if isinstance(function, dict) else function
+    destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return {
+        "logical_id": logical_id,
+        "function": function_logical,
+        "stream": stream_arn,
+        "batch_size": int(props.get("BatchSize", 100)),
+        "filters": [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])],
+        "max_retries": int(props.get("MaximumRetryAttempts", 3)),
+        "report_failures": "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+        "on_failure": _resolve(destination, stack, cfn),
+    }

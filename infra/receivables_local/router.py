@@ -1,0 +1,240 @@
+"""The event router: what AWS would deliver to Lambda, delivered to the same handler code.
+
+- EventBridge rules with Lambda targets (moto's S3 → EventBridge notifications included) and
+  Step Functions targets, through the patched rule sender.
+- The Invoke API and Step Functions Lambda tasks, through the patched LambdaFunction.invoke.
+- DynamoDB stream event source mappings, polled as Lambda's poller does: batches, filter
+  criteria (matched with moto's own EventBridge pattern matcher), ReportBatchItemFailures, and
+  the on-failure destination once the retries are spent.
+- Scheduled rules (``rate(...)`` and ``cron(...)``), on the runtime's clock, so an accelerated
+  clock makes a daily schedule fire every few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from receivables_local.aws import LOCAL_CONFIG, StreamReader
+from receivables_local.schedule import Schedule
+
+if TYPE_CHECKING:
+    import boto3
+
+    from receivables.clock import Clock
+    from receivables_local.invoker import Invoker
+    from receivables_local.provision import Stack
+
+log = logging.getLogger("receivables.local.router")
+
+
+@dataclass
+class _StreamPoller:
+    source: dict[str, Any]
+    reader: StreamReader
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+
+
+class Router:
+    """Delivers events to the invoker; `start` runs the pollers and the scheduler."""
+
+    def __init__(
+        self,
+        invoker: Invoker,
+        session: boto3.session.Session,
+        endpoint: str,
+        region: str,
+        clock: Clock,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.invoker = invoker
+        self.session = session
+        self.endpoint = endpoint
+        self.region = region
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self._pollers: list[_StreamPoller] = []
+        self._schedules: dict[str, tuple[Schedule, datetime]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._busy = threading.Lock()
+        self.stack: Stack | None = None
+
+    def client(self, service: str) -> Any:
+        factory: Any = self.session.client
+        return factory(service, endpoint_url=self.endpoint, region_name=self.region, config=LOCAL_CONFIG)
+
+    # --- moto adapters call these ---------------------------------------------------------
+    def invoke(self, name_or_arn: str, event: Any) -> tuple[Any, bool]:
+        """Run a function now (Invoke API, Step Functions task): (payload, errored)."""
+        invocation = self.invoker.invoke(name_or_arn, event)
+        if invocation.ok:
+            return invocation.result, False
+        error_type, _, message = (invocation.error or "Error: failed").partition(": ")
+        return {"errorType": error_type, "errorMessage": message}, True
+
+    def invoke_async(self, name_or_arn: str, event: Any) -> None:
+        """Queue a function's invocation (Invoke with InvocationType=Event)."""
+        self.invoker.invoke_async(name_or_arn, event)
+
+    def deliver_rule_target(self, rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
+        """An EventBridge rule matched: hand the event to its Lambda or state machine target."""
+        payload: Any = event
+        if "Input" in target:
+            payload = json.loads(target["Input"])
+        elif "InputPath" in target:
+            for part in target["InputPath"].removeprefix("$.").split("."):
+                payload = payload[part] if part else payload
+        service = target["Arn"].split(":")[2]
+        if service == "lambda":
+            self.invoker.invoke_async(target["Arn"], payload)
+        else:
+            self.client("stepfunctions").start_execution(
+                stateMachineArn=target["Arn"], input=json.dumps(payload)
+            )
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def attach(self, stack: Stack) -> None:
+        """Start polling the stack's stream event sources and firing its schedules."""
+        self.stack = stack
+        dynamodb = self.client("dynamodb")
+        streams = self.client("dynamodbstreams")
+        for source in stack.stream_sources:
+            if source["stream"] is None:
+                continue
+            table = source["stream"]["table"]
+            arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+            self._pollers.append(_StreamPoller(source, StreamReader(streams, arn)))
+        events = self.client("events")
+        for bus in events.list_event_buses()["EventBuses"]:
+            for rule in events.list_rules(EventBusName=bus["Name"])["Rules"]:
+                if rule.get("ScheduleExpression") and rule.get("State", "ENABLED") == "ENABLED":
+                    schedule = Schedule.parse(rule["ScheduleExpression"])
+                    key = f"{bus['Name']}/{rule['Name']}"
+                    self._schedules[key] = (schedule, schedule.next_after(self.clock.now()))
+
+    def start(self) -> None:
+        """Run the pollers and the scheduler on a background thread."""
+        self._thread = threading.Thread(target=self._loop, name="event-router", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling (what is already queued still runs)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def settle(self, timeout: float = 60.0) -> bool:
+        """Wait until every queued invocation ran and every stream is drained."""
+        deadline = datetime.now(UTC) + timedelta(seconds=timeout)
+        while datetime.now(UTC) < deadline:
+            if not self.invoker.wait_idle(timeout=max(0.0, (deadline - datetime.now(UTC)).total_seconds())):
+                return False
+            with self._busy:
+                drained = self._poll_streams() == 0
+            if drained and self.invoker.wait_idle(timeout=0):
+                return True
+        return False
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                with self._busy:
+                    self._poll_streams()
+                self._fire_schedules()
+            except Exception:
+                log.exception("event router iteration failed")
+
+    # --- streams ----------------------------------------------------------------------------
+    def _poll_streams(self) -> int:
+        """Deliver what the streams hold; returns how many records were delivered."""
+        delivered = 0
+        for poller in self._pollers:
+            poller.pending.extend(r for r in poller.reader.read() if self._matches(poller.source, r))
+            while poller.pending:
+                batch = poller.pending[: poller.source["batch_size"]]
+                failed_from = self._deliver_batch(poller, batch)
+                if failed_from is None:
+                    del poller.pending[: len(batch)]
+                    poller.attempts = 0
+                    delivered += len(batch)
+                    continue
+                poller.attempts += 1
+                if poller.attempts > poller.source["max_retries"]:
+                    self._send_to_failure_destination(poller.source, batch[failed_from:])
+                    del poller.pending[: len(batch)]
+                    poller.attempts = 0
+                else:
+                    del poller.pending[:failed_from]  # checkpoint: retry from the first failure
+                break
+        return delivered
+
+    def _matches(self, source: dict[str, Any], record: dict[str, Any]) -> bool:
+        if not source["filters"]:
+            return True
+        from moto.events.models import EventPattern
+
+        candidate: Any = record
+        return any(EventPattern.load(json.dumps(p)).matches_event(candidate) for p in source["filters"])
+
+    def _deliver_batch(self, poller: _StreamPoller, batch: list[dict[str, Any]]) -> int | None:
+        """Invoke with one batch; None when it all succeeded, else the index to retry from."""
+        assert self.stack is not None
+        function = self.stack.functions[poller.source["function"]]
+        invocation = self.invoker.invoke(function.physical_name, {"Records": batch})
+        if not invocation.ok:
+            return 0
+        failures = (
+            (invocation.result or {}).get("batchItemFailures", []) if poller.source["report_failures"] else []
+        )
+        if not failures:
+            return None
+        failed_ids = {f["itemIdentifier"] for f in failures}
+        return min(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed_ids)
+
+    def _send_to_failure_destination(self, source: dict[str, Any], records: list[dict[str, Any]]) -> None:
+        destination = source.get("on_failure")
+        log.error("%s: %d stream records failed every retry", source["logical_id"], len(records))
+        if isinstance(destination, dict) and self.stack is not None:
+            queue_url = self.stack.resources[destination["logical_id"]]
+            sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+            self.client("sqs").send_message(
+                QueueUrl=queue_url,
+                MessageBody=json.dumps(
+                    {
+                        "requestContext": {"condition": "RetryAttemptsExhausted"},
+                        "sequenceNumbers": sequence_numbers,
+                    }
+                ),
+            )
+
+    # --- schedules --------------------------------------------------------------------------
+    def _fire_schedules(self) -> None:
+        now = self.clock.now()
+        for key, (schedule, due) in list(self._schedules.items()):
+            if due > now:
+                continue
+            bus, _, rule_name = key.partition("/")
+            self._fire(bus, rule_name, due)
+            self._schedules[key] = (schedule, schedule.next_after(due))
+
+    def _fire(self, bus: str, rule_name: str, at: datetime) -> None:
+        events = self.client("events")
+        event = {
+            "version": "0",
+            "id": f"scheduled-{rule_name}-{at.strftime('%Y%m%dT%H%M%S')}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [f"arn:aws:events:{self.region}:123456789012:rule/{rule_name}"],
+            "detail": {},
+        }
+        for target in events.list_targets_by_rule(Rule=rule_name, EventBusName=bus)["Targets"]:
+            self.deliver_rule_target(None, target, event)
