@@ -188,7 +188,8 @@ def install_runtime(router: Any) -> None:
     """Route moto's Lambda invocations and EventBridge Lambda targets to ``router``.
 
     ``router`` has ``invoke(name_or_arn, event) -> (payload, errored)`` (synchronous, for the
-    Invoke API and Step Functions tasks) and ``invoke_async(name_or_arn, event)``.
+    Invoke API and Step Functions tasks), ``invoke_async(name_or_arn, event)``,
+    ``deliver_rule_target(rule, target, event)``, a ``clock`` and a ``time_scale``.
     """
     global _runtime_target
     install()
@@ -210,6 +211,7 @@ def install_runtime(router: Any) -> None:
         from moto.events.models import EventBus
 
         EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
+        _install_scaled_waits()
     _runtime_target = router
 
 
@@ -254,3 +256,42 @@ def _rule_sender(original: Any) -> Any:
                 self.targets = saved
 
     return send_to_targets
+
+
+# --- time in Step Functions ---------------------------------------------------------------------
+# Wait states wait in real seconds (an event wait), and a TimestampPath is compared with a naive
+# datetime.now(). On the local runtime a wait is in simulated time: Seconds/SecondsPath are
+# divided by the time scale, and Timestamp/TimestampPath are measured against the runtime's clock
+# (timezone-aware, so the process's time zone no longer matters).
+def _install_scaled_waits() -> None:
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    WaitFunction._eval_body = _scaled_wait_body  # type: ignore[method-assign]
+    original_parse = Timestamp._from_timestamp_string
+
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp
+
+    def get_wait_seconds(self: Any, env: Any) -> int:
+        self.string.eval(env=env)
+        text: str = env.stack.pop()
+        parsed = original_parse(text)
+        if parsed is None:
+            raise timestamp.FailureEventException(self._create_failure_event(env, text))  # type: ignore[attr-defined]
+        delta = parsed.replace(tzinfo=UTC) - _runtime_target.clock.now()
+        return int(delta.total_seconds())
+
+    Timestamp._get_wait_seconds = get_wait_seconds  # type: ignore[method-assign]
+
+
+def _scaled_wait_body(self: Any, env: Any) -> None:
+    import time
+
+    simulated = self._get_wait_seconds(env=env)
+    scale = float(getattr(_runtime_target, "time_scale", 1.0) or 1.0)
+    deadline = time.monotonic() + max(0.0, simulated / scale)
+    while env.is_running():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        env.program_state_event.wait(left)

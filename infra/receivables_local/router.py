@@ -51,12 +51,14 @@ class Router:
         region: str,
         clock: Clock,
         poll_seconds: float = 0.2,
+        time_scale: float = 1.0,
     ) -> None:
         self.invoker = invoker
         self.session = session
         self.endpoint = endpoint
         self.region = region
         self.clock = clock
+        self.time_scale = time_scale
         self.poll_seconds = poll_seconds
         self._pollers: list[_StreamPoller] = []
         self._schedules: dict[str, tuple[Schedule, datetime]] = {}

@@ -99,7 +99,9 @@ class LocalRuntime:
         session = boto3.session.Session(region_name=self.region)
         overrides = {"POWERTOOLS_LOG_LEVEL": self.function_log_level} if self.function_log_level else {}
         self.invoker = Invoker(base_environment=base_env, overrides=overrides)
-        self.router = Router(self.invoker, session, self.aws_endpoint, self.region, self.clock)
+        self.router = Router(
+            self.invoker, session, self.aws_endpoint, self.region, self.clock, time_scale=self.time_scale
+        )
         moto_patches.install_runtime(self.router)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port_base, verbose=False)
         self._server.start()

@@ -30,7 +30,10 @@ ROLE = "arn:aws:iam::123456789012:role/local"
 class RecordingRouter:
     """Stands in for the runtime's router: records what moto hands over."""
 
+    time_scale = 86400.0
+
     def __init__(self) -> None:
+        self.clock = FixedClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
         self.sync: list[tuple[str, Any]] = []
         self.queued: list[tuple[str, Any]] = []
         self.rule_targets: list[tuple[str, dict[str, Any]]] = []
@@ -53,7 +56,7 @@ class RecordingRouter:
 def router() -> Iterator[RecordingRouter]:
     recording = RecordingRouter()
     moto_patches.install_runtime(recording)
-    with mock_aws():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         create_role()
         yield recording
 
@@ -272,3 +275,38 @@ def test_scheduled_rules_fire_on_the_runtime_clock() -> None:
         "2026-11-25T06:00:00Z",
         "2026-11-26T06:00:00Z",
     ]
+
+
+def test_step_functions_waits_run_in_simulated_time_and_tasks_reach_the_router(
+    router: RecordingRouter,
+) -> None:
+    import time
+
+    arn = make_function()
+    definition = {
+        "StartAt": "Plan",
+        "States": {
+            "Plan": {"Type": "Task", "Resource": arn, "ResultPath": "$.plan", "Next": "Wait a day"},
+            "Wait a day": {"Type": "Wait", "SecondsPath": "$.seconds", "Next": "Wait until"},
+            "Wait until": {"Type": "Wait", "TimestampPath": "$.until", "End": True},
+        },
+    }
+    until = (router.clock.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = sfn.create_state_machine(
+        name="m", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/local"
+    )["stateMachineArn"]
+
+    started = time.monotonic()
+    execution = sfn.start_execution(
+        stateMachineArn=machine, input=json.dumps({"seconds": 86400, "until": until})
+    )["executionArn"]
+    status = "RUNNING"
+    while status == "RUNNING" and time.monotonic() - started < 30:
+        time.sleep(0.1)
+        status = sfn.describe_execution(executionArn=execution)["status"]
+    elapsed = time.monotonic() - started
+
+    assert status == "SUCCEEDED"
+    assert elapsed < 10, f"one simulated day plus two took {elapsed:.1f} s at x86400"
+    assert [event for _, event in router.sync] == [{"seconds": 86400, "until": until}]
