@@ -16,10 +16,14 @@ import os
 import queue
 import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from receivables_local.functions import load_module
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 log = logging.getLogger("receivables.local.invoker")
 
@@ -134,8 +138,18 @@ class Invoker:
                     self._pending -= 1
                     self._idle.notify_all()
 
-    def _run(self, function: LocalFunction, event: Any) -> Invocation:
+    def handler_of(self, function: LocalFunction) -> Any:
+        """The handler object itself (a Chalice app for the API functions), imported as the
+        function would import it: with its own environment."""
+        with self._lock, self._environment(function):
+            return self._load(function)
+
+    def _load(self, function: LocalFunction) -> Any:
         module_name, _, attribute = function.handler.rpartition(".")
+        return getattr(load_module(function.code_dir, module_name), attribute)
+
+    @contextmanager
+    def _environment(self, function: LocalFunction) -> Iterator[None]:
         saved = dict(os.environ)
         try:
             os.environ.update(self.base_environment)
@@ -143,15 +157,19 @@ class Invoker:
             os.environ.update({name: str(value) for name, value in function.environment.items()})
             os.environ.update(self.overrides)
             os.environ["AWS_LAMBDA_FUNCTION_NAME"] = function.physical_name
-            module = load_module(function.code_dir, module_name)
-            handler = getattr(module, attribute)
-            # Events cross a JSON boundary on Lambda: give the handler a fresh copy.
-            payload = json.loads(json.dumps(event))
-            result = handler(payload, _Context(function.physical_name))
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def _run(self, function: LocalFunction, event: Any) -> Invocation:
+        try:
+            with self._environment(function):
+                handler = self._load(function)
+                # Events cross a JSON boundary on Lambda: give the handler a fresh copy.
+                payload = json.loads(json.dumps(event))
+                result = handler(payload, _Context(function.physical_name))
             return Invocation(function.logical_id, True, result)
         except Exception as exc:  # noqa: BLE001 - a handler's failure is the invocation's result
             log.warning("%s failed: %s", function.logical_id, traceback.format_exc())
             return Invocation(function.logical_id, False, None, f"{type(exc).__name__}: {exc}")
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)

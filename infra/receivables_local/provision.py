@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from receivables_local.aws import LOCAL_CONFIG
 from receivables_local.functions import REPO_ROOT
 from receivables_local.invoker import LocalFunction
-from receivables_local.template import LOCAL_CODE_BUCKET, functions, load_template, translate
+from receivables_local.template import LOCAL_CODE_BUCKET, FunctionSpec, functions, load_template, translate
 
 if TYPE_CHECKING:
     import boto3
@@ -31,6 +31,7 @@ class Stack:
     resources: dict[str, str] = field(default_factory=dict)  # logical id → physical id
     types: dict[str, str] = field(default_factory=dict)  # logical id → resource type
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
+    specs: dict[str, FunctionSpec] = field(default_factory=dict)  # as template.yaml declares them
     stream_sources: list[dict[str, Any]] = field(default_factory=list)  # event source mappings
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -67,7 +68,8 @@ def provision(session: boto3.session.Session, endpoint: str, region: str) -> Sta
 
     _apply_bucket_notifications(cfn, stack, client("s3"))
     lambda_client = client("lambda")
-    for logical_id, spec in functions(template).items():
+    stack.specs = functions(template)
+    for logical_id, spec in stack.specs.items():
         physical = stack.resources[logical_id]
         configuration = lambda_client.get_function_configuration(FunctionName=physical)
         stack.functions[logical_id] = LocalFunction(

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from receivables.clock import Clock, ScaledClock, SystemClock
+from receivables_local.api import ApiServer, api_functions
 from receivables_local.aws import FAKE_CREDENTIALS
 from receivables_local.functions import REPO_ROOT
 from receivables_local.invoker import Invoker
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("receivables.local")
 
 DEFAULT_PORT_BASE = 4566
+# The customary ports: moto/LocalStack 4566, stripe-mock 12111, sam local 3000. With any other
+# --port-base N the services take N (AWS), N+1 (Stripe), N+2 (HTTP API).
+DEFAULT_STRIPE_PORT = 12111
+DEFAULT_API_PORT = 3000
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 
@@ -62,11 +67,21 @@ class LocalRuntime:
     router: Router | None = None
     started_seconds: float = 0.0
     _server: Any = None
+    _api: ApiServer | None = None
     _time_origin: datetime | None = None
 
     @property
     def aws_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port_base}"
+
+    @property
+    def api_port(self) -> int:
+        return DEFAULT_API_PORT if self.port_base == DEFAULT_PORT_BASE else self.port_base + 2
+
+    @property
+    def api_endpoint(self) -> str | None:
+        """The HTTP API's base URL, while an API function exists to serve."""
+        return self._api.url if self._api is not None else None
 
     def start(self) -> None:
         """Start the emulator, create the stack, start the router; then write local.json."""
@@ -112,6 +127,10 @@ class LocalRuntime:
         self.invoker.start()
         self.router.attach(self.stack)
         self.router.start()
+        served = api_functions(self.stack.specs, self.stack.functions)
+        if served:
+            self._api = ApiServer(self.invoker, served, self.api_port)
+            self._api.start()
         self.started_seconds = time.perf_counter() - started
         self._write_connection_file()
 
@@ -129,6 +148,9 @@ class LocalRuntime:
 
     def stop(self) -> None:
         """Stop the router, let queued invocations finish, stop the emulator."""
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
         if self.router is not None:
             self.router.stop()
         if self.invoker is not None:
@@ -149,7 +171,10 @@ class LocalRuntime:
         return {
             "region": self.region,
             "account": ACCOUNT,
-            "endpoints": {"aws": self.aws_endpoint},
+            "endpoints": {
+                "aws": self.aws_endpoint,
+                **({"api": self.api_endpoint} if self.api_endpoint else {}),
+            },
             "api_token": self._api_token,
             "stripe_webhook_secret": self._webhook_secret,
             "credentials": {
@@ -186,6 +211,7 @@ class LocalRuntime:
         lines = [
             f"Receivables local runtime is up ({self.started_seconds:.1f} s).",
             f"  AWS emulator   {self.aws_endpoint}   (region {self.region}, any credentials)",
+            f"  HTTP API       {self.api_endpoint or 'none yet (no API function in template.yaml)'}",
             f"  invoice inbox  s3://{bucket}/inbox/",
             f"  ledger table   {self.stack.resources.get('Table', '?')}",
             f"  functions      {', '.join(sorted(self.stack.functions))} (run in-process)",

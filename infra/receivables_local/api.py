@@ -1,0 +1,140 @@
+"""The HTTP API on the local runtime: the API functions' Chalice apps behind one loopback port.
+
+moto's API Gateway has no Lambda proxy integration, so the runtime does not go through it. Each
+API function of template.yaml (an ``Api`` or ``HttpApi`` event, a Chalice app as its handler) is
+served with Chalice's own local gateway, which builds the API Gateway proxy event from the HTTP
+request and maps the response back, exactly as ``chalice local`` does. Only the call into the
+app differs: it goes through the runtime's invoker, so the app runs with its own template
+environment and takes its turn with the other functions.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from receivables_local.invoker import Invoker, LocalFunction
+
+API_EVENT_TYPES = frozenset({"Api", "HttpApi"})
+
+
+class _InvokedApp:
+    """A Chalice app as the local gateway sees it: its routes and authorizers, but every call
+    goes through the invoker."""
+
+    def __init__(self, app: Any, invoker: Invoker, function: LocalFunction) -> None:
+        self._app = app
+        self._invoker = invoker
+        self._function = function
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        body = event.get("body")
+        if isinstance(body, bytes):  # the local gateway passes bytes; API Gateway sends text
+            try:
+                event = {**event, "body": body.decode("utf-8")}
+            except UnicodeDecodeError:
+                import base64
+
+                event = {**event, "body": base64.b64encode(body).decode(), "isBase64Encoded": True}
+        invocation = self._invoker.invoke(self._function.physical_name, event)
+        if invocation.ok:
+            return invocation.result
+        return {
+            "statusCode": 502,
+            "headers": {"Content-Type": "application/json"},
+            "multiValueHeaders": {},
+            "body": '{"message": "Internal server error"}',
+        }
+
+
+class ApiServer:
+    """One ThreadingHTTPServer in front of every API function's Chalice app."""
+
+    def __init__(self, invoker: Invoker, functions: list[LocalFunction], port: int) -> None:
+        from chalice.config import Config
+        from chalice.local import LocalGateway
+
+        self.port = port
+        apps: list[Any] = [_InvokedApp(invoker.handler_of(f), invoker, f) for f in functions]
+        self.gateways = [LocalGateway(app, Config()) for app in apps]
+        gateways = self.gateways
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _handle(self) -> None:
+                from chalice.local import ForbiddenError, LocalGatewayException
+
+                length = int(self.headers.get("content-length", "0") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = dict(self.headers)
+                last_error: LocalGatewayException = ForbiddenError(
+                    {"x-amzn-ErrorType": "MissingAuthenticationTokenException"},
+                    b'{"message": "Missing Authentication Token"}',
+                )
+                for gateway in gateways:
+                    try:
+                        response = gateway.handle_request(self.command, self.path, headers, body)
+                    except ForbiddenError as exc:  # no route of this app: try the next one
+                        last_error = exc
+                        continue
+                    except LocalGatewayException as exc:
+                        self._send(exc.CODE, dict(exc.headers), exc.body)
+                        return
+                    response_headers = {**response["headers"], **response.get("multiValueHeaders", {})}
+                    payload = response.get("body")
+                    if response.get("isBase64Encoded") and payload is not None:
+                        import base64
+
+                        payload = base64.b64decode(payload)
+                    self._send(int(response["statusCode"]), response_headers, payload)
+                    return
+                self._send(last_error.CODE, dict(last_error.headers), last_error.body)
+
+            def _send(self, code: int, headers: dict[str, Any], body: str | bytes | None) -> None:
+                data = body.encode() if isinstance(body, str) else (body or b"")
+                self.send_response(code)
+                headers.setdefault("Content-Type", "application/json")
+                for name, value in headers.items():
+                    for item in value if isinstance(value, list) else [value]:
+                        self.send_header(name, str(item))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Serve on a background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the port."""
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def api_functions(template_functions: dict[str, Any], local: dict[str, LocalFunction]) -> list[LocalFunction]:
+    """The functions template.yaml exposes through API Gateway (an Api or HttpApi event)."""
+    return [
+        local[logical_id]
+        for logical_id, spec in template_functions.items()
+        if logical_id in local and any(e.get("Type") in API_EVENT_TYPES for e in spec.events.values())
+    ]
