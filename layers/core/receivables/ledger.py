@@ -110,3 +110,48 @@ def apply_credit(invoice: Invoice, credit: Money) -> tuple[Invoice, Money]:
     changed = replace(invoice, balance=invoice.balance - applied, credited=invoice.credited + applied)
     changed.status = transition(invoice.status, status_after_money(changed))
     return changed, applied
+
+
+def apply_payment(invoice: Invoice, amount: Money) -> tuple[Invoice, Money]:
+    """Allocate up to ``amount`` of a payment to ``invoice``; return it changed and the part used.
+
+    Like a credit, a payment never takes the balance below zero: the rest stays with the payment
+    (an overpayment becomes the customer's credit).
+    """
+    if amount.currency != invoice.currency:
+        raise LedgerError(f"a payment in {amount.currency} cannot pay an invoice in {invoice.currency}")
+    if amount.minor <= 0:
+        raise LedgerError("a payment must be a positive amount")
+    if invoice.status not in (S.OPEN, S.PARTIALLY_PAID, S.DISPUTED, S.WRITTEN_OFF):
+        return invoice, Money.zero(invoice.currency)
+    if invoice.status is S.WRITTEN_OFF:
+        # A recovery: the written-off balance comes back as owed, then is paid.
+        invoice = replace(
+            invoice, balance=invoice.balance + invoice.written_off, written_off=Money.zero(invoice.currency)
+        )
+    used = min(amount, invoice.balance)
+    if used.is_zero():
+        return invoice, used
+    changed = replace(invoice, balance=invoice.balance - used, paid=invoice.paid + used)
+    changed.status = transition(invoice.status, status_after_money(changed))
+    return changed, used
+
+
+def reverse_payment(invoice: Invoice, amount: Money) -> Invoice:
+    """Take back ``amount`` of what was paid on ``invoice`` (a refund or a lost chargeback): the
+    balance grows again and a paid invoice reopens."""
+    if amount.currency != invoice.currency:
+        raise LedgerError(f"a reversal in {amount.currency} cannot touch an invoice in {invoice.currency}")
+    if amount.minor <= 0 or amount > invoice.paid:
+        raise LedgerError(f"cannot reverse {amount}: {invoice.paid} was paid on invoice {invoice.number}")
+    changed = replace(invoice, balance=invoice.balance + amount, paid=invoice.paid - amount)
+    changed.status = transition(invoice.status, _reopened_status(changed, invoice.status))
+    return changed
+
+
+def _reopened_status(invoice: Invoice, before: InvoiceStatus) -> InvoiceStatus:
+    if before is S.DISPUTED:
+        return S.DISPUTED
+    if invoice.paid.minor > 0:
+        return S.PARTIALLY_PAID
+    return S.OPEN

@@ -1,0 +1,180 @@
+"""Cash application ("lettering"): which invoices a receipt pays, and how a refund undoes it.
+
+Pure functions over plain objects; `receivables.ledger` changes the invoices, the store writes
+them. The rules:
+
+- A payment is allocated to its target invoices in order, each up to its balance (exact and
+  partial payments). What is left (an overpayment) is the customer's credit: it pays the
+  customer's other open invoices, oldest due first, and what remains after that waits for the
+  next invoice.
+- A refund first takes back what the payment has not been allocated to (it was never used), then
+  reverses allocations, newest first, so the invoice paid last reopens first.
+- A receipt without a machine-readable target (a bank transfer, a cheque) is matched from its
+  remittance text and amount: the invoice numbers it mentions, else an open invoice of exactly
+  that amount. Anything less certain is left unapplied with its candidates ranked for a person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from receivables.ledger import COLLECTIBLE
+from receivables.money import Money, sum_money
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from receivables.domain import Invoice
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationPlan:
+    """How much of a receipt goes to which invoice, and what is left over."""
+
+    allocations: tuple[tuple[str, Money], ...]
+    unapplied: Money
+
+    @property
+    def allocated(self) -> Money:
+        """The part of the receipt that invoices absorb."""
+        return sum_money((amount for _, amount in self.allocations), self.unapplied.currency)
+
+
+def oldest_first(invoices: Iterable[Invoice]) -> list[Invoice]:
+    """Collectible invoices (open, partially paid), oldest due first: the order credit pays them."""
+    return sorted(
+        (i for i in invoices if i.status in COLLECTIBLE and i.balance.minor > 0),
+        key=lambda i: (i.due_date, i.issue_date, i.number),
+    )
+
+
+def plan_allocation(
+    amount: Money, targets: Sequence[Invoice], others: Iterable[Invoice] = ()
+) -> AllocationPlan:
+    """Allocate ``amount`` to ``targets`` in order, then what is left to ``others`` oldest first.
+
+    Each invoice takes at most its balance; an invoice in another currency takes nothing.
+
+    >>> plan = plan_allocation(Money(150, "EUR"), [])
+    >>> plan.unapplied
+    Money(minor=150, currency='EUR')
+    """
+    if amount.minor < 0:
+        raise ValueError("a receipt is never negative")
+    left = amount
+    allocations: list[tuple[str, Money]] = []
+    seen: set[str] = set()
+    target_ids = {t.invoice_id for t in targets}
+    queue = [*targets, *(i for i in oldest_first(others) if i.invoice_id not in target_ids)]
+    for invoice in queue:
+        if left.is_zero():
+            break
+        if invoice.invoice_id in seen or invoice.currency != amount.currency or invoice.balance.minor <= 0:
+            continue
+        seen.add(invoice.invoice_id)
+        used = min(left, invoice.balance)
+        allocations.append((invoice.invoice_id, used))
+        left = left - used
+    return AllocationPlan(tuple(allocations), left)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundPlan:
+    """What a refund takes back: first from the unallocated part, then allocations newest first."""
+
+    from_unapplied: Money
+    reversals: tuple[tuple[str, Money], ...]
+
+
+def plan_refund(amount: Money, unapplied: Money, allocations: Sequence[tuple[str, Money]]) -> RefundPlan:
+    """Plan a refund of ``amount`` against a payment with ``unapplied`` left and ``allocations``
+    (oldest first). Refunding more than the payment holds is refused."""
+    held = unapplied + sum_money((a for _, a in allocations), amount.currency)
+    if amount.minor <= 0 or amount > held:
+        raise ValueError(f"cannot refund {amount}: the payment holds {held}")
+    from_unapplied = min(amount, unapplied)
+    left = amount - from_unapplied
+    reversals: list[tuple[str, Money]] = []
+    for invoice_id, allocated in reversed(allocations):
+        if left.is_zero():
+            break
+        taken = min(left, allocated)
+        reversals.append((invoice_id, taken))
+        left = left - taken
+    return RefundPlan(from_unapplied, tuple(reversals))
+
+
+# --- matching a receipt from its remittance text ---------------------------------------------
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def _normalise(text: str) -> str:
+    return _NOT_ALNUM.sub("", text.casefold())
+
+
+def mentioned_invoices(remittance: str, invoices: Iterable[Invoice]) -> list[Invoice]:
+    """The invoices whose number the remittance text names, however it spaces or punctuates it
+    ("INV 2026/1001" names INV-2026-1001). Numbers too short to be told from other figures (fewer
+    than four characters, or no digit) are not searched for."""
+    text = _normalise(remittance)
+    found = []
+    for invoice in invoices:
+        number = _normalise(invoice.number)
+        if len(number) >= 4 and any(c.isdigit() for c in number) and number in text:
+            found.append(invoice)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An invoice a person might apply an unmatched receipt to, with why it is suggested."""
+
+    invoice_id: str
+    number: str
+    balance: Money
+    score: int
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The outcome of matching one receipt: a plan when it is certain, candidates when not."""
+
+    plan: AllocationPlan | None
+    matched_by: str | None  # "reference", "amount", or None (left for a person)
+    candidates: tuple[Candidate, ...]
+
+
+def match_receipt(
+    amount: Money, remittance: str, open_invoices: Sequence[Invoice], *, customer_known: bool
+) -> Match:
+    """Match a bank transfer or cheque to ``open_invoices`` (the customer's, when it is known).
+
+    Certain matches are applied: the invoices the remittance names (any excess goes on to the
+    customer's other open invoices, oldest first), or, without a reference and for a known
+    customer, the one open invoice of exactly that amount. Anything else is left unapplied, with
+    every same-currency invoice ranked: named in the text (+50), same amount (+30), same customer
+    (+10), then oldest due first.
+    """
+    same_currency = [i for i in oldest_first(open_invoices) if i.currency == amount.currency]
+    named = mentioned_invoices(remittance, same_currency)
+    if named:
+        return Match(plan_allocation(amount, named, same_currency if customer_known else ()), "reference", ())
+    exact = [i for i in same_currency if i.balance == amount]
+    if customer_known and len(exact) == 1:
+        return Match(plan_allocation(amount, exact), "amount", ())
+    candidates = []
+    for invoice in same_currency:
+        reasons: list[str] = []
+        score = 0
+        if invoice.balance == amount:
+            score, reasons = score + 30, [*reasons, "same amount"]
+        if customer_known:
+            score, reasons = score + 10, [*reasons, "same customer"]
+        candidates.append(
+            Candidate(invoice.invoice_id, invoice.number, invoice.balance, score, tuple(reasons))
+        )
+    ranked = sorted(candidates, key=lambda c: -c.score)  # stable: oldest due first among equals
+    return Match(None, None, tuple(ranked))
