@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from receivables.domain import InvoiceStatus
 from receivables.ledger import COLLECTIBLE
 from receivables.money import Money, sum_money
 
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from receivables.domain import Invoice
+
+
+# A payment may go to an invoice that is collectible or in dispute (paying a disputed invoice
+# is the customer's choice); never to a paid, credited, written-off or void one.
+PAYABLE = COLLECTIBLE | {InvoiceStatus.DISPUTED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +77,12 @@ def plan_allocation(
     for invoice in queue:
         if left.is_zero():
             break
-        if invoice.invoice_id in seen or invoice.currency != amount.currency or invoice.balance.minor <= 0:
+        if (
+            invoice.invoice_id in seen
+            or invoice.currency != amount.currency
+            or invoice.balance.minor <= 0
+            or invoice.status not in PAYABLE
+        ):
             continue
         seen.add(invoice.invoice_id)
         used = min(left, invoice.balance)
@@ -127,6 +138,29 @@ def mentioned_invoices(remittance: str, invoices: Iterable[Invoice]) -> list[Inv
     return found
 
 
+_TOKEN = re.compile(r"[0-9A-Za-z][0-9A-Za-z\-/.]*[0-9A-Za-z]|[0-9A-Za-z]")
+
+
+def candidate_numbers(remittance: str, *, max_words: int = 3) -> list[str]:
+    """Invoice numbers a remittance text may contain, for looking them up when the payer is not
+    known: every run of up to ``max_words`` words that holds a digit, joined as written and with
+    a dash ("Inv P 2" gives "P-2", "P2", "Inv-P-2"…).
+
+    >>> candidate_numbers("paid INV-2026-1001")
+    ['INV-2026-1001']
+    """
+    words = _TOKEN.findall(remittance)
+    found: dict[str, None] = {}
+    for start in range(len(words)):
+        for size in range(1, max_words + 1):
+            run = words[start : start + size]
+            if len(run) < size or not any(c.isdigit() for c in "".join(run)):
+                continue
+            for joiner in ("-", "", " ", "/"):
+                found.setdefault(joiner.join(run), None)
+    return [number for number in found if len(_normalise(number)) >= 2]
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """An invoice a person might apply an unmatched receipt to, with why it is suggested."""
@@ -148,18 +182,27 @@ class Match:
 
 
 def match_receipt(
-    amount: Money, remittance: str, open_invoices: Sequence[Invoice], *, customer_known: bool
+    amount: Money,
+    remittance: str,
+    open_invoices: Sequence[Invoice],
+    *,
+    customer_known: bool,
+    named_ids: Iterable[str] = (),
 ) -> Match:
     """Match a bank transfer or cheque to ``open_invoices`` (the customer's, when it is known).
 
     Certain matches are applied: the invoices the remittance names (any excess goes on to the
     customer's other open invoices, oldest first), or, without a reference and for a known
-    customer, the one open invoice of exactly that amount. Anything else is left unapplied, with
-    every same-currency invoice ranked: named in the text (+50), same amount (+30), same customer
-    (+10), then oldest due first.
+    customer, the one open invoice of exactly that amount. ``named_ids`` are invoices the caller
+    found by looking up the numbers in the text (see `candidate_numbers`): certain, however short.
+    Anything else is left unapplied, with every same-currency invoice ranked for a person: same
+    amount (+30), same customer (+10), then oldest due first.
     """
     same_currency = [i for i in oldest_first(open_invoices) if i.currency == amount.currency]
-    named = mentioned_invoices(remittance, same_currency)
+    looked_up = set(named_ids)  # numbers found verbatim by lookup: certain, however short
+    named = [i for i in same_currency if i.invoice_id in looked_up] or mentioned_invoices(
+        remittance, same_currency
+    )
     if named:
         return Match(plan_allocation(amount, named, same_currency if customer_known else ()), "reference", ())
     exact = [i for i in same_currency if i.balance == amount]

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from datetime import date, datetime
-    from decimal import Decimal
+from receivables.money import Money
 
-    from receivables.money import Money
+if TYPE_CHECKING:
+    from datetime import date
+    from decimal import Decimal
 
 
 class InvoiceStatus(StrEnum):
@@ -166,17 +166,29 @@ class CreditNote:
 
 @dataclass(slots=True)
 class Payment:
-    """Money received from a customer (Stripe, bank transfer, cheque); behaviour arrives with
-    the payments issue."""
+    """Money received from a customer (a Stripe payment, a bank transfer, a cheque) and where it
+    went: ``allocations`` to invoices, ``unapplied`` as the customer's credit (or, for an unknown
+    payer, in the queue for a person), ``refunded`` back to the payer."""
 
     payment_id: str
     customer_id: str | None
     amount: Money
-    received_at: datetime
-    method: str
-    reference: str | None
+    received_at: str
+    method: str  # "card", "sepa_debit", "bank_transfer", "cheque", …
+    reference: str | None  # remittance text, or the Stripe object id
     unapplied: Money
+    refunded: Money
+    allocations: tuple[tuple[str, Money], ...] = ()
+    matched_by: str | None = None  # "target", "reference", "amount", or None (left for a person)
     version: int = 0
+
+    @property
+    def allocated(self) -> Money:
+        """What invoices hold of this payment."""
+        total = Money.zero(self.amount.currency)
+        for _, amount in self.allocations:
+            total = total + amount
+        return total
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ from receivables.domain import (
     InvoiceLine,
     InvoiceStatus,
     PartyId,
+    Payment,
     SourceRef,
 )
 from receivables.ledger import COLLECTIBLE
@@ -229,6 +230,32 @@ class EventRecord(LedgerRecord, discriminator="event"):
     data = UnicodeAttribute()  # JSON: strings and integers only, never floats
 
 
+class AllocatedMap(MapAttribute[str, Any]):
+    invoice_id = UnicodeAttribute()
+    amount = IntegerAttribute()
+
+
+class PaymentRecord(LedgerRecord, discriminator="payment"):
+    payment_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    amount = IntegerAttribute()
+    unapplied = IntegerAttribute()
+    refunded = IntegerAttribute()
+    received_at = UnicodeAttribute()
+    method = UnicodeAttribute()
+    reference = UnicodeAttribute(null=True)
+    matched_by = UnicodeAttribute(null=True)
+    allocations = ListAttribute(of=AllocatedMap)
+    version = IntegerAttribute()
+
+
+class MarkerRecord(LedgerRecord, discriminator="marker"):
+    """An item whose existence records that something happened once (a refund id, say)."""
+
+    at = UnicodeAttribute()
+
+
 class AllocationRecord(LedgerRecord, discriminator="allocation"):
     allocation_id = UnicodeAttribute()
     source_type = UnicodeAttribute()
@@ -246,6 +273,8 @@ RECORD_TYPES: tuple[type[LedgerRecord], ...] = (
     CustomerKeyRecord,
     EventRecord,
     AllocationRecord,
+    PaymentRecord,
+    MarkerRecord,
 )
 
 
@@ -291,6 +320,10 @@ def invoice_pk(invoice_id: str) -> str:
 
 def credit_note_pk(credit_note_id: str) -> str:
     return f"CN#{credit_note_id}"
+
+
+def payment_pk(payment_id: str) -> str:
+    return f"PAY#{payment_id}"
 
 
 def customer_pk(customer_id: str) -> str:
@@ -501,6 +534,48 @@ def _customer(rec: CustomerRecord) -> Customer:
     )
 
 
+def _payment_record(p: Payment) -> PaymentRecord:
+    waiting = p.unapplied.minor > 0
+    return PaymentRecord(
+        pk=payment_pk(p.payment_id),
+        sk=HEAD,
+        gsi1pk=f"CUST#{p.customer_id}" if p.customer_id else None,
+        gsi1sk=f"PAY#{p.received_at}#{p.payment_id}" if p.customer_id else None,
+        # The unapplied queue: sparse, only while money waits to be applied.
+        gsi2pk=f"UNAPPLIED#{p.amount.currency}" if waiting else None,
+        gsi2sk=f"{p.received_at}#{p.payment_id}" if waiting else None,
+        payment_id=p.payment_id,
+        customer_id=p.customer_id,
+        currency=p.amount.currency,
+        amount=p.amount.minor,
+        unapplied=p.unapplied.minor,
+        refunded=p.refunded.minor,
+        received_at=p.received_at,
+        method=p.method,
+        reference=p.reference,
+        matched_by=p.matched_by,
+        allocations=[AllocatedMap(invoice_id=i, amount=a.minor) for i, a in p.allocations],
+        version=p.version,
+    )
+
+
+def _payment(rec: PaymentRecord) -> Payment:
+    cur = rec.currency
+    return Payment(
+        payment_id=rec.payment_id,
+        customer_id=rec.customer_id,
+        amount=Money(int(rec.amount), cur),
+        received_at=rec.received_at,
+        method=rec.method,
+        reference=rec.reference,
+        unapplied=Money(int(rec.unapplied), cur),
+        refunded=Money(int(rec.refunded), cur),
+        allocations=tuple((a.invoice_id, Money(int(a.amount), cur)) for a in rec.allocations),
+        matched_by=rec.matched_by,
+        version=int(rec.version),
+    )
+
+
 def _event_record(pk: str, event: AuditEvent) -> EventRecord:
     return EventRecord(
         pk=pk,
@@ -541,6 +616,11 @@ class Creation:
     def invoice(cls, invoice: Invoice, event: AuditEvent) -> Creation:
         pk = invoice_pk(invoice.invoice_id)
         return cls(invoice.invoice_id, [_invoice_record(invoice), _event_record(pk, event)])
+
+    @classmethod
+    def payment(cls, payment: Payment, event: AuditEvent) -> Creation:
+        pk = payment_pk(payment.payment_id)
+        return cls(payment.payment_id, [_payment_record(payment), _event_record(pk, event)])
 
     @classmethod
     def customer(cls, customer: Customer, event: AuditEvent) -> Creation:
@@ -611,7 +691,7 @@ def _create_group(group: list[Creation]) -> list[Creation]:
 
 
 def apply_changes(
-    changes: Sequence[tuple[Invoice | CreditNote | Customer, AuditEvent]],
+    changes: Sequence[tuple[Invoice | CreditNote | Customer | Payment, AuditEvent]],
     creations: Sequence[Creation] = (),
     extra: Sequence[LedgerRecord] = (),
 ) -> None:
@@ -628,6 +708,8 @@ def apply_changes(
             record, pk = _invoice_record(aggregate), invoice_pk(aggregate.invoice_id)
         elif isinstance(aggregate, CreditNote):
             record, pk = _credit_note_record(aggregate), credit_note_pk(aggregate.credit_note_id)
+        elif isinstance(aggregate, Payment):
+            record, pk = _payment_record(aggregate), payment_pk(aggregate.payment_id)
         else:
             record, pk = _customer_record(aggregate), customer_pk(aggregate.customer_id)
         record.version = event.seq
@@ -687,6 +769,29 @@ def get_credit_note(credit_note_id: str) -> CreditNote | None:
     except CreditNoteRecord.DoesNotExist:
         return None
     return _credit_note(record)
+
+
+def get_payment(payment_id: str) -> Payment | None:
+    """The payment ``payment_id``, or None."""
+    try:
+        record = PaymentRecord.get(payment_pk(payment_id), HEAD, consistent_read=True)
+    except PaymentRecord.DoesNotExist:
+        return None
+    return _payment(record)
+
+
+def marker(pk: str, name: str, at: str) -> LedgerRecord:
+    """An item that may be created once only (put on condition that it does not exist)."""
+    return MarkerRecord(pk=pk, sk=f"ONCE#{name}", at=at)
+
+
+def unapplied_payments(currency: str, limit: int = 100) -> list[Payment]:
+    """The queue of payments with money waiting to be applied, oldest first (Query on gsi2)."""
+    return [
+        _payment(record)
+        for record in LedgerRecord.gsi2.query(f"UNAPPLIED#{currency}", limit=limit)
+        if isinstance(record, PaymentRecord)
+    ]
 
 
 def get_customer(customer_id: str) -> Customer | None:

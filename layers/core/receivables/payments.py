@@ -1,0 +1,284 @@
+"""Receipts into the ledger: record a payment once, apply it to invoices, take refunds back.
+
+Every operation is idempotent and order-independent, because Stripe and the bank deliver
+twice and out of order:
+
+- a payment's id is derived from its source and the source's own id, so a second delivery finds
+  it and changes nothing;
+- a refund is applied as the difference between the refunded total the source reports and what
+  the ledger has already refunded, so an old or repeated refund event changes nothing.
+
+Each operation is one transaction: the payment, every invoice it touches (conditional on the
+version read) and their audit events. A concurrent change makes it read again and retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from receivables import store
+from receivables.cash import (
+    AllocationPlan,
+    Candidate,
+    candidate_numbers,
+    match_receipt,
+    plan_allocation,
+    plan_refund,
+)
+from receivables.clock import iso_timestamp
+from receivables.domain import Allocation, AuditEvent, DocumentType, Invoice, InvoiceStatus, Payment
+from receivables.ledger import apply_payment, document_id, reverse_payment
+from receivables.money import Money
+
+if TYPE_CHECKING:
+    from receivables.clock import Clock
+
+# One transaction holds at most 100 items: the payment and its event, then three per invoice
+# (head, event, allocation). What a receipt could pay beyond this stays as credit.
+MAX_INVOICES_PER_RECEIPT = 30
+MAX_ATTEMPTS = 5
+
+
+class PaymentError(Exception):
+    """A receipt or refund the ledger cannot take (unknown payment, more refunded than paid)."""
+
+
+def payment_id_for(source: str, external_id: str) -> str:
+    """The ledger id of a receipt: ``pay_`` and a digest of (source, the source's own id)."""
+    return "pay_" + hashlib.sha256(f"{source}\x1f{external_id}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Money received, as the source reports it."""
+
+    source: str  # "stripe", "bank", "cheque"
+    external_id: str  # the payment intent id, the bank's transaction id…
+    amount: Money
+    received_at: str
+    method: str
+    customer_id: str | None = None
+    reference: str | None = None  # remittance text
+    target_invoice_ids: tuple[str, ...] = ()  # known targets (a Checkout Session's metadata)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptOutcome:
+    """What recording a receipt did."""
+
+    payment: Payment
+    duplicate: bool
+    settled: tuple[str, ...] = ()  # ids of invoices the receipt paid in full
+    candidates: tuple[Candidate, ...] = ()  # for a person, when nothing was certain
+
+
+def record_receipt(receipt: Receipt, clock: Clock, *, sellers: tuple[str, ...] = ("self",)) -> ReceiptOutcome:
+    """Record ``receipt`` once and apply it: to its targets, else by matching its remittance text
+    and amount; an excess pays the customer's other open invoices, oldest first, and the rest
+    waits as credit (or, for an unknown payer, in the unapplied queue)."""
+    payment_id = payment_id_for(receipt.source, receipt.external_id)
+    for _ in range(MAX_ATTEMPTS):
+        existing = store.get_payment(payment_id)
+        if existing is not None:
+            return ReceiptOutcome(existing, duplicate=True)
+        try:
+            return _apply_new_receipt(payment_id, receipt, clock, sellers)
+        except store.ConcurrentChangeError:
+            continue
+    raise store.StoreError(f"payment {receipt.external_id}: too much contention, try again")
+
+
+def _open_invoices(customer_id: str | None) -> list[Invoice]:
+    if customer_id is None:
+        return []
+    return [d for d in store.customer_documents(customer_id) if isinstance(d, Invoice)]
+
+
+def _invoices_named(text: str, sellers: tuple[str, ...]) -> list[Invoice]:
+    """The invoices whose numbers a remittance text holds verbatim, found by GetItem on each
+    number it may hold (no scan)."""
+    ids = [document_id(s, DocumentType.INVOICE, n) for s in sellers for n in candidate_numbers(text)[:60]]
+    return [h for h in store.get_heads(ids).values() if isinstance(h, Invoice)]
+
+
+def _apply_new_receipt(
+    payment_id: str, receipt: Receipt, clock: Clock, sellers: tuple[str, ...]
+) -> ReceiptOutcome:
+    targets = [i for i in (store.get_invoice(t) for t in receipt.target_invoice_ids) if i is not None]
+    customer_id = receipt.customer_id or (targets[0].customer_id if targets else None)
+    named = _invoices_named(receipt.reference, sellers) if receipt.reference and not targets else []
+    payers = {i.customer_id for i in named}
+    if customer_id is None and len(payers) == 1:  # an unknown payer, identified by what it pays
+        customer_id = payers.pop()
+    open_invoices = _open_invoices(customer_id)
+    candidates: tuple[Candidate, ...] = ()
+    matched_by: str | None
+    if targets:
+        plan, matched_by = plan_allocation(receipt.amount, targets, open_invoices), "target"
+    else:
+        match = match_receipt(
+            receipt.amount,
+            receipt.reference or "",
+            open_invoices,
+            customer_known=customer_id is not None,
+            named_ids=[i.invoice_id for i in named if i.customer_id == customer_id],
+        )
+        plan = match.plan or AllocationPlan((), receipt.amount)
+        matched_by, candidates = match.matched_by, match.candidates
+    if len(plan.allocations) > MAX_INVOICES_PER_RECEIPT:
+        kept = plan.allocations[:MAX_INVOICES_PER_RECEIPT]
+        dropped = plan.allocations[MAX_INVOICES_PER_RECEIPT:]
+        plan = AllocationPlan(
+            kept, plan.unapplied + sum((a for _, a in dropped), Money.zero(receipt.amount.currency))
+        )
+
+    now = iso_timestamp(clock.now())
+    by_id = {i.invoice_id: i for i in (*targets, *open_invoices)}
+    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    extra: list[store.LedgerRecord] = []
+    settled: list[str] = []
+    for invoice_id, part in plan.allocations:
+        invoice = by_id[invoice_id]
+        changed, used = apply_payment(invoice, part)
+        if used != part:  # the invoice changed since it was read
+            raise store.ConcurrentChangeError(f"invoice {invoice.number} changed")
+        changed.version, changed.updated_at = invoice.version + 1, now
+        if changed.status is InvoiceStatus.PAID:
+            settled.append(invoice_id)
+        changes.append((changed, _invoice_event(changed, invoice, "PaymentApplied", payment_id, part, now)))
+        extra.append(
+            store.allocation_record(
+                Allocation(f"alloc_{payment_id}_{invoice_id}", "payment", payment_id, invoice_id, part, now)
+            )
+        )
+    payment = Payment(
+        payment_id=payment_id,
+        customer_id=customer_id,
+        amount=receipt.amount,
+        received_at=receipt.received_at,
+        method=receipt.method,
+        reference=receipt.reference,
+        unapplied=plan.unapplied,
+        refunded=Money.zero(receipt.amount.currency),
+        allocations=plan.allocations,
+        matched_by=matched_by,
+        version=1,
+    )
+    received = AuditEvent(
+        payment_id,
+        1,
+        "PaymentReceived",
+        now,
+        receipt.source,
+        {
+            "payment_id": payment_id,
+            "source": receipt.source,
+            "external_id": receipt.external_id,
+            "customer_id": customer_id,
+            "amount": receipt.amount.to_decimal_string(),
+            "currency": receipt.amount.currency,
+            "method": receipt.method,
+            "matched_by": matched_by,
+            "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in plan.allocations],
+            "unapplied": plan.unapplied.to_decimal_string(),
+        },
+    )
+    store.apply_changes(changes, creations=[store.Creation.payment(payment, received)], extra=extra)
+    return ReceiptOutcome(payment, duplicate=False, settled=tuple(settled), candidates=candidates)
+
+
+def _invoice_event(
+    changed: Invoice, before: Invoice, kind: str, payment_id: str, amount: Money, at: str
+) -> AuditEvent:
+    return AuditEvent(
+        changed.invoice_id,
+        changed.version,
+        kind,
+        at,
+        "payments",
+        {
+            "invoice_id": changed.invoice_id,
+            "number": changed.number,
+            "customer_id": changed.customer_id,
+            "payment_id": payment_id,
+            "amount": amount.to_decimal_string(),
+            "currency": amount.currency,
+            "balance": changed.balance.to_decimal_string(),
+            "status_from": before.status.value,
+            "status_to": changed.status.value,
+            # Dunning listens for this: a settled invoice ends its dunning.
+            "settled": changed.status is InvoiceStatus.PAID,
+        },
+    )
+
+
+def refund_to(source: str, external_id: str, total_refunded: Money, clock: Clock) -> Payment:
+    """Bring the ledger's refunds of a payment up to ``total_refunded`` (the source's cumulative
+    figure, e.g. a charge's ``amount_refunded``): the unused part is taken first, then
+    allocations newest first, and each invoice it touches reopens. Nothing happens when the
+    ledger already shows as much refunded."""
+    payment_id = payment_id_for(source, external_id)
+    for _ in range(MAX_ATTEMPTS):
+        payment = store.get_payment(payment_id)
+        if payment is None:
+            raise PaymentError(f"no payment {external_id} from {source} in the ledger")
+        delta = total_refunded - payment.refunded
+        if delta.minor <= 0:
+            return payment
+        if delta.minor > (payment.unapplied + payment.allocated).minor:
+            raise PaymentError(f"{total_refunded} refunded is more than payment {external_id} holds")
+        try:
+            return _apply_refund(payment, delta, clock)
+        except store.ConcurrentChangeError:
+            continue
+    raise store.StoreError(f"refund of {external_id}: too much contention, try again")
+
+
+def _apply_refund(payment: Payment, amount: Money, clock: Clock) -> Payment:
+    now = iso_timestamp(clock.now())
+    plan = plan_refund(amount, payment.unapplied, payment.allocations)
+    remaining = dict(payment.allocations)
+    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    extra: list[store.LedgerRecord] = []
+    for invoice_id, part in plan.reversals:
+        invoice = store.get_invoice(invoice_id)
+        if invoice is None:
+            raise PaymentError(f"invoice {invoice_id} of payment {payment.payment_id} is missing")
+        changed = reverse_payment(invoice, part)
+        changed.version, changed.updated_at = invoice.version + 1, now
+        changes.append(
+            (changed, _invoice_event(changed, invoice, "PaymentReversed", payment.payment_id, part, now))
+        )
+        remaining[invoice_id] = remaining[invoice_id] - part
+        # The lettering history keeps the reversal as a negative allocation of this refund.
+        reversal_id = f"{payment.payment_id}#{payment.version}"
+        extra.append(
+            store.allocation_record(
+                Allocation(f"rev_{reversal_id}", "refund", reversal_id, invoice_id, -part, now)
+            )
+        )
+    refunded = replace(
+        payment,
+        unapplied=payment.unapplied - plan.from_unapplied,
+        refunded=payment.refunded + amount,
+        allocations=tuple((i, remaining[i]) for i, _ in payment.allocations if not remaining[i].is_zero()),
+        version=payment.version + 1,
+    )
+    event = AuditEvent(
+        payment.payment_id,
+        refunded.version,
+        "PaymentRefunded",
+        now,
+        "payments",
+        {
+            "payment_id": payment.payment_id,
+            "amount": amount.to_decimal_string(),
+            "currency": amount.currency,
+            "refunded_total": refunded.refunded.to_decimal_string(),
+            "reversed": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in plan.reversals],
+        },
+    )
+    store.apply_changes([*changes, (refunded, event)], extra=extra)
+    return refunded
