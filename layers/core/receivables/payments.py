@@ -42,7 +42,11 @@ MAX_ATTEMPTS = 5
 
 
 class PaymentError(Exception):
-    """A receipt or refund the ledger cannot take (unknown payment, more refunded than paid)."""
+    """A receipt or refund the ledger cannot take (more refunded than paid, say)."""
+
+
+class UnknownPaymentError(PaymentError):
+    """The payment is not in the ledger (yet: a refund may overtake its payment)."""
 
 
 def payment_id_for(source: str, external_id: str) -> str:
@@ -223,7 +227,7 @@ def refund_to(source: str, external_id: str, total_refunded: Money, clock: Clock
     for _ in range(MAX_ATTEMPTS):
         payment = store.get_payment(payment_id)
         if payment is None:
-            raise PaymentError(f"no payment {external_id} from {source} in the ledger")
+            raise UnknownPaymentError(f"no payment {external_id} from {source} in the ledger")
         delta = total_refunded - payment.refunded
         if delta.minor <= 0:
             return payment

@@ -1,0 +1,177 @@
+"""Stripe webhook events into the ledger: verified, then applied on the object's state.
+
+Stripe delivers at least once and in any order, so nothing here depends on having seen an
+earlier event: a Checkout Session that is paid, or a PaymentIntent that succeeded, records the
+same receipt (keyed on the PaymentIntent id, so the second is a duplicate); a refund brings the
+ledger up to the charge's cumulative ``amount_refunded``. An event about a payment the ledger has
+not recorded yet (a refund overtaking its payment) asks Stripe to deliver it again later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from receivables.money import Money, normalise_currency
+from receivables.payments import PaymentError, Receipt, UnknownPaymentError, record_receipt, refund_to
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from receivables.clock import Clock
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+class WebhookRejectedError(Exception):
+    """Unsigned, wrongly signed, stale or malformed: answer 400 and change nothing."""
+
+
+class RetryLaterError(Exception):
+    """The event is valid but arrived before what it depends on: answer 5xx so Stripe retries."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    """What one event did, for the response body and the logs."""
+
+    event_id: str
+    type: str
+    action: str  # "payment_recorded", "duplicate", "refunded", "ignored", …
+    detail: str = ""
+
+
+def verify(
+    payload: bytes, signature: str | None, secret: str, construct_event: Callable[..., Any]
+) -> dict[str, Any]:
+    """Check ``Stripe-Signature`` on the raw body (300 s tolerance) and return the event.
+
+    ``construct_event`` is the SDK's `StripeClient.construct_event`, which verifies the HMAC of
+    ``t.payload`` against every ``v1`` signature and refuses old timestamps.
+    """
+    import stripe
+
+    try:
+        event = construct_event(payload, signature, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS)
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookRejectedError(f"signature: {exc.user_message or exc}") from None
+    except ValueError as exc:
+        raise WebhookRejectedError(f"payload: {exc}") from None
+    data: dict[str, Any] = event.to_dict()
+    return data
+
+
+def handle_event(event: dict[str, Any], clock: Clock) -> WebhookResult:
+    """Apply one verified event to the ledger."""
+    kind = str(event.get("type", ""))
+    handler = _HANDLERS.get(kind)
+    event_id = str(event.get("id", ""))
+    if handler is None:
+        return WebhookResult(event_id, kind, "ignored", "not an event the ledger acts on")
+    obj: dict[str, Any] = event.get("data", {}).get("object", {})
+    action, detail = handler(obj, clock)
+    return WebhookResult(event_id, kind, action, detail)
+
+
+def _money(minor: Any, currency: Any) -> Money:
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise WebhookRejectedError(f"amount {minor!r} is not an integer of minor units")
+    return Money(minor, normalise_currency(str(currency)))
+
+
+def _id(value: Any) -> str | None:
+    """An id, whether Stripe sent the id or the expanded object."""
+    if isinstance(value, dict):
+        return str(value.get("id")) if value.get("id") else None
+    return str(value) if value else None
+
+
+def _receipt(
+    payment_intent: str, amount: Money, metadata: dict[str, Any], created: Any, method: str
+) -> Receipt:
+    from datetime import UTC, datetime
+
+    received = datetime.fromtimestamp(int(created or 0), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    invoice_id = metadata.get("invoice_id")
+    return Receipt(
+        source="stripe",
+        external_id=payment_intent,
+        amount=amount,
+        received_at=received,
+        method=method,
+        customer_id=metadata.get("customer_id") or None,
+        reference=f"stripe {payment_intent}",
+        target_invoice_ids=(invoice_id,) if invoice_id else (),
+    )
+
+
+def _checkout_session(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
+    if obj.get("payment_status") != "paid":
+        return (
+            "ignored",
+            f"payment_status is {obj.get('payment_status')}: waiting for the asynchronous payment",
+        )
+    payment_intent = _id(obj.get("payment_intent"))
+    if payment_intent is None:
+        raise WebhookRejectedError("a paid Checkout Session without a payment_intent")
+    methods = obj.get("payment_method_types") or ["card"]
+    receipt = _receipt(
+        payment_intent,
+        _money(obj.get("amount_total"), obj.get("currency")),
+        obj.get("metadata") or {},
+        obj.get("created"),
+        str(methods[0]),
+    )
+    outcome = record_receipt(receipt, clock)
+    return ("duplicate" if outcome.duplicate else "payment_recorded"), outcome.payment.payment_id
+
+
+def _payment_intent_succeeded(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
+    if obj.get("status") != "succeeded":
+        return "ignored", f"status is {obj.get('status')}"
+    metadata = obj.get("metadata") or {}
+    if not metadata.get("invoice_id"):
+        return "ignored", "not a payment of one of our invoices (no invoice_id in metadata)"
+    methods = obj.get("payment_method_types") or ["card"]
+    receipt = _receipt(
+        str(obj["id"]),
+        _money(obj.get("amount_received"), obj.get("currency")),
+        metadata,
+        obj.get("created"),
+        str(methods[0]),
+    )
+    outcome = record_receipt(receipt, clock)
+    return ("duplicate" if outcome.duplicate else "payment_recorded"), outcome.payment.payment_id
+
+
+def _payment_failed(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
+    error = (obj.get("last_payment_error") or {}).get("message", "declined")
+    return "payment_failed", f"{_id(obj.get('id'))}: {error}; the invoice stays open"
+
+
+def _async_failed(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
+    return "payment_failed", f"asynchronous payment of session {obj.get('id')} failed; the invoice stays open"
+
+
+def _charge_refunded(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
+    payment_intent = _id(obj.get("payment_intent"))
+    if payment_intent is None:
+        return "ignored", "a refund of a charge without a payment intent"
+    refunded = _money(obj.get("amount_refunded"), obj.get("currency"))
+    try:
+        payment = refund_to("stripe", payment_intent, refunded, clock)
+    except UnknownPaymentError as exc:
+        raise RetryLaterError(str(exc)) from None
+    except PaymentError as exc:
+        raise WebhookRejectedError(str(exc)) from None
+    return "refunded", f"{payment.payment_id}: {payment.refunded} refunded in all"
+
+
+_HANDLERS: dict[str, Callable[[dict[str, Any], Clock], tuple[str, str]]] = {
+    "checkout.session.completed": _checkout_session,
+    "checkout.session.async_payment_succeeded": _checkout_session,
+    "checkout.session.async_payment_failed": _async_failed,
+    "payment_intent.succeeded": _payment_intent_succeeded,
+    "payment_intent.payment_failed": _payment_failed,
+    "charge.refunded": _charge_refunded,
+}

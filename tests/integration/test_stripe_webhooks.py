@@ -1,0 +1,140 @@
+"""Stripe webhooks against Stripe-shaped fixtures: good, forged, stale, duplicated and reordered."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import stripe
+
+from receivables import store
+from receivables.domain import DocumentType, InvoiceStatus
+from receivables.ledger import document_id
+from receivables.money import Money
+from receivables.stripe_events import RetryLaterError, WebhookRejectedError, handle_event, verify
+from tests.conftest import REPO_ROOT, SAMPLES
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Aws
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "stripe"
+SECRET = "whsec_test_0123456789abcdef"
+CLIENT = stripe.StripeClient("sk_test_local")
+INVOICE = document_id("self", DocumentType.INVOICE, "INV-2026-1001")  # 1190.00 EUR in the sample
+
+
+def fixture(name: str, customer_id: str) -> bytes:
+    text = (FIXTURES / f"{name}.json").read_text()
+    return text.replace("__INVOICE_ID__", INVOICE).replace("__CUSTOMER_ID__", customer_id).encode()
+
+
+def sign(payload: bytes, secret: str = SECRET, at: int | None = None) -> str:
+    """The Stripe-Signature header, computed as Stripe computes it."""
+    timestamp = int(time.time()) if at is None else at
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def deliver(payload: bytes, aws: Aws, signature: str | None = None) -> str:
+    event = verify(
+        payload, signature if signature is not None else sign(payload), SECRET, CLIENT.construct_event
+    )
+    return handle_event(event, aws.clock).action
+
+
+@pytest.fixture
+def customer(aws: Aws) -> str:
+    aws.drop("inbox/a.csv", (SAMPLES / "invoices.csv").read_bytes())
+    invoice = store.get_invoice(INVOICE)
+    assert invoice is not None
+    return invoice.customer_id
+
+
+def invoice_state() -> tuple[InvoiceStatus, Money]:
+    invoice = store.get_invoice(INVOICE)
+    assert invoice is not None
+    return invoice.status, invoice.balance
+
+
+def test_a_paid_checkout_session_pays_the_invoice(aws: Aws, customer: str) -> None:
+    assert deliver(fixture("checkout.session.completed", customer), aws) == "payment_recorded"
+    assert invoice_state() == (InvoiceStatus.PAID, Money(0, "EUR"))
+
+
+@pytest.mark.parametrize(
+    ("describe", "signature"),
+    [
+        ("unsigned", ""),
+        ("wrong secret", "forged"),
+        ("stale", "stale"),
+        ("garbage header", "t=1,v1=00"),
+    ],
+)
+def test_a_forged_or_stale_webhook_is_rejected_and_changes_nothing(
+    aws: Aws, customer: str, describe: str, signature: str
+) -> None:
+    payload = fixture("checkout.session.completed", customer)
+    header = {
+        "forged": sign(payload, secret="whsec_not_ours"),
+        "stale": sign(payload, at=int(time.time()) - 301),
+    }.get(signature, signature)
+
+    with pytest.raises(WebhookRejectedError, match="signature"):
+        deliver(payload, aws, header)
+
+    assert invoice_state() == (InvoiceStatus.OPEN, Money(119000, "EUR")), describe
+
+
+def test_a_tampered_body_fails_its_signature(aws: Aws, customer: str) -> None:
+    payload = fixture("checkout.session.completed", customer)
+    header = sign(payload)
+
+    with pytest.raises(WebhookRejectedError):
+        deliver(payload.replace(b"119000", b"1"), aws, header)
+
+
+def test_duplicates_and_both_success_events_record_one_payment(aws: Aws, customer: str) -> None:
+    session = fixture("checkout.session.completed", customer)
+    intent = fixture("payment_intent.succeeded", customer)
+
+    actions = [deliver(intent, aws), deliver(session, aws), deliver(session, aws), deliver(intent, aws)]
+
+    assert actions == ["payment_recorded", "duplicate", "duplicate", "duplicate"]
+    assert [e.type for e in store.invoice_events(INVOICE)] == ["InvoiceIngested", "PaymentApplied"]
+
+
+def test_a_refund_that_overtakes_its_payment_is_retried_then_applied(aws: Aws, customer: str) -> None:
+    refund = fixture("charge.refunded", customer)
+
+    with pytest.raises(RetryLaterError):
+        deliver(refund, aws)
+    deliver(fixture("checkout.session.completed", customer), aws)
+    assert deliver(refund, aws) == "refunded"
+    assert deliver(refund, aws) == "refunded"  # the same state again: nothing more is refunded
+
+    assert invoice_state() == (InvoiceStatus.PARTIALLY_PAID, Money(19000, "EUR"))
+
+
+def test_a_declined_card_leaves_the_invoice_open(aws: Aws, customer: str) -> None:
+    assert deliver(fixture("payment_intent.payment_failed", customer), aws) == "payment_failed"
+    assert invoice_state() == (InvoiceStatus.OPEN, Money(119000, "EUR"))
+
+
+def test_an_unpaid_async_session_waits_for_its_payment(aws: Aws, customer: str) -> None:
+    event: dict[str, Any] = json.loads(fixture("checkout.session.completed", customer))
+    event["data"]["object"]["payment_status"] = "unpaid"
+
+    assert handle_event(event, aws.clock).action == "ignored"
+    assert invoice_state() == (InvoiceStatus.OPEN, Money(119000, "EUR"))
+
+
+def test_the_fixtures_are_stripe_events() -> None:
+    for path in Path(FIXTURES).glob("*.json"):
+        event = json.loads(path.read_text())
+        assert event["object"] == "event" and event["type"] == path.stem
+        assert event["data"]["object"]["object"] in {"checkout.session", "payment_intent", "charge"}
