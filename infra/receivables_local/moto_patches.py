@@ -212,6 +212,7 @@ def install_runtime(router: Any) -> None:
 
         EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
         _install_scaled_waits()
+        _install_secret_model()
     _runtime_target = router
 
 
@@ -295,3 +296,62 @@ def _scaled_wait_body(self: Any, env: Any) -> None:
         if left <= 0:
             return
         env.program_state_event.wait(left)
+
+
+# --- Secrets Manager in CloudFormation -------------------------------------------------------------
+# moto's CloudFormation has no model for AWS::SecretsManager::Secret: the resource is skipped and
+# every !Ref to it vanishes from the environments that name it. This model creates the secret
+# through moto's own Secrets Manager backend (a generated value where the template asks for one),
+# and answers Ref with the secret's ARN, as CloudFormation does.
+def _install_secret_model() -> None:
+    import secrets
+
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    class LocalSecret(CloudFormationModel):
+        def __init__(self, arn: str, name: str) -> None:
+            self.arn = arn
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SecretsManager::Secret"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> LocalSecret:
+            props = cloudformation_json.get("Properties", {})
+            value = props.get("SecretString") or secrets.token_urlsafe(36)
+            created = json.loads(
+                secretsmanager_backends[account_id][region_name].create_secret(
+                    name=props.get("Name") or resource_name,
+                    secret_string=value,
+                    secret_binary=None,
+                    description=props.get("Description"),
+                    tags=None,
+                    kms_key_id=None,
+                    client_request_token=None,
+                    replica_regions=[],
+                    force_overwrite=False,
+                )
+            )
+            return cls(created["ARN"], created["Name"])
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()

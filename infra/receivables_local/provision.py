@@ -41,6 +41,7 @@ def provision(session: boto3.session.Session, endpoint: str, region: str) -> Sta
     template = load_template()
     cfn = translate(template, region)
     _inline_state_machine_definitions(cfn)
+    _leave_out_api_gateway(cfn)
 
     def client(service: str) -> Any:
         factory: Any = session.client
@@ -113,6 +114,28 @@ def _resolve(value: Any, stack: Stack, cfn: dict[str, Any]) -> Any:
         logical_id, attribute = value["Fn::GetAtt"]
         return {"logical_id": logical_id, "attribute": attribute}
     return value
+
+
+API_GATEWAY_TYPES = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::")
+
+
+def _leave_out_api_gateway(cfn: dict[str, Any]) -> None:
+    """moto's API Gateway cannot invoke Lambda (and its CloudFormation needs names a REST API may
+    not have): the runtime serves the API functions itself (receivables_local.api). The API
+    resources, the permissions that let API Gateway invoke, and outputs naming them are left out."""
+    resources = cfn["Resources"]
+    gone = {name for name, r in resources.items() if r["Type"].startswith(API_GATEWAY_TYPES)}
+
+    def names_gone(value: Any) -> bool:
+        text = json.dumps(value)
+        return any(f'"{name}"' in text or "${" + name in text for name in gone)
+
+    for name, resource in list(resources.items()):
+        if name in gone or (resource["Type"] == "AWS::Lambda::Permission" and names_gone(resource)):
+            del resources[name]
+    for name, output in list(cfn.get("Outputs", {}).items()):
+        if names_gone(output):
+            del cfn["Outputs"][name]
 
 
 def _apply_bucket_notifications(cfn: dict[str, Any], stack: Stack, s3: Any) -> None:

@@ -122,6 +122,7 @@ class LocalRuntime:
         self._server.start()
         self._configure_emulator()
         self.stack = provision(session, self.aws_endpoint, self.region)
+        self._set_local_secrets(session)
         for function in self.stack.functions.values():
             self.invoker.register(function)
         self.invoker.start()
@@ -133,6 +134,16 @@ class LocalRuntime:
             self._api.start()
         self.started_seconds = time.perf_counter() - started
         self._write_connection_file()
+
+    def _set_local_secrets(self, session: Any) -> None:
+        """The secrets a local client must know: the webhook signing secret is the one in
+        local.json, so a request signed with it verifies."""
+        assert self.stack is not None
+        secret = self.stack.resources.get("StripeWebhookSecret")
+        if secret:
+            client: Any = session.client
+            secrets = client("secretsmanager", endpoint_url=self.aws_endpoint, region_name=self.region)
+            secrets.put_secret_value(SecretId=secret, SecretString=self._webhook_secret)
 
     def _configure_emulator(self) -> None:
         import urllib.request

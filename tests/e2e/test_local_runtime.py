@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +97,51 @@ def test_an_invoice_put_with_boto3_becomes_visible(local: tuple[dict[str, Any], 
         "119000",
         "open",
     )
+
+
+def test_a_signed_stripe_webhook_pays_the_invoice_through_the_http_api(
+    local: tuple[dict[str, Any], Any, Path],
+) -> None:
+    from tests.integration.test_stripe_webhooks import fixture, sign
+
+    connection, _, _ = local
+    test_an_invoice_put_with_boto3_becomes_visible(local)  # INV-2026-1001 is in the ledger
+    table = connection["resources"]["Table"]
+    key = {
+        "pk": {"S": "INV#" + document_id("self", DocumentType.INVOICE, "INV-2026-1001")},
+        "sk": {"S": "HEAD"},
+    }
+    customer = client(connection, "dynamodb").get_item(TableName=table, Key=key)["Item"]["customer_id"]["S"]
+    payload = fixture("checkout.session.completed", customer)
+
+    def post(signature: str) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(
+            connection["endpoints"]["api"] + "/webhooks/stripe",
+            data=payload,
+            method="POST",
+            headers={"Content-Type": "application/json", "Stripe-Signature": signature},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    forged = post(sign(payload, secret="whsec_forged"))
+    good = post(sign(payload, secret=connection["stripe_webhook_secret"]))
+
+    assert forged[0] == 400
+    assert good == (
+        200,
+        {
+            "received": True,
+            "event": "evt_1SessionCompleted0001",
+            "type": "checkout.session.completed",
+            "action": "payment_recorded",
+        },
+    )
+    item = client(connection, "dynamodb").get_item(TableName=table, Key=key)["Item"]
+    assert (item["status"]["S"], item["balance"]["N"]) == ("paid", "0")
 
 
 def test_the_emulator_answers_plain_http(local: tuple[dict[str, Any], Any, Path]) -> None:

@@ -310,3 +310,28 @@ def test_step_functions_waits_run_in_simulated_time_and_tasks_reach_the_router(
     assert status == "SUCCEEDED"
     assert elapsed < 10, f"one simulated day plus two took {elapsed:.1f} s at x86400"
     assert [event for _, event in router.sync] == [{"seconds": 86400, "until": until}]
+
+
+def test_cloudformation_creates_secrets_and_refs_resolve_to_their_arn(router: RecordingRouter) -> None:
+    template = {
+        "Resources": {
+            "Signing": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {"GenerateSecretString": {"PasswordLength": 48}},
+            },
+            "Queue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"Tags": [{"Key": "secret", "Value": {"Ref": "Signing"}}]},
+            },
+        }
+    }
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(StackName="secrets", TemplateBody=json.dumps(template))
+    arn = cloudformation.describe_stack_resource(StackName="secrets", LogicalResourceId="Signing")[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
+
+    value = boto3.client("secretsmanager", region_name=REGION).get_secret_value(SecretId=arn)["SecretString"]
+
+    assert arn.startswith("arn:aws:secretsmanager:eu-west-1:123456789012:secret:")
+    assert len(value) >= 32

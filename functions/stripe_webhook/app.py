@@ -1,0 +1,109 @@
+"""Stripe webhook function: POST /webhooks/stripe.
+
+Verifies ``Stripe-Signature`` on the raw body (400 and no state change otherwise), processes each
+event id once (Powertools Idempotency on DynamoDB: a redelivery gets the first answer), applies
+the event to the ledger and answers 200. The ledger write is what the acknowledgement promises,
+so it happens before it; it takes a few DynamoDB calls. Everything slow (emails, stopping
+dunning) follows from the ledger's audit events on the bus, after the acknowledgement.
+An event that overtook the payment it refers to gets 503, so that Stripe delivers it again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from chalice.app import Chalice, Response
+
+from receivables import store
+from receivables.clock import Clock, clock_from_env
+from receivables.observability import logger
+from receivables.settings import Settings
+from receivables.stripe_events import RetryLaterError, WebhookRejectedError, handle_event, verify
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+app = Chalice(app_name="receivables-stripe-webhook")
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """What the webhook works with; tests build their own."""
+
+    webhook_secret: Callable[[], str]
+    process: Callable[[dict[str, Any]], dict[str, Any]]
+    construct_event: Callable[..., Any]
+    # Lets Idempotency expire an in-progress record when the invocation would time out.
+    register_context: Callable[[Any], None] = lambda context: None
+
+
+@cache
+def default_dependencies() -> Dependencies:
+    """Built once per cold start from the function's environment."""
+    import stripe
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    settings = Settings.from_env(os.environ)
+    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    clock = clock_from_env(os.environ)
+    secret_name = os.environ["STRIPE_WEBHOOK_SECRET_NAME"]
+    persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
+    # Stripe retries for up to three days: remember each event id for a week.
+    config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=7 * 24 * 3600)
+
+    @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    def process(event: dict[str, Any]) -> dict[str, Any]:
+        return apply_event(event, clock)
+
+    def webhook_secret() -> str:
+        return str(get_secret(secret_name, max_age=300))
+
+    return Dependencies(
+        webhook_secret,
+        lambda event: process(event=event),
+        stripe.Webhook.construct_event,
+        config.register_lambda_context,
+    )
+
+
+def apply_event(event: dict[str, Any], clock: Clock) -> dict[str, Any]:
+    """Apply one verified event; the result is what a redelivery of it will be answered."""
+    result = handle_event(event, clock)
+    logger.info(
+        "stripe event", extra={"event_id": result.event_id, "type": result.type, "action": result.action}
+    )
+    return {"received": True, "event": result.event_id, "type": result.type, "action": result.action}
+
+
+def receive(raw_body: bytes, signature: str | None, deps: Dependencies) -> Response:
+    """Verify, process once, answer."""
+    try:
+        event = verify(raw_body, signature, deps.webhook_secret(), deps.construct_event)
+        return Response(body=deps.process(event), status_code=200)
+    except WebhookRejectedError as exc:
+        logger.warning("stripe webhook rejected", extra={"reason": str(exc)})
+        return Response(body={"error": str(exc)}, status_code=400)
+    except RetryLaterError as exc:
+        logger.info("stripe event deferred", extra={"reason": str(exc)})
+        return Response(body={"error": str(exc), "retry": True}, status_code=503)
+
+
+@app.route("/webhooks/stripe", methods=["POST"], content_types=["application/json"])
+def stripe_webhook() -> Response:
+    """Stripe's webhook endpoint."""
+    request = app.current_request
+    assert request is not None
+    deps = default_dependencies()
+    deps.register_context(app.lambda_context)
+    raw = request.raw_body
+    return receive(
+        raw if isinstance(raw, bytes) else raw.encode(), request.headers.get("stripe-signature"), deps
+    )
