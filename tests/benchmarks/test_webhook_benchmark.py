@@ -1,0 +1,121 @@
+"""The Stripe webhook handler's latency in-process: the Chalice route with signature verification,
+Idempotency on DynamoDB and the ledger transaction, on moto.
+
+Prints ``webhook_median_ms`` and ``webhook_p99_ms`` over distinct payment events (each pays one
+invoice of a ledger of that many invoices), and ``webhook_duplicate_median_ms`` for redeliveries
+(answered from the idempotency record). On moto a Query walks the whole table, so these figures
+grow with the ledger; DynamoDB's do not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+
+import boto3
+from chalice.test import Client
+from moto import mock_aws
+
+from receivables import store
+from receivables.adapters.s3 import ObjectStore
+from receivables.clock import SystemClock
+from receivables.domain import DocumentType
+from receivables.ingest.service import ObjectEvent, ingest_object
+from receivables.ledger import document_id
+from receivables.settings import Settings
+from receivables_local import moto_patches
+from receivables_local.functions import load_function
+from tests.benchmarks.conftest import report
+from tests.data import big_csv
+from tests.integration.test_stripe_webhooks import SECRET, sign
+
+EVENTS = int(os.environ.get("BENCH_WEBHOOKS", "100"))
+REGION = "eu-west-1"
+
+
+def _event(n: int, invoice_id: str, customer_id: str, amount: int) -> bytes:
+    return json.dumps(
+        {
+            "id": f"evt_bench_{n:06d}",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "created": int(time.time()),
+            "data": {
+                "object": {
+                    "id": f"cs_bench_{n:06d}",
+                    "object": "checkout.session",
+                    "amount_total": amount,
+                    "currency": "eur",
+                    "created": int(time.time()),
+                    "metadata": {"invoice_id": invoice_id, "customer_id": customer_id},
+                    "payment_intent": f"pi_bench_{n:06d}",
+                    "payment_method_types": ["card"],
+                    "payment_status": "paid",
+                }
+            },
+        }
+    ).encode()
+
+
+def test_webhook_latency_in_process(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    moto_patches.install()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(
+            Bucket="bench-invoices", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        store.bind("bench-ledger", REGION)
+        store.create_table()
+        s3.put_object(Bucket="bench-invoices", Key="inbox/big.csv", Body=big_csv(EVENTS, customers=50))
+        ingest_object(
+            ObjectEvent("bench-invoices", "inbox/big.csv"),
+            ObjectStore(s3),
+            Settings(table_name="bench-ledger", region=REGION),
+            SystemClock(),
+        )
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName="bench-idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="whsec", SecretString=SECRET
+        )["ARN"]
+        for name, value in {
+            "TABLE_NAME": "bench-ledger",
+            "IDEMPOTENCY_TABLE_NAME": "bench-idempotency",
+            "STRIPE_WEBHOOK_SECRET_NAME": arn,
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }.items():
+            monkeypatch.setenv(name, value)
+        module = load_function("stripe_webhook")
+        module.default_dependencies.cache_clear()
+        payloads = []
+        for n in range(1, EVENTS + 1):
+            invoice = store.get_invoice(document_id("self", DocumentType.INVOICE, f"BIG-{n:07d}"))
+            assert invoice is not None
+            payloads.append(_event(n, invoice.invoice_id, invoice.customer_id, invoice.balance.minor))
+
+        timings, duplicates = [], []
+        with Client(module.app) as client:
+            for payload in payloads:
+                headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload)}
+                started = time.perf_counter()
+                response = client.http.post("/webhooks/stripe", headers=headers, body=payload)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.body
+            for payload in payloads[:100]:
+                headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload)}
+                started = time.perf_counter()
+                client.http.post("/webhooks/stripe", headers=headers, body=payload)
+                duplicates.append((time.perf_counter() - started) * 1000)
+        module.default_dependencies.cache_clear()
+
+    timings.sort()
+    report("webhook_events", EVENTS)
+    report("webhook_median_ms", statistics.median(timings))
+    report("webhook_p99_ms", timings[int(len(timings) * 0.99) - 1])
+    report("webhook_duplicate_median_ms", statistics.median(duplicates))
