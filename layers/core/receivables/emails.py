@@ -1,0 +1,140 @@
+"""The invoice email, in the customer's language: subject, plain text and HTML.
+
+Templates are data, one per locale (en, fr, de); a customer without a known language gets
+English. Every value placed in the HTML is escaped; amounts and dates are written the way the
+locale writes them (1,190.00 / 1 190,00 / 1.190,00).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from string import Template
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from receivables.money import Money
+
+DEFAULT_LOCALE = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class _Locale:
+    group: str
+    decimal: str
+    date_format: str
+    subject: Template
+    body: Template  # plain text; the HTML is built from the same lines
+    button: str
+
+
+LOCALES: dict[str, _Locale] = {
+    "en": _Locale(
+        ",",
+        ".",
+        "%d %B %Y",
+        Template("Invoice $number from $seller: $amount due $due"),
+        Template(
+            "Hello $customer,\n\n"
+            "Please find invoice $number for $amount, due on $due.\n\n"
+            "You can pay it online: $pay_url\n\n"
+            "Questions about this invoice? Write to $contact.\n\n"
+            "Thank you,\n$seller"
+        ),
+        "Pay invoice",
+    ),
+    "fr": _Locale(
+        "\u202f",
+        ",",
+        "%d/%m/%Y",
+        Template("Facture $number de $seller : $amount à payer le $due"),
+        Template(
+            "Bonjour $customer,\n\n"
+            "Veuillez trouver la facture $number d'un montant de $amount, à régler le $due.\n\n"
+            "Vous pouvez la payer en ligne : $pay_url\n\n"
+            "Une question sur cette facture ? Écrivez à $contact.\n\n"
+            "Merci,\n$seller"
+        ),
+        "Payer la facture",
+    ),
+    "de": _Locale(
+        ".",
+        ",",
+        "%d.%m.%Y",
+        Template("Rechnung $number von $seller: $amount fällig am $due"),
+        Template(
+            "Guten Tag $customer,\n\n"
+            "anbei die Rechnung $number über $amount, fällig am $due.\n\n"
+            "Sie können sie online bezahlen: $pay_url\n\n"
+            "Fragen zu dieser Rechnung? Schreiben Sie an $contact.\n\n"
+            "Vielen Dank\n$seller"
+        ),
+        "Rechnung bezahlen",
+    ),
+}
+
+
+def locale_for(language: str | None) -> str:
+    """The template locale for a customer's language ("fr-BE" → "fr"), English by default."""
+    code = (language or "").lower().replace("_", "-").split("-")[0]
+    return code if code in LOCALES else DEFAULT_LOCALE
+
+
+def format_money(amount: Money, locale: str) -> str:
+    """``amount`` as ``locale`` writes it, with its currency code: ``1.190,00 EUR``."""
+    spec = LOCALES[locale_for(locale)]
+    whole, _, fraction = amount.to_decimal_string().lstrip("-").partition(".")
+    grouped = f"{int(whole):,}".replace(",", spec.group)
+    sign = "-" if amount.minor < 0 else ""
+    return f"{sign}{grouped}{spec.decimal + fraction if fraction else ''} {amount.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceEmail:
+    """A rendered email."""
+
+    subject: str
+    text: str
+    html: str
+    locale: str
+
+
+def render_invoice_email(
+    *,
+    number: str,
+    amount: Money,
+    due: date,
+    customer_name: str | None,
+    seller_name: str,
+    contact: str,
+    pay_url: str,
+    language: str | None,
+) -> InvoiceEmail:
+    """The invoice email for one invoice, in the customer's language."""
+    locale = locale_for(language)
+    spec = LOCALES[locale]
+    values = {
+        "number": number,
+        "amount": format_money(amount, locale),
+        "due": due.strftime(spec.date_format) if locale != "en" else f"{due.day} {due.strftime('%B %Y')}",
+        "customer": customer_name or "",
+        "seller": seller_name,
+        "contact": contact,
+        "pay_url": pay_url,
+    }
+    text = spec.body.substitute(values)
+    escaped = {k: html.escape(v, quote=True) for k, v in values.items()}
+    paragraphs = spec.body.substitute({**escaped, "pay_url": "\x00"}).split("\n\n")
+    button = (
+        f'<a href="{escaped["pay_url"]}" style="display:inline-block;padding:12px 20px;'
+        f'background:#1a56db;color:#fff;text-decoration:none;border-radius:6px">{html.escape(spec.button)}</a>'
+    )
+    body = "".join(f"<p>{p.replace(chr(10), '<br>').replace(chr(0), button)}</p>" for p in paragraphs)
+    page = (
+        f'<!doctype html><html lang="{locale}"><head><meta charset="utf-8">'
+        f"<title>{escaped['number']}</title></head>"
+        f'<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#111">{body}</body></html>'
+    )
+    return InvoiceEmail(spec.subject.substitute(values), text, page, locale)

@@ -1,0 +1,70 @@
+"""The invoice email per locale: figures written as the locale writes them, HTML escaped."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from receivables.emails import InvoiceEmail, format_money, locale_for, render_invoice_email
+from receivables.money import Money
+
+
+@pytest.mark.parametrize(
+    ("amount", "locale", "text"),
+    [
+        (Money(119000, "EUR"), "en", "1,190.00 EUR"),
+        (Money(119000, "EUR"), "fr", "1\u202f190,00 EUR"),
+        (Money(119000, "EUR"), "de", "1.190,00 EUR"),
+        (Money(330000, "JPY"), "en", "330,000 JPY"),
+        (Money(1250750, "KWD"), "de", "1.250,750 KWD"),
+    ],
+)
+def test_amounts_are_written_as_the_locale_writes_them(amount: Money, locale: str, text: str) -> None:
+    assert format_money(amount, locale) == text
+
+
+@pytest.mark.parametrize(("language", "locale"), [("fr-BE", "fr"), ("de", "de"), ("it", "en"), (None, "en")])
+def test_the_customers_language_picks_the_template(language: str | None, locale: str) -> None:
+    assert locale_for(language) == locale
+
+
+def render(language: str | None, name: str = "Acme GmbH") -> InvoiceEmail:
+    return render_invoice_email(
+        number="INV-2026-1001",
+        amount=Money(119000, "EUR"),
+        due=date(2026, 10, 31),
+        customer_name=name,
+        seller_name="Receivables Demo Ltd",
+        contact="billing@seller.example",
+        pay_url="https://pay.example/pay/tok?x=1&y=2",
+        language=language,
+    )
+
+
+def test_the_email_says_number_amount_due_date_pay_link_and_contact() -> None:
+    email = render("de")
+    assert (
+        email.subject == "Rechnung INV-2026-1001 von Receivables Demo Ltd: 1.190,00 EUR fällig am 31.10.2026"
+    )
+    for text in (
+        "INV-2026-1001",
+        "1.190,00 EUR",
+        "31.10.2026",
+        "https://pay.example/pay/tok?x=1&y=2",
+        "billing@seller.example",
+    ):
+        assert text in email.text
+    assert 'href="https://pay.example/pay/tok?x=1&amp;y=2"' in email.html
+    assert "Rechnung bezahlen" in email.html
+
+
+def test_values_are_escaped_in_the_html() -> None:
+    email = render("en", name='<script>alert("x")</script>')
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;" in email.html
+
+
+def test_english_and_french_render() -> None:
+    assert render(None).subject.endswith("1,190.00 EUR due 31 October 2026")
+    assert "à régler le 31/10/2026" in render("fr").text
