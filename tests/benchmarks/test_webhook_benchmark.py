@@ -26,10 +26,10 @@ from receivables.ingest.service import ObjectEvent, ingest_object
 from receivables.ledger import document_id
 from receivables.settings import Settings
 from receivables_local import moto_patches
-from receivables_local.functions import load_function
 from tests.benchmarks.conftest import report
 from tests.data import big_csv
-from tests.integration.test_stripe_webhooks import SECRET, sign
+from tests.integration.test_stripe_webhook_function import webhook_function
+from tests.integration.test_stripe_webhooks import sign
 
 EVENTS = int(os.environ.get("BENCH_WEBHOOKS", "100"))
 REGION = "eu-west-1"
@@ -75,24 +75,7 @@ def test_webhook_latency_in_process(monkeypatch) -> None:  # type: ignore[no-unt
             Settings(table_name="bench-ledger", region=REGION),
             SystemClock(),
         )
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName="bench-idempotency",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="whsec", SecretString=SECRET
-        )["ARN"]
-        for name, value in {
-            "TABLE_NAME": "bench-ledger",
-            "IDEMPOTENCY_TABLE_NAME": "bench-idempotency",
-            "STRIPE_WEBHOOK_SECRET_NAME": arn,
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }.items():
-            monkeypatch.setenv(name, value)
-        module = load_function("stripe_webhook")
-        module.default_dependencies.cache_clear()
+        module = webhook_function("bench-ledger", monkeypatch)
         payloads = []
         for n in range(1, EVENTS + 1):
             invoice = store.get_invoice(document_id("self", DocumentType.INVOICE, f"BIG-{n:07d}"))

@@ -29,6 +29,14 @@ def webhook(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleT
     aws.drop("inbox/a.csv", (SAMPLES / "invoices.csv").read_bytes())
     invoice = store.get_invoice(INVOICE)
     assert invoice is not None
+    module = webhook_function("test-ledger", monkeypatch)
+    yield module, invoice.customer_id
+    module.default_dependencies.cache_clear()
+
+
+def webhook_function(ledger_table: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The webhook function wired to moto: its idempotency table, its signing secret (SECRET) in
+    Secrets Manager, its environment; cold-started afresh."""
     boto3.client("dynamodb", region_name=REGION).create_table(
         TableName="idempotency",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -39,16 +47,16 @@ def webhook(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleT
         Name="stripe-webhook", SecretString=SECRET
     )["ARN"]
     for name, value in {
-        "TABLE_NAME": "test-ledger",
+        "TABLE_NAME": ledger_table,
         "IDEMPOTENCY_TABLE_NAME": "idempotency",
         "STRIPE_WEBHOOK_SECRET_NAME": secret_arn,
         "RECEIVABLES_TIME_SCALE": "",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(name, value)
     module = load_function("stripe_webhook")
     module.default_dependencies.cache_clear()
-    yield module, invoice.customer_id
-    module.default_dependencies.cache_clear()
+    return module
 
 
 def post(module: ModuleType, payload: bytes, signature: str | None) -> Any:
