@@ -1,12 +1,17 @@
-"""Fixes to moto (5.2.5) that the embedded AWS needs to behave like DynamoDB at ledger volumes.
+"""Fixes to moto (5.2.5) that the embedded AWS needs to behave like DynamoDB at ledger volumes,
+and (further down) the local runtime's adapters for moto's gaps.
 
-moto's ``TransactWriteItems`` deep-copies every table a transaction touches, as a rollback backup,
-before applying it: the cost of one transaction grows with the table (about 1 transaction/s at
-20,000 items), so a ledger that writes every change with its audit event in a transaction would
-grind to a halt. `install` replaces it with a version that snapshots only the items the
-transaction touches (and the stream records it adds), which keeps the rollback exact: same
-validation, same condition evaluation, same ``CancellationReasons``, every action undone when any
-fails. ``tests/integration/test_moto_patches.py`` checks it against those promises.
+- ``TransactWriteItems`` deep-copied every table a transaction touches, as a rollback backup:
+  about 1 transaction/s at 20,000 items. The replacement snapshots only the items the
+  transaction touches (and the stream records it adds), which keeps the rollback exact: same
+  validation, same condition evaluation, same ``CancellationReasons``, every action undone when
+  any fails.
+- An item's 400 KB limit was checked once per attribute, summing every attribute so far:
+  O(attributes²) per write. The replacement checks the whole item once, with the same limit.
+- Every Query and Scan sorted the whole table with Python-level ``DynamoType`` comparisons. The
+  replacement sorts on the keys' native values: the same order, at C speed.
+
+``tests/integration/test_moto_patches.py`` holds each replacement to moto's own behaviour.
 """
 
 from __future__ import annotations
@@ -28,11 +33,41 @@ def install() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
 
+    global original_all_items
     original_transact_write_items = DynamoDBBackend.transact_write_items
+    original_all_items = Table.all_items
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
     _installed = True
+
+
+original_all_items: Any = None
+
+
+def _native(value: Any) -> tuple[str, Any]:
+    """A key's value as Python compares it: numbers as Decimal, strings and bytes as they are."""
+    from decimal import Decimal
+
+    if value is None:
+        return ("", "")
+    return (value.type, Decimal(value.value) if value.type == "N" else value.value)
+
+
+def _all_items(self: Any) -> list[Any]:
+    # moto sorts every item of the table by (hash, range) with Python-level DynamoType
+    # comparisons on every Query and Scan (93% of a webhook's time on a ledger of a few hundred
+    # items). Key attributes have one type each, so sorting on their native values gives the
+    # same order at C speed.
+    items: list[Any] = []
+    for hash_set in self.items.values():
+        if self.range_key_attr:
+            items.extend(hash_set.values())
+        else:
+            items.append(hash_set)
+    return sorted(items, key=lambda x: (_native(x.hash_key), _native(x.range_key)))
 
 
 # moto: "the actual limit is between 409 and 410KB"; it refuses above 405,000 bytes.

@@ -159,3 +159,35 @@ def test_transaction_cost_does_not_grow_with_the_table() -> None:
         large = timed(9)  # table: 5,000 → 6,000 items
         # moto's whole-table copy would make the last run several times slower than the first.
         assert large < small * 2.5 + 0.2
+
+
+def test_the_table_listing_keeps_motos_order() -> None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    moto_patches.install()
+    with mock_aws():
+        client = create_table()
+        keys = ["b", "a", "B", "a10", "a9", "ä", ""] * 3
+        for n, pk in enumerate(keys):
+            if pk:
+                client.put_item(TableName=TABLE, Item=item(pk, f"{n:03d}-{pk}"))
+        numeric = boto3.client("dynamodb", region_name="eu-west-1")
+        numeric.create_table(
+            TableName="numbers",
+            KeySchema=[{"AttributeName": "n", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "n", "AttributeType": "N"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for value in ["10", "9", "-1", "2.5", "100"]:
+            numeric.put_item(TableName="numbers", Item={"n": {"N": value}})
+        backend = dynamodb_backends["123456789012"]["eu-west-1"]
+        for name in (TABLE, "numbers"):
+            table = backend.get_table(name)
+            assert table.all_items() == moto_patches.original_all_items(table)
+        assert [i.hash_key.value for i in backend.get_table("numbers").all_items()] == [
+            "-1",
+            "2.5",
+            "9",
+            "10",
+            "100",
+        ]
