@@ -21,16 +21,10 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from receivables import store
-from receivables.adapters.s3 import ObjectStore
-from receivables.clock import SystemClock
-from receivables.ingest.service import ObjectEvent, ingest_object
-from receivables.settings import Settings
 from receivables.store import LedgerRecord
 from receivables_local import moto_patches
-from tests.benchmarks.conftest import report
+from tests.benchmarks.conftest import ingest_big_csv, report
 from tests.conftest import REPO_ROOT
-from tests.data import big_csv
 
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 REGION = "eu-west-1"
@@ -68,23 +62,8 @@ def _items_written(table_name: str) -> list[dict[str, Any]]:
 def test_ingest_throughput_against_the_batch_write_floor() -> None:
     moto_patches.install()
     with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(
-            Bucket="bench-invoices", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
-        store.bind("bench-ledger", REGION)
-        store.create_table()
-        s3.put_object(Bucket="bench-invoices", Key="inbox/big.csv", Body=big_csv(ROWS))
-
-        started = time.perf_counter()
-        result = ingest_object(
-            ObjectEvent("bench-invoices", "inbox/big.csv"),
-            ObjectStore(s3),
-            Settings(table_name="bench-ledger", region=REGION),
-            SystemClock(),
-        )
-        ingest_seconds = time.perf_counter() - started
-        assert result.report["summary"]["created"] == ROWS
+        created, ingest_seconds = ingest_big_csv(ROWS)
+        assert created == ROWS
 
         items = _items_written("bench-ledger")
         dynamodb = boto3.resource("dynamodb", region_name=REGION)

@@ -14,20 +14,14 @@ import os
 import statistics
 import time
 
-import boto3
 from chalice.test import Client
 from moto import mock_aws
 
 from receivables import store
-from receivables.adapters.s3 import ObjectStore
-from receivables.clock import SystemClock
 from receivables.domain import DocumentType
-from receivables.ingest.service import ObjectEvent, ingest_object
 from receivables.ledger import document_id
-from receivables.settings import Settings
 from receivables_local import moto_patches
-from tests.benchmarks.conftest import report
-from tests.data import big_csv
+from tests.benchmarks.conftest import ingest_big_csv, report
 from tests.integration.test_stripe_webhook_function import webhook_function
 from tests.integration.test_stripe_webhooks import sign
 
@@ -62,19 +56,7 @@ def _event(n: int, invoice_id: str, customer_id: str, amount: int) -> bytes:
 def test_webhook_latency_in_process(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     moto_patches.install()
     with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(
-            Bucket="bench-invoices", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
-        store.bind("bench-ledger", REGION)
-        store.create_table()
-        s3.put_object(Bucket="bench-invoices", Key="inbox/big.csv", Body=big_csv(EVENTS, customers=50))
-        ingest_object(
-            ObjectEvent("bench-invoices", "inbox/big.csv"),
-            ObjectStore(s3),
-            Settings(table_name="bench-ledger", region=REGION),
-            SystemClock(),
-        )
+        ingest_big_csv(EVENTS, customers=50)
         module = webhook_function("bench-ledger", monkeypatch)
         payloads = []
         for n in range(1, EVENTS + 1):
