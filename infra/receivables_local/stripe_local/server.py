@@ -1,0 +1,707 @@
+"""The HTTP server: Stripe's v1 routes, authentication, errors, idempotency, the hosted page.
+
+`LocalStripe` serves on loopback (only the host it is given) with a ThreadingHTTPServer:
+
+- ``/v1/…``: the API as the ``stripe`` SDK calls it (form-encoded parameters, JSON answers, Stripe's
+  error objects and status codes). Any key ``sk_test_…`` is accepted, as Bearer or Basic auth.
+  Parameters are checked against each endpoint's schema; an unknown one is a 400
+  ``parameter_unknown``, as at Stripe.
+- Idempotency: a POST with ``Idempotency-Key`` stores its response for 24 hours of the clock; the
+  same key, path and parameters replay it (``Idempotent-Replayed: true``); the same key with other
+  parameters or another path is a 400 ``idempotency_error``. As at Stripe, a request refused by
+  validation (any ``invalid_request_error``) stores nothing; card errors and API errors are stored.
+- ``/c/pay/{session}``: the hosted Checkout page (`checkout_page`) and its form POST.
+- ``GET /_local/events`` and ``GET /_local/deliveries``: every event, oldest first, and the webhook
+  delivery log (`LocalStripe.events`, `LocalStripe.deliveries`), for debugging; no auth.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import re
+import socket
+import socketserver
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from urllib.parse import parse_qsl
+
+from receivables_local.stripe_local import checkout_page, forms
+from receivables_local.stripe_local.forms import MAP, STRING, STRINGS, FormError, SchemaNode
+from receivables_local.stripe_local.objects import (
+    API_VERSION,
+    DISPUTE_EVIDENCE_FIELDS,
+    Card,
+    CardInputError,
+    RequestInfo,
+    Store,
+    StripeError,
+    new_id,
+    read_card,
+)
+from receivables_local.stripe_local.webhooks import Dispatcher
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from email.message import Message
+
+    from receivables_local.stripe_local.forms import Params
+    from receivables_local.stripe_local.webhooks import Target
+
+log = logging.getLogger("receivables.local.stripe")
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_BODY_BYTES = 1 << 20
+EXPIRY_SWEEP_SECONDS = 0.5
+SHUTDOWN_POLL_SECONDS = 0.05  # how soon serve_forever notices `stop`
+_ID = r"([A-Za-z0-9_]+)"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request, read off the socket."""
+
+    method: str
+    path: str
+    query: str
+    headers: Message
+    body: bytes
+
+
+@dataclass(slots=True)
+class Response:
+    """One HTTP response."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    body = (json.dumps(payload, indent=2) + "\n").encode("utf-8")
+    return Response(status, body, "application/json", dict(headers or {}))
+
+
+def _html(status: int, page: str, headers: dict[str, str] | None = None) -> Response:
+    merged = {"Cache-Control": "no-store", **(headers or {})}
+    return Response(status, page.encode("utf-8"), "text/html; charset=utf-8", merged)
+
+
+# -- idempotency -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    path: str
+    params: dict[str, forms.RawValue]
+    status: int
+    body: bytes
+    request_id: str
+    saved_at: float
+
+
+class IdempotencyCache:
+    """First responses by Idempotency-Key, kept for 24 hours of the clock. Callers hold the
+    store's lock around lookup, execution and save, so a key runs once."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._saved: dict[str, _Saved] = {}
+
+    def lookup(self, key: str, path: str, params: dict[str, forms.RawValue]) -> _Saved | None:
+        """The stored response for ``key``, None if new; a 400 ``idempotency_error`` if it was
+        used for another path or other parameters."""
+        now = self._clock()
+        for stale in [k for k, v in self._saved.items() if now - v.saved_at >= IDEMPOTENCY_TTL_SECONDS]:
+            del self._saved[stale]
+        saved = self._saved.get(key)
+        if saved is None:
+            return None
+        if saved.path != path:
+            raise StripeError(
+                400,
+                "Keys for idempotent requests can only be used for the same endpoint they were first used "
+                f"for ('{path}' vs '{saved.path}'). Try using a key other than '{key}' if you meant to "
+                "execute a different request.",
+                error_type="idempotency_error",
+            )
+        if saved.params != params:
+            raise StripeError(
+                400,
+                "Keys for idempotent requests can only be used with the same parameters they were first "
+                f"used with. Try using a key other than '{key}' if you meant to execute a different request.",
+                error_type="idempotency_error",
+            )
+        return saved
+
+    def save(
+        self, key: str, path: str, params: dict[str, forms.RawValue], response: Response, request_id: str
+    ) -> None:
+        """Remember the first response for ``key``."""
+        self._saved[key] = _Saved(path, params, response.status, response.body, request_id, self._clock())
+
+
+# -- routes ----------------------------------------------------------------------------------------
+
+_LIST: dict[str, SchemaNode] = {
+    "limit": STRING,
+    "starting_after": STRING,
+    "ending_before": STRING,
+    "expand": STRINGS,
+}
+_EXPAND: dict[str, SchemaNode] = {"expand": STRINGS}
+_SESSION_CREATE: dict[str, SchemaNode] = {
+    "mode": STRING,
+    "line_items": [
+        {
+            "price": STRING,
+            "quantity": STRING,
+            "price_data": {
+                "currency": STRING,
+                "unit_amount": STRING,
+                "product": STRING,
+                "product_data": {"name": STRING, "description": STRING, "metadata": MAP},
+            },
+        }
+    ],
+    "customer_email": STRING,
+    "client_reference_id": STRING,
+    "metadata": MAP,
+    "payment_intent_data": {"metadata": MAP, "description": STRING},
+    "success_url": STRING,
+    "cancel_url": STRING,
+    "expires_at": STRING,
+    "payment_method_types": STRINGS,
+    "locale": STRING,
+    "expand": STRINGS,
+}
+_SESSION_LIST: dict[str, SchemaNode] = {
+    **_LIST,
+    "payment_intent": STRING,
+    "status": STRING,
+    "customer_details": {"email": STRING},
+}
+_REFUND_CREATE: dict[str, SchemaNode] = {
+    "payment_intent": STRING,
+    "charge": STRING,
+    "amount": STRING,
+    "reason": STRING,
+    "metadata": MAP,
+    "expand": STRINGS,
+}
+_DISPUTE_UPDATE: dict[str, SchemaNode] = {
+    "evidence": dict.fromkeys(DISPUTE_EVIDENCE_FIELDS, STRING),
+    "metadata": MAP,
+    "submit": STRING,
+    "expand": STRINGS,
+}
+_EVENT_LIST: dict[str, SchemaNode] = {**_LIST, "type": STRING, "types": STRINGS}
+_ENDPOINT_CREATE: dict[str, SchemaNode] = {
+    "url": STRING,
+    "enabled_events": STRINGS,
+    "description": STRING,
+    "metadata": MAP,
+    "expand": STRINGS,
+}
+
+Handler: TypeAlias = "Callable[[LocalStripe, Params, tuple[str, ...], RequestInfo], dict[str, Any]]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    schema: dict[str, SchemaNode]
+    handler: Handler
+
+
+def _route(method: str, path: str, schema: dict[str, SchemaNode], handler: Handler) -> _Route:
+    return _Route(method, re.compile("^" + path.replace("{id}", _ID) + "$"), schema, handler)
+
+
+def _create_session(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.create_session(params, req)
+
+
+def _list_sessions(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.list_sessions(params)
+
+
+def _get_session(app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo) -> dict[str, Any]:
+    return app.store.get_session(ids[0])
+
+
+def _expire_session(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.expire_session(ids[0], req)
+
+
+def _session_items(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.session_line_items(ids[0], params)
+
+
+def _getter(object_type: str) -> Handler:
+    def get(app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo) -> dict[str, Any]:
+        return app.store.retrieve(object_type, ids[0])
+
+    return get
+
+
+def _create_refund(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.create_refund(params, req)
+
+
+def _update_dispute(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.update_dispute(ids[0], params, req)
+
+
+def _close_dispute(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.close_dispute(ids[0], req)
+
+
+def _list_events(app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo) -> dict[str, Any]:
+    return app.store.list_events(params)
+
+
+def _create_endpoint(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.add_endpoint(
+        forms.required_string(params, "url"),
+        forms.strings(params, "enabled_events"),
+        description=forms.string(params, "description"),
+        metadata=forms.mapping(params, "metadata"),
+    )
+
+
+def _list_endpoints(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.list_endpoints(params)
+
+
+def _delete_endpoint(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.delete_endpoint(ids[0])
+
+
+ROUTES: tuple[_Route, ...] = (
+    _route("POST", "/v1/checkout/sessions", _SESSION_CREATE, _create_session),
+    _route("GET", "/v1/checkout/sessions", _SESSION_LIST, _list_sessions),
+    _route("GET", "/v1/checkout/sessions/{id}", _EXPAND, _get_session),
+    _route("POST", "/v1/checkout/sessions/{id}/expire", _EXPAND, _expire_session),
+    _route("GET", "/v1/checkout/sessions/{id}/line_items", _LIST, _session_items),
+    _route(
+        "GET", "/v1/payment_intents/{id}", {**_EXPAND, "client_secret": STRING}, _getter("payment_intent")
+    ),
+    _route("GET", "/v1/charges/{id}", _EXPAND, _getter("charge")),
+    _route("POST", "/v1/refunds", _REFUND_CREATE, _create_refund),
+    _route("GET", "/v1/refunds/{id}", _EXPAND, _getter("refund")),
+    _route("GET", "/v1/disputes/{id}", _EXPAND, _getter("dispute")),
+    _route("POST", "/v1/disputes/{id}", _DISPUTE_UPDATE, _update_dispute),
+    _route("POST", "/v1/disputes/{id}/close", _EXPAND, _close_dispute),
+    _route("GET", "/v1/events", _EVENT_LIST, _list_events),
+    _route("GET", "/v1/events/{id}", _EXPAND, _getter("event")),
+    _route("POST", "/v1/webhook_endpoints", _ENDPOINT_CREATE, _create_endpoint),
+    _route("GET", "/v1/webhook_endpoints", _LIST, _list_endpoints),
+    _route("GET", "/v1/webhook_endpoints/{id}", _EXPAND, _getter("webhook_endpoint")),
+    _route("DELETE", "/v1/webhook_endpoints/{id}", {}, _delete_endpoint),
+)
+
+
+def _unrecognized(method: str, path: str) -> StripeError:
+    return StripeError(
+        404,
+        f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at "
+        "https://support.stripe.com/.",
+    )
+
+
+def _api_key(headers: Message) -> str:
+    """The secret key of the Authorization header (Bearer, or Basic with the key as user)."""
+    header = headers.get("Authorization")
+    if not header:
+        raise StripeError(
+            401,
+            "You did not provide an API key. You need to provide your API key in the Authorization header, "
+            "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
+            "https://stripe.com/docs/api#authentication for details, or we can help at "
+            "https://support.stripe.com/.",
+        )
+    scheme, _, credentials = header.strip().partition(" ")
+    key = credentials.strip()
+    if scheme.lower() == "basic":
+        try:
+            key = base64.b64decode(key, validate=True).decode("utf-8").partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            key = ""
+    elif scheme.lower() != "bearer":
+        key = ""
+    if not key.startswith("sk_test_"):
+        masked = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:] if len(key) > 12 else key
+        raise StripeError(401, f"Invalid API Key provided: {masked}")
+    return key
+
+
+class LocalStripe:
+    """A Stripe-compatible server on loopback for tests and the local runtime.
+
+    ``clock`` (epoch seconds) dates every object, expiry and webhook signature. `events` lists the
+    events, `deliveries` the webhook delivery log (one entry per event and endpoint, with its
+    attempts), `wait_for_deliveries` waits for the delivery queue to drain.
+    """
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 12111, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._clock = clock
+        self.store = Store(clock, lambda: self.url, self._enqueue)
+        # Signatures carry wall-clock time, whatever the objects' clock says: the receiver checks
+        # them against its own clock (300 s tolerance), as it does Stripe's.
+        self._dispatcher = Dispatcher(time.time, self.store.delivery_succeeded)
+        self._idempotency = IdempotencyCache(clock)
+        self._httpd: _HttpServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        """The base URL: ``http://127.0.0.1:<port>``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> None:
+        """Bind the host and port (0: any free port, then `port` is the bound one) and serve on a
+        daemon thread; start the webhook delivery thread and the session expiry sweep."""
+        httpd = _HttpServer((self.host, self.port), self)
+        self._httpd = httpd
+        self.port = int(httpd.server_address[1])
+        self._stopping.clear()
+        self._dispatcher.start()
+        self._threads = [
+            threading.Thread(
+                target=httpd.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="local-stripe", daemon=True
+            ),
+            threading.Thread(target=self._sweep, name="local-stripe-expiry", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop serving (open connections are closed), stop the delivery thread, free the port."""
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.close_connections()
+            self._httpd.server_close()
+            self._httpd = None
+        self._dispatcher.stop()
+        for thread in self._threads:
+            thread.join(5.0)
+        self._threads = []
+
+    def add_webhook_endpoint(
+        self, url: str, secret: str | None = None, enabled_events: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Register a webhook endpoint (all events by default); the object includes ``secret``."""
+        return self.store.add_endpoint(url, enabled_events or ["*"], secret=secret)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event created so far, oldest first."""
+        return self.store.all_events()
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """The webhook delivery log, oldest first: ``event``, ``type``, ``endpoint``, ``url``,
+        ``status`` (pending, succeeded, failed) and ``attempts`` (``at``, ``status``, ``error``)."""
+        return self._dispatcher.deliveries()
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """True once no delivery is queued, waiting for a retry or in flight; False on timeout."""
+        return self._dispatcher.wait_idle(timeout)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _enqueue(self, event: dict[str, Any], targets: list[Target]) -> None:
+        self._dispatcher.enqueue(event, targets)
+
+    def _sweep(self) -> None:
+        """Expire sessions whose ``expires_at`` has passed, as Stripe does without being asked."""
+        while not self._stopping.wait(EXPIRY_SWEEP_SECONDS):
+            try:
+                self.store.expire_due()
+            except Exception:  # the sweep must survive whatever one pass meets
+                log.exception("local Stripe: expiring sessions failed")
+
+    def handle(self, request: Request) -> Response:
+        """Answer one HTTP request."""
+        if request.path.startswith("/v1/"):
+            return self._api(request)
+        if request.path.startswith("/c/pay/"):
+            return self._checkout(request)
+        if request.method == "GET" and request.path == "/_local/events":
+            return _json(200, self.events())
+        if request.method == "GET" and request.path == "/_local/deliveries":
+            return _json(200, self.deliveries())
+        error = _unrecognized(request.method, request.path)
+        return _json(error.status, error.to_dict())
+
+    def _api(self, request: Request) -> Response:
+        request_id = new_id("req_", 14)
+        headers = {
+            "Request-Id": request_id,
+            "Stripe-Version": request.headers.get("Stripe-Version") or API_VERSION,
+        }
+        key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+        try:
+            _api_key(request.headers)
+            route, ids = self._match(request.method, request.path)
+            text = request.query if request.method in ("GET", "DELETE") else request.body.decode("utf-8")
+            raw = forms.decode(text)
+            params = forms.conform(raw, route.schema)
+            info = RequestInfo(request_id, key)
+            if key is None:
+                return self._run(route, params, ids, info, headers)[0]
+            if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+                raise StripeError(
+                    400,
+                    f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters long.",
+                    param="Idempotency-Key",
+                )
+            with self.store.lock:
+                saved = self._idempotency.lookup(key, request.path, raw)
+                if saved is not None:
+                    replay = {**headers, "Idempotent-Replayed": "true", "Original-Request": saved.request_id}
+                    return Response(saved.status, saved.body, "application/json", replay)
+                response, executed = self._run(route, params, ids, info, {**headers, "Idempotency-Key": key})
+                if executed:
+                    self._idempotency.save(key, request.path, raw, response, request_id)
+                return response
+        except FormError as exc:
+            error = StripeError(400, exc.message, param=exc.param, code=exc.code)
+        except StripeError as exc:
+            error = exc
+        except UnicodeDecodeError:
+            error = StripeError(400, "The request body is not valid UTF-8.")
+        extra = {"WWW-Authenticate": 'Basic realm="Stripe"'} if error.status == 401 else {}
+        return _json(error.status, error.to_dict(), {**headers, **extra})
+
+    def _match(self, method: str, path: str) -> tuple[_Route, tuple[str, ...]]:
+        for route in ROUTES:
+            match = route.pattern.match(path)
+            if match is not None and route.method == method:
+                return route, match.groups()
+        raise _unrecognized(method, path)
+
+    def _run(
+        self, route: _Route, params: Params, ids: tuple[str, ...], info: RequestInfo, headers: dict[str, str]
+    ) -> tuple[Response, bool]:
+        """Run one API call: its object (expanded) or its error, as a response; and whether the
+        call got past validation (what an Idempotency-Key remembers: not invalid_request_error)."""
+        try:
+            with self.store.lock:
+                result = route.handler(self, params, ids, info)
+                result = self.store.expand(result, forms.strings(params, "expand"))
+            return _json(200, result, headers), True
+        except FormError as exc:
+            error = StripeError(400, exc.message, param=exc.param, code=exc.code)
+        except StripeError as exc:
+            error = exc
+        except Exception:  # a bug here is Stripe's api_error (500), not a dropped connection
+            log.exception("local Stripe: %s failed", route.pattern.pattern)
+            error = StripeError(500, "An unknown error occurred", error_type="api_error")
+        return _json(error.status, error.to_dict(), headers), error.error_type != "invalid_request_error"
+
+    # -- the hosted page ------------------------------------------------------------------------
+
+    def _checkout(self, request: Request) -> Response:
+        match = re.fullmatch(r"/c/pay/" + _ID, request.path)
+        if match is None:
+            return _html(404, checkout_page.render_notice("Not found", "There is no such checkout page."))
+        if request.method not in ("GET", "POST"):
+            page = checkout_page.render_notice("Method not allowed", "Open this page in a browser.")
+            return _html(405, page, {"Allow": "GET, POST"})
+        session_id = match.group(1)
+        with self.store.lock:
+            self.store.expire_due()
+            try:
+                session = self.store.retrieve("checkout.session", session_id)
+            except StripeError:
+                return _html(
+                    404,
+                    checkout_page.render_notice("Not found", "This checkout page does not exist."),
+                )
+            if session["status"] == "complete":
+                page = checkout_page.render_notice(
+                    "Already paid",
+                    "This checkout session is already paid. Thank you!",
+                    link=str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id),
+                    link_text="Continue",
+                )
+                return _html(200, page)
+            if session["status"] == "expired":
+                cancel = session.get("cancel_url")
+                page = checkout_page.render_notice(
+                    "Session expired",
+                    "This checkout session has expired. Ask for a new payment link.",
+                    link=str(cancel) if cancel else None,
+                )
+                return _html(410, page)
+            if request.method == "GET":
+                return _html(
+                    200, checkout_page.render_checkout(session, self.store.session_products(session_id))
+                )
+            return self._pay(session, request.body)
+
+    def _pay(self, session: dict[str, Any], body: bytes) -> Response:
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        name = form.get("name", "").strip()
+        typed_email = form.get("email", "").strip()
+        session_id = str(session["id"])
+
+        def refused(message: str) -> Response:
+            page = checkout_page.render_checkout(
+                session, self.store.session_products(session_id), error=message, name=name, email=typed_email
+            )
+            return _html(402, page)
+
+        email = session.get("customer_email") or typed_email
+        if not email:
+            return refused("Your email is incomplete.")
+        if not _EMAIL.match(str(email)):
+            return refused("Your email address is invalid.")
+        try:
+            card: Card = read_card(
+                form.get("cardnumber", ""), form.get("exp", ""), form.get("cvc", ""), self._clock()
+            )
+        except CardInputError as exc:
+            return refused(str(exc))
+        outcome = self.store.pay(session_id, card, str(email), name or None)
+        if not outcome.paid:
+            return refused(outcome.decline_message or "Your card was declined.")
+        location = str(outcome.redirect_url)
+        page = checkout_page.render_notice(
+            "Paid", "Thank you! Redirecting…", link=location, link_text="Continue"
+        )
+        return _html(303, page, {"Location": location})
+
+
+# -- the socket side ---------------------------------------------------------------------------
+
+
+class _HttpServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer bound to one host, with its open connections tracked so that `stop`
+    can close keep-alive connections too."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], app: LocalStripe) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.app = app
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _RequestHandler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup of the host."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def track(self, connection: socket.socket) -> None:
+        """Remember an open connection."""
+        with self._connections_lock:
+            self._connections.add(connection)
+
+    def untrack(self, connection: socket.socket) -> None:
+        """Forget a closed connection."""
+        with self._connections_lock:
+            self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        """Shut every open connection down (idle keep-alive ones included)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the peer
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "LocalStripe/1.0"
+    timeout = 60  # an idle keep-alive connection is closed after a minute
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle's algorithm and the client's
+        # delayed ACK hold every response for 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        cast("_HttpServer", self.server).track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            cast("_HttpServer", self.server).untrack(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("local Stripe: " + format, *args)
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(
+                Response(413, b'{"error": {"type": "invalid_request_error", "message": "Request too large"}}')
+            )
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length > 0 else b""
+        path, _, query = self.path.partition("?")
+        request = Request(self.command, path, query, self.headers, body)
+        app = cast("_HttpServer", self.server).app
+        try:
+            response = app.handle(request)
+        except Exception:  # never drop the connection without an answer
+            log.exception("local Stripe: %s %s failed", self.command, path)
+            error = StripeError(500, "An unknown error occurred", error_type="api_error")
+            response = _json(500, error.to_dict())
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_DELETE = _handle  # noqa: N815
