@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CHECKOV_VENV := .tools/checkov
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: .venv demo test lint typecheck template-lint unit integration e2e bench clean
+.PHONY: .venv demo test lint typecheck template-lint browser unit integration e2e bench clean
 
 .venv: $(VENV)/.installed
 
@@ -36,7 +36,16 @@ template-lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
-test: lint typecheck template-lint
+# The browser tests drive Debian's chromium; install it where it is missing (as root, or with
+# sudo). Where neither works the browser tests skip and say why.
+browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO="sudo -n"; else SUDO=false; fi; \
+		$$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+		echo "chromium could not be installed: the browser tests will be skipped"; }
+
+test: lint typecheck template-lint browser
 	$(BIN)/pytest -n 2 --dist loadgroup tests/unit tests/integration tests/e2e
 
 bench: $(VENV)/.installed

@@ -10,11 +10,14 @@ environment and takes its turn with the other functions.
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from receivables_local.invoker import Invoker, LocalFunction
 
 API_EVENT_TYPES = frozenset({"Api", "HttpApi"})
@@ -24,15 +27,26 @@ class _InvokedApp:
     """A Chalice app as the local gateway sees it: its routes and authorizers, but every call
     goes through the invoker."""
 
-    def __init__(self, app: Any, invoker: Invoker, function: LocalFunction) -> None:
+    def __init__(self, app: Any, invoker: Invoker, function: LocalFunction, token: str | None = None) -> None:
         self._app = app
         self._invoker = invoker
         self._function = function
+        self._token = token  # set when the function's routes have an authorizer
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._app, name)
 
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        if self._token is not None:
+            authorized = _authorize(event, self._token)
+            if authorized is None:
+                return {
+                    "statusCode": 401,
+                    "headers": {"Content-Type": "application/json", "WWW-Authenticate": "Bearer"},
+                    "multiValueHeaders": {},
+                    "body": '{"message": "Unauthorized"}',
+                }
+            event = authorized
         body = event.get("body")
         if isinstance(body, bytes):  # the local gateway passes bytes; API Gateway sends text
             try:
@@ -52,15 +66,43 @@ class _InvokedApp:
         }
 
 
+# What the Cognito JWT authorizer passes for a verified token; the local token acts as a
+# controller (every role), the local runtime's single user.
+LOCAL_CLAIMS = {"sub": "local", "username": "local", "cognito:groups": "[controller]"}
+
+
+def _authorize(event: dict[str, Any], token: str) -> dict[str, Any] | None:
+    """The event with the authorizer's claims, if it carries ``Authorization: Bearer <token>``."""
+    import hmac
+
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    scheme, _, given = str(headers.get("authorization", "")).partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return None
+    context = {**(event.get("requestContext") or {}), "authorizer": {"jwt": {"claims": LOCAL_CLAIMS}}}
+    return {**event, "requestContext": context}
+
+
 class ApiServer:
     """One ThreadingHTTPServer in front of every API function's Chalice app."""
 
-    def __init__(self, invoker: Invoker, functions: list[LocalFunction], port: int) -> None:
+    def __init__(
+        self,
+        invoker: Invoker,
+        functions: list[LocalFunction],
+        port: int,
+        mailbox: Callable[[], list[dict[str, Any]]] | None = None,
+        token: str | None = None,
+        protected: frozenset[str] = frozenset(),
+    ) -> None:
         from chalice.config import Config
         from chalice.local import LocalGateway
 
         self.port = port
-        apps: list[Any] = [_InvokedApp(invoker.handler_of(f), invoker, f) for f in functions]
+        apps: list[Any] = [
+            _InvokedApp(invoker.handler_of(f), invoker, f, token if f.logical_id in protected else None)
+            for f in functions
+        ]
         self.gateways = [LocalGateway(app, Config()) for app in apps]
         gateways = self.gateways
 
@@ -75,6 +117,10 @@ class ApiServer:
 
                 length = int(self.headers.get("content-length", "0") or 0)
                 body = self.rfile.read(length) if length else None
+                if mailbox is not None and self.command == "GET" and self.path.split("?")[0] == "/_aws/ses":
+                    # What SES sent, as LocalStack serves it (an emulator endpoint, not the API).
+                    self._send(200, {}, json.dumps({"messages": mailbox()}))
+                    return
                 headers = dict(self.headers)
                 last_error: LocalGatewayException = ForbiddenError(
                     {"x-amzn-ErrorType": "MissingAuthenticationTokenException"},
@@ -129,6 +175,18 @@ class ApiServer:
         """Stop serving and close the port."""
         self._server.shutdown()
         self._server.server_close()
+
+
+def protected_functions(template_functions: dict[str, Any]) -> frozenset[str]:
+    """The functions whose API routes name an authorizer (the finance API)."""
+    return frozenset(
+        logical_id
+        for logical_id, spec in template_functions.items()
+        if any(
+            e.get("Type") in API_EVENT_TYPES and (e.get("Properties", {}).get("Auth") or {}).get("Authorizer")
+            for e in spec.events.values()
+        )
+    )
 
 
 def api_functions(template_functions: dict[str, Any], local: dict[str, LocalFunction]) -> list[LocalFunction]:

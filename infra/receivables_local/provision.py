@@ -36,12 +36,15 @@ class Stack:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-def provision(session: boto3.session.Session, endpoint: str, region: str) -> Stack:
-    """Create the stack on the emulator at ``endpoint`` and return what it made."""
+def provision(
+    session: boto3.session.Session, endpoint: str, region: str, api_url: str = "http://127.0.0.1:3000"
+) -> Stack:
+    """Create the stack on the emulator at ``endpoint`` and return what it made; ``api_url`` is
+    where the runtime serves the HTTP API (the functions' URL of it)."""
     template = load_template()
     cfn = translate(template, region)
     _inline_state_machine_definitions(cfn)
-    _leave_out_api_gateway(cfn)
+    _leave_out_api_gateway(cfn, api_url)
 
     def client(service: str) -> Any:
         factory: Any = session.client
@@ -119,10 +122,11 @@ def _resolve(value: Any, stack: Stack, cfn: dict[str, Any]) -> Any:
 API_GATEWAY_TYPES = ("AWS::ApiGateway::", "AWS::ApiGatewayV2::")
 
 
-def _leave_out_api_gateway(cfn: dict[str, Any]) -> None:
+def _leave_out_api_gateway(cfn: dict[str, Any], api_url: str) -> None:
     """moto's API Gateway cannot invoke Lambda (and its CloudFormation needs names a REST API may
     not have): the runtime serves the API functions itself (receivables_local.api). The API
-    resources, the permissions that let API Gateway invoke, and outputs naming them are left out."""
+    resources, the permissions that let API Gateway invoke, and outputs naming them are left out;
+    a function's environment variable built from the API (its public URL) becomes ``api_url``."""
     resources = cfn["Resources"]
     gone = {name for name, r in resources.items() if r["Type"].startswith(API_GATEWAY_TYPES)}
 
@@ -136,6 +140,13 @@ def _leave_out_api_gateway(cfn: dict[str, Any]) -> None:
     for name, output in list(cfn.get("Outputs", {}).items()):
         if names_gone(output):
             del cfn["Outputs"][name]
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        for name, value in variables.items():
+            if names_gone(value):
+                variables[name] = api_url
 
 
 def _apply_bucket_notifications(cfn: dict[str, Any], stack: Stack, s3: Any) -> None:

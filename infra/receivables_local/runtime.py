@@ -21,12 +21,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from receivables.clock import Clock, ScaledClock, SystemClock
-from receivables_local.api import ApiServer, api_functions
+from receivables_local.api import ApiServer, api_functions, protected_functions
 from receivables_local.aws import FAKE_CREDENTIALS
 from receivables_local.functions import REPO_ROOT
 from receivables_local.invoker import Invoker
 from receivables_local.provision import Stack, provision
 from receivables_local.router import Router
+from receivables_local.stripe_local import LocalStripe
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,6 +69,7 @@ class LocalRuntime:
     started_seconds: float = 0.0
     _server: Any = None
     _api: ApiServer | None = None
+    _stripe: LocalStripe | None = None
     _time_origin: datetime | None = None
 
     @property
@@ -77,6 +79,19 @@ class LocalRuntime:
     @property
     def api_port(self) -> int:
         return DEFAULT_API_PORT if self.port_base == DEFAULT_PORT_BASE else self.port_base + 2
+
+    @property
+    def stripe_port(self) -> int:
+        return DEFAULT_STRIPE_PORT if self.port_base == DEFAULT_PORT_BASE else self.port_base + 1
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def stripe_endpoint(self) -> str | None:
+        """The local Stripe's base URL, while it runs."""
+        return self._stripe.url if self._stripe is not None else None
 
     @property
     def api_endpoint(self) -> str | None:
@@ -112,7 +127,12 @@ class LocalRuntime:
             "RECEIVABLES_TIME_ORIGIN_WALL": wall_now.isoformat(),
         }
         session = boto3.session.Session(region_name=self.region)
-        overrides = {"POWERTOOLS_LOG_LEVEL": self.function_log_level} if self.function_log_level else {}
+        self._stripe = LocalStripe(port=self.stripe_port, clock=lambda: self.clock.now().timestamp())
+        self._stripe.start()
+        # The official Stripe client of the functions, pointed at the local Stripe.
+        overrides = {"STRIPE_API_BASE": self._stripe.url}
+        if self.function_log_level:
+            overrides["POWERTOOLS_LOG_LEVEL"] = self.function_log_level
         self.invoker = Invoker(base_environment=base_env, overrides=overrides)
         self.router = Router(
             self.invoker, session, self.aws_endpoint, self.region, self.clock, time_scale=self.time_scale
@@ -121,8 +141,9 @@ class LocalRuntime:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port_base, verbose=False)
         self._server.start()
         self._configure_emulator()
-        self.stack = provision(session, self.aws_endpoint, self.region)
+        self.stack = provision(session, self.aws_endpoint, self.region, self.api_url)
         self._set_local_secrets(session)
+        self._verify_sender(session)
         for function in self.stack.functions.values():
             self.invoker.register(function)
         self.invoker.start()
@@ -130,20 +151,50 @@ class LocalRuntime:
         self.router.start()
         served = api_functions(self.stack.specs, self.stack.functions)
         if served:
-            self._api = ApiServer(self.invoker, served, self.api_port)
+            self._api = ApiServer(
+                self.invoker,
+                served,
+                self.api_port,
+                mailbox=self._mailbox,
+                token=self._api_token,
+                protected=protected_functions(self.stack.specs),
+            )
             self._api.start()
+            self._stripe.add_webhook_endpoint(
+                f"{self._api.url}/webhooks/stripe", secret=self._webhook_secret, enabled_events=["*"]
+            )
         self.started_seconds = time.perf_counter() - started
         self._write_connection_file()
 
     def _set_local_secrets(self, session: Any) -> None:
         """The secrets a local client must know: the webhook signing secret is the one in
-        local.json, so a request signed with it verifies."""
+        local.json (and the local Stripe's), so a request signed with it verifies; the Stripe
+        key is a test key of the local Stripe."""
         assert self.stack is not None
-        secret = self.stack.resources.get("StripeWebhookSecret")
-        if secret:
+        client: Any = session.client
+        manager = client("secretsmanager", endpoint_url=self.aws_endpoint, region_name=self.region)
+        values = {"StripeWebhookSecret": self._webhook_secret, "StripeApiKey": self._stripe_api_key}
+        for logical_id, value in values.items():
+            if logical_id in self.stack.resources:
+                manager.put_secret_value(SecretId=self.stack.resources[logical_id], SecretString=value)
+
+    def _verify_sender(self, session: Any) -> None:
+        """SES sends only from a verified identity: verify the mailer's sender, as the operator
+        does once on AWS."""
+        assert self.stack is not None
+        mailer = self.stack.functions.get("MailerFunction")
+        sender = mailer.environment.get("SENDER_EMAIL") if mailer else None
+        if sender:
             client: Any = session.client
-            secrets = client("secretsmanager", endpoint_url=self.aws_endpoint, region_name=self.region)
-            secrets.put_secret_value(SecretId=secret, SecretString=self._webhook_secret)
+            ses = client("sesv2", endpoint_url=self.aws_endpoint, region_name=self.region)
+            ses.create_email_identity(EmailIdentity=sender)
+
+    def _mailbox(self) -> list[dict[str, Any]]:
+        """Every email SES has sent, as LocalStack's ``GET /_aws/ses`` lists them."""
+        from moto.ses.models import ses_backends
+
+        messages = ses_backends[ACCOUNT][self.region].sent_messages
+        return [_message_json(m, self.region) for m in messages]
 
     def _configure_emulator(self) -> None:
         import urllib.request
@@ -162,6 +213,9 @@ class LocalRuntime:
         if self._api is not None:
             self._api.stop()
             self._api = None
+        if self._stripe is not None:
+            self._stripe.stop()
+            self._stripe = None
         if self.router is not None:
             self.router.stop()
         if self.invoker is not None:
@@ -185,9 +239,11 @@ class LocalRuntime:
             "endpoints": {
                 "aws": self.aws_endpoint,
                 **({"api": self.api_endpoint} if self.api_endpoint else {}),
+                **({"stripe": self.stripe_endpoint} if self.stripe_endpoint else {}),
             },
             "api_token": self._api_token,
             "stripe_webhook_secret": self._webhook_secret,
+            "stripe_api_key": self._stripe_api_key,
             "credentials": {
                 "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                 "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -203,6 +259,7 @@ class LocalRuntime:
 
     _api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _webhook_secret: str = field(default_factory=lambda: "whsec_" + secrets.token_urlsafe(24))
+    _stripe_api_key: str = field(default_factory=lambda: "sk_test_" + secrets.token_urlsafe(24))
 
     @property
     def connection_file(self) -> Path:
@@ -223,6 +280,8 @@ class LocalRuntime:
             f"Receivables local runtime is up ({self.started_seconds:.1f} s).",
             f"  AWS emulator   {self.aws_endpoint}   (region {self.region}, any credentials)",
             f"  HTTP API       {self.api_endpoint or 'none yet (no API function in template.yaml)'}",
+            f"  Stripe         {self.stripe_endpoint}   (test cards 4242…, …0002 declined, …0259 disputed)",
+            f"  sent email     {self.api_endpoint}/_aws/ses",
             f"  invoice inbox  s3://{bucket}/inbox/",
             f"  ledger table   {self.stack.resources.get('Table', '?')}",
             f"  functions      {', '.join(sorted(self.stack.functions))} (run in-process)",
@@ -232,3 +291,36 @@ class LocalRuntime:
             f"Try: aws --endpoint-url {self.aws_endpoint} s3 cp samples/invoices.csv s3://{bucket}/inbox/",
         ]
         return "\n".join(lines)
+
+
+def _message_json(message: Any, region: str) -> dict[str, Any]:
+    """One sent email in LocalStack's shape, with its parts decoded from the raw MIME."""
+    import email
+    from email import policy
+
+    raw = getattr(message, "raw_data", None)
+    if raw is None:  # a simple (non-raw) message
+        return {
+            "Id": message.id,
+            "Region": region,
+            "Source": message.source,
+            "Destination": message.destinations,
+            "Subject": message.subject,
+            "Body": {"text_part": None, "html_part": message.body},
+        }
+    parsed = email.message_from_string(raw, policy=policy.default)
+    text = parsed.get_body(preferencelist=("plain",))
+    html = parsed.get_body(preferencelist=("html",))
+    return {
+        "Id": message.id,
+        "Region": region,
+        "Source": message.source,
+        "Destination": {"ToAddresses": list(message.destinations)},
+        "Subject": str(parsed["Subject"]),
+        "Headers": {k: str(v) for k, v in parsed.items()},
+        "Body": {
+            "text_part": text.get_content() if text is not None else None,
+            "html_part": html.get_content() if html is not None else None,
+        },
+        "RawData": raw,
+    }

@@ -16,6 +16,7 @@ from receivables import store
 from receivables.domain import DocumentType, InvoiceStatus
 from receivables.ledger import document_id
 from receivables.money import Money
+from receivables.payments import payment_id_for
 from receivables.stripe_events import RetryLaterError, WebhookRejectedError, handle_event, verify
 from tests.conftest import REPO_ROOT, SAMPLES
 
@@ -137,4 +138,44 @@ def test_the_fixtures_are_stripe_events() -> None:
     for path in Path(FIXTURES).glob("*.json"):
         event = json.loads(path.read_text())
         assert event["object"] == "event" and event["type"] == path.stem
-        assert event["data"]["object"]["object"] in {"checkout.session", "payment_intent", "charge"}
+        kinds = {"checkout.session", "payment_intent", "charge", "dispute"}
+        assert event["data"]["object"]["object"] in kinds
+
+
+def dispute(customer: str, kind: str, status: str) -> bytes:
+    event: dict[str, Any] = json.loads(fixture(f"charge.dispute.{kind}", customer))
+    event["data"]["object"]["status"] = status
+    return json.dumps(event).encode()
+
+
+def test_a_chargeback_puts_the_invoice_under_dispute_and_a_won_one_restores_it(
+    aws: Aws, customer: str
+) -> None:
+    deliver(fixture("checkout.session.completed", customer), aws)
+
+    assert deliver(dispute(customer, "created", "needs_response"), aws) == "dispute_opened"
+    assert deliver(dispute(customer, "created", "needs_response"), aws) == "already_open"
+    assert invoice_state() == (InvoiceStatus.DISPUTED, Money(0, "EUR"))
+    assert deliver(dispute(customer, "closed", "won"), aws) == "dispute_won"
+    assert invoice_state() == (InvoiceStatus.PAID, Money(0, "EUR"))
+    kinds = [e.type for e in store.invoice_events(INVOICE)]
+    assert kinds[-2:] == ["ChargebackOpened", "ChargebackClosed"]
+
+
+def test_a_lost_chargeback_takes_the_money_back_once_whatever_the_order(aws: Aws, customer: str) -> None:
+    deliver(fixture("checkout.session.completed", customer), aws)
+
+    # The closing event overtakes the opening one, then both come again.
+    assert deliver(dispute(customer, "closed", "lost"), aws) == "dispute_lost"
+    assert deliver(dispute(customer, "created", "needs_response"), aws) == "already_closed"
+    assert deliver(dispute(customer, "closed", "lost"), aws) == "already_closed"
+
+    assert invoice_state() == (InvoiceStatus.OPEN, Money(119000, "EUR"))
+    payment = store.get_payment(payment_id_for("stripe", "pi_3SessionCompleted0001"))
+    assert payment is not None and payment.refunded == Money(119000, "EUR")
+
+
+def test_a_dispute_of_an_unknown_payment_is_retried_later(aws: Aws, customer: str) -> None:
+    with pytest.raises(RetryLaterError):
+        deliver(dispute(customer, "created", "needs_response"), aws)
+    assert invoice_state() == (InvoiceStatus.OPEN, Money(119000, "EUR"))

@@ -149,6 +149,28 @@ def reverse_payment(invoice: Invoice, amount: Money) -> Invoice:
     return changed
 
 
+def open_dispute(invoice: Invoice) -> Invoice:
+    """``invoice`` under dispute (a customer's dispute, or a chargeback of its payment)."""
+    changed = replace(invoice)
+    changed.status = transition(invoice.status, S.DISPUTED)
+    return changed
+
+
+def end_dispute(invoice: Invoice) -> Invoice:
+    """``invoice`` out of dispute, in the status its amounts call for."""
+    if invoice.status is not S.DISPUTED:
+        return invoice
+    if invoice.balance.minor <= 0:
+        target = S.PAID
+    elif invoice.paid.minor > 0:
+        target = S.PARTIALLY_PAID
+    else:
+        target = S.OPEN
+    changed = replace(invoice)
+    changed.status = transition(invoice.status, target)
+    return changed
+
+
 def _reopened_status(invoice: Invoice, before: InvoiceStatus) -> InvoiceStatus:
     if before is S.DISPUTED:
         return S.DISPUTED

@@ -29,7 +29,13 @@ from receivables.cash import (
 )
 from receivables.clock import iso_timestamp
 from receivables.domain import Allocation, AuditEvent, DocumentType, Invoice, InvoiceStatus, Payment
-from receivables.ledger import apply_payment, document_id, reverse_payment
+from receivables.ledger import (
+    apply_payment,
+    document_id,
+    end_dispute,
+    open_dispute,
+    reverse_payment,
+)
 from receivables.money import Money
 
 if TYPE_CHECKING:
@@ -240,7 +246,13 @@ def refund_to(source: str, external_id: str, total_refunded: Money, clock: Clock
     raise store.StoreError(f"refund of {external_id}: too much contention, try again")
 
 
-def _apply_refund(payment: Payment, amount: Money, clock: Clock) -> Payment:
+def _apply_refund(
+    payment: Payment,
+    amount: Money,
+    clock: Clock,
+    kind: str = "PaymentRefunded",
+    once: str | None = None,
+) -> Payment:
     now = iso_timestamp(clock.now())
     plan = plan_refund(amount, payment.unapplied, payment.allocations)
     remaining = dict(payment.allocations)
@@ -273,7 +285,7 @@ def _apply_refund(payment: Payment, amount: Money, clock: Clock) -> Payment:
     event = AuditEvent(
         payment.payment_id,
         refunded.version,
-        "PaymentRefunded",
+        kind,
         now,
         "payments",
         {
@@ -284,5 +296,215 @@ def _apply_refund(payment: Payment, amount: Money, clock: Clock) -> Payment:
             "reversed": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in plan.reversals],
         },
     )
+    if once is not None:
+        extra.append(store.marker(store.payment_pk(payment.payment_id), once, now))
     store.apply_changes([*changes, (refunded, event)], extra=extra)
     return refunded
+
+
+@dataclass(frozen=True, slots=True)
+class Chargeback:
+    """A dispute the payer opened with their bank (a Stripe ``dispute``), as the source reports it."""
+
+    source: str
+    external_id: str  # the disputed payment's id at the source (the payment intent)
+    dispute_id: str
+    amount: Money
+    reason: str
+    status: str  # Stripe's: needs_response, under_review, won, lost, …
+
+
+CLOSED_DISPUTE_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
+
+
+def record_chargeback(chargeback: Chargeback, clock: Clock) -> str:
+    """Bring the ledger to the dispute's state, whatever order its events arrive in: an open
+    dispute puts the invoices its payment paid under dispute; a closed one takes them out, and
+    a lost one first takes the money back (like a refund). Each step happens once (markers on
+    the payment). Returns what was done."""
+    payment_id = payment_id_for(chargeback.source, chargeback.external_id)
+    closing = chargeback.status in CLOSED_DISPUTE_STATUSES
+    for _ in range(MAX_ATTEMPTS):
+        payment = store.get_payment(payment_id)
+        if payment is None:
+            raise UnknownPaymentError(
+                f"no payment {chargeback.external_id} from {chargeback.source} in the ledger"
+            )
+        pk = store.payment_pk(payment_id)
+        if store.marker_exists(pk, f"dispute-closed#{chargeback.dispute_id}"):
+            return "already_closed"
+        if not closing and store.marker_exists(pk, f"dispute-opened#{chargeback.dispute_id}"):
+            return "already_open"
+        try:
+            if closing:
+                _close_chargeback(payment, chargeback, clock)
+                return f"dispute_{chargeback.status}"
+            _open_chargeback(payment, chargeback, clock)
+            return "dispute_opened"
+        except store.ConcurrentChangeError:
+            continue
+    raise store.StoreError(f"dispute {chargeback.dispute_id}: too much contention, try again")
+
+
+def _dispute_event(
+    invoice: Invoice, before: Invoice, kind: str, chargeback: Chargeback, at: str
+) -> AuditEvent:
+    return AuditEvent(
+        invoice.invoice_id,
+        invoice.version,
+        kind,
+        at,
+        chargeback.source,
+        {
+            "invoice_id": invoice.invoice_id,
+            "number": invoice.number,
+            "customer_id": invoice.customer_id,
+            "dispute_id": chargeback.dispute_id,
+            "payment_id": payment_id_for(chargeback.source, chargeback.external_id),
+            "amount": chargeback.amount.to_decimal_string(),
+            "currency": chargeback.amount.currency,
+            "reason": chargeback.reason,
+            "outcome": chargeback.status,
+            "status_from": before.status.value,
+            "status_to": invoice.status.value,
+            "balance": invoice.balance.to_decimal_string(),
+        },
+    )
+
+
+def _open_chargeback(payment: Payment, chargeback: Chargeback, clock: Clock) -> None:
+    now = iso_timestamp(clock.now())
+    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    for invoice_id, _ in payment.allocations:
+        invoice = store.get_invoice(invoice_id)
+        if invoice is None or invoice.status is InvoiceStatus.DISPUTED:
+            continue
+        changed = open_dispute(invoice)
+        changed.version, changed.updated_at = invoice.version + 1, now
+        changes.append((changed, _dispute_event(changed, invoice, "ChargebackOpened", chargeback, now)))
+    pk = store.payment_pk(payment.payment_id)
+    store.apply_changes(changes, extra=[store.marker(pk, f"dispute-opened#{chargeback.dispute_id}", now)])
+
+
+def _close_chargeback(payment: Payment, chargeback: Chargeback, clock: Clock) -> None:
+    reversal = f"dispute-lost#{chargeback.dispute_id}"
+    pk = store.payment_pk(payment.payment_id)
+    if chargeback.status == "lost" and not store.marker_exists(pk, reversal):
+        # The bank took the money back: the invoices it paid are owed again.
+        taken = min(chargeback.amount, payment.unapplied + payment.allocated)
+        if taken.minor > 0:
+            payment = _apply_refund(payment, taken, clock, kind="PaymentChargedBack", once=reversal)
+    now = iso_timestamp(clock.now())
+    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    touched = {i for i, _ in payment.allocations} | set(_reversed_by(payment.payment_id))
+    for invoice_id in sorted(touched):
+        invoice = store.get_invoice(invoice_id)
+        if invoice is None or invoice.status is not InvoiceStatus.DISPUTED:
+            continue
+        changed = end_dispute(invoice)
+        changed.version, changed.updated_at = invoice.version + 1, now
+        changes.append((changed, _dispute_event(changed, invoice, "ChargebackClosed", chargeback, now)))
+    store.apply_changes(changes, extra=[store.marker(pk, f"dispute-closed#{chargeback.dispute_id}", now)])
+
+
+def _reversed_by(payment_id: str) -> list[str]:
+    """The invoices a payment paid at some time (its audit trail), including reversed ones."""
+    found: list[str] = []
+    for event in store.audit_events(store.payment_pk(payment_id)):
+        found.extend(str(a["invoice_id"]) for a in event.data.get("allocations", []))
+        found.extend(str(r["invoice_id"]) for r in event.data.get("reversed", []))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class CreditApplied:
+    """Part of a payment's unused money (the customer's credit) applied to an invoice."""
+
+    payment_id: str
+    invoice_id: str
+    amount: Money
+
+
+def apply_customer_credit(customer_id: str, clock: Clock) -> list[CreditApplied]:
+    """Apply the customer's credit (what their payments have left unused, an overpayment say) to
+    their open invoices, oldest payment to oldest invoice first. Running it again after it did
+    everything changes nothing: the ledger, not the event that triggered it, says what is left."""
+    from receivables.ledger import COLLECTIBLE
+
+    applied: list[CreditApplied] = []
+    for payment in store.customer_payments(customer_id):
+        if payment.unapplied.minor <= 0:
+            continue
+        for _ in range(MAX_ATTEMPTS):
+            fresh = store.get_payment(payment.payment_id)
+            if fresh is None or fresh.unapplied.minor <= 0:
+                break
+            collectible = [i for i in _open_invoices(customer_id) if i.status in COLLECTIBLE]
+            plan = plan_allocation(fresh.unapplied, [], collectible)
+            if not plan.allocations:
+                break
+            try:
+                applied.extend(_apply_credit_plan(fresh, plan, collectible, clock))
+                break
+            except store.ConcurrentChangeError:
+                continue
+    return applied
+
+
+def _apply_credit_plan(
+    payment: Payment, plan: AllocationPlan, invoices: list[Invoice], clock: Clock
+) -> list[CreditApplied]:
+    now = iso_timestamp(clock.now())
+    by_id = {i.invoice_id: i for i in invoices}
+    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    extra: list[store.LedgerRecord] = []
+    allocations = dict(payment.allocations)
+    done: list[CreditApplied] = []
+    for invoice_id, part in plan.allocations[:MAX_INVOICES_PER_RECEIPT]:
+        invoice = by_id[invoice_id]
+        changed, used = apply_payment(invoice, part)
+        if used != part:
+            raise store.ConcurrentChangeError(f"invoice {invoice.number} changed")
+        changed.version, changed.updated_at = invoice.version + 1, now
+        changes.append(
+            (changed, _invoice_event(changed, invoice, "PaymentApplied", payment.payment_id, part, now))
+        )
+        extra.append(
+            store.allocation_record(
+                Allocation(
+                    f"alloc_{payment.payment_id}_{invoice_id}_{payment.version}",
+                    "payment",
+                    payment.payment_id,
+                    invoice_id,
+                    part,
+                    now,
+                )
+            )
+        )
+        allocations[invoice_id] = allocations.get(invoice_id, Money.zero(part.currency)) + part
+        done.append(CreditApplied(payment.payment_id, invoice_id, part))
+    used_total = sum((c.amount for c in done), Money.zero(payment.amount.currency))
+    changed_payment = replace(
+        payment,
+        unapplied=payment.unapplied - used_total,
+        allocations=tuple(allocations.items()),
+        version=payment.version + 1,
+    )
+    event = AuditEvent(
+        payment.payment_id,
+        changed_payment.version,
+        "PaymentCreditApplied",
+        now,
+        "payments",
+        {
+            "payment_id": payment.payment_id,
+            "customer_id": payment.customer_id,
+            "allocations": [
+                {"invoice_id": c.invoice_id, "amount": c.amount.to_decimal_string()} for c in done
+            ],
+            "currency": payment.amount.currency,
+            "unapplied": changed_payment.unapplied.to_decimal_string(),
+        },
+    )
+    store.apply_changes([*changes, (changed_payment, event)], extra=extra)
+    return done

@@ -785,6 +785,15 @@ def marker(pk: str, name: str, at: str) -> LedgerRecord:
     return MarkerRecord(pk=pk, sk=f"ONCE#{name}", at=at)
 
 
+def marker_exists(pk: str, name: str) -> bool:
+    """Whether the once-only marker ``name`` of ``pk`` exists (a consistent GetItem)."""
+    try:
+        MarkerRecord.get(pk, f"ONCE#{name}", consistent_read=True)
+    except MarkerRecord.DoesNotExist:
+        return False
+    return True
+
+
 def unapplied_payments(currency: str, limit: int = 100) -> list[Payment]:
     """The queue of payments with money waiting to be applied, oldest first (Query on gsi2)."""
     return [
@@ -854,6 +863,15 @@ def audit_events(aggregate_pk: str) -> list[AuditEvent]:
 def invoice_events(invoice_id: str) -> list[AuditEvent]:
     """The audit trail of an invoice, oldest first."""
     return audit_events(invoice_pk(invoice_id))
+
+
+def customer_payments(customer_id: str) -> list[Payment]:
+    """A customer's payments, oldest first (Query on gsi1, the ``PAY#`` range)."""
+    return [
+        _payment(record)
+        for record in LedgerRecord.gsi1.query(f"CUST#{customer_id}", LedgerRecord.gsi1sk.startswith("PAY#"))
+        if isinstance(record, PaymentRecord)
+    ]
 
 
 def customer_documents(customer_id: str) -> list[Invoice | CreditNote]:

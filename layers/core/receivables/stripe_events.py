@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from receivables.money import Money, normalise_currency
-from receivables.payments import PaymentError, Receipt, UnknownPaymentError, record_receipt, refund_to
+from receivables.payments import (
+    Chargeback,
+    PaymentError,
+    Receipt,
+    UnknownPaymentError,
+    record_chargeback,
+    record_receipt,
+    refund_to,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -167,6 +175,27 @@ def _charge_refunded(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
     return "refunded", f"{payment.payment_id}: {payment.refunded} refunded in all"
 
 
+def _dispute(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
+    """``charge.dispute.created`` and ``.closed``: the dispute object carries its status, so
+    either event (in either order) brings the ledger to it."""
+    payment_intent = _id(obj.get("payment_intent"))
+    if payment_intent is None:
+        return "ignored", "a dispute of a charge without a payment intent"
+    chargeback = Chargeback(
+        source="stripe",
+        external_id=payment_intent,
+        dispute_id=str(obj.get("id")),
+        amount=_money(obj.get("amount"), obj.get("currency")),
+        reason=str(obj.get("reason") or "general"),
+        status=str(obj.get("status") or "needs_response"),
+    )
+    try:
+        action = record_chargeback(chargeback, clock)
+    except UnknownPaymentError as exc:
+        raise RetryLaterError(str(exc)) from None
+    return action, f"{chargeback.dispute_id} ({chargeback.status}) of {payment_intent}"
+
+
 _HANDLERS: dict[str, Callable[[dict[str, Any], Clock], tuple[str, str]]] = {
     "checkout.session.completed": _checkout_session,
     "checkout.session.async_payment_succeeded": _checkout_session,
@@ -174,4 +203,6 @@ _HANDLERS: dict[str, Callable[[dict[str, Any], Clock], tuple[str, str]]] = {
     "payment_intent.succeeded": _payment_intent_succeeded,
     "payment_intent.payment_failed": _payment_failed,
     "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute,
+    "charge.dispute.closed": _dispute,
 }

@@ -1,0 +1,140 @@
+"""Finance API function: what finance staff do through the authenticated HTTP API.
+
+Payments today: ``POST /payments`` records a bank transfer or cheque (matched to invoices by
+the numbers in its remittance text, its amount and its customer, or left unapplied with ranked
+candidates), ``GET /payments/unapplied`` is the queue a person works, ``GET /payments/{id}``
+one payment. Every route needs an authenticated caller (Cognito JWT authorizer on AWS, the local
+token locally) with a role (`receivables.access`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from chalice.app import Chalice, Response
+
+from receivables import store
+from receivables.access import AccessDeniedError, Role, require
+from receivables.clock import Clock, clock_from_env
+from receivables.manual_payments import RequestInvalidError, receipt_from_request
+from receivables.money import normalise_currency
+from receivables.observability import logger
+from receivables.payments import record_receipt
+from receivables.settings import Settings
+
+if TYPE_CHECKING:
+    from receivables.domain import Payment
+
+app = Chalice(app_name="receivables-finance")
+
+
+@cache
+def context() -> tuple[Settings, Clock]:
+    """Settings and clock, bound once per cold start."""
+    settings = Settings.from_env(os.environ)
+    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    return settings, clock_from_env(os.environ)
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def _caller(needed: Role) -> str:
+    request = app.current_request
+    assert request is not None
+    return require(request.context, needed)
+
+
+def payment_json(payment: Payment) -> dict[str, Any]:
+    """A payment as the API shows it: decimal strings for money."""
+    return {
+        "payment_id": payment.payment_id,
+        "customer_id": payment.customer_id,
+        "amount": payment.amount.to_decimal_string(),
+        "currency": payment.amount.currency,
+        "received_at": payment.received_at,
+        "method": payment.method,
+        "reference": payment.reference,
+        "matched_by": payment.matched_by,
+        "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in payment.allocations],
+        "unapplied": payment.unapplied.to_decimal_string(),
+        "refunded": payment.refunded.to_decimal_string(),
+    }
+
+
+@app.route("/payments", methods=["POST"], content_types=["application/json"])
+def record_payment() -> Response:
+    """Record a manual payment; 201 when new, 200 when it was recorded before."""
+    try:
+        who = _caller(Role.COLLECTOR)
+        settings, clock = context()
+        request = app.current_request
+        assert request is not None
+        try:
+            body = request.json_body
+        except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
+            return _json({"errors": [{"field": "body", "reason": "is not valid JSON"}]}, 400)
+        receipt = receipt_from_request(body, seller_id=settings.default_seller_id)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    except RequestInvalidError as exc:
+        return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
+    outcome = record_receipt(receipt, clock, sellers=(settings.default_seller_id,))
+    logger.info(
+        "manual payment",
+        extra={"payment_id": outcome.payment.payment_id, "by": who, "duplicate": outcome.duplicate},
+    )
+    return _json(
+        {
+            "payment": payment_json(outcome.payment),
+            "duplicate": outcome.duplicate,
+            "settled": list(outcome.settled),
+            "candidates": [
+                {
+                    "invoice_id": c.invoice_id,
+                    "number": c.number,
+                    "balance": c.balance.to_decimal_string(),
+                    "score": c.score,
+                    "reasons": list(c.reasons),
+                }
+                for c in outcome.candidates
+            ],
+        },
+        200 if outcome.duplicate else 201,
+    )
+
+
+@app.route("/payments/unapplied", methods=["GET"])
+def unapplied_queue() -> Response:
+    """Payments with money waiting to be applied, oldest first, in one currency (``?currency=``)."""
+    try:
+        _caller(Role.VIEWER)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    context()
+    request = app.current_request
+    assert request is not None
+    params: dict[str, str] = dict(request.query_params or {})
+    raw = params.get("currency", "")
+    try:
+        currency = normalise_currency(raw)
+    except ValueError:
+        return _json({"errors": [{"field": "currency", "reason": "must be an ISO 4217 code"}]}, 400)
+    return _json({"payments": [payment_json(p) for p in store.unapplied_payments(currency)]})
+
+
+@app.route("/payments/{payment_id}", methods=["GET"])
+def get_payment(payment_id: str) -> Response:
+    """One payment."""
+    try:
+        _caller(Role.VIEWER)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    context()
+    payment = store.get_payment(payment_id) if payment_id.startswith("pay_") else None
+    if payment is None:
+        return _json({"message": f"no payment {payment_id}"}, 404)
+    return _json({"payment": payment_json(payment)})

@@ -1,0 +1,121 @@
+"""Mailer function: each invoice, once ingested, is emailed to its customer with a pay link.
+
+Triggered by the ledger's ``InvoiceIngested`` events on the bus (at least once, in any order).
+`receivables.mailer` decides and records; this module wires it to SES (v2, one raw MIME message)
+and to the secrets. The invoice id is the idempotency key: a retried or duplicated event waits
+for, or gets, the first one's answer, and the marker stored with the ``InvoiceEmailed`` audit
+event stops any later one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.clock import Clock, clock_from_env
+from receivables.mailer import MailOutcome, MailSettings, send_invoice_email
+from receivables.observability import logger, metrics
+from receivables.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """What the handler works with; tests build their own."""
+
+    mail: MailSettings
+    link_key: Callable[[], bytes]
+    send_raw: Callable[[str, bytes], str]
+    clock: Clock
+    # Wraps the send so that one invoice is handled by one invocation at a time.
+    once: Callable[[Callable[[str], MailOutcome], str], MailOutcome] = lambda send, invoice: send(invoice)
+
+
+def ses_sender(sender: str, endpoint_url: str | None = None) -> Callable[[str, bytes], str]:
+    """Send a raw MIME message through SES v2 and return its message id."""
+    import boto3
+
+    client = boto3.client("sesv2", endpoint_url=endpoint_url)
+
+    def send_raw(to: str, raw: bytes) -> str:
+        response = client.send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": [to]},
+            Content={"Raw": {"Data": raw}},
+        )
+        return str(response["MessageId"])
+
+    return send_raw
+
+
+@cache
+def default_dependencies() -> Dependencies:
+    """Built once per cold start from the function's environment."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    settings = Settings.from_env(os.environ)
+    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    sender = os.environ["SENDER_EMAIL"]
+    mail = MailSettings(
+        sender=sender,
+        seller_name=os.environ.get("SELLER_NAME") or sender,
+        contact=os.environ.get("CONTACT_EMAIL") or sender,
+        public_base_url=os.environ["PUBLIC_BASE_URL"],
+        link_ttl_days=int(os.environ.get("PAY_LINK_TTL_DAYS") or 60),
+    )
+    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+    persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
+    # EventBridge retries for up to a day; the stored marker covers anything later.
+    config = IdempotencyConfig(expires_after_seconds=2 * 24 * 3600, raise_on_no_idempotency_key=True)
+
+    @idempotent_function(data_keyword_argument="invoice_id", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    def once(send: Callable[[str], MailOutcome], invoice_id: str) -> dict[str, Any]:
+        outcome = send(invoice_id)
+        return {"invoice_id": outcome.invoice_id, "action": outcome.action, "detail": outcome.detail}
+
+    def run_once(send: Callable[[str], MailOutcome], invoice_id: str) -> MailOutcome:
+        result = once(send, invoice_id=invoice_id)
+        return MailOutcome(result["invoice_id"], result["action"], result.get("detail", ""))
+
+    return Dependencies(
+        mail=mail,
+        link_key=lambda: str(get_secret(key_name, max_age=300)).encode(),
+        send_raw=ses_sender(sender, settings.endpoint_url),
+        clock=clock_from_env(os.environ),
+        once=run_once,
+    )
+
+
+def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
+    """Email the invoice an ``InvoiceIngested`` event names."""
+    invoice_id = str(event.get("detail", {}).get("invoice_id") or "")
+    if not invoice_id:
+        logger.warning("event without an invoice id", extra={"detail_type": event.get("detail-type")})
+        return {"action": "skipped", "detail": "no invoice id"}
+
+    def send(invoice_id: str) -> MailOutcome:
+        return send_invoice_email(invoice_id, deps.mail, deps.link_key(), deps.send_raw, deps.clock)
+
+    outcome = deps.once(send, invoice_id)
+    logger.info("invoice email", extra={"invoice_id": invoice_id, "action": outcome.action})
+    metrics.add_metric(name=f"InvoiceEmail{outcome.action.title().replace('_', '')}", unit="Count", value=1)
+    return {"invoice_id": invoice_id, "action": outcome.action, "detail": outcome.detail}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    return handle(event, default_dependencies())

@@ -1,0 +1,133 @@
+"""Pay function: the customer's pay link, GET /pay/{token}.
+
+The link is checked first (a tampered or expired one gets a 4xx page and costs no Stripe call);
+then a Stripe Checkout Session is created for the invoice's current balance and the customer is
+sent there with a 303. A paid, disputed or voided invoice gets a page instead. Stripe is reached
+only through the official SDK's `StripeClient`, pointed at STRIPE_API_BASE when that is set (the
+local runtime's Stripe); the secret key and the link signing key come from Secrets Manager.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
+
+from chalice.app import Chalice, Response
+
+from receivables import store
+from receivables.checkout import PayLinkSettings, Redirect, after_checkout, open_pay_link
+from receivables.clock import Clock, clock_from_env
+from receivables.observability import logger
+from receivables.pages import Page
+from receivables.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+app = Chalice(app_name="receivables-pay")
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """What the pay link works with; tests build their own."""
+
+    settings: PayLinkSettings
+    link_key: Callable[[], bytes]
+    create_session: Callable[[dict[str, Any], str], dict[str, Any]]
+    clock: Clock
+
+
+class StripeUnavailableError(Exception):
+    """Stripe could not be reached or refused the request: the customer may try again."""
+
+
+def stripe_session_creator(
+    api_key: Callable[[], str], api_base: str | None
+) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    """Create Checkout Sessions with the official client (built on first use)."""
+    clients: dict[str, Any] = {}
+
+    def create(params: dict[str, Any], key: str) -> dict[str, Any]:
+        import stripe
+
+        secret = api_key()
+        client = clients.get(secret)
+        if client is None:
+            addresses: Any = {"api": api_base} if api_base else None
+            client = clients[secret] = stripe.StripeClient(
+                secret, base_addresses=addresses, max_network_retries=2
+            )
+        try:
+            session = client.v1.checkout.sessions.create(
+                params=cast("Any", params), options={"idempotency_key": key}
+            )
+        except stripe.StripeError as exc:
+            raise StripeUnavailableError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+        result: dict[str, Any] = session.to_dict()
+        return result
+
+    return create
+
+
+@cache
+def default_dependencies() -> Dependencies:
+    """Built once per cold start from the function's environment."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    settings = Settings.from_env(os.environ)
+    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    link_key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+    stripe_key_name = os.environ["STRIPE_API_KEY_NAME"]
+    return Dependencies(
+        PayLinkSettings(os.environ["PUBLIC_BASE_URL"], os.environ.get("CONTACT_EMAIL") or "us"),
+        lambda: str(get_secret(link_key_name, max_age=300)).encode(),
+        stripe_session_creator(
+            lambda: str(get_secret(stripe_key_name, max_age=300)), os.environ.get("STRIPE_API_BASE") or None
+        ),
+        clock_from_env(os.environ),
+    )
+
+
+def _page(page: Page) -> Response:
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        **page.headers,
+    }
+    return Response(body=page.render(), status_code=page.status, headers=headers)
+
+
+def pay(token: str, deps: Dependencies) -> Response:
+    """Answer a pay link: a redirect to Checkout, or a page."""
+    try:
+        answer = open_pay_link(token, deps.link_key(), deps.create_session, deps.clock, deps.settings)
+    except StripeUnavailableError as exc:
+        logger.error("checkout session not created", extra={"reason": str(exc)})
+        return _page(Page(503, "Payment is unavailable right now", ("Please try again in a few minutes.",)))
+    if isinstance(answer, Redirect):
+        logger.info("checkout session", extra={"session_id": answer.session_id})
+        headers: dict[str, str | list[str]] = {"Location": answer.location, "Cache-Control": "no-store"}
+        return Response(body="", status_code=303, headers=headers)
+    return _page(answer)
+
+
+@app.route("/pay/{token}", methods=["GET"])
+def pay_link(token: str) -> Response:
+    """The pay link in the invoice email."""
+    return pay(token, default_dependencies())
+
+
+@app.route("/pay/{token}/done", methods=["GET"])
+def pay_done(token: str) -> Response:
+    """Where Checkout sends the customer after paying."""
+    deps = default_dependencies()
+    return _page(after_checkout(token, deps.link_key(), deps.clock, deps.settings, paid=True))
+
+
+@app.route("/pay/{token}/cancelled", methods=["GET"])
+def pay_cancelled(token: str) -> Response:
+    """Where Checkout sends the customer who goes back without paying."""
+    deps = default_dependencies()
+    return _page(after_checkout(token, deps.link_key(), deps.clock, deps.settings, paid=False))

@@ -1,0 +1,171 @@
+"""The pay link: a signed token becomes a Stripe Checkout Session for what is owed now.
+
+`open_pay_link` checks the token before anything else (a tampered or expired one costs no
+Stripe call), reads the invoice fresh, and answers either a redirect to a Checkout Session for
+the *current* balance or a page saying why there is nothing to pay. The session is created with
+an idempotency key derived from the invoice, its balance and version, and a half-day window:
+opening the link twice returns the same session, a changed balance makes a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.domain import InvoiceStatus
+from receivables.emails import format_money
+from receivables.ledger import COLLECTIBLE
+from receivables.links import LinkError, verify_link
+from receivables.pages import Page
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from receivables.clock import Clock
+    from receivables.domain import Customer, Invoice
+
+# A session is reused for at most this long (Stripe keeps idempotency keys for 24 hours, and
+# a session stays open for 24 hours by default).
+SESSION_WINDOW_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class PayLinkSettings:
+    """Where the customer comes back to, and whom they may write to."""
+
+    public_base_url: str
+    contact: str
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """Go to ``location`` (303 See Other)."""
+
+    location: str
+    session_id: str
+
+
+def checkout_params(invoice: Invoice, customer: Customer | None, token: str, base_url: str) -> dict[str, Any]:
+    """The Checkout Session for ``invoice``'s open balance, as Stripe's API takes it."""
+    metadata = {
+        "invoice_id": invoice.invoice_id,
+        "customer_id": invoice.customer_id,
+        "invoice_number": invoice.number,
+    }
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": invoice.currency.lower(),
+                    "unit_amount": invoice.balance.minor,
+                    "product_data": {"name": f"Invoice {invoice.number}"},
+                },
+            }
+        ],
+        "client_reference_id": invoice.invoice_id,
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata, "description": f"Invoice {invoice.number}"},
+        "success_url": f"{base_url}/pay/{token}/done?session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{base_url}/pay/{token}/cancelled",
+    }
+    if customer is not None and customer.email:
+        params["customer_email"] = customer.email
+    return params
+
+
+def idempotency_key(invoice: Invoice, now_seconds: float) -> str:
+    """The same while the balance, the invoice and the half-day window stay the same."""
+    window = int(now_seconds) // SESSION_WINDOW_SECONDS
+    return f"checkout-{invoice.invoice_id}-{invoice.balance.minor}-{invoice.version}-{window}"
+
+
+def _invoice_for(token: str, link_key: bytes, clock: Clock, settings: PayLinkSettings) -> Invoice | Page:
+    try:
+        scope = verify_link(token, link_key, clock.now(), action="pay")
+    except LinkError as exc:
+        if exc.reason == "expired":
+            return Page(
+                410,
+                "This payment link has expired",
+                (f"Please ask {settings.contact} for a new link.",),
+            )
+        return Page(
+            400, "This payment link is not valid", ("Please use the link exactly as you received it.",)
+        )
+    invoice = store.get_invoice(scope.invoice_id) if scope.invoice_id else None
+    if invoice is None or invoice.customer_id != scope.customer_id:
+        return Page(404, "Invoice not found", (f"Please contact {settings.contact}.",))
+    return invoice
+
+
+def open_pay_link(
+    token: str,
+    link_key: bytes,
+    create_session: Callable[[dict[str, Any], str], dict[str, Any]],
+    clock: Clock,
+    settings: PayLinkSettings,
+) -> Redirect | Page:
+    """What ``GET /pay/{token}`` answers."""
+    found = _invoice_for(token, link_key, clock, settings)
+    if isinstance(found, Page):
+        return found
+    invoice = found
+    amount = format_money(invoice.balance, "en")
+    if invoice.status is InvoiceStatus.PAID or (invoice.status in COLLECTIBLE and invoice.balance.minor <= 0):
+        return Page(200, f"Invoice {invoice.number} is paid", ("Thank you: there is nothing left to pay.",))
+    if invoice.status is InvoiceStatus.DISPUTED:
+        return Page(
+            409,
+            f"Invoice {invoice.number} is under review",
+            (
+                "You have disputed this invoice, so it cannot be paid online while the dispute is open.",
+                f"We will be in touch; you can also write to {settings.contact}.",
+            ),
+        )
+    if invoice.status not in COLLECTIBLE:
+        return Page(
+            410,
+            f"Invoice {invoice.number} is no longer payable",
+            (
+                f"It has been {invoice.status.value.replace('_', ' ')}.",
+                f"Questions? Write to {settings.contact}.",
+            ),
+        )
+    customer = store.get_customer(invoice.customer_id)
+    params = checkout_params(invoice, customer, token, settings.public_base_url.rstrip("/"))
+    session = create_session(params, idempotency_key(invoice, clock.now().timestamp()))
+    if session.get("status") == "complete":
+        return Page(
+            200,
+            f"Invoice {invoice.number} is being paid",
+            (f"A payment of {amount} has been made; the invoice will show as paid shortly.",),
+        )
+    return Redirect(str(session["url"]), str(session["id"]))
+
+
+def after_checkout(
+    token: str, link_key: bytes, clock: Clock, settings: PayLinkSettings, *, paid: bool
+) -> Page:
+    """The page a customer comes back to from Checkout (``paid``) or after cancelling it."""
+    found = _invoice_for(token, link_key, clock, settings)
+    if isinstance(found, Page):
+        return found
+    base = settings.public_base_url.rstrip("/")
+    if paid:
+        return Page(
+            200,
+            "Thank you for your payment",
+            (
+                f"Your payment of invoice {found.number} has been received.",
+                "A receipt is on its way to your email.",
+            ),
+        )
+    return Page(
+        200,
+        "Payment cancelled",
+        (f"Nothing was charged. Invoice {found.number} is still open.",),
+        (("Pay invoice", f"{base}/pay/{token}"),),
+    )

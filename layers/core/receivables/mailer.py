@@ -1,0 +1,157 @@
+"""The invoice email: sent once per invoice, to its customer, with a signed pay link.
+
+`send_invoice_email` is what the mailer function does for each ``InvoiceIngested`` event. It
+reads the invoice and its customer fresh (the event may be old or repeated), renders the email in
+the customer's language, sends it as one MIME message (plain text and HTML alternatives), and
+records an ``InvoiceEmailed`` audit event on the invoice together with a once-only marker.
+
+Sending once: the marker is checked before sending, so a redelivered event finds it and sends
+nothing; two deliveries racing each other are kept apart by the function's idempotency lock
+(Powertools Idempotency on the invoice id), which holds while the first one sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import TYPE_CHECKING
+
+from receivables import store
+from receivables.clock import iso_timestamp
+from receivables.domain import AuditEvent
+from receivables.emails import render_invoice_email
+from receivables.ledger import COLLECTIBLE
+from receivables.links import LinkScope, sign_link
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from receivables.clock import Clock
+    from receivables.domain import Customer, Invoice
+
+MARKER = "invoice-email"
+ACTOR = "mailer"
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Who the email is from and where its link points."""
+
+    sender: str  # a verified SES identity: billing@example.com
+    seller_name: str
+    contact: str  # the address customers write to with questions (Reply-To)
+    public_base_url: str  # the HTTP API as customers reach it, without a trailing slash
+    link_ttl_days: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class MailOutcome:
+    """What happened: ``action`` is "sent", "already_sent" or "skipped" (with why)."""
+
+    invoice_id: str
+    action: str
+    detail: str = ""
+    message_id: str | None = None
+
+
+def pay_url(invoice: Invoice, settings: MailSettings, link_key: bytes, clock: Clock) -> str:
+    """The signed, expiring pay link of ``invoice``, scoped to it and its customer."""
+    expires = clock.now() + timedelta(days=settings.link_ttl_days)
+    token = sign_link(
+        LinkScope("pay", invoice.customer_id, invoice.invoice_id, int(expires.timestamp())), link_key
+    )
+    return f"{settings.public_base_url.rstrip('/')}/pay/{token}"
+
+
+def build_message(invoice: Invoice, customer: Customer, url: str, settings: MailSettings) -> EmailMessage:
+    """The invoice email as a MIME message: text first, HTML as the richer alternative."""
+    assert customer.email is not None
+    rendered = render_invoice_email(
+        number=invoice.number,
+        amount=invoice.balance,
+        due=invoice.due_date,
+        customer_name=customer.name,
+        seller_name=settings.seller_name,
+        contact=settings.contact,
+        pay_url=url,
+        language=customer.language,
+    )
+    message = EmailMessage()
+    message["Subject"] = rendered.subject
+    message["From"] = formataddr((settings.seller_name, settings.sender))
+    message["To"] = Address(display_name=customer.name or "", addr_spec=customer.email)
+    message["Reply-To"] = settings.contact
+    message["Content-Language"] = rendered.locale
+    message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
+    message["X-Receivables-Invoice"] = invoice.invoice_id
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message
+
+
+def send_invoice_email(
+    invoice_id: str,
+    settings: MailSettings,
+    link_key: bytes,
+    send_raw: Callable[[str, bytes], str],
+    clock: Clock,
+) -> MailOutcome:
+    """Email invoice ``invoice_id`` to its customer unless it was emailed already, is settled,
+    or its customer has no address (then the customer stays flagged for contact details)."""
+    invoice = store.get_invoice(invoice_id)
+    if invoice is None:
+        return MailOutcome(invoice_id, "skipped", "no such invoice")
+    if _already_sent(invoice_id):
+        return MailOutcome(invoice_id, "already_sent")
+    if invoice.status not in COLLECTIBLE or invoice.balance.minor <= 0:
+        return MailOutcome(invoice_id, "skipped", f"the invoice is {invoice.status}: nothing to pay")
+    customer = store.get_customer(invoice.customer_id)
+    if customer is None or not customer.email:
+        return MailOutcome(invoice_id, "skipped", "the customer has no email address")
+    message = build_message(invoice, customer, pay_url(invoice, settings, link_key, clock), settings)
+    message_id = send_raw(customer.email, message.as_bytes())
+    _record_sent(invoice, customer, message_id, message["Subject"], clock)
+    return MailOutcome(invoice_id, "sent", customer.email, message_id)
+
+
+def _already_sent(invoice_id: str) -> bool:
+    return store.marker_exists(store.invoice_pk(invoice_id), MARKER)
+
+
+def _record_sent(invoice: Invoice, customer: Customer, message_id: str, subject: str, clock: Clock) -> None:
+    """The audit event and the once-only marker, in one transaction; retried on a concurrent
+    change of the invoice (a payment may land while the email goes out)."""
+    for _ in range(MAX_ATTEMPTS):
+        now = iso_timestamp(clock.now())
+        event = AuditEvent(
+            invoice.invoice_id,
+            invoice.version + 1,
+            "InvoiceEmailed",
+            now,
+            ACTOR,
+            {
+                "invoice_id": invoice.invoice_id,
+                "number": invoice.number,
+                "customer_id": customer.customer_id,
+                "to": customer.email,
+                "subject": subject,
+                "message_id": message_id,
+                "language": customer.language,
+            },
+        )
+        changed = replace(invoice, version=invoice.version + 1, updated_at=now)
+        try:
+            store.apply_changes(
+                [(changed, event)], extra=[store.marker(store.invoice_pk(invoice.invoice_id), MARKER, now)]
+            )
+            return
+        except store.ConcurrentChangeError:
+            fresh = store.get_invoice(invoice.invoice_id)
+            if fresh is None or _already_sent(invoice.invoice_id):
+                return
+            invoice = fresh
+    raise store.StoreError(f"invoice {invoice.number} was emailed but its record kept changing")

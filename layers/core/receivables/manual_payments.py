@@ -1,0 +1,128 @@
+"""A payment finance records by hand (a bank transfer, a cheque): the request, checked field by
+field, becomes a `Receipt`; matching and allocation are `receivables.payments`' own."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import InvalidOperation
+from typing import Any
+
+from receivables.ledger import document_id
+from receivables.money import Money, MoneyError, normalise_currency
+from receivables.payments import Receipt
+
+METHODS = {"bank_transfer": "bank", "cheque": "cheque", "cash": "cash", "other": "manual"}
+_EXTERNAL_ID = re.compile(r"^[\w.:/#-]{1,128}$")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One thing wrong with a request: which field, and why."""
+
+    field: str
+    reason: str
+
+
+class RequestInvalidError(Exception):
+    """A request with one or more `FieldError`s (a 400 names them all)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+        self.errors = errors
+
+
+ALLOWED = {
+    "amount",
+    "currency",
+    "method",
+    "external_id",
+    "received_at",
+    "reference",
+    "customer_id",
+    "invoices",
+}
+
+
+def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
+    """The receipt a ``POST /payments`` body describes, or `RequestInvalidError` naming every bad
+    field. ``external_id`` (the bank's transaction id, the cheque number) makes recording it twice
+    harmless; ``invoices`` (numbers) pins the targets, else the ``reference`` is matched."""
+    if not isinstance(body, dict):
+        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
+    errors = [FieldError(k, "is not a field of a payment") for k in sorted(set(body) - ALLOWED)]
+    amount = _amount(body, errors)
+    method = body.get("method")
+    if method not in METHODS:
+        errors.append(FieldError("method", f"must be one of {', '.join(sorted(METHODS))}"))
+    external_id = body.get("external_id")
+    if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
+        errors.append(
+            FieldError("external_id", "is required: the bank's transaction id or the cheque number (≤128)")
+        )
+    received_at = _timestamp(body.get("received_at"), errors)
+    reference = body.get("reference")
+    if reference is not None and (not isinstance(reference, str) or len(reference) > 1000):
+        errors.append(FieldError("reference", "must be the remittance text, at most 1000 characters"))
+    customer_id = body.get("customer_id")
+    if customer_id is not None and (not isinstance(customer_id, str) or not customer_id.startswith("cus_")):
+        errors.append(FieldError("customer_id", "must be a customer id (cus_…)"))
+    numbers = body.get("invoices", [])
+    if not isinstance(numbers, list) or not all(isinstance(n, str) and n.strip() for n in numbers):
+        errors.append(FieldError("invoices", "must be a list of invoice numbers"))
+        numbers = []
+    if errors or amount is None or not isinstance(method, str) or not isinstance(external_id, str):
+        raise RequestInvalidError(errors)
+    from receivables.domain import DocumentType
+
+    return Receipt(
+        source=METHODS[method],
+        external_id=external_id,
+        amount=amount,
+        received_at=received_at,
+        method=method,
+        customer_id=customer_id,
+        reference=reference,
+        target_invoice_ids=tuple(document_id(seller_id, DocumentType.INVOICE, n) for n in numbers),
+    )
+
+
+def _amount(body: dict[str, Any], errors: list[FieldError]) -> Money | None:
+    currency = ""
+    try:
+        currency = normalise_currency(str(body.get("currency", "")))
+    except (MoneyError, ValueError) as exc:
+        errors.append(FieldError("currency", str(exc) or "must be an ISO 4217 code"))
+    raw = body.get("amount")
+    if not isinstance(raw, str):
+        errors.append(FieldError("amount", 'must be a decimal string such as "1250.00"'))
+        return None
+    if not currency:
+        return None
+    try:
+        amount = Money.parse(raw, currency)
+    except (MoneyError, InvalidOperation, ValueError) as exc:
+        errors.append(FieldError("amount", str(exc) or "is not a decimal amount"))
+        return None
+    if amount.minor <= 0:
+        errors.append(FieldError("amount", "must be more than zero"))
+        return None
+    return amount
+
+
+def _timestamp(value: Any, errors: list[FieldError]) -> str:
+    if not isinstance(value, str):
+        errors.append(FieldError("received_at", "is required: a date (2026-11-20) or an ISO timestamp"))
+        return ""
+    try:
+        if len(value) == 10:
+            instant = datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+        else:
+            instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if instant.tzinfo is None:
+                raise ValueError("has no time zone")
+    except ValueError as exc:
+        errors.append(FieldError("received_at", f"is not a date or an ISO timestamp with a zone ({exc})"))
+        return ""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
