@@ -36,6 +36,8 @@ class Dependencies:
     clock: Clock
     # Wraps the send so that one invoice is handled by one invocation at a time.
     once: Callable[[Callable[[str], MailOutcome], str], MailOutcome] = lambda send, invoice: send(invoice)
+    # Lets Idempotency expire an in-progress record when the invocation would time out.
+    register_context: Callable[[Any], None] = lambda context: None
 
 
 def ses_sender(sender: str, endpoint_url: str | None = None) -> Callable[[str, bytes], str]:
@@ -95,6 +97,7 @@ def default_dependencies() -> Dependencies:
         send_raw=ses_sender(sender, settings.endpoint_url),
         clock=clock_from_env(os.environ),
         once=run_once,
+        register_context=config.register_lambda_context,
     )
 
 
@@ -118,4 +121,6 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
-    return handle(event, default_dependencies())
+    deps = default_dependencies()
+    deps.register_context(context)
+    return handle(event, deps)

@@ -4,7 +4,11 @@ It starts `receivables local` in this process, drops the sample invoices of ever
 format (the Peppol examples and a CSV with bad rows among them) into the bucket with boto3, as a
 user would, delivers one notification a second time, and prints what became of everything, read
 back from the emulator: per file, per customer, the rejection reports, and the events on the bus.
-Later issues (payments, dunning, disputes) add their chapters.
+Then the payments: the invoice emails in SES, a card payment through the emailed link and the
+local Stripe's checkout page, a declined card, a card payment disputed by the bank, bank transfers
+recorded through the finance API (matched from their reference; a partial one; an overpayment
+whose credit pays the customer's next invoice when it arrives). Later issues (dunning, disputes)
+add their chapters.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from __future__ import annotations
 import json
 import socket
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import TYPE_CHECKING, Any, TextIO
 
 from receivables_local.functions import REPO_ROOT
@@ -70,7 +77,7 @@ def run_demo(
 
     if port_base is None or (port_base == DEFAULT_PORT_BASE and not _free(DEFAULT_PORT_BASE)):
         port_base = free_port_base()
-    runtime = LocalRuntime(port_base=port_base, time_scale=time_scale, function_log_level="WARNING")
+    runtime = LocalRuntime(port_base=port_base, time_scale=time_scale, function_log_level="ERROR")
     if state_dir is not None:
         runtime.state_dir = state_dir
     started = time.perf_counter()
@@ -139,6 +146,141 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
             print(f"   [{problem['code']}] {where}: {problem['message']}", file=out)
     left = s3.list_objects_v2(Bucket=bucket, Prefix="inbox/").get("KeyCount", 0)
     print(f"\nInbox now holds {left} objects; every file was moved to processed/ or rejected/.", file=out)
+    _payments(runtime, s3, bucket, out)
+
+
+# --- payments ----------------------------------------------------------------------------------
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _http(
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], str]:
+    """One loopback request, redirects not followed: (status, headers, body)."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310 - loopback
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def _state(number: str) -> str:
+    from receivables import store
+    from receivables.domain import DocumentType
+    from receivables.ledger import document_id
+
+    invoice = store.get_invoice(document_id("self", DocumentType.INVOICE, number))
+    if invoice is None:
+        return "not in the ledger"
+    return f"{invoice.status.value}, {invoice.balance} still owed"
+
+
+def _payments(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -> None:
+    import re
+
+    mail = runtime.mailbox()
+    print(f"\n5. Invoice emails sent through SES: {len(mail)}", file=out)
+    for message in mail[:3]:
+        print(f"   to {message['Destination']['ToAddresses'][0]:<28} {message['Subject']}", file=out)
+    print("   (no email for customers without an address: they stay flagged for contact details)", file=out)
+
+    def link_of(number: str) -> str:
+        for message in runtime.mailbox():
+            if f"Invoice {number} " in message["Subject"]:
+                found = re.search(r"(http://\S+/pay/[\w.-]+)", message["Body"]["text_part"] or "")
+                if found:
+                    return found.group(1)
+        raise RuntimeError(f"no email for invoice {number}")
+
+    def pay_by_card(number: str, card: str) -> str:
+        status, headers, _ = _http(link_of(number))
+        if status != 303:
+            return f"the link answered {status}"
+        form = urllib.parse.urlencode({"cardnumber": card, "exp": "12/34", "cvc": "123", "name": "Demo"})
+        status, _, page = _http(
+            headers["Location"], form.encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        runtime.settle()
+        if status == 402:
+            message = re.search(r'id="error"[^>]*>([^<]+)<', page)
+            return f"declined ({message.group(1).strip() if message else 'card declined'})"
+        return "paid on the checkout page" if status == 303 else f"checkout answered {status}"
+
+    print("\n6. Customers pay by card through the emailed link (the local Stripe's checkout):", file=out)
+    for number, card, label in (
+        ("INV-2026-1001", "4242 4242 4242 4242", "card 4242"),
+        ("INV-2026-3001", "4000 0000 0000 0002", "card 0002"),
+        ("INV-2026-1003", "4000 0000 0000 0259", "card 0259"),
+    ):
+        outcome = pay_by_card(number, card)
+        print(f"   {number}  {label}: {outcome:<44} -> {_state(number)}", file=out)
+    print("   (card 0259 pays, then the bank opens a chargeback: the invoice is under dispute)", file=out)
+
+    api = runtime.api_endpoint or ""
+    token = runtime.connection["api_token"]
+
+    def transfer(external_id: str, amount: str, currency: str, reference: str) -> str:
+        body = {
+            "amount": amount,
+            "currency": currency,
+            "method": "bank_transfer",
+            "external_id": external_id,
+            "received_at": "2026-11-20",
+            "reference": reference,
+        }
+        status, _, answer = _http(
+            f"{api}/payments",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        runtime.settle()
+        payment = json.loads(answer)["payment"] if status in (200, 201) else {}
+        return f"{status}, matched by {payment.get('matched_by')}, unapplied {payment.get('unapplied')}"
+
+    print("\n7. Finance records bank transfers (POST /payments), matched from the remittance text:", file=out)
+    cases = (
+        ("BANK-7001", "330000", "JPY", "Daifuku Trading payment inv 2026 1004", "INV-2026-1004", "in full"),
+        ("BANK-7002", "500.000", "KWD", "Invoice INV-2026-1005 part payment", "INV-2026-1005", "partial"),
+    )
+    for external_id, amount, currency, reference, number, label in cases:
+        outcome = transfer(external_id, amount, currency, reference)
+        print(f"   {label:<8} {amount} {currency} '{reference}': {outcome}", file=out)
+        print(f"            -> {number}: {_state(number)}", file=out)
+
+    s3.put_object(
+        Bucket=bucket,
+        Key="inbox/2026-11/fjord-1.csv",
+        Body=_FJORD.format(number="INV-2026-5001", issued="2026-11-02", due="2026-12-02", total="400.00"),
+    )
+    runtime.settle()
+    outcome = transfer("BANK-7003", "500.00", "EUR", "Fjord Fisheries INV-2026-5001")
+    print(f"   over     500.00 EUR for INV-2026-5001 (400.00 EUR): {outcome}", file=out)
+    s3.put_object(
+        Bucket=bucket,
+        Key="inbox/2026-11/fjord-2.csv",
+        Body=_FJORD.format(number="INV-2026-5002", issued="2026-11-09", due="2026-12-09", total="250.00"),
+    )
+    runtime.settle()
+    print(
+        f"   Fjord's next invoice arrives: INV-2026-5002 (250.00 EUR) -> {_state('INV-2026-5002')}", file=out
+    )
+    print("   (the 100.00 EUR credit paid part of it as soon as it was ingested)", file=out)
+    forged = _http(
+        f"{api}/webhooks/stripe",
+        b'{"id": "evt_forged", "type": "checkout.session.completed"}',
+        {"Content-Type": "application/json", "Stripe-Signature": "t=1,v1=00"},
+    )
+    print(f"\n8. A forged Stripe webhook is answered {forged[0]} and changes nothing.", file=out)
+
+
+_FJORD = (
+    "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount\n"
+    "{number},{issued},{due},EUR,C-FJORD,Fjord Fisheries AS,ap@fjord.example,{total}\n"
+)
 
 
 def _observe_bus(events: Any, sqs: Any, bus: str) -> str:

@@ -155,7 +155,7 @@ class LocalRuntime:
                 self.invoker,
                 served,
                 self.api_port,
-                mailbox=self._mailbox,
+                mailbox=self.mailbox,
                 token=self._api_token,
                 protected=protected_functions(self.stack.specs),
             )
@@ -189,7 +189,7 @@ class LocalRuntime:
             ses = client("sesv2", endpoint_url=self.aws_endpoint, region_name=self.region)
             ses.create_email_identity(EmailIdentity=sender)
 
-    def _mailbox(self) -> list[dict[str, Any]]:
+    def mailbox(self) -> list[dict[str, Any]]:
         """Every email SES has sent, as LocalStack's ``GET /_aws/ses`` lists them."""
         from moto.ses.models import ses_backends
 
@@ -225,8 +225,16 @@ class LocalRuntime:
             self._server = None
 
     def settle(self, timeout: float = 120.0) -> bool:
-        """Wait until every event in flight has been delivered and handled."""
-        return self.router.settle(timeout) if self.router is not None else True
+        """Wait until every event in flight has been delivered and handled: the local Stripe's
+        webhooks, then what they set off on the bus and streams."""
+        deadline = time.monotonic() + timeout
+        for _ in range(3):
+            left = max(0.0, deadline - time.monotonic())
+            if self._stripe is not None and not self._stripe.wait_for_deliveries(left):
+                return False
+            if self.router is not None and not self.router.settle(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
 
     # --- the connection file ---------------------------------------------------------------
     @property

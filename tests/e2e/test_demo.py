@@ -52,5 +52,17 @@ def test_the_demo_tells_the_ingestion_story_on_the_local_runtime() -> None:
     published = re.search(r"Ledger events on the bus \S+: (\d+) \(.*InvoiceIngested 12", out)
     assert published and int(published.group(1)) > 20
     assert "Inbox now holds 0 objects" in out
+    # Payments: emails, card payments through the link, transfers through the finance API.
+    assert re.search(r"Invoice emails sent through SES: \d+", out)
+    assert re.search(r"INV-2026-1001\s+card 4242: paid on the checkout page\s+-> paid, 0\.00 EUR", out)
+    assert re.search(
+        r"INV-2026-3001\s+card 0002: declined \(Your card was declined\.\)\s+-> open, 1800\.00", out
+    )
+    assert re.search(r"INV-2026-1003\s+card 0259: paid on the checkout page\s+-> disputed", out)
+    assert "-> INV-2026-1004: paid, 0 JPY still owed" in out
+    assert "-> INV-2026-1005: partially_paid, 750.750 KWD still owed" in out
+    assert "matched by reference, unapplied 100.00" in out
+    assert "INV-2026-5002 (250.00 EUR) -> partially_paid, 150.00 EUR still owed" in out
+    assert "A forged Stripe webhook is answered 400" in out
     took = re.search(r"The demo took ([\d.]+) s", out)
     assert took and float(took.group(1)) < 120

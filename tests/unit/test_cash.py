@@ -8,7 +8,13 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receivables.cash import match_receipt, mentioned_invoices, plan_allocation, plan_refund
+from receivables.cash import (
+    candidate_numbers,
+    match_receipt,
+    mentioned_invoices,
+    plan_allocation,
+    plan_refund,
+)
 from receivables.domain import Invoice, InvoiceStatus
 from receivables.ledger import apply_credit, apply_payment, reverse_payment
 from receivables.money import Money
@@ -77,6 +83,12 @@ def test_remittance_text_names_invoices_however_it_punctuates_them() -> None:
         "inv_2",
     ]
     assert mentioned_invoices("ref A1", invoices) == []  # too short to tell from other figures
+
+
+def test_the_numbers_looked_up_for_an_unknown_payer_include_the_capitalised_form() -> None:
+    looked_up = candidate_numbers("Daifuku payment inv 2026 1004")
+    assert "inv-2026-1004" in looked_up and "INV-2026-1004" in looked_up
+    assert looked_up.index("INV-2026-1004") == looked_up.index("inv-2026-1004") + 1
 
 
 def test_a_transfer_naming_its_invoices_is_applied() -> None:

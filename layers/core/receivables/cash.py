@@ -144,7 +144,7 @@ _TOKEN = re.compile(r"[0-9A-Za-z][0-9A-Za-z\-/.]*[0-9A-Za-z]|[0-9A-Za-z]")
 def candidate_numbers(remittance: str, *, max_words: int = 3) -> list[str]:
     """Invoice numbers a remittance text may contain, for looking them up when the payer is not
     known: every run of up to ``max_words`` words that holds a digit, joined as written and with
-    a dash ("Inv P 2" gives "P-2", "P2", "Inv-P-2"…).
+    a dash, and in capitals ("Inv P 2" gives "P-2", "P2", "Inv-P-2", "INV-P-2"…).
 
     >>> candidate_numbers("paid INV-2026-1001")
     ['INV-2026-1001']
@@ -157,7 +157,10 @@ def candidate_numbers(remittance: str, *, max_words: int = 3) -> list[str]:
             if len(run) < size or not any(c.isdigit() for c in "".join(run)):
                 continue
             for joiner in ("-", "", " ", "/"):
-                found.setdefault(joiner.join(run), None)
+                number = joiner.join(run)
+                found.setdefault(number, None)
+                # Banks often write remittance text in capitals or in small letters.
+                found.setdefault(number.upper(), None)
     return [number for number in found if len(_normalise(number)) >= 2]
 
 

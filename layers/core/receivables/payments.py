@@ -109,7 +109,7 @@ def _open_invoices(customer_id: str | None) -> list[Invoice]:
 def _invoices_named(text: str, sellers: tuple[str, ...]) -> list[Invoice]:
     """The invoices whose numbers a remittance text holds verbatim, found by GetItem on each
     number it may hold (no scan)."""
-    ids = [document_id(s, DocumentType.INVOICE, n) for s in sellers for n in candidate_numbers(text)[:60]]
+    ids = [document_id(s, DocumentType.INVOICE, n) for s in sellers for n in candidate_numbers(text)[:100]]
     return [h for h in store.get_heads(ids).values() if isinstance(h, Invoice)]
 
 
