@@ -18,11 +18,12 @@ from chalice.app import Chalice, Response
 from receivables import store
 from receivables.access import AccessDeniedError, Role, require
 from receivables.clock import Clock, clock_from_env
-from receivables.manual_payments import RequestInvalidError, receipt_from_request
+from receivables.manual_payments import receipt_from_request
 from receivables.money import normalise_currency
 from receivables.observability import logger
 from receivables.payments import record_receipt
 from receivables.settings import Settings
+from receivables.validation import RequestInvalidError
 
 if TYPE_CHECKING:
     from receivables.domain import Payment

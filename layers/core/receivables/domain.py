@@ -78,11 +78,43 @@ class Customer:
     payment_terms_days: int | None = None
     version: int = 0
     created_at: str = ""
+    risk: str = "standard"  # dunning variant: "reliable", "standard" or "risky"
+    credit_hold: bool = False  # no new orders or credit until the overdue balance is settled
+    collector: str | None = None  # the person (or team) the customer was handed to
 
     @property
     def needs_contact_details(self) -> bool:
         """No email on file: nobody can be sent the invoice or a reminder yet."""
         return not self.email
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """A promise to pay ``amount`` by ``date`` (ISO), made by the customer or taken by finance;
+    ``balance_then`` is what was owed when it was made (kept means paid down by ``amount``)."""
+
+    date: str
+    amount: Money
+    made_at: str
+    made_by: str
+    balance_then: Money
+
+
+@dataclass(frozen=True, slots=True)
+class DunningState:
+    """Where an invoice's dunning stands: the running execution, the levels already done (sent,
+    or skipped because a later one was due; each happens once), a promise to pay, a pause finance
+    set, and the last error a task recorded."""
+
+    execution_arn: str | None = None
+    run: int = 0  # executions started so far; the next execution's name carries run + 1
+    status: str = ""  # "", "running", "completed" (every step done), "stopped" (settled), "failed"
+    levels_done: tuple[str, ...] = ()
+    last_mail_at: str | None = None
+    promise: Promise | None = None
+    paused_until: str | None = None  # ISO date: finance put dunning on hold until then
+    last_error: str | None = None
+    started_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +169,8 @@ class Invoice:
     version: int = 0
     created_at: str = ""
     updated_at: str = ""
+    fees: Money | None = None  # late fees and interest charged (None: none yet)
+    dunning: DunningState = field(default_factory=DunningState)
 
 
 @dataclass(slots=True)

@@ -118,23 +118,38 @@ def render_invoice_email(
     values = {
         "number": number,
         "amount": format_money(amount, locale),
-        "due": due.strftime(spec.date_format) if locale != "en" else f"{due.day} {due.strftime('%B %Y')}",
+        "due": format_date(due, locale),
         "customer": customer_name or "",
         "seller": seller_name,
         "contact": contact,
         "pay_url": pay_url,
     }
-    text = spec.body.substitute(values)
+    return render(spec.subject, spec.body, spec.button, values, locale)
+
+
+def format_date(day: date, locale: str) -> str:
+    """``day`` as ``locale`` writes it (English spells the month)."""
+    if locale_for(locale) == "en":
+        return f"{day.day} {day.strftime('%B %Y')}"
+    return day.strftime(LOCALES[locale_for(locale)].date_format)
+
+
+def render(
+    subject: Template, body: Template, button: str, values: dict[str, str], locale: str
+) -> InvoiceEmail:
+    """Subject, text and HTML from templates: the HTML escapes every value and turns the line
+    holding ``$pay_url`` into a button."""
+    text = body.substitute(values)
     escaped = {k: html.escape(v, quote=True) for k, v in values.items()}
-    paragraphs = spec.body.substitute({**escaped, "pay_url": "\x00"}).split("\n\n")
-    button = (
+    paragraphs = body.substitute({**escaped, "pay_url": "\x00"}).split("\n\n")
+    link = (
         f'<a href="{escaped["pay_url"]}" style="display:inline-block;padding:12px 20px;'
-        f'background:#1a56db;color:#fff;text-decoration:none;border-radius:6px">{html.escape(spec.button)}</a>'
+        f'background:#1a56db;color:#fff;text-decoration:none;border-radius:6px">{html.escape(button)}</a>'
     )
-    body = "".join(f"<p>{p.replace(chr(10), '<br>').replace(chr(0), button)}</p>" for p in paragraphs)
+    content = "".join(f"<p>{p.replace(chr(10), '<br>').replace(chr(0), link)}</p>" for p in paragraphs)
     page = (
         f'<!doctype html><html lang="{locale}"><head><meta charset="utf-8">'
-        f"<title>{escaped['number']}</title></head>"
-        f'<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#111">{body}</body></html>'
+        f"<title>{html.escape(subject.substitute(values))}</title></head>"
+        f'<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#111">{content}</body></html>'
     )
-    return InvoiceEmail(spec.subject.substitute(values), text, page, locale)
+    return InvoiceEmail(subject.substitute(values), text, page, locale)

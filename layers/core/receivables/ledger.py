@@ -32,6 +32,8 @@ ALLOWED_TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
 
 # Statuses in which an invoice still waits for money, and so belongs in the dunning sweep.
 COLLECTIBLE = frozenset({S.OPEN, S.PARTIALLY_PAID})
+# Still owed, whether collectible or contested: what aging and the AR figures count.
+OPEN_RECEIVABLE = COLLECTIBLE | {S.DISPUTED}
 
 
 class LedgerError(Exception):

@@ -4,7 +4,6 @@ field, becomes a `Receipt`; matching and allocation are `receivables.payments`' 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import InvalidOperation
 from typing import Any
@@ -12,25 +11,10 @@ from typing import Any
 from receivables.ledger import document_id
 from receivables.money import Money, MoneyError, normalise_currency
 from receivables.payments import Receipt
+from receivables.validation import FieldError, RequestInvalidError
 
 METHODS = {"bank_transfer": "bank", "cheque": "cheque", "cash": "cash", "other": "manual"}
 _EXTERNAL_ID = re.compile(r"^[\w.:/#-]{1,128}$")
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One thing wrong with a request: which field, and why."""
-
-    field: str
-    reason: str
-
-
-class RequestInvalidError(Exception):
-    """A request with one or more `FieldError`s (a 400 names them all)."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
-        self.errors = errors
 
 
 ALLOWED = {

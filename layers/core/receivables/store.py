@@ -57,14 +57,16 @@ from receivables.domain import (
     CreditNote,
     Customer,
     DueDateSource,
+    DunningState,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
     PartyId,
     Payment,
+    Promise,
     SourceRef,
 )
-from receivables.ledger import COLLECTIBLE
+from receivables.ledger import COLLECTIBLE, OPEN_RECEIVABLE
 from receivables.money import Money
 
 if TYPE_CHECKING:
@@ -185,6 +187,8 @@ class InvoiceRecord(LedgerRecord, discriminator="invoice"):
     version = IntegerAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    fees = IntegerAttribute(null=True)
+    dunning = UnicodeAttribute(null=True)  # JSON of DunningState; absent until dunning starts
 
 
 class CreditNoteRecord(LedgerRecord, discriminator="credit_note"):
@@ -215,6 +219,9 @@ class CustomerRecord(LedgerRecord, discriminator="customer"):
     needs_contact_details = IntegerAttribute()  # 1/0: a flag the finance API filters on
     version = IntegerAttribute()
     created_at = UnicodeAttribute()
+    risk = UnicodeAttribute(null=True)
+    credit_hold = IntegerAttribute(null=True)  # 1/0
+    collector = UnicodeAttribute(null=True)
 
 
 class CustomerKeyRecord(LedgerRecord, discriminator="customer_key"):
@@ -248,6 +255,14 @@ class PaymentRecord(LedgerRecord, discriminator="payment"):
     matched_by = UnicodeAttribute(null=True)
     allocations = ListAttribute(of=AllocatedMap)
     version = IntegerAttribute()
+
+
+class DocumentRecord(LedgerRecord, discriminator="document"):
+    """A versioned JSON document (the dunning policy, a day's KPI snapshot)."""
+
+    body = UnicodeAttribute()  # JSON: strings and integers only
+    version = IntegerAttribute()
+    updated_at = UnicodeAttribute()
 
 
 class MarkerRecord(LedgerRecord, discriminator="marker"):
@@ -351,7 +366,8 @@ def _opt_decimal(value: Decimal | None) -> str | None:
 
 
 def _invoice_record(inv: Invoice) -> InvoiceRecord:
-    collectible = inv.status in COLLECTIBLE
+    # The due-date index holds every open receivable (disputed ones too: they are still owed).
+    collectible = inv.status in OPEN_RECEIVABLE
     return InvoiceRecord(
         pk=invoice_pk(inv.invoice_id),
         sk=HEAD,
@@ -395,6 +411,8 @@ def _invoice_record(inv: Invoice) -> InvoiceRecord:
         version=inv.version,
         created_at=inv.created_at,
         updated_at=inv.updated_at,
+        fees=inv.fees.minor if inv.fees is not None else None,
+        dunning=_dunning_json(inv.dunning),
     )
 
 
@@ -453,6 +471,62 @@ def _invoice(rec: InvoiceRecord) -> Invoice:
         version=int(rec.version),
         created_at=rec.created_at,
         updated_at=rec.updated_at,
+        fees=None if rec.fees is None else money(rec.fees),
+        dunning=_dunning(rec.dunning, cur),
+    )
+
+
+def _dunning_json(state: DunningState) -> str | None:
+    if state == DunningState():
+        return None
+    promise = state.promise
+    return json.dumps(
+        {
+            "execution_arn": state.execution_arn,
+            "run": state.run,
+            "status": state.status,
+            "levels_done": list(state.levels_done),
+            "last_mail_at": state.last_mail_at,
+            "promise": None
+            if promise is None
+            else {
+                "date": promise.date,
+                "amount": promise.amount.minor,
+                "made_at": promise.made_at,
+                "made_by": promise.made_by,
+                "balance_then": promise.balance_then.minor,
+            },
+            "paused_until": state.paused_until,
+            "last_error": state.last_error,
+            "started_at": state.started_at,
+        },
+        separators=(",", ":"),
+    )
+
+
+def _dunning(text: str | None, currency: str) -> DunningState:
+    if not text:
+        return DunningState()
+    raw = json.loads(text)
+    promise = raw.get("promise")
+    return DunningState(
+        execution_arn=raw.get("execution_arn"),
+        run=int(raw.get("run", 0)),
+        status=str(raw.get("status", "")),
+        levels_done=tuple(raw.get("levels_done", ())),
+        last_mail_at=raw.get("last_mail_at"),
+        promise=None
+        if not promise
+        else Promise(
+            promise["date"],
+            Money(int(promise["amount"]), currency),
+            promise["made_at"],
+            promise["made_by"],
+            Money(int(promise["balance_then"]), currency),
+        ),
+        paused_until=raw.get("paused_until"),
+        last_error=raw.get("last_error"),
+        started_at=raw.get("started_at"),
     )
 
 
@@ -512,6 +586,9 @@ def _customer_record(c: Customer) -> CustomerRecord:
         needs_contact_details=int(c.needs_contact_details),
         version=c.version,
         created_at=c.created_at,
+        risk=None if c.risk == "standard" else c.risk,
+        credit_hold=int(c.credit_hold) if c.credit_hold else None,
+        collector=c.collector,
     )
 
 
@@ -531,6 +608,9 @@ def _customer(rec: CustomerRecord) -> Customer:
         payment_terms_days=None if rec.payment_terms_days is None else int(rec.payment_terms_days),
         version=int(rec.version),
         created_at=rec.created_at,
+        risk=rec.risk or "standard",
+        credit_hold=bool(rec.credit_hold),
+        collector=rec.collector,
     )
 
 
@@ -719,6 +799,11 @@ def apply_changes(
     for creation in creations:
         with_condition.extend((r, LedgerRecord.pk.does_not_exist()) for r in creation.records)
     with_condition.extend((r, LedgerRecord.pk.does_not_exist()) for r in extra)
+    _transact(with_condition)
+
+
+def _transact(with_condition: Sequence[tuple[LedgerRecord, Any]]) -> None:
+    """Put every record on its condition, all or none."""
     if len(with_condition) > MAX_TRANSACTION_ITEMS:
         raise StoreError("too many items for one transaction")
     try:
@@ -890,6 +975,12 @@ def collectible_invoices_due_by(last_due_date: date) -> list[Invoice]:
 
     One Query per shard of the sparse due-date index; the sweep of the dunning issue uses this.
     """
+    return [i for i in open_receivables_due_by(last_due_date) if i.status in COLLECTIBLE]
+
+
+def open_receivables_due_by(last_due_date: date) -> list[Invoice]:
+    """Every open receivable (collectible or disputed) due on or before ``last_due_date``,
+    earliest first: one Query per shard of the sparse due-date index."""
     found: list[Invoice] = []
     bound = f"{last_due_date.isoformat()}#\uffff"
     for shard in range(DUE_SHARDS):
@@ -898,3 +989,28 @@ def collectible_invoices_due_by(last_due_date: date) -> list[Invoice]:
                 found.append(_invoice(record))
     found.sort(key=lambda inv: (inv.due_date, inv.invoice_id))
     return found
+
+
+def get_document(pk: str, sk: str = HEAD) -> tuple[dict[str, Any], int] | None:
+    """A JSON document and its version, or None."""
+    try:
+        record = DocumentRecord.get(pk, sk, consistent_read=True)
+    except DocumentRecord.DoesNotExist:
+        return None
+    body: dict[str, Any] = json.loads(record.body)
+    return body, int(record.version)
+
+
+def put_document(
+    pk: str, body: dict[str, Any], version: int, at: str, event: AuditEvent | None, sk: str = HEAD
+) -> None:
+    """Write document ``pk`` at ``version`` (on condition that the stored one is ``version - 1``,
+    or absent for 1), with its audit event in the same transaction."""
+    record = DocumentRecord(
+        pk=pk, sk=sk, body=json.dumps(body, separators=(",", ":")), version=version, updated_at=at
+    )
+    condition = LedgerRecord.pk.does_not_exist() if version == 1 else DocumentRecord.version == version - 1
+    items: list[tuple[LedgerRecord, Any]] = [(record, condition)]
+    if event is not None:
+        items.append((_event_record(pk, event), LedgerRecord.pk.does_not_exist()))
+    _transact(items)
