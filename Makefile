@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CHECKOV_VENV := .tools/checkov
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: .venv demo test lint typecheck template-lint browser unit integration e2e bench clean
+.PHONY: .venv demo test lint typecheck template-lint statemachine-lint browser unit integration e2e bench clean
 
 .venv: $(VENV)/.installed
 
@@ -36,6 +36,21 @@ template-lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
+# The Amazon States Language linter (asl-validator, pinned in tools/asl/package-lock.json) runs on
+# Node; where npm is missing it is installed from Debian's packages first.
+ASL := tools/asl/node_modules
+$(ASL)/.installed: tools/asl/package-lock.json
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+		$$SUDO apt-get install -y -qq nodejs npm >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }; }
+	npm ci --prefix tools/asl --no-audit --no-fund --silent
+	@touch $@
+
+statemachine-lint: $(ASL)/.installed
+	@for definition in statemachines/*.asl.json; do \
+		$(ASL)/.bin/asl-validator --json-path "$$definition" || exit 1; done
+
 # The browser tests drive Debian's chromium; install it where it is missing (as root, or with
 # sudo). Where neither works the browser tests skip and say why.
 browser:
@@ -45,7 +60,7 @@ browser:
 		{ $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1; } || \
 		echo "chromium could not be installed: the browser tests will be skipped"; }
 
-test: lint typecheck template-lint browser
+test: lint typecheck template-lint statemachine-lint browser
 	$(BIN)/pytest -n 2 --dist loadgroup tests/unit tests/integration tests/e2e
 
 bench: $(VENV)/.installed

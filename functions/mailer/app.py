@@ -15,6 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from receivables import store
+from receivables.adapters.ses import ses_sender
 from receivables.clock import Clock, clock_from_env
 from receivables.mailer import MailOutcome, MailSettings, send_invoice_email
 from receivables.observability import logger, metrics
@@ -38,23 +39,6 @@ class Dependencies:
     once: Callable[[Callable[[str], MailOutcome], str], MailOutcome] = lambda send, invoice: send(invoice)
     # Lets Idempotency expire an in-progress record when the invocation would time out.
     register_context: Callable[[Any], None] = lambda context: None
-
-
-def ses_sender(sender: str, endpoint_url: str | None = None) -> Callable[[str, bytes], str]:
-    """Send a raw MIME message through SES v2 and return its message id."""
-    import boto3
-
-    client = boto3.client("sesv2", endpoint_url=endpoint_url)
-
-    def send_raw(to: str, raw: bytes) -> str:
-        response = client.send_email(
-            FromEmailAddress=sender,
-            Destination={"ToAddresses": [to]},
-            Content={"Raw": {"Data": raw}},
-        )
-        return str(response["MessageId"])
-
-    return send_raw
 
 
 @cache

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from receivables_local.functions import load_module
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 log = logging.getLogger("receivables.local.invoker")
 
@@ -74,7 +74,9 @@ class Invoker:
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by physical name
     history: list[Invocation] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _queue: queue.Queue[tuple[str, Any] | None] = field(default_factory=queue.Queue)
+    _queue: queue.Queue[tuple[str, Any, Callable[[], None] | None] | None] = field(
+        default_factory=queue.Queue
+    )
     _pending: int = 0
     _idle: threading.Condition = field(default_factory=threading.Condition)
     _worker: threading.Thread | None = None
@@ -90,21 +92,44 @@ class Invoker:
         return self.functions.get(name_or_arn)
 
     def start(self) -> None:
-        """Start the worker that runs queued (asynchronous) invocations."""
+        """Start the worker that runs queued (asynchronous) invocations; every function starts
+        cold."""
+        self.cold_start()
         self._worker = threading.Thread(target=self._work, name="lambda-async", daemon=True)
         self._worker.start()
 
     def stop(self) -> None:
-        """Let the worker finish what it holds, then end it."""
+        """Let the worker finish what it holds, then end it (and drop what the functions built
+        on this runtime, whose endpoints are about to close)."""
         self._queue.put(None)
         if self._worker is not None:
             self._worker.join(timeout=30)
+        self.cold_start()
 
-    def invoke_async(self, name_or_arn: str, event: Any) -> None:
-        """Queue an invocation, as Lambda's asynchronous invocation does."""
+    def cold_start(self) -> None:
+        """Forget what the handlers built at their cold start, as a new Lambda container would:
+        the ``@cache`` builders of each handler module, and Powertools' default parameter
+        providers (a boto3 client each, made against whatever endpoint was set when first used).
+        In one process, a handler module is shared with tests and with earlier runtimes."""
+        from aws_lambda_powertools.utilities.parameters.base import clear_caches
+
+        clear_caches()  # type: ignore[no-untyped-call]  # Powertools' way to drop its default providers
+        for function in self.functions.values():
+            module_name = function.handler.rpartition(".")[0]
+            module = load_module(function.code_dir, module_name)
+            for value in list(vars(module).values()):
+                if (
+                    callable(getattr(value, "cache_clear", None))
+                    and getattr(value, "__module__", "") == module.__name__
+                ):
+                    value.cache_clear()
+
+    def invoke_async(self, name_or_arn: str, event: Any, done: Callable[[], None] | None = None) -> None:
+        """Queue an invocation, as Lambda's asynchronous invocation does; ``done`` is called
+        once it has run."""
         with self._idle:
             self._pending += 1
-        self._queue.put((name_or_arn, event))
+        self._queue.put((name_or_arn, event, done))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no queued invocation is left (or ``timeout`` seconds pass)."""
@@ -128,12 +153,14 @@ class Invoker:
             item = self._queue.get()
             if item is None:
                 return
-            name, event = item
+            name, event, done = item
             try:
                 invocation = self.invoke(name, event)
                 if not invocation.ok:
                     log.warning("async invocation of %s failed: %s", name, invocation.error)
             finally:
+                if done is not None:
+                    done()
                 with self._idle:
                     self._pending -= 1
                     self._idle.notify_all()
@@ -150,17 +177,25 @@ class Invoker:
 
     @contextmanager
     def _environment(self, function: LocalFunction) -> Iterator[None]:
-        saved = dict(os.environ)
+        # CloudFormation may resolve a parameter to a number: Lambda's environment is text.
+        wanted = {
+            **self.base_environment,
+            **{name: str(value) for name, value in function.environment.items()},
+            **self.overrides,
+            "AWS_LAMBDA_FUNCTION_NAME": function.physical_name,
+        }
+        # Put back only what this invocation set: the process's other threads (a test runner
+        # among them) may change their own variables meanwhile.
+        saved = {name: os.environ.get(name) for name in wanted}
         try:
-            os.environ.update(self.base_environment)
-            # CloudFormation may resolve a parameter to a number: Lambda's environment is text.
-            os.environ.update({name: str(value) for name, value in function.environment.items()})
-            os.environ.update(self.overrides)
-            os.environ["AWS_LAMBDA_FUNCTION_NAME"] = function.physical_name
+            os.environ.update(wanted)
             yield
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def _run(self, function: LocalFunction, event: Any) -> Invocation:
         try:
@@ -173,3 +208,17 @@ class Invoker:
         except Exception as exc:  # noqa: BLE001 - a handler's failure is the invocation's result
             log.warning("%s failed: %s", function.logical_id, traceback.format_exc())
             return Invocation(function.logical_id, False, None, f"{type(exc).__name__}: {exc}")
+        finally:
+            _forget_metrics()
+
+
+def _forget_metrics() -> None:
+    """Each Lambda function has its own process; here they share the one Metrics object of
+    receivables.observability. With metrics disabled (locally) Powertools never clears it, and
+    at 100 values it prints them anyway: clear it after every invocation, as a new process would
+    start empty."""
+    import sys
+
+    observability = sys.modules.get("receivables.observability")
+    if observability is not None:
+        observability.metrics.clear_metrics()

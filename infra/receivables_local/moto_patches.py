@@ -248,7 +248,37 @@ def install_runtime(router: Any) -> None:
         EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
         _install_scaled_waits()
         _install_secret_model()
+        _install_state_machine_model()
     _runtime_target = router
+
+
+def _install_state_machine_model() -> None:
+    """moto's CloudFormation creates state machines in the plain Step Functions backend, while
+    the API (once executions are configured to run) serves them from the parser backend: a
+    state machine of the template would be invisible to StartExecution. Create it where the API
+    looks."""
+    from moto.stepfunctions.models import StateMachine
+    from moto.stepfunctions.responses import get_backend
+    from moto.stepfunctions.utils import cfn_to_api_tags
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        props = cloudformation_json["Properties"]
+        tags = cfn_to_api_tags(props.get("Tags", []))
+        return get_backend(account_id, region_name).create_state_machine(
+            props.get("StateMachineName", resource_name),
+            props.get("DefinitionString", ""),
+            props.get("RoleArn", ""),
+            tags=tags,
+        )
+
+    StateMachine.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment,arg-type]
 
 
 def _no_docker(self: Any) -> Any:

@@ -178,8 +178,7 @@ def _inline_state_machine_definitions(cfn: dict[str, Any]) -> None:
         location = props.pop("DefinitionS3Location", None)
         if location is not None and "Definition" not in props and "DefinitionString" not in props:
             key = location["Key"] if isinstance(location, dict) else str(location)
-            local = key.split(f"{'/'}", 1)[-1].removesuffix(".zip")
-            props["Definition"] = json.loads((REPO_ROOT / local).read_text())
+            props["Definition"] = json.loads((REPO_ROOT / key).read_text())
         substitutions = props.pop("DefinitionSubstitutions", {})
         if "Definition" in props:
             definition = json.dumps(props.pop("Definition"))

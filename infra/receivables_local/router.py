@@ -62,6 +62,7 @@ class Router:
         self.poll_seconds = poll_seconds
         self._pollers: list[_StreamPoller] = []
         self._schedules: dict[str, tuple[Schedule, datetime]] = {}
+        self._schedule_busy: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._busy = threading.Lock()
@@ -84,7 +85,9 @@ class Router:
         """Queue a function's invocation (Invoke with InvocationType=Event)."""
         self.invoker.invoke_async(name_or_arn, event)
 
-    def deliver_rule_target(self, rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
+    def deliver_rule_target(
+        self, rule: Any, target: dict[str, Any], event: dict[str, Any], done: Any = None
+    ) -> None:
         """An EventBridge rule matched: hand the event to its Lambda or state machine target."""
         payload: Any = event
         if "Input" in target:
@@ -94,7 +97,7 @@ class Router:
                 payload = payload[part] if part else payload
         service = target["Arn"].split(":")[2]
         if service == "lambda":
-            self.invoker.invoke_async(target["Arn"], payload)
+            self.invoker.invoke_async(target["Arn"], payload, done)
         else:
             self.client("stepfunctions").start_execution(
                 stateMachineArn=target["Arn"], input=json.dumps(payload)
@@ -217,15 +220,23 @@ class Router:
 
     # --- schedules --------------------------------------------------------------------------
     def _fire_schedules(self) -> None:
+        """Fire the schedules that are due. At an accelerated clock a schedule can come round
+        faster than its function runs: while its last firing is still queued or running, the
+        firings it missed are folded into the next one (as one late run, not a growing
+        backlog that would starve every other function)."""
         now = self.clock.now()
         for key, (schedule, due) in list(self._schedules.items()):
             if due > now:
                 continue
+            if key in self._schedule_busy:
+                self._schedules[key] = (schedule, schedule.next_after(now))
+                continue
             bus, _, rule_name = key.partition("/")
-            self._fire(bus, rule_name, due)
+            self._schedule_busy.add(key)
+            self._fire(bus, rule_name, due, lambda key=key: self._schedule_busy.discard(key))
             self._schedules[key] = (schedule, schedule.next_after(due))
 
-    def _fire(self, bus: str, rule_name: str, at: datetime) -> None:
+    def _fire(self, bus: str, rule_name: str, at: datetime, done: Any = None) -> None:
         events = self.client("events")
         event = {
             "version": "0",
@@ -238,5 +249,8 @@ class Router:
             "resources": [f"arn:aws:events:{self.region}:123456789012:rule/{rule_name}"],
             "detail": {},
         }
-        for target in events.list_targets_by_rule(Rule=rule_name, EventBusName=bus)["Targets"]:
-            self.deliver_rule_target(None, target, event)
+        targets = events.list_targets_by_rule(Rule=rule_name, EventBusName=bus)["Targets"]
+        if not targets and done is not None:
+            done()
+        for n, target in enumerate(targets):
+            self.deliver_rule_target(None, target, event, done if n == len(targets) - 1 else None)

@@ -49,6 +49,8 @@ def _quiet_emulator_logs() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported by moto")
+    # Powertools warns when a handler published no metric (metrics are off locally).
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.getLogger("moto").setLevel(logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -104,6 +106,8 @@ class LocalRuntime:
         for name, value in FAKE_CREDENTIALS.items():
             os.environ.setdefault(name, value)
         os.environ["AWS_DEFAULT_REGION"] = self.region
+        # moto's Step Functions calls the Lambda API of "the moto server" for Task states.
+        os.environ["MOTO_PORT"] = str(self.port_base)
         import boto3
         from moto.server import ThreadedMotoServer
 

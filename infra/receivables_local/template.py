@@ -67,6 +67,9 @@ def translate(template: dict[str, Any], region: str = "eu-west-1") -> dict[str, 
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
                 props[key] = f"s3://{LOCAL_CODE_BUCKET}/{props[key].rstrip('/')}.zip"
+        # A state machine's definition file: the provisioner reads it back from the repository.
+        if isinstance(props.get("DefinitionUri"), str) and not props["DefinitionUri"].startswith("s3://"):
+            props["DefinitionUri"] = f"s3://{LOCAL_CODE_BUCKET}/{props['DefinitionUri']}"
     # Managed policies SAM may attach by name; their ARNs are not looked up offline.
     policy_names = (
         "AWSLambdaBasicExecutionRole",

@@ -245,8 +245,10 @@ class _Invoker:
     def __init__(self) -> None:
         self.queued: list[tuple[str, Any]] = []
 
-    def invoke_async(self, name: str, event: Any) -> None:
+    def invoke_async(self, name: str, event: Any, done: Any = None) -> None:
         self.queued.append((name, event))
+        if done is not None:
+            done()
 
 
 def test_scheduled_rules_fire_on_the_runtime_clock() -> None:
@@ -275,6 +277,40 @@ def test_scheduled_rules_fire_on_the_runtime_clock() -> None:
         "2026-11-25T06:00:00Z",
         "2026-11-26T06:00:00Z",
     ]
+
+
+class _BusyInvoker(_Invoker):
+    """Holds every invocation, as a slow function would."""
+
+    def invoke_async(self, name: str, event: Any, done: Any = None) -> None:
+        self.queued.append((name, event))
+        self.done = done
+
+
+def test_a_schedule_whose_last_run_is_still_busy_folds_its_missed_firings() -> None:
+    with mock_aws():
+        create_role()
+        arn = make_function()
+        events = boto3.client("events", region_name=REGION)
+        events.put_rule(Name="daily-sweep", ScheduleExpression="rate(1 day)")
+        events.put_targets(Rule="daily-sweep", Targets=[{"Id": "fn", "Arn": arn}])
+        clock = FixedClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
+        invoker = _BusyInvoker()
+        router = Router(invoker, boto3.session.Session(region_name=REGION), None, REGION, clock)  # type: ignore[arg-type]
+        from receivables_local.provision import Stack
+
+        router.attach(Stack("s"))
+        clock.advance_to(clock.now() + timedelta(days=1, minutes=1))
+        router._fire_schedules()
+        clock.advance_to(clock.now() + timedelta(days=5))
+        for _ in range(5):
+            router._fire_schedules()  # still busy: nothing more is queued
+        assert len(invoker.queued) == 1
+        invoker.done()
+        clock.advance_to(clock.now() + timedelta(days=1))
+        router._fire_schedules()
+
+    assert len(invoker.queued) == 2, "once free, it fires again, without the backlog"
 
 
 def test_step_functions_waits_run_in_simulated_time_and_tasks_reach_the_router(

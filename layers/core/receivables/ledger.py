@@ -139,6 +139,18 @@ def apply_payment(invoice: Invoice, amount: Money) -> tuple[Invoice, Money]:
     return changed, used
 
 
+def charge_fee(invoice: Invoice, fee: Money) -> Invoice:
+    """Add a late fee or interest to what ``invoice`` owes (it stays in its status)."""
+    if fee.currency != invoice.currency:
+        raise LedgerError(f"a fee in {fee.currency} cannot be charged on an invoice in {invoice.currency}")
+    if fee.minor <= 0:
+        raise LedgerError("a fee must be a positive amount")
+    if invoice.status not in COLLECTIBLE:
+        raise LedgerError(f"no fee on an invoice that is {invoice.status}")
+    fees = (invoice.fees or Money.zero(invoice.currency)) + fee
+    return replace(invoice, balance=invoice.balance + fee, fees=fees)
+
+
 def reverse_payment(invoice: Invoice, amount: Money) -> Invoice:
     """Take back ``amount`` of what was paid on ``invoice`` (a refund or a lost chargeback): the
     balance grows again and a paid invoice reopens."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from receivables import store
 from receivables.clock import iso_timestamp
 from receivables.domain import AuditEvent
-from receivables.emails import render_invoice_email
+from receivables.emails import InvoiceEmail, render_invoice_email
 from receivables.ledger import COLLECTIBLE
 from receivables.links import LinkScope, sign_link
 
@@ -69,7 +69,6 @@ def pay_url(invoice: Invoice, settings: MailSettings, link_key: bytes, clock: Cl
 
 def build_message(invoice: Invoice, customer: Customer, url: str, settings: MailSettings) -> EmailMessage:
     """The invoice email as a MIME message: text first, HTML as the richer alternative."""
-    assert customer.email is not None
     rendered = render_invoice_email(
         number=invoice.number,
         amount=invoice.balance,
@@ -80,6 +79,14 @@ def build_message(invoice: Invoice, customer: Customer, url: str, settings: Mail
         pay_url=url,
         language=customer.language,
     )
+    return mime_message(rendered, customer, settings, invoice.invoice_id)
+
+
+def mime_message(
+    rendered: InvoiceEmail, customer: Customer, settings: MailSettings, invoice_id: str
+) -> EmailMessage:
+    """A rendered email as one MIME message to ``customer``, from the seller."""
+    assert customer.email is not None
     message = EmailMessage()
     message["Subject"] = rendered.subject
     message["From"] = formataddr((settings.seller_name, settings.sender))
@@ -87,7 +94,7 @@ def build_message(invoice: Invoice, customer: Customer, url: str, settings: Mail
     message["Reply-To"] = settings.contact
     message["Content-Language"] = rendered.locale
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
-    message["X-Receivables-Invoice"] = invoice.invoice_id
+    message["X-Receivables-Invoice"] = invoice_id
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message

@@ -1,0 +1,103 @@
+"""Dunning task function: each turn of the dunning state machine (statemachines/dunning.asl.json).
+
+``{"op": "plan"}`` plans the first step, ``{"op": "step"}`` re-checks the invoice, takes the step
+that is due and plans the next, ``{"op": "fail"}`` records a failed task's error on the invoice.
+Each returns ``{"invoice_id", "run", "plan": {"action", "at", …}}``, which the state machine's
+Choice and Wait read. Emails go through SES v2; each (invoice, run, level) is sent once
+(Powertools Idempotency), however often Step Functions retries the task.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.adapters.ses import ses_sender
+from receivables.clock import Clock, clock_from_env
+from receivables.dunning.service import Mailer, next_plan, record_failure, take_step
+from receivables.mailer import MailSettings
+from receivables.observability import logger, metrics
+from receivables.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """What the task works with; tests build their own."""
+
+    clock: Clock
+    mailer: Callable[[], Mailer]
+    register_context: Callable[[Any], None] = lambda context: None
+
+
+@cache
+def default_dependencies() -> Dependencies:
+    """Built once per cold start from the function's environment."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    settings = Settings.from_env(os.environ)
+    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    sender = os.environ["SENDER_EMAIL"]
+    mail = MailSettings(
+        sender=sender,
+        seller_name=os.environ.get("SELLER_NAME") or sender,
+        contact=os.environ.get("CONTACT_EMAIL") or sender,
+        public_base_url=os.environ["PUBLIC_BASE_URL"],
+        link_ttl_days=int(os.environ.get("PAY_LINK_TTL_DAYS") or 60),
+    )
+    persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
+    config = IdempotencyConfig(expires_after_seconds=90 * 24 * 3600, raise_on_no_idempotency_key=True)
+
+    @idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    def once_by_key(send: Callable[[], str], key: str) -> str:
+        return send()
+
+    send_raw = ses_sender(sender, settings.endpoint_url)
+    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+
+    def mailer() -> Mailer:
+        key = str(get_secret(key_name, max_age=300)).encode()
+        return Mailer(mail, key, send_raw, lambda k, send: str(once_by_key(send, key=k)))
+
+    return Dependencies(clock_from_env(os.environ), mailer, config.register_lambda_context)
+
+
+def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
+    """One turn of the loop."""
+    op = event.get("op")
+    invoice_id = str(event["invoice_id"])
+    run = int(event.get("run", 1))
+    if op == "plan":
+        result = next_plan(invoice_id, run, deps.clock)
+    elif op == "step":
+        result = take_step(invoice_id, run, deps.clock, deps.mailer())
+    elif op == "fail":
+        result = record_failure(invoice_id, run, event.get("error"), deps.clock)
+        result["plan"] = {"action": "stop", "at": None, "reason": "failed"}
+    else:
+        raise ValueError(f"unknown op {op!r}")
+    plan = result.get("plan", {})
+    logger.info("dunning", extra={"invoice_id": invoice_id, "op": op, "next": plan.get("action")})
+    metrics.add_metric(name=f"Dunning{str(op).title()}", unit="Count", value=1)
+    return result
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point (a Step Functions task)."""
+    deps = default_dependencies()
+    deps.register_context(context)
+    return handle(event, deps)

@@ -1,0 +1,236 @@
+"""The dunning state machine executed on moto by the local runtime, with the in-process task
+functions and an accelerated clock (one simulated day per second).
+
+Four customers' invoices start together, so the simulated weeks pass once for all of them; a
+background "actor" plays each customer's part when their story calls for it: one never pays
+(every level, then credit hold), one pays between two reminders (the execution stops), one
+disputes (dunning pauses, and resumes when the dispute ends), one promises and breaks the
+promise (dunning waits for the date, then resumes)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from receivables import store
+from receivables.clock import iso_timestamp
+from receivables.domain import AuditEvent, DocumentType
+from receivables.dunning.policy import DEFAULT_POLICY
+from receivables.dunning.policy import Step as DunningStep
+from receivables.dunning.service import record_promise, save_policy
+from receivables.ledger import document_id, end_dispute, open_dispute
+from receivables.money import Money
+from receivables.payments import Receipt, record_receipt
+from receivables_local.demo import free_port_base
+from receivables_local.runtime import LocalRuntime
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+pytestmark = pytest.mark.xdist_group("dunning_runtime")
+SCALE = 86400.0
+DUE_IN_DAYS = 16  # dunning starts at due - 10 (the test policy's lead), the friendly reminder at due - 3
+HEADER = (
+    "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount\n"
+)
+MAILS = ("ReminderSent", "FinalNoticeSent")
+
+
+def inv(number: str) -> str:
+    return document_id("self", DocumentType.INVOICE, number)
+
+
+def events(number: str) -> list[AuditEvent]:
+    return store.invoice_events(inv(number))
+
+
+def levels(number: str) -> list[str]:
+    return [e.data["level"] for e in events(number) if e.type in (*MAILS, "DunningEscalated")]
+
+
+def first(number: str, kind: str) -> AuditEvent | None:
+    return next((e for e in events(number) if e.type == kind), None)
+
+
+def _change(number: str, change: Callable[[Any], Any], kind: str, at: str) -> None:
+    for _ in range(10):
+        invoice = store.get_invoice(inv(number))
+        assert invoice is not None
+        changed = replace(change(invoice), version=invoice.version + 1)
+        try:
+            store.apply_changes(
+                [(changed, AuditEvent(invoice.invoice_id, changed.version, kind, at, "test", {}))]
+            )
+            return
+        except store.ConcurrentChangeError:
+            continue
+
+
+@dataclass
+class Story:
+    """The runtime, and what the actors did (or the error that stopped one)."""
+
+    runtime: LocalRuntime
+    errors: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def when(self, number: str, kind: str, timeout: float = 120) -> AuditEvent:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stop.is_set():
+            found = first(number, kind)
+            if found is not None:
+                return found
+            time.sleep(0.02)
+        raise TimeoutError(f"{number}: no {kind}; events: {[e.type for e in events(number)]}")
+
+    def act(self, name: str, play: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                play()
+            except Exception as exc:  # noqa: BLE001 - reported by the tests
+                self.errors.append(f"{name}: {exc!r}")
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+    def execution_status(self, number: str) -> str:
+        invoice = store.get_invoice(inv(number))
+        assert invoice is not None and invoice.dunning.execution_arn
+        client: Any = boto3.client(
+            "stepfunctions", endpoint_url=self.runtime.aws_endpoint, region_name=self.runtime.region
+        )
+        return str(client.describe_execution(executionArn=invoice.dunning.execution_arn)["status"])
+
+    def ended(self, number: str, timeout: float = 120) -> str:
+        self.when(number, "DunningStarted")  # the sweep starts it at due - 5 days (the policy's lead)
+        deadline = time.monotonic() + timeout
+        status = self.execution_status(number)
+        while status == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            status = self.execution_status(number)
+        return status
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+    runtime = LocalRuntime(port_base=free_port_base(), time_scale=SCALE, function_log_level="ERROR")
+    runtime.state_dir = tmp_path_factory.mktemp("dunning")
+    runtime.start()
+    assert runtime.stack is not None
+    store.bind(runtime.stack.resources["Table"], runtime.region, runtime.aws_endpoint)
+    # Finance's policy is data: this one is the default, but starts risky customers' dunning ten
+    # days ahead, so every execution starts (and its functions warm up) well before the first
+    # reminder at due - 3, however loaded the machine is.
+    variants = dict(DEFAULT_POLICY.variants)
+    variants["risky"] = (DunningStep("early", -10, "remind", "friendly"), *variants["risky"][1:])
+    save_policy(replace(DEFAULT_POLICY, variants=variants), 0, "finance:test", runtime.clock)
+    session = boto3.session.Session(region_name=runtime.region)
+    today = runtime.clock.now().date()
+    rows = "".join(
+        f"{number},{today - timedelta(days=10)},{today + timedelta(days=DUE_IN_DAYS)},EUR,{ref},{ref} Ltd,"
+        f"ap@{ref.lower()}.example,500.00\n"
+        for number, ref in (
+            ("DUN-1", "NEVER"),
+            ("DUN-2", "PAYER"),
+            ("DUN-3", "DISPUTER"),
+            ("DUN-4", "PROMISER"),
+        )
+    )
+    s3: Any = session.client("s3", endpoint_url=runtime.aws_endpoint)
+    s3.put_object(
+        Bucket=runtime.stack.resources["InvoiceBucket"], Key="inbox/dunning.csv", Body=HEADER + rows
+    )
+    told = Story(runtime)
+    told.when("DUN-4", "InvoiceIngested")
+    bus: Any = session.client("events", endpoint_url=runtime.aws_endpoint)
+    bus.put_events(
+        Entries=[
+            {
+                "Source": "receivables.finance",
+                "DetailType": "DunningSweepRequested",
+                "Detail": "{}",
+                "EventBusName": runtime.stack.resources["EventBus"],
+            }
+        ]
+    )
+
+    def payer() -> None:
+        told.when("DUN-2", "ReminderSent")
+        at = iso_timestamp(runtime.clock.now())
+        receipt = Receipt(
+            "bank", "BANK-DUN-2", Money(50000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("DUN-2"),)
+        )
+        record_receipt(receipt, runtime.clock)
+
+    def disputer() -> None:
+        told.when("DUN-3", "ReminderSent")
+        _change("DUN-3", open_dispute, "DisputeOpened", iso_timestamp(runtime.clock.now()))
+        time.sleep(16 * 86400 / SCALE)  # sixteen days: +1, +7 and +14 all fall inside
+        _change("DUN-3", end_dispute, "DisputeClosed", iso_timestamp(runtime.clock.now()))
+
+    def promiser() -> None:
+        told.when("DUN-4", "ReminderSent")
+        promised = runtime.clock.now().date() + timedelta(days=10)
+        record_promise(inv("DUN-4"), promised, Money(50000, "EUR"), "finance:test", runtime.clock)
+
+    told.act("payer", payer)
+    told.act("disputer", disputer)
+    told.act("promiser", promiser)
+    yield told
+    told.stop.set()
+    runtime.stop()
+
+
+def test_a_customer_who_never_pays_walks_every_level(story: Story) -> None:
+    assert story.ended("DUN-1") == "SUCCEEDED"
+    assert levels("DUN-1") == ["friendly", "first", "second", "final", "hold"]
+    ended = story.when("DUN-1", "DunningEnded")
+    assert ended.data["reason"] == "every step of the policy is done"
+    invoice = store.get_invoice(inv("DUN-1"))
+    assert invoice is not None
+    customer = store.get_customer(invoice.customer_id)
+    assert customer is not None and customer.credit_hold and customer.collector == "collections"
+    sent = [e for e in events("DUN-1") if e.type in MAILS]
+    assert [e.data["template"] for e in sent] == ["friendly", "reminder", "reminder_firm", "final_notice"]
+    mailbox = [m for m in story.runtime.mailbox() if "DUN-1" in m["Subject"]]
+    assert len(mailbox) == 1 + 4, "the invoice email, then each reminder once"
+    assert not story.errors
+
+
+def test_a_payment_between_two_reminders_stops_the_execution(story: Story) -> None:
+    assert story.ended("DUN-2") == "SUCCEEDED"
+    ended = story.when("DUN-2", "DunningEnded")
+    assert ended.data["reason"] == "nothing to collect: the invoice is paid"
+    assert levels("DUN-2") in (["friendly"], ["friendly", "first"])
+    assert not story.errors
+
+
+def test_a_dispute_pauses_dunning_and_its_end_resumes_it(story: Story) -> None:
+    closed = story.when("DUN-3", "DisputeClosed")
+    opened = story.when("DUN-3", "DisputeOpened")
+    resumed = story.when("DUN-3", "FinalNoticeSent")
+
+    during = [e for e in events("DUN-3") if e.type in MAILS and opened.seq < e.seq < closed.seq]
+    assert during == [], "no reminder while the invoice is disputed"
+    assert resumed.seq > closed.seq
+    assert resumed.data["skipped_levels"], "the stale reminders are skipped for the step now due"
+    assert not story.errors
+
+
+def test_a_broken_promise_resumes_dunning(story: Story) -> None:
+    promised = story.when("DUN-4", "PromiseToPay")
+    broken = story.when("DUN-4", "PromiseBroken")
+    story.when("DUN-4", "FinalNoticeSent")
+
+    during = [e for e in events("DUN-4") if e.type in MAILS and promised.seq < e.seq < broken.seq]
+    after = [e for e in events("DUN-4") if e.type in MAILS and e.seq > broken.seq]
+    assert during == [], "nothing is sent while the promise holds"
+    assert after, "dunning resumes once the promise is broken"
+    assert broken.data["promised_date"] == promised.data["date"]
+    assert broken.at[:10] > promised.data["date"]
+    assert not story.errors
