@@ -139,3 +139,115 @@ def get_payment(payment_id: str) -> Response:
     if payment is None:
         return _json({"message": f"no payment {payment_id}"}, 404)
     return _json({"payment": payment_json(payment)})
+
+
+# --- dunning -------------------------------------------------------------------------------------
+@app.route("/dunning/policy", methods=["GET"])
+def get_dunning_policy() -> Response:
+    """The dunning policy in force (the default until finance sets one), with its version."""
+    from receivables.dunning.policy import policy_to_json
+    from receivables.dunning.service import load_policy
+
+    try:
+        _caller(Role.VIEWER)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    context()
+    policy = load_policy()
+    return _json({"version": policy.version, "policy": policy_to_json(policy)})
+
+
+@app.route("/dunning/policy", methods=["PUT"], content_types=["application/json"])
+def put_dunning_policy() -> Response:
+    """Replace the policy: ``{"version": <the version read>, "policy": {...}}`` (controller)."""
+    from receivables.dunning.policy import policy_from_json, policy_to_json
+    from receivables.dunning.service import save_policy
+
+    try:
+        who = _caller(Role.CONTROLLER)
+        _, clock = context()
+        request = app.current_request
+        assert request is not None
+        body = request.json_body
+        if (
+            not isinstance(body, dict)
+            or isinstance(body.get("version"), bool)
+            or not isinstance(body.get("version"), int)
+        ):
+            return _json(
+                {"errors": [{"field": "version", "reason": "the version you read is required"}]}, 400
+            )
+        policy = policy_from_json(body.get("policy"))
+        saved = save_policy(policy, int(body["version"]), who, clock)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    except RequestInvalidError as exc:
+        return _json(
+            {"errors": [{"field": f"policy.{e.field}", "reason": e.reason} for e in exc.errors]}, 400
+        )
+    except store.ConcurrentChangeError:
+        return _json({"message": "the policy changed since you read it: read it again"}, 409)
+    return _json({"version": saved.version, "policy": policy_to_json(saved)})
+
+
+@app.route("/dunning/sweep", methods=["POST"])
+def sweep_now() -> Response:
+    """Start the dunning sweep now (it runs asynchronously, as the daily one does)."""
+    from receivables.adapters.events import EventPublisher
+
+    try:
+        who = _caller(Role.COLLECTOR)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    settings, _ = context()
+    if not settings.event_bus_name:
+        return _json({"message": "no event bus configured"}, 500)
+    publisher = EventPublisher(settings.event_bus_name, endpoint_url=settings.endpoint_url)
+    publisher.publish("DunningSweepRequested", {"by": who}, source="receivables.finance")
+    return _json({"requested": True}, 202)
+
+
+@app.route("/invoices/{invoice_id}/promise", methods=["POST"], content_types=["application/json"])
+def promise_to_pay(invoice_id: str) -> Response:
+    """Record the customer's promise to pay ``{"date": "2026-12-01", "amount": "500.00"}``:
+    dunning waits until then (collector)."""
+    from datetime import date
+
+    from receivables.dunning.service import DunningError, record_promise
+    from receivables.money import Money
+
+    try:
+        who = _caller(Role.COLLECTOR)
+        _, clock = context()
+        invoice = store.get_invoice(invoice_id) if invoice_id.startswith("inv_") else None
+        if invoice is None:
+            return _json({"message": f"no invoice {invoice_id}"}, 404)
+        request = app.current_request
+        assert request is not None
+        body = request.json_body if isinstance(request.json_body, dict) else {}
+        try:
+            day = date.fromisoformat(str(body.get("date")))
+        except ValueError:
+            return _json({"errors": [{"field": "date", "reason": "must be a date, 2026-12-01"}]}, 400)
+        try:
+            amount = Money.parse(
+                str(body.get("amount", invoice.balance.to_decimal_string())), invoice.currency
+            )
+        except ValueError:
+            return _json({"errors": [{"field": "amount", "reason": "must be a decimal string"}]}, 400)
+        changed = record_promise(invoice_id, day, amount, f"finance:{who}", clock)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    except RequestInvalidError as exc:
+        return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
+    except DunningError as exc:
+        return _json({"message": str(exc)}, 404)
+    promise = changed.dunning.promise
+    assert promise is not None
+    return _json(
+        {
+            "invoice_id": invoice_id,
+            "promise": {"date": promise.date, "amount": promise.amount.to_decimal_string()},
+        },
+        201,
+    )

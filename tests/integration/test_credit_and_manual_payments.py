@@ -189,3 +189,99 @@ def test_roles_are_enforced(finance: Any) -> None:
     assert finance(api_event("POST", "/payments", TRANSFER, groups=None))[0] == 401
     assert finance(api_event("POST", "/payments", TRANSFER, groups="[viewer]"))[0] == 403
     assert finance(api_event("POST", "/payments", TRANSFER, groups="[controller]"))[0] == 201
+
+
+# --- dunning through the finance API ---------------------------------------------------------
+def route_event(
+    method: str,
+    resource: str,
+    path: str,
+    body: Any = None,
+    groups: str = "[controller]",
+    params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    event = api_event(method, path, body, groups)
+    event.update(
+        resource=resource,
+        pathParameters=params,
+        queryStringParameters=None,
+        multiValueQueryStringParameters=None,
+    )
+    event["requestContext"]["resourcePath"] = resource
+    return event
+
+
+def test_finance_reads_and_changes_the_dunning_policy(finance: Any) -> None:
+    status, current = finance(route_event("GET", "/dunning/policy", "/dunning/policy", groups="[viewer]"))
+    assert status == 200 and current["version"] == 0
+    policy = current["policy"]
+    policy["send_hour"] = 10
+    put = route_event("PUT", "/dunning/policy", "/dunning/policy", {"version": 0, "policy": policy})
+
+    saved_status, saved = finance(put)
+    stale_status, _ = finance(put)
+    collector_status, _ = finance(
+        {
+            **put,
+            "requestContext": {
+                **put["requestContext"],
+                "authorizer": {"jwt": {"claims": {"sub": "u-2", "cognito:groups": "[collector]"}}},
+            },
+        }
+    )
+    policy["send_hour"] = 30
+    bad_status, bad = finance(
+        route_event("PUT", "/dunning/policy", "/dunning/policy", {"version": 1, "policy": policy})
+    )
+
+    assert (saved_status, saved["version"], saved["policy"]["send_hour"]) == (200, 1, 10)
+    assert stale_status == 409, "a change made on an old version is refused"
+    assert collector_status == 403, "only a controller changes the policy"
+    assert bad_status == 400 and bad["errors"] == [
+        {"field": "policy.send_hour", "reason": "must be a whole number from 0 to 23"}
+    ]
+    assert finance(route_event("GET", "/dunning/policy", "/dunning/policy"))[1]["policy"]["send_hour"] == 10
+
+
+def test_finance_records_a_promise_to_pay(finance: Any) -> None:
+    path = f"/invoices/{inv('B-7')}/promise"
+    params = {"invoice_id": inv("B-7")}
+    resource = "/invoices/{invoice_id}/promise"
+    status, body = finance(
+        route_event(
+            "POST",
+            resource,
+            path,
+            {"date": "2026-11-20", "amount": "80.00"},
+            groups="[collector]",
+            params=params,
+        )
+    )
+    late_status, late = finance(route_event("POST", resource, path, {"date": "2027-06-01"}, params=params))
+
+    assert status == 201 and body["promise"] == {"date": "2026-11-20", "amount": "80.00"}
+    invoice = store.get_invoice(inv("B-7"))
+    assert invoice is not None and invoice.dunning.promise is not None
+    assert [e.type for e in store.invoice_events(inv("B-7"))][-1] == "PromiseToPay"
+    assert late_status == 400 and late["errors"][0]["field"] == "date"
+
+
+def test_a_collector_starts_the_sweep_now(finance: Any) -> None:
+    import boto3
+
+    from tests.integration.conftest import BUS, REGION
+
+    events = boto3.client("events", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    events.create_event_bus(Name=BUS)
+    queue = sqs.create_queue(QueueName="sweeps")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="sweep", EventBusName=BUS, EventPattern='{"detail-type": ["DunningSweepRequested"]}')
+    events.put_targets(Rule="sweep", EventBusName=BUS, Targets=[{"Id": "q", "Arn": arn}])
+
+    status, body = finance(route_event("POST", "/dunning/sweep", "/dunning/sweep", groups="[collector]"))
+    viewer, _ = finance(route_event("POST", "/dunning/sweep", "/dunning/sweep", groups="[viewer]"))
+
+    assert (status, body, viewer) == (202, {"requested": True}, 403)
+    message = sqs.receive_message(QueueUrl=queue)["Messages"][0]
+    assert json.loads(message["Body"])["source"] == "receivables.finance"

@@ -38,13 +38,18 @@ class EventPublisher:
         return self._client
 
     def publish(
-        self, detail_type: str, detail: dict[str, Any], *, resources: list[str] | None = None
+        self,
+        detail_type: str,
+        detail: dict[str, Any],
+        *,
+        resources: list[str] | None = None,
+        source: str = SOURCE,
     ) -> None:
         """Put one event; raise `EventPublishError` if EventBridge refuses it."""
         response = self.client.put_events(
             Entries=[
                 {
-                    "Source": SOURCE,
+                    "Source": source,
                     "DetailType": detail_type,
                     "Detail": json.dumps(detail, separators=(",", ":")),
                     "EventBusName": self.bus_name,
