@@ -49,14 +49,7 @@ def default_dependencies() -> Dependencies:
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
-    sender = os.environ["SENDER_EMAIL"]
-    mail = MailSettings(
-        sender=sender,
-        seller_name=os.environ.get("SELLER_NAME") or sender,
-        contact=os.environ.get("CONTACT_EMAIL") or sender,
-        public_base_url=os.environ["PUBLIC_BASE_URL"],
-        link_ttl_days=int(os.environ.get("PAY_LINK_TTL_DAYS") or 60),
-    )
+    mail = MailSettings.from_env(os.environ)
     persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
     config = IdempotencyConfig(expires_after_seconds=90 * 24 * 3600, raise_on_no_idempotency_key=True)
 
@@ -64,7 +57,7 @@ def default_dependencies() -> Dependencies:
     def once_by_key(send: Callable[[], str], key: str) -> str:
         return send()
 
-    send_raw = ses_sender(sender, settings.endpoint_url)
+    send_raw = ses_sender(mail.sender, settings.endpoint_url)
     key_name = os.environ["LINK_SIGNING_KEY_NAME"]
 
     def mailer() -> Mailer:

@@ -53,14 +53,7 @@ def default_dependencies() -> Dependencies:
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
-    sender = os.environ["SENDER_EMAIL"]
-    mail = MailSettings(
-        sender=sender,
-        seller_name=os.environ.get("SELLER_NAME") or sender,
-        contact=os.environ.get("CONTACT_EMAIL") or sender,
-        public_base_url=os.environ["PUBLIC_BASE_URL"],
-        link_ttl_days=int(os.environ.get("PAY_LINK_TTL_DAYS") or 60),
-    )
+    mail = MailSettings.from_env(os.environ)
     key_name = os.environ["LINK_SIGNING_KEY_NAME"]
     persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
     # EventBridge retries for up to a day; the stored marker covers anything later.
@@ -78,7 +71,7 @@ def default_dependencies() -> Dependencies:
     return Dependencies(
         mail=mail,
         link_key=lambda: str(get_secret(key_name, max_age=300)).encode(),
-        send_raw=ses_sender(sender, settings.endpoint_url),
+        send_raw=ses_sender(mail.sender, settings.endpoint_url),
         clock=clock_from_env(os.environ),
         once=run_once,
         register_context=config.register_lambda_context,

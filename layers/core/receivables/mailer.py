@@ -27,7 +27,7 @@ from receivables.ledger import COLLECTIBLE
 from receivables.links import LinkScope, sign_link
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from receivables.clock import Clock
     from receivables.domain import Customer, Invoice
@@ -46,6 +46,18 @@ class MailSettings:
     contact: str  # the address customers write to with questions (Reply-To)
     public_base_url: str  # the HTTP API as customers reach it, without a trailing slash
     link_ttl_days: int = 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MailSettings:
+        """From the variables template.yaml sets on every function that mails customers."""
+        sender = env["SENDER_EMAIL"]
+        return cls(
+            sender=sender,
+            seller_name=env.get("SELLER_NAME") or sender,
+            contact=env.get("CONTACT_EMAIL") or sender,
+            public_base_url=env["PUBLIC_BASE_URL"],
+            link_ttl_days=int(env.get("PAY_LINK_TTL_DAYS") or 60),
+        )
 
 
 @dataclass(frozen=True, slots=True)
