@@ -116,7 +116,10 @@ class Invoker:
         clear_caches()  # type: ignore[no-untyped-call]  # Powertools' way to drop its default providers
         for function in self.functions.values():
             module_name = function.handler.rpartition(".")[0]
-            module = load_module(function.code_dir, module_name)
+            # A first import runs module-level code (the shared Logger reads its level then): it
+            # runs with the function's environment, as on Lambda.
+            with self._lock, self._environment(function):
+                module = load_module(function.code_dir, module_name)
             for value in list(vars(module).values()):
                 if (
                     callable(getattr(value, "cache_clear", None))

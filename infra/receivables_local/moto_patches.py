@@ -304,6 +304,10 @@ def _lambda_invoke(self: Any, body: str, request_headers: Any, response_headers:
 
 def _rule_sender(original: Any) -> Any:
     def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        # A scheduled rule has no pattern, which moto's matcher takes as "matches everything":
+        # on AWS it matches no put event (the router fires schedules itself), nor a disabled rule.
+        if self.state != "ENABLED" or (self.scheduled_expression and not self.event_pattern._pattern):
+            return
         if not self.event_pattern.matches_event(original_event):
             return
         ours = [t for t in self.targets if t["Arn"].split(":")[2] in ("lambda", "states")]

@@ -141,6 +141,21 @@ def test_eventbridge_lambda_targets_reach_the_router_and_other_targets_still_wor
     assert len(sqs.receive_message(QueueUrl=queue).get("Messages", [])) == 1
 
 
+def test_put_events_reach_neither_scheduled_nor_disabled_rules(router: RecordingRouter) -> None:
+    # moto takes a rule without a pattern (a schedule) as matching every event; AWS does not.
+    arn = make_function()
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name="daily", ScheduleExpression="cron(0 5 * * ? *)")
+    events.put_rule(Name="off", EventPattern=json.dumps({"source": ["test"]}), State="DISABLED")
+    events.put_rule(Name="on", EventPattern=json.dumps({"source": ["test"]}))
+    for rule in ("daily", "off", "on"):
+        events.put_targets(Rule=rule, Targets=[{"Id": rule, "Arn": arn}])
+
+    events.put_events(Entries=[{"Source": "test", "DetailType": "Ping", "Detail": "{}"}])
+
+    assert [event["detail-type"] for _, event in router.rule_targets] == ["Ping"]
+
+
 def test_s3_eventbridge_notifications_reach_a_rule_with_an_inbox_prefix(router: RecordingRouter) -> None:
     arn = make_function()
     s3 = boto3.client("s3", region_name=REGION)
