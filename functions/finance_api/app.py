@@ -211,10 +211,7 @@ def sweep_now() -> Response:
 def promise_to_pay(invoice_id: str) -> Response:
     """Record the customer's promise to pay ``{"date": "2026-12-01", "amount": "500.00"}``:
     dunning waits until then (collector)."""
-    from datetime import date
-
-    from receivables.dunning.service import DunningError, record_promise
-    from receivables.money import Money
+    from receivables.dunning.service import DunningError, parse_promise, record_promise
 
     try:
         who = _caller(Role.COLLECTOR)
@@ -225,16 +222,7 @@ def promise_to_pay(invoice_id: str) -> Response:
         request = app.current_request
         assert request is not None
         body = request.json_body if isinstance(request.json_body, dict) else {}
-        try:
-            day = date.fromisoformat(str(body.get("date")))
-        except ValueError:
-            return _json({"errors": [{"field": "date", "reason": "must be a date, 2026-12-01"}]}, 400)
-        try:
-            amount = Money.parse(
-                str(body.get("amount", invoice.balance.to_decimal_string())), invoice.currency
-            )
-        except ValueError:
-            return _json({"errors": [{"field": "amount", "reason": "must be a decimal string"}]}, 400)
+        day, amount = parse_promise(invoice, body.get("date"), body.get("amount"))
         changed = record_promise(invoice_id, day, amount, f"finance:{who}", clock)
     except AccessDeniedError as exc:
         return _json({"message": str(exc)}, exc.status)

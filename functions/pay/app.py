@@ -1,10 +1,11 @@
-"""Pay function: the customer's pay link, GET /pay/{token}.
+"""Pay function: the customer's signed links, GET /pay/{token} and GET|POST /promise/{token}.
 
 The link is checked first (a tampered or expired one gets a 4xx page and costs no Stripe call);
 then a Stripe Checkout Session is created for the invoice's current balance and the customer is
 sent there with a 303. A paid, disputed or voided invoice gets a page instead. Stripe is reached
 only through the official SDK's `StripeClient`, pointed at STRIPE_API_BASE when that is set (the
-local runtime's Stripe); the secret key and the link signing key come from Secrets Manager.
+local runtime's Stripe); the secret key and the link signing key come from Secrets Manager. The
+promise link (in every overdue reminder) shows a form and records the customer's promise to pay.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def _page(page: Page) -> Response:
     headers: dict[str, str | list[str]] = {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",
+        # The token in the address is the customer's credential: never send it on as a Referer.
+        "Referrer-Policy": "no-referrer",
         **page.headers,
     }
     return Response(body=page.render(), status_code=page.status, headers=headers)
@@ -131,3 +134,28 @@ def pay_cancelled(token: str) -> Response:
     """Where Checkout sends the customer who goes back without paying."""
     deps = default_dependencies()
     return _page(after_checkout(token, deps.link_key(), deps.clock, deps.settings, paid=False))
+
+
+@app.route("/promise/{token}", methods=["GET"])
+def promise_link(token: str) -> Response:
+    """The promise-to-pay form of an overdue reminder."""
+    from receivables.promise_link import promise_form
+
+    deps = default_dependencies()
+    return _page(promise_form(token, deps.link_key(), deps.clock, deps.settings))
+
+
+@app.route("/promise/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def promise_submitted(token: str) -> Response:
+    """The customer's promise, posted from that form."""
+    from receivables.promise_link import submit_promise
+
+    deps = default_dependencies()
+    request = app.current_request
+    assert request is not None
+    raw = request.raw_body or b""
+    body = raw.encode() if isinstance(raw, str) else raw
+    page = submit_promise(token, body, deps.link_key(), deps.clock, deps.settings)
+    if page.status == 200:
+        logger.info("promise to pay recorded")
+    return _page(page)

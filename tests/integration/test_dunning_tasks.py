@@ -96,11 +96,28 @@ def test_a_retried_send_does_not_mail_twice(dunning: Any, monkeypatch: pytest.Mo
     assert again["plan"]["level"] == "second" and len(sent()) == 1, "not yet time for the next one"
 
 
-def test_a_reminder_speaks_the_customers_language_and_links_to_payment(dunning: Any) -> None:
+def test_a_reminder_speaks_the_customers_language_and_links_to_payment_and_promise(
+    dunning: Any, aws: Aws
+) -> None:
+    import email
+    import re
+    from email import policy
+
+    from receivables.checkout import PayLinkSettings
+    from receivables.promise_link import promise_form
+
     dunning({"op": "step", "invoice_id": inv("R-1"), "run": 1})
-    raw = sent()[0].raw_data
-    assert "Reminder: invoice R-1 is overdue" in raw
-    assert "https://pay.example/pay/" in raw
+    message = email.message_from_string(sent()[0].raw_data, policy=policy.default)
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None
+    body = text.get_content()
+    assert message["Subject"] == "Reminder: invoice R-1 is overdue"
+    assert message["X-Receivables-Mail"] == "remind; level=first"
+    assert "https://pay.example/pay/" in body
+    found = re.search(r"https://pay\.example/promise/([\w.-]+)", body)
+    assert found, body
+    page = promise_form(found.group(1), b"k" * 48, aws.clock, PayLinkSettings("https://pay.example", "ar"))
+    assert page.status == 200 and page.title == "Promise to pay invoice R-1"
 
 
 def test_a_paid_invoice_ends_its_dunning(dunning: Any, aws: Aws) -> None:

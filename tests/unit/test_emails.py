@@ -68,3 +68,30 @@ def test_values_are_escaped_in_the_html() -> None:
 def test_english_and_french_render() -> None:
     assert render(None).subject.endswith("1,190.00 EUR due 31 October 2026")
     assert "à régler le 31/10/2026" in render("fr").text
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "de"])
+@pytest.mark.parametrize(
+    "template", ["friendly", "reminder_soft", "reminder", "reminder_firm", "final_notice"]
+)
+def test_every_overdue_reminder_offers_the_promise_link(template: str, locale: str) -> None:
+    from receivables.dunning.templates import render_reminder
+
+    mail = render_reminder(
+        template,
+        number="R-1",
+        amount=Money(10000, "EUR"),
+        due=date(2026, 10, 31),
+        days_late=9,
+        customer_name="Acme & Co",
+        seller_name="Seller",
+        contact="ar@seller.example",
+        pay_url="https://pay.example/pay/tok",
+        promise_url="https://pay.example/promise/tok?a=1&b=2",
+        language=locale,
+    )
+
+    offered = "https://pay.example/promise/tok?a=1&b=2" in mail.text
+    assert offered is (template != "friendly"), "before the due date there is nothing to promise"
+    assert offered is ('<a href="https://pay.example/promise/tok?a=1&amp;b=2">' in mail.html)
+    assert "Acme &amp; Co" in mail.html and "$" not in mail.text

@@ -82,19 +82,18 @@ def idempotency_key(invoice: Invoice, now_seconds: float) -> str:
     return f"checkout-{invoice.invoice_id}-{invoice.balance.minor}-{invoice.version}-{window}"
 
 
-def _invoice_for(token: str, link_key: bytes, clock: Clock, settings: PayLinkSettings) -> Invoice | Page:
+def invoice_for_link(
+    token: str, link_key: bytes, clock: Clock, settings: PayLinkSettings, action: str = "pay"
+) -> Invoice | Page:
+    """The invoice a customer's ``action`` link is for, or the page that says why not (a 400
+    for a link that is not ours or not for ``action``, 410 expired, 404 unknown invoice)."""
+    noun = "payment link" if action == "pay" else "link"
     try:
-        scope = verify_link(token, link_key, clock.now(), action="pay")
+        scope = verify_link(token, link_key, clock.now(), action=action)
     except LinkError as exc:
         if exc.reason == "expired":
-            return Page(
-                410,
-                "This payment link has expired",
-                (f"Please ask {settings.contact} for a new link.",),
-            )
-        return Page(
-            400, "This payment link is not valid", ("Please use the link exactly as you received it.",)
-        )
+            return Page(410, f"This {noun} has expired", (f"Please ask {settings.contact} for a new link.",))
+        return Page(400, f"This {noun} is not valid", ("Please use the link exactly as you received it.",))
     invoice = store.get_invoice(scope.invoice_id) if scope.invoice_id else None
     if invoice is None or invoice.customer_id != scope.customer_id:
         return Page(404, "Invoice not found", (f"Please contact {settings.contact}.",))
@@ -109,11 +108,28 @@ def open_pay_link(
     settings: PayLinkSettings,
 ) -> Redirect | Page:
     """What ``GET /pay/{token}`` answers."""
-    found = _invoice_for(token, link_key, clock, settings)
+    found = invoice_for_link(token, link_key, clock, settings)
     if isinstance(found, Page):
         return found
     invoice = found
-    amount = format_money(invoice.balance, "en")
+    closed = nothing_to_pay_page(invoice, settings)
+    if closed is not None:
+        return closed
+    customer = store.get_customer(invoice.customer_id)
+    params = checkout_params(invoice, customer, token, settings.public_base_url.rstrip("/"))
+    session = create_session(params, idempotency_key(invoice, clock.now().timestamp()))
+    if session.get("status") == "complete":
+        amount = format_money(invoice.balance, "en")
+        return Page(
+            200,
+            f"Invoice {invoice.number} is being paid",
+            (f"A payment of {amount} has been made; the invoice will show as paid shortly.",),
+        )
+    return Redirect(str(session["url"]), str(session["id"]))
+
+
+def nothing_to_pay_page(invoice: Invoice, settings: PayLinkSettings) -> Page | None:
+    """The page for an invoice that cannot be paid now (paid, disputed, voided ...), else None."""
     if invoice.status is InvoiceStatus.PAID or (invoice.status in COLLECTIBLE and invoice.balance.minor <= 0):
         return Page(200, f"Invoice {invoice.number} is paid", ("Thank you: there is nothing left to pay.",))
     if invoice.status is InvoiceStatus.DISPUTED:
@@ -134,23 +150,14 @@ def open_pay_link(
                 f"Questions? Write to {settings.contact}.",
             ),
         )
-    customer = store.get_customer(invoice.customer_id)
-    params = checkout_params(invoice, customer, token, settings.public_base_url.rstrip("/"))
-    session = create_session(params, idempotency_key(invoice, clock.now().timestamp()))
-    if session.get("status") == "complete":
-        return Page(
-            200,
-            f"Invoice {invoice.number} is being paid",
-            (f"A payment of {amount} has been made; the invoice will show as paid shortly.",),
-        )
-    return Redirect(str(session["url"]), str(session["id"]))
+    return None
 
 
 def after_checkout(
     token: str, link_key: bytes, clock: Clock, settings: PayLinkSettings, *, paid: bool
 ) -> Page:
     """The page a customer comes back to from Checkout (``paid``) or after cancelling it."""
-    found = _invoice_for(token, link_key, clock, settings)
+    found = invoice_for_link(token, link_key, clock, settings)
     if isinstance(found, Page):
         return found
     base = settings.public_base_url.rstrip("/")

@@ -137,10 +137,13 @@ def format_date(day: date, locale: str) -> str:
 def render(
     subject: Template, body: Template, button: str, values: dict[str, str], locale: str
 ) -> InvoiceEmail:
-    """Subject, text and HTML from templates: the HTML escapes every value and turns the line
-    holding ``$pay_url`` into a button."""
+    """Subject, text and HTML from templates: the HTML escapes every value, turns the line
+    holding ``$pay_url`` into a button and any other ``$..._url`` into a link."""
     text = body.substitute(values)
     escaped = {k: html.escape(v, quote=True) for k, v in values.items()}
+    for key, value in escaped.items():
+        if key.endswith("_url") and key != "pay_url":
+            escaped[key] = f'<a href="{value}">{value}</a>'
     paragraphs = body.substitute({**escaped, "pay_url": "\x00"}).split("\n\n")
     link = (
         f'<a href="{escaped["pay_url"]}" style="display:inline-block;padding:12px 20px;'

@@ -70,13 +70,19 @@ class MailOutcome:
     message_id: str | None = None
 
 
-def pay_url(invoice: Invoice, settings: MailSettings, link_key: bytes, clock: Clock) -> str:
-    """The signed, expiring pay link of ``invoice``, scoped to it and its customer."""
+def link_url(action: str, invoice: Invoice, settings: MailSettings, link_key: bytes, clock: Clock) -> str:
+    """The signed, expiring link of ``invoice`` for ``action`` (``pay``, ``promise``), scoped to
+    the invoice and its customer: ``<public base>/<action>/<token>``."""
     expires = clock.now() + timedelta(days=settings.link_ttl_days)
     token = sign_link(
-        LinkScope("pay", invoice.customer_id, invoice.invoice_id, int(expires.timestamp())), link_key
+        LinkScope(action, invoice.customer_id, invoice.invoice_id, int(expires.timestamp())), link_key
     )
-    return f"{settings.public_base_url.rstrip('/')}/pay/{token}"
+    return f"{settings.public_base_url.rstrip('/')}/{action}/{token}"
+
+
+def pay_url(invoice: Invoice, settings: MailSettings, link_key: bytes, clock: Clock) -> str:
+    """The signed, expiring pay link of ``invoice``."""
+    return link_url("pay", invoice, settings, link_key, clock)
 
 
 def build_message(invoice: Invoice, customer: Customer, url: str, settings: MailSettings) -> EmailMessage:
@@ -95,9 +101,10 @@ def build_message(invoice: Invoice, customer: Customer, url: str, settings: Mail
 
 
 def mime_message(
-    rendered: InvoiceEmail, customer: Customer, settings: MailSettings, invoice_id: str
+    rendered: InvoiceEmail, customer: Customer, settings: MailSettings, invoice_id: str, kind: str = "invoice"
 ) -> EmailMessage:
-    """A rendered email as one MIME message to ``customer``, from the seller."""
+    """A rendered email as one MIME message to ``customer``, from the seller; ``kind`` (the
+    invoice email, or a dunning step's action and level) goes in a header for mail filters."""
     assert customer.email is not None
     message = EmailMessage()
     message["Subject"] = rendered.subject
@@ -107,6 +114,7 @@ def mime_message(
     message["Content-Language"] = rendered.locale
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
     message["X-Receivables-Invoice"] = invoice_id
+    message["X-Receivables-Mail"] = kind
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     return message

@@ -1,7 +1,7 @@
-"""Small, self-contained HTML pages for customers (the pay link's answers).
+"""Small, self-contained HTML pages for customers (the answers of their signed links).
 
-No template engine and no external assets: a page is a title, a few paragraphs and optional
-links, every value escaped. The status code travels with the page.
+No template engine and no external assets: a page is a title, a few paragraphs, optional links
+and an optional form, every value escaped. The status code travels with the page.
 """
 
 from __future__ import annotations
@@ -13,8 +13,52 @@ STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;"
     "line-height:1.5;color:#111}h1{font-size:1.4rem}"
     ".button{display:inline-block;padding:.6rem 1.1rem;background:#1a56db;color:#fff;"
-    "border-radius:6px;text-decoration:none}"
+    "border-radius:6px;text-decoration:none;border:0;font:inherit;cursor:pointer}"
+    "label{display:block;margin:.8rem 0 .2rem;font-weight:600}"
+    "input{font:inherit;padding:.4rem;width:100%;max-width:16rem;box-sizing:border-box}"
+    ".errors{color:#9b1c1c}.hint{color:#555;font-size:.9rem}"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One input of a form: its ``name``, ``label``, HTML ``kind`` and value, a hint under it,
+    and extra attributes (``min``, ``max``, ``required`` ...)."""
+
+    name: str
+    label: str
+    kind: str = "text"
+    value: str = ""
+    hint: str = ""
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A form posted back to ``action``; ``errors`` are (field, reason) pairs shown above it."""
+
+    action: str
+    inputs: tuple[Input, ...]
+    submit: str
+    errors: tuple[tuple[str, str], ...] = ()
+
+    def render(self) -> str:
+        """The form as HTML."""
+        e = html.escape
+        errors = "".join(f"<li>{e(name)}: {e(reason)}</li>" for name, reason in self.errors)
+        parts = [f'<ul class="errors" role="alert" id="errors">{errors}</ul>' if errors else ""]
+        parts.append(f'<form method="post" action="{e(self.action, quote=True)}">')
+        for f in self.inputs:
+            extra = "".join(f' {e(k)}="{e(v, quote=True)}"' for k, v in f.attributes)
+            parts.append(
+                f'<label for="{e(f.name)}">{e(f.label)}</label>'
+                f'<input id="{e(f.name)}" name="{e(f.name)}" type="{e(f.kind)}" '
+                f'value="{e(f.value, quote=True)}"{extra}>'
+            )
+            if f.hint:
+                parts.append(f'<div class="hint">{e(f.hint)}</div>')
+        parts.append(f'<p><button class="button" type="submit">{e(self.submit)}</button></p></form>')
+        return "".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +70,7 @@ class Page:
     paragraphs: tuple[str, ...] = ()
     links: tuple[tuple[str, str], ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    form: Form | None = None
 
     def render(self) -> str:
         """The page as an HTML document."""
@@ -34,10 +79,11 @@ class Page:
             f'<p><a class="button" href="{html.escape(href, quote=True)}">{html.escape(label)}</a></p>'
             for label, href in self.links
         )
+        form = self.form.render() if self.form is not None else ""
         return (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(self.title)}</title>"
             f"<style>{STYLE}</style></head><body><main>"
-            f'<h1 id="title">{html.escape(self.title)}</h1>{body}{links}</main></body></html>'
+            f'<h1 id="title">{html.escape(self.title)}</h1>{body}{form}{links}</main></body></html>'
         )

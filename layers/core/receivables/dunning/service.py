@@ -25,7 +25,7 @@ from receivables.dunning.planner import MAILS, Plan, plan
 from receivables.dunning.policy import DEFAULT_POLICY, Policy, policy_from_json, policy_to_json
 from receivables.dunning.templates import render_reminder
 from receivables.ledger import COLLECTIBLE, LedgerError, charge_fee
-from receivables.mailer import MailSettings, mime_message, pay_url
+from receivables.mailer import MailSettings, link_url, mime_message, pay_url
 from receivables.validation import FieldError, RequestInvalidError
 
 if TYPE_CHECKING:
@@ -84,7 +84,13 @@ def _fresh(invoice_id: str) -> tuple[Invoice, Customer | None]:
 
 
 def _save(
-    invoice: Invoice, state: DunningState, kind: str, data: dict[str, Any], now: str, **extra: Any
+    invoice: Invoice,
+    state: DunningState,
+    kind: str,
+    data: dict[str, Any],
+    now: str,
+    actor: str = ACTOR,
+    **extra: Any,
 ) -> None:
     changed = replace(invoice, dunning=state, version=invoice.version + 1, updated_at=now, **extra)
     event = AuditEvent(
@@ -92,7 +98,7 @@ def _save(
         changed.version,
         kind,
         now,
-        ACTOR,
+        actor,
         {
             "invoice_id": invoice.invoice_id,
             "number": invoice.number,
@@ -234,9 +240,11 @@ def _mail(
         seller_name=mailer.settings.seller_name,
         contact=mailer.settings.contact,
         pay_url=pay_url(invoice, mailer.settings, mailer.link_key, clock),
+        promise_url=link_url("promise", invoice, mailer.settings, mailer.link_key, clock),
         language=customer.language,
     )
-    message = mime_message(rendered, customer, mailer.settings, invoice.invoice_id)
+    kind = f"{step.action}; level={step.level}"
+    message = mime_message(rendered, customer, mailer.settings, invoice.invoice_id, kind)
     email = customer.email
     message_id = mailer.once(
         f"{invoice.invoice_id}#{invoice.dunning.run}#{step.level}",
@@ -335,6 +343,28 @@ def started(invoice: Invoice, run: int, execution_arn: str, clock: Clock) -> Non
     _save(invoice, state, "DunningStarted", {"run": run, "execution_arn": execution_arn}, now)
 
 
+def parse_promise(invoice: Invoice, date_text: object, amount_text: object) -> tuple[date, Money]:
+    """A promise as a form or JSON body gives it (``2026-12-01``, ``"500.00"``; no amount means
+    the whole balance), or `RequestInvalidError` naming each bad field."""
+    from receivables.money import Money
+
+    errors = []
+    day: date | None = None
+    amount: Money | None = None
+    try:
+        day = date.fromisoformat(str(date_text or "").strip())
+    except ValueError:
+        errors.append(FieldError("date", "must be a date, such as 2026-12-01"))
+    text = str(amount_text).strip() if amount_text not in (None, "") else invoice.balance.to_decimal_string()
+    try:
+        amount = Money.parse(text, invoice.currency)
+    except ValueError:
+        errors.append(FieldError("amount", f"must be an amount in {invoice.currency}, such as 250.00"))
+    if errors or day is None or amount is None:
+        raise RequestInvalidError(errors)
+    return day, amount
+
+
 def record_promise(invoice_id: str, day: date, amount: Money, actor: str, clock: Clock) -> Invoice:
     """A promise to pay ``amount`` by ``day``: dunning pauses until then (see the planner)."""
     for _ in range(MAX_ATTEMPTS):
@@ -360,7 +390,7 @@ def record_promise(invoice_id: str, day: date, amount: Money, actor: str, clock:
             "by": actor,
         }
         try:
-            _save(invoice, replace(invoice.dunning, promise=promise), "PromiseToPay", data, now)
+            _save(invoice, replace(invoice.dunning, promise=promise), "PromiseToPay", data, now, actor)
         except store.ConcurrentChangeError:
             continue
         fresh = store.get_invoice(invoice_id)

@@ -32,6 +32,7 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Hello $customer,\n\nInvoice $number for $amount was due on $due; perhaps it slipped through. "
             "We would be grateful if you could settle it.\n\nPay online: $pay_url\n\n"
+            "Cannot pay it all today? Tell us when you will: $promise_url\n\n"
             "Questions? Write to $contact.\n\nKind regards,\n$seller"
         ),
     ),
@@ -40,6 +41,7 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Hello $customer,\n\nInvoice $number for $amount was due on $due and is now $days_late days "
             "overdue. Please pay it at your earliest convenience.\n\nPay online: $pay_url\n\n"
+            "Cannot pay it all today? Tell us when you will: $promise_url\n\n"
             "If you have already paid, or if something is wrong with the invoice, write to $contact.\n\n"
             "Regards,\n$seller"
         ),
@@ -49,6 +51,7 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Hello $customer,\n\nWe have not yet received payment of invoice $number for $amount, due on "
             "$due. Please pay it now.\n\nPay online: $pay_url\n\n"
+            "Cannot pay it all today? Tell us when you will: $promise_url\n\n"
             "If there is a problem with this invoice, tell us at $contact.\n\nRegards,\n$seller"
         ),
     ),
@@ -57,7 +60,9 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Hello $customer,\n\nInvoice $number for $amount has been overdue since $due. This is our final "
             "notice: if it is not paid, your account will be put on credit hold and handed to our "
-            "collections team.\n\nPay online now: $pay_url\n\nTo discuss it, write to $contact.\n\n$seller"
+            "collections team.\n\nPay online now: $pay_url\n\n"
+            "Cannot pay it all today? Tell us when you will: $promise_url\n\n"
+            "To discuss it, write to $contact.\n\n$seller"
         ),
     ),
     ("friendly", "fr"): (
@@ -73,6 +78,7 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Bonjour $customer,\n\nLa facture $number d'un montant de $amount était due le $due ; elle vous "
             "a peut-être échappé. Merci de bien vouloir la régler.\n\nPaiement en ligne : $pay_url\n\n"
+            "Impossible de tout régler aujourd'hui ? Dites-nous quand vous paierez : $promise_url\n\n"
             "Une question ? Écrivez à $contact.\n\nCordialement,\n$seller"
         ),
     ),
@@ -81,7 +87,9 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Bonjour $customer,\n\nLa facture $number d'un montant de $amount était due le $due et présente "
             "un retard de $days_late jours. Merci de la régler dès que possible.\n\n"
-            "Paiement en ligne : $pay_url\n\nDéjà payée, ou un problème avec la facture ? "
+            "Paiement en ligne : $pay_url\n\n"
+            "Impossible de tout régler aujourd'hui ? Dites-nous quand vous paierez : $promise_url\n\n"
+            "Déjà payée, ou un problème avec la facture ? "
             "Écrivez à $contact.\n\nCordialement,\n$seller"
         ),
     ),
@@ -90,7 +98,9 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Bonjour $customer,\n\nNous n'avons pas encore reçu le paiement de la facture $number d'un "
             "montant de $amount, échue le $due. Merci de la régler sans délai.\n\n"
-            "Paiement en ligne : $pay_url\n\nUn problème avec cette facture ? Écrivez à $contact.\n\n"
+            "Paiement en ligne : $pay_url\n\n"
+            "Impossible de tout régler aujourd'hui ? Dites-nous quand vous paierez : $promise_url\n\n"
+            "Un problème avec cette facture ? Écrivez à $contact.\n\n"
             "Cordialement,\n$seller"
         ),
     ),
@@ -99,7 +109,9 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Bonjour $customer,\n\nLa facture $number d'un montant de $amount est échue depuis le $due. "
             "Ceci est notre dernier avis : sans paiement, votre compte sera bloqué et transmis à notre "
-            "service de recouvrement.\n\nPayer en ligne : $pay_url\n\nPour en parler : $contact.\n\n$seller"
+            "service de recouvrement.\n\nPayer en ligne : $pay_url\n\n"
+            "Impossible de tout régler aujourd'hui ? Dites-nous quand vous paierez : $promise_url\n\n"
+            "Pour en parler : $contact.\n\n$seller"
         ),
     ),
     ("friendly", "de"): (
@@ -115,6 +127,7 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Guten Tag $customer,\n\nRechnung $number über $amount war am $due fällig; vielleicht ist sie "
             "untergegangen. Wir wären für einen Ausgleich dankbar.\n\nOnline bezahlen: $pay_url\n\n"
+            "Heute keine volle Zahlung möglich? Sagen Sie uns, wann Sie zahlen: $promise_url\n\n"
             "Fragen? Schreiben Sie an $contact.\n\nFreundliche Grüße\n$seller"
         ),
     ),
@@ -123,7 +136,9 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Guten Tag $customer,\n\nRechnung $number über $amount war am $due fällig und ist seit "
             "$days_late Tagen überfällig. Bitte begleichen Sie sie baldmöglichst.\n\n"
-            "Online bezahlen: $pay_url\n\nBereits bezahlt oder stimmt etwas nicht? Schreiben Sie an "
+            "Online bezahlen: $pay_url\n\n"
+            "Heute keine volle Zahlung möglich? Sagen Sie uns, wann Sie zahlen: $promise_url\n\n"
+            "Bereits bezahlt oder stimmt etwas nicht? Schreiben Sie an "
             "$contact.\n\nFreundliche Grüße\n$seller"
         ),
     ),
@@ -132,6 +147,7 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Guten Tag $customer,\n\nwir haben die Zahlung der Rechnung $number über $amount, fällig am "
             "$due, noch nicht erhalten. Bitte zahlen Sie jetzt.\n\nOnline bezahlen: $pay_url\n\n"
+            "Heute keine volle Zahlung möglich? Sagen Sie uns, wann Sie zahlen: $promise_url\n\n"
             "Gibt es ein Problem mit der Rechnung? Schreiben Sie an $contact.\n\nFreundliche Grüße\n$seller"
         ),
     ),
@@ -140,7 +156,9 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
         T(
             "Guten Tag $customer,\n\nRechnung $number über $amount ist seit dem $due überfällig. Dies ist "
             "unsere letzte Mahnung: Ohne Zahlung wird Ihr Konto gesperrt und an unser Inkasso-Team "
-            "übergeben.\n\nJetzt online bezahlen: $pay_url\n\nZur Klärung: $contact.\n\n$seller"
+            "übergeben.\n\nJetzt online bezahlen: $pay_url\n\n"
+            "Heute keine volle Zahlung möglich? Sagen Sie uns, wann Sie zahlen: $promise_url\n\n"
+            "Zur Klärung: $contact.\n\n$seller"
         ),
     ),
 }
@@ -157,9 +175,11 @@ def render_reminder(
     seller_name: str,
     contact: str,
     pay_url: str,
+    promise_url: str,
     language: str | None,
 ) -> InvoiceEmail:
-    """The reminder ``template`` for one invoice, in the customer's language."""
+    """The reminder ``template`` for one invoice, in the customer's language; past the due date
+    it offers ``promise_url``, where the customer can promise a date to pay."""
     locale = locale_for(language)
     subject, body = _TEXTS[(template, locale)]
     values = {
@@ -171,5 +191,6 @@ def render_reminder(
         "seller": seller_name,
         "contact": contact,
         "pay_url": pay_url,
+        "promise_url": promise_url,
     }
     return render(subject, body, LOCALES[locale].button, values, locale)
