@@ -7,8 +7,9 @@ back from the emulator: per file, per customer, the rejection reports, and the e
 Then the payments: the invoice emails in SES, a card payment through the emailed link and the
 local Stripe's checkout page, a declined card, a card payment disputed by the bank, bank transfers
 recorded through the finance API (matched from their reference; a partial one; an overpayment
-whose credit pays the customer's next invoice when it arrives). Later issues (dunning, disputes)
-add their chapters.
+whose credit pays the customer's next invoice when it arrives). Then the simulated weeks of
+dunning (`demo_dunning`): reminders on their days, a payment that stops them, a broken promise,
+and credit hold. Later issues (disputes) add their chapters.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     import boto3
 
     from receivables import store
+    from receivables_local.demo_dunning import dunning_chapter
 
     assert runtime.stack is not None
     session = boto3.session.Session(region_name=runtime.region)
@@ -117,8 +119,8 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     for key, path in demo_files():
         s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
         runtime.settle()
-        report = _report_of(s3, bucket, key)
-        print("   " + _file_line(key, report), file=out)
+        report = report_of(s3, bucket, key)
+        print("   " + file_line(key, report), file=out)
         if report and report["outcome"] == "rejected":
             rejected.append(report)
         if path.name == "invoices.csv":
@@ -127,7 +129,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
             copy = "inbox/resend/invoices-copy.csv"
             s3.put_object(Bucket=bucket, Key=copy, Body=path.read_bytes())
             runtime.settle()
-            print("   " + _file_line(copy, _report_of(s3, bucket, copy)), file=out)
+            print("   " + file_line(copy, report_of(s3, bucket, copy)), file=out)
 
     published: dict[str, int] = {}
     for message in _drain(sqs, queue_url):
@@ -147,6 +149,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     left = s3.list_objects_v2(Bucket=bucket, Prefix="inbox/").get("KeyCount", 0)
     print(f"\nInbox now holds {left} objects; every file was moved to processed/ or rejected/.", file=out)
     _payments(runtime, s3, bucket, out)
+    dunning_chapter(runtime, s3, bucket, out)
 
 
 # --- payments ----------------------------------------------------------------------------------
@@ -155,7 +158,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _http(
+def http(
     url: str, data: bytes | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], str]:
     """One loopback request, redirects not followed: (status, headers, body)."""
@@ -166,6 +169,24 @@ def _http(
             return response.status, dict(response.headers), response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read().decode()
+
+
+def pay_by_card(runtime: LocalRuntime, url: str, card: str) -> str:
+    """Open a pay link and pay on the local Stripe's checkout page, as a customer would."""
+    import re
+
+    status, headers, _ = http(url)
+    if status != 303:
+        return f"the link answered {status}"
+    form = urllib.parse.urlencode({"cardnumber": card, "exp": "12/34", "cvc": "123", "name": "Demo"})
+    status, _, page = http(
+        headers["Location"], form.encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    runtime.settle()
+    if status == 402:
+        message = re.search(r'id="error"[^>]*>([^<]+)<', page)
+        return f"declined ({message.group(1).strip() if message else 'card declined'})"
+    return "paid on the checkout page" if status == 303 else f"checkout answered {status}"
 
 
 def _state(number: str) -> str:
@@ -182,7 +203,7 @@ def _state(number: str) -> str:
 def _payments(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -> None:
     import re
 
-    mail = runtime.mailbox()
+    mail = [m for m in runtime.mailbox() if m.get("Headers", {}).get("X-Receivables-Mail") == "invoice"]
     print(f"\n5. Invoice emails sent through SES: {len(mail)}", file=out)
     for message in mail[:3]:
         print(f"   to {message['Destination']['ToAddresses'][0]:<28} {message['Subject']}", file=out)
@@ -196,27 +217,13 @@ def _payments(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -> None:
                     return found.group(1)
         raise RuntimeError(f"no email for invoice {number}")
 
-    def pay_by_card(number: str, card: str) -> str:
-        status, headers, _ = _http(link_of(number))
-        if status != 303:
-            return f"the link answered {status}"
-        form = urllib.parse.urlencode({"cardnumber": card, "exp": "12/34", "cvc": "123", "name": "Demo"})
-        status, _, page = _http(
-            headers["Location"], form.encode(), {"Content-Type": "application/x-www-form-urlencoded"}
-        )
-        runtime.settle()
-        if status == 402:
-            message = re.search(r'id="error"[^>]*>([^<]+)<', page)
-            return f"declined ({message.group(1).strip() if message else 'card declined'})"
-        return "paid on the checkout page" if status == 303 else f"checkout answered {status}"
-
     print("\n6. Customers pay by card through the emailed link (the local Stripe's checkout):", file=out)
     for number, card, label in (
         ("INV-2026-1001", "4242 4242 4242 4242", "card 4242"),
         ("INV-2026-3001", "4000 0000 0000 0002", "card 0002"),
         ("INV-2026-1003", "4000 0000 0000 0259", "card 0259"),
     ):
-        outcome = pay_by_card(number, card)
+        outcome = pay_by_card(runtime, link_of(number), card)
         print(f"   {number}  {label}: {outcome:<44} -> {_state(number)}", file=out)
     print("   (card 0259 pays, then the bank opens a chargeback: the invoice is under dispute)", file=out)
 
@@ -232,7 +239,7 @@ def _payments(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -> None:
             "received_at": "2026-11-20",
             "reference": reference,
         }
-        status, _, answer = _http(
+        status, _, answer = http(
             f"{api}/payments",
             json.dumps(body).encode(),
             {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
@@ -269,7 +276,7 @@ def _payments(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -> None:
         f"   Fjord's next invoice arrives: INV-2026-5002 (250.00 EUR) -> {_state('INV-2026-5002')}", file=out
     )
     print("   (the 100.00 EUR credit paid part of it as soon as it was ingested)", file=out)
-    forged = _http(
+    forged = http(
         f"{api}/webhooks/stripe",
         b'{"id": "evt_forged", "type": "checkout.session.completed"}',
         {"Content-Type": "application/json", "Stripe-Signature": "t=1,v1=00"},
@@ -313,7 +320,7 @@ def _redeliver(events: Any, bucket: str, key: str, runtime: LocalRuntime) -> str
     return ", ".join(outcomes) or "not delivered"
 
 
-def _report_of(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+def report_of(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     relative = key.removeprefix("inbox/")
     for prefix, suffix in (("processed/", ".report.json"), ("rejected/", ".error.json")):
         try:
@@ -325,7 +332,7 @@ def _report_of(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     return None
 
 
-def _file_line(key: str, report: dict[str, Any] | None) -> str:
+def file_line(key: str, report: dict[str, Any] | None) -> str:
     if report is None:
         return f"{key:<48} not handled"
     s = report["summary"]

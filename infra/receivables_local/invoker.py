@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class Invocation:
     ok: bool
     result: Any
     error: str | None = None
+    seconds: float = 0.0  # wall time the handler took
 
 
 @dataclass
@@ -201,16 +203,18 @@ class Invoker:
                     os.environ[name] = value
 
     def _run(self, function: LocalFunction, event: Any) -> Invocation:
+        started = time.perf_counter()
         try:
             with self._environment(function):
                 handler = self._load(function)
                 # Events cross a JSON boundary on Lambda: give the handler a fresh copy.
                 payload = json.loads(json.dumps(event))
                 result = handler(payload, _Context(function.physical_name))
-            return Invocation(function.logical_id, True, result)
+            return Invocation(function.logical_id, True, result, seconds=time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - a handler's failure is the invocation's result
             log.warning("%s failed: %s", function.logical_id, traceback.format_exc())
-            return Invocation(function.logical_id, False, None, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            return Invocation(function.logical_id, False, None, error, time.perf_counter() - started)
         finally:
             _forget_metrics()
 

@@ -10,6 +10,10 @@ and (further down) the local runtime's adapters for moto's gaps.
   O(attributes²) per write. The replacement checks the whole item once, with the same limit.
 - Every Query and Scan sorted the whole table with Python-level ``DynamoType`` comparisons. The
   replacement sorts on the keys' native values: the same order, at C speed.
+- Every Query walked (and sorted) the whole table to find its partition. The replacement hands
+  moto's own Query only the items that can match: the partition itself on the table, and on an
+  index the items whose index hash key equals the one asked for. Order, paging, conditions,
+  filters and projections stay moto's.
 
 ``tests/integration/test_moto_patches.py`` holds each replacement to moto's own behaviour.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +46,9 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
+    global original_query
+    original_query = Table.query
+    Table.query = _query  # type: ignore[method-assign]
     _installed = True
 
 
@@ -56,18 +64,63 @@ def _native(value: Any) -> tuple[str, Any]:
     return (value.type, Decimal(value.value) if value.type == "N" else value.value)
 
 
+original_query: Any = None
+# The items a Query on this thread may match, set by `_query` around moto's own Query.
+_candidates = threading.local()
+
+
 def _all_items(self: Any) -> list[Any]:
     # moto sorts every item of the table by (hash, range) with Python-level DynamoType
     # comparisons on every Query and Scan (93% of a webhook's time on a ledger of a few hundred
     # items). Key attributes have one type each, so sorting on their native values gives the
     # same order at C speed.
+    narrowed = getattr(_candidates, "items", None)
     items: list[Any] = []
-    for hash_set in self.items.values():
-        if self.range_key_attr:
-            items.extend(hash_set.values())
-        else:
-            items.append(hash_set)
+    if narrowed is not None and narrowed[0] is self:
+        items = narrowed[1]
+    else:
+        for hash_set in self.items.values():
+            if self.range_key_attr:
+                items.extend(hash_set.values())
+            else:
+                items.append(hash_set)
     return sorted(items, key=lambda x: (_native(x.hash_key), _native(x.range_key)))
+
+
+def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    """moto's Query over the items that can match it (see the module docstring)."""
+    index_name = kwargs.get("index_name") if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
+    conditions = kwargs.get("hash_key_conditions") or []
+    if index_name:
+        if not conditions:
+            return original_query(self, hash_key, *args, **kwargs)
+
+        def matches(item: Any) -> bool:
+            for name, value in conditions:
+                found = item.attrs.get(name)
+                if found is None or found != value:
+                    return False
+            return True
+
+        candidates = [
+            item
+            for hash_set in self.items.values()
+            for item in (hash_set.values() if self.range_key_attr else (hash_set,))
+            if matches(item)
+        ]
+    elif hash_key is None:
+        return original_query(self, hash_key, *args, **kwargs)
+    else:
+        partition = self.items.get(hash_key)
+        if partition is None:
+            candidates = []
+        else:
+            candidates = list(partition.values()) if self.range_key_attr else [partition]
+    _candidates.items = (self, candidates)
+    try:
+        return original_query(self, hash_key, *args, **kwargs)
+    finally:
+        _candidates.items = None
 
 
 # moto: "the actual limit is between 409 and 410KB"; it refuses above 405,000 bytes.

@@ -193,11 +193,12 @@ class LocalRuntime:
             ses = client("sesv2", endpoint_url=self.aws_endpoint, region_name=self.region)
             ses.create_email_identity(EmailIdentity=sender)
 
-    def mailbox(self) -> list[dict[str, Any]]:
-        """Every email SES has sent, as LocalStack's ``GET /_aws/ses`` lists them."""
+    def mailbox(self, start: int = 0) -> list[dict[str, Any]]:
+        """Every email SES has sent (from the ``start``-th on), as LocalStack's
+        ``GET /_aws/ses`` lists them."""
         from moto.ses.models import ses_backends
 
-        messages = ses_backends[ACCOUNT][self.region].sent_messages
+        messages = ses_backends[ACCOUNT][self.region].sent_messages[start:]
         return [_message_json(m, self.region) for m in messages]
 
     def _configure_emulator(self) -> None:

@@ -191,3 +191,75 @@ def test_the_table_listing_keeps_motos_order() -> None:
             "10",
             "100",
         ]
+
+
+def test_queries_over_their_partition_answer_as_motos_whole_table_queries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.models.table import Table
+
+    moto_patches.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(
+            TableName="q",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gpk", "gsk")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "gsi",
+                    "KeySchema": [
+                        {"AttributeName": "gpk", "KeyType": "HASH"},
+                        {"AttributeName": "gsk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in range(120):
+            entry: dict[str, Any] = {"pk": {"S": f"P{n % 7}"}, "sk": {"S": f"{n:03d}"}, "n": {"N": str(n)}}
+            if n % 3:  # a sparse index: a third of the items are not in it
+                entry |= {"gpk": {"S": f"G{n % 4}"}, "gsk": {"S": f"{n % 11:02d}#{n}"}}
+            client.put_item(TableName="q", Item=entry)
+        queries: list[dict[str, Any]] = [
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P3"}}},
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nope"}}},
+            {
+                "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+                "ExpressionAttributeValues": {":p": {"S": "P1"}, ":a": {"S": "010"}, ":b": {"S": "090"}},
+                "ScanIndexForward": False,
+            },
+            {
+                "IndexName": "gsi",
+                "KeyConditionExpression": "gpk = :g AND gsk <= :s",
+                "ExpressionAttributeValues": {":g": {"S": "G2"}, ":s": {"S": "05#\uffff"}, ":m": {"N": "40"}},
+                "FilterExpression": "n > :m",
+            },
+            {
+                "IndexName": "gsi",
+                "KeyConditionExpression": "gpk = :g",
+                "ExpressionAttributeValues": {":g": {"S": "G1"}},
+            },
+        ]
+
+        def pages(query: dict[str, Any]) -> list[list[dict[str, Any]]]:
+            found: list[list[dict[str, Any]]] = []
+            start: Any = None
+            while True:
+                paging: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+                page: Any = client.query(TableName="q", Limit=4, **query, **paging)
+                found.append(page["Items"])
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    return found
+
+        ours = [pages(q) for q in queries]
+        monkeypatch.setattr(Table, "query", moto_patches.original_query)
+        assert ours == [pages(q) for q in queries]
+        assert sum(len(p) for p in ours[0]) == 17 and ours[1] == [[]]
