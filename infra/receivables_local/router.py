@@ -65,12 +65,17 @@ class Router:
         self._schedule_busy: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._scheduler: threading.Thread | None = None
+        self._events: Any = None
+        self._busy_clients = threading.Lock()
         self._busy = threading.Lock()
         self.stack: Stack | None = None
 
     def client(self, service: str) -> Any:
-        factory: Any = self.session.client
-        return factory(service, endpoint_url=self.endpoint, region_name=self.region, config=LOCAL_CONFIG)
+        """A client of the emulator (a boto3 session makes clients for one thread at a time)."""
+        with self._busy_clients:
+            factory: Any = self.session.client
+            return factory(service, endpoint_url=self.endpoint, region_name=self.region, config=LOCAL_CONFIG)
 
     # --- moto adapters call these ---------------------------------------------------------
     def invoke(self, name_or_arn: str, event: Any) -> tuple[Any, bool]:
@@ -124,15 +129,19 @@ class Router:
                     self._schedules[key] = (schedule, schedule.next_after(self.clock.now()))
 
     def start(self) -> None:
-        """Run the pollers and the scheduler on a background thread."""
+        """Run the pollers and the scheduler, each on its own background thread: a stream
+        delivery waits for its function to run, and a schedule must not wait with it."""
         self._thread = threading.Thread(target=self._loop, name="event-router", daemon=True)
         self._thread.start()
+        self._scheduler = threading.Thread(target=self._schedule_loop, name="event-scheduler", daemon=True)
+        self._scheduler.start()
 
     def stop(self) -> None:
         """Stop polling (what is already queued still runs)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in (self._thread, self._scheduler):
+            if thread is not None:
+                thread.join(timeout=10)
 
     def settle(self, timeout: float = 60.0) -> bool:
         """Wait until every queued invocation ran and every stream is drained."""
@@ -151,9 +160,16 @@ class Router:
             try:
                 with self._busy:
                     self._poll_streams()
-                self._fire_schedules()
             except Exception:
                 log.exception("event router iteration failed")
+
+    def _schedule_loop(self) -> None:
+        # Firing only queues the invocation, so this loop keeps the schedules' time.
+        while not self._stop.wait(min(self.poll_seconds, 0.05)):
+            try:
+                self._fire_schedules()
+            except Exception:
+                log.exception("event scheduler iteration failed")
 
     # --- streams ----------------------------------------------------------------------------
     def _poll_streams(self) -> int:
@@ -237,7 +253,9 @@ class Router:
             self._schedules[key] = (schedule, schedule.next_after(due))
 
     def _fire(self, bus: str, rule_name: str, at: datetime, done: Any = None) -> None:
-        events = self.client("events")
+        if self._events is None:
+            self._events = self.client("events")
+        events = self._events
         event = {
             "version": "0",
             "id": f"scheduled-{rule_name}-{at.strftime('%Y%m%dT%H%M%S')}",

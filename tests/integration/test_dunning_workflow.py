@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.xdist_group("dunning_runtime")
 SCALE = 86400.0
-DUE_IN_DAYS = 16  # dunning starts at due - 10 (the test policy's lead), the friendly reminder at due - 3
+DUE_IN_DAYS = 22  # dunning starts at due - 16 (the test policy's lead), the friendly reminder at due - 3
 HEADER = (
     "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount\n"
 )
@@ -45,7 +45,7 @@ POLICY = replace(
     DEFAULT_POLICY,
     variants={
         **DEFAULT_POLICY.variants,
-        "risky": (DunningStep("early", -10, "remind", "friendly"), *DEFAULT_POLICY.variants["risky"][1:]),
+        "risky": (DunningStep("early", -16, "remind", "friendly"), *DEFAULT_POLICY.variants["risky"][1:]),
     },
 )
 
@@ -131,7 +131,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
     runtime.start()
     assert runtime.stack is not None
     store.bind(runtime.stack.resources["Table"], runtime.region, runtime.aws_endpoint)
-    # Finance's policy is data: this one is the default, but starts risky customers' dunning ten
+    # Finance's policy is data: this one is the default, but starts risky customers' dunning 16
     # days ahead, so every execution starts (and its functions warm up) well before the first
     # reminder at due - 3, however loaded the machine is.
     save_policy(POLICY, 0, "finance:test", runtime.clock)
