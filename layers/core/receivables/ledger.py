@@ -163,6 +163,16 @@ def reverse_payment(invoice: Invoice, amount: Money) -> Invoice:
     return changed
 
 
+def void(invoice: Invoice) -> Invoice:
+    """``invoice`` cancelled as issued in error (a duplicate): nothing is owed on it. An invoice
+    that money was applied to cannot be voided; credit it instead."""
+    if invoice.paid.minor or invoice.credited.minor:
+        raise LedgerError(f"invoice {invoice.number} has money applied: credit it rather than void it")
+    changed = replace(invoice, balance=Money.zero(invoice.currency))
+    changed.status = transition(invoice.status, S.VOID)
+    return changed
+
+
 def open_dispute(invoice: Invoice) -> Invoice:
     """``invoice`` under dispute (a customer's dispute, or a chargeback of its payment)."""
     changed = replace(invoice)

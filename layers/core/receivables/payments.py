@@ -30,6 +30,7 @@ from receivables.cash import (
 from receivables.clock import iso_timestamp
 from receivables.domain import Allocation, AuditEvent, DocumentType, Invoice, InvoiceStatus, Payment
 from receivables.ledger import (
+    LedgerError,
     apply_payment,
     document_id,
     end_dispute,
@@ -449,6 +450,28 @@ def apply_customer_credit(customer_id: str, clock: Clock) -> list[CreditApplied]
             except store.ConcurrentChangeError:
                 continue
     return applied
+
+
+def apply_payment_to_invoice(payment_id: str, invoice_id: str, clock: Clock) -> Money:
+    """Apply what ``payment_id`` has unapplied to ``invoice_id`` (a dispute found the customer
+    had paid it); returns the amount applied (zero if there was nothing to apply)."""
+    for _ in range(MAX_ATTEMPTS):
+        payment = store.get_payment(payment_id)
+        invoice = store.get_invoice(invoice_id)
+        if payment is None or invoice is None or payment.unapplied.minor <= 0:
+            return Money.zero(invoice.currency if invoice else "EUR")
+        if payment.customer_id != invoice.customer_id or payment.unapplied.currency != invoice.currency:
+            raise LedgerError(f"payment {payment_id} cannot pay invoice {invoice.number}")
+        part = min(payment.unapplied, invoice.balance)
+        if part.minor <= 0:
+            return Money.zero(invoice.currency)
+        plan = AllocationPlan(allocations=((invoice_id, part),), unapplied=payment.unapplied - part)
+        try:
+            _apply_credit_plan(payment, plan, [invoice], clock)
+        except store.ConcurrentChangeError:
+            continue
+        return part
+    raise store.StoreError(f"payment {payment_id}: too much contention, try again")
 
 
 def _apply_credit_plan(

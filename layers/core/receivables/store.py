@@ -16,6 +16,10 @@ customer                CUS#<id> / HEAD
 customer identifier     CKEY#<scheme>:<value> / KEY
 audit event             <aggregate pk> / EVT#<seq>
 allocation              INV#<id> / ALLOC#<source>
+dispute                 DSP#<id> / HEAD             gsi1 CUST#<customer> / DSP#<opened>#<id>
+                                                    gsi2 DISPUTES#open / <opened>#<id> (sparse:
+                                                    until it ends)
+dispute of an invoice   INV#<id> / DSP#<dispute id>
 ======================  ==========================  =====================================
 
 Access patterns: invoice by id (GetItem); invoice by (seller, number) (GetItem: the id is
@@ -51,6 +55,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from receivables.disputes.model import Dispute
 from receivables.domain import (
     Allocation,
     AuditEvent,
@@ -265,6 +270,14 @@ class DocumentRecord(LedgerRecord, discriminator="document"):
     updated_at = UnicodeAttribute()
 
 
+class DisputeRecord(LedgerRecord, discriminator="dispute"):
+    """A dispute (`receivables.disputes.model`), kept as its JSON."""
+
+    body = UnicodeAttribute()
+    version = IntegerAttribute()
+    status = UnicodeAttribute()
+
+
 class MarkerRecord(LedgerRecord, discriminator="marker"):
     """An item whose existence records that something happened once (a refund id, say)."""
 
@@ -290,6 +303,8 @@ RECORD_TYPES: tuple[type[LedgerRecord], ...] = (
     AllocationRecord,
     PaymentRecord,
     MarkerRecord,
+    DocumentRecord,
+    DisputeRecord,
 )
 
 
@@ -703,6 +718,14 @@ class Creation:
         return cls(payment.payment_id, [_payment_record(payment), _event_record(pk, event)])
 
     @classmethod
+    def dispute(cls, dispute: Dispute, event: AuditEvent) -> Creation:
+        pk = dispute_pk(dispute.dispute_id)
+        pointer = MarkerRecord(
+            pk=invoice_pk(dispute.invoice_id), sk=f"DSP#{dispute.dispute_id}", at=dispute.opened_at
+        )
+        return cls(dispute.dispute_id, [_dispute_record(dispute), _event_record(pk, event), pointer])
+
+    @classmethod
     def customer(cls, customer: Customer, event: AuditEvent) -> Creation:
         pk = customer_pk(customer.customer_id)
         keys: list[LedgerRecord] = [
@@ -771,7 +794,7 @@ def _create_group(group: list[Creation]) -> list[Creation]:
 
 
 def apply_changes(
-    changes: Sequence[tuple[Invoice | CreditNote | Customer | Payment, AuditEvent]],
+    changes: Sequence[tuple[Invoice | CreditNote | Customer | Payment | Dispute, AuditEvent]],
     creations: Sequence[Creation] = (),
     extra: Sequence[LedgerRecord] = (),
 ) -> None:
@@ -790,6 +813,8 @@ def apply_changes(
             record, pk = _credit_note_record(aggregate), credit_note_pk(aggregate.credit_note_id)
         elif isinstance(aggregate, Payment):
             record, pk = _payment_record(aggregate), payment_pk(aggregate.payment_id)
+        elif isinstance(aggregate, Dispute):
+            record, pk = _dispute_record(aggregate), dispute_pk(aggregate.dispute_id)
         else:
             record, pk = _customer_record(aggregate), customer_pk(aggregate.customer_id)
         record.version = event.seq
@@ -989,6 +1014,68 @@ def open_receivables_due_by(last_due_date: date) -> list[Invoice]:
                 found.append(_invoice(record))
     found.sort(key=lambda inv: (inv.due_date, inv.invoice_id))
     return found
+
+
+def dispute_pk(dispute_id: str) -> str:
+    return f"DSP#{dispute_id}"
+
+
+def _dispute_record(dispute: Dispute) -> DisputeRecord:
+    from receivables.disputes.model import dispute_to_json
+
+    waiting = not dispute.final
+    return DisputeRecord(
+        pk=dispute_pk(dispute.dispute_id),
+        sk=HEAD,
+        gsi1pk=f"CUST#{dispute.customer_id}",
+        gsi1sk=f"DSP#{dispute.opened_at}#{dispute.dispute_id}",
+        gsi2pk="DISPUTES#open" if waiting else None,
+        gsi2sk=f"{dispute.opened_at}#{dispute.dispute_id}" if waiting else None,
+        body=json.dumps(dispute_to_json(dispute), separators=(",", ":")),
+        version=dispute.version,
+        status=dispute.status.value,
+    )
+
+
+def _dispute(record: DisputeRecord) -> Dispute:
+    from receivables.disputes.model import dispute_from_json
+
+    return dispute_from_json(json.loads(record.body))
+
+
+def get_dispute(dispute_id: str) -> Dispute | None:
+    """A dispute by id (a consistent GetItem)."""
+    try:
+        return _dispute(DisputeRecord.get(dispute_pk(dispute_id), HEAD, consistent_read=True))
+    except DisputeRecord.DoesNotExist:
+        return None
+
+
+def invoice_dispute_ids(invoice_id: str) -> list[str]:
+    """The ids of every dispute of an invoice, oldest first (Query the invoice's ``DSP#`` items)."""
+    found = LedgerRecord.query(
+        invoice_pk(invoice_id), LedgerRecord.sk.startswith("DSP#"), consistent_read=True
+    )
+    records = sorted(found, key=lambda r: (getattr(r, "at", ""), r.sk))
+    return [r.sk.removeprefix("DSP#") for r in records]
+
+
+def customer_disputes(customer_id: str) -> list[Dispute]:
+    """A customer's disputes, oldest first (Query gsi1, the ``DSP#`` range)."""
+    return [
+        _dispute(record)
+        for record in LedgerRecord.gsi1.query(f"CUST#{customer_id}", LedgerRecord.gsi1sk.startswith("DSP#"))
+        if isinstance(record, DisputeRecord)
+    ]
+
+
+def open_disputes(limit: int = 200) -> list[Dispute]:
+    """Disputes that have not ended, oldest first (Query gsi2): finance's queue."""
+    return [
+        _dispute(record)
+        for record in LedgerRecord.gsi2.query("DISPUTES#open", limit=limit)
+        if isinstance(record, DisputeRecord)
+    ]
 
 
 def get_document(pk: str, sk: str = HEAD) -> tuple[dict[str, Any], int] | None:

@@ -267,11 +267,18 @@ def proposal(
 ) -> Proposal | None:
     """What can be settled without finance, or None (finance decides)."""
     confirmed = {f.rule: f for f in findings if f.confirmed}
-    if BILLED_TWICE in confirmed:
-        return Proposal("void_duplicate", facts=confirmed[BILLED_TWICE].facts)
-    if ALREADY_PAID in confirmed:
-        found = confirmed[ALREADY_PAID].facts
-        return Proposal("apply_payment" if "payment_id" in found else "confirm_paid", facts=found)
+    twice = confirmed.get(BILLED_TWICE)
+    # A duplicate settles a "billed twice" dispute, or one of the duplicate itself; a dispute of
+    # the original about something else is not answered by voiding its twin.
+    if twice is not None and (
+        dispute.reason is Reason.BILLED_TWICE or twice.facts["duplicate_id"] == invoice.invoice_id
+    ):
+        return Proposal("void_duplicate", facts=twice.facts)
+    paid = confirmed.get(ALREADY_PAID)
+    if paid is not None and "payment_id" not in paid.facts:
+        return Proposal("confirm_paid", facts=paid.facts)
+    if paid is not None and dispute.reason is Reason.ALREADY_PAID:
+        return Proposal("apply_payment", facts=paid.facts)
     if dispute.reason not in CREDITABLE or invoice.balance.minor <= 0:
         return None
     contested = dispute.amount or invoice.balance

@@ -121,3 +121,105 @@ class Dispute:
     def final(self) -> bool:
         """Nothing more will happen to it."""
         return self.status in FINAL
+
+
+def _money_json(money: Money | None) -> dict[str, str] | None:
+    return None if money is None else {"amount": money.to_decimal_string(), "currency": money.currency}
+
+
+def _money_from(raw: dict[str, str] | None) -> Money | None:
+    from receivables.money import Money
+
+    return None if raw is None else Money.parse(raw["amount"], raw["currency"])
+
+
+def dispute_to_json(dispute: Dispute) -> dict[str, Any]:
+    """The dispute as the store keeps it and the API shows it (amounts as decimal strings)."""
+    resolution = dispute.resolution
+    return {
+        "dispute_id": dispute.dispute_id,
+        "invoice_id": dispute.invoice_id,
+        "customer_id": dispute.customer_id,
+        "source": dispute.source.value,
+        "reason": dispute.reason.value,
+        "opened_at": dispute.opened_at,
+        "opened_by": dispute.opened_by,
+        "amount": _money_json(dispute.amount),
+        "lines": [
+            {
+                "line_id": line.line_id,
+                "quantity": None if line.quantity is None else str(line.quantity),
+                "unit_price": None if line.unit_price is None else str(line.unit_price),
+            }
+            for line in dispute.lines
+        ],
+        "comment": dispute.comment,
+        "attachments": list(dispute.attachments),
+        "status": dispute.status.value,
+        "findings": [
+            {"rule": f.rule, "confirmed": f.confirmed, "detail": f.detail, "facts": f.facts}
+            for f in dispute.findings
+        ],
+        "resolution": None
+        if resolution is None
+        else {
+            "action": resolution.action,
+            "by": resolution.by,
+            "at": resolution.at,
+            "credit": _money_json(resolution.credit),
+            "reason": resolution.reason,
+            "facts": resolution.facts,
+        },
+        "task_token": dispute.task_token,
+        "execution_arn": dispute.execution_arn,
+        "chargeback_id": dispute.chargeback_id,
+        "version": dispute.version,
+        "updated_at": dispute.updated_at,
+    }
+
+
+def dispute_from_json(raw: dict[str, Any]) -> Dispute:
+    """The inverse of `dispute_to_json`."""
+    from decimal import Decimal
+
+    resolution = raw.get("resolution")
+    return Dispute(
+        dispute_id=raw["dispute_id"],
+        invoice_id=raw["invoice_id"],
+        customer_id=raw["customer_id"],
+        source=Source(raw["source"]),
+        reason=Reason(raw["reason"]),
+        opened_at=raw["opened_at"],
+        opened_by=raw["opened_by"],
+        amount=_money_from(raw.get("amount")),
+        lines=tuple(
+            DisputedLine(
+                line["line_id"],
+                None if line.get("quantity") is None else Decimal(line["quantity"]),
+                None if line.get("unit_price") is None else Decimal(line["unit_price"]),
+            )
+            for line in raw.get("lines", [])
+        ),
+        comment=raw.get("comment", ""),
+        attachments=tuple(raw.get("attachments", [])),
+        status=Status(raw["status"]),
+        findings=tuple(
+            Finding(f["rule"], bool(f["confirmed"]), f["detail"], dict(f.get("facts", {})))
+            for f in raw.get("findings", [])
+        ),
+        resolution=None
+        if resolution is None
+        else Resolution(
+            resolution["action"],
+            resolution["by"],
+            resolution["at"],
+            _money_from(resolution.get("credit")),
+            resolution.get("reason", ""),
+            dict(resolution.get("facts", {})),
+        ),
+        task_token=raw.get("task_token"),
+        execution_arn=raw.get("execution_arn"),
+        chargeback_id=raw.get("chargeback_id"),
+        version=int(raw.get("version", 0)),
+        updated_at=raw.get("updated_at", ""),
+    )

@@ -1,0 +1,594 @@
+"""Disputes against the ledger: open one, analyse it, settle it or wait for finance, apply the
+decision. Each function is one step of `statemachines/dispute.asl.json` (or an API call), reads
+fresh state, and changes the dispute and the invoice in one conditional transaction with their
+audit events; a step that already happened (a retried task) changes nothing.
+
+Dunning pauses by itself while the invoice is disputed (the planner's rule) and resumes when the
+dispute ends and the invoice is collectible again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.clock import iso_timestamp
+from receivables.disputes.analysis import (
+    DEFAULT_DISPUTE_POLICY,
+    DisputePolicy,
+    Facts,
+    PoLine,
+    PurchaseOrder,
+    Terms,
+    analyse,
+    proposal,
+)
+from receivables.disputes.model import (
+    Dispute,
+    DisputedLine,
+    Reason,
+    Resolution,
+    Source,
+    Status,
+    dispute_to_json,
+)
+from receivables.domain import Allocation, AuditEvent, CreditNote, DocumentType, Invoice, InvoiceStatus
+from receivables.ledger import (
+    COLLECTIBLE,
+    LedgerError,
+    apply_credit,
+    document_id,
+    end_dispute,
+    open_dispute,
+    void,
+)
+from receivables.money import Money
+from receivables.validation import FieldError, RequestInvalidError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from receivables.clock import Clock
+
+MAX_ATTEMPTS = 5
+ACTOR = "disputes"
+DECISIONS = ("accept", "reject", "reissue")
+
+
+class DisputeError(Exception):
+    """A dispute step that cannot go on (no such dispute, say)."""
+
+
+# --- what finance keeps on file -----------------------------------------------------------------
+def load_terms(customer_id: str) -> Terms:
+    """The customer's terms (PO required? a price list), or none."""
+    from decimal import Decimal
+
+    found = store.get_document(f"TERMS#{customer_id}")
+    if found is None:
+        return Terms()
+    body = found[0]
+    return Terms(
+        bool(body.get("requires_po")), {k: Decimal(v) for k, v in body.get("price_list", {}).items()}
+    )
+
+
+def load_purchase_order(customer_id: str, number: str | None) -> PurchaseOrder | None:
+    """The customer's PO ``number`` if finance filed it."""
+    from decimal import Decimal
+
+    if not number:
+        return None
+    found = store.get_document(f"PO#{customer_id}", number)
+    if found is None:
+        return None
+    body = found[0]
+    lines = tuple(
+        PoLine(str(line["description"]), Decimal(line["quantity"]), Decimal(line["unit_price"]))
+        for line in body.get("lines", [])
+    )
+    return PurchaseOrder(number, str(body["currency"]), lines)
+
+
+def load_policy() -> DisputePolicy:
+    """The dispute policy finance set, else the default."""
+    found = store.get_document("POLICY#disputes")
+    if found is None:
+        return DEFAULT_DISPUTE_POLICY
+    body = found[0]
+    limits = {c: Money.parse(v, c) for c, v in body.get("auto_credit_max", {}).items()}
+    return replace(
+        DEFAULT_DISPUTE_POLICY,
+        auto_credit_max=limits or DEFAULT_DISPUTE_POLICY.auto_credit_max,
+        duplicate_window_days=int(
+            body.get("duplicate_window_days", DEFAULT_DISPUTE_POLICY.duplicate_window_days)
+        ),
+    )
+
+
+# --- opening ------------------------------------------------------------------------------------
+def dispute_id_for(invoice_id: str, n: int) -> str:
+    """The ``n``-th dispute of an invoice: two racing opens of the same one collide."""
+    return "dsp_" + hashlib.sha256(f"{invoice_id}#{n}".encode()).hexdigest()[:24]
+
+
+def open_dispute_on(
+    invoice_id: str,
+    source: Source,
+    reason: Reason,
+    opened_by: str,
+    clock: Clock,
+    *,
+    amount: Money | None = None,
+    lines: Sequence[DisputedLine] = (),
+    comment: str = "",
+    attachments: Sequence[str] = (),
+    chargeback_id: str | None = None,
+) -> tuple[Dispute, bool]:
+    """Open a dispute of the invoice (or return the one already open): (dispute, created).
+
+    The invoice goes under dispute in the same transaction, which pauses its dunning.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        invoice = store.get_invoice(invoice_id)
+        if invoice is None:
+            raise DisputeError(f"no invoice {invoice_id}")
+        ids = store.invoice_dispute_ids(invoice_id)
+        if ids:
+            latest = store.get_dispute(ids[-1])
+            if latest is not None and not latest.final:
+                return latest, False
+        _validate(invoice, source, amount, lines)
+        now = iso_timestamp(clock.now())
+        dispute = Dispute(
+            dispute_id_for(invoice_id, len(ids) + 1),
+            invoice_id,
+            invoice.customer_id,
+            source,
+            reason,
+            now,
+            opened_by,
+            amount,
+            tuple(lines),
+            comment.strip()[:2000],
+            tuple(attachments),
+            chargeback_id=chargeback_id,
+            version=1,
+            updated_at=now,
+        )
+        data: dict[str, Any] = {
+            "dispute_id": dispute.dispute_id,
+            "invoice_id": invoice_id,
+            "number": invoice.number,
+        }
+        data |= {"customer_id": invoice.customer_id, "source": source.value, "reason": reason.value}
+        data["amount"] = amount.to_decimal_string() if amount else None
+        creation = store.Creation.dispute(
+            dispute, AuditEvent(dispute.dispute_id, 1, "DisputeOpened", now, opened_by, data)
+        )
+        changes: list[tuple[Any, AuditEvent]] = []
+        if invoice.status is not InvoiceStatus.DISPUTED and invoice.status in COLLECTIBLE:
+            disputed = replace(open_dispute(invoice), version=invoice.version + 1, updated_at=now)
+            changes.append(
+                (disputed, AuditEvent(invoice_id, disputed.version, "DisputeOpened", now, opened_by, data))
+            )
+        try:
+            store.apply_changes(changes, creations=[creation])
+        except store.ConcurrentChangeError:
+            continue
+        return dispute, True
+    raise store.StoreError(f"dispute of {invoice_id}: too much contention, try again")
+
+
+def _validate(invoice: Invoice, source: Source, amount: Money | None, lines: Sequence[DisputedLine]) -> None:
+    errors: list[FieldError] = []
+    if source is not Source.CHARGEBACK and invoice.status not in (*COLLECTIBLE, InvoiceStatus.DISPUTED):
+        errors.append(FieldError("invoice", f"is {invoice.status.value}: there is nothing to dispute"))
+    if amount is not None and (
+        amount.currency != invoice.currency or not 0 < amount.minor <= invoice.payable.minor
+    ):
+        errors.append(FieldError("amount", f"must be more than zero and at most {invoice.payable}"))
+    known = {line.line_id for line in invoice.lines}
+    for n, line in enumerate(lines):
+        if line.line_id not in known:
+            errors.append(
+                FieldError(f"lines[{n}].line_id", f"invoice {invoice.number} has no line {line.line_id}")
+            )
+    if errors:
+        raise RequestInvalidError(errors)
+
+
+# --- the workflow's steps -------------------------------------------------------------------------
+def _fresh(dispute_id: str) -> tuple[Dispute, Invoice]:
+    dispute = store.get_dispute(dispute_id)
+    if dispute is None:
+        raise DisputeError(f"no dispute {dispute_id}")
+    invoice = store.get_invoice(dispute.invoice_id)
+    if invoice is None:
+        raise DisputeError(f"dispute {dispute_id}: no invoice {dispute.invoice_id}")
+    return dispute, invoice
+
+
+def _event(dispute: Dispute, kind: str, now: str, actor: str, **data: Any) -> AuditEvent:
+    body = {
+        "dispute_id": dispute.dispute_id,
+        "invoice_id": dispute.invoice_id,
+        "customer_id": dispute.customer_id,
+    }
+    return AuditEvent(dispute.dispute_id, dispute.version + 1, kind, now, actor, body | data)
+
+
+def _next(dispute: Dispute, now: str, **changes: Any) -> Dispute:
+    return replace(dispute, version=dispute.version + 1, updated_at=now, **changes)
+
+
+def gather_facts(invoice: Invoice) -> Facts:
+    """What the rules look at, read fresh: the customer's invoices, payments, terms and the PO."""
+    others = tuple(d for d in store.customer_documents(invoice.customer_id) if isinstance(d, Invoice))
+    payments = tuple(store.customer_payments(invoice.customer_id))
+    terms = load_terms(invoice.customer_id)
+    return Facts(
+        invoice, others, payments, terms, load_purchase_order(invoice.customer_id, invoice.po_number)
+    )
+
+
+def analyse_dispute(dispute_id: str, clock: Clock, execution_arn: str | None = None) -> dict[str, Any]:
+    """Run the rules, keep the itemised findings on the dispute; say what can be settled."""
+    for _ in range(MAX_ATTEMPTS):
+        dispute, invoice = _fresh(dispute_id)
+        if dispute.final:
+            return {"dispute_id": dispute_id, "status": dispute.status.value, "proposal": None}
+        policy = load_policy()
+        findings = analyse(gather_facts(invoice), policy)
+        settled = proposal(dispute, invoice, findings, policy)
+        now = iso_timestamp(clock.now())
+        confirmed = [f.rule for f in findings if f.confirmed]
+        changed = _next(
+            dispute,
+            now,
+            status=Status.ANALYSING,
+            findings=findings,
+            execution_arn=execution_arn or dispute.execution_arn,
+        )
+        event = _event(
+            dispute,
+            "DisputeAnalysed",
+            now,
+            ACTOR,
+            confirmed=confirmed,
+            proposal=settled.action if settled else None,
+        )
+        try:
+            store.apply_changes([(changed, event)])
+        except store.ConcurrentChangeError:
+            continue
+        return {
+            "dispute_id": dispute_id,
+            "status": changed.status.value,
+            "proposal": settled.action if settled else None,
+        }
+    raise store.StoreError(f"dispute {dispute_id}: too much contention, try again")
+
+
+def settle_dispute(dispute_id: str, clock: Clock) -> dict[str, Any]:
+    """Carry out what the analysis proposes (void the duplicate, apply the payment, confirm paid,
+    credit a small amount) and end the dispute; ``settled`` False when finance must decide."""
+    from receivables.payments import apply_payment_to_invoice
+
+    for _ in range(MAX_ATTEMPTS):
+        dispute, invoice = _fresh(dispute_id)
+        if dispute.final:
+            return {"dispute_id": dispute_id, "settled": dispute.status is Status.SETTLED}
+        settled = proposal(dispute, invoice, dispute.findings, load_policy())
+        if settled is None:
+            return {"dispute_id": dispute_id, "settled": False}
+        now = iso_timestamp(clock.now())
+        if settled.action == "apply_payment":
+            # The payment's own transaction (with its audit events); the dispute ends after it.
+            apply_payment_to_invoice(str(settled.facts["payment_id"]), invoice.invoice_id, clock)
+            dispute, invoice = _fresh(dispute_id)
+        resolution = Resolution(
+            settled.action, ACTOR, now, settled.credit, "settled from the findings", settled.facts
+        )
+        try:
+            _resolve(dispute, invoice, Status.SETTLED, resolution, now, ACTOR)
+        except store.ConcurrentChangeError:
+            continue
+        except LedgerError:
+            return {"dispute_id": dispute_id, "settled": False}
+        return {"dispute_id": dispute_id, "settled": True, "action": settled.action}
+    raise store.StoreError(f"dispute {dispute_id}: too much contention, try again")
+
+
+def await_finance(
+    dispute_id: str, task_token: str, clock: Clock, reminder: int = 0, escalated: bool = False
+) -> dict[str, Any]:
+    """Keep the workflow's task token on the dispute and tell finance (the audit event goes on the
+    bus); a reminder or an escalation to the manager when it has waited too long."""
+    for _ in range(MAX_ATTEMPTS):
+        dispute, _ = _fresh(dispute_id)
+        if dispute.final:
+            return {"dispute_id": dispute_id, "waiting": False}
+        now = iso_timestamp(clock.now())
+        kind = (
+            "DisputeEscalated" if escalated else ("FinanceReminded" if reminder else "DisputeAwaitingFinance")
+        )
+        data: dict[str, Any] = {"reminder": reminder}
+        if escalated:
+            data["to"] = load_policy().manager
+        changed = _next(dispute, now, status=Status.AWAITING_FINANCE, task_token=task_token)
+        try:
+            store.apply_changes([(changed, _event(dispute, kind, now, ACTOR, **data))])
+        except store.ConcurrentChangeError:
+            continue
+        return {"dispute_id": dispute_id, "waiting": True}
+    raise store.StoreError(f"dispute {dispute_id}: too much contention, try again")
+
+
+def decide(dispute_id: str, body: dict[str, Any], by: str, clock: Clock) -> tuple[Dispute, str]:
+    """Finance's decision, validated and recorded: (the dispute, the task token to release the
+    workflow with). Raises `RequestInvalidError` for a bad decision and `DisputeError` when the
+    dispute is not waiting for one."""
+    dispute, invoice = _fresh(dispute_id)
+    if dispute.status is not Status.AWAITING_FINANCE or not dispute.task_token:
+        raise DisputeError(
+            f"dispute {dispute_id} is {dispute.status.value}: it is not waiting for a decision"
+        )
+    decision, credit, total, reason = _parse_decision(body, invoice)
+    now = iso_timestamp(clock.now())
+    facts: dict[str, Any] = {"corrected_total": total.to_decimal_string()} if total else {}
+    resolution = Resolution(decision, by, now, credit, reason, facts)
+    token = dispute.task_token
+    changed = _next(dispute, now, resolution=resolution, task_token=None)
+    event = _event(
+        dispute,
+        "DisputeDecided",
+        now,
+        by,
+        decision=decision,
+        credit=credit.to_decimal_string() if credit else None,
+        reason=reason,
+    )
+    try:
+        store.apply_changes([(changed, event)])
+    except store.ConcurrentChangeError:
+        raise DisputeError(f"dispute {dispute_id} changed meanwhile: read it again") from None
+    return changed, token
+
+
+def _parse_decision(body: dict[str, Any], invoice: Invoice) -> tuple[str, Money | None, Money | None, str]:
+    errors: list[FieldError] = []
+    decision = body.get("decision")
+    if decision not in DECISIONS:
+        errors.append(FieldError("decision", f"must be one of {', '.join(DECISIONS)}"))
+    reason = str(body.get("reason") or "").strip()[:1000]
+    credit: Money | None = None
+    total: Money | None = None
+    if decision == "accept":
+        try:
+            credit = Money.parse(
+                str(body.get("credit", invoice.balance.to_decimal_string())), invoice.currency
+            )
+            if not 0 < credit.minor <= invoice.balance.minor:
+                errors.append(FieldError("credit", f"must be more than zero and at most {invoice.balance}"))
+        except ValueError:
+            errors.append(FieldError("credit", f"must be an amount in {invoice.currency}, such as 120.00"))
+    if decision == "reject" and not reason:
+        errors.append(FieldError("reason", "is required: the customer is told why"))
+    if decision == "reissue":
+        try:
+            total = Money.parse(str(body.get("corrected_total")), invoice.currency)
+            if not 0 < total.minor < invoice.total.minor:
+                errors.append(
+                    FieldError("corrected_total", f"must be more than zero and less than {invoice.total}")
+                )
+        except ValueError:
+            errors.append(FieldError("corrected_total", f"must be an amount in {invoice.currency}"))
+        if invoice.paid.minor or invoice.credited.minor:
+            errors.append(
+                FieldError("decision", "an invoice with money applied cannot be reissued: accept a credit")
+            )
+    if errors:
+        raise RequestInvalidError(errors)
+    return str(decision), credit, total, reason
+
+
+def apply_decision(dispute_id: str, clock: Clock) -> dict[str, Any]:
+    """Carry out finance's recorded decision and end the dispute."""
+    for _ in range(MAX_ATTEMPTS):
+        dispute, invoice = _fresh(dispute_id)
+        if dispute.final:
+            return {"dispute_id": dispute_id, "status": dispute.status.value}
+        if dispute.resolution is None:
+            raise DisputeError(f"dispute {dispute_id} has no decision to apply")
+        status = {"accept": Status.ACCEPTED, "reject": Status.REJECTED, "reissue": Status.REISSUED}[
+            dispute.resolution.action
+        ]
+        now = iso_timestamp(clock.now())
+        try:
+            _resolve(dispute, invoice, status, dispute.resolution, now, dispute.resolution.by)
+        except store.ConcurrentChangeError:
+            continue
+        return {"dispute_id": dispute_id, "status": status.value}
+    raise store.StoreError(f"dispute {dispute_id}: too much contention, try again")
+
+
+def _resolve(
+    dispute: Dispute, invoice: Invoice, status: Status, resolution: Resolution, now: str, actor: str
+) -> None:
+    """One transaction: the ledger change the resolution calls for, the invoice out of dispute,
+    the dispute ended; each with its audit event."""
+    changes: list[tuple[Any, AuditEvent]] = []
+    creations: list[store.Creation] = []
+    extra: list[store.LedgerRecord] = []
+    data = {"dispute_id": dispute.dispute_id, "resolution": resolution.action}
+    changed = invoice
+    if resolution.action == "void_duplicate" and resolution.facts.get("duplicate_id") != invoice.invoice_id:
+        duplicate = store.get_invoice(str(resolution.facts["duplicate_id"]))
+        if duplicate is None:
+            raise LedgerError("the duplicate is gone")
+        voided = replace(void(duplicate), version=duplicate.version + 1, updated_at=now)
+        changes.append(
+            (
+                voided,
+                AuditEvent(
+                    duplicate.invoice_id,
+                    voided.version,
+                    "InvoiceVoided",
+                    now,
+                    actor,
+                    data | {"duplicate_of": invoice.invoice_id},
+                ),
+            )
+        )
+    elif resolution.action in ("void_duplicate", "reissue"):
+        changed = void(invoice)
+    elif resolution.credit is not None and resolution.action in ("credit", "accept"):
+        note, changed, allocation = _credit_note(dispute, invoice, resolution.credit, now)
+        note_event = AuditEvent(
+            note.credit_note_id,
+            1,
+            "CreditNoteIssued",
+            now,
+            actor,
+            data
+            | {
+                "invoice_id": invoice.invoice_id,
+                "amount": resolution.credit.to_decimal_string(),
+                "currency": resolution.credit.currency,
+                "number": note.number,
+            },
+        )
+        creations.append(store.credit_note_creation(note, note_event))
+        extra.append(allocation)
+    if changed.status is InvoiceStatus.DISPUTED:
+        changed = end_dispute(changed)
+    if changed is not invoice or changed.status != invoice.status:
+        changed = replace(changed, version=invoice.version + 1, updated_at=now)
+        kind = "InvoiceVoided" if changed.status is InvoiceStatus.VOID else "DisputeResolved"
+        changes.append(
+            (
+                changed,
+                AuditEvent(
+                    invoice.invoice_id,
+                    changed.version,
+                    kind,
+                    now,
+                    actor,
+                    data | {"status": changed.status.value, "balance": changed.balance.to_decimal_string()},
+                ),
+            )
+        )
+    ended = _next(dispute, now, status=status, resolution=resolution, task_token=None)
+    changes.append(
+        (
+            ended,
+            _event(
+                dispute,
+                "DisputeResolved",
+                now,
+                actor,
+                status=status.value,
+                resolution=resolution.action,
+                credit=resolution.credit.to_decimal_string() if resolution.credit else None,
+            ),
+        )
+    )
+    store.apply_changes(changes, creations=creations, extra=extra)
+    if resolution.action == "reissue":
+        _reissue(invoice, resolution, now, actor)
+
+
+def _credit_note(
+    dispute: Dispute, invoice: Invoice, amount: Money, now: str
+) -> tuple[CreditNote, Invoice, store.LedgerRecord]:
+    number = f"CN-{invoice.number}-{dispute.dispute_id[-6:].upper()}"
+    note_id = document_id(invoice.seller_id, DocumentType.CREDIT_NOTE, number)
+    changed, applied = apply_credit(invoice, amount)
+    note = CreditNote(
+        credit_note_id=note_id,
+        seller_id=invoice.seller_id,
+        number=number,
+        customer_id=invoice.customer_id,
+        currency=invoice.currency,
+        issue_date=date.fromisoformat(now[:10]),
+        amount=amount,
+        applied=applied,
+        invoice_reference=invoice.number,
+        fingerprint=hashlib.sha256(f"{dispute.dispute_id}#{amount}".encode()).hexdigest(),
+        source=invoice.source,
+        applied_invoice_id=invoice.invoice_id,
+        version=1,
+        created_at=now,
+    )
+    allocation = store.allocation_record(
+        Allocation(f"alloc_{note_id}", "credit_note", note_id, invoice.invoice_id, applied, now)
+    )
+    return note, changed, allocation
+
+
+def _reissue(invoice: Invoice, resolution: Resolution, now: str, actor: str) -> None:
+    """The corrected invoice, under the original number with an ``-R<n>`` suffix."""
+    total = Money.parse(str(resolution.facts["corrected_total"]), invoice.currency)
+    zero = Money.zero(invoice.currency)
+    number = f"{invoice.number}-R1"
+    corrected = replace(
+        invoice,
+        invoice_id=document_id(invoice.seller_id, DocumentType.INVOICE, number),
+        number=number,
+        issue_date=date.fromisoformat(now[:10]),
+        total=total,
+        tax=zero,
+        prepaid=zero,
+        payable=total,
+        balance=total,
+        paid=zero,
+        credited=zero,
+        written_off=zero,
+        status=InvoiceStatus.OPEN,
+        lines=(),
+        fingerprint=hashlib.sha256(f"{invoice.invoice_id}#reissue#{total}".encode()).hexdigest(),
+        version=1,
+        created_at=now,
+        updated_at=now,
+        fees=None,
+    )
+    corrected = replace(corrected, dunning=type(invoice.dunning)())
+    data = {
+        "invoice_id": corrected.invoice_id,
+        "number": number,
+        "customer_id": invoice.customer_id,
+        "replaces": invoice.invoice_id,
+        "total": total.to_decimal_string(),
+        "currency": invoice.currency,
+    }
+    # Refused when it exists already: a retried task reissued it before.
+    store.create_all(
+        [
+            store.Creation.invoice(
+                corrected, AuditEvent(corrected.invoice_id, 1, "InvoiceIngested", now, actor, data)
+            )
+        ]
+    )
+
+
+def dispute_view(dispute: Dispute) -> dict[str, Any]:
+    """The finance view of a dispute: itself (without the task token), its history."""
+    body = dispute_to_json(dispute)
+    body.pop("task_token", None)
+    body["history"] = [
+        {"seq": e.seq, "type": e.type, "at": e.at, "actor": e.actor, "data": e.data}
+        for e in store.audit_events(store.dispute_pk(dispute.dispute_id))
+    ]
+    return body
+
+
+def reasons_by_customer(customer_id: str) -> dict[str, int]:
+    """How often the customer disputed, per reason: recurring causes show."""
+    counts: dict[str, int] = {}
+    for dispute in store.customer_disputes(customer_id):
+        counts[dispute.reason.value] = counts.get(dispute.reason.value, 0) + 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,218 @@
+"""Disputes against the ledger on moto: opened once, analysed, settled without a person where the
+facts allow, otherwise decided by finance and applied."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+from receivables import store
+from receivables.disputes import service
+from receivables.disputes.model import Reason, Source, Status
+from receivables.domain import CreditNote, DocumentType, InvoiceStatus
+from receivables.ledger import document_id
+from receivables.money import Money
+from receivables.validation import RequestInvalidError
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Aws
+
+
+def line(description: str, quantity: str, price: str, amount: str) -> dict[str, str]:
+    return {
+        "description": description,
+        "quantity": quantity,
+        "unit_price": price,
+        "amount": amount,
+        "tax_percent": "20",
+    }
+
+
+WRAP = [line("Pallet wrap", "10", "12.50", "125.00"), line("Freight", "1", "80.00", "80.00")]
+
+
+def invoice(
+    number: str, ref: str, issued: str, lines: list[dict[str, str]], total: str, tax: str
+) -> dict[str, object]:
+    return {
+        "number": number,
+        "issue_date": issued,
+        "due_date": "2026-11-30",
+        "currency": "EUR",
+        "customer": {"ref": ref, "name": f"{ref} Ltd", "email": f"ap@{ref.lower()}.example"},
+        "po_number": "PO-77",
+        "lines": lines,
+        "tax": tax,
+        "total": total,
+    }
+
+
+LEDGER = json.dumps(
+    {
+        "invoices": [
+            invoice("D-1", "C1", "2026-10-01", WRAP, "246.00", "41.00"),
+            invoice("D-2", "C1", "2026-10-09", WRAP, "246.00", "41.00"),  # the same, billed again
+            invoice(
+                "D-3", "C2", "2026-10-05", [line("Consulting", "8", "125.00", "1000.00")], "1200.00", "200.00"
+            ),
+        ]
+    }
+)
+
+
+def inv(number: str) -> str:
+    return document_id("self", DocumentType.INVOICE, number)
+
+
+@pytest.fixture
+def ledger(aws: Aws) -> Aws:
+    aws.drop("inbox/disputes.json", LEDGER)
+    return aws
+
+
+def test_a_duplicate_is_voided_without_a_person(ledger: Aws) -> None:
+    opened, created = service.open_dispute_on(
+        inv("D-2"), Source.CUSTOMER, Reason.BILLED_TWICE, "customer", ledger.clock
+    )
+    again, created_again = service.open_dispute_on(
+        inv("D-2"), Source.CUSTOMER, Reason.BILLED_TWICE, "customer", ledger.clock
+    )
+
+    assert created and not created_again and again.dispute_id == opened.dispute_id
+    disputed = store.get_invoice(inv("D-2"))
+    assert disputed is not None and disputed.status is InvoiceStatus.DISPUTED  # dunning pauses
+
+    analysed = service.analyse_dispute(opened.dispute_id, ledger.clock)
+    settled = service.settle_dispute(opened.dispute_id, ledger.clock)
+    retried = service.settle_dispute(opened.dispute_id, ledger.clock)
+
+    assert analysed["proposal"] == "void_duplicate"
+    assert settled == {"dispute_id": opened.dispute_id, "settled": True, "action": "void_duplicate"}
+    assert retried["settled"] is True
+    duplicate, original = store.get_invoice(inv("D-2")), store.get_invoice(inv("D-1"))
+    assert duplicate is not None and duplicate.status is InvoiceStatus.VOID and duplicate.balance.is_zero()
+    assert (
+        original is not None
+        and original.status is InvoiceStatus.OPEN
+        and original.balance == Money(24600, "EUR")
+    )
+    dispute = store.get_dispute(opened.dispute_id)
+    assert dispute is not None and dispute.status is Status.SETTLED
+    assert [f.rule for f in dispute.findings if f.confirmed] == ["billed_twice"]
+    history = [e["type"] for e in service.dispute_view(dispute)["history"]]
+    assert history == ["DisputeOpened", "DisputeAnalysed", "DisputeResolved"]
+    assert store.open_disputes() == []
+
+
+def test_finance_accepts_with_a_partial_credit_through_the_task_token(ledger: Aws) -> None:
+    opened, _ = service.open_dispute_on(
+        inv("D-3"),
+        Source.FINANCE,
+        Reason.QUALITY,
+        "finance:ana",
+        ledger.clock,
+        comment="two days were not delivered",
+    )
+    assert service.analyse_dispute(opened.dispute_id, ledger.clock)["proposal"] is None  # 1,200.00: too much
+    assert service.settle_dispute(opened.dispute_id, ledger.clock)["settled"] is False
+    service.await_finance(opened.dispute_id, "token-1", ledger.clock)
+    assert [d.dispute_id for d in store.open_disputes()] == [opened.dispute_id]
+    with pytest.raises(RequestInvalidError) as bad:
+        service.decide(
+            opened.dispute_id, {"decision": "accept", "credit": "5000.00"}, "finance:ana", ledger.clock
+        )
+    assert [e.field for e in bad.value.errors] == ["credit"]
+
+    decided, token = service.decide(
+        opened.dispute_id, {"decision": "accept", "credit": "300.00"}, "finance:ana", ledger.clock
+    )
+    with pytest.raises(service.DisputeError):  # the token is spent: a second decision is refused
+        service.decide(opened.dispute_id, {"decision": "reject", "reason": "no"}, "finance:bob", ledger.clock)
+    applied = service.apply_decision(opened.dispute_id, ledger.clock)
+    service.apply_decision(opened.dispute_id, ledger.clock)  # a retried task changes nothing
+
+    assert token == "token-1" and decided.task_token is None and applied["status"] == "accepted"
+    changed = store.get_invoice(inv("D-3"))
+    assert (
+        changed is not None
+        and changed.status is InvoiceStatus.OPEN
+        and changed.balance == Money(90000, "EUR")
+    )
+    assert changed.credited == Money(30000, "EUR")
+    notes = [d for d in store.customer_documents(changed.customer_id) if isinstance(d, CreditNote)]
+    assert len(notes) == 1 and notes[0].applied == Money(30000, "EUR")
+    assert notes[0].number.startswith("CN-D-3-")
+
+
+def test_a_rejection_needs_a_reason_and_puts_the_invoice_back_into_dunning(ledger: Aws) -> None:
+    opened, _ = service.open_dispute_on(inv("D-3"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
+    service.analyse_dispute(opened.dispute_id, ledger.clock)
+    service.await_finance(opened.dispute_id, "token-2", ledger.clock)
+    with pytest.raises(RequestInvalidError):
+        service.decide(opened.dispute_id, {"decision": "reject"}, "finance:ana", ledger.clock)
+
+    service.decide(
+        opened.dispute_id,
+        {"decision": "reject", "reason": "the rate is the contract's"},
+        "finance:ana",
+        ledger.clock,
+    )
+    service.apply_decision(opened.dispute_id, ledger.clock)
+
+    changed = store.get_invoice(inv("D-3"))
+    assert (
+        changed is not None
+        and changed.status is InvoiceStatus.OPEN
+        and changed.balance == Money(120000, "EUR")
+    )
+    second, created = service.open_dispute_on(
+        inv("D-3"), Source.CUSTOMER, Reason.OTHER, "customer", ledger.clock
+    )
+    assert created and second.dispute_id != opened.dispute_id, "a new dispute once the last one ended"
+    assert service.reasons_by_customer(changed.customer_id) == {"other": 1, "pricing": 1}
+
+
+def test_a_reissue_voids_the_invoice_and_issues_the_corrected_one(ledger: Aws) -> None:
+    opened, _ = service.open_dispute_on(inv("D-3"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
+    service.analyse_dispute(opened.dispute_id, ledger.clock)
+    service.await_finance(opened.dispute_id, "token-3", ledger.clock)
+    service.decide(
+        opened.dispute_id, {"decision": "reissue", "corrected_total": "1080.00"}, "finance:ana", ledger.clock
+    )
+    service.apply_decision(opened.dispute_id, ledger.clock)
+
+    old, new = store.get_invoice(inv("D-3")), store.get_invoice(inv("D-3-R1"))
+    assert old is not None and old.status is InvoiceStatus.VOID
+    assert new is not None and new.status is InvoiceStatus.OPEN and new.balance == Money(108000, "EUR")
+
+
+def test_a_small_overbilling_against_the_po_on_file_is_credited(ledger: Aws) -> None:
+    original = store.get_invoice(inv("D-1"))
+    assert original is not None
+    po = {
+        "currency": "EUR",
+        "lines": [{"description": "pallet wrap", "quantity": "10", "unit_price": "12.00"}],
+    }
+    store.put_document(f"PO#{original.customer_id}", po, 1, "2026-10-01T00:00:00Z", None, sk="PO-77")
+    store.put_document(
+        f"TERMS#{original.customer_id}", {"requires_po": True}, 1, "2026-10-01T00:00:00Z", None
+    )
+
+    opened, _ = service.open_dispute_on(inv("D-1"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
+    # D-2 repeats D-1, but D-1 is the original: the dispute of D-1 is about its price.
+    service.analyse_dispute(opened.dispute_id, ledger.clock)
+    result = service.settle_dispute(opened.dispute_id, ledger.clock)
+
+    dispute = store.get_dispute(opened.dispute_id)
+    assert dispute is not None
+    findings = {f.rule: f for f in dispute.findings}
+    assert findings["price_or_quantity"].facts["overbilled"] == "6.00"  # 0.50 x 10, plus 20% tax
+    assert not findings["purchase_order"].confirmed  # PO-77 is on file
+    assert result == {"dispute_id": opened.dispute_id, "settled": True, "action": "credit"}
+    credited = store.get_invoice(inv("D-1"))
+    assert credited is not None and credited.balance == Money(24000, "EUR")
+    assert credited.status is InvoiceStatus.OPEN
+    twin = store.get_invoice(inv("D-2"))
+    assert twin is not None and twin.status is InvoiceStatus.OPEN, "voiding D-2 answers no price dispute"
