@@ -23,7 +23,7 @@ from receivables.money import normalise_currency
 from receivables.observability import logger
 from receivables.payments import record_receipt
 from receivables.settings import Settings
-from receivables.validation import RequestInvalidError
+from receivables.validation import FieldError, RequestInvalidError
 
 if TYPE_CHECKING:
     from receivables.domain import Payment
@@ -239,3 +239,149 @@ def promise_to_pay(invoice_id: str) -> Response:
         },
         201,
     )
+
+
+# --- disputes -----------------------------------------------------------------------------------
+def _body() -> dict[str, Any]:
+    request = app.current_request
+    assert request is not None
+    try:
+        body = request.json_body
+    except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
+        raise RequestInvalidError([FieldError("body", "is not valid JSON")]) from None
+    if not isinstance(body, dict):
+        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
+    return body
+
+
+def _errors(exc: RequestInvalidError) -> Response:
+    return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
+
+
+@app.route("/invoices/{invoice_id}/disputes", methods=["POST"], content_types=["application/json"])
+def open_invoice_dispute(invoice_id: str) -> Response:
+    """Open a dispute for the customer (collector): ``{"reason": "pricing", "amount": "120.00",
+    "lines": [{"line_id": "1", "quantity": "8"}], "comment": "..."}``; 201, or 200 with the
+    dispute already open."""
+    from receivables.disputes.model import Reason, Source
+    from receivables.disputes.service import DisputeError, dispute_view, open_dispute_on, parse_lines
+
+    try:
+        who = _caller(Role.COLLECTOR)
+        _, clock = context()
+        invoice = store.get_invoice(invoice_id) if invoice_id.startswith("inv_") else None
+        if invoice is None:
+            return _json({"message": f"no invoice {invoice_id}"}, 404)
+        body = _body()
+        errors: list[FieldError] = []
+        try:
+            reason = Reason(str(body.get("reason")))
+        except ValueError:
+            errors.append(FieldError("reason", f"must be one of {', '.join(r.value for r in Reason)}"))
+        amount, lines = parse_lines(invoice, body.get("amount"), body.get("lines"), errors)
+        if errors:
+            raise RequestInvalidError(errors)
+        dispute, created = open_dispute_on(
+            invoice_id,
+            Source.FINANCE,
+            reason,
+            f"finance:{who}",
+            clock,
+            amount=amount,
+            lines=lines,
+            comment=str(body.get("comment") or ""),
+        )
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    except RequestInvalidError as exc:
+        return _errors(exc)
+    except DisputeError as exc:
+        return _json({"message": str(exc)}, 404)
+    return _json({"dispute": dispute_view(dispute)}, 201 if created else 200)
+
+
+@app.route("/disputes", methods=["GET"])
+def disputes_open() -> Response:
+    """Disputes that have not ended, oldest first (viewer): finance's queue."""
+    from receivables.disputes.service import dispute_summary
+
+    try:
+        _caller(Role.VIEWER)
+        context()
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    return _json({"disputes": [dispute_summary(d) for d in store.open_disputes()]})
+
+
+@app.route("/disputes/{dispute_id}", methods=["GET"])
+def dispute_detail(dispute_id: str) -> Response:
+    """One dispute: its findings, resolution, documents and history (viewer)."""
+    from receivables.disputes.service import dispute_view
+
+    try:
+        _caller(Role.VIEWER)
+        context()
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    dispute = store.get_dispute(dispute_id) if dispute_id.startswith("dsp_") else None
+    if dispute is None:
+        return _json({"message": f"no dispute {dispute_id}"}, 404)
+    return _json({"dispute": dispute_view(dispute)})
+
+
+@app.route("/disputes/{dispute_id}/decision", methods=["POST"], content_types=["application/json"])
+def dispute_decision(dispute_id: str) -> Response:
+    """Finance decides a dispute that waits for it (controller): ``{"decision": "accept",
+    "credit": "120.00"}``, ``{"decision": "reject", "reason": "..."}`` or ``{"decision":
+    "reissue", "corrected_total": "1080.00"}``; the workflow then applies it (202)."""
+    import json
+
+    from receivables.disputes.service import DisputeError, decide, dispute_view
+
+    try:
+        who = _caller(Role.CONTROLLER)
+        _, clock = context()
+        if not dispute_id.startswith("dsp_") or store.get_dispute(dispute_id) is None:
+            return _json({"message": f"no dispute {dispute_id}"}, 404)
+        dispute, token = decide(dispute_id, _body(), f"finance:{who}", clock)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    except RequestInvalidError as exc:
+        return _errors(exc)
+    except DisputeError as exc:
+        return _json({"message": str(exc)}, 409)
+    resolution = dispute.resolution
+    assert resolution is not None
+    output = {"decision": resolution.action, "by": resolution.by}
+    states().send_task_success(taskToken=token, output=json.dumps(output))
+    logger.info("dispute decided", extra={"dispute_id": dispute_id, "decision": resolution.action})
+    return _json({"dispute": dispute_view(dispute)}, 202)
+
+
+@app.route("/customers/{customer_id}/disputes", methods=["GET"])
+def customer_dispute_history(customer_id: str) -> Response:
+    """A customer's disputes and how often each reason came up (viewer)."""
+    from receivables.disputes.service import dispute_summary, reasons_by_customer
+
+    try:
+        _caller(Role.VIEWER)
+        context()
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    disputes = store.customer_disputes(customer_id)
+    return _json(
+        {
+            "customer_id": customer_id,
+            "reasons": reasons_by_customer(customer_id),
+            "disputes": [dispute_summary(d) for d in disputes],
+        }
+    )
+
+
+@cache
+def states() -> Any:
+    """The Step Functions client (built on first use: only decisions need it)."""
+    import boto3
+
+    settings, _ = context()
+    return boto3.client("stepfunctions", endpoint_url=settings.endpoint_url)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -104,8 +105,9 @@ class Router:
         if service == "lambda":
             self.invoker.invoke_async(target["Arn"], payload, done)
         else:
+            # EventBridge names each execution it starts afresh (moto would name them all "None").
             self.client("stepfunctions").start_execution(
-                stateMachineArn=target["Arn"], input=json.dumps(payload)
+                stateMachineArn=target["Arn"], name=uuid.uuid4().hex, input=json.dumps(payload)
             )
 
     # --- lifecycle --------------------------------------------------------------------------

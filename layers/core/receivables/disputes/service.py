@@ -49,9 +49,10 @@ from receivables.money import Money
 from receivables.validation import FieldError, RequestInvalidError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from receivables.clock import Clock
+    from receivables.domain import Customer
 
 MAX_ATTEMPTS = 5
 ACTOR = "disputes"
@@ -173,7 +174,7 @@ def open_dispute_on(
         if invoice.status is not InvoiceStatus.DISPUTED and invoice.status in COLLECTIBLE:
             disputed = replace(open_dispute(invoice), version=invoice.version + 1, updated_at=now)
             changes.append(
-                (disputed, AuditEvent(invoice_id, disputed.version, "DisputeOpened", now, opened_by, data))
+                (disputed, AuditEvent(invoice_id, disputed.version, "InvoiceDisputed", now, opened_by, data))
             )
         try:
             store.apply_changes(changes, creations=[creation])
@@ -239,8 +240,16 @@ def analyse_dispute(dispute_id: str, clock: Clock, execution_arn: str | None = N
     """Run the rules, keep the itemised findings on the dispute; say what can be settled."""
     for _ in range(MAX_ATTEMPTS):
         dispute, invoice = _fresh(dispute_id)
+        if execution_arn and dispute.execution_arn not in (None, execution_arn):
+            # The bus delivered DisputeOpened twice: the first execution owns the dispute.
+            return {"dispute_id": dispute_id, "claimed": False, "proposal": None}
         if dispute.final:
-            return {"dispute_id": dispute_id, "status": dispute.status.value, "proposal": None}
+            return {
+                "dispute_id": dispute_id,
+                "claimed": True,
+                "status": dispute.status.value,
+                "proposal": None,
+            }
         policy = load_policy()
         findings = analyse(gather_facts(invoice), policy)
         settled = proposal(dispute, invoice, findings, policy)
@@ -267,6 +276,7 @@ def analyse_dispute(dispute_id: str, clock: Clock, execution_arn: str | None = N
             continue
         return {
             "dispute_id": dispute_id,
+            "claimed": True,
             "status": changed.status.value,
             "proposal": settled.action if settled else None,
         }
@@ -592,3 +602,99 @@ def reasons_by_customer(customer_id: str) -> dict[str, int]:
     for dispute in store.customer_disputes(customer_id):
         counts[dispute.reason.value] = counts.get(dispute.reason.value, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def record_failure(dispute_id: str, error: Any, clock: Clock) -> dict[str, Any]:
+    """A workflow task failed for good: the error goes on the dispute, where finance sees it."""
+    for _ in range(MAX_ATTEMPTS):
+        dispute = store.get_dispute(dispute_id)
+        if dispute is None:
+            return {"dispute_id": dispute_id, "recorded": False}
+        now = iso_timestamp(clock.now())
+        detail = error if isinstance(error, dict) else {"Error": str(error)}
+        data = {"error": str(detail.get("Error", "")), "cause": str(detail.get("Cause", ""))[:1000]}
+        try:
+            store.apply_changes(
+                [(_next(dispute, now), _event(dispute, "DisputeWorkflowFailed", now, ACTOR, **data))]
+            )
+        except store.ConcurrentChangeError:
+            continue
+        return {"dispute_id": dispute_id, "recorded": True}
+    raise store.StoreError(f"dispute {dispute_id}: too much contention, try again")
+
+
+def notify_customer(
+    dispute_id: str, clock: Clock, send: Callable[[Dispute, Invoice, Customer], str]
+) -> dict[str, Any]:
+    """Tell the customer how their dispute ended, once (an audit event marks it sent)."""
+    dispute, invoice = _fresh(dispute_id)
+    if not dispute.final or dispute.source is Source.CHARGEBACK:
+        return {"dispute_id": dispute_id, "told": False}
+    pk = store.dispute_pk(dispute_id)
+    if store.marker_exists(pk, "customer-told"):
+        return {"dispute_id": dispute_id, "told": True}
+    customer = store.get_customer(dispute.customer_id)
+    if customer is None or not customer.email:
+        return {"dispute_id": dispute_id, "told": False, "why": "no email address"}
+    message_id = send(dispute, invoice, customer)
+    now = iso_timestamp(clock.now())
+    for _ in range(MAX_ATTEMPTS):
+        fresh = store.get_dispute(dispute_id)
+        assert fresh is not None
+        event = _event(fresh, "CustomerToldOfOutcome", now, ACTOR, to=customer.email, message_id=message_id)
+        try:
+            store.apply_changes([(_next(fresh, now), event)], extra=[store.marker(pk, "customer-told", now)])
+        except store.ConcurrentChangeError:
+            if store.marker_exists(pk, "customer-told"):
+                break
+            continue
+        break
+    return {"dispute_id": dispute_id, "told": True, "message_id": message_id}
+
+
+def parse_lines(
+    invoice: Invoice, amount_text: object, raw_lines: object, errors: list[FieldError]
+) -> tuple[Money | None, list[DisputedLine]]:
+    """The contested amount and lines as a form or JSON body gives them; problems go to
+    ``errors`` (the amount and the line ids are checked against the invoice when opening)."""
+    from decimal import Decimal, InvalidOperation
+
+    amount: Money | None = None
+    if amount_text not in (None, ""):
+        try:
+            amount = Money.parse(str(amount_text), invoice.currency)
+        except ValueError:
+            errors.append(FieldError("amount", f"must be an amount in {invoice.currency}, such as 120.00"))
+    lines: list[DisputedLine] = []
+    if raw_lines in (None, ""):
+        return amount, lines
+    if not isinstance(raw_lines, list):
+        errors.append(FieldError("lines", "must be a list of {line_id, quantity, unit_price}"))
+        return amount, lines
+    for n, raw in enumerate(raw_lines):
+        if not isinstance(raw, dict) or not raw.get("line_id"):
+            errors.append(FieldError(f"lines[{n}]", "must name a line_id"))
+            continue
+        try:
+            quantity = None if raw.get("quantity") in (None, "") else Decimal(str(raw["quantity"]))
+            price = None if raw.get("unit_price") in (None, "") else Decimal(str(raw["unit_price"]))
+        except InvalidOperation:
+            errors.append(FieldError(f"lines[{n}]", "quantity and unit_price must be decimal strings"))
+            continue
+        lines.append(DisputedLine(str(raw["line_id"]), quantity, price))
+    return amount, lines
+
+
+def dispute_summary(dispute: Dispute) -> dict[str, Any]:
+    """A dispute in a list: who, what, where it stands."""
+    return {
+        "dispute_id": dispute.dispute_id,
+        "invoice_id": dispute.invoice_id,
+        "customer_id": dispute.customer_id,
+        "source": dispute.source.value,
+        "reason": dispute.reason.value,
+        "status": dispute.status.value,
+        "opened_at": dispute.opened_at,
+        "amount": dispute.amount.to_decimal_string() if dispute.amount else None,
+        "confirmed": [f.rule for f in dispute.findings if f.confirmed],
+    }

@@ -1,0 +1,124 @@
+"""Dispute task function: each step of the dispute state machine (statemachines/dispute.asl.json).
+
+``{"op": "analyse"}`` claims the dispute for its execution and keeps the findings on it;
+``settle`` carries out what the findings allow; ``await`` keeps the task token while finance
+decides (and reminds, or escalates to the manager, when it is late); ``apply`` carries out the
+decision; ``notify`` tells the customer by email, once (Powertools Idempotency on the dispute);
+``fail`` records a failed step on the dispute. Each reads fresh state and is safe to retry.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.clock import Clock, clock_from_env
+from receivables.disputes import service
+from receivables.observability import logger, metrics
+from receivables.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from receivables.disputes.model import Dispute
+    from receivables.domain import Customer, Invoice
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    """What the task works with; tests build their own."""
+
+    clock: Clock
+    # Sends the outcome email of a dispute (once per dispute), returning the message id.
+    tell: Callable[[Dispute, Invoice, Customer], str]
+    register_context: Callable[[Any], None] = lambda context: None
+
+
+@cache
+def default_dependencies() -> Dependencies:
+    """Built once per cold start from the function's environment."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    from receivables.adapters.ses import ses_sender
+    from receivables.disputes.emails import render_outcome
+    from receivables.mailer import MailSettings, mime_message, pay_url
+
+    settings = Settings.from_env(os.environ)
+    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    mail = MailSettings.from_env(os.environ)
+    clock = clock_from_env(os.environ)
+    persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
+    config = IdempotencyConfig(expires_after_seconds=90 * 24 * 3600, raise_on_no_idempotency_key=True)
+    send_raw = ses_sender(mail.sender, settings.endpoint_url)
+    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+
+    @idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    def once_by_key(send: Callable[[], str], key: str) -> str:
+        return send()
+
+    def tell(dispute: Dispute, invoice: Invoice, customer: Customer) -> str:
+        link_key = str(get_secret(key_name, max_age=300)).encode()
+        rendered = render_outcome(
+            dispute,
+            invoice,
+            customer,
+            seller_name=mail.seller_name,
+            contact=mail.contact,
+            pay_url=pay_url(invoice, mail, link_key, clock),
+        )
+        message = mime_message(
+            rendered, customer, mail, invoice.invoice_id, f"dispute_outcome; dispute={dispute.dispute_id}"
+        )
+        email = str(customer.email)
+        return str(
+            once_by_key(
+                lambda: send_raw(email, message.as_bytes()), key=f"dispute-outcome#{dispute.dispute_id}"
+            )
+        )
+
+    return Dependencies(clock, tell, config.register_lambda_context)
+
+
+def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
+    """One step of the workflow."""
+    op = event.get("op")
+    dispute_id = str(event["dispute_id"])
+    clock = deps.clock
+    if op == "analyse":
+        result = service.analyse_dispute(dispute_id, clock, event.get("execution_arn"))
+    elif op == "settle":
+        result = service.settle_dispute(dispute_id, clock)
+    elif op == "await":
+        reminders = int(event.get("reminders", 0))
+        escalated = reminders > int(event.get("escalate_after", 2))
+        result = service.await_finance(dispute_id, str(event["task_token"]), clock, reminders, escalated)
+    elif op == "apply":
+        result = service.apply_decision(dispute_id, clock)
+    elif op == "notify":
+        result = service.notify_customer(dispute_id, clock, deps.tell)
+    elif op == "fail":
+        result = service.record_failure(dispute_id, event.get("error"), clock)
+    else:
+        raise ValueError(f"unknown op {op!r}")
+    logger.info("dispute", extra={"dispute_id": dispute_id, "op": op, "result": result})
+    metrics.add_metric(name=f"Dispute{str(op).title()}", unit="Count", value=1)
+    return result
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point (a Step Functions task)."""
+    deps = default_dependencies()
+    deps.register_context(context)
+    return handle(event, deps)

@@ -1,0 +1,140 @@
+"""The dispute state machine executed on moto by the local runtime, with the in-process task
+function: a duplicate settled without a person, and a dispute decided by finance through the API
+(the task-token round trip), each told to the customer by email."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from receivables import store
+from receivables.disputes.model import Status
+from receivables.domain import DocumentType, InvoiceStatus
+from receivables.ledger import document_id
+from receivables.money import Money
+from receivables_local.demo import free_port_base, http
+from receivables_local.runtime import LocalRuntime
+from tests.integration.test_disputes import LEDGER
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+pytestmark = pytest.mark.xdist_group("dispute_runtime")
+
+
+def inv(number: str) -> str:
+    return document_id("self", DocumentType.INVOICE, number)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise TimeoutError(check)
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    local = LocalRuntime(port_base=free_port_base(), time_scale=1.0, function_log_level="ERROR")
+    local.state_dir = tmp_path_factory.mktemp("disputes")
+    local.start()
+    assert local.stack is not None
+    store.bind(local.stack.resources["Table"], local.region, local.aws_endpoint)
+    s3: Any = boto3.client("s3", endpoint_url=local.aws_endpoint, region_name=local.region)
+    s3.put_object(Bucket=local.stack.resources["InvoiceBucket"], Key="inbox/disputes.json", Body=LEDGER)
+    local.settle()
+    yield local
+    local.stop()
+
+
+def api(runtime: LocalRuntime, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    import urllib.request
+
+    headers = {
+        "Authorization": f"Bearer {runtime.connection['api_token']}",
+        "Content-Type": "application/json",
+    }
+    data = json.dumps(body).encode() if body is not None else None
+    if method == "GET":
+        status, _, text = http(f"{runtime.api_endpoint}{path}", None, headers)
+    else:
+        request = urllib.request.Request(
+            f"{runtime.api_endpoint}{path}", data=data, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+    return status, json.loads(text) if text else None
+
+
+def told(runtime: LocalRuntime, dispute_id: str) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in runtime.mailbox()
+        if m.get("Headers", {}).get("X-Receivables-Mail", "").endswith(dispute_id)
+    ]
+
+
+def test_a_duplicate_is_settled_and_the_customer_told(runtime: LocalRuntime) -> None:
+    status, opened = api(runtime, "POST", f"/invoices/{inv('D-2')}/disputes", {"reason": "billed_twice"})
+    assert status == 201, opened
+    dispute_id = opened["dispute"]["dispute_id"]
+
+    ended = wait_for(lambda: (d := store.get_dispute(dispute_id)) is not None and d.final and d)
+    wait_for(lambda: told(runtime, dispute_id))
+
+    assert ended.status is Status.SETTLED and ended.resolution.action == "void_duplicate"
+    duplicate = store.get_invoice(inv("D-2"))
+    assert duplicate is not None and duplicate.status is InvoiceStatus.VOID
+    [mail] = told(runtime, dispute_id)
+    assert "repeated an earlier invoice" in mail["Body"]["text_part"]
+
+
+def test_finance_decides_through_the_api_and_the_workflow_applies_it(runtime: LocalRuntime) -> None:
+    status, opened = api(
+        runtime,
+        "POST",
+        f"/invoices/{inv('D-3')}/disputes",
+        {"reason": "quality", "comment": "two days missing"},
+    )
+    assert status == 201, opened
+    dispute_id = opened["dispute"]["dispute_id"]
+    waiting = wait_for(
+        lambda: (d := store.get_dispute(dispute_id)) is not None and d.status is Status.AWAITING_FINANCE and d
+    )
+    assert waiting.task_token
+    _, queue = api(runtime, "GET", "/disputes")
+    assert [d["dispute_id"] for d in queue["disputes"]] == [dispute_id]
+
+    bad, errors = api(runtime, "POST", f"/disputes/{dispute_id}/decision", {"decision": "maybe"})
+    decided, _ = api(
+        runtime, "POST", f"/disputes/{dispute_id}/decision", {"decision": "accept", "credit": "300.00"}
+    )
+    again, _ = api(
+        runtime, "POST", f"/disputes/{dispute_id}/decision", {"decision": "reject", "reason": "no"}
+    )
+
+    assert (bad, errors["errors"][0]["field"]) == (400, "decision")
+    assert (decided, again) == (202, 409)
+    ended = wait_for(lambda: (d := store.get_dispute(dispute_id)) is not None and d.final and d)
+    wait_for(lambda: told(runtime, dispute_id))
+    assert ended.status is Status.ACCEPTED
+    invoice = store.get_invoice(inv("D-3"))
+    assert invoice is not None and invoice.status is InvoiceStatus.OPEN
+    assert invoice.balance == Money(90000, "EUR"), "dunning resumes on what is left"
+    _, view = api(runtime, "GET", f"/disputes/{dispute_id}")
+    history = [e["type"] for e in view["dispute"]["history"]]
+    assert history[:3] == ["DisputeOpened", "DisputeAnalysed", "DisputeAwaitingFinance"]
+    assert history[-3:] == ["DisputeDecided", "DisputeResolved", "CustomerToldOfOutcome"]
+    assert "task_token" not in view["dispute"]
+    _, by_customer = api(runtime, "GET", f"/customers/{invoice.customer_id}/disputes")
+    assert by_customer["reasons"] == {"quality": 1}
