@@ -1,4 +1,5 @@
-"""Pay function: the customer's signed links, GET /pay/{token} and GET|POST /promise/{token}.
+"""Pay function: the customer's signed links: pay (GET /pay/{token}), promise to pay (GET|POST
+/promise/{token}) and dispute (GET|POST /dispute/{token}, with documents uploaded to S3).
 
 The link is checked first (a tampered or expired one gets a 4xx page and costs no Stripe call);
 then a Stripe Checkout Session is created for the invoice's current balance and the customer is
@@ -26,6 +27,8 @@ from receivables.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from receivables.dispute_link import Attachments
 
 app = Chalice(app_name="receivables-pay")
 
@@ -159,3 +162,50 @@ def promise_submitted(token: str) -> Response:
     if page.status == 200:
         logger.info("promise to pay recorded")
     return _page(page)
+
+
+@cache
+def attachments() -> Attachments:
+    """Customers' dispute documents, in the bucket the template names."""
+    from receivables.adapters.attachments import s3_attachments
+
+    settings = Settings.from_env(os.environ)
+    return s3_attachments(os.environ["ATTACHMENTS_BUCKET"], settings.endpoint_url)
+
+
+@app.route("/dispute/{token}", methods=["GET"])
+def dispute_link(token: str) -> Response:
+    """The dispute form of an invoice (or its open dispute, with its documents)."""
+    from receivables.dispute_link import dispute_form
+
+    deps = default_dependencies()
+    return _page(dispute_form(token, deps.link_key(), deps.clock, deps.settings, attachments()))
+
+
+@app.route("/dispute/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def dispute_submitted(token: str) -> Response:
+    """The customer's dispute, posted from that form."""
+    from receivables.dispute_link import submit_dispute
+
+    deps = default_dependencies()
+    request = app.current_request
+    assert request is not None
+    raw = request.raw_body or b""
+    body = raw.encode() if isinstance(raw, str) else raw
+    page = submit_dispute(token, body, deps.link_key(), deps.clock, deps.settings, attachments())
+    if page.status == 201:
+        logger.info("dispute opened by the customer")
+    return _page(page)
+
+
+@app.route("/dispute/{token}/attached", methods=["GET"])
+def dispute_attached(token: str) -> Response:
+    """Where S3 sends the customer after uploading a document."""
+    from receivables.dispute_link import attached
+
+    deps = default_dependencies()
+    request = app.current_request
+    assert request is not None
+    params: dict[str, str] = dict(request.query_params or {})
+    key = params.get("key", "")
+    return _page(attached(token, key, deps.link_key(), deps.clock, deps.settings, attachments()))

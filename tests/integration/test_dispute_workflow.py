@@ -138,3 +138,95 @@ def test_finance_decides_through_the_api_and_the_workflow_applies_it(runtime: Lo
     assert "task_token" not in view["dispute"]
     _, by_customer = api(runtime, "GET", f"/customers/{invoice.customer_id}/disputes")
     assert by_customer["reasons"] == {"quality": 1}
+
+
+def link_in_invoice_email(runtime: LocalRuntime, number: str) -> str:
+    import re
+
+    for message in runtime.mailbox():
+        if message.get("Headers", {}).get("X-Receivables-Invoice") == inv(number):
+            found = re.search(r"(http://\S+/dispute/[\w.-]+)", message["Body"]["text_part"] or "")
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no invoice email with a dispute link for {number}")
+
+
+def upload(form_html: str, content: bytes) -> tuple[int, dict[str, str]]:
+    """Post ``content`` with the page's presigned upload form, as a browser would."""
+    import html
+    import re
+    import urllib.request
+
+    action = html.unescape(re.search(r'<form method="post" action="([^"]+)" enctype', form_html).group(1))  # type: ignore[union-attr]
+    fields = {
+        html.unescape(k): html.unescape(v)
+        for k, v in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form_html)
+    }
+    boundary = "----receivables-test"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="doc"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(
+        action, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    status, headers, _ = http_no_redirect(request)
+    return status, headers
+
+
+def http_no_redirect(request: Any) -> tuple[int, dict[str, str], str]:
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def test_a_customer_disputes_from_the_invoice_email_and_attaches_a_document(runtime: LocalRuntime) -> None:
+    import urllib.parse
+
+    link = link_in_invoice_email(runtime, "D-1")
+    shown, _, form = http(link)
+    assert shown == 200 and 'name="reason"' in form and 'name="line"' in form
+    bad, _, again = http(
+        link, b"reason=nonsense&amount=lots", {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert bad == 400 and 'id="errors"' in again
+    body = urllib.parse.urlencode(
+        [("reason", "quality"), ("line", "1"), ("amount", "30.00"), ("comment", "torn")]
+    )
+    status, _, received = http(link, body.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 201 and "Dispute received" in received
+
+    # A PDF is kept; an executable calling itself a document is deleted.
+    stored, where = upload(received, b"%PDF-1.7\n" + b"x" * 2000)
+    assert stored == 303
+    kept, _, page = http(where["Location"])
+    _, where_refused = upload(page, b"MZ\x90\x00 not a document")
+    refused, _, refusal = http(where_refused["Location"])
+
+    assert kept == 200 and "Documents attached: 1" in page
+    assert refused == 400 and "Only PDF, PNG and JPEG" in refusal
+    invoice = store.get_invoice(inv("D-1"))
+    assert invoice is not None
+    dispute = next(d for d in store.customer_disputes(invoice.customer_id) if d.invoice_id == inv("D-1"))
+    assert dispute.source.value == "customer" and [line.line_id for line in dispute.lines] == ["1"]
+    assert len(dispute.attachments) == 1
+    s3: Any = boto3.client("s3", endpoint_url=runtime.aws_endpoint, region_name=runtime.region)
+    bucket = runtime.stack.resources["InvoiceBucket"] if runtime.stack else ""
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="disputes/").get("Contents", [])]
+    assert keys == list(dispute.attachments), "the refused upload is gone"

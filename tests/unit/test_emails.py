@@ -38,6 +38,7 @@ def render(language: str | None, name: str = "Acme GmbH") -> InvoiceEmail:
         seller_name="Receivables Demo Ltd",
         contact="billing@seller.example",
         pay_url="https://pay.example/pay/tok?x=1&y=2",
+        dispute_url="https://pay.example/dispute/tok",
         language=language,
     )
 
@@ -52,10 +53,12 @@ def test_the_email_says_number_amount_due_date_pay_link_and_contact() -> None:
         "1.190,00 EUR",
         "31.10.2026",
         "https://pay.example/pay/tok?x=1&y=2",
+        "https://pay.example/dispute/tok",
         "billing@seller.example",
     ):
         assert text in email.text
     assert 'href="https://pay.example/pay/tok?x=1&amp;y=2"' in email.html
+    assert '<a href="https://pay.example/dispute/tok">' in email.html
     assert "Rechnung bezahlen" in email.html
 
 

@@ -40,6 +40,7 @@ LOCALES: dict[str, _Locale] = {
             "Hello $customer,\n\n"
             "Please find invoice $number for $amount, due on $due.\n\n"
             "You can pay it online: $pay_url\n\n"
+            "Something wrong with it? Tell us here: $dispute_url\n\n"
             "Questions about this invoice? Write to $contact.\n\n"
             "Thank you,\n$seller"
         ),
@@ -54,6 +55,7 @@ LOCALES: dict[str, _Locale] = {
             "Bonjour $customer,\n\n"
             "Veuillez trouver la facture $number d'un montant de $amount, à régler le $due.\n\n"
             "Vous pouvez la payer en ligne : $pay_url\n\n"
+            "Un problème avec cette facture ? Signalez-le ici : $dispute_url\n\n"
             "Une question sur cette facture ? Écrivez à $contact.\n\n"
             "Merci,\n$seller"
         ),
@@ -68,6 +70,7 @@ LOCALES: dict[str, _Locale] = {
             "Guten Tag $customer,\n\n"
             "anbei die Rechnung $number über $amount, fällig am $due.\n\n"
             "Sie können sie online bezahlen: $pay_url\n\n"
+            "Stimmt etwas nicht? Melden Sie es hier: $dispute_url\n\n"
             "Fragen zu dieser Rechnung? Schreiben Sie an $contact.\n\n"
             "Vielen Dank\n$seller"
         ),
@@ -110,9 +113,11 @@ def render_invoice_email(
     seller_name: str,
     contact: str,
     pay_url: str,
+    dispute_url: str,
     language: str | None,
 ) -> InvoiceEmail:
-    """The invoice email for one invoice, in the customer's language."""
+    """The invoice email for one invoice, in the customer's language, with its pay link and the
+    link where the customer can dispute it."""
     locale = locale_for(language)
     spec = LOCALES[locale]
     values = {
@@ -123,6 +128,7 @@ def render_invoice_email(
         "seller": seller_name,
         "contact": contact,
         "pay_url": pay_url,
+        "dispute_url": dispute_url,
     }
     return render(spec.subject, spec.body, spec.button, values, locale)
 

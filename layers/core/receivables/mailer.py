@@ -85,7 +85,9 @@ def pay_url(invoice: Invoice, settings: MailSettings, link_key: bytes, clock: Cl
     return link_url("pay", invoice, settings, link_key, clock)
 
 
-def build_message(invoice: Invoice, customer: Customer, url: str, settings: MailSettings) -> EmailMessage:
+def build_message(
+    invoice: Invoice, customer: Customer, url: str, settings: MailSettings, dispute_url: str
+) -> EmailMessage:
     """The invoice email as a MIME message: text first, HTML as the richer alternative."""
     rendered = render_invoice_email(
         number=invoice.number,
@@ -96,6 +98,7 @@ def build_message(invoice: Invoice, customer: Customer, url: str, settings: Mail
         contact=settings.contact,
         pay_url=url,
         language=customer.language,
+        dispute_url=dispute_url,
     )
     return mime_message(rendered, customer, settings, invoice.invoice_id)
 
@@ -139,7 +142,10 @@ def send_invoice_email(
     customer = store.get_customer(invoice.customer_id)
     if customer is None or not customer.email:
         return MailOutcome(invoice_id, "skipped", "the customer has no email address")
-    message = build_message(invoice, customer, pay_url(invoice, settings, link_key, clock), settings)
+    dispute_url = link_url("dispute", invoice, settings, link_key, clock)
+    message = build_message(
+        invoice, customer, pay_url(invoice, settings, link_key, clock), settings, dispute_url
+    )
     message_id = send_raw(customer.email, message.as_bytes())
     _record_sent(invoice, customer, message_id, message["Subject"], clock)
     return MailOutcome(invoice_id, "sent", customer.email, message_id)

@@ -27,10 +27,44 @@ class Input:
 
     name: str
     label: str
-    kind: str = "text"
+    kind: str = "text"  # an <input> type, or "select", "textarea", "checkboxes", "hidden"
     value: str = ""
     hint: str = ""
     attributes: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, str], ...] = ()  # (value, label) of a select or of checkboxes
+    chosen: tuple[str, ...] = ()  # the checked boxes
+
+    def render(self) -> str:
+        """The input (with its label) as HTML."""
+        e = html.escape
+        extra = "".join(f' {e(k)}="{e(v, quote=True)}"' for k, v in self.attributes)
+        name = e(self.name, quote=True)
+        if self.kind == "hidden":
+            return f'<input type="hidden" name="{name}" value="{e(self.value, quote=True)}">'
+        label = f'<label for="{name}">{e(self.label)}</label>'
+        if self.kind == "select":
+            options = "".join(
+                f'<option value="{e(v, quote=True)}"{" selected" if v == self.value else ""}>{e(t)}</option>'
+                for v, t in self.options
+            )
+            field = f'<select id="{name}" name="{name}"{extra}>{options}</select>'
+        elif self.kind == "textarea":
+            field = f'<textarea id="{name}" name="{name}" rows="4"{extra}>{e(self.value)}</textarea>'
+        elif self.kind == "checkboxes":
+            label = f"<fieldset><legend>{e(self.label)}</legend>"
+            field = (
+                "".join(
+                    f'<label><input type="checkbox" name="{name}" value="{e(v, quote=True)}"'
+                    f"{' checked' if v in self.chosen else ''}> {e(t)}</label>"
+                    for v, t in self.options
+                )
+                + "</fieldset>"
+            )
+        else:
+            value = e(self.value, quote=True)
+            field = f'<input id="{name}" name="{name}" type="{e(self.kind)}" value="{value}"{extra}>'
+        hint = f'<div class="hint">{e(self.hint)}</div>' if self.hint else ""
+        return label + field + hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +75,16 @@ class Form:
     inputs: tuple[Input, ...]
     submit: str
     errors: tuple[tuple[str, str], ...] = ()
+    multipart: bool = False  # a file upload (the presigned POST to S3)
 
     def render(self) -> str:
         """The form as HTML."""
         e = html.escape
         errors = "".join(f"<li>{e(name)}: {e(reason)}</li>" for name, reason in self.errors)
         parts = [f'<ul class="errors" role="alert" id="errors">{errors}</ul>' if errors else ""]
-        parts.append(f'<form method="post" action="{e(self.action, quote=True)}">')
-        for f in self.inputs:
-            extra = "".join(f' {e(k)}="{e(v, quote=True)}"' for k, v in f.attributes)
-            parts.append(
-                f'<label for="{e(f.name)}">{e(f.label)}</label>'
-                f'<input id="{e(f.name)}" name="{e(f.name)}" type="{e(f.kind)}" '
-                f'value="{e(f.value, quote=True)}"{extra}>'
-            )
-            if f.hint:
-                parts.append(f'<div class="hint">{e(f.hint)}</div>')
+        encoding = ' enctype="multipart/form-data"' if self.multipart else ""
+        parts.append(f'<form method="post" action="{e(self.action, quote=True)}"{encoding}>')
+        parts.extend(f.render() for f in self.inputs)
         parts.append(f'<p><button class="button" type="submit">{e(self.submit)}</button></p></form>')
         return "".join(parts)
 
@@ -71,6 +99,7 @@ class Page:
     links: tuple[tuple[str, str], ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
     form: Form | None = None
+    forms: tuple[Form, ...] = ()  # more forms after the first
 
     def render(self) -> str:
         """The page as an HTML document."""
@@ -79,7 +108,7 @@ class Page:
             f'<p><a class="button" href="{html.escape(href, quote=True)}">{html.escape(label)}</a></p>'
             for label, href in self.links
         )
-        form = self.form.render() if self.form is not None else ""
+        form = "".join(f.render() for f in ((self.form,) if self.form is not None else ()) + self.forms)
         return (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

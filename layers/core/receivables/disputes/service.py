@@ -698,3 +698,37 @@ def dispute_summary(dispute: Dispute) -> dict[str, Any]:
         "amount": dispute.amount.to_decimal_string() if dispute.amount else None,
         "confirmed": [f.rule for f in dispute.findings if f.confirmed],
     }
+
+
+def open_dispute_of(invoice_id: str) -> Dispute | None:
+    """The invoice's dispute that has not ended, if any."""
+    ids = store.invoice_dispute_ids(invoice_id)
+    latest = store.get_dispute(ids[-1]) if ids else None
+    return latest if latest is not None and not latest.final else None
+
+
+def add_attachment(dispute_id: str, key: str, size: int, kind: str, clock: Clock) -> Dispute:
+    """Keep a checked document on the dispute (once, however often the upload page is reloaded)."""
+    for _ in range(MAX_ATTEMPTS):
+        dispute = store.get_dispute(dispute_id)
+        if dispute is None:
+            raise DisputeError(f"no dispute {dispute_id}")
+        if key in dispute.attachments:
+            return dispute
+        now = iso_timestamp(clock.now())
+        changed = _next(dispute, now, attachments=(*dispute.attachments, key))
+        event = _event(
+            dispute,
+            "DisputeDocumentAdded",
+            now,
+            f"customer:{dispute.customer_id}",
+            key=key,
+            size=size,
+            content_type=kind,
+        )
+        try:
+            store.apply_changes([(changed, event)])
+        except store.ConcurrentChangeError:
+            continue
+        return changed
+    raise store.StoreError(f"dispute {dispute_id}: too much contention, try again")
