@@ -4,7 +4,9 @@
 ``settle`` carries out what the findings allow; ``await`` keeps the task token while finance
 decides (and reminds, or escalates to the manager, when it is late); ``apply`` carries out the
 decision; ``notify`` tells the customer by email, once (Powertools Idempotency on the dispute);
-``fail`` records a failed step on the dispute. Each reads fresh state and is safe to retry.
+``evidence`` stages a chargeback's evidence on Stripe (``StripeClient`` disputes update, not
+submitted: finance submits it); ``fail`` records a failed step on the dispute. Each reads fresh
+state and is safe to retry.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Dependencies:
     clock: Clock
     # Sends the outcome email of a dispute (once per dispute), returning the message id.
     tell: Callable[[Dispute, Invoice, Customer], str]
+    # Stages a chargeback's evidence on Stripe (the Stripe dispute id, the evidence fields).
+    stage_evidence: Callable[[str, dict[str, str]], None]
     register_context: Callable[[Any], None] = lambda context: None
 
 
@@ -86,7 +90,20 @@ def default_dependencies() -> Dependencies:
             )
         )
 
-    return Dependencies(clock, tell, config.register_lambda_context)
+    stripe_key_name = os.environ["STRIPE_API_KEY_NAME"]
+    stripe_base = os.environ.get("STRIPE_API_BASE") or None
+
+    def stage_evidence(stripe_dispute_id: str, evidence: dict[str, str]) -> None:
+        import stripe
+
+        addresses: Any = {"api": stripe_base} if stripe_base else None
+        client = stripe.StripeClient(
+            str(get_secret(stripe_key_name, max_age=300)), base_addresses=addresses, max_network_retries=2
+        )
+        params: Any = {"evidence": evidence, "submit": False}
+        client.v1.disputes.update(stripe_dispute_id, params=params)
+
+    return Dependencies(clock, tell, stage_evidence, config.register_lambda_context)
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
@@ -106,6 +123,16 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
         result = service.apply_decision(dispute_id, clock)
     elif op == "notify":
         result = service.notify_customer(dispute_id, clock, deps.tell)
+    elif op == "evidence":
+        from receivables.disputes.chargebacks import evidence_for, record_evidence
+
+        dispute = store.get_dispute(dispute_id)
+        if dispute is None or not dispute.chargeback_id:
+            raise ValueError(f"{dispute_id} is not a chargeback")
+        evidence = evidence_for(dispute)
+        deps.stage_evidence(dispute.chargeback_id, evidence)  # staging the same fields again is harmless
+        record_evidence(dispute_id, evidence, clock)
+        result = {"dispute_id": dispute_id, "staged": sorted(evidence)}
     elif op == "fail":
         result = service.record_failure(dispute_id, event.get("error"), clock)
     else:

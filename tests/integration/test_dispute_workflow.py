@@ -230,3 +230,47 @@ def test_a_customer_disputes_from_the_invoice_email_and_attaches_a_document(runt
     bucket = runtime.stack.resources["InvoiceBucket"] if runtime.stack else ""
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="disputes/").get("Contents", [])]
     assert keys == list(dispute.attachments), "the refused upload is gone"
+
+
+def test_a_card_chargeback_becomes_a_dispute_with_its_evidence_staged_and_ends_won(
+    runtime: LocalRuntime,
+) -> None:
+    import re
+
+    import stripe
+
+    from receivables_local.demo import pay_by_card
+
+    pay_link = next(
+        found.group(1)
+        for m in runtime.mailbox()
+        if m.get("Headers", {}).get("X-Receivables-Invoice") == inv("D-5")
+        and (found := re.search(r"(http://\S+/pay/[\w.-]+)", m["Body"]["text_part"] or ""))
+    )
+    assert pay_by_card(runtime, pay_link, "4000 0000 0000 0259") == "paid on the checkout page"
+
+    def chargeback() -> Any:
+        invoice = store.get_invoice(inv("D-5"))
+        assert invoice is not None
+        found = [d for d in store.customer_disputes(invoice.customer_id) if d.source.value == "chargeback"]
+        return found and found[0].status is Status.AWAITING_FINANCE and found[0]
+
+    dispute = wait_for(chargeback)
+    assert dispute.chargeback_id and dispute.reason.value == "other"
+    client = stripe.StripeClient(
+        runtime.connection["stripe_api_key"], base_addresses={"api": runtime.stripe_endpoint}
+    )
+    staged = client.v1.disputes.retrieve(dispute.chargeback_id)
+    assert staged.status == "needs_response", "staged, not submitted: finance submits it"
+    assert "Invoice D-5 issued on 2026-10-07" in str(staged.evidence.uncategorized_text)
+    assert staged.evidence.customer_email_address == "ap@c5.example"
+
+    # Finance submits the evidence (test mode: this text wins); Stripe closes the dispute.
+    client.v1.disputes.update(
+        dispute.chargeback_id, params={"evidence": {"uncategorized_text": "winning_evidence"}}
+    )
+    runtime.settle()
+    won = wait_for(lambda: (d := store.get_dispute(dispute.dispute_id)) is not None and d.final and d)
+    assert won.status is Status.WON
+    invoice = store.get_invoice(inv("D-5"))
+    assert invoice is not None and invoice.status is InvoiceStatus.PAID

@@ -397,7 +397,7 @@ def _close_chargeback(payment: Payment, chargeback: Chargeback, clock: Clock) ->
             payment = _apply_refund(payment, taken, clock, kind="PaymentChargedBack", once=reversal)
     now = iso_timestamp(clock.now())
     changes: list[tuple[Invoice | Payment, AuditEvent]] = []
-    touched = {i for i, _ in payment.allocations} | set(_reversed_by(payment.payment_id))
+    touched = {i for i, _ in payment.allocations} | set(invoices_paid_by(payment.payment_id))
     for invoice_id in sorted(touched):
         invoice = store.get_invoice(invoice_id)
         if invoice is None or invoice.status is not InvoiceStatus.DISPUTED:
@@ -408,7 +408,7 @@ def _close_chargeback(payment: Payment, chargeback: Chargeback, clock: Clock) ->
     store.apply_changes(changes, extra=[store.marker(pk, f"dispute-closed#{chargeback.dispute_id}", now)])
 
 
-def _reversed_by(payment_id: str) -> list[str]:
+def invoices_paid_by(payment_id: str) -> list[str]:
     """The invoices a payment paid at some time (its audit trail), including reversed ones."""
     found: list[str] = []
     for event in store.audit_events(store.payment_pk(payment_id)):

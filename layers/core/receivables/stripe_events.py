@@ -193,6 +193,13 @@ def _dispute(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
         action = record_chargeback(chargeback, clock)
     except UnknownPaymentError as exc:
         raise RetryLaterError(str(exc)) from None
+    # The dispute of each invoice it paid: opened (its workflow stages the evidence), or ended.
+    from receivables.disputes.chargebacks import track
+    from receivables.payments import CLOSED_DISPUTE_STATUSES
+
+    closing = chargeback.status in CLOSED_DISPUTE_STATUSES
+    if closing or action == "dispute_opened":  # a closed one that arrives late opens nothing
+        track(chargeback, clock, closed=closing)
     return action, f"{chargeback.dispute_id} ({chargeback.status}) of {payment_intent}"
 
 

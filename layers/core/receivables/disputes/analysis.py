@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
-from receivables.disputes.model import Finding, Reason
+from receivables.disputes.model import Finding, Reason, Source
 from receivables.domain import InvoiceStatus
 from receivables.money import Money
 
@@ -266,6 +266,8 @@ def proposal(
     policy: DisputePolicy = DEFAULT_DISPUTE_POLICY,
 ) -> Proposal | None:
     """What can be settled without finance, or None (finance decides)."""
+    if dispute.source is Source.CHARGEBACK:
+        return None  # the bank decides a chargeback: evidence goes to Stripe instead
     confirmed = {f.rule: f for f in findings if f.confirmed}
     twice = confirmed.get(BILLED_TWICE)
     # A duplicate settles a "billed twice" dispute, or one of the duplicate itself; a dispute of

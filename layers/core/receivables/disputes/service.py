@@ -171,7 +171,8 @@ def open_dispute_on(
             dispute, AuditEvent(dispute.dispute_id, 1, "DisputeOpened", now, opened_by, data)
         )
         changes: list[tuple[Any, AuditEvent]] = []
-        if invoice.status is not InvoiceStatus.DISPUTED and invoice.status in COLLECTIBLE:
+        # A chargeback's invoices are put under dispute by the payments side, with the money.
+        if source is not Source.CHARGEBACK and invoice.status in COLLECTIBLE:
             disputed = replace(open_dispute(invoice), version=invoice.version + 1, updated_at=now)
             changes.append(
                 (disputed, AuditEvent(invoice_id, disputed.version, "InvoiceDisputed", now, opened_by, data))
@@ -213,7 +214,8 @@ def _fresh(dispute_id: str) -> tuple[Dispute, Invoice]:
     return dispute, invoice
 
 
-def _event(dispute: Dispute, kind: str, now: str, actor: str, **data: Any) -> AuditEvent:
+def dispute_event(dispute: Dispute, kind: str, now: str, actor: str, **data: Any) -> AuditEvent:
+    """The dispute's next audit event."""
     body = {
         "dispute_id": dispute.dispute_id,
         "invoice_id": dispute.invoice_id,
@@ -222,7 +224,8 @@ def _event(dispute: Dispute, kind: str, now: str, actor: str, **data: Any) -> Au
     return AuditEvent(dispute.dispute_id, dispute.version + 1, kind, now, actor, body | data)
 
 
-def _next(dispute: Dispute, now: str, **changes: Any) -> Dispute:
+def next_version(dispute: Dispute, now: str, **changes: Any) -> Dispute:
+    """The dispute changed, one version on."""
     return replace(dispute, version=dispute.version + 1, updated_at=now, **changes)
 
 
@@ -255,14 +258,14 @@ def analyse_dispute(dispute_id: str, clock: Clock, execution_arn: str | None = N
         settled = proposal(dispute, invoice, findings, policy)
         now = iso_timestamp(clock.now())
         confirmed = [f.rule for f in findings if f.confirmed]
-        changed = _next(
+        changed = next_version(
             dispute,
             now,
             status=Status.ANALYSING,
             findings=findings,
             execution_arn=execution_arn or dispute.execution_arn,
         )
-        event = _event(
+        event = dispute_event(
             dispute,
             "DisputeAnalysed",
             now,
@@ -277,6 +280,7 @@ def analyse_dispute(dispute_id: str, clock: Clock, execution_arn: str | None = N
         return {
             "dispute_id": dispute_id,
             "claimed": True,
+            "source": dispute.source.value,
             "status": changed.status.value,
             "proposal": settled.action if settled else None,
         }
@@ -329,9 +333,9 @@ def await_finance(
         data: dict[str, Any] = {"reminder": reminder}
         if escalated:
             data["to"] = load_policy().manager
-        changed = _next(dispute, now, status=Status.AWAITING_FINANCE, task_token=task_token)
+        changed = next_version(dispute, now, status=Status.AWAITING_FINANCE, task_token=task_token)
         try:
-            store.apply_changes([(changed, _event(dispute, kind, now, ACTOR, **data))])
+            store.apply_changes([(changed, dispute_event(dispute, kind, now, ACTOR, **data))])
         except store.ConcurrentChangeError:
             continue
         return {"dispute_id": dispute_id, "waiting": True}
@@ -352,8 +356,8 @@ def decide(dispute_id: str, body: dict[str, Any], by: str, clock: Clock) -> tupl
     facts: dict[str, Any] = {"corrected_total": total.to_decimal_string()} if total else {}
     resolution = Resolution(decision, by, now, credit, reason, facts)
     token = dispute.task_token
-    changed = _next(dispute, now, resolution=resolution, task_token=None)
-    event = _event(
+    changed = next_version(dispute, now, resolution=resolution, task_token=None)
+    event = dispute_event(
         dispute,
         "DisputeDecided",
         now,
@@ -492,11 +496,11 @@ def _resolve(
                 ),
             )
         )
-    ended = _next(dispute, now, status=status, resolution=resolution, task_token=None)
+    ended = next_version(dispute, now, status=status, resolution=resolution, task_token=None)
     changes.append(
         (
             ended,
-            _event(
+            dispute_event(
                 dispute,
                 "DisputeResolved",
                 now,
@@ -615,7 +619,12 @@ def record_failure(dispute_id: str, error: Any, clock: Clock) -> dict[str, Any]:
         data = {"error": str(detail.get("Error", "")), "cause": str(detail.get("Cause", ""))[:1000]}
         try:
             store.apply_changes(
-                [(_next(dispute, now), _event(dispute, "DisputeWorkflowFailed", now, ACTOR, **data))]
+                [
+                    (
+                        next_version(dispute, now),
+                        dispute_event(dispute, "DisputeWorkflowFailed", now, ACTOR, **data),
+                    )
+                ]
             )
         except store.ConcurrentChangeError:
             continue
@@ -641,9 +650,13 @@ def notify_customer(
     for _ in range(MAX_ATTEMPTS):
         fresh = store.get_dispute(dispute_id)
         assert fresh is not None
-        event = _event(fresh, "CustomerToldOfOutcome", now, ACTOR, to=customer.email, message_id=message_id)
+        event = dispute_event(
+            fresh, "CustomerToldOfOutcome", now, ACTOR, to=customer.email, message_id=message_id
+        )
         try:
-            store.apply_changes([(_next(fresh, now), event)], extra=[store.marker(pk, "customer-told", now)])
+            store.apply_changes(
+                [(next_version(fresh, now), event)], extra=[store.marker(pk, "customer-told", now)]
+            )
         except store.ConcurrentChangeError:
             if store.marker_exists(pk, "customer-told"):
                 break
@@ -716,8 +729,8 @@ def add_attachment(dispute_id: str, key: str, size: int, kind: str, clock: Clock
         if key in dispute.attachments:
             return dispute
         now = iso_timestamp(clock.now())
-        changed = _next(dispute, now, attachments=(*dispute.attachments, key))
-        event = _event(
+        changed = next_version(dispute, now, attachments=(*dispute.attachments, key))
+        event = dispute_event(
             dispute,
             "DisputeDocumentAdded",
             now,
