@@ -9,7 +9,8 @@ local Stripe's checkout page, a declined card, a card payment disputed by the ba
 recorded through the finance API (matched from their reference; a partial one; an overpayment
 whose credit pays the customer's next invoice when it arrives). Then the simulated weeks of
 dunning (`demo_dunning`): reminders on their days, a payment that stops them, a broken promise,
-and credit hold. Later issues (disputes) add their chapters.
+and credit hold. Then disputes (`demo_disputes`): a duplicate settled without a person, and a
+partial credit decided by finance.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     import boto3
 
     from receivables import store
+    from receivables_local.demo_disputes import disputes_chapter
     from receivables_local.demo_dunning import dunning_chapter
 
     assert runtime.stack is not None
@@ -150,6 +152,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     print(f"\nInbox now holds {left} objects; every file was moved to processed/ or rejected/.", file=out)
     _payments(runtime, s3, bucket, out)
     dunning_chapter(runtime, s3, bucket, out)
+    disputes_chapter(runtime, s3, bucket, out)
 
 
 # --- payments ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from receivables.domain import DocumentType, InvoiceStatus
 from receivables.ledger import document_id
 from receivables.money import Money
 from receivables_local.demo import free_port_base, http
+from receivables_local.demo_disputes import upload
 from receivables_local.runtime import LocalRuntime
 from tests.integration.test_disputes import LEDGER
 
@@ -149,51 +150,6 @@ def link_in_invoice_email(runtime: LocalRuntime, number: str) -> str:
             if found:
                 return found.group(1)
     raise AssertionError(f"no invoice email with a dispute link for {number}")
-
-
-def upload(form_html: str, content: bytes) -> tuple[int, dict[str, str]]:
-    """Post ``content`` with the page's presigned upload form, as a browser would."""
-    import html
-    import re
-    import urllib.request
-
-    action = html.unescape(re.search(r'<form method="post" action="([^"]+)" enctype', form_html).group(1))  # type: ignore[union-attr]
-    fields = {
-        html.unescape(k): html.unescape(v)
-        for k, v in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form_html)
-    }
-    boundary = "----receivables-test"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="doc"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + content
-        + b"\r\n"
-    )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    request = urllib.request.Request(
-        action, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    )
-    status, headers, _ = http_no_redirect(request)
-    return status, headers
-
-
-def http_no_redirect(request: Any) -> tuple[int, dict[str, str], str]:
-    import urllib.error
-    import urllib.request
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    try:
-        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
 
 
 def test_a_customer_disputes_from_the_invoice_email_and_attaches_a_document(runtime: LocalRuntime) -> None:
