@@ -385,3 +385,43 @@ def states() -> Any:
 
     settings, _ = context()
     return boto3.client("stepfunctions", endpoint_url=settings.endpoint_url)
+
+
+@app.route("/customers/{customer_id}/terms", methods=["PUT"], content_types=["application/json"])
+def file_customer_terms(customer_id: str) -> Response:
+    """File the customer's terms (collector): ``{"requires_po": true, "price_list": {"Pallet
+    wrap": "12.00"}}``; the dispute analysis checks invoices against them."""
+    from receivables.disputes.service import save_terms
+
+    try:
+        who = _caller(Role.COLLECTOR)
+        _, clock = context()
+        if not customer_id.startswith("cus_") or store.get_customer(customer_id) is None:
+            return _json({"message": f"no customer {customer_id}"}, 404)
+        terms = save_terms(customer_id, _body(), f"finance:{who}", clock)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    except RequestInvalidError as exc:
+        return _errors(exc)
+    return _json({"customer_id": customer_id, "terms": terms})
+
+
+@app.route(
+    "/customers/{customer_id}/purchase-orders/{number}", methods=["PUT"], content_types=["application/json"]
+)
+def file_purchase_order(customer_id: str, number: str) -> Response:
+    """File one of the customer's purchase orders (collector): ``{"currency": "EUR", "lines":
+    [{"description": "Pallet wrap", "quantity": "10", "unit_price": "12.00"}]}``."""
+    from receivables.disputes.service import save_purchase_order
+
+    try:
+        who = _caller(Role.COLLECTOR)
+        _, clock = context()
+        if not customer_id.startswith("cus_") or store.get_customer(customer_id) is None:
+            return _json({"message": f"no customer {customer_id}"}, 404)
+        order = save_purchase_order(customer_id, number, _body(), f"finance:{who}", clock)
+    except AccessDeniedError as exc:
+        return _json({"message": str(exc)}, exc.status)
+    except RequestInvalidError as exc:
+        return _errors(exc)
+    return _json({"customer_id": customer_id, "number": number, "purchase_order": order})

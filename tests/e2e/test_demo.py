@@ -24,6 +24,7 @@ def receivables_command() -> list[str]:
     return [found]
 
 
+@pytest.mark.xdist_group("accelerated_runtime")  # beside the dunning story, never against it
 def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     completed = subprocess.run(

@@ -4,13 +4,14 @@ facts allow, otherwise decided by finance and applied."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from receivables import store
 from receivables.disputes import service
 from receivables.disputes.model import Reason, Source, Status
+from receivables.disputes.service import po_pk
 from receivables.domain import CreditNote, DocumentType, InvoiceStatus
 from receivables.ledger import document_id
 from receivables.money import Money
@@ -203,7 +204,7 @@ def test_a_small_overbilling_against_the_po_on_file_is_credited(ledger: Aws) -> 
         "currency": "EUR",
         "lines": [{"description": "pallet wrap", "quantity": "10", "unit_price": "12.00"}],
     }
-    store.put_document(f"PO#{original.customer_id}", po, 1, "2026-10-01T00:00:00Z", None, sk="PO-77")
+    store.put_document(po_pk(original.customer_id, "PO-77"), po, 1, "2026-10-01T00:00:00Z", None)
     store.put_document(
         f"TERMS#{original.customer_id}", {"requires_po": True}, 1, "2026-10-01T00:00:00Z", None
     )
@@ -224,3 +225,62 @@ def test_a_small_overbilling_against_the_po_on_file_is_credited(ledger: Aws) -> 
     assert credited.status is InvoiceStatus.OPEN
     twin = store.get_invoice(inv("D-2"))
     assert twin is not None and twin.status is InvoiceStatus.OPEN, "voiding D-2 answers no price dispute"
+
+
+def test_finance_files_terms_and_a_po_through_the_api_and_the_analysis_reads_them(
+    ledger: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from receivables_local.functions import load_function
+    from tests.integration.test_credit_and_manual_payments import route_event
+
+    module = load_function("finance_api")
+    monkeypatch.setattr(module, "context", lambda: (ledger.settings, ledger.clock))
+
+    def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        response = module.app(event, None)
+        return response["statusCode"], json.loads(response["body"])
+
+    original = store.get_invoice(inv("D-1"))
+    assert original is not None
+    customer = original.customer_id
+    terms_path, po_path = f"/customers/{customer}/terms", f"/customers/{customer}/purchase-orders/PO-77"
+    terms = route_event(
+        "PUT",
+        "/customers/{customer_id}/terms",
+        terms_path,
+        {"requires_po": True, "price_list": {"Pallet  Wrap": "12.00"}},
+        groups="[collector]",
+        params={"customer_id": customer},
+    )
+    bad_po = route_event(
+        "PUT",
+        "/customers/{customer_id}/purchase-orders/{number}",
+        po_path,
+        {"currency": "EURO", "lines": [{"description": "Pallet wrap", "quantity": "-1", "unit_price": "x"}]},
+        groups="[collector]",
+        params={"customer_id": customer, "number": "PO-77"},
+    )
+    viewer = route_event(
+        "PUT",
+        "/customers/{customer_id}/terms",
+        terms_path,
+        {"requires_po": False},
+        groups="[viewer]",
+        params={"customer_id": customer},
+    )
+
+    status, body = call(terms)
+    bad_status, bad = call(bad_po)
+    viewer_status, _ = call(viewer)
+
+    assert status == 200 and body["terms"] == {"requires_po": True, "price_list": {"pallet wrap": "12.00"}}
+    assert bad_status == 400 and [e["field"] for e in bad["errors"]] == ["currency", "lines[0]"]
+    assert viewer_status == 403
+    found = service.gather_facts(original)
+    assert found.terms.requires_po and found.purchase_order is None  # PO-77 was refused, so not on file
+    from receivables.disputes.analysis import analyse
+
+    findings = {f.rule: f for f in analyse(found)}
+    assert (
+        findings["purchase_order"].confirmed and findings["price_or_quantity"].facts["overbilled"] == "6.00"
+    )

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 from receivables import store
 from receivables.clock import iso_timestamp
 from receivables.disputes.model import Reason, Resolution, Source, Status
-from receivables.disputes.service import ACTOR, MAX_ATTEMPTS, dispute_event, next_version, open_dispute_on
+from receivables.disputes.service import (
+    ACTOR,
+    MAX_ATTEMPTS,
+    dispute_event,
+    next_version,
+    open_dispute_on,
+    po_pk,
+)
 from receivables.emails import format_money
 
 if TYPE_CHECKING:
@@ -126,7 +133,7 @@ def evidence_for(dispute: Dispute) -> dict[str, str]:
         elif event.type == "PromiseToPay":
             story.append(f"{event.at[:10]}: the customer promised to pay by {data.get('date')}.")
     purchase_order = (
-        store.get_document(f"PO#{invoice.customer_id}", invoice.po_number) if invoice.po_number else None
+        store.get_document(po_pk(invoice.customer_id, invoice.po_number)) if invoice.po_number else None
     )
     if purchase_order is not None:
         story.append(

@@ -77,13 +77,18 @@ def load_terms(customer_id: str) -> Terms:
     )
 
 
+def po_pk(customer_id: str, number: str) -> str:
+    """Where the customer's PO ``number`` is filed (a document of its own, with its history)."""
+    return f"PO#{customer_id}#{number}"
+
+
 def load_purchase_order(customer_id: str, number: str | None) -> PurchaseOrder | None:
     """The customer's PO ``number`` if finance filed it."""
     from decimal import Decimal
 
     if not number:
         return None
-    found = store.get_document(f"PO#{customer_id}", number)
+    found = store.get_document(po_pk(customer_id, number))
     if found is None:
         return None
     body = found[0]
@@ -745,3 +750,96 @@ def add_attachment(dispute_id: str, key: str, size: int, kind: str, clock: Clock
             continue
         return changed
     raise store.StoreError(f"dispute {dispute_id}: too much contention, try again")
+
+
+# --- what finance files: a customer's terms and purchase orders -------------------------------------
+def save_terms(customer_id: str, body: dict[str, Any], actor: str, clock: Clock) -> dict[str, Any]:
+    """Replace the customer's terms: ``{"requires_po": true, "price_list": {"item": "12.00"}}``."""
+    from decimal import Decimal, InvalidOperation
+
+    errors: list[FieldError] = []
+    requires = body.get("requires_po", False)
+    if not isinstance(requires, bool):
+        errors.append(FieldError("requires_po", "must be true or false"))
+    prices = body.get("price_list", {})
+    clean: dict[str, str] = {}
+    if not isinstance(prices, dict):
+        errors.append(FieldError("price_list", "must map item descriptions to unit prices"))
+        prices = {}
+    for item, price in prices.items():
+        try:
+            value = Decimal(str(price))
+            if not value.is_finite() or value < 0 or isinstance(price, float):
+                raise InvalidOperation
+        except InvalidOperation:
+            errors.append(FieldError(f"price_list.{item}", "must be a decimal string, such as 12.50"))
+            continue
+        clean[" ".join(str(item).casefold().split())] = str(value)
+    if errors:
+        raise RequestInvalidError(errors)
+    document = {"requires_po": bool(requires), "price_list": dict(sorted(clean.items()))}
+    _put_filed(f"TERMS#{customer_id}", store.HEAD, document, "CustomerTermsFiled", actor, clock)
+    return document
+
+
+def save_purchase_order(
+    customer_id: str, number: str, body: dict[str, Any], actor: str, clock: Clock
+) -> dict[str, Any]:
+    """File the customer's PO ``number``: ``{"currency": "EUR", "lines": [{"description",
+    "quantity", "unit_price"}]}`` (decimal strings)."""
+    from decimal import Decimal, InvalidOperation
+
+    from receivables.money import MoneyError, normalise_currency
+
+    errors: list[FieldError] = []
+    currency = ""
+    try:
+        currency = normalise_currency(str(body.get("currency", "")))
+    except MoneyError:
+        errors.append(FieldError("currency", "must be an ISO 4217 code, such as EUR"))
+    lines: list[dict[str, str]] = []
+    raw_lines = body.get("lines")
+    if not isinstance(raw_lines, list) or not raw_lines:
+        errors.append(FieldError("lines", "must be a non-empty list of {description, quantity, unit_price}"))
+        raw_lines = []
+    for n, raw in enumerate(raw_lines):
+        if not isinstance(raw, dict) or not str(raw.get("description") or "").strip():
+            errors.append(FieldError(f"lines[{n}].description", "is required"))
+            continue
+        try:
+            quantity, price = Decimal(str(raw.get("quantity"))), Decimal(str(raw.get("unit_price")))
+            if not (quantity.is_finite() and price.is_finite()) or quantity <= 0 or price < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            errors.append(
+                FieldError(f"lines[{n}]", "quantity and unit_price must be positive decimal strings")
+            )
+            continue
+        lines.append(
+            {
+                "description": str(raw["description"]).strip(),
+                "quantity": str(quantity),
+                "unit_price": str(price),
+            }
+        )
+    if not number.strip() or len(number) > 64:
+        errors.append(FieldError("number", "must be a PO number of at most 64 characters"))
+    if errors:
+        raise RequestInvalidError(errors)
+    document = {"currency": currency, "lines": lines}
+    _put_filed(po_pk(customer_id, number), store.HEAD, document, "PurchaseOrderFiled", actor, clock)
+    return document
+
+
+def _put_filed(pk: str, sk: str, document: dict[str, Any], kind: str, actor: str, clock: Clock) -> None:
+    for _ in range(MAX_ATTEMPTS):
+        found = store.get_document(pk, sk)
+        version = (found[1] if found else 0) + 1
+        now = iso_timestamp(clock.now())
+        event = AuditEvent(f"{pk}/{sk}", version, kind, now, actor, {"document": document})
+        try:
+            store.put_document(pk, document, version, now, event, sk=sk)
+        except store.ConcurrentChangeError:
+            continue
+        return
+    raise store.StoreError(f"{pk}: too much contention, try again")
