@@ -353,7 +353,15 @@ def dispute_decision(dispute_id: str) -> Response:
     resolution = dispute.resolution
     assert resolution is not None
     output = {"decision": resolution.action, "by": resolution.by}
-    states().send_task_success(taskToken=token, output=json.dumps(output))
+    from botocore.exceptions import ClientError
+
+    try:
+        states().send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as exc:
+        # The wait timed out just now (a reminder took over with a new token): decide again.
+        code = exc.response.get("Error", {}).get("Code", "")
+        logger.warning("decision not delivered", extra={"dispute_id": dispute_id, "code": code})
+        return _json({"message": f"the dispute workflow moved on ({code}): send the decision again"}, 409)
     logger.info("dispute decided", extra={"dispute_id": dispute_id, "decision": resolution.action})
     return _json({"dispute": dispute_view(dispute)}, 202)
 

@@ -391,6 +391,17 @@ def _install_scaled_waits() -> None:
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
     WaitFunction._eval_body = _scaled_wait_body  # type: ignore[method-assign]
+    # A task's TimeoutSeconds (a callback task waiting for its token, say) is simulated time too;
+    # the default (no timeout) stays as it is.
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    def scaled_timeout(self: Any, env: Any) -> int:
+        if self.is_default_value():
+            return int(self.timeout_seconds)
+        scale = float(getattr(_runtime_target, "time_scale", 1.0) or 1.0)
+        return max(1, round(float(self.timeout_seconds) / scale))
+
+    TimeoutSeconds._eval_seconds = scaled_timeout  # type: ignore[method-assign]
     original_parse = Timestamp._from_timestamp_string
 
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp

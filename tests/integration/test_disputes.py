@@ -284,3 +284,39 @@ def test_finance_files_terms_and_a_po_through_the_api_and_the_analysis_reads_the
     assert (
         findings["purchase_order"].confirmed and findings["price_or_quantity"].facts["overbilled"] == "6.00"
     )
+
+
+def test_an_unapplied_payment_that_covers_the_invoice_is_applied(ledger: Aws) -> None:
+    from receivables.domain import AuditEvent, Payment
+
+    invoice = store.get_invoice(inv("D-3"))
+    assert invoice is not None
+    payment = Payment(
+        "pay_waiting",
+        invoice.customer_id,
+        Money(120000, "EUR"),
+        "2026-10-30",
+        "bank_transfer",
+        "wire 4471",
+        Money(120000, "EUR"),
+        Money.zero("EUR"),
+        version=1,
+    )
+    store.create_all(
+        [
+            store.Creation.payment(
+                payment, AuditEvent("pay_waiting", 1, "PaymentReceived", "2026-10-30T00:00:00Z", "test", {})
+            )
+        ]
+    )
+
+    opened, _ = service.open_dispute_on(
+        inv("D-3"), Source.CUSTOMER, Reason.ALREADY_PAID, "customer", ledger.clock
+    )
+    assert service.analyse_dispute(opened.dispute_id, ledger.clock)["proposal"] == "apply_payment"
+    settled = service.settle_dispute(opened.dispute_id, ledger.clock)
+
+    assert settled["action"] == "apply_payment"
+    paid, applied = store.get_invoice(inv("D-3")), store.get_payment("pay_waiting")
+    assert paid is not None and paid.status is InvoiceStatus.PAID and paid.balance.is_zero()
+    assert applied is not None and applied.unapplied.is_zero()
