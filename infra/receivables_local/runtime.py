@@ -228,6 +228,11 @@ class LocalRuntime:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            # moto's backends live in the process: empty them, so that a next runtime in this
+            # process (a test module after another) starts from nothing, as a new process would.
+            from moto.moto_api._internal.models import moto_api_backend
+
+            moto_api_backend.reset()
 
     def settle(self, timeout: float = 120.0) -> bool:
         """Wait until every event in flight has been delivered and handled: the local Stripe's

@@ -24,7 +24,8 @@ from tests.integration.test_disputes import LEDGER
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-pytestmark = pytest.mark.xdist_group("dispute_runtime")
+# In-process runtimes share moto's backends: one worker runs them one module after another.
+pytestmark = pytest.mark.xdist_group("accelerated_runtime")
 
 
 def inv(number: str) -> str:
