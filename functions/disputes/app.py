@@ -46,13 +46,9 @@ class Dependencies:
 @cache
 def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
     from aws_lambda_powertools.utilities.parameters import get_secret
 
+    from receivables.adapters.once import once_by_key
     from receivables.adapters.ses import ses_sender
     from receivables.disputes.emails import render_outcome
     from receivables.mailer import MailSettings, mime_message, pay_url
@@ -61,14 +57,9 @@ def default_dependencies() -> Dependencies:
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     mail = MailSettings.from_env(os.environ)
     clock = clock_from_env(os.environ)
-    persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
-    config = IdempotencyConfig(expires_after_seconds=90 * 24 * 3600, raise_on_no_idempotency_key=True)
+    once, register_context = once_by_key(os.environ["IDEMPOTENCY_TABLE_NAME"])
     send_raw = ses_sender(mail.sender, settings.endpoint_url)
     key_name = os.environ["LINK_SIGNING_KEY_NAME"]
-
-    @idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
-    def once_by_key(send: Callable[[], str], key: str) -> str:
-        return send()
 
     def tell(dispute: Dispute, invoice: Invoice, customer: Customer) -> str:
         link_key = str(get_secret(key_name, max_age=300)).encode()
@@ -84,11 +75,7 @@ def default_dependencies() -> Dependencies:
             rendered, customer, mail, invoice.invoice_id, f"dispute_outcome; dispute={dispute.dispute_id}"
         )
         email = str(customer.email)
-        return str(
-            once_by_key(
-                lambda: send_raw(email, message.as_bytes()), key=f"dispute-outcome#{dispute.dispute_id}"
-            )
-        )
+        return once(f"dispute-outcome#{dispute.dispute_id}", lambda: send_raw(email, message.as_bytes()))
 
     stripe_key_name = os.environ["STRIPE_API_KEY_NAME"]
     stripe_base = os.environ.get("STRIPE_API_BASE") or None
@@ -103,7 +90,7 @@ def default_dependencies() -> Dependencies:
         params: Any = {"evidence": evidence, "submit": False}
         client.v1.disputes.update(stripe_dispute_id, params=params)
 
-    return Dependencies(clock, tell, stage_evidence, config.register_lambda_context)
+    return Dependencies(clock, tell, stage_evidence, register_context)
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:

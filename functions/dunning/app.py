@@ -40,31 +40,23 @@ class Dependencies:
 @cache
 def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
     from aws_lambda_powertools.utilities.parameters import get_secret
+
+    from receivables.adapters.once import once_by_key
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     mail = MailSettings.from_env(os.environ)
-    persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
-    config = IdempotencyConfig(expires_after_seconds=90 * 24 * 3600, raise_on_no_idempotency_key=True)
-
-    @idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
-    def once_by_key(send: Callable[[], str], key: str) -> str:
-        return send()
+    once, register_context = once_by_key(os.environ["IDEMPOTENCY_TABLE_NAME"])
 
     send_raw = ses_sender(mail.sender, settings.endpoint_url)
     key_name = os.environ["LINK_SIGNING_KEY_NAME"]
 
     def mailer() -> Mailer:
         key = str(get_secret(key_name, max_age=300)).encode()
-        return Mailer(mail, key, send_raw, lambda k, send: str(once_by_key(send, key=k)))
+        return Mailer(mail, key, send_raw, once)
 
-    return Dependencies(clock_from_env(os.environ), mailer, config.register_lambda_context)
+    return Dependencies(clock_from_env(os.environ), mailer, register_context)
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:

@@ -5,32 +5,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 
 from receivables import store
 from receivables.disputes.model import Status
-from receivables_local.demo import free_port_base
-from receivables_local.runtime import LocalRuntime
-from tests.integration.test_dispute_workflow import api, inv, wait_for
-from tests.integration.test_disputes import LEDGER
+from tests.integration.test_dispute_workflow import api, inv, ledger_runtime, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from receivables_local.runtime import LocalRuntime
 
 pytestmark = pytest.mark.xdist_group("accelerated_runtime")
 
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    local = LocalRuntime(port_base=free_port_base(), time_scale=86400.0, function_log_level="ERROR")
-    local.state_dir = tmp_path_factory.mktemp("reminders")
-    local.start()
-    assert local.stack is not None
-    store.bind(local.stack.resources["Table"], local.region, local.aws_endpoint)
-    s3: Any = boto3.client("s3", endpoint_url=local.aws_endpoint, region_name=local.region)
-    s3.put_object(Bucket=local.stack.resources["InvoiceBucket"], Key="inbox/disputes.json", Body=LEDGER)
-    local.settle()
+    local = ledger_runtime(tmp_path_factory.mktemp("reminders"), 86400.0)
     yield local
     local.stop()
 

@@ -42,16 +42,22 @@ def wait_for(check: Callable[[], Any], timeout: float = 60) -> Any:
     raise TimeoutError(check)
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
-    local = LocalRuntime(port_base=free_port_base(), time_scale=1.0, function_log_level="ERROR")
-    local.state_dir = tmp_path_factory.mktemp("disputes")
+def ledger_runtime(state_dir: Any, time_scale: float) -> LocalRuntime:
+    """A started runtime whose inbox took the disputes ledger (LEDGER)."""
+    local = LocalRuntime(port_base=free_port_base(), time_scale=time_scale, function_log_level="ERROR")
+    local.state_dir = state_dir
     local.start()
     assert local.stack is not None
     store.bind(local.stack.resources["Table"], local.region, local.aws_endpoint)
     s3: Any = boto3.client("s3", endpoint_url=local.aws_endpoint, region_name=local.region)
     s3.put_object(Bucket=local.stack.resources["InvoiceBucket"], Key="inbox/disputes.json", Body=LEDGER)
     local.settle()
+    return local
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    local = ledger_runtime(tmp_path_factory.mktemp("disputes"), 1.0)
     yield local
     local.stop()
 
