@@ -90,7 +90,7 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
         link, [("reason", "billed_twice"), ("comment", "Same crates as INV-2027-0101.")]
     )
     print(f"\n   Orchard Supplies disputes INV-2027-0102 from its email: {status} '{_title(page)}'", file=out)
-    orchard = _wait(lambda: _final(store, "INV-2027-0102"))
+    orchard = _wait(lambda: _final(store, "INV-2027-0102"), lambda: _history(store, "INV-2027-0102"))
     _print_dispute(runtime, orchard.dispute_id, out)
     print(
         f"   -> INV-2027-0102 {_state(store, 'INV-2027-0102')}; "
@@ -114,7 +114,7 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
         f"attaches a PDF straight to S3: {stored} -> {attached}",
         file=out,
     )
-    waiting = _wait(lambda: _waiting(store, "INV-2027-0201"))
+    waiting = _wait(lambda: _waiting(store, "INV-2027-0201"), lambda: _history(store, "INV-2027-0201"))
     api = runtime.api_endpoint or ""
     token = runtime.connection["api_token"]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -137,7 +137,7 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
         decided = response.status
     print(f"   finance accepts a 500.00 EUR credit (POST /disputes/{{id}}/decision): {decided}", file=out)
-    lumen = _wait(lambda: _final(store, "INV-2027-0201"))
+    lumen = _wait(lambda: _final(store, "INV-2027-0201"), lambda: _history(store, "INV-2027-0201"))
     _print_dispute(runtime, lumen.dispute_id, out)
     print(f"   -> INV-2027-0201 {_state(store, 'INV-2027-0201')} (dunning resumes on what is left)", file=out)
     told = [
@@ -194,14 +194,23 @@ def _title(page: str) -> str:
     return html.unescape(found.group(1)) if found else ""
 
 
-def _wait(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+def _wait(check: Callable[[], Any], story: Callable[[], str], timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(0.1)
-    raise TimeoutError("the dispute did not get there in time")
+    raise TimeoutError(f"the dispute did not get there in time: {story()}")
+
+
+def _history(store: Any, number: str) -> str:
+    """The disputes' audit trail, failures with their error: what to read when one is stuck."""
+    return "; ".join(
+        f"{e.type} {e.data.get('error', '')} {e.data.get('cause', '')}".strip()
+        for d in _disputes(store, number)
+        for e in store.audit_events(store.dispute_pk(d.dispute_id))
+    )
 
 
 def _disputes(store: Any, number: str) -> list[Any]:
