@@ -196,7 +196,16 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
 
 def test_a_customer_who_never_pays_walks_every_level(story: Story) -> None:
     assert story.ended("DUN-1") == "SUCCEEDED"
-    assert levels("DUN-1") == ["friendly", "first", "second", "final", "hold"]
+    # Every level is walked: sent, or (on a machine too loaded to keep one simulated day a
+    # second) skipped as stale and recorded so on the next mail; the overdue ones are all sent.
+    walked = [
+        level
+        for e in events("DUN-1")
+        if e.type in (*MAILS, "DunningEscalated")
+        for level in (*e.data.get("skipped_levels", []), e.data["level"])
+    ]
+    assert walked == ["friendly", "first", "second", "final", "hold"]
+    assert levels("DUN-1")[-4:] == ["first", "second", "final", "hold"]
     ended = story.when("DUN-1", "DunningEnded")
     assert ended.data["reason"] == "every step of the policy is done"
     invoice = store.get_invoice(inv("DUN-1"))
@@ -204,9 +213,10 @@ def test_a_customer_who_never_pays_walks_every_level(story: Story) -> None:
     customer = store.get_customer(invoice.customer_id)
     assert customer is not None and customer.credit_hold and customer.collector == "collections"
     sent = [e for e in events("DUN-1") if e.type in MAILS]
-    assert [e.data["template"] for e in sent] == ["friendly", "reminder", "reminder_firm", "final_notice"]
+    templates = ["friendly", "reminder", "reminder_firm", "final_notice"]
+    assert [e.data["template"] for e in sent] == templates[len(templates) - len(sent) :]
     mailbox = [m for m in story.runtime.mailbox() if "DUN-1" in m["Subject"]]
-    assert len(mailbox) == 1 + 4, "the invoice email, then each reminder once"
+    assert len(mailbox) == 1 + len(sent), "the invoice email, then each reminder once"
     assert not story.errors
 
 
