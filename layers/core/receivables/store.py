@@ -1088,6 +1088,15 @@ def get_document(pk: str, sk: str = HEAD) -> tuple[dict[str, Any], int] | None:
     return body, int(record.version)
 
 
+def documents(pk: str, first_sk: str, last_sk: str) -> list[tuple[str, dict[str, Any]]]:
+    """The JSON documents of partition ``pk`` with sk in [first_sk, last_sk], oldest first."""
+    return [
+        (record.sk, json.loads(record.body))
+        for record in DocumentRecord.query(pk, DocumentRecord.sk.between(first_sk, last_sk))
+        if isinstance(record, DocumentRecord)
+    ]
+
+
 def put_document(
     pk: str, body: dict[str, Any], version: int, at: str, event: AuditEvent | None, sk: str = HEAD
 ) -> None:
@@ -1101,3 +1110,27 @@ def put_document(
     if event is not None:
         items.append((_event_record(pk, event), LedgerRecord.pk.does_not_exist()))
     _transact(items)
+
+
+# --- raw calls (aggregate counters) -------------------------------------------------------------
+def dispatch(operation: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A low-level DynamoDB call on the bound table, for what records cannot express: counters
+    added to attributes named at run time (`receivables.aggregates`). ``TableName`` is filled in;
+    the response carries ``ConsumedCapacity``."""
+    calls: dict[str, Any] = {"TableName": _binding.table_name, **arguments}
+    if operation == "TransactWriteItems":
+        calls.pop("TableName")
+        for item in calls["TransactItems"]:
+            for body in item.values():
+                body.setdefault("TableName", _binding.table_name)
+    response: dict[str, Any] = _connection().dispatch(operation, calls)
+    return response
+
+
+def invoice_from_stream_image(image: dict[str, Any]) -> Invoice | None:
+    """The invoice a stream record's NewImage (DynamoDB's attribute-value form) holds, or None
+    when the item is not an invoice head."""
+    if image.get("kind", {}).get("S") != "invoice" or image.get("sk", {}).get("S") != HEAD:
+        return None
+    record = LedgerRecord.from_raw_data(image)
+    return _invoice(record) if isinstance(record, InvoiceRecord) else None

@@ -8,8 +8,9 @@ event. An invoice whose dunning completed (every step done) is not started again
 dunning stopped (it was settled) and that is owed again (a refund, a lost chargeback) is.
 
 The same sweep writes the day's snapshot of the receivables: per currency, the open total, what
-is current and overdue, the aging buckets, counts, and what is disputed. The finance API reads
-the snapshots for trends.
+is current and overdue, the aging buckets, counts, what is disputed, and the KPIs of the last 30
+days (`receivables.reports`). The snapshot's open total is the next periods' beginning AR; the
+finance API reads the snapshots for trends.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from receivables import store
 from receivables.clock import iso_timestamp
 from receivables.domain import InvoiceStatus
 from receivables.dunning.service import load_policy, started
+from receivables.reports.aging import BUCKET_NAMES, bucket_of
+from receivables.reports.service import SNAPSHOT_PK, kpis
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,8 +32,7 @@ if TYPE_CHECKING:
     from receivables.clock import Clock
     from receivables.domain import Invoice
 
-SNAPSHOT_PK = "KPI#daily"
-BUCKETS = (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
+KPI_PERIOD_DAYS = 30
 # Statuses a run ends in that a new run may follow (the invoice came back as owed).
 RESTARTABLE = frozenset({"", "stopped", "failed"})
 
@@ -124,7 +126,7 @@ def snapshot(receivables: list[Invoice], today: date) -> dict[str, Any]:
                 "invoices": 0,
                 "overdue_invoices": 0,
                 "disputed_invoices": 0,
-                "buckets": {name: 0 for name, _, _ in BUCKETS},
+                "buckets": dict.fromkeys(BUCKET_NAMES, 0),
             },
         )
         amount = invoice.balance.minor
@@ -139,9 +141,7 @@ def snapshot(receivables: list[Invoice], today: date) -> dict[str, Any]:
             row["overdue_invoices"] += 1
         else:
             row["current"] += amount
-        for name, low, high in BUCKETS:
-            if (low is None and late <= 0) or (
-                low is not None and late >= low and (high is None or late <= high)
-            ):
-                row["buckets"][name] += amount
+        row["buckets"][bucket_of(late)] += amount
+    for currency, row in figures.items():
+        row["kpis"] = kpis(currency, today, KPI_PERIOD_DAYS).to_json()
     return {"date": today.isoformat(), "currencies": dict(sorted(figures.items()))}

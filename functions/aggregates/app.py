@@ -1,0 +1,61 @@
+"""Aggregates function: keeps the receivables' running totals current from the table's stream.
+
+Every new version of an invoice replaces its contribution to the aging, per-customer and sales
+counters (`receivables.aggregates`), exactly once and in version order whatever the stream
+replays. Records are handled one by one and failures reported per record (Powertools Batch).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+
+from receivables import store
+from receivables.aggregates import apply_invoice
+from receivables.observability import logger, metrics
+from receivables.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@cache
+def bind() -> None:
+    """Point the store at the function's table, once per cold start."""
+    settings = Settings.from_env(os.environ)
+    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+
+
+def aggregate_record(record: DynamoDBRecord) -> None:
+    """Apply the invoice version one stream record carries (anything else is ignored)."""
+    image = record.raw_event.get("dynamodb", {}).get("NewImage")
+    invoice = store.invoice_from_stream_image(image) if image else None
+    if invoice is None:
+        return
+    changed = apply_invoice(invoice)
+    metrics.add_metric(name="AggregatesApplied" if changed else "AggregatesReplayed", unit="Count", value=1)
+
+
+def handle(event: dict[str, Any]) -> dict[str, Any]:
+    """Aggregate a batch of stream records (the store bound); the response lists the ones to retry."""
+    return process_partial_response(  # type: ignore[return-value]
+        event=event, record_handler=aggregate_record, processor=processor
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point."""
+    bind()
+    return handle(event)

@@ -1,0 +1,255 @@
+"""Running totals of the receivables, kept current from the table's stream.
+
+The aging report, the KPIs and the dashboard read these few items instead of the invoices, so
+what they read grows with the number of currencies, due dates and customers, never with the
+number of invoices. Each invoice *contributes* to them; when a new version of the invoice comes
+down the stream, its new contribution replaces its old one:
+
+=========================  ===========  ==============================================
+item (pk / sk)             one per      attributes (minor units, counts)
+=========================  ===========  ==============================================
+AR#<cur> / DUE#<date>      due date     open, invoices, disputed, disputed_invoices
+ARC#<cur> / <customer>     customer     open, invoices, d_<due date> (open, per date)
+SALES#<cur> / DAY#<date>   issue date   sales, issued, disputed (invoices disputed)
+AGG#index / CURRENCIES     table        currencies (a string set)
+INV#<id> / AGG             invoice      its contribution and the version it is of
+=========================  ===========  ==============================================
+
+Exactly once, in order: the stream delivers at least once and a retried batch can replay older
+records after newer ones, so every contribution is written in one transaction with the counter
+changes it causes, on condition that it is newer than the stored one. A replay fails that
+condition and changes nothing.
+
+Sales count an invoice on its issue date unless it is void; an invoice counts as *disputed* (on
+its issue date, so the dispute rate compares like with like) once it has ever been disputed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from receivables import store
+from receivables.domain import InvoiceStatus
+from receivables.ledger import OPEN_RECEIVABLE
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from receivables.domain import Invoice
+
+INDEX_KEY = ("AGG#index", "CURRENCIES")
+SHARE_SK = "AGG"
+DUE_PREFIX = "d_"
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """What one version of an invoice adds to the aggregates."""
+
+    version: int
+    currency: str
+    customer_id: str
+    issue_date: str
+    due_date: str
+    open: int  # the balance still owed (0 unless open, partially paid or disputed)
+    disputed: bool  # in dispute now
+    sales: int  # the total, unless void
+    ever_disputed: bool
+
+    @classmethod
+    def of(cls, invoice: Invoice, before: Share | None = None) -> Share:
+        """The contribution of ``invoice``; ``before`` carries what it ever was (disputed)."""
+        owed = invoice.status in OPEN_RECEIVABLE and invoice.balance.minor > 0
+        disputed = invoice.status is InvoiceStatus.DISPUTED
+        return cls(
+            version=invoice.version,
+            currency=invoice.currency,
+            customer_id=invoice.customer_id,
+            issue_date=invoice.issue_date.isoformat(),
+            due_date=invoice.due_date.isoformat(),
+            open=invoice.balance.minor if owed else 0,
+            disputed=disputed and owed,
+            sales=0 if invoice.status is InvoiceStatus.VOID else invoice.total.minor,
+            ever_disputed=disputed or (before is not None and before.ever_disputed),
+        )
+
+    def counters(self, sign: int) -> Iterator[tuple[tuple[str, str], str, int]]:
+        """(item key, attribute, amount) for every counter this share adds (sign 1) or takes
+        back (sign -1)."""
+        cur, owed = self.currency, 1 if self.open > 0 else 0
+        due = ("AR#" + cur, "DUE#" + self.due_date)
+        yield due, "open", sign * self.open
+        yield due, "invoices", sign * owed
+        yield due, "disputed", sign * (self.open if self.disputed else 0)
+        yield due, "disputed_invoices", sign * (owed if self.disputed else 0)
+        customer = ("ARC#" + cur, self.customer_id)
+        yield customer, "open", sign * self.open
+        yield customer, "invoices", sign * owed
+        yield customer, DUE_PREFIX + self.due_date, sign * self.open
+        sales = ("SALES#" + cur, "DAY#" + self.issue_date)
+        yield sales, "sales", sign * self.sales
+        yield sales, "issued", sign * (1 if self.sales > 0 else 0)
+        yield sales, "disputed", sign * (1 if self.ever_disputed else 0)
+
+    def to_item(self, invoice_id: str) -> dict[str, Any]:
+        """The stored contribution (DynamoDB's attribute-value form)."""
+        return {
+            "pk": {"S": store.invoice_pk(invoice_id)},
+            "sk": {"S": SHARE_SK},
+            "kind": {"S": "aggregate_share"},
+            "version": {"N": str(self.version)},
+            "currency": {"S": self.currency},
+            "customer_id": {"S": self.customer_id},
+            "issue_date": {"S": self.issue_date},
+            "due_date": {"S": self.due_date},
+            "open": {"N": str(self.open)},
+            "disputed": {"BOOL": self.disputed},
+            "sales": {"N": str(self.sales)},
+            "ever_disputed": {"BOOL": self.ever_disputed},
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Share:
+        """Back from `to_item`."""
+        return cls(
+            version=int(item["version"]["N"]),
+            currency=item["currency"]["S"],
+            customer_id=item["customer_id"]["S"],
+            issue_date=item["issue_date"]["S"],
+            due_date=item["due_date"]["S"],
+            open=int(item["open"]["N"]),
+            disputed=item["disputed"]["BOOL"],
+            sales=int(item["sales"]["N"]),
+            ever_disputed=item["ever_disputed"]["BOOL"],
+        )
+
+
+def changes(before: Share | None, after: Share) -> dict[tuple[str, str], dict[str, int]]:
+    """The counter changes that replace ``before`` by ``after``: per item, per attribute, the
+    non-zero amounts to add."""
+    merged: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for share, sign in ((before, -1), (after, 1)):
+        if share is not None:
+            for key, attribute, amount in share.counters(sign):
+                merged[key][attribute] += amount
+    return {
+        key: {a: n for a, n in attributes.items() if n}
+        for key, attributes in merged.items()
+        if any(attributes.values())
+    }
+
+
+def _stored_share(invoice_id: str) -> Share | None:
+    response = store.dispatch(
+        "GetItem",
+        {"Key": {"pk": {"S": store.invoice_pk(invoice_id)}, "sk": {"S": SHARE_SK}}, "ConsistentRead": True},
+    )
+    item = response.get("Item")
+    return Share.from_item(item) if item else None
+
+
+def _update(key: tuple[str, str], amounts: dict[str, int]) -> dict[str, Any]:
+    names = {f"#a{i}": attribute for i, attribute in enumerate(amounts)}
+    values = {f":v{i}": {"N": str(amount)} for i, amount in enumerate(amounts.values())}
+    return {
+        "Update": {
+            "Key": {"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+            "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(amounts))),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def apply_invoice(invoice: Invoice, attempts: int = 5) -> bool:
+    """Bring the aggregates up to ``invoice`` (one version of it, from the stream).
+
+    True when they changed; False when a newer or the same version was applied before (a
+    replayed or late record). Raises `store.StoreError` when transactions keep conflicting.
+    """
+    for _ in range(attempts):
+        before = _stored_share(invoice.invoice_id)
+        if before is not None and before.version >= invoice.version:
+            return False
+        after = Share.of(invoice, before)
+        put = {
+            "Put": {
+                "Item": after.to_item(invoice.invoice_id),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        if before is not None:  # exactly the share read, so the changes are computed from it
+            put["Put"]["ConditionExpression"] = "version = :before"
+            put["Put"]["ExpressionAttributeValues"] = {":before": {"N": str(before.version)}}
+        items = [put, *(_update(key, amounts) for key, amounts in changes(before, after).items())]
+        if before is None:
+            items.append(
+                {
+                    "Update": {
+                        "Key": {"pk": {"S": INDEX_KEY[0]}, "sk": {"S": INDEX_KEY[1]}},
+                        "UpdateExpression": "ADD currencies :c",
+                        "ExpressionAttributeValues": {":c": {"SS": [after.currency]}},
+                    }
+                }
+            )
+        try:
+            store.dispatch("TransactWriteItems", {"TransactItems": items})
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            continue  # another record of this invoice, or a conflict on a counter: read again
+    raise store.StoreError(f"the aggregates of {invoice.invoice_id} kept conflicting")
+
+
+# --- reading ------------------------------------------------------------------------------------
+@dataclass
+class Reads:
+    """What reading the aggregates cost: items returned and read capacity consumed."""
+
+    items: int = 0
+    capacity: float = 0.0
+
+    def add(self, response: dict[str, Any]) -> None:
+        self.items += int(response.get("Count", 1 if response.get("Item") else 0))
+        consumed = response.get("ConsumedCapacity") or {}
+        self.capacity += float(consumed.get("CapacityUnits", 0.0))
+
+
+def query(pk: str, reads: Reads, sk_between: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every item of partition ``pk`` (optionally with sk in a range), all pages."""
+    arguments: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+    }
+    if sk_between:
+        arguments["KeyConditionExpression"] += " AND sk BETWEEN :lo AND :hi"
+        arguments["ExpressionAttributeValues"].update(
+            {":lo": {"S": sk_between[0]}, ":hi": {"S": sk_between[1]}}
+        )
+    items: list[dict[str, Any]] = []
+    while True:
+        response = store.dispatch("Query", arguments)
+        reads.add(response)
+        items.extend(response.get("Items", []))
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return items
+        arguments["ExclusiveStartKey"] = last
+
+
+def currencies(reads: Reads) -> list[str]:
+    """The currencies any invoice was ever in."""
+    response = store.dispatch("GetItem", {"Key": {"pk": {"S": INDEX_KEY[0]}, "sk": {"S": INDEX_KEY[1]}}})
+    reads.add(response)
+    item = response.get("Item") or {}
+    return sorted(item.get("currencies", {}).get("SS", []))
+
+
+def number(item: dict[str, Any], attribute: str) -> int:
+    """An integer counter of a raw item (0 when absent)."""
+    return int(item.get(attribute, {}).get("N", "0"))

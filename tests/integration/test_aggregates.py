@@ -1,0 +1,136 @@
+"""The aggregates kept from the table's stream: the aging they give is the aging the invoices
+give, whatever order and however often the stream delivers."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from receivables import store
+from receivables.clock import iso_timestamp
+from receivables.domain import AuditEvent, DocumentType
+from receivables.dunning.sweep import snapshot
+from receivables.ledger import document_id, open_dispute, void
+from receivables.money import Money
+from receivables.payments import Receipt, record_receipt
+from receivables.reports.service import aging_report, kpis
+from receivables_local.functions import load_function
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.integration.conftest import Aws
+
+HEADER = "invoice_number,issue_date,due_date,currency,customer_ref,customer_email,total_amount\n"
+TODAY = date(2026, 11, 2)  # the fixture's clock
+
+
+def inv(number: str) -> str:
+    return document_id("self", DocumentType.INVOICE, number)
+
+
+def change(number: str, how: Callable[[Any], Any], kind: str, at: str) -> None:
+    invoice = store.get_invoice(inv(number))
+    assert invoice is not None
+    changed = replace(how(invoice), version=invoice.version + 1)
+    store.apply_changes([(changed, AuditEvent(invoice.invoice_id, changed.version, kind, at, "test", {}))])
+
+
+def rows() -> str:
+    def line(number: str, due_in: int, currency: str, ref: str, amount: str) -> str:
+        due = TODAY + timedelta(days=due_in)
+        return (
+            f"{number},{due - timedelta(days=30)},{due},{currency},{ref},ap@{ref.lower()}.example,{amount}\n"
+        )
+
+    return HEADER + "".join(
+        (
+            line("AG-1", 10, "EUR", "ALPHA", "100.00"),  # current
+            line("AG-2", -5, "EUR", "ALPHA", "200.00"),  # 1-30, half paid below
+            line("AG-3", -45, "EUR", "BRAVO", "300.00"),  # 31-60, disputed below
+            line("AG-4", -75, "EUR", "BRAVO", "400.00"),  # 61-90, voided below
+            line("AG-5", -120, "EUR", "CHARLIE", "500.00"),  # 90+
+            line("AG-6", -1, "USD", "ALPHA", "70.00"),
+        )
+    )
+
+
+@pytest.fixture
+def ledger(aws: Aws) -> Aws:
+    result = aws.drop("inbox/aging.csv", rows())
+    assert (result["outcome"], result["created"]) == ("processed", 6), result
+    at = iso_timestamp(aws.clock.now())
+    record_receipt(
+        Receipt("bank", "B-1", Money(10000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("AG-2"),)),
+        aws.clock,
+    )
+    change("AG-3", open_dispute, "DisputeOpened", at)
+    change("AG-4", void, "InvoiceVoided", at)
+    return aws
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    response: dict[str, Any] = load_function("aggregates").handle({"Records": records})
+    return response
+
+
+def test_the_aggregated_aging_is_the_aging_of_the_invoices(ledger: Aws) -> None:
+    assert aggregate(ledger.stream().read()) == {"batchItemFailures": []}
+
+    report = aging_report(TODAY)
+    from_invoices = snapshot(store.open_receivables_due_by(date.max), TODAY)["currencies"]
+    for currency, aging in report.currencies.items():
+        assert aging.buckets == from_invoices[currency]["buckets"]
+        assert aging.total == from_invoices[currency]["open"]
+        assert aging.disputed == from_invoices[currency]["disputed"]
+    eur = report.currencies["EUR"]
+    assert eur.buckets == {"current": 10000, "1-30": 10000, "31-60": 30000, "61-90": 0, "90+": 50000}
+    assert eur.disputed_invoices == 1 and eur.invoices == 4
+    by_customer = {c.customer_id: c.aging for c in report.customers["EUR"]}
+    assert len(by_customer) == 3
+    first = report.customers["EUR"][0]
+    assert first.aging.overdue == 50000, "the most overdue customer comes first"
+    assert sorted(a.total for a in by_customer.values()) == [20000, 30000, 50000]
+    assert report.currencies["USD"].buckets["1-30"] == 7000
+
+
+def test_replays_and_late_records_change_nothing(ledger: Aws) -> None:
+    records = ledger.stream().read()
+    aggregate(records)
+    once = aging_report(TODAY).to_json()
+
+    shuffled = records * 2
+    random.Random(7).shuffle(shuffled)
+    assert aggregate(shuffled) == {"batchItemFailures": []}
+
+    assert aging_report(TODAY).to_json() == once
+
+
+def test_records_out_of_order_end_at_the_latest_version(ledger: Aws) -> None:
+    records = ledger.stream().read()
+    aggregate(list(reversed(records)))  # the newest version of each invoice comes first
+    report = aging_report(TODAY)
+    assert report.currencies["EUR"].buckets["1-30"] == 10000
+    assert report.currencies["EUR"].buckets["61-90"] == 0
+
+
+def test_sales_and_disputes_feed_the_kpis(ledger: Aws) -> None:
+    aggregate(ledger.stream().read())
+    figures = kpis("EUR", TODAY, 90)
+    # Issued in the 90 days: AG-1 (Oct 13), AG-2 (Sep 28), AG-3 (Aug 19); AG-5 (Jun 5) is older
+    # and the void AG-4 is no sale.
+    assert figures.credit_sales == 10000 + 20000 + 30000
+    assert str(figures.dispute_rate) == "33.3"  # AG-3 of the three
+    # AR 1,000.00 (100 + 100 left of 200 + 300 + 500), of which 100 current.
+    assert str(figures.dso_standard) == "150.0"  # 1000 / 600 x 90
+    assert str(figures.best_possible_dso) == "15.0"  # 100 / 600 x 90
+    assert str(figures.average_days_delinquent) == "135.0"
+    assert str(figures.overdue_ratio) == "90.0"
+    # Countback from 1,000: Nov 1-2 no sales (2 days), Oct 100 (31), Sep 200 (30), Aug 300 (31),
+    # Jul nothing (31), then Jun's 500 covers the 400 left: 4/5 x 30 = 24. 2+31+30+31+31+24 = 149.
+    assert str(figures.dso_countback) == "149.0"
+    assert figures.cei is None and "snapshot" in figures.missing["cei"]
