@@ -9,7 +9,13 @@ token locally) with a role (`receivables.access`).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
+import json
 import os
+from dataclasses import replace
+from datetime import date, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +24,7 @@ from chalice.app import Chalice, Response
 from receivables import store
 from receivables.access import AccessDeniedError, Role, require
 from receivables.clock import Clock, clock_from_env
+from receivables.ledger import OPEN_RECEIVABLE
 from receivables.manual_payments import receipt_from_request
 from receivables.money import normalise_currency
 from receivables.observability import logger
@@ -26,7 +33,9 @@ from receivables.settings import Settings
 from receivables.validation import FieldError, RequestInvalidError
 
 if TYPE_CHECKING:
-    from receivables.domain import Payment
+    from collections.abc import Callable, Iterable
+
+    from receivables.domain import Invoice, Payment
 
 app = Chalice(app_name="receivables-finance")
 
@@ -242,18 +251,6 @@ def promise_to_pay(invoice_id: str) -> Response:
 
 
 # --- disputes -----------------------------------------------------------------------------------
-def _body() -> dict[str, Any]:
-    request = app.current_request
-    assert request is not None
-    try:
-        body = request.json_body
-    except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
-        raise RequestInvalidError([FieldError("body", "is not valid JSON")]) from None
-    if not isinstance(body, dict):
-        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
-    return body
-
-
 def _errors(exc: RequestInvalidError) -> Response:
     return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
 
@@ -433,3 +430,511 @@ def file_purchase_order(customer_id: str, number: str) -> Response:
     except RequestInvalidError as exc:
         return _errors(exc)
     return _json({"customer_id": customer_id, "number": number, "purchase_order": order})
+
+
+# --- the finance workbench: invoices, customers, reports ------------------------------------------
+# Every route below goes through `endpoint`: the caller's role first, then the view; a bad request
+# is a 400 naming each bad field, a missing thing a 404, a change the ledger forbids a 409.
+def endpoint(needed: Role) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Wrap a view: authenticate and authorise, bind the store, map errors to status codes.
+    The view gets the caller's identity as its first argument."""
+
+    def wrap(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def run(**path: str) -> Response:
+            from receivables.finance import NotFoundError
+            from receivables.ledger import LedgerError
+
+            try:
+                who = _caller(needed)
+                context()
+                return view(who, **path)
+            except AccessDeniedError as exc:
+                return _json({"message": str(exc)}, exc.status)
+            except RequestInvalidError as exc:
+                return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
+            except NotFoundError as exc:
+                return _json({"message": str(exc)}, 404)
+            except LedgerError as exc:
+                return _json({"message": str(exc)}, 409)
+
+        return run
+
+    return wrap
+
+
+class Query:
+    """The request's query parameters, validated one by one; `done` raises for every bad one."""
+
+    def __init__(self) -> None:
+        request = app.current_request
+        assert request is not None
+        self.raw: dict[str, str] = dict(request.query_params or {})
+        self.errors: list[FieldError] = []
+
+    def text(self, name: str, max_length: int = 200) -> str | None:
+        value = self.raw.get(name)
+        if value is not None and not (0 < len(value) <= max_length):
+            self.errors.append(FieldError(name, f"must be 1 to {max_length} characters"))
+            return None
+        return value
+
+    def choice(self, name: str, choices: Iterable[str]) -> str | None:
+        value = self.raw.get(name)
+        allowed = sorted(choices)
+        if value is not None and value not in allowed:
+            self.errors.append(FieldError(name, f"must be one of {', '.join(allowed)}"))
+            return None
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.raw.get(name)
+        if value is None:
+            return default
+        if not value.isdigit() or not low <= int(value) <= high:
+            self.errors.append(FieldError(name, f"must be a whole number from {low} to {high}"))
+            return default
+        return int(value)
+
+    def day(self, name: str) -> date | None:
+        value = self.raw.get(name)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.errors.append(FieldError(name, "must be a date, YYYY-MM-DD"))
+            return None
+
+    def currency(self, name: str = "currency") -> str | None:
+        value = self.raw.get(name)
+        if value is None:
+            return None
+        try:
+            return normalise_currency(value)
+        except ValueError:
+            self.errors.append(FieldError(name, "must be an ISO 4217 code"))
+            return None
+
+    def flag(self, name: str) -> bool | None:
+        return {"true": True, "false": False, None: None}.get(self.choice(name, ("true", "false")))
+
+    def cursor(self) -> store.Cursor | None:
+        value = self.raw.get("cursor")
+        if value is None:
+            return None
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(value.encode() + b"=="))
+        except (ValueError, binascii.Error):
+            decoded = None
+        if not isinstance(decoded, dict):
+            self.errors.append(FieldError("cursor", "is not a cursor this API gave"))
+            return None
+        return decoded
+
+    def done(self) -> None:
+        unknown = set(self.raw) - self.known
+        self.errors.extend(FieldError(name, "is not a parameter of this route") for name in sorted(unknown))
+        if self.errors:
+            raise RequestInvalidError(self.errors)
+
+    known: set[str] = set()
+
+
+def params(*known: str) -> Query:
+    """The query parameters of this request; any not in ``known`` is reported as unknown."""
+    query = Query()
+    query.known = {*known, "format", "cursor", "limit"}
+    return query
+
+
+def cursor_text(position: store.Cursor | None) -> str | None:
+    """An opaque cursor for the next page."""
+    if position is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def listing(key: str, rows: list[dict[str, Any]], next_cursor: store.Cursor | None, query: Query) -> Response:
+    """A list as JSON (``{key: rows, "next_cursor": ...}``) or, with ``?format=csv``, as CSV."""
+    if query.raw.get("format") == "csv":
+        from receivables.csv_export import to_csv
+
+        headers: dict[str, str | list[str]] = {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{key}.csv"',
+        }
+        if next_cursor is not None:
+            headers["X-Next-Cursor"] = cursor_text(next_cursor) or ""
+        return Response(body=to_csv(rows), status_code=200, headers=headers)
+    return _json({key: rows, "next_cursor": cursor_text(next_cursor)})
+
+
+def _months(first: date, last: date) -> list[str]:
+    months, month = [], last.replace(day=1)
+    while month >= first.replace(day=1):
+        months.append(month.isoformat()[:7])
+        month = (month - timedelta(days=1)).replace(day=1)
+    return months
+
+
+INVOICE_STATUSES = ("open", "partially_paid", "paid", "disputed", "credited", "written_off", "void")
+
+
+@app.route("/invoices", methods=["GET"])
+@endpoint(Role.VIEWER)
+def list_invoices(who: str) -> Response:
+    """Invoices, filtered: ``status``, ``customer``, ``overdue=true``, ``due_from``/``due_to``,
+    ``issued_from``/``issued_to`` (default: the last 12 months), ``currency``, ``number``;
+    ``limit`` (1-200) and ``cursor`` page; ``format=csv`` exports. Each filter picks an index:
+    a customer's (gsi1), the open invoices by due date (gsi2) or the issue months (gsi3)."""
+    from receivables.domain import DocumentType
+    from receivables.finance import invoice_json
+    from receivables.ledger import document_id
+
+    query = params(
+        "status",
+        "customer",
+        "overdue",
+        "due_from",
+        "due_to",
+        "issued_from",
+        "issued_to",
+        "currency",
+        "number",
+    )
+    settings, clock = context()
+    today = clock.now().date()
+    status = query.choice("status", INVOICE_STATUSES)
+    customer = query.text("customer")
+    overdue = query.flag("overdue")
+    due_from, due_to = query.day("due_from"), query.day("due_to")
+    issued_to = query.day("issued_to") or today
+    issued_from = query.day("issued_from") or (issued_to - timedelta(days=365))
+    currency = query.currency()
+    number = query.text("number")
+    limit = query.integer("limit", 50, 1, 200)
+    position = query.cursor()
+    query.done()
+
+    def wanted(invoice: Invoice) -> bool:
+        return (
+            (status is None or invoice.status.value == status)
+            and (currency is None or invoice.currency == currency)
+            and (customer is None or invoice.customer_id == customer)
+            and (
+                overdue is None or (invoice.status in OPEN_RECEIVABLE and invoice.due_date < today) == overdue
+            )
+            and (due_from is None or invoice.due_date >= due_from)
+            and (due_to is None or invoice.due_date <= due_to)
+        )
+
+    next_position: store.Cursor | None
+    if number is not None:
+        found = store.get_invoice(document_id(settings.default_seller_id, DocumentType.INVOICE, number))
+        invoices, next_position = ([found] if found else []), None
+    elif customer is not None:
+        invoices, next_position = store.customer_invoices(customer, limit, position)
+    elif overdue or due_from or due_to or status in ("open", "partially_paid", "disputed"):
+        last_due = min(due_to or date.max, today - timedelta(days=1)) if overdue else due_to
+        after = position.get("after") if position else None
+        invoices, last = store.open_invoices_by_due(limit, after, due_from, last_due)
+        next_position = {"after": last} if last else None
+    else:
+        invoices, next_position = store.invoices_issued(_months(issued_from, issued_to), limit, position)
+    rows = [invoice_json(i, today) for i in invoices if wanted(i)]
+    return listing("invoices", rows, next_position, query)
+
+
+@app.route("/invoices/{invoice_id}", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_invoice(who: str, invoice_id: str) -> Response:
+    """One invoice with its full history (audit events, oldest first) and its disputes."""
+    from receivables.finance import event_json, invoice_json, invoice_or_404
+
+    _, clock = context()
+    invoice = invoice_or_404(invoice_id)
+    return _json(
+        {
+            "invoice": invoice_json(invoice, clock.now().date()),
+            "history": [event_json(e) for e in store.invoice_events(invoice_id)],
+            "disputes": store.invoice_dispute_ids(invoice_id),
+        }
+    )
+
+
+def _body(*required: str) -> dict[str, Any]:
+    """The JSON object body, with every ``required`` field a non-empty string (else a 400)."""
+    request = app.current_request
+    assert request is not None
+    try:
+        body = request.json_body
+    except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
+        raise RequestInvalidError([FieldError("body", "is not valid JSON")]) from None
+    if not isinstance(body, dict):
+        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
+    errors = [
+        FieldError(name, "is required: a non-empty string of at most 2000 characters")
+        for name in required
+        if not isinstance(body.get(name), str) or not 0 < len(body[name].strip()) <= 2000
+    ]
+    if errors:
+        raise RequestInvalidError(errors)
+    return body
+
+
+def _invoice_action(action: str, invoice_id: str, who: str) -> Response:
+    from receivables import finance
+
+    _, clock = context()
+    if action == "void":
+        changed = finance.void_invoice(invoice_id, _body("reason")["reason"], f"finance:{who}", clock)
+    elif action == "write-off":
+        changed = finance.write_off_invoice(invoice_id, _body("reason")["reason"], f"finance:{who}", clock)
+    elif action == "notes":
+        changed = finance.add_note(invoice_id, _body("text")["text"], f"finance:{who}", clock)
+    else:
+        changed = finance.assign_collector(
+            invoice_id, _body("collector")["collector"], f"finance:{who}", clock
+        )
+    return _json({"invoice": finance.invoice_json(changed, clock.now().date())})
+
+
+@app.route("/invoices/{invoice_id}/void", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def void_invoice(who: str, invoice_id: str) -> Response:
+    """Cancel an invoice issued in error (controller): ``{"reason": "..."}``; 409 once money is on it."""
+    return _invoice_action("void", invoice_id, who)
+
+
+@app.route("/invoices/{invoice_id}/write-off", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def write_off_invoice(who: str, invoice_id: str) -> Response:
+    """Write off what is left of an invoice (controller): ``{"reason": "..."}``."""
+    return _invoice_action("write-off", invoice_id, who)
+
+
+@app.route("/invoices/{invoice_id}/notes", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def add_invoice_note(who: str, invoice_id: str) -> Response:
+    """Put a note on the invoice's history (collector): ``{"text": "..."}``."""
+    return _invoice_action("notes", invoice_id, who)
+
+
+@app.route("/invoices/{invoice_id}/collector", methods=["PUT"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def assign_invoice_collector(who: str, invoice_id: str) -> Response:
+    """Assign the person who works this invoice (collector): ``{"collector": "..."}``."""
+    return _invoice_action("collector", invoice_id, who)
+
+
+@app.route("/customers", methods=["GET"])
+@endpoint(Role.VIEWER)
+def list_customers(who: str) -> Response:
+    """Customers by name; ``limit``, ``cursor``, ``format=csv``."""
+    from receivables.finance import customer_json
+
+    query = params()
+    limit = query.integer("limit", 50, 1, 200)
+    position = query.cursor()
+    query.done()
+    customers, next_position = store.customers_by_name(limit, position)
+    return listing("customers", [customer_json(c) for c in customers], next_position, query)
+
+
+@app.route("/customers/{customer_id}", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_customer(who: str, customer_id: str) -> Response:
+    """One customer."""
+    from receivables.finance import customer_json, customer_or_404
+
+    return _json({"customer": customer_json(customer_or_404(customer_id))})
+
+
+@app.route("/customers/{customer_id}/statement", methods=["GET"])
+@endpoint(Role.VIEWER)
+def customer_statement(who: str, customer_id: str) -> Response:
+    """The customer's statement in one currency (``?currency=``, required): invoices, payments,
+    credits and write-offs in date order with the running balance; ``format=csv`` exports."""
+    from receivables.finance import statement
+
+    query = params("currency")
+    currency = query.currency()
+    if currency is None and "currency" not in query.raw:
+        query.errors.append(FieldError("currency", "is required"))
+    query.done()
+    assert currency is not None
+    _, clock = context()
+    body = statement(customer_id, currency, clock.now().date())
+    if query.raw.get("format") == "csv":
+        return listing("statement", body["lines"], None, query)
+    return _json(body)
+
+
+@app.route("/customers/{customer_id}/risk", methods=["GET"])
+@endpoint(Role.VIEWER)
+def customer_risk_score(who: str, customer_id: str) -> Response:
+    """The customer's risk score from their payment history, with how it is computed."""
+    from receivables.finance import customer_risk
+
+    _, clock = context()
+    return _json(
+        {"customer_id": customer_id, "risk": customer_risk(customer_id, clock.now().date()).to_json()}
+    )
+
+
+@app.route("/customers/{customer_id}/credit-hold", methods=["PUT"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def customer_credit_hold(who: str, customer_id: str) -> Response:
+    """Put the customer on credit hold or lift it (controller): ``{"on": true, "reason": "..."}``."""
+    from receivables.finance import change_customer, customer_json
+
+    body = _body("reason")
+    if not isinstance(body.get("on"), bool):
+        raise RequestInvalidError([FieldError("on", "is required: true or false")])
+    on: bool = body["on"]
+    _, clock = context()
+    changed = change_customer(
+        customer_id,
+        lambda c: replace(c, credit_hold=on),
+        "CreditHoldSet" if on else "CreditHoldLifted",
+        {"reason": body["reason"]},
+        f"finance:{who}",
+        clock,
+    )
+    return _json({"customer": customer_json(changed)})
+
+
+CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2}
+
+
+@app.route("/customers/{customer_id}/contact", methods=["PATCH"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def customer_contact(who: str, customer_id: str) -> Response:
+    """Change the customer's contact details and preferences (collector): any of ``email``,
+    ``name``, ``language`` (en, fr, de), ``country`` (ISO 3166 alpha-2)."""
+    from receivables.finance import change_customer, customer_json
+
+    body = _body()
+    errors = [FieldError(name, "is not a contact field") for name in sorted(set(body) - set(CONTACT_FIELDS))]
+    for name, longest in CONTACT_FIELDS.items():
+        value = body.get(name)
+        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= longest):
+            errors.append(FieldError(name, f"must be a string of 1 to {longest} characters"))
+    email = body.get("email")
+    if isinstance(email, str) and ("@" not in email or " " in email):
+        errors.append(FieldError("email", "must be an email address"))
+    if isinstance(body.get("language"), str) and body["language"] not in ("en", "fr", "de"):
+        errors.append(FieldError("language", "must be one of en, fr, de"))
+    if not body:
+        errors.append(FieldError("body", "names no field to change"))
+    if errors:
+        raise RequestInvalidError(errors)
+    _, clock = context()
+    changes = {name: body[name] for name in CONTACT_FIELDS if name in body}
+    changed = change_customer(
+        customer_id, lambda c: replace(c, **changes), "ContactChanged", changes, f"finance:{who}", clock
+    )
+    return _json({"customer": customer_json(changed)})
+
+
+@app.route("/payments", methods=["GET"])
+@endpoint(Role.VIEWER)
+def list_payments(who: str) -> Response:
+    """Payments received, newest first: ``received_from``/``received_to`` (default: the last
+    90 days), ``currency``, ``customer``; ``limit``, ``cursor``, ``format=csv``."""
+    query = params("received_from", "received_to", "currency", "customer")
+    _, clock = context()
+    last = query.day("received_to") or clock.now().date()
+    first = query.day("received_from") or (last - timedelta(days=90))
+    currency = query.currency()
+    customer = query.text("customer")
+    limit = query.integer("limit", 50, 1, 200)
+    position = query.cursor()
+    query.done()
+    payments, next_position = store.payments_received(_months(first, last), limit, position)
+    rows = [
+        payment_json(p)
+        for p in payments
+        if (currency is None or p.amount.currency == currency)
+        and (customer is None or p.customer_id == customer)
+        and first.isoformat() <= p.received_at[:10] <= last.isoformat()
+    ]
+    return listing("payments", rows, next_position, query)
+
+
+@app.route("/reports/aging", methods=["GET"])
+@endpoint(Role.VIEWER)
+def aging(who: str) -> Response:
+    """The aging report, per currency and per customer (``?currency=`` for one), from the
+    stream's aggregates; ``format=csv`` exports one row per customer and currency."""
+    from receivables.reports.service import aging_report
+
+    query = params("currency")
+    currency = query.currency()
+    query.done()
+    _, clock = context()
+    report = aging_report(clock.now().date(), currency)
+    if query.raw.get("format") == "csv":
+        rows = [
+            {
+                "currency": c["currency"],
+                **{k: v for k, v in customer.items() if k != "buckets"},
+                **customer["buckets"],
+            }
+            for c in report.to_json()["currencies"]
+            for customer in c["customers"]
+        ]
+        return listing("aging", rows, None, query)
+    return _json({**report.to_json(), "items_read": report.reads.items})
+
+
+@app.route("/kpis", methods=["GET"])
+@endpoint(Role.VIEWER)
+def kpis(who: str) -> Response:
+    """DSO (standard and countback), best possible DSO, average days delinquent, CEI, overdue
+    ratio and dispute rate over ``days`` (default 30) per currency, with the daily trend over
+    ``trend_days`` (default 30) from the sweep's snapshots."""
+    from receivables import aggregates
+    from receivables.reports.service import kpis as figures
+    from receivables.reports.service import trend
+
+    query = params("currency", "days", "trend_days")
+    currency = query.currency()
+    days = query.integer("days", 30, 1, 365)
+    trend_days = query.integer("trend_days", 30, 1, 366)
+    query.done()
+    _, clock = context()
+    today = clock.now().date()
+    codes = [currency] if currency else aggregates.currencies(aggregates.Reads())
+    return _json(
+        {
+            "as_of": today.isoformat(),
+            "currencies": [
+                {
+                    "currency": code,
+                    **figures(code, today, days).to_json(),
+                    "trend": trend(code, today, trend_days),
+                }
+                for code in codes
+            ],
+        }
+    )
+
+
+@app.route("/worklist", methods=["GET"])
+@endpoint(Role.VIEWER)
+def work(who: str) -> Response:
+    """Overdue invoices by expected loss (balance x days late x risk weight), highest first;
+    ``currency``, ``limit`` (1-200), ``format=csv``."""
+    from receivables.finance import worklist
+
+    query = params("currency")
+    currency = query.currency()
+    limit = query.integer("limit", 50, 1, 200)
+    query.done()
+    _, clock = context()
+    today = clock.now().date()
+    overdue = store.open_receivables_due_by(today - timedelta(days=1))
+    rows = worklist((i for i in overdue if currency is None or i.currency == currency), today, limit)
+    return listing("worklist", rows, None, query)

@@ -115,6 +115,7 @@ class DunningState:
     paused_until: str | None = None  # ISO date: finance put dunning on hold until then
     last_error: str | None = None
     started_at: str | None = None
+    collector: str | None = None  # the finance user who works this invoice
 
 
 @dataclass(frozen=True, slots=True)

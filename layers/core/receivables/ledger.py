@@ -173,6 +173,17 @@ def void(invoice: Invoice) -> Invoice:
     return changed
 
 
+def write_off(invoice: Invoice) -> Invoice:
+    """``invoice``'s balance written off as uncollectable: nothing more is collected on it."""
+    if invoice.balance.minor <= 0:
+        raise LedgerError(f"invoice {invoice.number} has no balance to write off")
+    changed = replace(
+        invoice, balance=Money.zero(invoice.currency), written_off=invoice.written_off + invoice.balance
+    )
+    changed.status = transition(invoice.status, S.WRITTEN_OFF)
+    return changed
+
+
 def open_dispute(invoice: Invoice) -> Invoice:
     """``invoice`` under dispute (a customer's dispute, or a chargeback of its payment)."""
     changed = replace(invoice)

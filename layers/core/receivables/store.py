@@ -20,6 +20,9 @@ dispute                 DSP#<id> / HEAD             gsi1 CUST#<customer> / DSP#<
                                                     gsi2 DISPUTES#open / <opened>#<id> (sparse:
                                                     until it ends)
 dispute of an invoice   INV#<id> / DSP#<dispute id>
+(listings)                                          gsi3 ISSUED#<yyyy-mm> / <issued>#<id> (invoices),
+                                                    RECEIVED#<yyyy-mm> / <at>#<id> (payments),
+                                                    CUSTOMERS / <name>#<id> (customers)
 ======================  ==========================  =====================================
 
 Access patterns: invoice by id (GetItem); invoice by (seller, number) (GetItem: the id is
@@ -129,6 +132,17 @@ class Gsi2(GlobalSecondaryIndex["LedgerRecord"]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class Gsi3(GlobalSecondaryIndex["LedgerRecord"]):
+    """Listings: invoices by issue month, payments by month received, customers by name."""
+
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
 class LedgerRecord(Model):
     """The one table. Subclasses are the item types, told apart by ``kind``."""
 
@@ -145,8 +159,11 @@ class LedgerRecord(Model):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
     gsi1 = Gsi1()
     gsi2 = Gsi2()
+    gsi3 = Gsi3()
 
 
 class LineMap(MapAttribute[str, Any]):
@@ -390,6 +407,8 @@ def _invoice_record(inv: Invoice) -> InvoiceRecord:
         gsi1sk=f"INV#{inv.issue_date.isoformat()}#{inv.invoice_id}",
         gsi2pk=due_shard(inv.invoice_id) if collectible else None,
         gsi2sk=f"{inv.due_date.isoformat()}#{inv.invoice_id}" if collectible else None,
+        gsi3pk=f"ISSUED#{inv.issue_date.isoformat()[:7]}",
+        gsi3sk=f"{inv.issue_date.isoformat()}#{inv.invoice_id}",
         invoice_id=inv.invoice_id,
         seller_id=inv.seller_id,
         number=inv.number,
@@ -514,6 +533,7 @@ def _dunning_json(state: DunningState) -> str | None:
             "paused_until": state.paused_until,
             "last_error": state.last_error,
             "started_at": state.started_at,
+            "collector": state.collector,
         },
         separators=(",", ":"),
     )
@@ -542,6 +562,7 @@ def _dunning(text: str | None, currency: str) -> DunningState:
         paused_until=raw.get("paused_until"),
         last_error=raw.get("last_error"),
         started_at=raw.get("started_at"),
+        collector=raw.get("collector"),
     )
 
 
@@ -591,6 +612,8 @@ def _customer_record(c: Customer) -> CustomerRecord:
     return CustomerRecord(
         pk=customer_pk(c.customer_id),
         sk=HEAD,
+        gsi3pk="CUSTOMERS",
+        gsi3sk=f"{(c.name or '').casefold()}#{c.customer_id}",
         customer_id=c.customer_id,
         name=c.name,
         identifiers=[identifier.key() for identifier in c.identifiers],
@@ -639,6 +662,8 @@ def _payment_record(p: Payment) -> PaymentRecord:
         # The unapplied queue: sparse, only while money waits to be applied.
         gsi2pk=f"UNAPPLIED#{p.amount.currency}" if waiting else None,
         gsi2sk=f"{p.received_at}#{p.payment_id}" if waiting else None,
+        gsi3pk=f"RECEIVED#{p.received_at[:7]}",
+        gsi3sk=f"{p.received_at}#{p.payment_id}",
         payment_id=p.payment_id,
         customer_id=p.customer_id,
         currency=p.amount.currency,
@@ -1134,3 +1159,99 @@ def invoice_from_stream_image(image: dict[str, Any]) -> Invoice | None:
         return None
     record = LedgerRecord.from_raw_data(image)
     return _invoice(record) if isinstance(record, InvoiceRecord) else None
+
+
+# --- listings (pages and cursors) ---------------------------------------------------------------
+# A cursor is the plain position a listing stopped at; the API wraps it opaquely.
+Cursor = dict[str, Any]
+
+
+def _page(
+    index: Any, hash_key: str, limit: int, start: Cursor | None, condition: Any = None
+) -> tuple[list[LedgerRecord], Cursor | None]:
+    """One page of an index partition, newest (highest sort key) first."""
+    result = index.query(
+        hash_key,
+        range_key_condition=condition,
+        limit=limit,
+        last_evaluated_key=start,
+        scan_index_forward=False,
+    )
+    records = list(result)
+    last = result.last_evaluated_key if len(records) >= limit else None
+    return records, last
+
+
+def _monthly(
+    prefix: str, months: Sequence[str], limit: int, cursor: Cursor | None
+) -> tuple[list[LedgerRecord], Cursor | None]:
+    """Up to ``limit`` items of the gsi3 partitions ``prefix<month>``, newest month first."""
+    position = cursor or {"month": months[0] if months else "", "key": None}
+    out: list[LedgerRecord] = []
+    for month in (m for m in months if m <= position["month"]):
+        key = position["key"] if month == position["month"] else None
+        records, last = _page(LedgerRecord.gsi3, prefix + month, limit - len(out), key)
+        out.extend(records)
+        if last is not None:
+            return out, {"month": month, "key": last}
+        if len(out) >= limit:
+            later = [m for m in months if m < month]
+            return out, ({"month": later[0], "key": None} if later else None)
+    return out, None
+
+
+def invoices_issued(
+    months: Sequence[str], limit: int, cursor: Cursor | None
+) -> tuple[list[Invoice], Cursor | None]:
+    """Invoices issued in ``months`` (``YYYY-MM``, newest first), newest first (Query gsi3)."""
+    records, last = _monthly("ISSUED#", months, limit, cursor)
+    return [_invoice(r) for r in records if isinstance(r, InvoiceRecord)], last
+
+
+def payments_received(
+    months: Sequence[str], limit: int, cursor: Cursor | None
+) -> tuple[list[Payment], Cursor | None]:
+    """Payments received in ``months``, newest first (Query gsi3)."""
+    records, last = _monthly("RECEIVED#", months, limit, cursor)
+    return [_payment(r) for r in records if isinstance(r, PaymentRecord)], last
+
+
+def customers_by_name(limit: int, cursor: Cursor | None) -> tuple[list[Customer], Cursor | None]:
+    """Customers in name order (Query gsi3)."""
+    result = LedgerRecord.gsi3.query("CUSTOMERS", limit=limit, last_evaluated_key=cursor)
+    records = list(result)
+    last = result.last_evaluated_key if len(records) >= limit else None
+    return [_customer(r) for r in records if isinstance(r, CustomerRecord)], last
+
+
+def customer_invoices(
+    customer_id: str, limit: int, cursor: Cursor | None
+) -> tuple[list[Invoice], Cursor | None]:
+    """A customer's invoices, newest issued first (Query gsi1, the ``INV#`` range)."""
+    records, last = _page(
+        LedgerRecord.gsi1, f"CUST#{customer_id}", limit, cursor, LedgerRecord.gsi1sk.startswith("INV#")
+    )
+    return [_invoice(r) for r in records if isinstance(r, InvoiceRecord)], last
+
+
+def open_invoices_by_due(
+    limit: int, after: str | None = None, due_from: date | None = None, due_to: date | None = None
+) -> tuple[list[Invoice], str | None]:
+    """Open receivables in due-date order (oldest due first), merged over the shards of gsi2.
+
+    ``after`` is the sort key (``<due>#<id>``) the previous page ended with; the next one is
+    returned when there may be more."""
+    low = after or (due_from.isoformat() if due_from else "0")
+    high = (due_to.isoformat() + "#~") if due_to else "~"
+    found: list[LedgerRecord] = []
+    more = False
+    for shard in range(DUE_SHARDS):
+        condition = LedgerRecord.gsi2sk.between(low, high)
+        result = LedgerRecord.gsi2.query(f"DUE#{shard}", condition, limit=limit + 1)
+        records = [r for r in result if r.gsi2sk != after]
+        more = more or len(records) > limit
+        found.extend(records[:limit])
+    found.sort(key=lambda r: str(r.gsi2sk))
+    page, rest = found[:limit], found[limit:]
+    last = str(page[-1].gsi2sk) if page and (rest or more) else None
+    return [_invoice(r) for r in page if isinstance(r, InvoiceRecord)], last

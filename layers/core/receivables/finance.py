@@ -1,0 +1,352 @@
+"""What the finance API shows and does with invoices and customers: the views (decimal strings
+for money), the actions (void, write off, note, collector, credit hold, contact), a customer's
+statement and risk score, and the worklist.
+
+Every action is a conditional write of the head with its audit event (`store.apply_changes`),
+retried on a concurrent change; ``actor`` is the finance user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.clock import iso_timestamp
+from receivables.domain import AuditEvent, InvoiceStatus
+from receivables.ledger import OPEN_RECEIVABLE, void, write_off
+from receivables.money import Money
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from receivables.clock import Clock
+    from receivables.domain import Customer, Invoice, Payment
+
+# How much a customer's risk weighs in the worklist's expected loss.
+RISK_WEIGHT = {"reliable": Decimal("0.5"), "standard": Decimal(1), "risky": Decimal(2)}
+
+
+class NotFoundError(Exception):
+    """The thing asked for does not exist (a 404)."""
+
+
+def money_text(minor: int, currency: str) -> str:
+    """Minor units as the decimal string the API speaks."""
+    return Money(minor, currency).to_decimal_string()
+
+
+def invoice_json(invoice: Invoice, today: date | None = None) -> dict[str, Any]:
+    """An invoice as the API shows it."""
+    body: dict[str, Any] = {
+        "invoice_id": invoice.invoice_id,
+        "number": invoice.number,
+        "customer_id": invoice.customer_id,
+        "currency": invoice.currency,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "status": invoice.status.value,
+        "total": invoice.total.to_decimal_string(),
+        "balance": invoice.balance.to_decimal_string(),
+        "paid": invoice.paid.to_decimal_string(),
+        "credited": invoice.credited.to_decimal_string(),
+        "written_off": invoice.written_off.to_decimal_string(),
+        "po_number": invoice.po_number,
+        "collector": invoice.dunning.collector,
+        "dunning": invoice.dunning.status or None,
+        "version": invoice.version,
+    }
+    if today is not None:
+        body["days_late"] = (
+            max((today - invoice.due_date).days, 0) if invoice.status in OPEN_RECEIVABLE else 0
+        )
+    return body
+
+
+def event_json(event: AuditEvent) -> dict[str, Any]:
+    """An audit event as the API shows it."""
+    return {"seq": event.seq, "type": event.type, "at": event.at, "actor": event.actor, "data": event.data}
+
+
+def customer_json(customer: Customer) -> dict[str, Any]:
+    """A customer as the API shows it."""
+    return {
+        "customer_id": customer.customer_id,
+        "name": customer.name,
+        "email": customer.email,
+        "country": customer.country,
+        "language": customer.language,
+        "payment_terms_days": customer.payment_terms_days,
+        "risk": customer.risk,
+        "credit_hold": customer.credit_hold,
+        "collector": customer.collector,
+        "version": customer.version,
+    }
+
+
+def invoice_or_404(invoice_id: str) -> Invoice:
+    """The invoice, or `NotFoundError`."""
+    invoice = store.get_invoice(invoice_id) if invoice_id.startswith("inv_") else None
+    if invoice is None:
+        raise NotFoundError(f"no invoice {invoice_id}")
+    return invoice
+
+
+def customer_or_404(customer_id: str) -> Customer:
+    """The customer, or `NotFoundError`."""
+    customer = store.get_customer(customer_id)
+    if customer is None:
+        raise NotFoundError(f"no customer {customer_id}")
+    return customer
+
+
+def change_invoice(
+    invoice_id: str,
+    how: Callable[[Invoice], Invoice],
+    kind: str,
+    data: dict[str, Any],
+    actor: str,
+    clock: Clock,
+) -> Invoice:
+    """Apply ``how`` to the invoice's fresh state, with a ``kind`` audit event; retried on a
+    concurrent change. `receivables.ledger.LedgerError` when the ledger forbids it."""
+    for _ in range(5):
+        invoice = invoice_or_404(invoice_id)
+        changed = replace(how(invoice), version=invoice.version + 1)
+        event = AuditEvent(invoice_id, changed.version, kind, iso_timestamp(clock.now()), actor, data)
+        try:
+            store.apply_changes([(changed, event)])
+            return changed
+        except store.ConcurrentChangeError:
+            continue
+    raise store.StoreError(f"invoice {invoice_id} kept changing; try again")
+
+
+def void_invoice(invoice_id: str, reason: str, actor: str, clock: Clock) -> Invoice:
+    """Cancel an invoice issued in error."""
+    return change_invoice(invoice_id, void, "InvoiceVoided", {"reason": reason}, actor, clock)
+
+
+def write_off_invoice(invoice_id: str, reason: str, actor: str, clock: Clock) -> Invoice:
+    """Write off what is left of an invoice as uncollectable."""
+    invoice = invoice_or_404(invoice_id)
+    data = {"reason": reason, "amount": invoice.balance.to_decimal_string(), "currency": invoice.currency}
+    return change_invoice(invoice_id, write_off, "InvoiceWrittenOff", data, actor, clock)
+
+
+def add_note(invoice_id: str, text: str, actor: str, clock: Clock) -> Invoice:
+    """Put a note on the invoice's history."""
+    return change_invoice(invoice_id, lambda i: i, "NoteAdded", {"text": text}, actor, clock)
+
+
+def assign_collector(invoice_id: str, collector: str, actor: str, clock: Clock) -> Invoice:
+    """Make ``collector`` the person who works this invoice."""
+    return change_invoice(
+        invoice_id,
+        lambda i: replace(i, dunning=replace(i.dunning, collector=collector)),
+        "CollectorAssigned",
+        {"collector": collector},
+        actor,
+        clock,
+    )
+
+
+def change_customer(
+    customer_id: str,
+    how: Callable[[Customer], Customer],
+    kind: str,
+    data: dict[str, Any],
+    actor: str,
+    clock: Clock,
+) -> Customer:
+    """Apply ``how`` to the customer's fresh state, with its audit event; retried on a
+    concurrent change."""
+    for _ in range(5):
+        customer = customer_or_404(customer_id)
+        changed = replace(how(customer), version=customer.version + 1)
+        event = AuditEvent(customer_id, changed.version, kind, iso_timestamp(clock.now()), actor, data)
+        try:
+            store.apply_changes([(changed, event)])
+            return changed
+        except store.ConcurrentChangeError:
+            continue
+    raise store.StoreError(f"customer {customer_id} kept changing; try again")
+
+
+# --- statement ----------------------------------------------------------------------------------
+def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
+    """A customer's statement in one currency: every invoice and payment in date order with the
+    running balance, and what is open (with days late)."""
+    customer_or_404(customer_id)
+    lines: list[tuple[str, str, str, int, dict[str, Any]]] = []
+    for document in store.customer_documents(customer_id):
+        if document.currency != currency or not hasattr(document, "invoice_id"):
+            continue
+        invoice: Invoice = document  # type: ignore[assignment]
+        if invoice.status is InvoiceStatus.VOID:
+            continue
+        lines.append(
+            (
+                invoice.issue_date.isoformat(),
+                "0",
+                "invoice",
+                invoice.total.minor,
+                invoice_json(invoice, today),
+            )
+        )
+        for amount, kind in ((invoice.credited, "credit"), (invoice.written_off, "write_off")):
+            if amount.minor:
+                lines.append(
+                    (
+                        invoice.issue_date.isoformat(),
+                        "2",
+                        kind,
+                        -amount.minor,
+                        {"invoice_id": invoice.invoice_id},
+                    )
+                )
+    for payment in store.customer_payments(customer_id):
+        if payment.amount.currency != currency:
+            continue
+        held = payment.amount.minor - payment.refunded.minor
+        lines.append(
+            (
+                payment.received_at[:10],
+                "1",
+                "payment",
+                -held,
+                {"payment_id": payment.payment_id, "reference": payment.reference},
+            )
+        )
+    lines.sort(key=lambda line: (line[0], line[1]))
+    running = 0
+    rows = []
+    for day, _, kind, minor, detail in lines:
+        running += minor
+        rows.append(
+            {
+                "date": day,
+                "kind": kind,
+                "amount": money_text(minor, currency),
+                "balance": money_text(running, currency),
+                **detail,
+            }
+        )
+    return {
+        "customer_id": customer_id,
+        "currency": currency,
+        "as_of": today.isoformat(),
+        "lines": rows,
+        "balance": money_text(running, currency),
+    }
+
+
+# --- risk ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RiskScore:
+    """0 (pays on time) to 100 (unlikely to pay), from the customer's own history."""
+
+    score: int
+    band: str
+    average_days_late: Decimal
+    overdue_share: Decimal
+    dispute_share: Decimal
+    invoices: int
+
+    def to_json(self) -> dict[str, Any]:
+        """As the API shows it."""
+        return {
+            "score": self.score,
+            "band": self.band,
+            "average_days_late": str(self.average_days_late),
+            "overdue_share": str(self.overdue_share),
+            "dispute_share": str(self.dispute_share),
+            "invoices": self.invoices,
+            "method": "40 x min(amount-weighted days late at payment / 60, 1) + 30 x overdue share of "
+            "the open balance + 15 x min(2 x share of invoices disputed, 1) + 15 if on credit hold",
+        }
+
+
+def risk_score(
+    customer: Customer, invoices: Iterable[Invoice], payments: Iterable[Payment], today: date
+) -> RiskScore:
+    """Score a customer from their invoices and payments (pure)."""
+    by_id = {i.invoice_id: i for i in invoices}
+    weighted = Decimal(0)
+    paid = Decimal(0)
+    for payment in payments:
+        received = date.fromisoformat(payment.received_at[:10])
+        for invoice_id, amount in payment.allocations:
+            invoice = by_id.get(invoice_id)
+            if invoice is None:
+                continue
+            weighted += Decimal(max((received - invoice.due_date).days, 0)) * amount.minor
+            paid += amount.minor
+    average = weighted / paid if paid else Decimal(0)
+    open_ = [i for i in by_id.values() if i.status in OPEN_RECEIVABLE]
+    total_open = sum((i.balance.minor for i in open_), 0)
+    overdue = sum((i.balance.minor for i in open_ if i.due_date < today), 0)
+    overdue_share = Decimal(overdue) / total_open if total_open else Decimal(0)
+    counted = [i for i in by_id.values() if i.status is not InvoiceStatus.VOID]
+    disputed = sum(1 for i in counted if i.status is InvoiceStatus.DISPUTED or i.credited.minor)
+    dispute_share = Decimal(disputed) / len(counted) if counted else Decimal(0)
+    raw = (
+        40 * min(average / 60, Decimal(1))
+        + 30 * overdue_share
+        + 15 * min(2 * dispute_share, Decimal(1))
+        + (15 if customer.credit_hold else 0)
+    )
+    score = int(raw.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    band = "low" if score < 25 else "medium" if score < 50 else "high"
+    two = Decimal("0.01")
+    return RiskScore(
+        score,
+        band,
+        average.quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN),
+        overdue_share.quantize(two, rounding=ROUND_HALF_EVEN),
+        dispute_share.quantize(two, rounding=ROUND_HALF_EVEN),
+        len(counted),
+    )
+
+
+def customer_risk(customer_id: str, today: date) -> RiskScore:
+    """A customer's risk score from the stored history."""
+    customer = customer_or_404(customer_id)
+    invoices = [d for d in store.customer_documents(customer_id) if hasattr(d, "invoice_id")]
+    return risk_score(customer, invoices, store.customer_payments(customer_id), today)  # type: ignore[arg-type]
+
+
+# --- worklist -----------------------------------------------------------------------------------
+def expected_loss(invoice: Invoice, customer: Customer | None, today: date) -> Decimal:
+    """balance x days late x the customer's risk weight (in minor-unit days)."""
+    late = max((today - invoice.due_date).days, 0)
+    weight = RISK_WEIGHT.get(customer.risk if customer else "standard", Decimal(1))
+    return Decimal(invoice.balance.minor) * late * weight
+
+
+def worklist(invoices: Iterable[Invoice], today: date, limit: int) -> list[dict[str, Any]]:
+    """Overdue invoices, highest expected loss first."""
+    overdue = [
+        i for i in invoices if i.status in OPEN_RECEIVABLE and i.due_date < today and i.balance.minor > 0
+    ]
+    customers = store.get_customers({i.customer_id for i in overdue})
+    ranked = sorted(
+        ((expected_loss(i, customers.get(i.customer_id), today), i) for i in overdue),
+        key=lambda pair: (-pair[0], pair[1].due_date, pair[1].invoice_id),
+    )
+    rows = []
+    for loss, invoice in ranked[:limit]:
+        customer = customers.get(invoice.customer_id)
+        rows.append(
+            {
+                **invoice_json(invoice, today),
+                "customer_name": customer.name if customer else None,
+                "risk": customer.risk if customer else "standard",
+                "expected_loss": money_text(
+                    int(loss.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), invoice.currency
+                ),
+            }
+        )
+    return rows

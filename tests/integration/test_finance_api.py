@@ -1,0 +1,237 @@
+"""The finance workbench through the API function: invoices, customers, payments, reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from receivables.clock import iso_timestamp
+from receivables.domain import DocumentType
+from receivables.ledger import document_id
+from receivables.money import Money
+from receivables.payments import Receipt, record_receipt
+from receivables_local.functions import load_function
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Aws
+
+HEADER = (
+    "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount\n"
+)
+ROWS = (
+    "W-1,2026-08-01,2026-08-31,EUR,ACME,Acme Logistics,ap@acme.example,1000.00\n"  # 63 days late
+    "W-2,2026-10-01,2026-10-31,EUR,ACME,Acme Logistics,ap@acme.example,200.00\n"  # 2 days late
+    "W-3,2026-10-20,2026-11-19,EUR,BOLT,Bolt Parts,ap@bolt.example,300.00\n"  # current
+    "W-4,2026-09-15,2026-10-15,USD,BOLT,Bolt Parts,ap@bolt.example,50.00\n"  # 18 days late
+)
+
+
+def inv(number: str) -> str:
+    return document_id("self", DocumentType.INVOICE, number)
+
+
+def event(
+    method: str,
+    resource: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    role: str = "controller",
+) -> dict[str, Any]:
+    names = [part[1:-1] for part in resource.split("/") if part.startswith("{")]
+    values = [v for r, v in zip(resource.split("/"), path.split("/"), strict=True) if r.startswith("{")]
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"content-type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": dict(zip(names, values, strict=True)) or None,
+        "requestContext": {
+            "httpMethod": method,
+            "resourcePath": resource,
+            "authorizer": {"jwt": {"claims": {"sub": "u-9", "cognito:groups": f"[{role}]"}}},
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+        "stageVariables": None,
+    }
+
+
+@pytest.fixture
+def api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
+    aws.drop("inbox/w.csv", HEADER + ROWS)
+    at = iso_timestamp(aws.clock.now())
+    record_receipt(
+        Receipt("bank", "B-9", Money(50000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("W-1"),)),
+        aws.clock,
+    )
+    load_function("aggregates").handle({"Records": aws.stream().read()})
+    module = load_function("finance_api")
+    monkeypatch.setattr(module, "context", lambda: (aws.settings, aws.clock))
+
+    def call(method: str, resource: str, path: str | None = None, **kwargs: Any) -> tuple[int, Any]:
+        response = module.app(event(method, resource, path or resource, **kwargs), None)
+        body = response["body"]
+        if response["headers"].get("Content-Type", "").startswith("text/csv"):
+            return response["statusCode"], body
+        return response["statusCode"], json.loads(body)
+
+    return call
+
+
+def test_invoices_list_by_each_filter_and_page_with_a_cursor(api: Any) -> None:
+    status, body = api("GET", "/invoices", query={"issued_from": "2026-01-01"})
+    assert status == 200 and {i["number"] for i in body["invoices"]} == {"W-1", "W-2", "W-3", "W-4"}
+    _, overdue = api("GET", "/invoices", query={"overdue": "true"})
+    assert [i["number"] for i in overdue["invoices"]] == ["W-1", "W-4", "W-2"], "oldest due first"
+    _, eur = api("GET", "/invoices", query={"overdue": "true", "currency": "EUR"})
+    assert [i["number"] for i in eur["invoices"]] == ["W-1", "W-2"]
+    _, bolt = api("GET", "/invoices", query={"customer": overdue["invoices"][1]["customer_id"]})
+    assert sorted(i["number"] for i in bolt["invoices"]) == ["W-3", "W-4"]
+    _, one = api("GET", "/invoices", query={"number": "W-2"})
+    assert [i["balance"] for i in one["invoices"]] == ["200.00"]
+
+    pages, cursor = [], None
+    while True:
+        query = {"overdue": "true", "limit": "1", **({"cursor": cursor} if cursor else {})}
+        _, page = api("GET", "/invoices", query=query)
+        pages += [i["number"] for i in page["invoices"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == ["W-1", "W-4", "W-2"]
+
+    status, bad = api(
+        "GET", "/invoices", query={"status": "late", "limit": "0", "cursor": "!!", "colour": "red"}
+    )
+    assert status == 400
+    assert {e["field"] for e in bad["errors"]} == {"status", "limit", "cursor", "colour"}
+
+
+def test_an_invoice_with_its_history_and_the_actions_on_it(api: Any) -> None:
+    status, body = api("GET", "/invoices/{invoice_id}", f"/invoices/{inv('W-1')}")
+    assert status == 200 and body["invoice"]["balance"] == "500.00" and body["invoice"]["days_late"] == 63
+    assert [e["type"] for e in body["history"]][:1] == ["InvoiceIngested"]
+
+    assert (
+        api(
+            "POST",
+            "/invoices/{invoice_id}/notes",
+            f"/invoices/{inv('W-1')}/notes",
+            body={"text": "Called AP"},
+            role="collector",
+        )[0]
+        == 200
+    )
+    status, done = api(
+        "PUT",
+        "/invoices/{invoice_id}/collector",
+        f"/invoices/{inv('W-1')}/collector",
+        body={"collector": "maria"},
+        role="collector",
+    )
+    assert status == 200 and done["invoice"]["collector"] == "maria"
+    status, _ = api(
+        "POST",
+        "/invoices/{invoice_id}/write-off",
+        f"/invoices/{inv('W-1')}/write-off",
+        body={"reason": "insolvent"},
+        role="collector",
+    )
+    assert status == 403, "only a controller writes off"
+    status, written = api(
+        "POST",
+        "/invoices/{invoice_id}/write-off",
+        f"/invoices/{inv('W-1')}/write-off",
+        body={"reason": "insolvent"},
+    )
+    assert (
+        status == 200
+        and written["invoice"]["status"] == "written_off"
+        and written["invoice"]["written_off"] == "500.00"
+    )
+    status, refused = api(
+        "POST", "/invoices/{invoice_id}/void", f"/invoices/{inv('W-1')}/void", body={"reason": "dup"}
+    )
+    assert status == 409 and "money applied" in refused["message"]
+    assert api("POST", "/invoices/{invoice_id}/void", f"/invoices/{inv('W-3')}/void", body={})[0] == 400
+    assert api("GET", "/invoices/{invoice_id}", "/invoices/inv_nothing")[0] == 404
+    _, after = api("GET", "/invoices/{invoice_id}", f"/invoices/{inv('W-1')}")
+    assert [e["type"] for e in after["history"]][-3:] == [
+        "NoteAdded",
+        "CollectorAssigned",
+        "InvoiceWrittenOff",
+    ]
+    assert after["history"][-1]["actor"] == "finance:u-9"
+
+
+def test_customers_statement_risk_hold_and_contact(api: Any) -> None:
+    _, listed = api("GET", "/customers")
+    assert [c["name"] for c in listed["customers"]] == ["Acme Logistics", "Bolt Parts"]
+    acme = listed["customers"][0]["customer_id"]
+    _, statement = api(
+        "GET", "/customers/{customer_id}/statement", f"/customers/{acme}/statement", query={"currency": "EUR"}
+    )
+    assert [line["kind"] for line in statement["lines"]] == ["invoice", "invoice", "payment"]
+    assert statement["balance"] == "700.00"
+    assert api("GET", "/customers/{customer_id}/statement", f"/customers/{acme}/statement")[0] == 400
+    _, risk = api("GET", "/customers/{customer_id}/risk", f"/customers/{acme}/risk")
+    assert risk["risk"]["overdue_share"] == "1.00" and risk["risk"]["score"] >= 30
+    status, held = api(
+        "PUT",
+        "/customers/{customer_id}/credit-hold",
+        f"/customers/{acme}/credit-hold",
+        body={"on": True, "reason": "63 days late"},
+    )
+    assert status == 200 and held["customer"]["credit_hold"] is True
+    status, bad = api(
+        "PATCH",
+        "/customers/{customer_id}/contact",
+        f"/customers/{acme}/contact",
+        body={"email": "nope", "shoe": 1},
+        role="collector",
+    )
+    assert status == 400 and {e["field"] for e in bad["errors"]} == {"email", "shoe"}
+    status, changed = api(
+        "PATCH",
+        "/customers/{customer_id}/contact",
+        f"/customers/{acme}/contact",
+        body={"email": "pay@acme.example", "language": "fr"},
+        role="collector",
+    )
+    assert status == 200 and (changed["customer"]["email"], changed["customer"]["language"]) == (
+        "pay@acme.example",
+        "fr",
+    )
+
+
+def test_aging_kpis_worklist_and_csv(api: Any) -> None:
+    status, aging = api("GET", "/reports/aging", role="viewer")
+    assert status == 200
+    eur = next(c for c in aging["currencies"] if c["currency"] == "EUR")
+    assert eur["buckets"] == {
+        "current": "300.00",
+        "1-30": "200.00",
+        "31-60": "0.00",
+        "61-90": "500.00",
+        "90+": "0.00",
+    }
+    assert [c["total"] for c in eur["customers"]] == ["700.00", "300.00"]
+    _, figures = api("GET", "/kpis", query={"currency": "EUR", "days": "90"}, role="viewer")
+    assert figures["currencies"][0]["overdue_ratio"] == "70.0"
+    _, work = api("GET", "/worklist", role="viewer")
+    assert [w["number"] for w in work["worklist"]] == ["W-1", "W-4", "W-2"]
+    assert work["worklist"][0]["expected_loss"] == "31500.00"  # 500.00 x 63 days x 1
+    status, text = api("GET", "/worklist", query={"format": "csv"}, role="viewer")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert status == 200 and [r["number"] for r in rows] == ["W-1", "W-4", "W-2"]
+    _, payments = api("GET", "/payments", role="viewer")
+    assert [p["amount"] for p in payments["payments"]] == ["500.00"]
