@@ -235,3 +235,29 @@ def test_aging_kpis_worklist_and_csv(api: Any) -> None:
     assert status == 200 and [r["number"] for r in rows] == ["W-1", "W-4", "W-2"]
     _, payments = api("GET", "/payments", role="viewer")
     assert [p["amount"] for p in payments["payments"]] == ["500.00"]
+
+
+def test_paging_the_open_invoices_by_due_date_loses_and_repeats_nothing(aws: Aws) -> None:
+    from datetime import date, timedelta
+
+    from receivables import store
+
+    # The hard case: the last pages' invoices all sit in one shard of the due-date index.
+    numbers = [f"P-{n}" for n in range(200)]
+    same = [n for n in numbers if store.due_shard(inv(n)) == "DUE#0"][:5]
+    others = [n for n in numbers if store.due_shard(inv(n)) != "DUE#0"][:15]
+    rows = "".join(
+        f"{number},2026-06-01,{date(2026, 7, 1) + timedelta(days=day)},EUR,C1,C 1,c1@x.example,10.00\n"
+        for day, number in enumerate(others + same)
+    )
+    aws.drop("inbox/p.csv", HEADER + rows)
+    everything, _ = store.open_invoices_by_due(100)
+    assert [i.number for i in everything] == others + same
+    for size in (1, 2, 3, 7):
+        seen, after = [], None
+        while True:
+            page, after = store.open_invoices_by_due(size, after)
+            seen += [i.number for i in page]
+            if after is None:
+                break
+        assert seen == others + same, size

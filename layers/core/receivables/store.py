@@ -1247,7 +1247,8 @@ def open_invoices_by_due(
     more = False
     for shard in range(DUE_SHARDS):
         condition = LedgerRecord.gsi2sk.between(low, high)
-        result = LedgerRecord.gsi2.query(f"DUE#{shard}", condition, limit=limit + 1)
+        # BETWEEN includes ``after`` itself: one more for it, one more to know if more follow.
+        result = LedgerRecord.gsi2.query(f"DUE#{shard}", condition, limit=limit + 2)
         records = [r for r in result if r.gsi2sk != after]
         more = more or len(records) > limit
         found.extend(records[:limit])
