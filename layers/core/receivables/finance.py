@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from receivables import store
 from receivables.clock import iso_timestamp
-from receivables.domain import AuditEvent, InvoiceStatus
+from receivables.domain import AuditEvent, Customer, Invoice, InvoiceStatus
 from receivables.ledger import OPEN_RECEIVABLE, void, write_off
 from receivables.money import Money
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from receivables.clock import Clock
-    from receivables.domain import Customer, Invoice, Payment
+    from receivables.domain import Payment
 
 # How much a customer's risk weighs in the worklist's expected loss.
 RISK_WEIGHT = {"reliable": Decimal("0.5"), "standard": Decimal(1), "risky": Decimal(2)}
@@ -102,6 +102,32 @@ def customer_or_404(customer_id: str) -> Customer:
     return customer
 
 
+Head = TypeVar("Head", Invoice, Customer)
+
+
+def _change(
+    aggregate_id: str,
+    load: Callable[[str], Head],
+    how: Callable[[Head], Head],
+    kind: str,
+    data: dict[str, Any],
+    actor: str,
+    clock: Clock,
+) -> Head:
+    """Apply ``how`` to the fresh state ``load`` reads, with a ``kind`` audit event; read again
+    and retried on a concurrent change."""
+    for _ in range(5):
+        head = load(aggregate_id)
+        changed = replace(how(head), version=head.version + 1)
+        event = AuditEvent(aggregate_id, changed.version, kind, iso_timestamp(clock.now()), actor, data)
+        try:
+            store.apply_changes([(changed, event)])
+            return changed
+        except store.ConcurrentChangeError:
+            continue
+    raise store.StoreError(f"{aggregate_id} kept changing; try again")
+
+
 def change_invoice(
     invoice_id: str,
     how: Callable[[Invoice], Invoice],
@@ -112,16 +138,7 @@ def change_invoice(
 ) -> Invoice:
     """Apply ``how`` to the invoice's fresh state, with a ``kind`` audit event; retried on a
     concurrent change. `receivables.ledger.LedgerError` when the ledger forbids it."""
-    for _ in range(5):
-        invoice = invoice_or_404(invoice_id)
-        changed = replace(how(invoice), version=invoice.version + 1)
-        event = AuditEvent(invoice_id, changed.version, kind, iso_timestamp(clock.now()), actor, data)
-        try:
-            store.apply_changes([(changed, event)])
-            return changed
-        except store.ConcurrentChangeError:
-            continue
-    raise store.StoreError(f"invoice {invoice_id} kept changing; try again")
+    return _change(invoice_id, invoice_or_404, how, kind, data, actor, clock)
 
 
 def void_invoice(invoice_id: str, reason: str, actor: str, clock: Clock) -> Invoice:
@@ -163,16 +180,7 @@ def change_customer(
 ) -> Customer:
     """Apply ``how`` to the customer's fresh state, with its audit event; retried on a
     concurrent change."""
-    for _ in range(5):
-        customer = customer_or_404(customer_id)
-        changed = replace(how(customer), version=customer.version + 1)
-        event = AuditEvent(customer_id, changed.version, kind, iso_timestamp(clock.now()), actor, data)
-        try:
-            store.apply_changes([(changed, event)])
-            return changed
-        except store.ConcurrentChangeError:
-            continue
-    raise store.StoreError(f"customer {customer_id} kept changing; try again")
+    return _change(customer_id, customer_or_404, how, kind, data, actor, clock)
 
 
 # --- statement ----------------------------------------------------------------------------------
@@ -182,9 +190,9 @@ def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
     customer_or_404(customer_id)
     lines: list[tuple[str, str, str, int, dict[str, Any]]] = []
     for document in store.customer_documents(customer_id):
-        if document.currency != currency or not hasattr(document, "invoice_id"):
+        if document.currency != currency or not isinstance(document, Invoice):
             continue
-        invoice: Invoice = document  # type: ignore[assignment]
+        invoice = document
         if invoice.status is InvoiceStatus.VOID:
             continue
         lines.append(
@@ -314,8 +322,8 @@ def risk_score(
 def customer_risk(customer_id: str, today: date) -> RiskScore:
     """A customer's risk score from the stored history."""
     customer = customer_or_404(customer_id)
-    invoices = [d for d in store.customer_documents(customer_id) if hasattr(d, "invoice_id")]
-    return risk_score(customer, invoices, store.customer_payments(customer_id), today)  # type: ignore[arg-type]
+    invoices = [d for d in store.customer_documents(customer_id) if isinstance(d, Invoice)]
+    return risk_score(customer, invoices, store.customer_payments(customer_id), today)
 
 
 # --- worklist -----------------------------------------------------------------------------------
