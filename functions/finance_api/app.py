@@ -1,10 +1,11 @@
 """Finance API function: what finance staff do through the authenticated HTTP API.
 
-Payments today: ``POST /payments`` records a bank transfer or cheque (matched to invoices by
-the numbers in its remittance text, its amount and its customer, or left unapplied with ranked
-candidates), ``GET /payments/unapplied`` is the queue a person works, ``GET /payments/{id}``
-one payment. Every route needs an authenticated caller (Cognito JWT authorizer on AWS, the local
-token locally) with a role (`receivables.access`).
+Payments (record a transfer, the unapplied queue, list), dunning (the policy, the sweep now, a
+promise to pay), disputes (open, list, decide), invoices (list with filters and cursors, history,
+void, write-off, note, collector), customers (list, statement, risk, credit hold, contact, terms,
+purchase orders) and the reports (aging, KPIs, worklist); every list also as CSV. Every route
+needs an authenticated caller (Cognito JWT authorizer on AWS, the local token locally) with a
+role (`receivables.access`), checked by `endpoint`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from chalice.app import Chalice, Response
 from receivables import store
 from receivables.access import AccessDeniedError, Role, require
 from receivables.clock import Clock, clock_from_env
-from receivables.ledger import OPEN_RECEIVABLE
+from receivables.finance import NotFoundError, customer_or_404, invoice_or_404
+from receivables.ledger import OPEN_RECEIVABLE, LedgerError
 from receivables.manual_payments import receipt_from_request
 from receivables.money import normalise_currency
 from receivables.observability import logger
@@ -35,6 +37,7 @@ from receivables.validation import FieldError, RequestInvalidError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from receivables.disputes.model import Dispute
     from receivables.domain import Invoice, Payment
 
 app = Chalice(app_name="receivables-finance")
@@ -58,382 +61,11 @@ def _caller(needed: Role) -> str:
     return require(request.context, needed)
 
 
-def payment_json(payment: Payment) -> dict[str, Any]:
-    """A payment as the API shows it: decimal strings for money."""
-    return {
-        "payment_id": payment.payment_id,
-        "customer_id": payment.customer_id,
-        "amount": payment.amount.to_decimal_string(),
-        "currency": payment.amount.currency,
-        "received_at": payment.received_at,
-        "method": payment.method,
-        "reference": payment.reference,
-        "matched_by": payment.matched_by,
-        "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in payment.allocations],
-        "unapplied": payment.unapplied.to_decimal_string(),
-        "refunded": payment.refunded.to_decimal_string(),
-    }
-
-
-@app.route("/payments", methods=["POST"], content_types=["application/json"])
-def record_payment() -> Response:
-    """Record a manual payment; 201 when new, 200 when it was recorded before."""
-    try:
-        who = _caller(Role.COLLECTOR)
-        settings, clock = context()
-        request = app.current_request
-        assert request is not None
-        try:
-            body = request.json_body
-        except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
-            return _json({"errors": [{"field": "body", "reason": "is not valid JSON"}]}, 400)
-        receipt = receipt_from_request(body, seller_id=settings.default_seller_id)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    except RequestInvalidError as exc:
-        return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
-    outcome = record_receipt(receipt, clock, sellers=(settings.default_seller_id,))
-    logger.info(
-        "manual payment",
-        extra={"payment_id": outcome.payment.payment_id, "by": who, "duplicate": outcome.duplicate},
-    )
-    return _json(
-        {
-            "payment": payment_json(outcome.payment),
-            "duplicate": outcome.duplicate,
-            "settled": list(outcome.settled),
-            "candidates": [
-                {
-                    "invoice_id": c.invoice_id,
-                    "number": c.number,
-                    "balance": c.balance.to_decimal_string(),
-                    "score": c.score,
-                    "reasons": list(c.reasons),
-                }
-                for c in outcome.candidates
-            ],
-        },
-        200 if outcome.duplicate else 201,
-    )
-
-
-@app.route("/payments/unapplied", methods=["GET"])
-def unapplied_queue() -> Response:
-    """Payments with money waiting to be applied, oldest first, in one currency (``?currency=``)."""
-    try:
-        _caller(Role.VIEWER)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    context()
-    request = app.current_request
-    assert request is not None
-    params: dict[str, str] = dict(request.query_params or {})
-    raw = params.get("currency", "")
-    try:
-        currency = normalise_currency(raw)
-    except ValueError:
-        return _json({"errors": [{"field": "currency", "reason": "must be an ISO 4217 code"}]}, 400)
-    return _json({"payments": [payment_json(p) for p in store.unapplied_payments(currency)]})
-
-
-@app.route("/payments/{payment_id}", methods=["GET"])
-def get_payment(payment_id: str) -> Response:
-    """One payment."""
-    try:
-        _caller(Role.VIEWER)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    context()
-    payment = store.get_payment(payment_id) if payment_id.startswith("pay_") else None
-    if payment is None:
-        return _json({"message": f"no payment {payment_id}"}, 404)
-    return _json({"payment": payment_json(payment)})
-
-
-# --- dunning -------------------------------------------------------------------------------------
-@app.route("/dunning/policy", methods=["GET"])
-def get_dunning_policy() -> Response:
-    """The dunning policy in force (the default until finance sets one), with its version."""
-    from receivables.dunning.policy import policy_to_json
-    from receivables.dunning.service import load_policy
-
-    try:
-        _caller(Role.VIEWER)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    context()
-    policy = load_policy()
-    return _json({"version": policy.version, "policy": policy_to_json(policy)})
-
-
-@app.route("/dunning/policy", methods=["PUT"], content_types=["application/json"])
-def put_dunning_policy() -> Response:
-    """Replace the policy: ``{"version": <the version read>, "policy": {...}}`` (controller)."""
-    from receivables.dunning.policy import policy_from_json, policy_to_json
-    from receivables.dunning.service import save_policy
-
-    try:
-        who = _caller(Role.CONTROLLER)
-        _, clock = context()
-        request = app.current_request
-        assert request is not None
-        body = request.json_body
-        if (
-            not isinstance(body, dict)
-            or isinstance(body.get("version"), bool)
-            or not isinstance(body.get("version"), int)
-        ):
-            return _json(
-                {"errors": [{"field": "version", "reason": "the version you read is required"}]}, 400
-            )
-        policy = policy_from_json(body.get("policy"))
-        saved = save_policy(policy, int(body["version"]), who, clock)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    except RequestInvalidError as exc:
-        return _json(
-            {"errors": [{"field": f"policy.{e.field}", "reason": e.reason} for e in exc.errors]}, 400
-        )
-    except store.ConcurrentChangeError:
-        return _json({"message": "the policy changed since you read it: read it again"}, 409)
-    return _json({"version": saved.version, "policy": policy_to_json(saved)})
-
-
-@app.route("/dunning/sweep", methods=["POST"])
-def sweep_now() -> Response:
-    """Start the dunning sweep now (it runs asynchronously, as the daily one does)."""
-    from receivables.adapters.events import EventPublisher
-
-    try:
-        who = _caller(Role.COLLECTOR)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    settings, _ = context()
-    if not settings.event_bus_name:
-        return _json({"message": "no event bus configured"}, 500)
-    publisher = EventPublisher(settings.event_bus_name, endpoint_url=settings.endpoint_url)
-    publisher.publish("DunningSweepRequested", {"by": who}, source="receivables.finance")
-    return _json({"requested": True}, 202)
-
-
-@app.route("/invoices/{invoice_id}/promise", methods=["POST"], content_types=["application/json"])
-def promise_to_pay(invoice_id: str) -> Response:
-    """Record the customer's promise to pay ``{"date": "2026-12-01", "amount": "500.00"}``:
-    dunning waits until then (collector)."""
-    from receivables.dunning.service import DunningError, parse_promise, record_promise
-
-    try:
-        who = _caller(Role.COLLECTOR)
-        _, clock = context()
-        invoice = store.get_invoice(invoice_id) if invoice_id.startswith("inv_") else None
-        if invoice is None:
-            return _json({"message": f"no invoice {invoice_id}"}, 404)
-        request = app.current_request
-        assert request is not None
-        body = request.json_body if isinstance(request.json_body, dict) else {}
-        day, amount = parse_promise(invoice, body.get("date"), body.get("amount"))
-        changed = record_promise(invoice_id, day, amount, f"finance:{who}", clock)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    except RequestInvalidError as exc:
-        return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
-    except DunningError as exc:
-        return _json({"message": str(exc)}, 404)
-    promise = changed.dunning.promise
-    assert promise is not None
-    return _json(
-        {
-            "invoice_id": invoice_id,
-            "promise": {"date": promise.date, "amount": promise.amount.to_decimal_string()},
-        },
-        201,
-    )
-
-
-# --- disputes -----------------------------------------------------------------------------------
 def _errors(exc: RequestInvalidError) -> Response:
     return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
 
 
-@app.route("/invoices/{invoice_id}/disputes", methods=["POST"], content_types=["application/json"])
-def open_invoice_dispute(invoice_id: str) -> Response:
-    """Open a dispute for the customer (collector): ``{"reason": "pricing", "amount": "120.00",
-    "lines": [{"line_id": "1", "quantity": "8"}], "comment": "..."}``; 201, or 200 with the
-    dispute already open."""
-    from receivables.disputes.model import Reason, Source
-    from receivables.disputes.service import DisputeError, dispute_view, open_dispute_on, parse_lines
-
-    try:
-        who = _caller(Role.COLLECTOR)
-        _, clock = context()
-        invoice = store.get_invoice(invoice_id) if invoice_id.startswith("inv_") else None
-        if invoice is None:
-            return _json({"message": f"no invoice {invoice_id}"}, 404)
-        body = _body()
-        errors: list[FieldError] = []
-        try:
-            reason = Reason(str(body.get("reason")))
-        except ValueError:
-            errors.append(FieldError("reason", f"must be one of {', '.join(r.value for r in Reason)}"))
-        amount, lines = parse_lines(invoice, body.get("amount"), body.get("lines"), errors)
-        if errors:
-            raise RequestInvalidError(errors)
-        dispute, created = open_dispute_on(
-            invoice_id,
-            Source.FINANCE,
-            reason,
-            f"finance:{who}",
-            clock,
-            amount=amount,
-            lines=lines,
-            comment=str(body.get("comment") or ""),
-        )
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    except RequestInvalidError as exc:
-        return _errors(exc)
-    except DisputeError as exc:
-        return _json({"message": str(exc)}, 404)
-    return _json({"dispute": dispute_view(dispute)}, 201 if created else 200)
-
-
-@app.route("/disputes", methods=["GET"])
-def disputes_open() -> Response:
-    """Disputes that have not ended, oldest first (viewer): finance's queue."""
-    from receivables.disputes.service import dispute_summary
-
-    try:
-        _caller(Role.VIEWER)
-        context()
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    return _json({"disputes": [dispute_summary(d) for d in store.open_disputes()]})
-
-
-@app.route("/disputes/{dispute_id}", methods=["GET"])
-def dispute_detail(dispute_id: str) -> Response:
-    """One dispute: its findings, resolution, documents and history (viewer)."""
-    from receivables.disputes.service import dispute_view
-
-    try:
-        _caller(Role.VIEWER)
-        context()
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    dispute = store.get_dispute(dispute_id) if dispute_id.startswith("dsp_") else None
-    if dispute is None:
-        return _json({"message": f"no dispute {dispute_id}"}, 404)
-    return _json({"dispute": dispute_view(dispute)})
-
-
-@app.route("/disputes/{dispute_id}/decision", methods=["POST"], content_types=["application/json"])
-def dispute_decision(dispute_id: str) -> Response:
-    """Finance decides a dispute that waits for it (controller): ``{"decision": "accept",
-    "credit": "120.00"}``, ``{"decision": "reject", "reason": "..."}`` or ``{"decision":
-    "reissue", "corrected_total": "1080.00"}``; the workflow then applies it (202)."""
-    import json
-
-    from receivables.disputes.service import DisputeError, decide, dispute_view
-
-    try:
-        who = _caller(Role.CONTROLLER)
-        _, clock = context()
-        if not dispute_id.startswith("dsp_") or store.get_dispute(dispute_id) is None:
-            return _json({"message": f"no dispute {dispute_id}"}, 404)
-        dispute, token = decide(dispute_id, _body(), f"finance:{who}", clock)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    except RequestInvalidError as exc:
-        return _errors(exc)
-    except DisputeError as exc:
-        return _json({"message": str(exc)}, 409)
-    resolution = dispute.resolution
-    assert resolution is not None
-    output = {"decision": resolution.action, "by": resolution.by}
-    from botocore.exceptions import ClientError
-
-    try:
-        states().send_task_success(taskToken=token, output=json.dumps(output))
-    except ClientError as exc:
-        # The wait timed out just now (a reminder took over with a new token): decide again.
-        code = exc.response.get("Error", {}).get("Code", "")
-        logger.warning("decision not delivered", extra={"dispute_id": dispute_id, "code": code})
-        return _json({"message": f"the dispute workflow moved on ({code}): send the decision again"}, 409)
-    logger.info("dispute decided", extra={"dispute_id": dispute_id, "decision": resolution.action})
-    return _json({"dispute": dispute_view(dispute)}, 202)
-
-
-@app.route("/customers/{customer_id}/disputes", methods=["GET"])
-def customer_dispute_history(customer_id: str) -> Response:
-    """A customer's disputes and how often each reason came up (viewer)."""
-    from receivables.disputes.service import dispute_summary, reasons_by_customer
-
-    try:
-        _caller(Role.VIEWER)
-        context()
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    disputes = store.customer_disputes(customer_id)
-    return _json(
-        {
-            "customer_id": customer_id,
-            "reasons": reasons_by_customer(customer_id),
-            "disputes": [dispute_summary(d) for d in disputes],
-        }
-    )
-
-
-@cache
-def states() -> Any:
-    """The Step Functions client (built on first use: only decisions need it)."""
-    import boto3
-
-    settings, _ = context()
-    return boto3.client("stepfunctions", endpoint_url=settings.endpoint_url)
-
-
-@app.route("/customers/{customer_id}/terms", methods=["PUT"], content_types=["application/json"])
-def file_customer_terms(customer_id: str) -> Response:
-    """File the customer's terms (collector): ``{"requires_po": true, "price_list": {"Pallet
-    wrap": "12.00"}}``; the dispute analysis checks invoices against them."""
-    from receivables.disputes.service import save_terms
-
-    try:
-        who = _caller(Role.COLLECTOR)
-        _, clock = context()
-        if not customer_id.startswith("cus_") or store.get_customer(customer_id) is None:
-            return _json({"message": f"no customer {customer_id}"}, 404)
-        terms = save_terms(customer_id, _body(), f"finance:{who}", clock)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    except RequestInvalidError as exc:
-        return _errors(exc)
-    return _json({"customer_id": customer_id, "terms": terms})
-
-
-@app.route(
-    "/customers/{customer_id}/purchase-orders/{number}", methods=["PUT"], content_types=["application/json"]
-)
-def file_purchase_order(customer_id: str, number: str) -> Response:
-    """File one of the customer's purchase orders (collector): ``{"currency": "EUR", "lines":
-    [{"description": "Pallet wrap", "quantity": "10", "unit_price": "12.00"}]}``."""
-    from receivables.disputes.service import save_purchase_order
-
-    try:
-        who = _caller(Role.COLLECTOR)
-        _, clock = context()
-        if not customer_id.startswith("cus_") or store.get_customer(customer_id) is None:
-            return _json({"message": f"no customer {customer_id}"}, 404)
-        order = save_purchase_order(customer_id, number, _body(), f"finance:{who}", clock)
-    except AccessDeniedError as exc:
-        return _json({"message": str(exc)}, exc.status)
-    except RequestInvalidError as exc:
-        return _errors(exc)
-    return _json({"customer_id": customer_id, "number": number, "purchase_order": order})
-
-
-# --- the finance workbench: invoices, customers, reports ------------------------------------------
-# Every route below goes through `endpoint`: the caller's role first, then the view; a bad request
+# --- every route goes through `endpoint`: the caller's role first, then the view; a bad request
 # is a 400 naming each bad field, a missing thing a 404, a change the ledger forbids a 409.
 def endpoint(needed: Role) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Wrap a view: authenticate and authorise, bind the store, map errors to status codes.
@@ -442,9 +74,6 @@ def endpoint(needed: Role) -> Callable[[Callable[..., Response]], Callable[..., 
     def wrap(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
         def run(**path: str) -> Response:
-            from receivables.finance import NotFoundError
-            from receivables.ledger import LedgerError
-
             try:
                 who = _caller(needed)
                 context()
@@ -452,7 +81,7 @@ def endpoint(needed: Role) -> Callable[[Callable[..., Response]], Callable[..., 
             except AccessDeniedError as exc:
                 return _json({"message": str(exc)}, exc.status)
             except RequestInvalidError as exc:
-                return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
+                return _errors(exc)
             except NotFoundError as exc:
                 return _json({"message": str(exc)}, 404)
             except LedgerError as exc:
@@ -466,10 +95,11 @@ def endpoint(needed: Role) -> Callable[[Callable[..., Response]], Callable[..., 
 class Query:
     """The request's query parameters, validated one by one; `done` raises for every bad one."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: Iterable[str]) -> None:
         request = app.current_request
         assert request is not None
         self.raw: dict[str, str] = dict(request.query_params or {})
+        self.known = {*known, "format", "cursor", "limit"}
         self.errors: list[FieldError] = []
 
     def text(self, name: str, max_length: int = 200) -> str | None:
@@ -538,14 +168,11 @@ class Query:
         if self.errors:
             raise RequestInvalidError(self.errors)
 
-    known: set[str] = set()
-
 
 def params(*known: str) -> Query:
-    """The query parameters of this request; any not in ``known`` is reported as unknown."""
-    query = Query()
-    query.known = {*known, "format", "cursor", "limit"}
-    return query
+    """The query parameters of this request; any not in ``known`` (nor ``format``, ``cursor``,
+    ``limit``) is reported as unknown."""
+    return Query(known)
 
 
 def cursor_text(position: store.Cursor | None) -> str | None:
@@ -578,6 +205,332 @@ def _months(first: date, last: date) -> list[str]:
     return months
 
 
+def _body(*required: str) -> dict[str, Any]:
+    """The JSON object body, with every ``required`` field a non-empty string (else a 400)."""
+    request = app.current_request
+    assert request is not None
+    try:
+        body = request.json_body
+    except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
+        raise RequestInvalidError([FieldError("body", "is not valid JSON")]) from None
+    if not isinstance(body, dict):
+        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
+    errors = [
+        FieldError(name, "is required: a non-empty string of at most 2000 characters")
+        for name in required
+        if not isinstance(body.get(name), str) or not 0 < len(body[name].strip()) <= 2000
+    ]
+    if errors:
+        raise RequestInvalidError(errors)
+    return body
+
+
+def payment_json(payment: Payment) -> dict[str, Any]:
+    """A payment as the API shows it: decimal strings for money."""
+    return {
+        "payment_id": payment.payment_id,
+        "customer_id": payment.customer_id,
+        "amount": payment.amount.to_decimal_string(),
+        "currency": payment.amount.currency,
+        "received_at": payment.received_at,
+        "method": payment.method,
+        "reference": payment.reference,
+        "matched_by": payment.matched_by,
+        "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in payment.allocations],
+        "unapplied": payment.unapplied.to_decimal_string(),
+        "refunded": payment.refunded.to_decimal_string(),
+    }
+
+
+@app.route("/payments", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def record_payment(who: str) -> Response:
+    """Record a manual payment; 201 when new, 200 when it was recorded before."""
+    settings, clock = context()
+    request = app.current_request
+    assert request is not None
+    try:
+        body = request.json_body
+    except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
+        raise RequestInvalidError([FieldError("body", "is not valid JSON")]) from None
+    receipt = receipt_from_request(body, seller_id=settings.default_seller_id)
+    outcome = record_receipt(receipt, clock, sellers=(settings.default_seller_id,))
+    logger.info(
+        "manual payment",
+        extra={"payment_id": outcome.payment.payment_id, "by": who, "duplicate": outcome.duplicate},
+    )
+    return _json(
+        {
+            "payment": payment_json(outcome.payment),
+            "duplicate": outcome.duplicate,
+            "settled": list(outcome.settled),
+            "candidates": [
+                {
+                    "invoice_id": c.invoice_id,
+                    "number": c.number,
+                    "balance": c.balance.to_decimal_string(),
+                    "score": c.score,
+                    "reasons": list(c.reasons),
+                }
+                for c in outcome.candidates
+            ],
+        },
+        200 if outcome.duplicate else 201,
+    )
+
+
+@app.route("/payments/unapplied", methods=["GET"])
+@endpoint(Role.VIEWER)
+def unapplied_queue(who: str) -> Response:
+    """Payments with money waiting to be applied, oldest first, in one currency (``?currency=``)."""
+    request = app.current_request
+    assert request is not None
+    raw = dict(request.query_params or {}).get("currency", "")
+    try:
+        currency = normalise_currency(raw)
+    except ValueError:
+        raise RequestInvalidError([FieldError("currency", "must be an ISO 4217 code")]) from None
+    return _json({"payments": [payment_json(p) for p in store.unapplied_payments(currency)]})
+
+
+@app.route("/payments/{payment_id}", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_payment(who: str, payment_id: str) -> Response:
+    """One payment."""
+    payment = store.get_payment(payment_id) if payment_id.startswith("pay_") else None
+    if payment is None:
+        raise NotFoundError(f"no payment {payment_id}")
+    return _json({"payment": payment_json(payment)})
+
+
+# --- dunning -------------------------------------------------------------------------------------
+@app.route("/dunning/policy", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_dunning_policy(who: str) -> Response:
+    """The dunning policy in force (the default until finance sets one), with its version."""
+    from receivables.dunning.policy import policy_to_json
+    from receivables.dunning.service import load_policy
+
+    policy = load_policy()
+    return _json({"version": policy.version, "policy": policy_to_json(policy)})
+
+
+@app.route("/dunning/policy", methods=["PUT"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def put_dunning_policy(who: str) -> Response:
+    """Replace the policy: ``{"version": <the version read>, "policy": {...}}`` (controller)."""
+    from receivables.dunning.policy import policy_from_json, policy_to_json
+    from receivables.dunning.service import save_policy
+
+    _, clock = context()
+    request = app.current_request
+    assert request is not None
+    body = request.json_body
+    if (
+        not isinstance(body, dict)
+        or isinstance(body.get("version"), bool)
+        or not isinstance(body.get("version"), int)
+    ):
+        raise RequestInvalidError([FieldError("version", "the version you read is required")])
+    try:
+        policy = policy_from_json(body.get("policy"))
+    except RequestInvalidError as exc:
+        raise RequestInvalidError([FieldError(f"policy.{e.field}", e.reason) for e in exc.errors]) from None
+    try:
+        saved = save_policy(policy, int(body["version"]), who, clock)
+    except store.ConcurrentChangeError:
+        return _json({"message": "the policy changed since you read it: read it again"}, 409)
+    return _json({"version": saved.version, "policy": policy_to_json(saved)})
+
+
+@app.route("/dunning/sweep", methods=["POST"])
+@endpoint(Role.COLLECTOR)
+def sweep_now(who: str) -> Response:
+    """Start the dunning sweep now (it runs asynchronously, as the daily one does)."""
+    from receivables.adapters.events import EventPublisher
+
+    settings, _ = context()
+    if not settings.event_bus_name:
+        return _json({"message": "no event bus configured"}, 500)
+    publisher = EventPublisher(settings.event_bus_name, endpoint_url=settings.endpoint_url)
+    publisher.publish("DunningSweepRequested", {"by": who}, source="receivables.finance")
+    return _json({"requested": True}, 202)
+
+
+@app.route("/invoices/{invoice_id}/promise", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def promise_to_pay(who: str, invoice_id: str) -> Response:
+    """Record the customer's promise to pay ``{"date": "2026-12-01", "amount": "500.00"}``:
+    dunning waits until then (collector)."""
+    from receivables.dunning.service import DunningError, parse_promise, record_promise
+
+    _, clock = context()
+    invoice = invoice_or_404(invoice_id)
+    request = app.current_request
+    assert request is not None
+    body = request.json_body if isinstance(request.json_body, dict) else {}
+    day, amount = parse_promise(invoice, body.get("date"), body.get("amount"))
+    try:
+        changed = record_promise(invoice_id, day, amount, f"finance:{who}", clock)
+    except DunningError as exc:
+        raise NotFoundError(str(exc)) from None
+    promise = changed.dunning.promise
+    assert promise is not None
+    return _json(
+        {
+            "invoice_id": invoice_id,
+            "promise": {"date": promise.date, "amount": promise.amount.to_decimal_string()},
+        },
+        201,
+    )
+
+
+# --- disputes -----------------------------------------------------------------------------------
+def _dispute_or_404(dispute_id: str) -> Dispute:
+    dispute = store.get_dispute(dispute_id) if dispute_id.startswith("dsp_") else None
+    if dispute is None:
+        raise NotFoundError(f"no dispute {dispute_id}")
+    return dispute
+
+
+@app.route("/invoices/{invoice_id}/disputes", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def open_invoice_dispute(who: str, invoice_id: str) -> Response:
+    """Open a dispute for the customer (collector): ``{"reason": "pricing", "amount": "120.00",
+    "lines": [{"line_id": "1", "quantity": "8"}], "comment": "..."}``; 201, or 200 with the
+    dispute already open."""
+    from receivables.disputes.model import Reason, Source
+    from receivables.disputes.service import DisputeError, dispute_view, open_dispute_on, parse_lines
+
+    _, clock = context()
+    invoice = invoice_or_404(invoice_id)
+    body = _body()
+    errors: list[FieldError] = []
+    try:
+        reason = Reason(str(body.get("reason")))
+    except ValueError:
+        errors.append(FieldError("reason", f"must be one of {', '.join(r.value for r in Reason)}"))
+    amount, lines = parse_lines(invoice, body.get("amount"), body.get("lines"), errors)
+    if errors:
+        raise RequestInvalidError(errors)
+    try:
+        dispute, created = open_dispute_on(
+            invoice_id,
+            Source.FINANCE,
+            reason,
+            f"finance:{who}",
+            clock,
+            amount=amount,
+            lines=lines,
+            comment=str(body.get("comment") or ""),
+        )
+    except DisputeError as exc:
+        raise NotFoundError(str(exc)) from None
+    return _json({"dispute": dispute_view(dispute)}, 201 if created else 200)
+
+
+@app.route("/disputes", methods=["GET"])
+@endpoint(Role.VIEWER)
+def disputes_open(who: str) -> Response:
+    """Disputes that have not ended, oldest first (viewer): finance's queue."""
+    from receivables.disputes.service import dispute_summary
+
+    return _json({"disputes": [dispute_summary(d) for d in store.open_disputes()]})
+
+
+@app.route("/disputes/{dispute_id}", methods=["GET"])
+@endpoint(Role.VIEWER)
+def dispute_detail(who: str, dispute_id: str) -> Response:
+    """One dispute: its findings, resolution, documents and history (viewer)."""
+    from receivables.disputes.service import dispute_view
+
+    return _json({"dispute": dispute_view(_dispute_or_404(dispute_id))})
+
+
+@app.route("/disputes/{dispute_id}/decision", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def dispute_decision(who: str, dispute_id: str) -> Response:
+    """Finance decides a dispute that waits for it (controller): ``{"decision": "accept",
+    "credit": "120.00"}``, ``{"decision": "reject", "reason": "..."}`` or ``{"decision":
+    "reissue", "corrected_total": "1080.00"}``; the workflow then applies it (202)."""
+    from botocore.exceptions import ClientError
+
+    from receivables.disputes.service import DisputeError, decide, dispute_view
+
+    _, clock = context()
+    _dispute_or_404(dispute_id)
+    try:
+        dispute, token = decide(dispute_id, _body(), f"finance:{who}", clock)
+    except DisputeError as exc:
+        return _json({"message": str(exc)}, 409)
+    resolution = dispute.resolution
+    assert resolution is not None
+    output = {"decision": resolution.action, "by": resolution.by}
+    try:
+        states().send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as exc:
+        # The wait timed out just now (a reminder took over with a new token): decide again.
+        code = exc.response.get("Error", {}).get("Code", "")
+        logger.warning("decision not delivered", extra={"dispute_id": dispute_id, "code": code})
+        return _json({"message": f"the dispute workflow moved on ({code}): send the decision again"}, 409)
+    logger.info("dispute decided", extra={"dispute_id": dispute_id, "decision": resolution.action})
+    return _json({"dispute": dispute_view(dispute)}, 202)
+
+
+@app.route("/customers/{customer_id}/disputes", methods=["GET"])
+@endpoint(Role.VIEWER)
+def customer_dispute_history(who: str, customer_id: str) -> Response:
+    """A customer's disputes and how often each reason came up (viewer)."""
+    from receivables.disputes.service import dispute_summary, reasons_by_customer
+
+    disputes = store.customer_disputes(customer_id)
+    return _json(
+        {
+            "customer_id": customer_id,
+            "reasons": reasons_by_customer(customer_id),
+            "disputes": [dispute_summary(d) for d in disputes],
+        }
+    )
+
+
+@cache
+def states() -> Any:
+    """The Step Functions client (built on first use: only decisions need it)."""
+    import boto3
+
+    settings, _ = context()
+    return boto3.client("stepfunctions", endpoint_url=settings.endpoint_url)
+
+
+@app.route("/customers/{customer_id}/terms", methods=["PUT"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def file_customer_terms(who: str, customer_id: str) -> Response:
+    """File the customer's terms (collector): ``{"requires_po": true, "price_list": {"Pallet
+    wrap": "12.00"}}``; the dispute analysis checks invoices against them."""
+    from receivables.disputes.service import save_terms
+
+    _, clock = context()
+    customer_or_404(customer_id)
+    terms = save_terms(customer_id, _body(), f"finance:{who}", clock)
+    return _json({"customer_id": customer_id, "terms": terms})
+
+
+@app.route(
+    "/customers/{customer_id}/purchase-orders/{number}", methods=["PUT"], content_types=["application/json"]
+)
+@endpoint(Role.COLLECTOR)
+def file_purchase_order(who: str, customer_id: str, number: str) -> Response:
+    """File one of the customer's purchase orders (collector): ``{"currency": "EUR", "lines":
+    [{"description": "Pallet wrap", "quantity": "10", "unit_price": "12.00"}]}``."""
+    from receivables.disputes.service import save_purchase_order
+
+    _, clock = context()
+    customer_or_404(customer_id)
+    order = save_purchase_order(customer_id, number, _body(), f"finance:{who}", clock)
+    return _json({"customer_id": customer_id, "number": number, "purchase_order": order})
+
+
+# --- the finance workbench: invoices, customers, reports ------------------------------------------
 INVOICE_STATUSES = ("open", "partially_paid", "paid", "disputed", "credited", "written_off", "void")
 
 
@@ -650,7 +603,7 @@ def list_invoices(who: str) -> Response:
 @endpoint(Role.VIEWER)
 def get_invoice(who: str, invoice_id: str) -> Response:
     """One invoice with its full history (audit events, oldest first) and its disputes."""
-    from receivables.finance import event_json, invoice_json, invoice_or_404
+    from receivables.finance import event_json, invoice_json
 
     _, clock = context()
     invoice = invoice_or_404(invoice_id)
@@ -663,69 +616,51 @@ def get_invoice(who: str, invoice_id: str) -> Response:
     )
 
 
-def _body(*required: str) -> dict[str, Any]:
-    """The JSON object body, with every ``required`` field a non-empty string (else a 400)."""
-    request = app.current_request
-    assert request is not None
-    try:
-        body = request.json_body
-    except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
-        raise RequestInvalidError([FieldError("body", "is not valid JSON")]) from None
-    if not isinstance(body, dict):
-        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
-    errors = [
-        FieldError(name, "is required: a non-empty string of at most 2000 characters")
-        for name in required
-        if not isinstance(body.get(name), str) or not 0 < len(body[name].strip()) <= 2000
-    ]
-    if errors:
-        raise RequestInvalidError(errors)
-    return body
-
-
-def _invoice_action(action: str, invoice_id: str, who: str) -> Response:
-    from receivables import finance
+def _invoice_reply(changed: Invoice) -> Response:
+    from receivables.finance import invoice_json
 
     _, clock = context()
-    if action == "void":
-        changed = finance.void_invoice(invoice_id, _body("reason")["reason"], f"finance:{who}", clock)
-    elif action == "write-off":
-        changed = finance.write_off_invoice(invoice_id, _body("reason")["reason"], f"finance:{who}", clock)
-    elif action == "notes":
-        changed = finance.add_note(invoice_id, _body("text")["text"], f"finance:{who}", clock)
-    else:
-        changed = finance.assign_collector(
-            invoice_id, _body("collector")["collector"], f"finance:{who}", clock
-        )
-    return _json({"invoice": finance.invoice_json(changed, clock.now().date())})
+    return _json({"invoice": invoice_json(changed, clock.now().date())})
 
 
 @app.route("/invoices/{invoice_id}/void", methods=["POST"], content_types=["application/json"])
 @endpoint(Role.CONTROLLER)
 def void_invoice(who: str, invoice_id: str) -> Response:
     """Cancel an invoice issued in error (controller): ``{"reason": "..."}``; 409 once money is on it."""
-    return _invoice_action("void", invoice_id, who)
+    from receivables.finance import void_invoice
+
+    reason = _body("reason")["reason"]
+    return _invoice_reply(void_invoice(invoice_id, reason, f"finance:{who}", context()[1]))
 
 
 @app.route("/invoices/{invoice_id}/write-off", methods=["POST"], content_types=["application/json"])
 @endpoint(Role.CONTROLLER)
 def write_off_invoice(who: str, invoice_id: str) -> Response:
     """Write off what is left of an invoice (controller): ``{"reason": "..."}``."""
-    return _invoice_action("write-off", invoice_id, who)
+    from receivables.finance import write_off_invoice
+
+    reason = _body("reason")["reason"]
+    return _invoice_reply(write_off_invoice(invoice_id, reason, f"finance:{who}", context()[1]))
 
 
 @app.route("/invoices/{invoice_id}/notes", methods=["POST"], content_types=["application/json"])
 @endpoint(Role.COLLECTOR)
 def add_invoice_note(who: str, invoice_id: str) -> Response:
     """Put a note on the invoice's history (collector): ``{"text": "..."}``."""
-    return _invoice_action("notes", invoice_id, who)
+    from receivables.finance import add_note
+
+    text = _body("text")["text"]
+    return _invoice_reply(add_note(invoice_id, text, f"finance:{who}", context()[1]))
 
 
 @app.route("/invoices/{invoice_id}/collector", methods=["PUT"], content_types=["application/json"])
 @endpoint(Role.COLLECTOR)
 def assign_invoice_collector(who: str, invoice_id: str) -> Response:
     """Assign the person who works this invoice (collector): ``{"collector": "..."}``."""
-    return _invoice_action("collector", invoice_id, who)
+    from receivables.finance import assign_collector
+
+    collector = _body("collector")["collector"]
+    return _invoice_reply(assign_collector(invoice_id, collector, f"finance:{who}", context()[1]))
 
 
 @app.route("/customers", methods=["GET"])
@@ -746,7 +681,7 @@ def list_customers(who: str) -> Response:
 @endpoint(Role.VIEWER)
 def get_customer(who: str, customer_id: str) -> Response:
     """One customer."""
-    from receivables.finance import customer_json, customer_or_404
+    from receivables.finance import customer_json
 
     return _json({"customer": customer_json(customer_or_404(customer_id))})
 
