@@ -70,7 +70,13 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     chapter = out.split("9. Dunning over the simulated weeks", 1)[1]
     north, rest = chapter.split("Harbour Lights Ltd, INV-2026-9002", 1)
     harbour, kestrel = rest.split("Kestrel Labs, INV-2026-9003", 1)
-    assert re.findall(r"D[+-]\d+\s+(\w+)\s+mailed", north) == ["friendly", "first", "second", "final"]
+    # Every level is walked: mailed, or (on a machine too loaded to keep one simulated day a
+    # second) skipped as stale and said so on the next mail, as the planner is designed to.
+    walked: list[str] = []
+    mail = re.compile(r"D[+-]\d+\s+(\w+)\s+mailed:[^\n]*?(?:\(skipped ([\w, ]+)\))?$", re.MULTILINE)
+    for level, skipped in mail.findall(north):
+        walked += [*(skipped.split(", ") if skipped else []), level]
+    assert walked == ["friendly", "first", "second", "final"]
     assert "escalated: credit hold, collector 'collections'" in north
     assert "Northwind Traders is on credit hold" in north
     assert "paid with its link: paid on the checkout page" in harbour
