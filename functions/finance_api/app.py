@@ -873,3 +873,15 @@ def work(who: str) -> Response:
     overdue = store.open_receivables_due_by(today - timedelta(days=1))
     rows = worklist((i for i in overdue if currency is None or i.currency == currency), today, limit)
     return listing("worklist", rows, None, query)
+
+
+@app.route("/dashboard", methods=["GET"])
+@endpoint(Role.VIEWER)
+def dashboard(who: str) -> Response:
+    """The finance dashboard, one HTML page: aging bars per currency, the DSO trend, the top
+    overdue customers, the worklist, disputes waiting for a decision, the week's payments."""
+    from receivables.dashboard import dashboard_data, render
+
+    _, clock = context()
+    page = render(dashboard_data(clock.now().date()))
+    return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})

@@ -23,6 +23,7 @@ from receivables import store
 from receivables.clock import iso_timestamp
 from receivables.domain import InvoiceStatus
 from receivables.dunning.service import load_policy, started
+from receivables.finance import worklist
 from receivables.reports.aging import BUCKET_NAMES, bucket_of
 from receivables.reports.service import SNAPSHOT_PK, kpis
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from receivables.domain import Invoice
 
 KPI_PERIOD_DAYS = 30
+WORKLIST_RANKED = 50
 # Statuses a run ends in that a new run may follow (the invoice came back as owed).
 RESTARTABLE = frozenset({"", "stopped", "failed"})
 
@@ -144,4 +146,6 @@ def snapshot(receivables: list[Invoice], today: date) -> dict[str, Any]:
         row["buckets"][bucket_of(late)] += amount
     for currency, row in figures.items():
         row["kpis"] = kpis(currency, today, KPI_PERIOD_DAYS).to_json()
-    return {"date": today.isoformat(), "currencies": dict(sorted(figures.items()))}
+    # The dashboard shows today's ranking with its invoices read fresh (a bounded read).
+    ranked = [row["invoice_id"] for row in worklist(receivables, today, WORKLIST_RANKED)]
+    return {"date": today.isoformat(), "currencies": dict(sorted(figures.items())), "worklist": ranked}
