@@ -2,7 +2,8 @@
 
 Every new version of an invoice replaces its contribution to the aging, per-customer and sales
 counters (`receivables.aggregates`), exactly once and in version order whatever the stream
-replays. Records are handled one by one and failures reported per record (Powertools Batch).
+replays; every email sent and payment received is counted once in its day's activity. Records
+are handled one by one and failures reported per record (Powertools Batch).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from receivables import store
-from receivables.aggregates import apply_invoice
+from receivables.aggregates import apply_activity, apply_invoice
 from receivables.observability import logger, metrics
 from receivables.settings import Settings
 
@@ -37,12 +38,13 @@ def bind() -> None:
 
 
 def aggregate_record(record: DynamoDBRecord) -> None:
-    """Apply the invoice version one stream record carries (anything else is ignored)."""
+    """Apply the invoice version, or count the email or payment, one stream record carries
+    (anything else is ignored)."""
     image = record.raw_event.get("dynamodb", {}).get("NewImage")
-    invoice = store.invoice_from_stream_image(image) if image else None
-    if invoice is None:
+    if not image:
         return
-    changed = apply_invoice(invoice)
+    invoice = store.invoice_from_stream_image(image)
+    changed = apply_invoice(invoice) if invoice is not None else apply_activity(image)
     metrics.add_metric(name="AggregatesApplied" if changed else "AggregatesReplayed", unit="Count", value=1)
 
 

@@ -879,9 +879,16 @@ def work(who: str) -> Response:
 @endpoint(Role.VIEWER)
 def dashboard(who: str) -> Response:
     """The finance dashboard, one HTML page: aging bars per currency, the DSO trend, the top
-    overdue customers, the worklist, disputes waiting for a decision, the week's payments."""
+    overdue customers, the worklist, disputes waiting for a decision, the emails and payments of
+    the last days. ``?format=json`` gives the figures it is drawn from."""
     from receivables.dashboard import dashboard_data, render
 
+    query = params()
+    wanted = query.choice("format", ("html", "json"))
+    query.done()
     _, clock = context()
-    page = render(dashboard_data(clock.now().date()))
+    data = dashboard_data(clock.now().date())
+    if wanted == "json":
+        return _json(data)
+    page = render(data)
     return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})

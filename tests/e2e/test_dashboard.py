@@ -1,5 +1,5 @@
 """The dashboard end to end on `receivables local`: finance opens it in headless Chromium, and
-its figures are the API's (aging, worklist); a screenshot is kept in build/screenshots/."""
+its figures are the API's (aging, worklist, the day's emails); a screenshot is kept in build/screenshots/."""
 
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ def test_the_dashboard_shows_the_apis_figures(local: Local) -> None:
     figures: dict[str, Any] = wait_for("the aggregates", aggregated)
     worklist = api(connection, "/worklist?currency=EUR&limit=10")["worklist"]
 
+    def emailed() -> dict[str, Any] | None:
+        today = api(connection, "/dashboard?format=json")["activity"][-1]
+        return today if today["emails"].get("invoice", 0) >= 3 else None
+
+    counted: dict[str, Any] = wait_for("the invoice emails counted", emailed)
+
     shots = REPO_ROOT / "build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
@@ -78,6 +84,10 @@ def test_the_dashboard_shows_the_apis_figures(local: Local) -> None:
             assert rows >= len(numbers) >= 2
             for number in numbers:
                 assert number in page.inner_text('[data-testid="worklist"]')
+            today = page.locator('[data-testid="activity"] tr').nth(1).locator("td").all_inner_texts()
+            assert today[0] == counted["date"]
+            later = api(connection, "/dashboard?format=json")["activity"][-1]["emails"]["invoice"]
+            assert counted["emails"]["invoice"] <= int(today[1]) <= later
             page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
         finally:
             browser.close()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from receivables import store
+from receivables.aggregates import Reads, activity
 from receivables.clock import iso_timestamp
 from receivables.domain import AuditEvent, DocumentType
 from receivables.dunning.sweep import snapshot
@@ -134,3 +135,26 @@ def test_sales_and_disputes_feed_the_kpis(ledger: Aws) -> None:
     # Jul nothing (31), then Jun's 500 covers the 400 left: 4/5 x 30 = 24. 2+31+30+31+31+24 = 149.
     assert str(figures.dso_countback) == "149.0"
     assert figures.cei is None and "snapshot" in figures.missing["cei"]
+
+
+def test_the_days_emails_and_payments_are_counted_once(ledger: Aws) -> None:
+    at = iso_timestamp(ledger.clock.now())
+    change("AG-5", lambda invoice: invoice, "ReminderSent", at)
+    change("AG-2", lambda invoice: invoice, "FinalNoticeSent", at)
+    records = ledger.stream().read()
+    doubled = records * 2
+    random.Random(3).shuffle(doubled)
+    assert aggregate(doubled) == {"batchItemFailures": []}
+
+    reads = Reads()
+    days = activity(TODAY.isoformat(), TODAY.isoformat(), reads)
+    assert [day.to_json() for day in days] == [
+        {
+            "date": TODAY.isoformat(),
+            "emails": {"reminder": 1, "final_notice": 1},
+            "emails_total": 2,
+            "payments": {"EUR": {"count": 1, "amount": "100.00"}},
+        }
+    ]
+    assert reads.items == 1
+    assert activity("2026-10-01", "2026-10-31", Reads()) == []

@@ -13,12 +13,19 @@ ARC#<cur> / <customer>     customer     open, invoices, d_<due date> (open, per 
 SALES#<cur> / DAY#<date>   issue date   sales, issued, disputed (invoices disputed)
 AGG#index / CURRENCIES     table        currencies (a string set)
 INV#<id> / AGG             invoice      its contribution and the version it is of
+ACT#day / <date>           day          emails sent (invoice, reminder, final_notice),
+                                        payments received (p_<cur> count, r_<cur> sum)
+<item pk> / AGG#<item sk>  counted      a marker: this email or payment is counted
 =========================  ===========  ==============================================
 
 Exactly once, in order: the stream delivers at least once and a retried batch can replay older
 records after newer ones, so every contribution is written in one transaction with the counter
 changes it causes, on condition that it is newer than the stored one. A replay fails that
 condition and changes nothing.
+
+Activity (the emails and payments of a day) counts things that happen once: an email's audit
+event, a payment's first version. Each is counted in one transaction with a marker put beside the
+item on condition that it does not exist, so a replay finds the marker and counts nothing.
 
 Sales count an invoice on its issue date unless it is void; an invoice counts as *disputed* (on
 its issue date, so the dispute rate compares like with like) once it has ever been disputed.
@@ -35,6 +42,7 @@ from botocore.exceptions import ClientError
 from receivables import store
 from receivables.domain import InvoiceStatus
 from receivables.ledger import OPEN_RECEIVABLE
+from receivables.money import Money
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -204,6 +212,88 @@ def apply_invoice(invoice: Invoice, attempts: int = 5) -> bool:
                 raise
             continue  # another record of this invoice, or a conflict on a counter: read again
     raise store.StoreError(f"the aggregates of {invoice.invoice_id} kept conflicting")
+
+
+# --- activity: the emails and payments of a day -----------------------------------------------
+ACTIVITY_PK = "ACT#day"
+EMAIL_KINDS = {"InvoiceEmailed": "invoice", "ReminderSent": "reminder", "FinalNoticeSent": "final_notice"}
+
+
+def count_once(
+    marker: tuple[str, str], key: tuple[str, str], amounts: dict[str, int], attempts: int = 5
+) -> bool:
+    """Add ``amounts`` to the counters of ``key`` once for ``marker`` (the counted item's own key
+    with ``AGG#`` before its sort key); False when it was counted before."""
+    put = {
+        "Put": {
+            "Item": {"pk": {"S": marker[0]}, "sk": {"S": marker[1]}, "kind": {"S": "aggregate_marker"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    for _ in range(attempts):
+        try:
+            store.dispatch("TransactWriteItems", {"TransactItems": [put, _update(key, amounts)]})
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            found = store.dispatch(
+                "GetItem", {"Key": {"pk": {"S": marker[0]}, "sk": {"S": marker[1]}}, "ConsistentRead": True}
+            )
+            if found.get("Item"):
+                return False  # counted by an earlier delivery
+    raise store.StoreError(f"counting {marker[0]} {marker[1]} kept conflicting")
+
+
+def apply_activity(image: dict[str, Any]) -> bool:
+    """Count the email or payment a stream record's NewImage holds; False when it is neither or
+    was counted before."""
+    kind = image.get("kind", {}).get("S")
+    pk, sk = image["pk"]["S"], image["sk"]["S"]
+    if kind == "event" and image.get("type", {}).get("S") in EMAIL_KINDS:
+        day = image["at"]["S"][:10]
+        return count_once((pk, "AGG#" + sk), (ACTIVITY_PK, day), {EMAIL_KINDS[image["type"]["S"]]: 1})
+    if kind == "payment" and sk == store.HEAD:
+        currency, day = image["currency"]["S"], image["received_at"]["S"][:10]
+        amounts = {"p_" + currency: 1, "r_" + currency: int(image["amount"]["N"])}
+        return count_once((pk, "AGG#" + sk), (ACTIVITY_PK, day), amounts)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One day's emails (by kind) and payments received (count and minor units, by currency)."""
+
+    day: str
+    emails: dict[str, int]
+    payments: dict[str, tuple[int, int]]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON; amounts as decimal strings."""
+        return {
+            "date": self.day,
+            "emails": self.emails,
+            "emails_total": sum(self.emails.values()),
+            "payments": {
+                cur: {"count": count, "amount": Money(minor, cur).to_decimal_string()}
+                for cur, (count, minor) in sorted(self.payments.items())
+            },
+        }
+
+
+def activity(first: str, last: str, reads: Reads) -> list[Activity]:
+    """Every day from ``first`` to ``last`` (ISO dates) that had an email or a payment, oldest first."""
+    days = []
+    for item in query(ACTIVITY_PK, reads, (first, last)):
+        currencies = {name[2:] for name in item if name.startswith("p_")}
+        days.append(
+            Activity(
+                day=item["sk"]["S"],
+                emails={kind: number(item, kind) for kind in EMAIL_KINDS.values() if number(item, kind)},
+                payments={c: (number(item, "p_" + c), number(item, "r_" + c)) for c in currencies},
+            )
+        )
+    return days
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 What it reads: the aggregates (one item per currency due date and per customer with a balance),
 the daily snapshots of the trend (one per day), the worklist the last sweep ranked (its invoices
 fetched fresh, at most `WORKLIST_SIZE`), the disputes waiting for finance (the sparse open-dispute
-index) and the payments of the last week (the listing index, at most `RECENT_PAYMENTS`).
+index), the emails and payments of the last `ACTIVITY_DAYS` days (one activity item per day) and
+the latest payments (the listing index, at most `RECENT_PAYMENTS`).
 
 `dashboard_data` is the JSON the page is drawn from (and what the e2e test checks against the
 API); `render` draws it as self-contained HTML (inline CSS and SVG, no script).
@@ -17,6 +18,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from receivables import store
+from receivables.aggregates import EMAIL_KINDS, Reads, activity
 from receivables.finance import worklist
 from receivables.reports.aging import BUCKET_NAMES
 from receivables.reports.service import SNAPSHOT_PK, aging_report, trend
@@ -28,6 +30,7 @@ WORKLIST_SIZE = 10
 TOP_CUSTOMERS = 5
 RECENT_PAYMENTS = 10
 TREND_DAYS = 30
+ACTIVITY_DAYS = 7
 
 
 def latest_snapshot(today: date, days_back: int = 7) -> dict[str, Any] | None:
@@ -65,7 +68,11 @@ def dashboard_data(today: date) -> dict[str, Any]:
     month = today.isoformat()[:7]
     months = [month] if today.day > 7 else [month, (today.replace(day=1) - timedelta(days=1)).isoformat()[:7]]
     payments, _ = store.payments_received(months, RECENT_PAYMENTS, None)
-    week_ago = (today - timedelta(days=7)).isoformat()
+    week_ago = (today - timedelta(days=ACTIVITY_DAYS)).isoformat()
+    reads = Reads()
+    first = today - timedelta(days=ACTIVITY_DAYS - 1)
+    counted = {day.day: day.to_json() for day in activity(first.isoformat(), today.isoformat(), reads)}
+    days = [(first + timedelta(days=n)).isoformat() for n in range(ACTIVITY_DAYS)]
     return {
         "as_of": today.isoformat(),
         "currencies": currencies,
@@ -93,7 +100,10 @@ def dashboard_data(today: date) -> dict[str, Any]:
             for p in payments
             if p.received_at[:10] >= week_ago
         ],
-        "items_read": report.reads.items,
+        "activity": [
+            counted.get(day, {"date": day, "emails": {}, "emails_total": 0, "payments": {}}) for day in days
+        ],
+        "items_read": report.reads.items + reads.items,
     }
 
 
@@ -205,7 +215,29 @@ def render(data: dict[str, Any]) -> str:
         + "</section>"
     )
     sections.append(
-        "<section><h2>Payments of the last 7 days</h2>"
+        f"<section><h2>Emails and payments of the last {len(data['activity'])} days</h2>"
+        + _table(
+            [
+                "Day",
+                *(kind.replace("_", " ").capitalize() + "s" for kind in EMAIL_KINDS.values()),
+                "Payments",
+            ],
+            [
+                [
+                    day["date"],
+                    *(day["emails"].get(kind, 0) for kind in EMAIL_KINDS.values()),
+                    ", ".join(f"{p['count']} for {p['amount']} {c}" for c, p in day["payments"].items())
+                    or "none",
+                ]
+                for day in reversed(data["activity"])
+            ],
+            "",
+            "activity",
+        )
+        + "</section>"
+    )
+    sections.append(
+        "<section><h2>Latest payments</h2>"
         + _table(
             ["Received", "Amount", "Method", "Unapplied"],
             [
