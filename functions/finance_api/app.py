@@ -27,10 +27,10 @@ from receivables.access import AccessDeniedError, Role, require
 from receivables.clock import Clock, clock_from_env
 from receivables.finance import NotFoundError, customer_or_404, invoice_or_404
 from receivables.ledger import OPEN_RECEIVABLE, LedgerError
-from receivables.manual_payments import receipt_from_request
+from receivables.manual_payments import allocations_from_request, receipt_from_request
 from receivables.money import normalise_currency
 from receivables.observability import logger
-from receivables.payments import record_receipt
+from receivables.payments import UnknownPaymentError, reallocate, record_receipt
 from receivables.settings import Settings
 from receivables.validation import FieldError, RequestInvalidError
 
@@ -239,6 +239,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in payment.allocations],
         "unapplied": payment.unapplied.to_decimal_string(),
         "refunded": payment.refunded.to_decimal_string(),
+        "version": payment.version,
     }
 
 
@@ -291,6 +292,27 @@ def unapplied_queue(who: str) -> Response:
     except ValueError:
         raise RequestInvalidError([FieldError("currency", "must be an ISO 4217 code")]) from None
     return _json({"payments": [payment_json(p) for p in store.unapplied_payments(currency)]})
+
+
+@app.route("/payments/{payment_id}/allocations", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def reallocate_payment(who: str, payment_id: str) -> Response:
+    """Re-allocate a payment: the body's ``allocations`` are the invoices it should pay and how
+    much of each (any other it paid gets its part back; the rest waits as unapplied). ``version``,
+    if given, must be the payment's, so a change made meanwhile is not overwritten (409)."""
+    settings, clock = context()
+    payment = store.get_payment(payment_id) if payment_id.startswith("pay_") else None
+    if payment is None:
+        raise NotFoundError(f"no payment {payment_id}")
+    targets, version = allocations_from_request(
+        _body(), payment.amount.currency, seller_id=settings.default_seller_id
+    )
+    try:
+        moved, changed = reallocate(payment_id, targets, clock, actor=who, expected_version=version)
+    except UnknownPaymentError as exc:
+        raise NotFoundError(str(exc)) from None
+    logger.info("payment re-allocated", extra={"payment_id": payment_id, "by": who, "changed": changed})
+    return _json({"payment": payment_json(moved), "changed": changed})
 
 
 @app.route("/payments/{payment_id}", methods=["GET"])

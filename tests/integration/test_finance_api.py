@@ -261,3 +261,66 @@ def test_paging_the_open_invoices_by_due_date_loses_and_repeats_nothing(aws: Aws
             if after is None:
                 break
         assert seen == others + same, size
+
+
+def test_a_payment_is_re_allocated_to_the_invoices_finance_names(api: Any, aws: Aws) -> None:
+    from receivables.payments import payment_id_for
+
+    paid = payment_id_for("bank", "B-9")  # 500.00 on W-1
+    path = f"/payments/{paid}/allocations"
+    resource = "/payments/{payment_id}/allocations"
+
+    def move(body: Any, role: str = "collector") -> tuple[int, Any]:
+        result: tuple[int, Any] = api("POST", resource, path, body=body, role=role)
+        return result
+
+    status, body = move(
+        {"allocations": [{"number": "W-1", "amount": "300.00"}, {"number": "W-2", "amount": "200.00"}]}
+    )
+    assert status == 200 and body["changed"] is True, body
+    assert body["payment"]["allocations"] == [
+        {"invoice_id": inv("W-1"), "amount": "300.00"},
+        {"invoice_id": inv("W-2"), "amount": "200.00"},
+    ]
+    assert body["payment"]["unapplied"] == "0.00" and body["payment"]["matched_by"] == "finance"
+    w1 = api("GET", "/invoices/{invoice_id}", f"/invoices/{inv('W-1')}")[1]
+    w2 = api("GET", "/invoices/{invoice_id}", f"/invoices/{inv('W-2')}")[1]
+    assert (w1["invoice"]["balance"], w2["invoice"]["balance"]) == ("700.00", "0.00")
+    assert w2["invoice"]["status"] == "paid" and w1["history"][-1]["type"] == "PaymentReversed"
+
+    again = move(
+        {"allocations": [{"number": "W-2", "amount": "200.00"}, {"number": "W-1", "amount": "300.00"}]}
+    )
+    assert again[0] == 200 and again[1]["changed"] is False, "the same end state changes nothing"
+
+    stale = move({"allocations": [{"number": "W-1", "amount": "500.00"}], "version": 1})
+    assert stale[0] == 409 and "version" in stale[1]["message"], stale
+    assert move({"allocations": [{"number": "W-3", "amount": "10.00"}]})[0] == 409, "another customer's"
+    assert move({"allocations": [{"number": "W-1", "amount": "600.00"}]})[0] == 409, "more than it holds"
+    bad = move({"allocations": [{"number": "W-1", "amount": "1.5.0"}], "colour": "red"})
+    assert bad[0] == 400, bad
+    assert {e["field"] for e in bad[1]["errors"]} == {"allocations[0].amount", "colour"}
+    assert move({"allocations": []}, role="viewer")[0] == 403
+    assert api("POST", resource, "/payments/pay_nothing/allocations", body={"allocations": []})[0] == 404
+
+    # Everything back as unapplied credit, then to W-1 alone.
+    status, body = move({"allocations": [], "version": body["payment"]["version"]})
+    assert status == 200 and body["payment"]["unapplied"] == "500.00" and body["payment"]["allocations"] == []
+
+    # A payment from an unknown payer waits in the unapplied queue until finance allocates it.
+    at = iso_timestamp(aws.clock.now())
+    record_receipt(
+        Receipt("bank", "B-10", Money(30000, "EUR"), at, "bank_transfer", reference="thanks"), aws.clock
+    )
+    queue = api("GET", "/payments/unapplied", query={"currency": "EUR"}, role="viewer")[1]["payments"]
+    unknown = next(p for p in queue if p["customer_id"] is None)
+    status, body = move_other = api(
+        "POST",
+        resource,
+        f"/payments/{unknown['payment_id']}/allocations",
+        body={"allocations": [{"invoice_id": inv("W-3"), "amount": "300.00"}]},
+        role="collector",
+    )
+    assert status == 200 and body["payment"]["customer_id"] is not None, move_other
+    queue = api("GET", "/payments/unapplied", query={"currency": "EUR"}, role="viewer")[1]["payments"]
+    assert unknown["payment_id"] not in {p["payment_id"] for p in queue}

@@ -1,6 +1,7 @@
 """The ledger's invariants on the real store, over any sequence of card payments (with their
-duplicates), bank transfers, refunds (stale and repeated ones too), chargebacks and credit
-application. Hypothesis draws the sequences; each example runs on a fresh table in moto."""
+duplicates), bank transfers, refunds (stale and repeated ones too), chargebacks, credit
+application and re-allocation by finance. Hypothesis draws the sequences; each example runs on a
+fresh table in moto."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from receivables import store
 from receivables.domain import DocumentType, InvoiceStatus
-from receivables.ledger import document_id
+from receivables.ledger import LedgerError, document_id
 from receivables.money import Money
 from receivables.payments import (
     Chargeback,
@@ -22,6 +23,7 @@ from receivables.payments import (
     Receipt,
     apply_customer_credit,
     payment_id_for,
+    reallocate,
     record_chargeback,
     record_receipt,
     refund_to,
@@ -50,6 +52,8 @@ operation = st.one_of(
     # a chargeback opened, won or lost
     st.tuples(st.just("chargeback"), st.integers(0, 4), st.integers(1, 20000), st.integers(0, 2)),
     st.tuples(st.just("credit"), st.just(0), st.just(0), st.just(0)),
+    # finance re-allocates a payment: part to one invoice, the rest to the next (maybe too much)
+    st.tuples(st.just("reallocate"), st.integers(0, 4), st.integers(0, 20000), st.integers(0, 2)),
 )
 
 
@@ -141,4 +145,13 @@ def test_no_cent_is_created_or_lost_on_the_store(aws: Aws, ops: list[tuple[str, 
             )
         elif kind == "credit":
             apply_customer_credit(customer.customer_id, aws.clock)
+        elif kind == "reallocate" and payment_ids:
+            payment = store.get_payment(sorted(payment_ids)[target % len(payment_ids)])
+            assert payment is not None
+            holds = payment.amount.minor - payment.refunded.minor
+            first, rest = min(amount, holds), max(holds - amount, 0)
+            targets = {inv(number): Money(first, "EUR"), inv(NUMBERS[(variant + 1) % 3]): Money(rest, "EUR")}
+            # An invoice that owes less, or a chargeback's hold on the money, is refused whole.
+            with contextlib.suppress(LedgerError):
+                reallocate(payment.payment_id, targets, aws.clock, actor="finance")
         check_invariants(payment_ids)

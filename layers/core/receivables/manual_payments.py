@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import InvalidOperation
 from typing import Any
 
+from receivables.domain import DocumentType
 from receivables.ledger import document_id
 from receivables.money import Money, MoneyError, normalise_currency
 from receivables.payments import Receipt
@@ -58,8 +59,6 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
         numbers = []
     if errors or amount is None or not isinstance(method, str) or not isinstance(external_id, str):
         raise RequestInvalidError(errors)
-    from receivables.domain import DocumentType
-
     return Receipt(
         source=METHODS[method],
         external_id=external_id,
@@ -110,3 +109,60 @@ def _timestamp(value: Any, errors: list[FieldError]) -> str:
         errors.append(FieldError("received_at", f"is not a date or an ISO timestamp with a zone ({exc})"))
         return ""
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def allocations_from_request(
+    body: Any, currency: str, *, seller_id: str = "self"
+) -> tuple[dict[str, Money], int | None]:
+    """The end state a ``POST /payments/{id}/allocations`` body asks for: invoice id to amount
+    (in the payment's ``currency``; an invoice is named by ``invoice_id`` or ``number``), and the
+    payment ``version`` the caller saw, if given. `RequestInvalidError` names every bad field."""
+    if not isinstance(body, dict):
+        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
+    errors = [
+        FieldError(k, "is not a field of a re-allocation")
+        for k in sorted(set(body) - {"allocations", "version"})
+    ]
+    version = body.get("version")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+        errors.append(FieldError("version", "must be the payment's version, a whole number from 1"))
+    rows = body.get("allocations")
+    targets: dict[str, Money] = {}
+    if not isinstance(rows, list) or len(rows) > 100:
+        errors.append(
+            FieldError("allocations", "must be a list of at most 100 {number or invoice_id, amount}")
+        )
+        rows = []
+    for n, row in enumerate(rows):
+        where = f"allocations[{n}]"
+        if not isinstance(row, dict) or set(row) - {"number", "invoice_id", "amount"}:
+            errors.append(FieldError(where, "must be an object with number or invoice_id, and amount"))
+            continue
+        number, invoice_id = row.get("number"), row.get("invoice_id")
+        if (number is None) == (invoice_id is None) or not isinstance(number or invoice_id, str):
+            errors.append(FieldError(where, "names its invoice by number or by invoice_id (one of them)"))
+            continue
+        target = (
+            invoice_id
+            if isinstance(invoice_id, str)
+            else document_id(seller_id, DocumentType.INVOICE, str(number))
+        )
+        raw = row.get("amount")
+        try:
+            amount = Money.parse(raw, currency) if isinstance(raw, str) else None
+        except (MoneyError, InvalidOperation, ValueError):
+            amount = None
+        if amount is None or amount.minor < 0:
+            errors.append(
+                FieldError(
+                    f"{where}.amount",
+                    f'must be a decimal string in {currency}, zero or more, such as "120.00"',
+                )
+            )
+        elif target in targets:
+            errors.append(FieldError(where, "names an invoice named before"))
+        else:
+            targets[target] = amount
+    if errors:
+        raise RequestInvalidError(errors)
+    return targets, version

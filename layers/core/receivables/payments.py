@@ -40,6 +40,8 @@ from receivables.ledger import (
 from receivables.money import Money
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from receivables.clock import Clock
 
 # One transaction holds at most 100 items: the payment and its event, then three per invoice
@@ -531,3 +533,123 @@ def _apply_credit_plan(
     )
     store.apply_changes([*changes, (changed_payment, event)], extra=extra)
     return done
+
+
+def reallocate(
+    payment_id: str,
+    targets: Mapping[str, Money],
+    clock: Clock,
+    *,
+    actor: str,
+    expected_version: int | None = None,
+) -> tuple[Payment, bool]:
+    """Move a payment's money so that it pays exactly ``targets`` (invoice id to amount; an
+    invoice it paid that is left out gets its part back), what is left waiting as unapplied.
+
+    Finance's correction of a wrong match, or the allocation of a payment from the unapplied
+    queue (which then takes the invoices' customer). The targets are the end state, so sending
+    them again changes nothing: returns the payment and whether it changed. Raises `LedgerError`
+    for what cannot be (other customer or currency, more than the payment holds, more than an
+    invoice owes, a stale ``expected_version``) and `UnknownPaymentError`.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        payment = store.get_payment(payment_id)
+        if payment is None:
+            raise UnknownPaymentError(f"no payment {payment_id} in the ledger")
+        if expected_version is not None and payment.version != expected_version:
+            raise LedgerError(
+                f"payment {payment_id} is at version {payment.version}, not {expected_version}: read it again"
+            )
+        try:
+            return _reallocate(payment, targets, clock, actor)
+        except store.ConcurrentChangeError:
+            continue
+    raise store.StoreError(f"payment {payment_id}: too much contention, try again")
+
+
+def _reallocate(
+    payment: Payment, targets: Mapping[str, Money], clock: Clock, actor: str
+) -> tuple[Payment, bool]:
+    currency = payment.amount.currency
+    zero = Money.zero(currency)
+    if any(a.currency != currency or a.minor < 0 for a in targets.values()):
+        raise LedgerError(f"each amount must be zero or more {currency}, the payment's currency")
+    wanted = {i: a for i, a in targets.items() if a.minor > 0}
+    total = sum(wanted.values(), zero)
+    holds = payment.amount - payment.refunded
+    if total > holds:
+        raise LedgerError(f"the allocations add up to {total}; payment {payment.payment_id} holds {holds}")
+    current = dict(payment.allocations)
+    deltas = {
+        i: wanted.get(i, zero) - current.get(i, zero)
+        for i in {*current, *wanted}
+        if wanted.get(i, zero) != current.get(i, zero)
+    }
+    invoices = store.get_heads(list(deltas))
+    missing = sorted(set(deltas) - {i for i, h in invoices.items() if isinstance(h, Invoice)})
+    if missing:
+        raise LedgerError(f"no invoice {', '.join(missing)}")
+    customers = {h.customer_id for i, h in invoices.items() if i in wanted and isinstance(h, Invoice)}
+    customer_id = payment.customer_id or (customers.pop() if len(customers) == 1 else None)
+    if customers - {customer_id} or (wanted and customer_id is None):
+        raise LedgerError(f"payment {payment.payment_id} can pay the invoices of one customer only")
+    if len(deltas) > MAX_INVOICES_PER_RECEIPT:
+        raise LedgerError(f"a re-allocation changes at most {MAX_INVOICES_PER_RECEIPT} invoices at once")
+    if not deltas and customer_id == payment.customer_id:
+        return payment, False
+
+    now = iso_timestamp(clock.now())
+    version = payment.version + 1
+    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    extra: list[store.LedgerRecord] = []
+    for invoice_id, delta in sorted(deltas.items()):
+        invoice = invoices[invoice_id]
+        assert isinstance(invoice, Invoice)
+        if delta.minor > 0:
+            changed, used = apply_payment(invoice, delta)
+            if used != delta:
+                raise LedgerError(f"invoice {invoice.number} can take {used} of this payment, not {delta}")
+            kind = "PaymentApplied"
+        else:
+            changed, kind = reverse_payment(invoice, -delta), "PaymentReversed"
+        changed.version, changed.updated_at = invoice.version + 1, now
+        changes.append(
+            (
+                changed,
+                _invoice_event(
+                    changed, invoice, kind, payment.payment_id, delta if delta.minor > 0 else -delta, now
+                ),
+            )
+        )
+        source = f"{payment.payment_id}#{version}"
+        extra.append(
+            store.allocation_record(
+                Allocation(f"realloc_{source}", "reallocation", source, invoice_id, delta, now)
+            )
+        )
+    order = [i for i, _ in payment.allocations if i in wanted] + [i for i in wanted if i not in current]
+    moved = replace(
+        payment,
+        customer_id=customer_id,
+        allocations=tuple((i, wanted[i]) for i in order),
+        unapplied=holds - total,
+        matched_by="finance",
+        version=version,
+    )
+    event = AuditEvent(
+        payment.payment_id,
+        version,
+        "PaymentReallocated",
+        now,
+        actor,
+        {
+            "payment_id": payment.payment_id,
+            "customer_id": customer_id,
+            "currency": currency,
+            "before": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in payment.allocations],
+            "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in moved.allocations],
+            "unapplied": moved.unapplied.to_decimal_string(),
+        },
+    )
+    store.apply_changes([*changes, (moved, event)], extra=extra)
+    return moved, True
