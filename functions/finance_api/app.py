@@ -345,14 +345,8 @@ def put_dunning_policy(who: str) -> Response:
     from receivables.dunning.service import save_policy
 
     _, clock = context()
-    request = app.current_request
-    assert request is not None
-    body = request.json_body
-    if (
-        not isinstance(body, dict)
-        or isinstance(body.get("version"), bool)
-        or not isinstance(body.get("version"), int)
-    ):
+    body = _body()
+    if isinstance(body.get("version"), bool) or not isinstance(body.get("version"), int):
         raise RequestInvalidError([FieldError("version", "the version you read is required")])
     try:
         policy = policy_from_json(body.get("policy"))
@@ -388,9 +382,7 @@ def promise_to_pay(who: str, invoice_id: str) -> Response:
 
     _, clock = context()
     invoice = invoice_or_404(invoice_id)
-    request = app.current_request
-    assert request is not None
-    body = request.json_body if isinstance(request.json_body, dict) else {}
+    body = _body()
     day, amount = parse_promise(invoice, body.get("date"), body.get("amount"))
     try:
         changed = record_promise(invoice_id, day, amount, f"finance:{who}", clock)

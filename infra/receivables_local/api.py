@@ -83,6 +83,76 @@ def _authorize(event: dict[str, Any], token: str) -> dict[str, Any] | None:
     return {**event, "requestContext": context}
 
 
+def _handler_class(gateways: list[Any], mailbox: Callable[[], list[dict[str, Any]]] | None) -> type[Any]:
+    """The request handler for these apps (and the SES mailbox, if given)."""
+    return type(
+        "Handler", (_Handler,), {"gateways": gateways, "mailbox": staticmethod(mailbox) if mailbox else None}
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Each request goes to the first app with a route for it."""
+
+    protocol_version = "HTTP/1.1"
+    gateways: list[Any] = []
+    mailbox: Callable[[], list[dict[str, Any]]] | None = None
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _handle(self) -> None:
+        from chalice.local import ForbiddenError, LocalGatewayException
+
+        length = int(self.headers.get("content-length", "0") or 0)
+        body = self.rfile.read(length) if length else None
+        if self.mailbox is not None and self.command == "GET" and self.path.split("?")[0] == "/_aws/ses":
+            # What SES sent, as LocalStack serves it (an emulator endpoint, not the API).
+            self._send(200, {}, json.dumps({"messages": self.mailbox()}))
+            return
+        headers = dict(self.headers)
+        last_error: LocalGatewayException = ForbiddenError(
+            {"x-amzn-ErrorType": "MissingAuthenticationTokenException"},
+            b'{"message": "Missing Authentication Token"}',
+        )
+        for gateway in self.gateways:
+            try:
+                response = gateway.handle_request(self.command, self.path, headers, body)
+            except ForbiddenError as exc:  # no route of this app: try the next one
+                last_error = exc
+                continue
+            except LocalGatewayException as exc:
+                self._send(exc.CODE, dict(exc.headers), exc.body)
+                return
+            response_headers = {**response["headers"], **response.get("multiValueHeaders", {})}
+            payload = response.get("body")
+            if response.get("isBase64Encoded") and payload is not None:
+                import base64
+
+                payload = base64.b64decode(payload)
+            self._send(int(response["statusCode"]), response_headers, payload)
+            return
+        self._send(last_error.CODE, dict(last_error.headers), last_error.body)
+
+    def _send(self, code: int, headers: dict[str, Any], body: str | bytes | None) -> None:
+        data = body.encode() if isinstance(body, str) else (body or b"")
+        self.send_response(code)
+        headers.setdefault("Content-Type", "application/json")
+        for name, value in headers.items():
+            for item in value if isinstance(value, list) else [value]:
+                self.send_header(name, str(item))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method goes to the apps (do_GET, do_TRACE, do_QUERY…): a route answers
+        # what it does not serve itself, as API Gateway would, never the server's 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+
 class ApiServer:
     """One ThreadingHTTPServer in front of every API function's Chalice app."""
 
@@ -104,62 +174,9 @@ class ApiServer:
             for f in functions
         ]
         self.gateways = [LocalGateway(app, Config()) for app in apps]
-        gateways = self.gateways
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def _handle(self) -> None:
-                from chalice.local import ForbiddenError, LocalGatewayException
-
-                length = int(self.headers.get("content-length", "0") or 0)
-                body = self.rfile.read(length) if length else None
-                if mailbox is not None and self.command == "GET" and self.path.split("?")[0] == "/_aws/ses":
-                    # What SES sent, as LocalStack serves it (an emulator endpoint, not the API).
-                    self._send(200, {}, json.dumps({"messages": mailbox()}))
-                    return
-                headers = dict(self.headers)
-                last_error: LocalGatewayException = ForbiddenError(
-                    {"x-amzn-ErrorType": "MissingAuthenticationTokenException"},
-                    b'{"message": "Missing Authentication Token"}',
-                )
-                for gateway in gateways:
-                    try:
-                        response = gateway.handle_request(self.command, self.path, headers, body)
-                    except ForbiddenError as exc:  # no route of this app: try the next one
-                        last_error = exc
-                        continue
-                    except LocalGatewayException as exc:
-                        self._send(exc.CODE, dict(exc.headers), exc.body)
-                        return
-                    response_headers = {**response["headers"], **response.get("multiValueHeaders", {})}
-                    payload = response.get("body")
-                    if response.get("isBase64Encoded") and payload is not None:
-                        import base64
-
-                        payload = base64.b64decode(payload)
-                    self._send(int(response["statusCode"]), response_headers, payload)
-                    return
-                self._send(last_error.CODE, dict(last_error.headers), last_error.body)
-
-            def _send(self, code: int, headers: dict[str, Any], body: str | bytes | None) -> None:
-                data = body.encode() if isinstance(body, str) else (body or b"")
-                self.send_response(code)
-                headers.setdefault("Content-Type", "application/json")
-                for name, value in headers.items():
-                    for item in value if isinstance(value, list) else [value]:
-                        self.send_header(name, str(item))
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        handler = _handler_class(self.gateways, mailbox)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
 

@@ -39,7 +39,7 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
     errors = [FieldError(k, "is not a field of a payment") for k in sorted(set(body) - ALLOWED)]
     amount = _amount(body, errors)
     method = body.get("method")
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         errors.append(FieldError("method", f"must be one of {', '.join(sorted(METHODS))}"))
     external_id = body.get("external_id")
     if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
