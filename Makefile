@@ -22,7 +22,7 @@ $(CHECKOV_VENV)/.installed: pyproject.toml
 	$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) "$$(sed -n 's/^checkov = \["\(checkov==[^"]*\)"\]/\1/p' pyproject.toml)"
 	@touch $@
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed browser
 	$(BIN)/receivables demo
 
 lint: $(VENV)/.installed

@@ -65,6 +65,7 @@ def handle(
         "started": len(outcome.started),
         "already_running": outcome.already_running,
         "completed_before": outcome.completed_before,
+        "aggregates_compacted": outcome.compacted,
         "snapshot_date": outcome.snapshot.get("date"),
     }
     logger.info("dunning sweep", extra={"sweep": summary})

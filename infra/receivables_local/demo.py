@@ -102,6 +102,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     from receivables import store
     from receivables_local.demo_disputes import disputes_chapter
     from receivables_local.demo_dunning import dunning_chapter
+    from receivables_local.demo_finance import finance_chapter
 
     assert runtime.stack is not None
     session = boto3.session.Session(region_name=runtime.region)
@@ -153,6 +154,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     _payments(runtime, s3, bucket, out)
     dunning_chapter(runtime, s3, bucket, out)
     disputes_chapter(runtime, s3, bucket, out)
+    finance_chapter(runtime, out)
 
 
 # --- payments ----------------------------------------------------------------------------------

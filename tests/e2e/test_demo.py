@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -100,5 +101,14 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert "status accepted: accept, credit 500.00 EUR" in lumen
     assert "INV-2027-0201 open, 1300.00 EUR owed" in lumen
     assert "Customers told of the outcome by email: 2" in lumen
+    # Finance's view: the aging adds up, the KPIs, the dashboard's screenshot.
+    finance = out.split("11. What finance sees", 1)[1]
+    for row in re.findall(r"^   ([A-Z]{3}) +([\d. ]+)$", finance, re.M):
+        total, *buckets = (Decimal(n) for n in row[1].split())
+        assert len(buckets) == 5 and total == sum(buckets), row  # current, 1-30, ..., 90+
+    assert re.search(r"^   EUR +[\d.]+", finance, re.M)
+    assert re.search(r"KPIs EUR \(30 days\): DSO [\d.]+", finance)
+    shot = re.search(r"(?:in a browser|page is in): (\S+)", finance)
+    assert shot and Path(shot.group(1)).stat().st_size > 1000
     took = re.search(r"The demo took ([\d.]+) s", out)
     assert took and float(took.group(1)) < 240

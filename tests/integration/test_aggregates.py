@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from receivables import store
-from receivables.aggregates import Reads, activity
+from receivables.aggregates import Reads, activity, compact, query
 from receivables.clock import iso_timestamp
 from receivables.domain import AuditEvent, DocumentType
 from receivables.dunning.sweep import snapshot
@@ -158,3 +158,28 @@ def test_the_days_emails_and_payments_are_counted_once(ledger: Aws) -> None:
     ]
     assert reads.items == 1
     assert activity("2026-10-01", "2026-10-31", Reads()) == []
+
+
+def test_a_void_invoice_was_issued_all_the_same(ledger: Aws) -> None:
+    aggregate(ledger.stream().read())
+    # Over 120 days: AG-1, AG-2, AG-3 and the voided AG-4 (105 days ago) were issued; AG-3 disputed.
+    figures = kpis("EUR", TODAY, 120)
+    assert str(figures.dispute_rate) == "25.0"
+    assert figures.credit_sales == 10000 + 20000 + 30000, "a void invoice is no sale"
+
+
+def test_compaction_removes_what_holds_nothing_and_changes_no_figure(ledger: Aws) -> None:
+    aggregate(ledger.stream().read())
+    before = aging_report(TODAY)
+    # The voided AG-4 left a due date with nothing on it, and a zero due date on BRAVO.
+    assert compact("EUR") == 2
+    after = aging_report(TODAY)
+    assert after.to_json() == before.to_json()
+    assert after.reads.items == before.reads.items - 1, "the empty due date is read no more"
+    for customer in query("ARC#EUR", Reads()):
+        assert all(int(v["N"]) for k, v in customer.items() if k.startswith("d_")), customer
+    assert compact("EUR") == 0, "nothing left to remove"
+    # A contribution after compaction recreates what it needs.
+    change("AG-5", lambda invoice: invoice, "NoteAdded", iso_timestamp(ledger.clock.now()))
+    aggregate(ledger.stream().read())
+    assert aging_report(TODAY).to_json() == before.to_json()

@@ -27,8 +27,9 @@ Activity (the emails and payments of a day) counts things that happen once: an e
 event, a payment's first version. Each is counted in one transaction with a marker put beside the
 item on condition that it does not exist, so a replay finds the marker and counts nothing.
 
-Sales count an invoice on its issue date unless it is void; an invoice counts as *disputed* (on
-its issue date, so the dispute rate compares like with like) once it has ever been disputed.
+Sales count an invoice on its issue date unless it is void. Every invoice counts as *issued*,
+void or not (a duplicate was issued, and is often disputed), and as *disputed* once it has ever
+been disputed: both on its issue date, so the dispute rate compares like with like.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class Share:
         yield customer, DUE_PREFIX + self.due_date, sign * self.open
         sales = ("SALES#" + cur, "DAY#" + self.issue_date)
         yield sales, "sales", sign * self.sales
-        yield sales, "issued", sign * (1 if self.sales > 0 else 0)
+        yield sales, "issued", sign  # a void invoice was issued too (and may have been disputed)
         yield sales, "disputed", sign * (1 if self.ever_disputed else 0)
 
     def to_item(self, invoice_id: str) -> dict[str, Any]:
@@ -212,6 +213,47 @@ def apply_invoice(invoice: Invoice, attempts: int = 5) -> bool:
                 raise
             continue  # another record of this invoice, or a conflict on a counter: read again
     raise store.StoreError(f"the aggregates of {invoice.invoice_id} kept conflicting")
+
+
+# --- compaction: what the counters no longer hold -------------------------------------------------
+def _zero_condition(names: list[str]) -> dict[str, Any]:
+    return {
+        "ConditionExpression": " AND ".join(f"#a{i} = :zero" for i in range(len(names))),
+        "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(names)},
+        "ExpressionAttributeValues": {":zero": {"N": "0"}},
+    }
+
+
+def _conditionally(operation: str, arguments: dict[str, Any]) -> bool:
+    try:
+        store.dispatch(operation, arguments)
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return False  # a contribution landed meanwhile: it stays
+
+
+def compact(currency: str) -> int:
+    """Remove what the counters of ``currency`` no longer hold, so that what the aging reads
+    stays bounded by what is open: a customer's due dates with nothing left on them, and the
+    due-date and customer items that hold nothing at all. Every removal is conditional on the
+    counters still being zero, so a contribution that lands meanwhile is never lost. Returns the
+    number of items changed (the daily sweep runs it)."""
+    changed = 0
+    reads = Reads()
+    for pk in ("AR#" + currency, "ARC#" + currency):
+        for item in query(pk, reads):
+            counters = [name for name, value in item.items() if "N" in value]
+            zero = [name for name in counters if int(item[name]["N"]) == 0]
+            key = {"pk": item["pk"], "sk": item["sk"]}
+            if zero and zero == counters:
+                changed += _conditionally("DeleteItem", {"Key": key, **_zero_condition(counters)})
+            elif dates := [name for name in zero if name.startswith(DUE_PREFIX)]:
+                arguments = _zero_condition(dates)
+                arguments["UpdateExpression"] = "REMOVE " + ", ".join(arguments["ExpressionAttributeNames"])
+                changed += _conditionally("UpdateItem", {"Key": key, **arguments})
+    return changed
 
 
 # --- activity: the emails and payments of a day -----------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
+from receivables import aggregates, store
 from receivables.clock import iso_timestamp
 from receivables.domain import InvoiceStatus
 from receivables.dunning.service import load_policy, started
@@ -56,6 +56,7 @@ class SweepOutcome:
     already_running: int = 0
     completed_before: int = 0
     snapshot: dict[str, Any] = field(default_factory=dict)
+    compacted: int = 0  # aggregate items that held nothing any more, removed
 
 
 def execution_name(invoice: Invoice, run: int) -> str:
@@ -93,6 +94,8 @@ def sweep(clock: Clock, start_execution: Callable[[str, dict[str, Any]], str]) -
         _record_start(invoice.invoice_id, run, arn, clock)
         outcome.started.append(invoice.invoice_id)
     outcome.snapshot = snapshot(everything, today)
+    for currency in aggregates.currencies(aggregates.Reads()):
+        outcome.compacted += aggregates.compact(currency)
     now = iso_timestamp(clock.now())
     existing = store.get_document(SNAPSHOT_PK, today.isoformat())
     store.put_document(

@@ -1,0 +1,94 @@
+"""The demo's last chapter: what finance sees after all that, through the finance API.
+
+The aging report per currency (from the aggregates the table's stream keeps), the KPIs with
+the reason for any that cannot be computed yet, and the dashboard opened in headless Chromium,
+its screenshot written to build/screenshots/dashboard.png (or, with no Chromium, the page
+itself written beside it, and why).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from receivables_local.demo import http
+
+if TYPE_CHECKING:
+    from receivables_local.runtime import LocalRuntime
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+KPI_LABELS = {
+    "dso_standard": "DSO",
+    "dso_countback": "DSO countback",
+    "best_possible_dso": "best possible DSO",
+    "average_days_delinquent": "ADD",
+    "cei": "CEI %",
+    "overdue_ratio": "overdue %",
+    "dispute_rate": "dispute rate %",
+}
+
+
+def finance_chapter(runtime: LocalRuntime, out: TextIO, number: int = 11) -> Path:
+    """Print the aging report and the KPIs, write the dashboard's screenshot; returns its path."""
+    api = runtime.api_endpoint or ""
+    headers = {"Authorization": f"Bearer {runtime.connection['api_token']}"}
+
+    def get(path: str) -> Any:
+        status, _, body = http(api + path, None, headers)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}: {body[:200]}")
+        return json.loads(body)
+
+    runtime.settle()
+    aging = get("/reports/aging")
+    print(
+        f"\n{number}. What finance sees (GET /reports/aging, /kpis, /dashboard), as of {aging['as_of']}:",
+        file=out,
+    )
+    print(f"   {'':8}{'open':>14}{'current':>14}{'1-30':>12}{'31-60':>12}{'61-90':>12}{'90+':>12}", file=out)
+    for currency in aging["currencies"]:
+        buckets = currency["buckets"]
+        print(
+            f"   {currency['currency']:8}{currency['total']:>14}{buckets['current']:>14}{buckets['1-30']:>12}"
+            f"{buckets['31-60']:>12}{buckets['61-90']:>12}{buckets['90+']:>12}",
+            file=out,
+        )
+    print(
+        f"   (the report read {aging['items_read']} aggregate items, whatever the number of invoices)",
+        file=out,
+    )
+
+    for currency in get("/kpis")["currencies"]:
+        figures = ", ".join(
+            f"{label} {currency[name]}"
+            for name, label in KPI_LABELS.items()
+            if currency.get(name) is not None
+        )
+        missing = "; ".join(f"{KPI_LABELS[n]}: {why}" for n, why in currency["missing"].items())
+        print(f"   KPIs {currency['currency']} (30 days): {figures or 'none yet'}", file=out)
+        if missing:
+            print(f"      not yet: {missing}", file=out)
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "dashboard.png"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        _, _, html = http(api + "/dashboard", None, headers)
+        shot = SCREENSHOTS / "dashboard.html"
+        shot.write_text(html)
+        print(f"   no Chromium here (make test installs it): the dashboard page is in {shot}", file=out)
+        return shot
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(extra_http_headers=headers, viewport={"width": 1280, "height": 900})
+            page.goto(api + "/dashboard")
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    print(f"   the dashboard, as finance sees it in a browser: {shot}", file=out)
+    return shot
