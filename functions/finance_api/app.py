@@ -875,18 +875,19 @@ def kpis(who: str) -> Response:
 @endpoint(Role.VIEWER)
 def work(who: str) -> Response:
     """Overdue invoices by expected loss (balance x days late x risk weight), highest first;
-    ``currency``, ``limit`` (1-200), ``format=csv``."""
-    from receivables.finance import worklist
+    ``currency``, ``limit`` (1-200), ``format=csv``. The daily sweep ranks them; the invoices it
+    ranked are read fresh and ranked again as of today (``ranked_on`` says which day's ranking)."""
+    from receivables.finance import ranked_worklist
 
     query = params("currency")
     currency = query.currency()
     limit = query.integer("limit", 50, 1, 200)
     query.done()
     _, clock = context()
-    today = clock.now().date()
-    overdue = store.open_receivables_due_by(today - timedelta(days=1))
-    rows = worklist((i for i in overdue if currency is None or i.currency == currency), today, limit)
-    return listing("worklist", rows, None, query)
+    rows, ranked_on = ranked_worklist(clock.now().date(), currency, limit)
+    if query.raw.get("format") == "csv":
+        return listing("worklist", rows, None, query)
+    return _json({"worklist": rows, "ranked_on": ranked_on, "next_cursor": None})
 
 
 @app.route("/dashboard", methods=["GET"])

@@ -324,3 +324,29 @@ def test_a_payment_is_re_allocated_to_the_invoices_finance_names(api: Any, aws: 
     assert status == 200 and body["payment"]["customer_id"] is not None, move_other
     queue = api("GET", "/payments/unapplied", query={"currency": "EUR"}, role="viewer")[1]["payments"]
     assert unknown["payment_id"] not in {p["payment_id"] for p in queue}
+
+
+def test_the_worklist_reads_the_sweeps_ranking_fresh(api: Any, aws: Aws) -> None:
+    from receivables import store
+    from receivables.dunning.sweep import snapshot
+    from receivables.reports.service import SNAPSHOT_PK
+
+    _, live = api("GET", "/worklist", role="viewer")
+    assert live["ranked_on"] is None, "before the first sweep it is ranked now"
+    today = aws.clock.now().date()
+    body = snapshot(store.open_receivables_due_by(today), today)
+    assert body["worklist"] == [inv("W-1"), inv("W-4"), inv("W-2")]
+    assert body["currencies"]["USD"]["worklist"] == [inv("W-4")]
+    store.put_document(SNAPSHOT_PK, body, 1, iso_timestamp(aws.clock.now()), None, sk=today.isoformat())
+
+    # Paid since the ranking: read fresh, W-1 is no longer overdue and leaves the worklist.
+    at = iso_timestamp(aws.clock.now())
+    record_receipt(
+        Receipt("bank", "B-11", Money(50000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("W-1"),)),
+        aws.clock,
+    )
+    _, ranked = api("GET", "/worklist", role="viewer")
+    assert ranked["ranked_on"] == today.isoformat()
+    assert [w["number"] for w in ranked["worklist"]] == ["W-4", "W-2"]
+    _, usd = api("GET", "/worklist", query={"currency": "USD", "limit": "1"}, role="viewer")
+    assert [w["number"] for w in usd["worklist"]] == ["W-4"]

@@ -15,28 +15,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from receivables import store
 from receivables.aggregates import EMAIL_KINDS, Reads, activity
-from receivables.finance import worklist
+from receivables.finance import ranked_worklist
 from receivables.reports.aging import BUCKET_NAMES
-from receivables.reports.service import SNAPSHOT_PK, aging_report, trend
-
-if TYPE_CHECKING:
-    from receivables.domain import Invoice
+from receivables.reports.service import aging_report, trend
 
 WORKLIST_SIZE = 10
 TOP_CUSTOMERS = 5
 RECENT_PAYMENTS = 10
 TREND_DAYS = 30
 ACTIVITY_DAYS = 7
-
-
-def latest_snapshot(today: date, days_back: int = 7) -> dict[str, Any] | None:
-    """The newest daily snapshot of the last ``days_back`` days."""
-    found = store.documents(SNAPSHOT_PK, (today - timedelta(days=days_back)).isoformat(), today.isoformat())
-    return found[-1][1] if found else None
 
 
 def dashboard_data(today: date) -> dict[str, Any]:
@@ -61,9 +52,7 @@ def dashboard_data(today: date) -> dict[str, Any]:
                 "trend": trend(code, today, TREND_DAYS),
             }
         )
-    snapshot = latest_snapshot(today) or {}
-    ranked_ids = snapshot.get("worklist", [])
-    fresh: list[Invoice] = [h for h in store.get_heads(ranked_ids).values() if hasattr(h, "invoice_id")]  # type: ignore[misc]
+    work, ranked_on = ranked_worklist(today, None, WORKLIST_SIZE, live=False)
     waiting = [d for d in store.open_disputes() if d.status.value == "awaiting_finance"]
     month = today.isoformat()[:7]
     months = [month] if today.day > 7 else [month, (today.replace(day=1) - timedelta(days=1)).isoformat()[:7]]
@@ -76,8 +65,8 @@ def dashboard_data(today: date) -> dict[str, Any]:
     return {
         "as_of": today.isoformat(),
         "currencies": currencies,
-        "worklist": worklist(fresh, today, WORKLIST_SIZE),
-        "worklist_ranked_on": snapshot.get("date"),
+        "worklist": work,
+        "worklist_ranked_on": ranked_on,
         "disputes_waiting": [
             {
                 "dispute_id": d.dispute_id,

@@ -9,7 +9,7 @@ retried on a concurrent change; ``actor`` is the finance user.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -358,3 +358,26 @@ def worklist(invoices: Iterable[Invoice], today: date, limit: int) -> list[dict[
             }
         )
     return rows
+
+
+def ranked_worklist(
+    today: date, currency: str | None, limit: int, *, live: bool = True
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The worklist from the latest daily ranking (the sweep's snapshot, at most a week old),
+    its invoices read fresh and ranked again as of ``today``; and the day it was ranked on.
+
+    Without a snapshot (before the first sweep) it is ranked now from every overdue invoice
+    when ``live``, else empty."""
+    from receivables.reports.service import latest_snapshot
+
+    snapshot = latest_snapshot(today)
+    if snapshot is None:
+        if not live:
+            return [], None
+        overdue = store.open_receivables_due_by(today - timedelta(days=1))
+        return worklist((i for i in overdue if currency in (None, i.currency)), today, limit), None
+    ids: list[str] = snapshot.get("worklist", [])
+    if currency is not None:
+        ids = snapshot["currencies"].get(currency, {}).get("worklist", [])
+    fresh = [h for h in store.get_heads(ids).values() if isinstance(h, Invoice)]
+    return worklist(fresh, today, limit), snapshot["date"]

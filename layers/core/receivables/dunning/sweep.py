@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from receivables.domain import Invoice
 
 KPI_PERIOD_DAYS = 30
-WORKLIST_RANKED = 50
+WORKLIST_RANKED = 200  # the most GET /worklist pages through
 # Statuses a run ends in that a new run may follow (the invoice came back as owed).
 RESTARTABLE = frozenset({"", "stopped", "failed"})
 
@@ -147,8 +147,14 @@ def snapshot(receivables: list[Invoice], today: date) -> dict[str, Any]:
         else:
             row["current"] += amount
         row["buckets"][bucket_of(late)] += amount
+    # The worklist (GET /worklist, the dashboard) reads today's ranking, overall and per currency,
+    # its invoices read fresh: a bounded read whatever the number of overdue invoices.
+    ranked = worklist(receivables, today, len(receivables))
     for currency, row in figures.items():
         row["kpis"] = kpis(currency, today, KPI_PERIOD_DAYS).to_json()
-    # The dashboard shows today's ranking with its invoices read fresh (a bounded read).
-    ranked = [row["invoice_id"] for row in worklist(receivables, today, WORKLIST_RANKED)]
-    return {"date": today.isoformat(), "currencies": dict(sorted(figures.items())), "worklist": ranked}
+        row["worklist"] = [r["invoice_id"] for r in ranked if r["currency"] == currency][:WORKLIST_RANKED]
+    return {
+        "date": today.isoformat(),
+        "currencies": dict(sorted(figures.items())),
+        "worklist": [r["invoice_id"] for r in ranked[:WORKLIST_RANKED]],
+    }

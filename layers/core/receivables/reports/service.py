@@ -172,3 +172,9 @@ def trend(currency: str, today: date, days: int) -> list[dict[str, Any]]:
             }
         )
     return points
+
+
+def latest_snapshot(today: date, days_back: int = 7) -> dict[str, Any] | None:
+    """The newest daily snapshot of the last ``days_back`` days (one Query), or None."""
+    found = store.documents(SNAPSHOT_PK, (today - timedelta(days=days_back)).isoformat(), today.isoformat())
+    return found[-1][1] if found else None
