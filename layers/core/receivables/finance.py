@@ -379,5 +379,6 @@ def ranked_worklist(
     ids: list[str] = snapshot.get("worklist", [])
     if currency is not None:
         ids = snapshot["currencies"].get(currency, {}).get("worklist", [])
-    fresh = [h for h in store.get_heads(ids).values() if isinstance(h, Invoice)]
+    # Twice the page: the ranking's head, with room for the invoices paid since it was made.
+    fresh = [h for h in store.get_heads(ids[: 2 * limit]).values() if isinstance(h, Invoice)]
     return worklist(fresh, today, limit), snapshot["date"]
