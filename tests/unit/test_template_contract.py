@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from typing import Any
 
@@ -58,6 +59,21 @@ def test_the_layer_ships_the_runtime_dependencies_of_pyproject() -> None:
     lines = (REPO_ROOT / "layers/core/requirements.txt").read_text().splitlines()
     shipped = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     assert shipped == pyproject["project"]["dependencies"]
+
+
+def test_every_chalice_app_ships_with_the_chalice_runtime_pyproject_pins() -> None:
+    resources = TEMPLATE["Resources"]
+    for logical_id, spec in resources.items():
+        if spec["Type"] != "AWS::Serverless::Function":
+            continue
+        source = (REPO_ROOT / spec["Properties"]["CodeUri"] / "app.py").read_text()
+        layers = spec["Properties"].get("Layers", [])
+        uses_chalice = "from chalice" in source or "import chalice" in source
+        assert uses_chalice == ({"Ref": "ChaliceRuntimeLayer"} in layers), logical_id
+    pinned = re.search(r"^CHALICE := (\S+)$", (REPO_ROOT / "layers/chalice/Makefile").read_text(), re.M)
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert pinned and pinned.group(1) in pyproject["project"]["optional-dependencies"]["dev"]
+    assert resources["ChaliceRuntimeLayer"]["Metadata"]["BuildMethod"] == "makefile"
 
 
 def _table() -> dict[str, Any]:
