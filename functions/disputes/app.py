@@ -69,7 +69,7 @@ def default_dependencies() -> Dependencies:
             customer,
             seller_name=mail.seller_name,
             contact=mail.contact,
-            pay_url=pay_url(invoice, mail, link_key, clock),
+            pay_url=pay_url(invoice, customer, mail, link_key, clock),
         )
         message = mime_message(
             rendered, customer, mail, invoice.invoice_id, f"dispute_outcome; dispute={dispute.dispute_id}"

@@ -754,6 +754,19 @@ def customer_credit_hold(who: str, customer_id: str) -> Response:
     return _json({"customer": customer_json(changed)})
 
 
+@app.route("/customers/{customer_id}/links/revoke", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def revoke_customer_links(who: str, customer_id: str) -> Response:
+    """Revoke every link sent to the customer, and the portal sessions they opened (collector):
+    ``{"reason": "..."}``. Links sent from now on work."""
+    from receivables.finance import customer_json, revoke_links
+
+    reason = _body("reason")["reason"]
+    changed = revoke_links(customer_id, reason, f"finance:{who}", context()[1])
+    logger.info("links revoked", extra={"customer_id": customer_id, "by": who})
+    return _json({"customer": customer_json(changed)})
+
+
 CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2}
 
 

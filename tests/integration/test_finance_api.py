@@ -350,3 +350,16 @@ def test_the_worklist_reads_the_sweeps_ranking_fresh(api: Any, aws: Aws) -> None
     assert [w["number"] for w in ranked["worklist"]] == ["W-4", "W-2"]
     _, usd = api("GET", "/worklist", query={"currency": "USD", "limit": "1"}, role="viewer")
     assert [w["number"] for w in usd["worklist"]] == ["W-4"]
+
+
+def test_finance_revokes_a_customers_links(api: Any) -> None:
+    _, listed = api("GET", "/customers", role="viewer")
+    acme = next(c for c in listed["customers"] if c["name"] == "Acme Logistics")
+    assert acme["link_generation"] == 0
+    path = f"/customers/{acme['customer_id']}/links/revoke"
+    resource = "/customers/{customer_id}/links/revoke"
+    status, body = api("POST", resource, path, body={"reason": "new AP clerk"}, role="collector")
+    assert status == 200 and body["customer"]["link_generation"] == 1
+    assert api("POST", resource, path, body={}, role="collector")[0] == 400
+    assert api("POST", resource, path, body={"reason": "x"}, role="viewer")[0] == 403
+    assert api("POST", resource, "/customers/cus_nobody/links/revoke", body={"reason": "x"})[0] == 404

@@ -162,6 +162,28 @@ def test_an_expired_link_and_a_link_for_another_customer_are_refused(ledger: Aws
     assert stripe.calls == []
 
 
+def test_a_link_finance_revoked_is_refused_and_a_new_one_works(ledger: Aws) -> None:
+    from receivables.finance import revoke_links
+
+    stripe = Stripe()
+    old = token(ledger, "M-1")
+    invoice = store.get_invoice(inv("M-1"))
+    assert invoice is not None
+    customer = revoke_links(
+        invoice.customer_id, "the AP mailbox was compromised", "finance:u-1", ledger.clock
+    )
+    assert customer.link_generation == 1
+    refused = open_pay_link(old, KEY, stripe, ledger.clock, PAY)
+    assert isinstance(refused, Page) and refused.status == 410 and "no longer valid" in refused.title
+    assert stripe.calls == []
+    events = store.audit_events(store.customer_pk(invoice.customer_id))
+    assert events[-1].type == "LinksRevoked" and events[-1].actor == "finance:u-1"
+
+    expires = int(ledger.clock.now().timestamp()) + 3600
+    fresh = sign_link(LinkScope("pay", invoice.customer_id, invoice.invoice_id, expires, generation=1), KEY)
+    assert isinstance(open_pay_link(fresh, KEY, stripe, ledger.clock, PAY), Redirect)
+
+
 @pytest.mark.parametrize(
     ("status", "code", "title"),
     [

@@ -86,7 +86,8 @@ def invoice_for_link(
     token: str, link_key: bytes, clock: Clock, settings: PayLinkSettings, action: str = "pay"
 ) -> Invoice | Page:
     """The invoice a customer's ``action`` link is for, or the page that says why not (a 400
-    for a link that is not ours or not for ``action``, 410 expired, 404 unknown invoice)."""
+    for a link that is not ours or not for ``action``, 410 expired or revoked, 404 unknown
+    invoice)."""
     noun = "payment link" if action == "pay" else "link"
     try:
         scope = verify_link(token, link_key, clock.now(), action=action)
@@ -97,6 +98,11 @@ def invoice_for_link(
     invoice = store.get_invoice(scope.invoice_id) if scope.invoice_id else None
     if invoice is None or invoice.customer_id != scope.customer_id:
         return Page(404, "Invoice not found", (f"Please contact {settings.contact}.",))
+    customer = store.get_customer(scope.customer_id)
+    if customer is None or customer.link_generation != scope.generation:
+        return Page(
+            410, f"This {noun} is no longer valid", (f"Please ask {settings.contact} for a new link.",)
+        )
     return invoice
 
 

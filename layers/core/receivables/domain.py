@@ -81,6 +81,9 @@ class Customer:
     risk: str = "standard"  # dunning variant: "reliable", "standard" or "risky"
     credit_hold: bool = False  # no new orders or credit until the overdue balance is settled
     collector: str | None = None  # the person (or team) the customer was handed to
+    # Every link we send the customer carries this; finance raising it revokes every older link
+    # (and the portal sessions they opened).
+    link_generation: int = 0
 
     @property
     def needs_contact_details(self) -> bool:

@@ -82,6 +82,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "risk": customer.risk,
         "credit_hold": customer.credit_hold,
         "collector": customer.collector,
+        "link_generation": customer.link_generation,
         "version": customer.version,
     }
 
@@ -181,6 +182,19 @@ def change_customer(
     """Apply ``how`` to the customer's fresh state, with its audit event; retried on a
     concurrent change."""
     return _change(customer_id, customer_or_404, how, kind, data, actor, clock)
+
+
+def revoke_links(customer_id: str, reason: str, actor: str, clock: Clock) -> Customer:
+    """Every link sent to the customer so far stops working (pay, promise, dispute, portal), and
+    so do the portal sessions they opened: the customer's link generation goes up by one."""
+    return change_customer(
+        customer_id,
+        lambda c: replace(c, link_generation=c.link_generation + 1),
+        "LinksRevoked",
+        {"reason": reason},
+        actor,
+        clock,
+    )
 
 
 # --- statement ----------------------------------------------------------------------------------

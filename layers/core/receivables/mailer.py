@@ -70,19 +70,22 @@ class MailOutcome:
     message_id: str | None = None
 
 
-def link_url(action: str, invoice: Invoice, settings: MailSettings, link_key: bytes, clock: Clock) -> str:
+def link_url(
+    action: str, invoice: Invoice, customer: Customer, settings: MailSettings, link_key: bytes, clock: Clock
+) -> str:
     """The signed, expiring link of ``invoice`` for ``action`` (``pay``, ``promise``), scoped to
-    the invoice and its customer: ``<public base>/<action>/<token>``."""
-    expires = clock.now() + timedelta(days=settings.link_ttl_days)
-    token = sign_link(
-        LinkScope(action, invoice.customer_id, invoice.invoice_id, int(expires.timestamp())), link_key
-    )
-    return f"{settings.public_base_url.rstrip('/')}/{action}/{token}"
+    the invoice and its customer under the customer's current link generation:
+    ``<public base>/<action>/<token>``."""
+    expires = int((clock.now() + timedelta(days=settings.link_ttl_days)).timestamp())
+    scope = LinkScope(action, invoice.customer_id, invoice.invoice_id, expires, customer.link_generation)
+    return f"{settings.public_base_url.rstrip('/')}/{action}/{sign_link(scope, link_key)}"
 
 
-def pay_url(invoice: Invoice, settings: MailSettings, link_key: bytes, clock: Clock) -> str:
+def pay_url(
+    invoice: Invoice, customer: Customer, settings: MailSettings, link_key: bytes, clock: Clock
+) -> str:
     """The signed, expiring pay link of ``invoice``."""
-    return link_url("pay", invoice, settings, link_key, clock)
+    return link_url("pay", invoice, customer, settings, link_key, clock)
 
 
 def build_message(
@@ -142,9 +145,9 @@ def send_invoice_email(
     customer = store.get_customer(invoice.customer_id)
     if customer is None or not customer.email:
         return MailOutcome(invoice_id, "skipped", "the customer has no email address")
-    dispute_url = link_url("dispute", invoice, settings, link_key, clock)
+    dispute_url = link_url("dispute", invoice, customer, settings, link_key, clock)
     message = build_message(
-        invoice, customer, pay_url(invoice, settings, link_key, clock), settings, dispute_url
+        invoice, customer, pay_url(invoice, customer, settings, link_key, clock), settings, dispute_url
     )
     message_id = send_raw(customer.email, message.as_bytes())
     _record_sent(invoice, customer, message_id, message["Subject"], clock)

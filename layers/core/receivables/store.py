@@ -244,6 +244,7 @@ class CustomerRecord(LedgerRecord, discriminator="customer"):
     risk = UnicodeAttribute(null=True)
     credit_hold = IntegerAttribute(null=True)  # 1/0
     collector = UnicodeAttribute(null=True)
+    link_generation = IntegerAttribute(null=True)
 
 
 class CustomerKeyRecord(LedgerRecord, discriminator="customer_key"):
@@ -627,6 +628,7 @@ def _customer_record(c: Customer) -> CustomerRecord:
         risk=None if c.risk == "standard" else c.risk,
         credit_hold=int(c.credit_hold) if c.credit_hold else None,
         collector=c.collector,
+        link_generation=c.link_generation or None,
     )
 
 
@@ -649,6 +651,7 @@ def _customer(rec: CustomerRecord) -> Customer:
         risk=rec.risk or "standard",
         credit_hold=bool(rec.credit_hold),
         collector=rec.collector,
+        link_generation=int(rec.link_generation or 0),
     )
 
 

@@ -239,8 +239,8 @@ def _mail(
         customer_name=customer.name,
         seller_name=mailer.settings.seller_name,
         contact=mailer.settings.contact,
-        pay_url=pay_url(invoice, mailer.settings, mailer.link_key, clock),
-        promise_url=link_url("promise", invoice, mailer.settings, mailer.link_key, clock),
+        pay_url=pay_url(invoice, customer, mailer.settings, mailer.link_key, clock),
+        promise_url=link_url("promise", invoice, customer, mailer.settings, mailer.link_key, clock),
         language=customer.language,
     )
     kind = f"{step.action}; level={step.level}"
