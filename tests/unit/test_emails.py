@@ -39,6 +39,7 @@ def render(language: str | None, name: str = "Acme GmbH") -> InvoiceEmail:
         contact="billing@seller.example",
         pay_url="https://pay.example/pay/tok?x=1&y=2",
         dispute_url="https://pay.example/dispute/tok",
+        account_url="https://pay.example/portal/link/tok",
         language=language,
     )
 
@@ -59,6 +60,8 @@ def test_the_email_says_number_amount_due_date_pay_link_and_contact() -> None:
         assert text in email.text
     assert 'href="https://pay.example/pay/tok?x=1&amp;y=2"' in email.html
     assert '<a href="https://pay.example/dispute/tok">' in email.html
+    assert '<a href="https://pay.example/portal/link/tok">' in email.html
+    assert "Alle Ihre Rechnungen und Ihr Kontoauszug" in email.text
     assert "Rechnung bezahlen" in email.html
 
 

@@ -41,6 +41,7 @@ LOCALES: dict[str, _Locale] = {
             "Please find invoice $number for $amount, due on $due.\n\n"
             "You can pay it online: $pay_url\n\n"
             "Something wrong with it? Tell us here: $dispute_url\n\n"
+            "All your invoices and your statement: $account_url\n\n"
             "Questions about this invoice? Write to $contact.\n\n"
             "Thank you,\n$seller"
         ),
@@ -56,6 +57,7 @@ LOCALES: dict[str, _Locale] = {
             "Veuillez trouver la facture $number d'un montant de $amount, à régler le $due.\n\n"
             "Vous pouvez la payer en ligne : $pay_url\n\n"
             "Un problème avec cette facture ? Signalez-le ici : $dispute_url\n\n"
+            "Toutes vos factures et votre relevé de compte : $account_url\n\n"
             "Une question sur cette facture ? Écrivez à $contact.\n\n"
             "Merci,\n$seller"
         ),
@@ -71,6 +73,7 @@ LOCALES: dict[str, _Locale] = {
             "anbei die Rechnung $number über $amount, fällig am $due.\n\n"
             "Sie können sie online bezahlen: $pay_url\n\n"
             "Stimmt etwas nicht? Melden Sie es hier: $dispute_url\n\n"
+            "Alle Ihre Rechnungen und Ihr Kontoauszug: $account_url\n\n"
             "Fragen zu dieser Rechnung? Schreiben Sie an $contact.\n\n"
             "Vielen Dank\n$seller"
         ),
@@ -114,10 +117,11 @@ def render_invoice_email(
     contact: str,
     pay_url: str,
     dispute_url: str,
+    account_url: str,
     language: str | None,
 ) -> InvoiceEmail:
-    """The invoice email for one invoice, in the customer's language, with its pay link and the
-    link where the customer can dispute it."""
+    """The invoice email for one invoice, in the customer's language, with its pay link, the
+    link where the customer can dispute it and the link to their account on the portal."""
     locale = locale_for(language)
     spec = LOCALES[locale]
     values = {
@@ -129,6 +133,7 @@ def render_invoice_email(
         "contact": contact,
         "pay_url": pay_url,
         "dispute_url": dispute_url,
+        "account_url": account_url,
     }
     return render(spec.subject, spec.body, spec.button, values, locale)
 

@@ -70,15 +70,22 @@ class MailOutcome:
     message_id: str | None = None
 
 
+def link_token(
+    action: str, invoice: Invoice, customer: Customer, settings: MailSettings, link_key: bytes, clock: Clock
+) -> str:
+    """A signed, expiring token for ``action`` (``pay``, ``promise``, ``dispute``, ``portal``),
+    scoped to the customer and ``invoice`` under the customer's current link generation."""
+    expires = int((clock.now() + timedelta(days=settings.link_ttl_days)).timestamp())
+    scope = LinkScope(action, invoice.customer_id, invoice.invoice_id, expires, customer.link_generation)
+    return sign_link(scope, link_key)
+
+
 def link_url(
     action: str, invoice: Invoice, customer: Customer, settings: MailSettings, link_key: bytes, clock: Clock
 ) -> str:
-    """The signed, expiring link of ``invoice`` for ``action`` (``pay``, ``promise``), scoped to
-    the invoice and its customer under the customer's current link generation:
-    ``<public base>/<action>/<token>``."""
-    expires = int((clock.now() + timedelta(days=settings.link_ttl_days)).timestamp())
-    scope = LinkScope(action, invoice.customer_id, invoice.invoice_id, expires, customer.link_generation)
-    return f"{settings.public_base_url.rstrip('/')}/{action}/{sign_link(scope, link_key)}"
+    """The link of ``invoice`` for ``action``: ``<public base>/<action>/<token>``."""
+    token = link_token(action, invoice, customer, settings, link_key, clock)
+    return f"{settings.public_base_url.rstrip('/')}/{action}/{token}"
 
 
 def pay_url(
@@ -88,8 +95,17 @@ def pay_url(
     return link_url("pay", invoice, customer, settings, link_key, clock)
 
 
+def account_url(
+    invoice: Invoice, customer: Customer, settings: MailSettings, link_key: bytes, clock: Clock
+) -> str:
+    """The link to the customer's account on the portal, landing on ``invoice``:
+    ``<public base>/portal/link/<token>``."""
+    token = link_token("portal", invoice, customer, settings, link_key, clock)
+    return f"{settings.public_base_url.rstrip('/')}/portal/link/{token}"
+
+
 def build_message(
-    invoice: Invoice, customer: Customer, url: str, settings: MailSettings, dispute_url: str
+    invoice: Invoice, customer: Customer, url: str, settings: MailSettings, dispute_url: str, portal_url: str
 ) -> EmailMessage:
     """The invoice email as a MIME message: text first, HTML as the richer alternative."""
     rendered = render_invoice_email(
@@ -102,6 +118,7 @@ def build_message(
         pay_url=url,
         language=customer.language,
         dispute_url=dispute_url,
+        account_url=portal_url,
     )
     return mime_message(rendered, customer, settings, invoice.invoice_id)
 
@@ -145,9 +162,13 @@ def send_invoice_email(
     customer = store.get_customer(invoice.customer_id)
     if customer is None or not customer.email:
         return MailOutcome(invoice_id, "skipped", "the customer has no email address")
-    dispute_url = link_url("dispute", invoice, customer, settings, link_key, clock)
     message = build_message(
-        invoice, customer, pay_url(invoice, customer, settings, link_key, clock), settings, dispute_url
+        invoice,
+        customer,
+        pay_url(invoice, customer, settings, link_key, clock),
+        settings,
+        link_url("dispute", invoice, customer, settings, link_key, clock),
+        account_url(invoice, customer, settings, link_key, clock),
     )
     message_id = send_raw(customer.email, message.as_bytes())
     _record_sent(invoice, customer, message_id, message["Subject"], clock)
