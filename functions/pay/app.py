@@ -209,3 +209,63 @@ def dispute_attached(token: str) -> Response:
     params: dict[str, str] = dict(request.query_params or {})
     key = params.get("key", "")
     return _page(attached(token, key, deps.link_key(), deps.clock, deps.settings, attachments()))
+
+
+# --- the customer portal -------------------------------------------------------------------------
+def portal() -> Any:
+    """The portal over this function's key and clock (on HTTPS unless the base URL is http)."""
+    from receivables.portal.service import Portal
+
+    deps = default_dependencies()
+    return Portal(deps.link_key(), deps.clock, secure=deps.settings.public_base_url.startswith("https://"))
+
+
+def _answer(answer: Any) -> Response:
+    return Response(body=answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
+def _cookies() -> str | None:
+    request = app.current_request
+    assert request is not None
+    headers: Any = request.headers or {}
+    cookie: str | None = headers.get("cookie")
+    return cookie
+
+
+def _form_body() -> bytes:
+    request = app.current_request
+    assert request is not None
+    raw = request.raw_body or b""
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+@app.route("/portal/link/{token}", methods=["GET"])
+def portal_link(token: str) -> Response:
+    """The account link of an email: opens a session, then the customer's account."""
+    return _answer(portal().open_link(token))
+
+
+@app.route("/portal", methods=["GET"])
+def portal_home() -> Response:
+    """The customer's account: open invoices, credits, payments, disputes and promises."""
+    return _answer(portal().home(_cookies()))
+
+
+@app.route("/portal/statement", methods=["GET"])
+def portal_statement() -> Response:
+    """The statement for a date range (``?from=&to=``), as a page or ``format=csv``."""
+    request = app.current_request
+    assert request is not None
+    return _answer(portal().statement(_cookies(), dict(request.query_params or {})))
+
+
+@app.route("/portal/language", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def portal_language() -> Response:
+    """The customer picks their language."""
+    return _answer(portal().change_language(_cookies(), _form_body()))
+
+
+@app.route("/portal/logout", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def portal_logout() -> Response:
+    """Sign out: the session cookie is cleared."""
+    return _answer(portal().sign_out(_cookies(), _form_body()))

@@ -1,0 +1,229 @@
+"""The portal's pages: Jinja2 templates (autoescaped), in the customer's language.
+
+Amounts and dates are written the way the customer's locale writes them (Babel); the words come
+from `WORDS` (en, fr, de). Every page works without JavaScript and reads well on a phone.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from jinja2 import Environment
+
+    from receivables.money import Money
+
+LANGUAGES = {"en": "English", "fr": "Français", "de": "Deutsch"}
+DEFAULT_LANGUAGE = "en"
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "account": "Your account",
+        "open_invoices": "Open invoices",
+        "invoice": "Invoice",
+        "issued": "Issued",
+        "due": "Due",
+        "status": "Status",
+        "amount_due": "Amount due",
+        "days_late": "Days late",
+        "nothing_open": "Nothing is open: thank you.",
+        "credits": "Credits available",
+        "no_credits": "No credit available.",
+        "payments": "Recent payments",
+        "no_payments": "No payment yet.",
+        "received": "Received",
+        "amount": "Amount",
+        "reference": "Reference",
+        "in_progress": "Disputes and promises in progress",
+        "none_in_progress": "None.",
+        "dispute": "Dispute",
+        "promise": "Promise to pay",
+        "statement": "Statement",
+        "from": "From",
+        "to": "To",
+        "currency": "Currency",
+        "show": "Show",
+        "download_csv": "Download CSV",
+        "opening": "Opening balance",
+        "closing": "Closing balance",
+        "balance": "Balance",
+        "date": "Date",
+        "kind_invoice": "Invoice",
+        "kind_credit_note": "Credit note",
+        "kind_payment": "Payment",
+        "language": "Language",
+        "change": "Change",
+        "sign_out": "Sign out",
+        "signed_out": "You are signed out",
+        "denied_title": "Please open the link in your email",
+        "no_session": "To see your account, open the link in any email we sent you.",
+        "expired": "Your session has ended. Open the link in your email again.",
+        "revoked": "This link is no longer valid. Please ask us for a new one.",
+        "invalid": "This link is not valid. Please use it exactly as you received it.",
+        "csrf": "The form has expired. Please reload the page and try again.",
+        "back": "Back to your account",
+        "status_open": "Open",
+        "status_partially_paid": "Partially paid",
+        "status_disputed": "Under review",
+        "status_paid": "Paid",
+        "bad_range": "Please give a start date on or before the end date, within 3 years.",
+    },
+    "fr": {
+        "account": "Votre compte",
+        "open_invoices": "Factures ouvertes",
+        "invoice": "Facture",
+        "issued": "Émise le",
+        "due": "Échéance",
+        "status": "Statut",
+        "amount_due": "Montant dû",
+        "days_late": "Jours de retard",
+        "nothing_open": "Aucune facture ouverte : merci.",
+        "credits": "Avoirs disponibles",
+        "no_credits": "Aucun avoir disponible.",
+        "payments": "Paiements récents",
+        "no_payments": "Aucun paiement pour l'instant.",
+        "received": "Reçu le",
+        "amount": "Montant",
+        "reference": "Référence",
+        "in_progress": "Contestations et promesses en cours",
+        "none_in_progress": "Aucune.",
+        "dispute": "Contestation",
+        "promise": "Promesse de paiement",
+        "statement": "Relevé de compte",
+        "from": "Du",
+        "to": "Au",
+        "currency": "Devise",
+        "show": "Afficher",
+        "download_csv": "Télécharger en CSV",
+        "opening": "Solde d'ouverture",
+        "closing": "Solde de clôture",
+        "balance": "Solde",
+        "date": "Date",
+        "kind_invoice": "Facture",
+        "kind_credit_note": "Avoir",
+        "kind_payment": "Paiement",
+        "language": "Langue",
+        "change": "Changer",
+        "sign_out": "Se déconnecter",
+        "signed_out": "Vous êtes déconnecté",
+        "denied_title": "Veuillez ouvrir le lien reçu par e-mail",
+        "no_session": "Pour voir votre compte, ouvrez le lien de l'un de nos e-mails.",
+        "expired": "Votre session a expiré. Ouvrez à nouveau le lien de votre e-mail.",
+        "revoked": "Ce lien n'est plus valable. Demandez-nous-en un nouveau.",
+        "invalid": "Ce lien n'est pas valable. Utilisez-le tel que vous l'avez reçu.",
+        "csrf": "Le formulaire a expiré. Rechargez la page et recommencez.",
+        "back": "Retour à votre compte",
+        "status_open": "Ouverte",
+        "status_partially_paid": "Partiellement payée",
+        "status_disputed": "En cours d'examen",
+        "status_paid": "Payée",
+        "bad_range": "Indiquez une date de début antérieure à la date de fin, sur 3 ans au plus.",
+    },
+    "de": {
+        "account": "Ihr Konto",
+        "open_invoices": "Offene Rechnungen",
+        "invoice": "Rechnung",
+        "issued": "Ausgestellt",
+        "due": "Fällig",
+        "status": "Status",
+        "amount_due": "Offener Betrag",
+        "days_late": "Tage überfällig",
+        "nothing_open": "Nichts offen: vielen Dank.",
+        "credits": "Verfügbare Guthaben",
+        "no_credits": "Kein Guthaben verfügbar.",
+        "payments": "Letzte Zahlungen",
+        "no_payments": "Noch keine Zahlung.",
+        "received": "Eingegangen",
+        "amount": "Betrag",
+        "reference": "Referenz",
+        "in_progress": "Laufende Reklamationen und Zahlungszusagen",
+        "none_in_progress": "Keine.",
+        "dispute": "Reklamation",
+        "promise": "Zahlungszusage",
+        "statement": "Kontoauszug",
+        "from": "Von",
+        "to": "Bis",
+        "currency": "Währung",
+        "show": "Anzeigen",
+        "download_csv": "Als CSV herunterladen",
+        "opening": "Anfangssaldo",
+        "closing": "Schlusssaldo",
+        "balance": "Saldo",
+        "date": "Datum",
+        "kind_invoice": "Rechnung",
+        "kind_credit_note": "Gutschrift",
+        "kind_payment": "Zahlung",
+        "language": "Sprache",
+        "change": "Ändern",
+        "sign_out": "Abmelden",
+        "signed_out": "Sie sind abgemeldet",
+        "denied_title": "Bitte öffnen Sie den Link aus Ihrer E-Mail",
+        "no_session": "Um Ihr Konto zu sehen, öffnen Sie den Link in einer unserer E-Mails.",
+        "expired": "Ihre Sitzung ist abgelaufen. Öffnen Sie den Link aus Ihrer E-Mail erneut.",
+        "revoked": "Dieser Link ist nicht mehr gültig. Bitte fordern Sie einen neuen an.",
+        "invalid": "Dieser Link ist ungültig. Bitte verwenden Sie ihn genau so, wie Sie ihn erhalten haben.",
+        "csrf": "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.",
+        "back": "Zurück zu Ihrem Konto",
+        "status_open": "Offen",
+        "status_partially_paid": "Teilweise bezahlt",
+        "status_disputed": "In Prüfung",
+        "status_paid": "Bezahlt",
+        "bad_range": "Bitte ein Anfangsdatum vor dem Enddatum angeben, höchstens 3 Jahre.",
+    },
+}
+
+
+def language_of(preferred: str | None) -> str:
+    """The portal language for a customer's preference ("fr-BE" → "fr"), English by default."""
+    code = (preferred or "").lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def money(amount: Money, language: str) -> str:
+    """``amount`` as the language's locale writes it: 1,190.00 € / 1 190,00 € / 1.190,00 €."""
+    from babel.numbers import format_currency
+
+    return str(format_currency(amount.to_decimal(), amount.currency, locale=language))
+
+
+def day(value: date, language: str) -> str:
+    """``value`` as the language's locale writes it (medium form: 31 Oct 2026 / 31 oct. 2026)."""
+    from babel.dates import format_date
+
+    return str(format_date(value, format="medium", locale=language))
+
+
+@cache
+def environment() -> Environment:
+    """The template environment (built once): autoescaping on, undefined names an error."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["LANGUAGES"] = LANGUAGES
+    return env
+
+
+def render(template: str, language: str, **values: Any) -> str:
+    """``template`` rendered in ``language``: ``t`` gives the words, ``money`` and ``day`` format."""
+    words = WORDS[language]
+    return (
+        environment()
+        .get_template(template)
+        .render(
+            lang=language,
+            t=words.__getitem__,
+            money=lambda amount: money(amount, language),
+            day=lambda value: day(value, language),
+            **values,
+        )
+    )

@@ -1,0 +1,361 @@
+"""What the portal's routes do, without the web framework: each takes the request's parts and
+returns an `Answer` (status, headers, body).
+
+Access: a portal link (``/portal/link/<token>``, in every invoice email) is verified, checked
+against the customer's link generation, and opens a session (`receivables.portal.session`);
+every other route reads the session from its cookie and checks it against the customer again,
+so revoked links end their sessions at once. Each route reads the data of the session's
+customer only: nothing in a request names a customer, an invoice or a payment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from receivables import store
+from receivables.domain import Invoice, InvoiceStatus
+from receivables.ledger import OPEN_RECEIVABLE
+from receivables.links import LinkError, verify_link
+from receivables.money import Money
+from receivables.portal.pages import LANGUAGES, language_of, render
+from receivables.portal.session import (
+    AccessDeniedError,
+    Session,
+    check_csrf,
+    check_generation,
+    clear_cookie,
+    csrf_token,
+    open_session,
+    session_from_cookies,
+    set_cookie,
+)
+from receivables.portal.statement import build_statement
+
+if TYPE_CHECKING:
+    from receivables.clock import Clock
+    from receivables.domain import Customer
+
+PORTAL_ACTION = "portal"
+RECENT_PAYMENTS = 5
+LONGEST_STATEMENT = timedelta(days=3 * 366)
+STATUS_OF_DENIAL = {"no_session": 401, "expired": 401, "revoked": 410, "invalid": 400, "csrf": 403}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer: the web framework only copies it out."""
+
+    status: int
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def html(cls, status: int, body: str, **headers: str) -> Answer:
+        """A page; never cached, never leaking its address as a Referer."""
+        return cls(
+            status,
+            body,
+            {
+                "Content-Type": "text/html; charset=utf-8",
+                "Cache-Control": "no-store",
+                "Referrer-Policy": "no-referrer",
+                **headers,
+            },
+        )
+
+    @classmethod
+    def redirect(cls, location: str, **headers: str) -> Answer:
+        """A 303 to ``location`` (after a link or a form)."""
+        return cls(303, "", {"Location": location, "Cache-Control": "no-store", **headers})
+
+
+@dataclass(frozen=True, slots=True)
+class Portal:
+    """What the portal works with: the link signing key, the clock, whether it is on HTTPS."""
+
+    link_key: bytes
+    clock: Clock
+    secure: bool = True
+
+    # --- access ------------------------------------------------------------------------------
+    def open_link(self, token: str) -> Answer:
+        """``GET /portal/link/<token>``: a session for the link's customer, then their account."""
+        now = self.clock.now()
+        try:
+            link = verify_link(token, self.link_key, now, action=PORTAL_ACTION)
+        except LinkError as exc:
+            return self.denied(
+                AccessDeniedError("expired" if exc.reason == "expired" else "invalid", str(exc))
+            )
+        customer = store.get_customer(link.customer_id)
+        if customer is None:
+            return self.denied(AccessDeniedError("invalid", "no such customer"))
+        try:
+            check_generation(link.generation, customer.link_generation)
+        except AccessDeniedError as exc:
+            return self.denied(exc, customer)
+        session = open_session(link, self.link_key, now)
+        landing = f"#inv-{link.invoice_id}" if link.invoice_id else ""
+        return Answer.redirect(f"/portal{landing}", **{"Set-Cookie": set_cookie(session, secure=self.secure)})
+
+    def session(self, cookies: str | None) -> tuple[Session, Customer]:
+        """The request's session and its customer, or `AccessDeniedError`."""
+        session = session_from_cookies(cookies, self.link_key, self.clock.now())
+        customer = store.get_customer(session.customer_id)
+        if customer is None:
+            raise AccessDeniedError("invalid", "no such customer")
+        check_generation(session.generation, customer.link_generation)
+        return session, customer
+
+    def denied(self, exc: AccessDeniedError, customer: Customer | None = None) -> Answer:
+        """The page that says why there is no access (and how to get it)."""
+        language = language_of(customer.language if customer else None)
+        body = render(
+            "message.html",
+            language,
+            title=_words(language, "denied_title"),
+            message=_words(language, exc.reason),
+            back=False,
+            session_forms=False,
+            csrf="",
+        )
+        headers = (
+            {"Set-Cookie": clear_cookie(secure=self.secure)} if exc.reason in ("revoked", "expired") else {}
+        )
+        return Answer.html(STATUS_OF_DENIAL.get(exc.reason, 403), body, **headers)
+
+    # --- pages -------------------------------------------------------------------------------
+    def home(self, cookies: str | None) -> Answer:
+        """``GET /portal``: open invoices, credits, recent payments, disputes and promises."""
+        try:
+            session, customer = self.session(cookies)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        language = language_of(customer.language)
+        today = self.clock.now().date()
+        body = render(
+            "home.html",
+            language,
+            title=f"{_words(language, 'account')}: {customer.name or ''}".rstrip(": "),
+            csrf=csrf_token(session, self.link_key),
+            session_forms=True,
+            statement_from=today.replace(day=1).isoformat(),
+            statement_to=today.isoformat(),
+            **account(customer, today),
+        )
+        return Answer.html(200, body)
+
+    def statement(self, cookies: str | None, query: dict[str, str]) -> Answer:
+        """``GET /portal/statement?from=&to=[&format=csv]``: the statement for a date range."""
+        try:
+            session, customer = self.session(cookies)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        language = language_of(customer.language)
+        try:
+            first, last = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
+        except ValueError:
+            first = last = date.max
+        if first == date.max or first > last or last - first > LONGEST_STATEMENT:
+            body = render(
+                "message.html",
+                language,
+                title=_words(language, "statement"),
+                message=_words(language, "bad_range"),
+                back=True,
+                session_forms=True,
+                csrf=csrf_token(session, self.link_key),
+            )
+            return Answer.html(400, body)
+        statements = build_statement(
+            store.customer_documents(customer.customer_id),
+            store.customer_payments(customer.customer_id),
+            first,
+            last,
+        )
+        if query.get("format") == "csv":
+            name = f"statement-{first.isoformat()}-{last.isoformat()}.csv"
+            return Answer(
+                200,
+                statement_csv(statements),
+                {
+                    "Content-Type": "text/csv; charset=utf-8",
+                    "Content-Disposition": f'attachment; filename="{name}"',
+                    "Cache-Control": "no-store",
+                },
+            )
+        body = render(
+            "statement.html",
+            language,
+            title=_words(language, "statement"),
+            csrf=csrf_token(session, self.link_key),
+            session_forms=True,
+            statements=statements,
+            first=first.isoformat(),
+            last=last.isoformat(),
+            first_day=first,
+            last_day=last,
+        )
+        return Answer.html(200, body)
+
+    # --- forms -------------------------------------------------------------------------------
+    def change_language(self, cookies: str | None, form: bytes) -> Answer:
+        """``POST /portal/language``: the customer's language, for the portal and the emails."""
+        try:
+            session, customer = self.session(cookies)
+            fields = _form(form)
+            check_csrf(fields.get("csrf"), session, self.link_key)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        chosen = fields.get("language", "")
+        if chosen in LANGUAGES and chosen != language_of(customer.language):
+            from receivables.finance import change_customer
+
+            change_customer(
+                customer.customer_id,
+                lambda c: replace(c, language=chosen),
+                "LanguageChanged",
+                {"language": chosen},
+                "customer:portal",
+                self.clock,
+            )
+        return Answer.redirect("/portal")
+
+    def sign_out(self, cookies: str | None, form: bytes) -> Answer:
+        """``POST /portal/logout``: the session cookie is cleared."""
+        try:
+            session, customer = self.session(cookies)
+            check_csrf(_form(form).get("csrf"), session, self.link_key)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        language = language_of(customer.language)
+        body = render(
+            "message.html",
+            language,
+            title=_words(language, "signed_out"),
+            message=_words(language, "no_session"),
+            back=False,
+            session_forms=False,
+            csrf="",
+        )
+        return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})
+
+
+def _words(language: str, key: str) -> str:
+    from receivables.portal.pages import WORDS
+
+    return WORDS[language][key]
+
+
+def _form(body: bytes) -> dict[str, str]:
+    try:
+        parsed = parse_qs(body.decode("utf-8"), max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {name: values[0] for name, values in parsed.items() if values}
+
+
+def account(customer: Customer, today: date) -> dict[str, Any]:
+    """What the home page shows of ``customer``: their own documents and payments only."""
+    documents = store.customer_documents(customer.customer_id)
+    payments = store.customer_payments(customer.customer_id)
+    invoices = sorted(
+        (
+            d
+            for d in documents
+            if isinstance(d, Invoice) and d.status in OPEN_RECEIVABLE and d.balance.minor > 0
+        ),
+        key=lambda i: (i.due_date, i.number),
+    )
+    credits: dict[str, Money] = {}
+    for payment in payments:
+        if payment.unapplied.minor > 0:
+            credits[payment.unapplied.currency] = (
+                credits.get(payment.unapplied.currency, Money.zero(payment.unapplied.currency))
+                + payment.unapplied
+            )
+    in_progress: list[dict[str, str]] = []
+    for dispute in store.customer_disputes(customer.customer_id):
+        if not dispute.final:
+            number = next(
+                (
+                    i.number
+                    for i in documents
+                    if isinstance(i, Invoice) and i.invoice_id == dispute.invoice_id
+                ),
+                "",
+            )
+            in_progress.append(
+                {"kind": "dispute", "number": number, "detail": dispute.status.value.replace("_", " ")}
+            )
+    for invoice in invoices:
+        promise = invoice.dunning.promise
+        if promise is not None:
+            in_progress.append(
+                {"kind": "promise", "number": invoice.number, "detail": f"{promise.amount} by {promise.date}"}
+            )
+    recent = sorted(payments, key=lambda p: p.received_at, reverse=True)[:RECENT_PAYMENTS]
+    return {
+        "invoices": [
+            {
+                "invoice": i,
+                "days_late": max((today - i.due_date).days, 0)
+                if i.status is not InvoiceStatus.DISPUTED
+                else 0,
+            }
+            for i in invoices
+        ],
+        "credits": [credits[c] for c in sorted(credits)],
+        "payments": [
+            {
+                "received": date.fromisoformat(p.received_at[:10]),
+                "amount": p.amount,
+                "reference": p.reference or "",
+            }
+            for p in recent
+        ],
+        "in_progress": in_progress,
+    }
+
+
+def statement_csv(statements: list[Any]) -> str:
+    """The statement as CSV: a row per line, with the opening and closing rows per currency."""
+    from receivables.csv_export import to_csv
+
+    rows: list[dict[str, Any]] = []
+    for s in statements:
+        rows.append(
+            {
+                "currency": s.currency,
+                "date": "",
+                "kind": "opening",
+                "reference": "",
+                "amount": "",
+                "balance": s.opening.to_decimal_string(),
+            }
+        )
+        rows.extend(
+            {
+                "currency": s.currency,
+                "date": line.day.isoformat(),
+                "kind": line.kind,
+                "reference": line.reference,
+                "amount": line.amount.to_decimal_string(),
+                "balance": line.balance.to_decimal_string(),
+            }
+            for line in s.lines
+        )
+        rows.append(
+            {
+                "currency": s.currency,
+                "date": "",
+                "kind": "closing",
+                "reference": "",
+                "amount": "",
+                "balance": s.closing.to_decimal_string(),
+            }
+        )
+    return to_csv(rows)

@@ -1,0 +1,229 @@
+"""The customer portal through the pay function's routes: a link opens a session, the account
+and the statement show that customer's data only, forms need their CSRF token; and the
+cross-customer suite: every portal route, tried with no session, a session or link of another
+customer, an expired, revoked or tampered link or cookie, and another session's CSRF token."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import pytest
+from chalice.test import Client
+
+from receivables import store
+from receivables.domain import DocumentType
+from receivables.finance import revoke_links
+from receivables.ledger import document_id
+from receivables.links import LinkScope, sign_link
+from receivables.money import Money
+from receivables.payments import Receipt, record_receipt
+from receivables.portal.service import Portal
+from receivables.portal.session import COOKIE, open_session
+from receivables_local.functions import load_function
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.integration.conftest import Aws
+
+KEY = b"q" * 48
+LEDGER = (
+    "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount\n"
+    "A-1,2026-09-01,2026-10-01,EUR,ALPHA,Alpha Foods,ap@alpha.example,1000.00\n"
+    "A-2,2026-10-15,2026-11-14,EUR,ALPHA,Alpha Foods,ap@alpha.example,250.00\n"
+    "B-1,2026-10-01,2026-10-31,EUR,BETA,Beta Tools,ap@beta.example,777.00\n"
+)
+ALPHA_ONLY = ("A-1", "A-2", "Alpha Foods")
+BETA_ONLY = ("B-1", "Beta Tools", "777")
+
+
+def inv(number: str) -> str:
+    return document_id("self", DocumentType.INVOICE, number)
+
+
+def customer_of(number: str) -> str:
+    invoice = store.get_invoice(inv(number))
+    assert invoice is not None
+    return invoice.customer_id
+
+
+@pytest.fixture
+def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    aws.drop("inbox/portal.csv", LEDGER)
+    at = aws.clock.now().isoformat().replace("+00:00", "Z")
+    record_receipt(
+        Receipt("bank", "T-1", Money(40000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("A-1"),)),
+        aws.clock,
+    )
+    module = load_function("pay")
+    monkeypatch.setattr(module, "portal", lambda: Portal(KEY, aws.clock, secure=False))
+    with Client(module.app) as client:
+        yield client
+
+
+def link(aws: Aws, number: str, *, seconds: int = 3600, generation: int = 0, action: str = "portal") -> str:
+    expires = int(aws.clock.now().timestamp()) + seconds
+    return sign_link(LinkScope(action, customer_of(number), inv(number), expires, generation), KEY)
+
+
+def sign_in(client: Client, token: str) -> str:
+    """Open the link; the session cookie it sets (``name=value``)."""
+    opened = client.http.get(f"/portal/link/{token}")
+    assert opened.status_code == 303, opened.body
+    cookie = opened.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    return cookie.split(";", 1)[0]
+
+
+def get(client: Client, path: str, cookie: str | None = None) -> Any:
+    return client.http.get(path, headers={"Cookie": cookie} if cookie else {})
+
+
+def post(client: Client, path: str, cookie: str | None, **fields: str) -> Any:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if cookie:
+        headers["Cookie"] = cookie
+    return client.http.post(path, headers=headers, body=urlencode(fields).encode())
+
+
+def csrf_of(page: str) -> str:
+    return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def test_a_link_opens_the_customers_own_account(aws: Aws, portal: Client) -> None:
+    opened = portal.http.get(f"/portal/link/{link(aws, 'A-2')}")
+    assert opened.headers["Location"] == f"/portal#inv-{inv('A-2')}"
+    cookie = sign_in(portal, link(aws, "A-2"))
+    home = get(portal, "/portal", cookie)
+    page = home.body.decode()
+    assert home.status_code == 200 and home.headers["Cache-Control"] == "no-store"
+    assert all(text in page for text in ALPHA_ONLY)
+    assert not any(text in page for text in BETA_ONLY)
+    assert 'data-amount="600.00"' in page and 'data-amount="250.00"' in page  # A-1 less 400.00 paid
+    assert "€600.00" in page and "32" in page  # English money; A-1 is 32 days late on 2 Nov
+    assert f'id="inv-{inv("A-2")}"' in page
+
+
+def test_the_statement_as_a_page_and_as_csv(aws: Aws, portal: Client) -> None:
+    cookie = sign_in(portal, link(aws, "A-1"))
+    shown = get(portal, "/portal/statement?from=2026-10-01&to=2026-11-30", cookie)
+    page = shown.body.decode()
+    assert shown.status_code == 200
+    assert 'data-opening="1000.00"' in page and 'data-closing="850.00"' in page  # +250 -400
+    exported = get(portal, "/portal/statement?from=2026-10-01&to=2026-11-30&format=csv", cookie)
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.body.decode())))
+    assert [(r["kind"], r["amount"], r["balance"]) for r in rows] == [
+        ("opening", "", "1000.00"),
+        ("invoice", "250.00", "1250.00"),
+        ("payment", "-400.00", "850.00"),
+        ("closing", "", "850.00"),
+    ]
+    for bad in (
+        "from=2026-11-30&to=2026-10-01",
+        "from=yesterday&to=2026-10-01",
+        "from=2020-01-01&to=2026-10-01",
+    ):
+        assert get(portal, f"/portal/statement?{bad}", cookie).status_code == 400
+
+
+def test_the_language_switch_and_sign_out_take_the_sessions_csrf_token(aws: Aws, portal: Client) -> None:
+    cookie = sign_in(portal, link(aws, "A-1"))
+    token = csrf_of(get(portal, "/portal", cookie).body.decode())
+    assert post(portal, "/portal/language", cookie, language="fr").status_code == 403, "no token"
+    switched = post(portal, "/portal/language", cookie, language="fr", csrf=token)
+    assert switched.status_code == 303
+    page = get(portal, "/portal", cookie).body.decode()
+    assert 'lang="fr"' in page and "Factures ouvertes" in page and "600,00" in page
+    events = store.audit_events(store.customer_pk(customer_of("A-1")))
+    assert events[-1].type == "LanguageChanged" and events[-1].actor == "customer:portal"
+
+    out = post(portal, "/portal/logout", cookie, csrf=token)
+    assert out.status_code == 200 and "Max-Age=0" in out.headers["Set-Cookie"]
+
+
+ROUTES = [
+    ("GET", "/portal"),
+    ("GET", "/portal/statement?from=2026-01-01&to=2026-12-31"),
+    ("GET", "/portal/statement?from=2026-01-01&to=2026-12-31&format=csv"),
+    ("POST", "/portal/language"),
+    ("POST", "/portal/logout"),
+]
+
+
+def attacks(aws: Aws, portal: Client) -> dict[str, tuple[str | None, str | None]]:
+    """Each attack: (the cookie it sends, the CSRF token it posts) against Alpha's data."""
+    beta = sign_in(portal, link(aws, "B-1"))
+    beta_csrf = csrf_of(get(portal, "/portal", beta).body.decode())
+    alpha_link = LinkScope("portal", customer_of("A-1"), None, int(aws.clock.now().timestamp()) + 60, 0)
+    stale = open_session(alpha_link, KEY, aws.clock.now() - timedelta(hours=1))
+    forged = open_session(alpha_link, b"x" * 48, aws.clock.now())
+    alpha = sign_in(portal, link(aws, "A-1"))
+    alpha_csrf = csrf_of(get(portal, "/portal", alpha).body.decode())
+    tampered = alpha[:-3] + ("AAA" if not alpha.endswith("AAA") else "BBB")
+    return {
+        "no session": (None, None),
+        "expired session": (f"{COOKIE}={stale.token}", alpha_csrf),
+        "forged session": (f"{COOKIE}={forged.token}", alpha_csrf),
+        "tampered cookie": (tampered, alpha_csrf),
+        "a pay link as the cookie": (f"{COOKIE}={link(aws, 'A-1', action='pay')}", alpha_csrf),
+        "another session's csrf": (alpha, beta_csrf),
+        "another customer's session": (beta, beta_csrf),
+    }
+
+
+def test_no_route_shows_or_changes_another_customers_data(aws: Aws, portal: Client) -> None:
+    tried = 0
+    for name, (cookie, token) in attacks(aws, portal).items():
+        for method, path in ROUTES:
+            if name == "another session's csrf" and method == "GET":
+                continue  # Alpha's own cookie on a page is Alpha's own business
+            fields = {"language": "de", **({"csrf": token} if token else {})}
+            answer = get(portal, path, cookie) if method == "GET" else post(portal, path, cookie, **fields)
+            body = answer.body.decode()
+            leaked = [text for text in ALPHA_ONLY if text in body]
+            tried += 1
+            if name == "another customer's session":
+                assert not leaked, (name, path, leaked)  # Beta sees Beta's own account only
+                continue
+            assert answer.status_code in (400, 401, 403), (name, method, path, answer.status_code)
+            assert not leaked, (name, path, leaked)
+    alpha = store.get_customer(customer_of("A-1"))
+    assert alpha is not None and alpha.language is None, "no attack changed Alpha's language"
+    assert tried == 6 * len(ROUTES) + 2
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [("expired", 401), ("revoked", 410), ("tampered", 400), ("pay link", 400), ("garbage", 400)],
+)
+def test_a_link_that_cannot_be_honoured_opens_no_session(
+    aws: Aws, portal: Client, name: str, status: int
+) -> None:
+    good = link(aws, "A-1")
+    token = {
+        "expired": link(aws, "A-1", seconds=-1),
+        "revoked": good,
+        "tampered": good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
+        "pay link": link(aws, "A-1", action="pay"),
+        "garbage": "not-a-token",
+    }[name]
+    if name == "revoked":
+        revoke_links(customer_of("A-1"), "test", "finance:u-1", aws.clock)
+    opened = portal.http.get(f"/portal/link/{token}")
+    assert opened.status_code == status
+    assert "Set-Cookie" not in opened.headers or "Max-Age=0" in opened.headers["Set-Cookie"]
+    assert not any(text in opened.body.decode() for text in ALPHA_ONLY)
+
+
+def test_revoking_the_links_ends_the_sessions_they_opened(aws: Aws, portal: Client) -> None:
+    cookie = sign_in(portal, link(aws, "A-1"))
+    assert get(portal, "/portal", cookie).status_code == 200
+    revoke_links(customer_of("A-1"), "lost laptop", "finance:u-1", aws.clock)
+    ended = get(portal, "/portal", cookie)
+    assert ended.status_code == 410 and "Max-Age=0" in ended.headers["Set-Cookie"]
+    assert get(portal, "/portal", sign_in(portal, link(aws, "A-1", generation=1))).status_code == 200
