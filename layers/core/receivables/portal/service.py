@@ -113,15 +113,7 @@ class Portal:
     def denied(self, exc: AccessDeniedError, customer: Customer | None = None) -> Answer:
         """The page that says why there is no access (and how to get it)."""
         language = language_of(customer.language if customer else None)
-        body = render(
-            "message.html",
-            language,
-            title=_words(language, "denied_title"),
-            message=_words(language, exc.reason),
-            back=False,
-            session_forms=False,
-            csrf="",
-        )
+        body = _message(language, "denied_title", exc.reason)
         headers = (
             {"Set-Cookie": clear_cookie(secure=self.secure)} if exc.reason in ("revoked", "expired") else {}
         )
@@ -160,15 +152,7 @@ class Portal:
         except ValueError:
             first = last = date.max
         if first == date.max or first > last or last - first > LONGEST_STATEMENT:
-            body = render(
-                "message.html",
-                language,
-                title=_words(language, "statement"),
-                message=_words(language, "bad_range"),
-                back=True,
-                session_forms=True,
-                csrf=csrf_token(session, self.link_key),
-            )
+            body = _message(language, "statement", "bad_range", csrf_token(session, self.link_key))
             return Answer.html(400, body)
         statements = build_statement(
             store.customer_documents(customer.customer_id),
@@ -232,16 +216,21 @@ class Portal:
         except AccessDeniedError as exc:
             return self.denied(exc)
         language = language_of(customer.language)
-        body = render(
-            "message.html",
-            language,
-            title=_words(language, "signed_out"),
-            message=_words(language, "no_session"),
-            back=False,
-            session_forms=False,
-            csrf="",
-        )
+        body = _message(language, "signed_out", "no_session")
         return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})
+
+
+def _message(language: str, title: str, message: str, csrf: str | None = None) -> str:
+    """A page that says one thing; with the session's forms (and a way back) when ``csrf``."""
+    return render(
+        "message.html",
+        language,
+        title=_words(language, title),
+        message=_words(language, message),
+        back=csrf is not None,
+        session_forms=csrf is not None,
+        csrf=csrf or "",
+    )
 
 
 def _words(language: str, key: str) -> str:
