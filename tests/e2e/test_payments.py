@@ -86,12 +86,17 @@ def ingest(connection: dict[str, Any], name: str, rows: str) -> None:
 
 def pay_link(connection: dict[str, Any], number: str) -> str:
     """The pay link of the email SES sent for invoice ``number``."""
+    return emailed_link(connection, number, "pay")
+
+
+def emailed_link(connection: dict[str, Any], number: str, path: str) -> str:
+    """The link to ``path`` (``pay``, ``portal/link``...) of the email SES sent for invoice ``number``."""
 
     def find() -> str | None:
         _, _, body = http(connection["endpoints"]["api"] + "/_aws/ses")
         for message in json.loads(body)["messages"]:
             if f"Invoice {number} " in message["Subject"]:
-                match = re.search(r"(http://\S+/pay/[\w.-]+)", message["Body"]["text_part"])
+                match = re.search(rf"(http://\S+/{path}/[\w.-]+)", message["Body"]["text_part"])
                 assert match, message["Body"]["text_part"]
                 return match.group(1)
         return None
