@@ -217,7 +217,14 @@ def portal() -> Any:
     from receivables.portal.service import Portal
 
     deps = default_dependencies()
-    return Portal(deps.link_key(), deps.clock, secure=deps.settings.public_base_url.startswith("https://"))
+    base = deps.settings.public_base_url
+    return Portal(
+        deps.link_key(),
+        deps.clock,
+        secure=base.startswith("https://"),
+        base_url=base,
+        create_session=deps.create_session,
+    )
 
 
 def _answer(answer: Any) -> Response:
@@ -248,7 +255,9 @@ def portal_link(token: str) -> Response:
 @app.route("/portal", methods=["GET"])
 def portal_home() -> Response:
     """The customer's account: open invoices, credits, payments, disputes and promises."""
-    return _answer(portal().home(_cookies()))
+    request = app.current_request
+    assert request is not None
+    return _answer(portal().home(_cookies(), dict(request.query_params or {})))
 
 
 @app.route("/portal/statement", methods=["GET"])
@@ -263,6 +272,16 @@ def portal_statement() -> Response:
 def portal_language() -> Response:
     """The customer picks their language."""
     return _answer(portal().change_language(_cookies(), _form_body()))
+
+
+@app.route("/portal/pay", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def portal_pay() -> Response:
+    """Pay the ticked invoices in one Stripe Checkout Session."""
+    try:
+        return _answer(portal().pay(_cookies(), _form_body()))
+    except StripeUnavailableError as exc:
+        logger.error("checkout session not created", extra={"reason": str(exc)})
+        return _page(Page(503, "Payment is unavailable right now", ("Please try again in a few minutes.",)))
 
 
 @app.route("/portal/logout", methods=["POST"], content_types=["application/x-www-form-urlencoded"])

@@ -151,6 +151,7 @@ ROUTES = [
     ("GET", "/portal/statement?from=2026-01-01&to=2026-12-31"),
     ("GET", "/portal/statement?from=2026-01-01&to=2026-12-31&format=csv"),
     ("POST", "/portal/language"),
+    ("POST", "/portal/pay"),
     ("POST", "/portal/logout"),
 ]
 
@@ -182,7 +183,7 @@ def test_no_route_shows_or_changes_another_customers_data(aws: Aws, portal: Clie
         for method, path in ROUTES:
             if name == "another session's csrf" and method == "GET":
                 continue  # Alpha's own cookie on a page is Alpha's own business
-            fields = {"language": "de", **({"csrf": token} if token else {})}
+            fields = {"language": "de", "invoice": inv("A-1"), **({"csrf": token} if token else {})}
             answer = get(portal, path, cookie) if method == "GET" else post(portal, path, cookie, **fields)
             body = answer.body.decode()
             leaked = [text for text in ALPHA_ONLY if text in body]
@@ -194,7 +195,7 @@ def test_no_route_shows_or_changes_another_customers_data(aws: Aws, portal: Clie
             assert not leaked, (name, path, leaked)
     alpha = store.get_customer(customer_of("A-1"))
     assert alpha is not None and alpha.language is None, "no attack changed Alpha's language"
-    assert tried == 6 * len(ROUTES) + 2
+    assert tried == 6 * len(ROUTES) + sum(method == "POST" for method, _ in ROUTES)
 
 
 @pytest.mark.parametrize(
@@ -227,3 +228,110 @@ def test_revoking_the_links_ends_the_sessions_they_opened(aws: Aws, portal: Clie
     ended = get(portal, "/portal", cookie)
     assert ended.status_code == 410 and "Max-Age=0" in ended.headers["Set-Cookie"]
     assert get(portal, "/portal", sign_in(portal, link(aws, "A-1", generation=1))).status_code == 200
+
+
+class Checkout:
+    """Records Checkout Session requests; answers as Stripe does."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, Any], str]] = []
+
+    def __call__(self, params: dict[str, Any], key: str) -> dict[str, Any]:
+        self.calls.append((params, key))
+        return {"id": "cs_test_many", "url": "https://checkout.example/cs_test_many", "status": "open"}
+
+
+def test_the_payer_pays_several_invoices_in_one_checkout(
+    aws: Aws, portal: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from receivables.stripe_events import handle_event
+
+    checkout = Checkout()
+    module = load_function("pay")
+    monkeypatch.setattr(
+        module,
+        "portal",
+        lambda: Portal(KEY, aws.clock, secure=False, base_url="https://p.example", create_session=checkout),
+    )
+    cookie = sign_in(portal, link(aws, "A-1"))
+    token = csrf_of(get(portal, "/portal", cookie).body.decode())
+    chosen = urlencode([("csrf", token), ("invoice", inv("A-2")), ("invoice", inv("A-1"))]).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    answer = portal.http.post("/portal/pay", headers=headers, body=chosen)
+    assert answer.status_code == 303 and answer.headers["Location"] == "https://checkout.example/cs_test_many"
+    again = portal.http.post("/portal/pay", headers=headers, body=chosen)
+    (params, key), (_, key_again) = checkout.calls
+    assert key == key_again, "a double submit opens the same session"
+    assert [item["price_data"]["unit_amount"] for item in params["line_items"]] == [60000, 25000]
+    assert params["metadata"]["invoice_ids"] == f"{inv('A-1')},{inv('A-2')}"  # oldest due first
+    assert params["success_url"] == "https://p.example/portal?paid=1" and again.status_code == 303
+
+    # Stripe says the session is paid: exactly those invoices are paid.
+    session = {
+        "id": "cs_test_many",
+        "object": "checkout.session",
+        "payment_status": "paid",
+        "payment_intent": "pi_many",
+        "amount_total": 85000,
+        "currency": "eur",
+        "metadata": params["metadata"],
+        "created": int(aws.clock.now().timestamp()),
+        "payment_method_types": ["card"],
+    }
+    handle_event(
+        {"id": "evt_1", "type": "checkout.session.completed", "data": {"object": session}}, aws.clock
+    )
+    for number in ("A-1", "A-2"):
+        paid = store.get_invoice(inv(number))
+        assert paid is not None and paid.status.value == "paid", number
+    thanks = get(portal, "/portal?paid=1", cookie).body.decode()
+    assert (
+        'id="paid-notice"' in thanks
+        and "A-1" not in thanks.split("paid-notice", 1)[1].split("</section>", 2)[1]
+    )
+
+
+@pytest.mark.parametrize(
+    "case", ["another customer's invoice", "nothing ticked", "unknown invoice", "no csrf", "disputed"]
+)
+def test_a_selection_that_cannot_be_paid_opens_no_checkout(
+    aws: Aws, portal: Client, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    from dataclasses import replace
+
+    from receivables.domain import AuditEvent
+    from receivables.ledger import open_dispute
+
+    checkout = Checkout()
+    module = load_function("pay")
+    monkeypatch.setattr(
+        module, "portal", lambda: Portal(KEY, aws.clock, secure=False, create_session=checkout)
+    )
+    cookie = sign_in(portal, link(aws, "A-1"))
+    token = csrf_of(get(portal, "/portal", cookie).body.decode())
+    if case == "disputed":
+        a2 = store.get_invoice(inv("A-2"))
+        assert a2 is not None
+        changed = replace(open_dispute(a2), version=a2.version + 1)
+        store.apply_changes(
+            [
+                (
+                    changed,
+                    AuditEvent(
+                        a2.invoice_id, changed.version, "DisputeOpened", "2026-11-02T09:00:00.000Z", "t", {}
+                    ),
+                )
+            ]
+        )
+    fields = {
+        "another customer's invoice": [("csrf", token), ("invoice", inv("A-1")), ("invoice", inv("B-1"))],
+        "nothing ticked": [("csrf", token)],
+        "unknown invoice": [("csrf", token), ("invoice", "inv_000000000000000000000000")],
+        "no csrf": [("invoice", inv("A-1"))],
+        "disputed": [("csrf", token), ("invoice", inv("A-2"))],
+    }[case]
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    answer = portal.http.post("/portal/pay", headers=headers, body=urlencode(fields).encode())
+    assert answer.status_code == (403 if case == "no csrf" else 400)
+    assert checkout.calls == []
+    assert "B-1" not in answer.body.decode() and "Beta" not in answer.body.decode()

@@ -76,6 +76,53 @@ def checkout_params(invoice: Invoice, customer: Customer | None, token: str, bas
     return params
 
 
+MAX_INVOICES_PER_CHECKOUT = 15  # their ids fit one metadata value (Stripe: 500 characters)
+
+
+def several_checkout_params(invoices: list[Invoice], customer: Customer, base_url: str) -> dict[str, Any]:
+    """One Checkout Session for the open balances of several invoices of one customer, in one
+    currency (the portal's "pay selected"): a line per invoice, the invoices in the metadata
+    (oldest due first, the order a short payment is allocated in)."""
+    ordered = sorted(invoices, key=lambda i: (i.due_date, i.number))
+    ids = ",".join(i.invoice_id for i in ordered)
+    if len(ordered) > MAX_INVOICES_PER_CHECKOUT or len(ids) > 500:
+        raise ValueError(f"at most {MAX_INVOICES_PER_CHECKOUT} invoices in one payment")
+    metadata = {"invoice_ids": ids, "customer_id": customer.customer_id, "source": "portal"}
+    numbers = ", ".join(i.number for i in ordered)
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": i.currency.lower(),
+                    "unit_amount": i.balance.minor,
+                    "product_data": {"name": f"Invoice {i.number}"},
+                },
+            }
+            for i in ordered
+        ],
+        "client_reference_id": customer.customer_id,
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata, "description": f"Invoices {numbers}"[:1000]},
+        "success_url": f"{base_url}/portal?paid=1",
+        "cancel_url": f"{base_url}/portal",
+    }
+    if customer.email:
+        params["customer_email"] = customer.email
+    return params
+
+
+def several_idempotency_key(invoices: list[Invoice], now_seconds: float) -> str:
+    """The same while the selection, its balances and versions, and the half-day window stay the
+    same: a double submit opens one session, a changed selection a new one."""
+    import hashlib
+
+    window = int(now_seconds) // SESSION_WINDOW_SECONDS
+    parts = sorted(f"{i.invoice_id}:{i.balance.minor}:{i.version}" for i in invoices)
+    return "checkout-many-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + f"-{window}"
+
+
 def idempotency_key(invoice: Invoice, now_seconds: float) -> str:
     """The same while the balance, the invoice and the half-day window stay the same."""
     window = int(now_seconds) // SESSION_WINDOW_SECONDS

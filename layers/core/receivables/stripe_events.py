@@ -100,7 +100,6 @@ def _receipt(
     from datetime import UTC, datetime
 
     received = datetime.fromtimestamp(int(created or 0), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    invoice_id = metadata.get("invoice_id")
     return Receipt(
         source="stripe",
         external_id=payment_intent,
@@ -109,8 +108,16 @@ def _receipt(
         method=method,
         customer_id=metadata.get("customer_id") or None,
         reference=f"stripe {payment_intent}",
-        target_invoice_ids=(invoice_id,) if invoice_id else (),
+        target_invoice_ids=invoices_of(metadata),
     )
+
+
+def invoices_of(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """The invoices a payment's metadata names: one (``invoice_id``, a pay link) or several
+    (``invoice_ids``, comma-separated, the portal's selection)."""
+    several = str(metadata.get("invoice_ids") or "")
+    one = str(metadata.get("invoice_id") or "")
+    return tuple(i for i in several.split(",") if i) or ((one,) if one else ())
 
 
 def _checkout_session(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
@@ -138,7 +145,7 @@ def _payment_intent_succeeded(obj: dict[str, Any], clock: Clock) -> tuple[str, s
     if obj.get("status") != "succeeded":
         return "ignored", f"status is {obj.get('status')}"
     metadata = obj.get("metadata") or {}
-    if not metadata.get("invoice_id"):
+    if not invoices_of(metadata):
         return "ignored", "not a payment of one of our invoices (no invoice_id in metadata)"
     methods = obj.get("payment_method_types") or ["card"]
     receipt = _receipt(

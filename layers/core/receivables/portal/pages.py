@@ -70,6 +70,13 @@ WORDS: dict[str, dict[str, str]] = {
         "status_partially_paid": "Partially paid",
         "status_disputed": "Under review",
         "status_paid": "Paid",
+        "select": "Pay",
+        "pay_selected": "Pay the selected invoices",
+        "cannot_pay": (
+            "Please tick one or more of your open invoices, all in one currency and none under review."
+        ),
+        "too_many": "Please pay at most 15 invoices at once.",
+        "paid_notice": "Thank you: your payment is being processed. The invoices will show as paid shortly.",
         "bad_range": "Please give a start date on or before the end date, within 3 years.",
     },
     "fr": {
@@ -121,6 +128,17 @@ WORDS: dict[str, dict[str, str]] = {
         "status_partially_paid": "Partiellement payée",
         "status_disputed": "En cours d'examen",
         "status_paid": "Payée",
+        "select": "Payer",
+        "pay_selected": "Payer les factures cochées",
+        "cannot_pay": (
+            "Cochez une ou plusieurs de vos factures ouvertes, dans une même "
+            "devise et sans contestation en cours."
+        ),
+        "too_many": "Payez au plus 15 factures à la fois.",
+        "paid_notice": (
+            "Merci : votre paiement est en cours de traitement. Les factures "
+            "apparaîtront bientôt comme payées."
+        ),
         "bad_range": "Indiquez une date de début antérieure à la date de fin, sur 3 ans au plus.",
     },
     "de": {
@@ -172,6 +190,16 @@ WORDS: dict[str, dict[str, str]] = {
         "status_partially_paid": "Teilweise bezahlt",
         "status_disputed": "In Prüfung",
         "status_paid": "Bezahlt",
+        "select": "Zahlen",
+        "pay_selected": "Ausgewählte Rechnungen bezahlen",
+        "cannot_pay": (
+            "Bitte wählen Sie eine oder mehrere offene Rechnungen in einer Währung "
+            "und ohne laufende Reklamation."
+        ),
+        "too_many": "Bitte höchstens 15 Rechnungen auf einmal bezahlen.",
+        "paid_notice": (
+            "Vielen Dank: Ihre Zahlung wird verarbeitet. Die Rechnungen erscheinen in Kürze als bezahlt."
+        ),
         "bad_range": "Bitte ein Anfangsdatum vor dem Enddatum angeben, höchstens 3 Jahre.",
     },
 }

@@ -35,6 +35,8 @@ from receivables.portal.session import (
 from receivables.portal.statement import build_statement
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from receivables.clock import Clock
     from receivables.domain import Customer
 
@@ -74,11 +76,14 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class Portal:
-    """What the portal works with: the link signing key, the clock, whether it is on HTTPS."""
+    """What the portal works with: the link signing key, the clock, whether it is on HTTPS, and
+    Stripe Checkout."""
 
     link_key: bytes
     clock: Clock
     secure: bool = True
+    base_url: str = ""  # the public address of the portal, for Checkout to come back to
+    create_session: Callable[[dict[str, Any], str], dict[str, Any]] | None = None  # Stripe Checkout
 
     # --- access ------------------------------------------------------------------------------
     def open_link(self, token: str) -> Answer:
@@ -120,8 +125,9 @@ class Portal:
         return Answer.html(STATUS_OF_DENIAL.get(exc.reason, 403), body, **headers)
 
     # --- pages -------------------------------------------------------------------------------
-    def home(self, cookies: str | None) -> Answer:
-        """``GET /portal``: open invoices, credits, recent payments, disputes and promises."""
+    def home(self, cookies: str | None, query: dict[str, str] | None = None) -> Answer:
+        """``GET /portal``: open invoices (to tick and pay), credits, recent payments, disputes
+        and promises; ``?paid=1`` when Checkout sends the payer back."""
         try:
             session, customer = self.session(cookies)
         except AccessDeniedError as exc:
@@ -136,6 +142,7 @@ class Portal:
             session_forms=True,
             statement_from=today.replace(day=1).isoformat(),
             statement_to=today.isoformat(),
+            paid=(query or {}).get("paid") == "1",
             **account(customer, today),
         )
         return Answer.html(200, body)
@@ -208,6 +215,38 @@ class Portal:
             )
         return Answer.redirect("/portal")
 
+    def pay(self, cookies: str | None, form: bytes) -> Answer:
+        """``POST /portal/pay``: one Checkout Session for the invoices the payer ticked."""
+        from receivables.checkout import several_checkout_params, several_idempotency_key
+        from receivables.ledger import COLLECTIBLE
+
+        try:
+            session, customer = self.session(cookies)
+            fields = _form_lists(form)
+            check_csrf(next(iter(fields.get("csrf", [])), None), session, self.link_key)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        language = language_of(customer.language)
+        chosen = list(dict.fromkeys(fields.get("invoice", [])))
+        heads = store.get_heads(i for i in chosen[:100] if i.startswith("inv_"))
+        invoices = [h for h in heads.values() if isinstance(h, Invoice)]
+        payable = [
+            i
+            for i in invoices
+            if i.customer_id == customer.customer_id and i.status in COLLECTIBLE and i.balance.minor > 0
+        ]
+        currencies = {i.currency for i in payable}
+        if not chosen or len(payable) != len(chosen) or len(currencies) != 1 or self.create_session is None:
+            body = _message(language, "open_invoices", "cannot_pay", csrf_token(session, self.link_key))
+            return Answer.html(400, body)
+        try:
+            params = several_checkout_params(payable, customer, self.base_url.rstrip("/"))
+        except ValueError:
+            body = _message(language, "open_invoices", "too_many", csrf_token(session, self.link_key))
+            return Answer.html(400, body)
+        checkout = self.create_session(params, several_idempotency_key(payable, self.clock.now().timestamp()))
+        return Answer.redirect(str(checkout["url"]))
+
     def sign_out(self, cookies: str | None, form: bytes) -> Answer:
         """``POST /portal/logout``: the session cookie is cleared."""
         try:
@@ -239,12 +278,15 @@ def _words(language: str, key: str) -> str:
     return WORDS[language][key]
 
 
-def _form(body: bytes) -> dict[str, str]:
+def _form_lists(body: bytes) -> dict[str, list[str]]:
     try:
-        parsed = parse_qs(body.decode("utf-8"), max_num_fields=20)
+        return parse_qs(body.decode("utf-8"), max_num_fields=120)
     except (UnicodeDecodeError, ValueError):
         return {}
-    return {name: values[0] for name, values in parsed.items() if values}
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return {name: values[0] for name, values in _form_lists(body).items() if values}
 
 
 def account(customer: Customer, today: date) -> dict[str, Any]:
