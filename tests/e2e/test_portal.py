@@ -4,13 +4,14 @@ language switch, the statement, signing out. A screenshot is kept in build/scree
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.e2e.test_local_runtime import local
-from tests.e2e.test_payments import _chromium, emailed_link, ingest, invoice, wait_for
+from tests.e2e.test_payments import _chromium, emailed_link, ingest, invoice, state, wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -70,3 +71,41 @@ def test_a_payer_opens_the_emailed_link_and_sees_their_account(
             assert again is not None and again.status == 401
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(
+    _chromium() is None, reason="no Chromium installed (make test installs Debian's chromium)"
+)
+def test_a_payer_pays_two_invoices_in_one_checkout(local: tuple[dict[str, Any], Any, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    connection, _, _ = local
+    rows = (
+        "PM-1,2026-09-01,2026-10-01,EUR,C-PM1,Maple Bakery,ap@maple.example,120.00\n"
+        "PM-2,2026-10-01,2026-10-31,EUR,C-PM1,Maple Bakery,ap@maple.example,30.25\n"
+    )
+    ingest(connection, "portal-pay", rows)
+    link = emailed_link(connection, "PM-1", "portal/link")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            page.goto(link)
+            page.check('[data-invoice="PM-1"] input[name="invoice"]')
+            page.check('[data-invoice="PM-2"] input[name="invoice"]')
+            page.click("#pay-selected")
+            page.wait_for_url(re.compile(r".*/checkout/.*|.*/c/pay/.*"))
+            assert "150.25" in page.content(), "one checkout for both balances"
+            page.fill("#cardnumber", "4242 4242 4242 4242")
+            page.fill("#exp", "12/34")
+            page.fill("#cvc", "123")
+            page.fill("#name", "M. Baker")
+            page.click("#pay")
+            page.wait_for_url(re.compile(r".*/portal\?paid=1"))
+            assert page.locator("#paid-notice").count() == 1
+        finally:
+            browser.close()
+    for number in ("PM-1", "PM-2"):
+        wait_for(f"{number} to be paid", lambda n=number: state(connection, n) == ("paid", "0"))  # type: ignore[misc]
