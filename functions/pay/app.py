@@ -224,6 +224,21 @@ def portal() -> Any:
         secure=base.startswith("https://"),
         base_url=base,
         create_session=deps.create_session,
+        send_link=link_mailer(),
+    )
+
+
+@cache
+def link_mailer() -> Callable[[Any, str], str]:
+    """Mails a fresh portal link to a known contact, through SES (built on first use)."""
+    from receivables.adapters.ses import ses_sender
+    from receivables.mailer import MailSettings, send_account_link
+
+    deps = default_dependencies()
+    mail = MailSettings.from_env(os.environ)
+    send_raw = ses_sender(mail.sender, Settings.from_env(os.environ).endpoint_url)
+    return lambda customer, address: send_account_link(
+        customer, address, mail, deps.link_key(), send_raw, deps.clock
     )
 
 
@@ -250,6 +265,23 @@ def _form_body() -> bytes:
 def portal_link(token: str) -> Response:
     """The account link of an email: opens a session, then the customer's account."""
     return _answer(portal().open_link(token))
+
+
+@app.route("/portal/start", methods=["GET"])
+def portal_start() -> Response:
+    """Ask for a fresh link to one's account (an expired link, a new contact)."""
+    request = app.current_request
+    assert request is not None
+    return _answer(portal().start(dict(request.query_params or {}).get("lang")))
+
+
+@app.route("/portal/start", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def portal_request_link() -> Response:
+    """The address asked for: a link is mailed if it is a known contact (same answer either way)."""
+    request = app.current_request
+    assert request is not None
+    client = str((request.context or {}).get("identity", {}).get("sourceIp") or "unknown")
+    return _answer(portal().request_link(_form_body(), client))
 
 
 @app.route("/portal", methods=["GET"])

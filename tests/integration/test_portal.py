@@ -335,3 +335,67 @@ def test_a_selection_that_cannot_be_paid_opens_no_checkout(
     assert answer.status_code == (403 if case == "no csrf" else 400)
     assert checkout.calls == []
     assert "B-1" not in answer.body.decode() and "Beta" not in answer.body.decode()
+
+
+def test_a_fresh_link_is_mailed_to_a_known_contact_and_the_answer_never_tells(
+    aws: Aws, portal: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+    from email import message_from_bytes, policy
+
+    from receivables.mailer import MailSettings, send_account_link
+
+    mail = MailSettings("billing@seller.example", "Seller", "ar@seller.example", "http://portal.example")
+    sent: list[tuple[str, bytes]] = []
+
+    def send_raw(to: str, raw: bytes) -> str:
+        sent.append((to, raw))
+        return f"msg-{len(sent)}"
+
+    def send_link(customer: Any, address: str) -> str:
+        return send_account_link(customer, address, mail, KEY, send_raw, aws.clock)
+
+    module = load_function("pay")
+    monkeypatch.setattr(module, "portal", lambda: Portal(KEY, aws.clock, secure=False, send_link=send_link))
+    start = portal.http.get("/portal/start?lang=fr")
+    assert (
+        start.status_code == 200
+        and 'name="email"' in start.body.decode()
+        and 'lang="fr"' in start.body.decode()
+    )
+
+    def ask(address: str) -> Any:
+        form = urlencode({"email": address, "language": "en"}).encode()
+        return portal.http.post(
+            "/portal/start", headers={"Content-Type": "application/x-www-form-urlencoded"}, body=form
+        )
+
+    known, unknown = ask(" AP@Alpha.Example "), ask("nobody@nowhere.example")
+    assert known.status_code == unknown.status_code == 200
+    assert known.body == unknown.body, "the answer does not tell a known address from an unknown one"
+    assert [to for to, _ in sent] == ["ap@alpha.example"]
+    message = message_from_bytes(sent[0][1], policy=policy.default)
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    token = re.search(r"http://portal.example/portal/link/([\w.-]+)", text)
+    assert token and message["X-Receivables-Mail"] == "account_link", text
+    cookie = sign_in(portal, token.group(1))
+    assert "A-1" in get(portal, "/portal", cookie).body.decode()
+
+    for _ in range(5):  # three an hour per address, counted whatever the answer
+        assert ask("ap@alpha.example").status_code == 200
+    assert len(sent) == 3
+
+
+def test_the_start_page_is_rate_limited_per_client(aws: Aws, portal: Client) -> None:
+    from receivables.portal.service import PER_CLIENT_PER_HOUR
+
+    answers = [
+        portal.http.post(
+            "/portal/start",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=urlencode({"email": f"probe{n}@example.com"}).encode(),
+        ).status_code
+        for n in range(PER_CLIENT_PER_HOUR + 2)
+    ]
+    assert answers[:PER_CLIENT_PER_HOUR] == [200] * PER_CLIENT_PER_HOUR
+    assert answers[PER_CLIENT_PER_HOUR:] == [429, 429]

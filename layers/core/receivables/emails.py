@@ -167,3 +167,66 @@ def render(
         f'<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#111">{content}</body></html>'
     )
     return InvoiceEmail(subject.substitute(values), text, page, locale)
+
+
+# The portal link a customer asks for on the portal's start page: (subject, body, button).
+ACCOUNT_EMAILS: dict[str, tuple[Template, Template, str]] = {
+    "en": (
+        Template("Your account with $seller"),
+        Template(
+            "Hello $customer,\n\n"
+            "Here is the link to your account with $seller: your invoices, payments and statement.\n\n"
+            "$pay_url\n\n"
+            "The link works for $days days. If you did not ask for it, you can ignore this email.\n\n"
+            "Questions? Write to $contact.\n\n"
+            "$seller"
+        ),
+        "Open your account",
+    ),
+    "fr": (
+        Template("Votre compte chez $seller"),
+        Template(
+            "Bonjour $customer,\n\n"
+            "Voici le lien vers votre compte chez $seller : vos factures, paiements et relevé.\n\n"
+            "$pay_url\n\n"
+            "Le lien est valable $days jours. Si vous ne l'avez pas demandé, ignorez ce message.\n\n"
+            "Des questions ? Écrivez à $contact.\n\n"
+            "$seller"
+        ),
+        "Ouvrir votre compte",
+    ),
+    "de": (
+        Template("Ihr Konto bei $seller"),
+        Template(
+            "Guten Tag $customer,\n\n"
+            "Hier ist der Link zu Ihrem Konto bei $seller: Rechnungen, Zahlungen und Kontoauszug.\n\n"
+            "$pay_url\n\n"
+            "Der Link gilt $days Tage. Wenn Sie ihn nicht angefordert haben, ignorieren Sie diese E-Mail.\n\n"
+            "Fragen? Schreiben Sie an $contact.\n\n"
+            "$seller"
+        ),
+        "Konto öffnen",
+    ),
+}
+
+
+def render_account_email(
+    *,
+    customer_name: str | None,
+    seller_name: str,
+    contact: str,
+    account_url: str,
+    days: int,
+    language: str | None,
+) -> InvoiceEmail:
+    """The email with a fresh link to the customer's account, in their language."""
+    locale = locale_for(language)
+    subject, body, button = ACCOUNT_EMAILS[locale]
+    values = {
+        "customer": customer_name or "",
+        "seller": seller_name,
+        "contact": contact,
+        "pay_url": account_url,
+        "days": str(days),
+    }
+    return render(subject, body, button, values, locale)

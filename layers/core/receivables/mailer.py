@@ -212,3 +212,31 @@ def _record_sent(invoice: Invoice, customer: Customer, message_id: str, subject:
                 return
             invoice = fresh
     raise store.StoreError(f"invoice {invoice.number} was emailed but its record kept changing")
+
+
+def send_account_link(
+    customer: Customer,
+    address: str,
+    settings: MailSettings,
+    link_key: bytes,
+    send_raw: Callable[[str, bytes], str],
+    clock: Clock,
+) -> str:
+    """Email ``address`` (a known contact of ``customer``) a fresh link to their account on the
+    portal, under the customer's current link generation; returns the message id."""
+    from receivables.emails import render_account_email
+
+    expires = int((clock.now() + timedelta(days=settings.link_ttl_days)).timestamp())
+    token = sign_link(
+        LinkScope("portal", customer.customer_id, None, expires, customer.link_generation), link_key
+    )
+    rendered = render_account_email(
+        customer_name=customer.name,
+        seller_name=settings.seller_name,
+        contact=settings.contact,
+        account_url=f"{settings.public_base_url.rstrip('/')}/portal/link/{token}",
+        days=settings.link_ttl_days,
+        language=customer.language,
+    )
+    message = mime_message(rendered, replace(customer, email=address), settings, "", "account_link")
+    return send_raw(address, message.as_bytes())

@@ -1259,3 +1259,31 @@ def open_invoices_by_due(
     page, rest = found[:limit], found[limit:]
     last = str(page[-1].gsi2sk) if page and (rest or more) else None
     return [_invoice(r) for r in page if isinstance(r, InvoiceRecord)], last
+
+
+# --- rate limits ----------------------------------------------------------------------------------
+def within_rate(key: str, window: str, limit: int, expires_at: int) -> bool:
+    """Count one more request of ``key`` (a digest, never an address) in ``window``; False, and
+    nothing counted, once ``limit`` requests are in. One conditional ADD; the item expires with
+    the window (the table's TTL)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        dispatch(
+            "UpdateItem",
+            {
+                "Key": {"pk": {"S": f"RATE#{key}"}, "sk": {"S": window}},
+                "UpdateExpression": "ADD hits :one SET expires_at = :expires",
+                "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                    ":expires": {"N": str(expires_at)},
+                },
+            },
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -70,6 +70,16 @@ WORDS: dict[str, dict[str, str]] = {
         "status_partially_paid": "Partially paid",
         "status_disputed": "Under review",
         "status_paid": "Paid",
+        "start_intro": (
+            "Enter the email address we send your invoices to, and we will email you a link to your account."
+        ),
+        "email": "Email address",
+        "send_link": "Email me a link",
+        "link_sent": (
+            "If this address is one of our customers' contacts, a link to the "
+            "account is on its way. It works for a few weeks."
+        ),
+        "slow_down": "Too many requests from here. Please try again in an hour.",
         "select": "Pay",
         "pay_selected": "Pay the selected invoices",
         "cannot_pay": (
@@ -128,6 +138,17 @@ WORDS: dict[str, dict[str, str]] = {
         "status_partially_paid": "Partiellement payée",
         "status_disputed": "En cours d'examen",
         "status_paid": "Payée",
+        "start_intro": (
+            "Saisissez l'adresse à laquelle nous envoyons vos factures : nous vous "
+            "enverrons un lien vers votre compte."
+        ),
+        "email": "Adresse e-mail",
+        "send_link": "Recevoir un lien",
+        "link_sent": (
+            "Si cette adresse est celle d'un de nos clients, un lien vers le "
+            "compte vous est envoyé. Il reste valable quelques semaines."
+        ),
+        "slow_down": "Trop de demandes depuis cet endroit. Réessayez dans une heure.",
         "select": "Payer",
         "pay_selected": "Payer les factures cochées",
         "cannot_pay": (
@@ -190,6 +211,17 @@ WORDS: dict[str, dict[str, str]] = {
         "status_partially_paid": "Teilweise bezahlt",
         "status_disputed": "In Prüfung",
         "status_paid": "Bezahlt",
+        "start_intro": (
+            "Geben Sie die E-Mail-Adresse ein, an die wir Ihre Rechnungen senden: "
+            "Wir schicken Ihnen einen Link zu Ihrem Konto."
+        ),
+        "email": "E-Mail-Adresse",
+        "send_link": "Link senden",
+        "link_sent": (
+            "Wenn diese Adresse zu einem unserer Kunden gehört, ist ein Link zum "
+            "Konto unterwegs. Er gilt einige Wochen."
+        ),
+        "slow_down": "Zu viele Anfragen von hier. Bitte versuchen Sie es in einer Stunde erneut.",
         "select": "Zahlen",
         "pay_selected": "Ausgewählte Rechnungen bezahlen",
         "cannot_pay": (

@@ -10,6 +10,7 @@ customer only: nothing in a request names a customer, an invoice or a payment.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
     from receivables.domain import Customer
 
 PORTAL_ACTION = "portal"
+PER_ADDRESS_PER_HOUR = 3
+PER_CLIENT_PER_HOUR = 20
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[a-z]{2,}")
 RECENT_PAYMENTS = 5
 LONGEST_STATEMENT = timedelta(days=3 * 366)
 STATUS_OF_DENIAL = {"no_session": 401, "expired": 401, "revoked": 410, "invalid": 400, "csrf": 403}
@@ -84,6 +88,8 @@ class Portal:
     secure: bool = True
     base_url: str = ""  # the public address of the portal, for Checkout to come back to
     create_session: Callable[[dict[str, Any], str], dict[str, Any]] | None = None  # Stripe Checkout
+    # Mails a fresh link to a known contact: (customer, address) -> message id.
+    send_link: Callable[[Customer, str], str] | None = None
 
     # --- access ------------------------------------------------------------------------------
     def open_link(self, token: str) -> Answer:
@@ -123,6 +129,45 @@ class Portal:
             {"Set-Cookie": clear_cookie(secure=self.secure)} if exc.reason in ("revoked", "expired") else {}
         )
         return Answer.html(STATUS_OF_DENIAL.get(exc.reason, 403), body, **headers)
+
+    def start(self, language: str | None = None) -> Answer:
+        """``GET /portal/start``: ask for a fresh link by entering an email address."""
+        chosen = language_of(language)
+        return Answer.html(
+            200,
+            render(
+                "start.html",
+                chosen,
+                title=_words(chosen, "account"),
+                sent=False,
+                session_forms=False,
+                csrf="",
+            ),
+        )
+
+    def request_link(self, form: bytes, client: str) -> Answer:
+        """``POST /portal/start``: mail a fresh link if the address is a known contact.
+
+        The answer is the same whether or not the address is known (no account enumeration).
+        Requests are limited per address (`PER_ADDRESS_PER_HOUR`, counted whatever the answer)
+        and per client (`PER_CLIENT_PER_HOUR`: over it, a 429)."""
+        fields = _form(form)
+        language = language_of(fields.get("language"))
+        address = " ".join(fields.get("email", "").split()).lower()
+        now = self.clock.now()
+        window, expires = now.strftime("%Y-%m-%dT%H"), int(now.timestamp()) + 2 * 3600
+        if not store.within_rate("client#" + _digest(client), window, PER_CLIENT_PER_HOUR, expires):
+            return Answer.html(429, _message(language, "account", "slow_down"), **{"Retry-After": "3600"})
+        if EMAIL.fullmatch(address) and store.within_rate(
+            "email#" + _digest(address), window, PER_ADDRESS_PER_HOUR, expires
+        ):
+            customer = known_contact(address)
+            if customer is not None and self.send_link is not None:
+                self.send_link(customer, address)
+        body = render(
+            "start.html", language, title=_words(language, "account"), sent=True, session_forms=False, csrf=""
+        )
+        return Answer.html(200, body)
 
     # --- pages -------------------------------------------------------------------------------
     def home(self, cookies: str | None, query: dict[str, str] | None = None) -> Answer:
@@ -257,6 +302,28 @@ class Portal:
         language = language_of(customer.language)
         body = _message(language, "signed_out", "no_session")
         return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})
+
+
+def _digest(text: str) -> str:
+    """What a rate limit is kept under: a digest, so that no address is stored in the clear."""
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def known_contact(address: str) -> Customer | None:
+    """The customer whose contact ``address`` is (their email, or an email they were invoiced
+    under), or None: a GetItem on the customer key, then the customer."""
+    from receivables.domain import PartyId
+
+    found = store.customers_by_identifier([PartyId("email", address)])
+    customer = store.get_customer(next(iter(found.values()))) if found else None
+    if customer is None:
+        return None
+    known = {(customer.email or "").lower()} | {
+        i.value.lower() for i in customer.identifiers if i.scheme == "email"
+    }
+    return customer if address in known else None
 
 
 def _message(language: str, title: str, message: str, csrf: str | None = None) -> str:
