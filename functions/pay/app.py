@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from receivables.dispute_link import Attachments
 
 app = Chalice(app_name="receivables-pay")
+app.api.binary_types.append("application/pdf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +226,7 @@ def portal() -> Any:
         base_url=base,
         create_session=deps.create_session,
         send_link=link_mailer(),
+        seller_name=os.environ.get("SELLER_NAME") or os.environ.get("SENDER_EMAIL", ""),
     )
 
 
@@ -243,6 +245,12 @@ def link_mailer() -> Callable[[Any, str], str]:
 
 
 def _answer(answer: Any) -> Response:
+    if answer.binary:  # a PDF: Chalice sends bytes base64-encoded to API Gateway
+        import base64
+
+        return Response(
+            body=base64.b64decode(answer.body), status_code=answer.status, headers=dict(answer.headers)
+        )
     return Response(body=answer.body, status_code=answer.status, headers=dict(answer.headers))
 
 
@@ -298,6 +306,12 @@ def portal_statement() -> Response:
     request = app.current_request
     assert request is not None
     return _answer(portal().statement(_cookies(), dict(request.query_params or {})))
+
+
+@app.route("/portal/invoices/{invoice_id}/pdf", methods=["GET"])
+def portal_invoice_pdf(invoice_id: str) -> Response:
+    """One of the customer's invoices, as a PDF."""
+    return _answer(portal().invoice_document(_cookies(), invoice_id))
 
 
 @app.route("/portal/language", methods=["POST"], content_types=["application/x-www-form-urlencoded"])

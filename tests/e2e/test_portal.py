@@ -53,6 +53,11 @@ def test_a_payer_opens_the_emailed_link_and_sees_their_account(
             assert "Quartz" not in page.content() and "PT-3" not in page.content()
             assert page.locator('[data-invoice="PT-2"] [data-amount]').get_attribute("data-amount") == "80.50"
             page.screenshot(path=str(shots / "portal.png"), full_page=True)
+            pdf_url = page.url.split("/portal", 1)[0] + (
+                page.locator('[data-invoice="PT-1"] a').get_attribute("href") or ""
+            )
+            pdf = page.request.get(pdf_url)
+            assert pdf.status == 200 and pdf.body().startswith(b"%PDF"), pdf.status
 
             page.select_option("#language", "de")
             page.click("text=Change")

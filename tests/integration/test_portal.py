@@ -80,7 +80,10 @@ def sign_in(client: Client, token: str) -> str:
 
 
 def get(client: Client, path: str, cookie: str | None = None) -> Any:
-    return client.http.get(path, headers={"Cookie": cookie} if cookie else {})
+    headers = {"Accept": "text/html,application/pdf,*/*;q=0.8"}  # as a browser asks
+    if cookie:
+        headers["Cookie"] = cookie
+    return client.http.get(path, headers=headers)
 
 
 def post(client: Client, path: str, cookie: str | None, **fields: str) -> Any:
@@ -148,6 +151,8 @@ def test_the_language_switch_and_sign_out_take_the_sessions_csrf_token(aws: Aws,
 
 ROUTES = [
     ("GET", "/portal"),
+    ("GET", f"/portal/invoices/{inv('A-1')}/pdf"),
+    ("GET", "/portal/statement?from=2026-01-01&to=2026-12-31&format=pdf"),
     ("GET", "/portal/statement?from=2026-01-01&to=2026-12-31"),
     ("GET", "/portal/statement?from=2026-01-01&to=2026-12-31&format=csv"),
     ("POST", "/portal/language"),
@@ -185,11 +190,14 @@ def test_no_route_shows_or_changes_another_customers_data(aws: Aws, portal: Clie
                 continue  # Alpha's own cookie on a page is Alpha's own business
             fields = {"language": "de", "invoice": inv("A-1"), **({"csrf": token} if token else {})}
             answer = get(portal, path, cookie) if method == "GET" else post(portal, path, cookie, **fields)
-            body = answer.body.decode()
+            body = answer.body.decode("utf-8", "replace")
             leaked = [text for text in ALPHA_ONLY if text in body]
             tried += 1
             if name == "another customer's session":
                 assert not leaked, (name, path, leaked)  # Beta sees Beta's own account only
+                assert not (path.endswith("/pdf") and answer.status_code != 404), (
+                    "Alpha's invoice is not Beta's"
+                )
                 continue
             assert answer.status_code in (400, 401, 403), (name, method, path, answer.status_code)
             assert not leaked, (name, path, leaked)
@@ -399,3 +407,16 @@ def test_the_start_page_is_rate_limited_per_client(aws: Aws, portal: Client) -> 
     ]
     assert answers[:PER_CLIENT_PER_HOUR] == [200] * PER_CLIENT_PER_HOUR
     assert answers[PER_CLIENT_PER_HOUR:] == [429, 429]
+
+
+def test_the_invoice_and_the_statement_download_as_pdf(aws: Aws, portal: Client) -> None:
+    cookie = sign_in(portal, link(aws, "A-1"))
+    document = get(portal, f"/portal/invoices/{inv('A-1')}/pdf", cookie)
+    assert document.status_code == 200 and document.headers["Content-Type"] == "application/pdf"
+    assert document.body.startswith(b"%PDF") and b"A-1" in document.body
+    assert 'filename="invoice-A-1.pdf"' in document.headers["Content-Disposition"]
+    statement = get(portal, "/portal/statement?from=2026-10-01&to=2026-11-30&format=pdf", cookie)
+    assert statement.status_code == 200 and statement.body.startswith(b"%PDF")
+    foreign = get(portal, f"/portal/invoices/{inv('B-1')}/pdf", cookie)
+    assert foreign.status_code == 404 and b"B-1" not in foreign.body and b"Beta" not in foreign.body
+    assert get(portal, "/portal/invoices/inv_nothing/pdf", cookie).status_code == 404

@@ -80,6 +80,10 @@ WORDS: dict[str, dict[str, str]] = {
             "account is on its way. It works for a few weeks."
         ),
         "slow_down": "Too many requests from here. Please try again in an hour.",
+        "total": "Total",
+        "tax": "Tax",
+        "download_pdf": "PDF",
+        "not_found": "There is no such invoice on your account.",
         "select": "Pay",
         "pay_selected": "Pay the selected invoices",
         "cannot_pay": (
@@ -149,6 +153,10 @@ WORDS: dict[str, dict[str, str]] = {
             "compte vous est envoyé. Il reste valable quelques semaines."
         ),
         "slow_down": "Trop de demandes depuis cet endroit. Réessayez dans une heure.",
+        "total": "Total",
+        "tax": "TVA",
+        "download_pdf": "PDF",
+        "not_found": "Cette facture ne figure pas sur votre compte.",
         "select": "Payer",
         "pay_selected": "Payer les factures cochées",
         "cannot_pay": (
@@ -222,6 +230,10 @@ WORDS: dict[str, dict[str, str]] = {
             "Konto unterwegs. Er gilt einige Wochen."
         ),
         "slow_down": "Zu viele Anfragen von hier. Bitte versuchen Sie es in einer Stunde erneut.",
+        "total": "Gesamt",
+        "tax": "Steuer",
+        "download_pdf": "PDF",
+        "not_found": "Diese Rechnung gibt es in Ihrem Konto nicht.",
         "select": "Zahlen",
         "pay_selected": "Ausgewählte Rechnungen bezahlen",
         "cannot_pay": (

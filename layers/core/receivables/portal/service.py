@@ -55,8 +55,9 @@ class Answer:
     """An HTTP answer: the web framework only copies it out."""
 
     status: int
-    body: str
+    body: str  # base64 when ``binary``
     headers: dict[str, str] = field(default_factory=dict)
+    binary: bool = False
 
     @classmethod
     def html(cls, status: int, body: str, **headers: str) -> Answer:
@@ -90,6 +91,7 @@ class Portal:
     create_session: Callable[[dict[str, Any], str], dict[str, Any]] | None = None  # Stripe Checkout
     # Mails a fresh link to a known contact: (customer, address) -> message id.
     send_link: Callable[[Customer, str], str] | None = None
+    seller_name: str = ""  # on the PDFs
 
     # --- access ------------------------------------------------------------------------------
     def open_link(self, token: str) -> Answer:
@@ -212,6 +214,12 @@ class Portal:
             first,
             last,
         )
+        if query.get("format") == "pdf":
+            from receivables.portal.pdf import statement_pdf
+
+            name = f"statement-{first.isoformat()}-{last.isoformat()}.pdf"
+            document = statement_pdf(statements, customer, first, last, self.seller_name, language)
+            return _pdf(document, name)
         if query.get("format") == "csv":
             name = f"statement-{first.isoformat()}-{last.isoformat()}.csv"
             return Answer(
@@ -236,6 +244,24 @@ class Portal:
             last_day=last,
         )
         return Answer.html(200, body)
+
+    def invoice_document(self, cookies: str | None, invoice_id: str) -> Answer:
+        """``GET /portal/invoices/<id>/pdf``: one of the customer's invoices as a PDF (another
+        customer's, or none, is a 404 that says nothing more)."""
+        from receivables.portal.pdf import invoice_pdf
+
+        try:
+            _, customer = self.session(cookies)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        invoice = (
+            store.get_invoice(invoice_id) if invoice_id.startswith("inv_") and len(invoice_id) < 100 else None
+        )
+        if invoice is None or invoice.customer_id != customer.customer_id:
+            language = language_of(customer.language)
+            return Answer.html(404, _message(language, "invoice", "not_found"))
+        document = invoice_pdf(invoice, customer, self.seller_name, language_of(customer.language))
+        return _pdf(document, f"invoice-{_safe(invoice.number)}.pdf")
 
     # --- forms -------------------------------------------------------------------------------
     def change_language(self, cookies: str | None, form: bytes) -> Answer:
@@ -302,6 +328,22 @@ class Portal:
         language = language_of(customer.language)
         body = _message(language, "signed_out", "no_session")
         return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})
+
+
+def _pdf(document: bytes, name: str) -> Answer:
+    import base64
+
+    headers = {
+        "Content-Type": "application/pdf",
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+    }
+    return Answer(200, base64.b64encode(document).decode(), headers, binary=True)
+
+
+def _safe(text: str) -> str:
+    """A document number as a file name: letters, digits, dot, dash and underscore."""
+    return re.sub(r"[^\w.-]", "_", text)[:80]
 
 
 def _digest(text: str) -> str:
