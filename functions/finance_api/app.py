@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from receivables.disputes.model import Dispute
-    from receivables.domain import Invoice, Payment
+    from receivables.domain import Customer, Invoice, Payment
 
 app = Chalice(app_name="receivables-finance")
 
@@ -694,10 +694,13 @@ def list_customers(who: str) -> Response:
 @app.route("/customers/{customer_id}", methods=["GET"])
 @endpoint(Role.VIEWER)
 def get_customer(who: str, customer_id: str) -> Response:
-    """One customer."""
+    """One customer, with the links they were sent (one per email) and when one last opened the
+    portal."""
+    from receivables.aggregates import links_sent
     from receivables.finance import customer_json
 
-    return _json({"customer": customer_json(customer_or_404(customer_id))})
+    body = customer_json(customer_or_404(customer_id))
+    return _json({"customer": {**body, "links_sent": links_sent(customer_id)}})
 
 
 @app.route("/customers/{customer_id}/statement", methods=["GET"])
@@ -765,6 +768,48 @@ def revoke_customer_links(who: str, customer_id: str) -> Response:
     changed = revoke_links(customer_id, reason, f"finance:{who}", context()[1])
     logger.info("links revoked", extra={"customer_id": customer_id, "by": who})
     return _json({"customer": customer_json(changed)})
+
+
+@cache
+def link_sender() -> Callable[[Customer, str], str]:
+    """Mails a customer's contact a fresh portal link, through SES (built on first use)."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    from receivables.adapters.ses import ses_sender
+    from receivables.mailer import MailSettings, send_account_link
+
+    settings, clock = context()
+    mail = MailSettings.from_env(os.environ)
+    send_raw = ses_sender(mail.sender, settings.endpoint_url)
+    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+
+    def send(customer: Customer, address: str) -> str:
+        key = str(get_secret(key_name, max_age=300)).encode()
+        return send_account_link(customer, address, mail, key, send_raw, clock)
+
+    return send
+
+
+@app.route("/customers/{customer_id}/links", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def resend_customer_link(who: str, customer_id: str) -> Response:
+    """Mail the customer a fresh link to their account on the portal (collector): to their email
+    on file, or ``{"email": "..."}``, one of their known contacts."""
+    from receivables.finance import customer_json
+    from receivables.portal.service import known_contact
+
+    customer = customer_or_404(customer_id)
+    body = _body()
+    address = body.get("email") if body.get("email") is not None else customer.email
+    if not isinstance(address, str) or not address.strip():
+        raise LedgerError("the customer has no email address on file: set their contact first")
+    address = address.strip().lower()
+    contact = known_contact(address)
+    if contact is None or contact.customer_id != customer_id:
+        raise RequestInvalidError([FieldError("email", "is not a known contact of this customer")])
+    message_id = link_sender()(customer, address)
+    logger.info("portal link sent", extra={"customer_id": customer_id, "by": who})
+    return _json({"customer": customer_json(customer), "sent_to": address, "message_id": message_id}, 202)
 
 
 CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2}

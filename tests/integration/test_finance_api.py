@@ -363,3 +363,29 @@ def test_finance_revokes_a_customers_links(api: Any) -> None:
     assert api("POST", resource, path, body={}, role="collector")[0] == 400
     assert api("POST", resource, path, body={"reason": "x"}, role="viewer")[0] == 403
     assert api("POST", resource, "/customers/cus_nobody/links/revoke", body={"reason": "x"})[0] == 404
+
+
+def test_finance_resends_a_portal_link_to_a_known_contact(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = load_function("finance_api")
+    sent: list[tuple[str, str]] = []
+
+    def send(customer: Any, to: str) -> str:
+        sent.append((customer.name, to))
+        return "m-1"
+
+    monkeypatch.setattr(module, "link_sender", lambda: send)
+    _, listed = api("GET", "/customers", role="viewer")
+    acme = next(c for c in listed["customers"] if c["name"] == "Acme Logistics")
+    path, resource = f"/customers/{acme['customer_id']}/links", "/customers/{customer_id}/links"
+    status, body = api("POST", resource, path, body={}, role="collector")
+    assert (
+        status == 202
+        and body["sent_to"] == "ap@acme.example"
+        and sent == [("Acme Logistics", "ap@acme.example")]
+    )
+    status, body = api("POST", resource, path, body={"email": "ap@bolt.example"}, role="collector")
+    assert status == 400 and body["errors"][0]["field"] == "email", "another customer's contact"
+    assert api("POST", resource, path, body={}, role="viewer")[0] == 403
+    assert len(sent) == 1
+    _, one = api("GET", "/customers/{customer_id}", f"/customers/{acme['customer_id']}", role="viewer")
+    assert one["customer"]["links_sent"] == 0 and one["customer"]["portal_last_used_at"] is None

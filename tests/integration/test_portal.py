@@ -109,6 +109,12 @@ def test_a_link_opens_the_customers_own_account(aws: Aws, portal: Client) -> Non
     assert 'data-amount="600.00"' in page and 'data-amount="250.00"' in page  # A-1 less 400.00 paid
     assert "€600.00" in page and "32" in page  # English money; A-1 is 32 days late on 2 Nov
     assert f'id="inv-{inv("A-2")}"' in page
+    alpha = store.get_customer(customer_of("A-2"))
+    assert alpha is not None and alpha.portal_last_used_at == "2026-11-02T09:00:00.000Z"
+    opened_events = [
+        e for e in store.audit_events(store.customer_pk(alpha.customer_id)) if e.type == "PortalOpened"
+    ]
+    assert len(opened_events) == 2 and opened_events[-1].data["invoice_id"] == inv("A-2")
 
 
 def test_the_statement_as_a_page_and_as_csv(aws: Aws, portal: Client) -> None:
@@ -392,6 +398,12 @@ def test_a_fresh_link_is_mailed_to_a_known_contact_and_the_answer_never_tells(
     for _ in range(5):  # three an hour per address, counted whatever the answer
         assert ask("ap@alpha.example").status_code == 200
     assert len(sent) == 3
+
+    # Finance sees the links sent (each recorded as PortalLinkSent, counted from the stream).
+    from receivables.aggregates import links_sent
+
+    assert load_function("aggregates").handle({"Records": aws.stream().read()}) == {"batchItemFailures": []}
+    assert links_sent(customer_of("A-1")) == 3 and links_sent(customer_of("B-1")) == 0
 
 
 def test_the_start_page_is_rate_limited_per_client(aws: Aws, portal: Client) -> None:

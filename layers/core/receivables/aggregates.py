@@ -34,6 +34,7 @@ been disputed: both on its issue date, so the dispute rate compares like with li
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -258,23 +259,29 @@ def compact(currency: str) -> int:
 
 # --- activity: the emails and payments of a day -----------------------------------------------
 ACTIVITY_PK = "ACT#day"
-EMAIL_KINDS = {"InvoiceEmailed": "invoice", "ReminderSent": "reminder", "FinalNoticeSent": "final_notice"}
+EMAIL_KINDS = {
+    "InvoiceEmailed": "invoice",
+    "ReminderSent": "reminder",
+    "FinalNoticeSent": "final_notice",
+    "PortalLinkSent": "portal_link",
+}
 
 
 def count_once(
-    marker: tuple[str, str], key: tuple[str, str], amounts: dict[str, int], attempts: int = 5
+    marker: tuple[str, str], counters: dict[tuple[str, str], dict[str, int]], attempts: int = 5
 ) -> bool:
-    """Add ``amounts`` to the counters of ``key`` once for ``marker`` (the counted item's own key
-    with ``AGG#`` before its sort key); False when it was counted before."""
+    """Add to ``counters`` (item key to attribute amounts) once for ``marker`` (the counted
+    item's own key with ``AGG#`` before its sort key); False when it was counted before."""
     put = {
         "Put": {
             "Item": {"pk": {"S": marker[0]}, "sk": {"S": marker[1]}, "kind": {"S": "aggregate_marker"}},
             "ConditionExpression": "attribute_not_exists(pk)",
         }
     }
+    items = [put, *(_update(key, amounts) for key, amounts in counters.items())]
     for _ in range(attempts):
         try:
-            store.dispatch("TransactWriteItems", {"TransactItems": [put, _update(key, amounts)]})
+            store.dispatch("TransactWriteItems", {"TransactItems": items})
             return True
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
@@ -287,19 +294,35 @@ def count_once(
     raise store.StoreError(f"counting {marker[0]} {marker[1]} kept conflicting")
 
 
+def links_key(customer_id: str) -> tuple[str, str]:
+    """The item counting the links a customer was sent (every email to them carries links)."""
+    return ("LINKS#" + customer_id, "SENT")
+
+
 def apply_activity(image: dict[str, Any]) -> bool:
-    """Count the email or payment a stream record's NewImage holds; False when it is neither or
-    was counted before."""
+    """Count the email or payment a stream record's NewImage holds (an email also in its
+    customer's links sent); False when it is neither or was counted before."""
     kind = image.get("kind", {}).get("S")
     pk, sk = image["pk"]["S"], image["sk"]["S"]
     if kind == "event" and image.get("type", {}).get("S") in EMAIL_KINDS:
         day = image["at"]["S"][:10]
-        return count_once((pk, "AGG#" + sk), (ACTIVITY_PK, day), {EMAIL_KINDS[image["type"]["S"]]: 1})
+        counters = {(ACTIVITY_PK, day): {EMAIL_KINDS[image["type"]["S"]]: 1}}
+        customer_id = json.loads(image.get("data", {}).get("S") or "{}").get("customer_id")
+        if customer_id:
+            counters[links_key(str(customer_id))] = {"links_sent": 1}
+        return count_once((pk, "AGG#" + sk), counters)
     if kind == "payment" and sk == store.HEAD:
         currency, day = image["currency"]["S"], image["received_at"]["S"][:10]
         amounts = {"p_" + currency: 1, "r_" + currency: int(image["amount"]["N"])}
-        return count_once((pk, "AGG#" + sk), (ACTIVITY_PK, day), amounts)
+        return count_once((pk, "AGG#" + sk), {(ACTIVITY_PK, day): amounts})
     return False
+
+
+def links_sent(customer_id: str) -> int:
+    """How many emails (each with its links) the customer was sent."""
+    key = links_key(customer_id)
+    response = store.dispatch("GetItem", {"Key": {"pk": {"S": key[0]}, "sk": {"S": key[1]}}})
+    return number(response.get("Item") or {}, "links_sent")
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,7 @@ class Customer:
     # Every link we send the customer carries this; finance raising it revokes every older link
     # (and the portal sessions they opened).
     link_generation: int = 0
+    portal_last_used_at: str | None = None  # when one of the customer's links last opened the portal
 
     @property
     def needs_contact_details(self) -> bool:

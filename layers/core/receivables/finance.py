@@ -83,6 +83,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "credit_hold": customer.credit_hold,
         "collector": customer.collector,
         "link_generation": customer.link_generation,
+        "portal_last_used_at": customer.portal_last_used_at,
         "version": customer.version,
     }
 

@@ -223,7 +223,8 @@ def send_account_link(
     clock: Clock,
 ) -> str:
     """Email ``address`` (a known contact of ``customer``) a fresh link to their account on the
-    portal, under the customer's current link generation; returns the message id."""
+    portal, under the customer's current link generation, and record it (``PortalLinkSent``);
+    returns the message id."""
     from receivables.emails import render_account_email
 
     expires = int((clock.now() + timedelta(days=settings.link_ttl_days)).timestamp())
@@ -239,4 +240,15 @@ def send_account_link(
         language=customer.language,
     )
     message = mime_message(rendered, replace(customer, email=address), settings, "", "account_link")
-    return send_raw(address, message.as_bytes())
+    message_id = send_raw(address, message.as_bytes())
+    from receivables.finance import change_customer
+
+    change_customer(
+        customer.customer_id,
+        lambda c: c,
+        "PortalLinkSent",
+        {"customer_id": customer.customer_id, "to": address, "message_id": message_id},
+        ACTOR,
+        clock,
+    )
+    return message_id

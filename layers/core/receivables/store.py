@@ -245,6 +245,7 @@ class CustomerRecord(LedgerRecord, discriminator="customer"):
     credit_hold = IntegerAttribute(null=True)  # 1/0
     collector = UnicodeAttribute(null=True)
     link_generation = IntegerAttribute(null=True)
+    portal_last_used_at = UnicodeAttribute(null=True)
 
 
 class CustomerKeyRecord(LedgerRecord, discriminator="customer_key"):
@@ -629,6 +630,7 @@ def _customer_record(c: Customer) -> CustomerRecord:
         credit_hold=int(c.credit_hold) if c.credit_hold else None,
         collector=c.collector,
         link_generation=c.link_generation or None,
+        portal_last_used_at=c.portal_last_used_at,
     )
 
 
@@ -652,6 +654,7 @@ def _customer(rec: CustomerRecord) -> Customer:
         credit_hold=bool(rec.credit_hold),
         collector=rec.collector,
         link_generation=int(rec.link_generation or 0),
+        portal_last_used_at=rec.portal_last_used_at,
     )
 
 

@@ -110,6 +110,7 @@ class Portal:
             check_generation(link.generation, customer.link_generation)
         except AccessDeniedError as exc:
             return self.denied(exc, customer)
+        _record_use(customer, link.invoice_id, self.clock)
         session = open_session(link, self.link_key, now)
         landing = f"#inv-{link.invoice_id}" if link.invoice_id else ""
         return Answer.redirect(f"/portal{landing}", **{"Set-Cookie": set_cookie(session, secure=self.secure)})
@@ -328,6 +329,23 @@ class Portal:
         language = language_of(customer.language)
         body = _message(language, "signed_out", "no_session")
         return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})
+
+
+def _record_use(customer: Customer, invoice_id: str | None, clock: Clock) -> None:
+    """When a link last opened the portal, on the customer (finance sees it), with an audit
+    event: who came in, and through which invoice's email."""
+    from receivables.clock import iso_timestamp
+    from receivables.finance import change_customer
+
+    at = iso_timestamp(clock.now())
+    change_customer(
+        customer.customer_id,
+        lambda c: replace(c, portal_last_used_at=at),
+        "PortalOpened",
+        {"invoice_id": invoice_id, "link_generation": customer.link_generation},
+        "customer:portal",
+        clock,
+    )
 
 
 def _pdf(document: bytes, name: str) -> Answer:
