@@ -432,3 +432,32 @@ def test_the_invoice_and_the_statement_download_as_pdf(aws: Aws, portal: Client)
     foreign = get(portal, f"/portal/invoices/{inv('B-1')}/pdf", cookie)
     assert foreign.status_code == 404 and b"B-1" not in foreign.body and b"Beta" not in foreign.body
     assert get(portal, "/portal/invoices/inv_nothing/pdf", cookie).status_code == 404
+
+
+def test_the_payer_uses_their_credit_first(aws: Aws, portal: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from receivables.payments import payment_id_for, reallocate
+
+    reallocate(payment_id_for("bank", "T-1"), {}, aws.clock, actor="finance:u-1")  # 400.00 credit
+    checkout = Checkout()
+    module = load_function("pay")
+    monkeypatch.setattr(
+        module, "portal", lambda: Portal(KEY, aws.clock, secure=False, create_session=checkout)
+    )
+    cookie = sign_in(portal, link(aws, "A-1"))
+    home = get(portal, "/portal", cookie).body.decode()
+    assert 'id="use-credit"' in home and "€400.00" in home
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+
+    # A-2 alone (250.00) is paid from the credit: no checkout at all.
+    form = urlencode([("csrf", csrf_of(home)), ("invoice", inv("A-2")), ("use_credit", "1")]).encode()
+    answer = portal.http.post("/portal/pay", headers=headers, body=form)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/portal?paid=credit"
+    assert checkout.calls == []
+    a2 = store.get_invoice(inv("A-2"))
+    assert a2 is not None and a2.status.value == "paid"
+
+    # A-1 (1,000.00) takes the 150.00 left, and Checkout the rest.
+    form = urlencode([("csrf", csrf_of(home)), ("invoice", inv("A-1")), ("use_credit", "1")]).encode()
+    answer = portal.http.post("/portal/pay", headers=headers, body=form)
+    assert answer.status_code == 303 and len(checkout.calls) == 1
+    assert [i["price_data"]["unit_amount"] for i in checkout.calls[0][0]["line_items"]] == [85000]

@@ -15,7 +15,7 @@ credit note             CN#<id> / HEAD              gsi1 CUST#<customer> / CN#<i
 customer                CUS#<id> / HEAD
 customer identifier     CKEY#<scheme>:<value> / KEY
 audit event             <aggregate pk> / EVT#<seq>
-allocation              INV#<id> / ALLOC#<source>
+allocation              INV#<id> / ALLOC#<source type>#<allocation id>
 dispute                 DSP#<id> / HEAD             gsi1 CUST#<customer> / DSP#<opened>#<id>
                                                     gsi2 DISPUTES#open / <opened>#<id> (sparse:
                                                     until it ends)
@@ -876,7 +876,9 @@ def allocation_record(allocation: Allocation) -> LedgerRecord:
     """The item that records one allocation under its invoice."""
     return AllocationRecord(
         pk=invoice_pk(allocation.invoice_id),
-        sk=f"ALLOC#{allocation.source_type}#{allocation.source_id}",
+        # One item per allocation: a payment applied to the same invoice again later (its credit,
+        # after a refund or a re-allocation) is another allocation, never the first one again.
+        sk=f"ALLOC#{allocation.source_type}#{allocation.allocation_id}",
         allocation_id=allocation.allocation_id,
         source_type=allocation.source_type,
         source_id=allocation.source_id,

@@ -84,6 +84,7 @@ WORDS: dict[str, dict[str, str]] = {
         "tax": "Tax",
         "download_pdf": "PDF",
         "not_found": "There is no such invoice on your account.",
+        "use_credit": "Use my credit first",
         "select": "Pay",
         "pay_selected": "Pay the selected invoices",
         "cannot_pay": (
@@ -157,6 +158,7 @@ WORDS: dict[str, dict[str, str]] = {
         "tax": "TVA",
         "download_pdf": "PDF",
         "not_found": "Cette facture ne figure pas sur votre compte.",
+        "use_credit": "Utiliser d'abord mon avoir",
         "select": "Payer",
         "pay_selected": "Payer les factures cochées",
         "cannot_pay": (
@@ -234,6 +236,7 @@ WORDS: dict[str, dict[str, str]] = {
         "tax": "Steuer",
         "download_pdf": "PDF",
         "not_found": "Diese Rechnung gibt es in Ihrem Konto nicht.",
+        "use_credit": "Zuerst mein Guthaben verwenden",
         "select": "Zahlen",
         "pay_selected": "Ausgewählte Rechnungen bezahlen",
         "cannot_pay": (

@@ -190,7 +190,7 @@ class Portal:
             session_forms=True,
             statement_from=today.replace(day=1).isoformat(),
             statement_to=today.isoformat(),
-            paid=(query or {}).get("paid") == "1",
+            paid=(query or {}).get("paid") in ("1", "credit"),
             **account(customer, today),
         )
         return Answer.html(200, body)
@@ -311,6 +311,10 @@ class Portal:
         if not chosen or len(payable) != len(chosen) or len(currencies) != 1 or self.create_session is None:
             body = _message(language, "open_invoices", "cannot_pay", csrf_token(session, self.link_key))
             return Answer.html(400, body)
+        if fields.get("use_credit") == ["1"]:
+            payable = _apply_credit(customer, payable, self.clock)
+            if not payable:
+                return Answer.redirect("/portal?paid=credit")
         try:
             params = several_checkout_params(payable, customer, self.base_url.rstrip("/"))
         except ValueError:
@@ -329,6 +333,29 @@ class Portal:
         language = language_of(customer.language)
         body = _message(language, "signed_out", "no_session")
         return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})
+
+
+def _apply_credit(customer: Customer, invoices: list[Invoice], clock: Clock) -> list[Invoice]:
+    """Apply the customer's credit (what their payments left unapplied, oldest first) to the
+    selected invoices, oldest due first; the invoices that still owe something, read fresh."""
+    from receivables.payments import apply_payment_to_invoice
+
+    ordered = sorted(invoices, key=lambda i: (i.due_date, i.number))
+    credits = sorted(
+        (p for p in store.customer_payments(customer.customer_id) if p.unapplied.minor > 0),
+        key=lambda p: p.received_at,
+    )
+    for payment in credits:
+        if payment.unapplied.currency != ordered[0].currency:
+            continue
+        for invoice in ordered:
+            apply_payment_to_invoice(payment.payment_id, invoice.invoice_id, clock)
+    fresh = store.get_heads(i.invoice_id for i in ordered)
+    return [
+        i
+        for i in (fresh.get(o.invoice_id) for o in ordered)
+        if isinstance(i, Invoice) and i.balance.minor > 0
+    ]
 
 
 def _record_use(customer: Customer, invoice_id: str | None, clock: Clock) -> None:
