@@ -819,11 +819,16 @@ CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2}
 @endpoint(Role.COLLECTOR)
 def customer_contact(who: str, customer_id: str) -> Response:
     """Change the customer's contact details and preferences (collector): any of ``email``,
-    ``name``, ``language`` (en, fr, de), ``country`` (ISO 3166 alpha-2)."""
+    ``name``, ``language`` (en, fr, de), ``country`` (ISO 3166 alpha-2), and
+    ``partial_payments`` (may they pay part of what they select on the portal)."""
     from receivables.finance import change_customer, customer_json
 
     body = _body()
-    errors = [FieldError(name, "is not a contact field") for name in sorted(set(body) - set(CONTACT_FIELDS))]
+    preferences = {"partial_payments"}
+    known = set(CONTACT_FIELDS) | preferences
+    errors = [FieldError(name, "is not a contact field") for name in sorted(set(body) - known)]
+    if "partial_payments" in body and not isinstance(body["partial_payments"], bool):
+        errors.append(FieldError("partial_payments", "must be true or false"))
     for name, longest in CONTACT_FIELDS.items():
         value = body.get(name)
         if value is not None and (not isinstance(value, str) or not 0 < len(value) <= longest):
@@ -838,7 +843,7 @@ def customer_contact(who: str, customer_id: str) -> Response:
     if errors:
         raise RequestInvalidError(errors)
     _, clock = context()
-    changes = {name: body[name] for name in CONTACT_FIELDS if name in body}
+    changes = {name: body[name] for name in known if name in body}
     changed = change_customer(
         customer_id, lambda c: replace(c, **changes), "ContactChanged", changes, f"finance:{who}", clock
     )

@@ -255,18 +255,41 @@ class Checkout:
         return {"id": "cs_test_many", "url": "https://checkout.example/cs_test_many", "status": "open"}
 
 
-def test_the_payer_pays_several_invoices_in_one_checkout(
-    aws: Aws, portal: Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from receivables.stripe_events import handle_event
-
+def checkout_for(aws: Aws, monkeypatch: pytest.MonkeyPatch, base_url: str = "") -> Checkout:
+    """The pay function's portal, with Stripe Checkout recorded."""
     checkout = Checkout()
     module = load_function("pay")
     monkeypatch.setattr(
         module,
         "portal",
-        lambda: Portal(KEY, aws.clock, secure=False, base_url="https://p.example", create_session=checkout),
+        lambda: Portal(KEY, aws.clock, secure=False, base_url=base_url, create_session=checkout),
     )
+    return checkout
+
+
+def paid(aws: Aws, params: dict[str, Any], payment_intent: str, amount: int) -> None:
+    """Stripe says the Checkout Session of ``params`` was paid."""
+    from receivables.stripe_events import handle_event
+
+    session = {
+        "id": "cs_" + payment_intent,
+        "object": "checkout.session",
+        "payment_status": "paid",
+        "payment_intent": payment_intent,
+        "amount_total": amount,
+        "currency": "eur",
+        "metadata": params["metadata"],
+        "created": int(aws.clock.now().timestamp()),
+        "payment_method_types": ["card"],
+    }
+    event = {"id": "evt_" + payment_intent, "type": "checkout.session.completed", "data": {"object": session}}
+    handle_event(event, aws.clock)
+
+
+def test_the_payer_pays_several_invoices_in_one_checkout(
+    aws: Aws, portal: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = checkout_for(aws, monkeypatch, "https://p.example")
     cookie = sign_in(portal, link(aws, "A-1"))
     token = csrf_of(get(portal, "/portal", cookie).body.decode())
     chosen = urlencode([("csrf", token), ("invoice", inv("A-2")), ("invoice", inv("A-1"))]).encode()
@@ -281,23 +304,10 @@ def test_the_payer_pays_several_invoices_in_one_checkout(
     assert params["success_url"] == "https://p.example/portal?paid=1" and again.status_code == 303
 
     # Stripe says the session is paid: exactly those invoices are paid.
-    session = {
-        "id": "cs_test_many",
-        "object": "checkout.session",
-        "payment_status": "paid",
-        "payment_intent": "pi_many",
-        "amount_total": 85000,
-        "currency": "eur",
-        "metadata": params["metadata"],
-        "created": int(aws.clock.now().timestamp()),
-        "payment_method_types": ["card"],
-    }
-    handle_event(
-        {"id": "evt_1", "type": "checkout.session.completed", "data": {"object": session}}, aws.clock
-    )
+    paid(aws, params, "pi_many", 85000)
     for number in ("A-1", "A-2"):
-        paid = store.get_invoice(inv(number))
-        assert paid is not None and paid.status.value == "paid", number
+        invoice = store.get_invoice(inv(number))
+        assert invoice is not None and invoice.status.value == "paid", number
     thanks = get(portal, "/portal?paid=1", cookie).body.decode()
     assert (
         'id="paid-notice"' in thanks
@@ -316,11 +326,7 @@ def test_a_selection_that_cannot_be_paid_opens_no_checkout(
     from receivables.domain import AuditEvent
     from receivables.ledger import open_dispute
 
-    checkout = Checkout()
-    module = load_function("pay")
-    monkeypatch.setattr(
-        module, "portal", lambda: Portal(KEY, aws.clock, secure=False, create_session=checkout)
-    )
+    checkout = checkout_for(aws, monkeypatch)
     cookie = sign_in(portal, link(aws, "A-1"))
     token = csrf_of(get(portal, "/portal", cookie).body.decode())
     if case == "disputed":
@@ -438,11 +444,7 @@ def test_the_payer_uses_their_credit_first(aws: Aws, portal: Client, monkeypatch
     from receivables.payments import payment_id_for, reallocate
 
     reallocate(payment_id_for("bank", "T-1"), {}, aws.clock, actor="finance:u-1")  # 400.00 credit
-    checkout = Checkout()
-    module = load_function("pay")
-    monkeypatch.setattr(
-        module, "portal", lambda: Portal(KEY, aws.clock, secure=False, create_session=checkout)
-    )
+    checkout = checkout_for(aws, monkeypatch)
     cookie = sign_in(portal, link(aws, "A-1"))
     home = get(portal, "/portal", cookie).body.decode()
     assert 'id="use-credit"' in home and "€400.00" in home
@@ -461,3 +463,42 @@ def test_the_payer_uses_their_credit_first(aws: Aws, portal: Client, monkeypatch
     answer = portal.http.post("/portal/pay", headers=headers, body=form)
     assert answer.status_code == 303 and len(checkout.calls) == 1
     assert [i["price_data"]["unit_amount"] for i in checkout.calls[0][0]["line_items"]] == [85000]
+
+
+def test_a_part_payment_where_finance_allows_it_goes_oldest_first(
+    aws: Aws, portal: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from receivables.finance import change_customer
+
+    checkout = checkout_for(aws, monkeypatch)
+    cookie = sign_in(portal, link(aws, "A-1"))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+
+    def pay(amount: str) -> Any:
+        token = csrf_of(get(portal, "/portal", cookie).body.decode())
+        fields = [("csrf", token), ("invoice", inv("A-1")), ("invoice", inv("A-2")), ("amount", amount)]
+        return portal.http.post("/portal/pay", headers=headers, body=urlencode(fields).encode())
+
+    assert pay("300.00").status_code == 400 and checkout.calls == [], "finance has not allowed it"
+    assert 'id="amount"' not in get(portal, "/portal", cookie).body.decode()
+    change_customer(
+        customer_of("A-1"),
+        lambda c: replace(c, partial_payments=True),
+        "PreferencesChanged",
+        {},
+        "t",
+        aws.clock,
+    )
+    assert 'id="amount"' in get(portal, "/portal", cookie).body.decode()
+    for bad in ("0", "-5", "850.01", "12.345", "lots"):
+        assert pay(bad).status_code == 400, bad
+    assert checkout.calls == []
+    assert pay("300,00").status_code == 303
+    ((params, _),) = checkout.calls
+    assert [i["price_data"]["unit_amount"] for i in params["line_items"]] == [30000]
+    paid(aws, params, "pi_part", 30000)
+    a1, a2 = store.get_invoice(inv("A-1")), store.get_invoice(inv("A-2"))
+    assert a1 is not None and a2 is not None
+    assert (a1.balance.to_decimal_string(), a2.balance.to_decimal_string()) == ("300.00", "250.00")

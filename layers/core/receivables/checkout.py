@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from receivables.clock import Clock
     from receivables.domain import Customer, Invoice
+    from receivables.money import Money
 
 # A session is reused for at most this long (Stripe keeps idempotency keys for 24 hours, and
 # a session stays open for 24 hours by default).
@@ -79,28 +80,34 @@ def checkout_params(invoice: Invoice, customer: Customer | None, token: str, bas
 MAX_INVOICES_PER_CHECKOUT = 15  # their ids fit one metadata value (Stripe: 500 characters)
 
 
-def several_checkout_params(invoices: list[Invoice], customer: Customer, base_url: str) -> dict[str, Any]:
+def several_checkout_params(
+    invoices: list[Invoice], customer: Customer, base_url: str, part: Money | None = None
+) -> dict[str, Any]:
     """One Checkout Session for the open balances of several invoices of one customer, in one
     currency (the portal's "pay selected"): a line per invoice, the invoices in the metadata
-    (oldest due first, the order a short payment is allocated in)."""
+    (oldest due first, the order a short payment is allocated in). With ``part`` (less than the
+    total, where finance allows it) one line for that amount, towards the same invoices."""
     ordered = sorted(invoices, key=lambda i: (i.due_date, i.number))
     ids = ",".join(i.invoice_id for i in ordered)
     if len(ordered) > MAX_INVOICES_PER_CHECKOUT or len(ids) > 500:
         raise ValueError(f"at most {MAX_INVOICES_PER_CHECKOUT} invoices in one payment")
     metadata = {"invoice_ids": ids, "customer_id": customer.customer_id, "source": "portal"}
     numbers = ", ".join(i.number for i in ordered)
+    lines = [(i.balance, f"Invoice {i.number}") for i in ordered]
+    if part is not None:
+        lines = [(part, f"Payment towards invoices {numbers}"[:250])]
     params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [
             {
                 "quantity": 1,
                 "price_data": {
-                    "currency": i.currency.lower(),
-                    "unit_amount": i.balance.minor,
-                    "product_data": {"name": f"Invoice {i.number}"},
+                    "currency": amount.currency.lower(),
+                    "unit_amount": amount.minor,
+                    "product_data": {"name": name},
                 },
             }
-            for i in ordered
+            for amount, name in lines
         ],
         "client_reference_id": customer.customer_id,
         "metadata": metadata,
@@ -113,13 +120,14 @@ def several_checkout_params(invoices: list[Invoice], customer: Customer, base_ur
     return params
 
 
-def several_idempotency_key(invoices: list[Invoice], now_seconds: float) -> str:
+def several_idempotency_key(invoices: list[Invoice], now_seconds: float, part: Money | None = None) -> str:
     """The same while the selection, its balances and versions, and the half-day window stay the
     same: a double submit opens one session, a changed selection a new one."""
     import hashlib
 
     window = int(now_seconds) // SESSION_WINDOW_SECONDS
     parts = sorted(f"{i.invoice_id}:{i.balance.minor}:{i.version}" for i in invoices)
+    parts.append(f"part:{part.minor if part is not None else '-'}")
     return "checkout-many-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + f"-{window}"
 
 

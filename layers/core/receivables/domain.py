@@ -85,6 +85,7 @@ class Customer:
     # (and the portal sessions they opened).
     link_generation: int = 0
     portal_last_used_at: str | None = None  # when one of the customer's links last opened the portal
+    partial_payments: bool = False  # finance lets them pay part of what they select, on the portal
 
     @property
     def needs_contact_details(self) -> bool:

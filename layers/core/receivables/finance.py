@@ -84,6 +84,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "collector": customer.collector,
         "link_generation": customer.link_generation,
         "portal_last_used_at": customer.portal_last_used_at,
+        "partial_payments": customer.partial_payments,
         "version": customer.version,
     }
 

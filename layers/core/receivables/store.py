@@ -246,6 +246,7 @@ class CustomerRecord(LedgerRecord, discriminator="customer"):
     collector = UnicodeAttribute(null=True)
     link_generation = IntegerAttribute(null=True)
     portal_last_used_at = UnicodeAttribute(null=True)
+    partial_payments = IntegerAttribute(null=True)  # 1/0
 
 
 class CustomerKeyRecord(LedgerRecord, discriminator="customer_key"):
@@ -631,6 +632,7 @@ def _customer_record(c: Customer) -> CustomerRecord:
         collector=c.collector,
         link_generation=c.link_generation or None,
         portal_last_used_at=c.portal_last_used_at,
+        partial_payments=1 if c.partial_payments else None,
     )
 
 
@@ -655,6 +657,7 @@ def _customer(rec: CustomerRecord) -> Customer:
         collector=rec.collector,
         link_generation=int(rec.link_generation or 0),
         portal_last_used_at=rec.portal_last_used_at,
+        partial_payments=bool(rec.partial_payments),
     )
 
 

@@ -85,6 +85,10 @@ WORDS: dict[str, dict[str, str]] = {
         "download_pdf": "PDF",
         "not_found": "There is no such invoice on your account.",
         "use_credit": "Use my credit first",
+        "part_amount": "Amount to pay now",
+        "all_of_it": "all of it",
+        "partial_not_allowed": "Please pay the selected invoices in full.",
+        "bad_amount": "Please enter an amount above zero and no more than the selected invoices add up to.",
         "select": "Pay",
         "pay_selected": "Pay the selected invoices",
         "cannot_pay": (
@@ -159,6 +163,10 @@ WORDS: dict[str, dict[str, str]] = {
         "download_pdf": "PDF",
         "not_found": "Cette facture ne figure pas sur votre compte.",
         "use_credit": "Utiliser d'abord mon avoir",
+        "part_amount": "Montant à payer maintenant",
+        "all_of_it": "la totalité",
+        "partial_not_allowed": "Veuillez régler les factures choisies en totalité.",
+        "bad_amount": "Indiquez un montant positif, au plus égal au total des factures choisies.",
         "select": "Payer",
         "pay_selected": "Payer les factures cochées",
         "cannot_pay": (
@@ -237,6 +245,10 @@ WORDS: dict[str, dict[str, str]] = {
         "download_pdf": "PDF",
         "not_found": "Diese Rechnung gibt es in Ihrem Konto nicht.",
         "use_credit": "Zuerst mein Guthaben verwenden",
+        "part_amount": "Jetzt zu zahlender Betrag",
+        "all_of_it": "alles",
+        "partial_not_allowed": "Bitte bezahlen Sie die ausgewählten Rechnungen vollständig.",
+        "bad_amount": "Bitte einen Betrag über null und höchstens die Summe der ausgewählten Rechnungen.",
         "select": "Zahlen",
         "pay_selected": "Ausgewählte Rechnungen bezahlen",
         "cannot_pay": (

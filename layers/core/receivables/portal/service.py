@@ -191,6 +191,7 @@ class Portal:
             statement_from=today.replace(day=1).isoformat(),
             statement_to=today.isoformat(),
             paid=(query or {}).get("paid") in ("1", "credit"),
+            partial_payments=customer.partial_payments,
             **account(customer, today),
         )
         return Answer.html(200, body)
@@ -315,12 +316,18 @@ class Portal:
             payable = _apply_credit(customer, payable, self.clock)
             if not payable:
                 return Answer.redirect("/portal?paid=credit")
-        try:
-            params = several_checkout_params(payable, customer, self.base_url.rstrip("/"))
-        except ValueError:
-            body = _message(language, "open_invoices", "too_many", csrf_token(session, self.link_key))
-            return Answer.html(400, body)
-        checkout = self.create_session(params, several_idempotency_key(payable, self.clock.now().timestamp()))
+        part, problem = _part(customer, payable, next(iter(fields.get("amount", [])), ""))
+        if problem is None:
+            try:
+                params = several_checkout_params(payable, customer, self.base_url.rstrip("/"), part)
+            except ValueError:
+                problem = "too_many"
+        if problem is not None:
+            return Answer.html(
+                400, _message(language, "open_invoices", problem, csrf_token(session, self.link_key))
+            )
+        key = several_idempotency_key(payable, self.clock.now().timestamp(), part)
+        checkout = self.create_session(params, key)
         return Answer.redirect(str(checkout["url"]))
 
     def sign_out(self, cookies: str | None, form: bytes) -> Answer:
@@ -333,6 +340,25 @@ class Portal:
         language = language_of(customer.language)
         body = _message(language, "signed_out", "no_session")
         return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})
+
+
+def _part(customer: Customer, invoices: list[Invoice], text: str) -> tuple[Money | None, str | None]:
+    """The part of the selection's total the payer typed (None: all of it), or what is wrong:
+    not allowed for this customer, not an amount, not more than zero and less than the total."""
+    if not text.strip():
+        return None, None
+    if not customer.partial_payments:
+        return None, "partial_not_allowed"
+    total = Money.zero(invoices[0].currency)
+    for invoice in invoices:
+        total = total + invoice.balance
+    try:
+        part = Money.parse(text.strip().replace(",", "."), total.currency)
+    except (ValueError, ArithmeticError):
+        return None, "bad_amount"
+    if part.minor <= 0 or part > total:
+        return None, "bad_amount"
+    return (None, None) if part == total else (part, None)
 
 
 def _apply_credit(customer: Customer, invoices: list[Invoice], clock: Clock) -> list[Invoice]:
