@@ -20,7 +20,7 @@ from chalice.app import Chalice, Response
 
 from receivables import store
 from receivables.checkout import PayLinkSettings, Redirect, after_checkout, open_pay_link
-from receivables.clock import Clock, clock_from_env
+from receivables.clock import Clock, SystemClock, clock_from_env
 from receivables.observability import logger
 from receivables.pages import Page
 from receivables.settings import Settings
@@ -227,6 +227,7 @@ def portal() -> Any:
         create_session=deps.create_session,
         send_link=link_mailer(),
         seller_name=os.environ.get("SELLER_NAME") or os.environ.get("SENDER_EMAIL", ""),
+        wall=SystemClock(),
     )
 
 

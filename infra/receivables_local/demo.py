@@ -103,6 +103,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     from receivables_local.demo_disputes import disputes_chapter
     from receivables_local.demo_dunning import dunning_chapter
     from receivables_local.demo_finance import finance_chapter
+    from receivables_local.demo_portal import portal_chapter
 
     assert runtime.stack is not None
     session = boto3.session.Session(region_name=runtime.region)
@@ -154,7 +155,8 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     _payments(runtime, s3, bucket, out)
     dunning_chapter(runtime, s3, bucket, out)
     disputes_chapter(runtime, s3, bucket, out)
-    finance_chapter(runtime, out)
+    portal_chapter(runtime, s3, bucket, out)
+    finance_chapter(runtime, out, number=12)
 
 
 # --- payments ----------------------------------------------------------------------------------
@@ -194,6 +196,18 @@ def pay_by_card(runtime: LocalRuntime, url: str, card: str) -> str:
     return "paid on the checkout page" if status == 303 else f"checkout answered {status}"
 
 
+def emailed_link(runtime: LocalRuntime, number: str, path: str) -> str:
+    """The ``path`` link (``pay``, ``dispute``, ``portal/link``) in the email of invoice ``number``."""
+    import re
+
+    for message in runtime.mailbox():
+        if f"Invoice {number} " in message["Subject"]:
+            found = re.search(rf"(http://\S+/{path}/[\w.-]+)", message["Body"]["text_part"] or "")
+            if found:
+                return found.group(1)
+    raise RuntimeError(f"no email with a {path} link for invoice {number}")
+
+
 def _state(number: str) -> str:
     from receivables import store
     from receivables.domain import DocumentType
@@ -206,7 +220,6 @@ def _state(number: str) -> str:
 
 
 def _payments(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -> None:
-    import re
 
     mail = [m for m in runtime.mailbox() if m.get("Headers", {}).get("X-Receivables-Mail") == "invoice"]
     print(f"\n5. Invoice emails sent through SES: {len(mail)}", file=out)
@@ -215,12 +228,7 @@ def _payments(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -> None:
     print("   (no email for customers without an address: they stay flagged for contact details)", file=out)
 
     def link_of(number: str) -> str:
-        for message in runtime.mailbox():
-            if f"Invoice {number} " in message["Subject"]:
-                found = re.search(r"(http://\S+/pay/[\w.-]+)", message["Body"]["text_part"] or "")
-                if found:
-                    return found.group(1)
-        raise RuntimeError(f"no email for invoice {number}")
+        return emailed_link(runtime, number, "pay")
 
     print("\n6. Customers pay by card through the emailed link (the local Stripe's checkout):", file=out)
     for number, card, label in (

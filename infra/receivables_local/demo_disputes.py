@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any, TextIO
 
-from receivables_local.demo import file_line, http, report_of
+from receivables_local.demo import emailed_link, file_line, http, report_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -152,12 +152,7 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
 
 def dispute_link(runtime: LocalRuntime, number: str) -> str:
     """The dispute link in the email of invoice ``number``."""
-    for message in runtime.mailbox():
-        if f"Invoice {number} " in message["Subject"]:
-            found = re.search(r"(http://\S+/dispute/[\w.-]+)", message["Body"]["text_part"] or "")
-            if found:
-                return found.group(1)
-    raise RuntimeError(f"no email with a dispute link for {number}")
+    return emailed_link(runtime, number, "dispute")
 
 
 def upload(page: str, content: bytes) -> tuple[int, dict[str, str]]:
