@@ -821,6 +821,7 @@ def customer_contact(who: str, customer_id: str) -> Response:
     """Change the customer's contact details and preferences (collector): any of ``email``,
     ``name``, ``language`` (en, fr, de), ``country`` (ISO 3166 alpha-2), and
     ``partial_payments`` (may they pay part of what they select on the portal)."""
+    from receivables.domain import PartyId
     from receivables.finance import change_customer, customer_json
 
     body = _body()
@@ -843,9 +844,27 @@ def customer_contact(who: str, customer_id: str) -> Response:
     if errors:
         raise RequestInvalidError(errors)
     _, clock = context()
-    changes = {name: body[name] for name in known if name in body}
+    changes: dict[str, Any] = {name: body[name] for name in known if name in body}
+    customer = customer_or_404(customer_id)
+    extra = []
+    if isinstance(email, str):
+        # The new address becomes a known contact: it can ask the portal for a fresh link.
+        contact = PartyId("email", email.strip().lower())
+        owner = store.customers_by_identifier([contact]).get(contact)
+        if owner not in (None, customer_id):
+            raise LedgerError("this address is already a contact of another customer")
+        if owner is None:
+            extra.append(store.customer_key_record(customer_id, contact))
+        if contact not in customer.identifiers:
+            changes["identifiers"] = (*customer.identifiers, contact)
     changed = change_customer(
-        customer_id, lambda c: replace(c, **changes), "ContactChanged", changes, f"finance:{who}", clock
+        customer_id,
+        lambda c: replace(c, **changes),
+        "ContactChanged",
+        {k: v for k, v in body.items() if k in known},
+        f"finance:{who}",
+        clock,
+        extra,
     )
     return _json({"customer": customer_json(changed)})
 

@@ -389,3 +389,19 @@ def test_finance_resends_a_portal_link_to_a_known_contact(api: Any, monkeypatch:
     assert len(sent) == 1
     _, one = api("GET", "/customers/{customer_id}", f"/customers/{acme['customer_id']}", role="viewer")
     assert one["customer"]["links_sent"] == 0 and one["customer"]["portal_last_used_at"] is None
+
+
+def test_a_new_contact_address_becomes_a_known_contact(api: Any) -> None:
+    from receivables.portal.service import known_contact
+
+    _, listed = api("GET", "/customers", role="viewer")
+    acme = next(c for c in listed["customers"] if c["name"] == "Acme Logistics")
+    path, resource = f"/customers/{acme['customer_id']}/contact", "/customers/{customer_id}/contact"
+    assert known_contact("payables@acme.example") is None
+    status, body = api("PATCH", resource, path, body={"email": "Payables@Acme.example"}, role="collector")
+    assert status == 200, body
+    found = known_contact("payables@acme.example")
+    assert found is not None and found.customer_id == acme["customer_id"]
+    old = known_contact("ap@acme.example")
+    assert old is not None and old.customer_id == acme["customer_id"], "the other contacts stay known"
+    assert api("PATCH", resource, path, body={"email": "ap@bolt.example"}, role="collector")[0] == 409

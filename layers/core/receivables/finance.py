@@ -20,7 +20,7 @@ from receivables.ledger import OPEN_RECEIVABLE, void, write_off
 from receivables.money import Money
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
     from receivables.clock import Clock
     from receivables.domain import Payment
@@ -116,15 +116,16 @@ def _change(
     data: dict[str, Any],
     actor: str,
     clock: Clock,
+    extra: Sequence[store.LedgerRecord] = (),
 ) -> Head:
-    """Apply ``how`` to the fresh state ``load`` reads, with a ``kind`` audit event; read again
-    and retried on a concurrent change."""
+    """Apply ``how`` to the fresh state ``load`` reads, with a ``kind`` audit event (and
+    ``extra`` new items); read again and retried on a concurrent change."""
     for _ in range(5):
         head = load(aggregate_id)
         changed = replace(how(head), version=head.version + 1)
         event = AuditEvent(aggregate_id, changed.version, kind, iso_timestamp(clock.now()), actor, data)
         try:
-            store.apply_changes([(changed, event)])
+            store.apply_changes([(changed, event)], extra=extra)
             return changed
         except store.ConcurrentChangeError:
             continue
@@ -180,10 +181,12 @@ def change_customer(
     data: dict[str, Any],
     actor: str,
     clock: Clock,
+    extra: Sequence[store.LedgerRecord] = (),
 ) -> Customer:
-    """Apply ``how`` to the customer's fresh state, with its audit event; retried on a
+    """Apply ``how`` to the customer's fresh state, with its audit event (and ``extra`` new
+    items, such as a key that finds the customer by a new contact address); retried on a
     concurrent change."""
-    return _change(customer_id, customer_or_404, how, kind, data, actor, clock)
+    return _change(customer_id, customer_or_404, how, kind, data, actor, clock, extra)
 
 
 def revoke_links(customer_id: str, reason: str, actor: str, clock: Clock) -> Customer:

@@ -384,6 +384,11 @@ def customer_key_pk(identifier: PartyId) -> str:
     return f"CKEY#{identifier.key()}"
 
 
+def customer_key_record(customer_id: str, identifier: PartyId) -> LedgerRecord:
+    """The item that finds ``customer_id`` by ``identifier`` (put on condition it is new)."""
+    return CustomerKeyRecord(pk=customer_key_pk(identifier), sk="KEY", customer_id=customer_id)
+
+
 def event_sk(seq: int) -> str:
     return f"EVT#{seq:08d}"
 
