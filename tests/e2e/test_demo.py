@@ -122,7 +122,7 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     kpis = re.search(r"KPIs EUR \(30 days\): (.*)\n(      not yet: (.*)\n)?", finance)
     assert kpis, finance
     for label in ("DSO", "CEI %", "overdue %"):
-        figure = re.search(rf"(^|, ){re.escape(label)} [\d.]+", kpis.group(1))
+        figure = re.search(rf"(^|, ){re.escape(label)} -?[\d.]+", kpis.group(1))
         assert figure or f"; {label}:" in f"; {kpis.group(3) or ''}", (label, kpis.group(0))
     shot = re.search(r"(?:in a browser|page is in): (\S+)", finance)
     assert shot and Path(shot.group(1)).stat().st_size > 1000

@@ -123,6 +123,9 @@ class Story:
         while status == "RUNNING" and time.monotonic() < deadline:
             time.sleep(0.1)
             status = self.execution_status(number)
+        if status == "FAILED":  # say why: the task's error is recorded on the invoice
+            invoice = store.get_invoice(document_id("self", DocumentType.INVOICE, number))
+            return f"FAILED: {invoice.dunning.last_error if invoice else 'no invoice'}"
         return status
 
 
