@@ -812,6 +812,18 @@ def resend_customer_link(who: str, customer_id: str) -> Response:
     return _json({"customer": customer_json(customer), "sent_to": address, "message_id": message_id}, 202)
 
 
+@app.route("/customers/{customer_id}/contacts/remove", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def remove_customer_contact(who: str, customer_id: str) -> Response:
+    """``{"email": "..."}`` is no longer a contact of the customer (collector): it cannot ask the
+    portal for a link any more. The email on file can only be replaced (409)."""
+    from receivables.finance import customer_json, remove_contact
+
+    address = _body("email")["email"]
+    changed = remove_contact(customer_id, address, f"finance:{who}", context()[1])
+    return _json({"customer": customer_json(changed)})
+
+
 CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2}
 
 

@@ -405,3 +405,17 @@ def test_a_new_contact_address_becomes_a_known_contact(api: Any) -> None:
     old = known_contact("ap@acme.example")
     assert old is not None and old.customer_id == acme["customer_id"], "the other contacts stay known"
     assert api("PATCH", resource, path, body={"email": "ap@bolt.example"}, role="collector")[0] == 409
+
+    # The old address is removed: it can no longer ask for a link; the one on file cannot be.
+    remove = f"/customers/{acme['customer_id']}/contacts/remove", "/customers/{customer_id}/contacts/remove"
+    status, body = api("POST", remove[1], remove[0], body={"email": "AP@acme.example"}, role="collector")
+    assert status == 200, body
+    assert known_contact("ap@acme.example") is None
+    assert api("POST", remove[1], remove[0], body={"email": "ap@acme.example"}, role="collector")[0] == 404
+    on_file = api("POST", remove[1], remove[0], body={"email": "payables@acme.example"}, role="collector")
+    assert on_file[0] == 409 and "on file" in on_file[1]["message"]
+    assert api("POST", remove[1], remove[0], body={"email": "x@y.example"}, role="viewer")[0] == 403
+    # Adding it back makes it known again.
+    api("PATCH", resource, path, body={"email": "ap@acme.example"}, role="collector")
+    again = known_contact("ap@acme.example")
+    assert again is not None and again.customer_id == acme["customer_id"]

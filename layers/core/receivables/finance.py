@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from receivables import store
 from receivables.clock import iso_timestamp
 from receivables.domain import AuditEvent, Customer, Invoice, InvoiceStatus
-from receivables.ledger import OPEN_RECEIVABLE, void, write_off
+from receivables.ledger import OPEN_RECEIVABLE, LedgerError, void, write_off
 from receivables.money import Money
 
 if TYPE_CHECKING:
@@ -117,15 +117,16 @@ def _change(
     actor: str,
     clock: Clock,
     extra: Sequence[store.LedgerRecord] = (),
+    removals: Sequence[tuple[store.LedgerRecord, Any]] = (),
 ) -> Head:
     """Apply ``how`` to the fresh state ``load`` reads, with a ``kind`` audit event (and
-    ``extra`` new items); read again and retried on a concurrent change."""
+    ``extra`` new items, ``removals`` deleted); read again and retried on a concurrent change."""
     for _ in range(5):
         head = load(aggregate_id)
         changed = replace(how(head), version=head.version + 1)
         event = AuditEvent(aggregate_id, changed.version, kind, iso_timestamp(clock.now()), actor, data)
         try:
-            store.apply_changes([(changed, event)], extra=extra)
+            store.apply_changes([(changed, event)], extra=extra, removals=removals)
             return changed
         except store.ConcurrentChangeError:
             continue
@@ -182,11 +183,35 @@ def change_customer(
     actor: str,
     clock: Clock,
     extra: Sequence[store.LedgerRecord] = (),
+    removals: Sequence[tuple[store.LedgerRecord, Any]] = (),
 ) -> Customer:
     """Apply ``how`` to the customer's fresh state, with its audit event (and ``extra`` new
-    items, such as a key that finds the customer by a new contact address); retried on a
-    concurrent change."""
-    return _change(customer_id, customer_or_404, how, kind, data, actor, clock, extra)
+    items, such as a key that finds the customer by a new contact address, and ``removals``);
+    retried on a concurrent change."""
+    return _change(customer_id, customer_or_404, how, kind, data, actor, clock, extra, removals)
+
+
+def remove_contact(customer_id: str, address: str, actor: str, clock: Clock) -> Customer:
+    """``address`` is no longer a contact of the customer: it cannot ask the portal for a link
+    any more (links already sent stay valid until finance revokes them). The email on file
+    cannot be removed, only replaced."""
+    from receivables.domain import PartyId
+
+    customer = customer_or_404(customer_id)
+    contact = PartyId("email", address.strip().lower())
+    if contact not in customer.identifiers:
+        raise NotFoundError(f"{contact.value} is not a contact of this customer")
+    if (customer.email or "").lower() == contact.value:
+        raise LedgerError(f"{contact.value} is the email on file: set another one first")
+    return change_customer(
+        customer_id,
+        lambda c: replace(c, identifiers=tuple(i for i in c.identifiers if i != contact)),
+        "ContactRemoved",
+        {"email": contact.value},
+        actor,
+        clock,
+        removals=[store.customer_key_removal(customer_id, contact)],
+    )
 
 
 def revoke_links(customer_id: str, reason: str, actor: str, clock: Clock) -> Customer:

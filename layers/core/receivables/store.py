@@ -389,6 +389,11 @@ def customer_key_record(customer_id: str, identifier: PartyId) -> LedgerRecord:
     return CustomerKeyRecord(pk=customer_key_pk(identifier), sk="KEY", customer_id=customer_id)
 
 
+def customer_key_removal(customer_id: str, identifier: PartyId) -> tuple[LedgerRecord, Any]:
+    """The deletion of that item, on condition it still finds ``customer_id``."""
+    return customer_key_record(customer_id, identifier), CustomerKeyRecord.customer_id == customer_id
+
+
 def event_sk(seq: int) -> str:
     return f"EVT#{seq:08d}"
 
@@ -836,8 +841,10 @@ def apply_changes(
     changes: Sequence[tuple[Invoice | CreditNote | Customer | Payment | Dispute, AuditEvent]],
     creations: Sequence[Creation] = (),
     extra: Sequence[LedgerRecord] = (),
+    removals: Sequence[tuple[LedgerRecord, Any]] = (),
 ) -> None:
-    """Save changed aggregates (each with its audit event) and new items in one transaction.
+    """Save changed aggregates (each with its audit event) and new items, and delete
+    ``removals`` (each on its condition), in one transaction.
 
     Each aggregate is written on condition that its stored version is the one it was read at
     (``event.seq - 1``); raises `ConcurrentChangeError` if anyone changed it meanwhile.
@@ -863,17 +870,21 @@ def apply_changes(
     for creation in creations:
         with_condition.extend((r, LedgerRecord.pk.does_not_exist()) for r in creation.records)
     with_condition.extend((r, LedgerRecord.pk.does_not_exist()) for r in extra)
-    _transact(with_condition)
+    _transact(with_condition, removals)
 
 
-def _transact(with_condition: Sequence[tuple[LedgerRecord, Any]]) -> None:
-    """Put every record on its condition, all or none."""
-    if len(with_condition) > MAX_TRANSACTION_ITEMS:
+def _transact(
+    with_condition: Sequence[tuple[LedgerRecord, Any]], removals: Sequence[tuple[LedgerRecord, Any]] = ()
+) -> None:
+    """Put every record on its condition, and delete every removal on its own, all or none."""
+    if len(with_condition) + len(removals) > MAX_TRANSACTION_ITEMS:
         raise StoreError("too many items for one transaction")
     try:
         with TransactWrite(connection=_connection()) as transaction:
             for record, condition in with_condition:
                 transaction.save(record, condition=condition)
+            for record, condition in removals:
+                transaction.delete(record, condition=condition)
     except TransactWriteError as exc:
         if any(r and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons):
             raise ConcurrentChangeError("changed by someone else; read it again and retry") from exc
