@@ -246,12 +246,7 @@ def link_mailer() -> Callable[[Any, str], str]:
 
 
 def _answer(answer: Any) -> Response:
-    if answer.binary:  # a PDF: Chalice sends bytes base64-encoded to API Gateway
-        import base64
-
-        return Response(
-            body=base64.b64decode(answer.body), status_code=answer.status, headers=dict(answer.headers)
-        )
+    # A PDF answer is bytes, a binary type: Chalice sends it base64-encoded to API Gateway.
     return Response(body=answer.body, status_code=answer.status, headers=dict(answer.headers))
 
 

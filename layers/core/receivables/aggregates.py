@@ -206,14 +206,22 @@ def apply_invoice(invoice: Invoice, attempts: int = 5) -> bool:
                     }
                 }
             )
-        try:
-            store.dispatch("TransactWriteItems", {"TransactItems": items})
+        if _written(items):
             return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            continue  # another record of this invoice, or a conflict on a counter: read again
+        # Cancelled: another record of this invoice, or a conflict on a counter: read again.
     raise store.StoreError(f"the aggregates of {invoice.invoice_id} kept conflicting")
+
+
+def _written(items: list[dict[str, Any]]) -> bool:
+    """Write ``items`` in one transaction: True, or False when it was cancelled (a condition
+    failed or another transaction held an item); any other error is raised."""
+    try:
+        store.dispatch("TransactWriteItems", {"TransactItems": items})
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        return False
+    return True
 
 
 # --- compaction: what the counters no longer hold -------------------------------------------------
@@ -280,17 +288,13 @@ def count_once(
     }
     items = [put, *(_update(key, amounts) for key, amounts in counters.items())]
     for _ in range(attempts):
-        try:
-            store.dispatch("TransactWriteItems", {"TransactItems": items})
+        if _written(items):
             return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            found = store.dispatch(
-                "GetItem", {"Key": {"pk": {"S": marker[0]}, "sk": {"S": marker[1]}}, "ConsistentRead": True}
-            )
-            if found.get("Item"):
-                return False  # counted by an earlier delivery
+        found = store.dispatch(
+            "GetItem", {"Key": {"pk": {"S": marker[0]}, "sk": {"S": marker[1]}}, "ConsistentRead": True}
+        )
+        if found.get("Item"):
+            return False  # counted by an earlier delivery
     raise store.StoreError(f"counting {marker[0]} {marker[1]} kept conflicting")
 
 

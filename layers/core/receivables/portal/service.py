@@ -21,7 +21,7 @@ from receivables.domain import Invoice, InvoiceStatus
 from receivables.ledger import OPEN_RECEIVABLE
 from receivables.links import LinkError, verify_link
 from receivables.money import Money
-from receivables.portal.pages import LANGUAGES, language_of, render
+from receivables.portal.pages import LANGUAGES, WORDS, language_of, render
 from receivables.portal.session import (
     AccessDeniedError,
     Session,
@@ -55,9 +55,8 @@ class Answer:
     """An HTTP answer: the web framework only copies it out."""
 
     status: int
-    body: str  # base64 when ``binary``
+    body: str | bytes  # bytes: a document (a PDF)
     headers: dict[str, str] = field(default_factory=dict)
-    binary: bool = False
 
     @classmethod
     def html(cls, status: int, body: str, **headers: str) -> Answer:
@@ -409,14 +408,12 @@ def _record_use(customer: Customer, invoice_id: str | None, clock: Clock) -> Non
 
 
 def _pdf(document: bytes, name: str) -> Answer:
-    import base64
-
     headers = {
         "Content-Type": "application/pdf",
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "no-store",
     }
-    return Answer(200, base64.b64encode(document).decode(), headers, binary=True)
+    return Answer(200, document, headers)
 
 
 def _safe(text: str) -> str:
@@ -460,8 +457,6 @@ def _message(language: str, title: str, message: str, csrf: str | None = None) -
 
 
 def _words(language: str, key: str) -> str:
-    from receivables.portal.pages import WORDS
-
     return WORDS[language][key]
 
 
