@@ -1,6 +1,8 @@
 """Dunning sweep function: daily (EventBridge schedule) and on demand (a ``DunningSweepRequested``
-event, which the finance API puts on the bus): start one dunning execution per invoice entering
-the window, and write the day's KPI snapshot (`receivables.dunning.sweep`)."""
+event, which the finance API puts on the bus): first charge the due invoices of autopay customers
+off-session (`receivables.autopay`), then start one dunning execution per invoice entering the
+window (a declined autopay charge is among them), and write the day's KPI snapshot
+(`receivables.dunning.sweep`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from receivables import store
+from receivables.adapters.stripe_api import StripeGateway
+from receivables.autopay import ChargeOutcome, charge_due
 from receivables.clock import Clock, clock_from_env
 from receivables.dunning.sweep import ExecutionExistsError, sweep
 from receivables.observability import logger, metrics
@@ -45,21 +49,37 @@ Starter = Callable[[str, dict[str, Any]], str]
 
 
 @cache
-def default_dependencies() -> tuple[Clock, Starter]:
+def default_dependencies() -> tuple[Clock, Starter, StripeGateway]:
     """Built once per cold start from the function's environment."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
-    return clock_from_env(os.environ), execution_starter(
-        os.environ["STATE_MACHINE_ARN"], settings.endpoint_url
+    stripe_key_name = os.environ["STRIPE_API_KEY_NAME"]
+    gateway = StripeGateway(
+        lambda: str(get_secret(stripe_key_name, max_age=300)), os.environ.get("STRIPE_API_BASE") or None
+    )
+    return (
+        clock_from_env(os.environ),
+        execution_starter(os.environ["STATE_MACHINE_ARN"], settings.endpoint_url),
+        gateway,
     )
 
 
 def handle(
-    event: dict[str, Any], clock: Clock, start: Callable[[str, dict[str, Any]], str]
+    event: dict[str, Any],
+    clock: Clock,
+    start: Callable[[str, dict[str, Any]], str],
+    gateway: StripeGateway | None = None,
 ) -> dict[str, Any]:
-    """Sweep once; a summary for the logs and the caller."""
+    """Charge autopay, then sweep once; a summary for the logs and the caller."""
+    charged = charge_due(clock, gateway) if gateway is not None else ChargeOutcome()
     outcome = sweep(clock, start)
     summary = {
+        "autopay_charged": len(charged.charged),
+        "autopay_processing": len(charged.processing),
+        "autopay_declined": len(charged.declined),
+        "autopay_over_limit": len(charged.over_limit),
         "trigger": event.get("detail-type", "direct"),
         "considered": outcome.considered,
         "started": len(outcome.started),
@@ -70,6 +90,10 @@ def handle(
     }
     logger.info("dunning sweep", extra={"sweep": summary})
     metrics.add_metric(name="DunningStarted", unit="Count", value=len(outcome.started))
+    metrics.add_metric(
+        name="AutopayCharged", unit="Count", value=len(charged.charged) + len(charged.processing)
+    )
+    metrics.add_metric(name="AutopayDeclined", unit="Count", value=len(charged.declined))
     return summary
 
 
@@ -77,5 +101,5 @@ def handle(
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
-    clock, start = default_dependencies()
-    return handle(event, clock, start)
+    clock, start, gateway = default_dependencies()
+    return handle(event, clock, start, gateway)

@@ -825,23 +825,19 @@ def remove_customer_contact(who: str, customer_id: str) -> Response:
 
 
 CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2}
+PREFERENCES = {"partial_payments", "preferred_method"}
 
 
-@app.route("/customers/{customer_id}/contact", methods=["PATCH"], content_types=["application/json"])
-@endpoint(Role.COLLECTOR)
-def customer_contact(who: str, customer_id: str) -> Response:
-    """Change the customer's contact details and preferences (collector): any of ``email``,
-    ``name``, ``language`` (en, fr, de), ``country`` (ISO 3166 alpha-2), and
-    ``partial_payments`` (may they pay part of what they select on the portal)."""
-    from receivables.domain import PartyId
-    from receivables.finance import change_customer, customer_json
+def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
+    """What is wrong with a contact change, field by field."""
+    from receivables.payment_methods import METHODS
 
-    body = _body()
-    preferences = {"partial_payments"}
-    known = set(CONTACT_FIELDS) | preferences
+    known = set(CONTACT_FIELDS) | PREFERENCES
     errors = [FieldError(name, "is not a contact field") for name in sorted(set(body) - known)]
     if "partial_payments" in body and not isinstance(body["partial_payments"], bool):
         errors.append(FieldError("partial_payments", "must be true or false"))
+    if "preferred_method" in body and body["preferred_method"] not in (*METHODS, None):
+        errors.append(FieldError("preferred_method", f"must be one of {', '.join(METHODS)}, or null"))
     for name, longest in CONTACT_FIELDS.items():
         value = body.get(name)
         if value is not None and (not isinstance(value, str) or not 0 < len(value) <= longest):
@@ -853,8 +849,25 @@ def customer_contact(who: str, customer_id: str) -> Response:
         errors.append(FieldError("language", "must be one of en, fr, de"))
     if not body:
         errors.append(FieldError("body", "names no field to change"))
+    return errors
+
+
+@app.route("/customers/{customer_id}/contact", methods=["PATCH"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def customer_contact(who: str, customer_id: str) -> Response:
+    """Change the customer's contact details and preferences (collector): any of ``email``,
+    ``name``, ``language`` (en, fr, de), ``country`` (ISO 3166 alpha-2), ``partial_payments``
+    (may they pay part of what they select on the portal) and ``preferred_method`` (offered
+    first on the portal and the pay link)."""
+    from receivables.domain import PartyId
+    from receivables.finance import change_customer, customer_json
+
+    body = _body()
+    known = set(CONTACT_FIELDS) | PREFERENCES
+    errors = _contact_errors(body)
     if errors:
         raise RequestInvalidError(errors)
+    email = body.get("email")
     _, clock = context()
     changes: dict[str, Any] = {name: body[name] for name in known if name in body}
     customer = customer_or_404(customer_id)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Response
 
 from receivables import store
+from receivables.adapters.stripe_api import StripeGateway, StripeUnavailableError
 from receivables.checkout import PayLinkSettings, Redirect, after_checkout, open_pay_link
 from receivables.clock import Clock, SystemClock, clock_from_env
 from receivables.observability import logger
@@ -42,38 +43,14 @@ class Dependencies:
     link_key: Callable[[], bytes]
     create_session: Callable[[dict[str, Any], str], dict[str, Any]]
     clock: Clock
-
-
-class StripeUnavailableError(Exception):
-    """Stripe could not be reached or refused the request: the customer may try again."""
+    gateway: StripeGateway | None = None  # the other Stripe calls (autopay)
 
 
 def stripe_session_creator(
     api_key: Callable[[], str], api_base: str | None
 ) -> Callable[[dict[str, Any], str], dict[str, Any]]:
     """Create Checkout Sessions with the official client (built on first use)."""
-    clients: dict[str, Any] = {}
-
-    def create(params: dict[str, Any], key: str) -> dict[str, Any]:
-        import stripe
-
-        secret = api_key()
-        client = clients.get(secret)
-        if client is None:
-            addresses: Any = {"api": api_base} if api_base else None
-            client = clients[secret] = stripe.StripeClient(
-                secret, base_addresses=addresses, max_network_retries=2
-            )
-        try:
-            session = client.v1.checkout.sessions.create(
-                params=cast("Any", params), options={"idempotency_key": key}
-            )
-        except stripe.StripeError as exc:
-            raise StripeUnavailableError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
-        result: dict[str, Any] = session.to_dict()
-        return result
-
-    return create
+    return StripeGateway(api_key, api_base).create_session
 
 
 @cache
@@ -85,13 +62,15 @@ def default_dependencies() -> Dependencies:
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     link_key_name = os.environ["LINK_SIGNING_KEY_NAME"]
     stripe_key_name = os.environ["STRIPE_API_KEY_NAME"]
+    gateway = StripeGateway(
+        lambda: str(get_secret(stripe_key_name, max_age=300)), os.environ.get("STRIPE_API_BASE") or None
+    )
     return Dependencies(
         PayLinkSettings(os.environ["PUBLIC_BASE_URL"], os.environ.get("CONTACT_EMAIL") or "us"),
         lambda: str(get_secret(link_key_name, max_age=300)).encode(),
-        stripe_session_creator(
-            lambda: str(get_secret(stripe_key_name, max_age=300)), os.environ.get("STRIPE_API_BASE") or None
-        ),
+        gateway.create_session,
         clock_from_env(os.environ),
+        gateway,
     )
 
 
@@ -215,6 +194,7 @@ def dispute_attached(token: str) -> Response:
 # --- the customer portal -------------------------------------------------------------------------
 def portal() -> Any:
     """The portal over this function's key and clock (on HTTPS unless the base URL is http)."""
+    from receivables.payment_methods import parse_bank_accounts
     from receivables.portal.service import Portal
 
     deps = default_dependencies()
@@ -228,6 +208,8 @@ def portal() -> Any:
         send_link=link_mailer(),
         seller_name=os.environ.get("SELLER_NAME") or os.environ.get("SENDER_EMAIL", ""),
         wall=SystemClock(),
+        bank_accounts=parse_bank_accounts(os.environ.get("BANK_ACCOUNTS")),
+        gateway=deps.gateway,
     )
 
 
@@ -324,6 +306,34 @@ def portal_pay() -> Response:
     except StripeUnavailableError as exc:
         logger.error("checkout session not created", extra={"reason": str(exc)})
         return _page(Page(503, "Payment is unavailable right now", ("Please try again in a few minutes.",)))
+
+
+@app.route("/portal/autopay", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def portal_autopay() -> Response:
+    """Set up automatic payment: consent, then Checkout in setup mode saves the method."""
+    try:
+        return _answer(portal().autopay_start(_cookies(), _form_body()))
+    except StripeUnavailableError as exc:
+        logger.error("setup session not created", extra={"reason": str(exc)})
+        return _page(Page(503, "Automatic payment is unavailable right now", ("Please try again later.",)))
+
+
+@app.route("/portal/autopay/done", methods=["GET"])
+def portal_autopay_done() -> Response:
+    """Where Checkout sends the customer back after saving a payment method."""
+    request = app.current_request
+    assert request is not None
+    try:
+        return _answer(portal().autopay_done(_cookies(), dict(request.query_params or {})))
+    except StripeUnavailableError as exc:
+        logger.error("setup session not read", extra={"reason": str(exc)})
+        return _page(Page(503, "Automatic payment is unavailable right now", ("Please try again later.",)))
+
+
+@app.route("/portal/autopay/off", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def portal_autopay_off() -> Response:
+    """Turn automatic payment off."""
+    return _answer(portal().autopay_off(_cookies(), _form_body()))
 
 
 @app.route("/portal/logout", methods=["POST"], content_types=["application/x-www-form-urlencoded"])

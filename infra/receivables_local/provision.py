@@ -36,6 +36,18 @@ class Stack:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
+# The stack's parameters on the local runtime, beside the template's defaults: the accounts a
+# customer paying by transfer is shown (test account numbers, not a real bank account).
+LOCAL_PARAMETERS = {
+    "BankAccounts": json.dumps(
+        {
+            "EUR": "IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX",
+            "USD": "ACH routing 110000000, account 000123456789",
+        }
+    ),
+}
+
+
 def provision(
     session: boto3.session.Session, endpoint: str, region: str, api_url: str = "http://127.0.0.1:3000"
 ) -> Stack:
@@ -55,6 +67,7 @@ def provision(
     cloudformation.create_stack(
         StackName=STACK_NAME,
         TemplateBody=json.dumps(cfn),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in LOCAL_PARAMETERS.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     stack = Stack(STACK_NAME)

@@ -126,11 +126,88 @@ def test_a_declined_card_leaves_the_invoice_open(aws: Aws, customer: str) -> Non
     assert invoice_state() == (InvoiceStatus.OPEN, Money(119000, "EUR"))
 
 
-def test_an_unpaid_async_session_waits_for_its_payment(aws: Aws, customer: str) -> None:
+def debit_session(customer: str, kind: str) -> dict[str, Any]:
+    """The Checkout Session of a SEPA debit, at one of its three events."""
     event: dict[str, Any] = json.loads(fixture("checkout.session.completed", customer))
-    event["data"]["object"]["payment_status"] = "unpaid"
+    event["type"] = kind
+    session = event["data"]["object"]
+    session["payment_method_types"] = ["sepa_debit"]
+    session["payment_status"] = "unpaid" if kind == "checkout.session.completed" else "paid"
+    return event
 
-    assert handle_event(event, aws.clock).action == "ignored"
+
+def processing_of() -> Any:
+    invoice = store.get_invoice(INVOICE)
+    assert invoice is not None
+    return invoice.dunning.processing
+
+
+def test_a_debit_is_processing_until_it_arrives_and_never_counts_as_paid(aws: Aws, customer: str) -> None:
+    completed = debit_session(customer, "checkout.session.completed")
+
+    assert handle_event(completed, aws.clock).action == "payment_processing"
+    assert handle_event(completed, aws.clock).action == "payment_processing"  # delivered twice
+    assert invoice_state() == (InvoiceStatus.OPEN, Money(119000, "EUR"))
+    processing = processing_of()
+    assert processing is not None
+    assert (processing.payment_intent, processing.method) == ("pi_3SessionCompleted0001", "sepa_debit")
+    assert processing.amount == Money(119000, "EUR")
+    kinds = [e.type for e in store.invoice_events(INVOICE)]
+    assert kinds.count("PaymentProcessing") == 1
+
+    succeeded = debit_session(customer, "checkout.session.async_payment_succeeded")
+    assert handle_event(succeeded, aws.clock).action == "payment_recorded"
+    assert invoice_state() == (InvoiceStatus.PAID, Money(0, "EUR"))
+    assert processing_of() is None
+    payment = store.get_payment(payment_id_for("stripe", "pi_3SessionCompleted0001"))
+    assert payment is not None and payment.method == "sepa_debit"
+
+
+def test_a_late_processing_event_after_the_money_arrived_notes_nothing(aws: Aws, customer: str) -> None:
+    succeeded = debit_session(customer, "checkout.session.async_payment_succeeded")
+    assert handle_event(succeeded, aws.clock).action == "payment_recorded"
+
+    handle_event(debit_session(customer, "checkout.session.completed"), aws.clock)
+
+    assert invoice_state() == (InvoiceStatus.PAID, Money(0, "EUR"))
+    assert processing_of() is None
+
+
+def test_a_failed_debit_reopens_the_invoice_and_tells_finance(aws: Aws, customer: str) -> None:
+    handle_event(debit_session(customer, "checkout.session.completed"), aws.clock)
+    failed = debit_session(customer, "checkout.session.async_payment_failed")
+    failed["data"]["object"]["payment_status"] = "unpaid"
+
+    assert handle_event(failed, aws.clock).action == "payment_failed"
+    assert handle_event(failed, aws.clock).action == "payment_failed"  # again: nothing more
+
+    invoice = store.get_invoice(INVOICE)
+    assert invoice is not None
+    assert (invoice.status, invoice.balance) == (InvoiceStatus.OPEN, Money(119000, "EUR"))
+    assert invoice.dunning.processing is None
+    assert "pi_3SessionCompleted0001" in (invoice.dunning.payment_failure or "")
+    notices = [e for e in store.invoice_events(INVOICE) if e.type == "PaymentFailed"]
+    assert len(notices) == 1
+    assert notices[0].data["method"] == "sepa_debit"
+
+
+def test_a_card_the_payer_retries_on_checkout_tells_nobody(aws: Aws, customer: str) -> None:
+    assert deliver(fixture("payment_intent.payment_failed", customer), aws) == "payment_failed"
+
+    assert [e for e in store.invoice_events(INVOICE) if e.type == "PaymentFailed"] == []
+
+
+def test_an_off_session_debit_is_noted_from_its_payment_intent(aws: Aws, customer: str) -> None:
+    event: dict[str, Any] = json.loads(fixture("payment_intent.succeeded", customer))
+    event["type"] = "payment_intent.processing"
+    intent = event["data"]["object"]
+    intent.update(status="processing", payment_method_types=["us_bank_account"], amount_received=0)
+    intent["amount"], intent["currency"] = 50000, "eur"
+
+    assert handle_event(event, aws.clock).action == "payment_processing"
+
+    processing = processing_of()
+    assert processing is not None and processing.amount == Money(50000, "EUR")
     assert invoice_state() == (InvoiceStatus.OPEN, Money(119000, "EUR"))
 
 

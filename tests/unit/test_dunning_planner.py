@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from receivables.domain import Customer, DunningState, InvoiceStatus, Promise
+from receivables.domain import Customer, DunningState, InvoiceStatus, Processing, Promise
 from receivables.dunning.planner import Plan, fee_steps, plan, step_time
 from receivables.dunning.policy import DEFAULT_POLICY, LateFee, Policy, policy_from_json, policy_to_json
 from receivables.money import Money
@@ -226,6 +226,20 @@ def test_a_kept_promise_lets_dunning_go_on_for_the_rest() -> None:
     )
     result = plan(invoice, customer(), DEFAULT_POLICY, at("2026-11-05T10:00"))
     assert result.promise == "kept" and result.action == "act"
+
+
+def test_a_debit_on_its_way_pauses_dunning_and_its_failure_resumes_it() -> None:
+    debit = Processing("pi_1", Money(10000, EUR), "sepa_debit", "2026-11-04T10:00:00.000Z")
+    waiting = make_invoice(dunning=state("friendly", processing=debit))
+
+    paused = plan(waiting, customer(), DEFAULT_POLICY, at("2026-11-05T10:00"))
+    resumed = plan(
+        replace(waiting, dunning=state("friendly")), customer(), DEFAULT_POLICY, at("2026-11-05T10:00")
+    )
+
+    assert (paused.action, paused.reason) == ("wait", "100.00 EUR by sepa_debit processing since 2026-11-04")
+    assert paused.at == at("2026-11-06T10:00")  # looked at again a day later
+    assert (resumed.action, resumed.step and resumed.step.level) == ("act", "first")
 
 
 def test_late_fees_are_steps_of_their_own() -> None:

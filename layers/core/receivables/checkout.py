@@ -18,6 +18,7 @@ from receivables.emails import format_money
 from receivables.ledger import COLLECTIBLE
 from receivables.links import LinkError, verify_link
 from receivables.pages import Page
+from receivables.payment_methods import stripe_methods
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,6 +75,9 @@ def checkout_params(invoice: Invoice, customer: Customer | None, token: str, bas
     }
     if customer is not None and customer.email:
         params["customer_email"] = customer.email
+    params["payment_method_types"] = stripe_methods(
+        invoice.currency, customer.preferred_method if customer is not None else None
+    )
     return params
 
 
@@ -81,12 +85,17 @@ MAX_INVOICES_PER_CHECKOUT = 15  # their ids fit one metadata value (Stripe: 500 
 
 
 def several_checkout_params(
-    invoices: list[Invoice], customer: Customer, base_url: str, part: Money | None = None
+    invoices: list[Invoice],
+    customer: Customer,
+    base_url: str,
+    part: Money | None = None,
+    method: str = "card",
 ) -> dict[str, Any]:
     """One Checkout Session for the open balances of several invoices of one customer, in one
     currency (the portal's "pay selected"): a line per invoice, the invoices in the metadata
     (oldest due first, the order a short payment is allocated in). With ``part`` (less than the
-    total, where finance allows it) one line for that amount, towards the same invoices."""
+    total, where finance allows it) one line for that amount, towards the same invoices. The
+    payer chose ``method`` (card, sepa_debit, us_bank_account) on the portal."""
     ordered = sorted(invoices, key=lambda i: (i.due_date, i.number))
     ids = ",".join(i.invoice_id for i in ordered)
     if len(ordered) > MAX_INVOICES_PER_CHECKOUT or len(ids) > 500:
@@ -112,6 +121,7 @@ def several_checkout_params(
         "client_reference_id": customer.customer_id,
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata, "description": f"Invoices {numbers}"[:1000]},
+        "payment_method_types": [method],
         "success_url": f"{base_url}/portal?paid=1",
         "cancel_url": f"{base_url}/portal",
     }
@@ -120,7 +130,9 @@ def several_checkout_params(
     return params
 
 
-def several_idempotency_key(invoices: list[Invoice], now_seconds: float, part: Money | None = None) -> str:
+def several_idempotency_key(
+    invoices: list[Invoice], now_seconds: float, part: Money | None = None, method: str = "card"
+) -> str:
     """The same while the selection, its balances and versions, and the half-day window stay the
     same: a double submit opens one session, a changed selection a new one."""
     import hashlib
@@ -128,13 +140,16 @@ def several_idempotency_key(invoices: list[Invoice], now_seconds: float, part: M
     window = int(now_seconds) // SESSION_WINDOW_SECONDS
     parts = sorted(f"{i.invoice_id}:{i.balance.minor}:{i.version}" for i in invoices)
     parts.append(f"part:{part.minor if part is not None else '-'}")
+    parts.append(f"method:{method}")
     return "checkout-many-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + f"-{window}"
 
 
-def idempotency_key(invoice: Invoice, now_seconds: float) -> str:
-    """The same while the balance, the invoice and the half-day window stay the same."""
+def idempotency_key(invoice: Invoice, now_seconds: float, methods: tuple[str, ...] = ("card",)) -> str:
+    """The same while the balance, the invoice, the methods offered and the half-day window stay
+    the same."""
     window = int(now_seconds) // SESSION_WINDOW_SECONDS
-    return f"checkout-{invoice.invoice_id}-{invoice.balance.minor}-{invoice.version}-{window}"
+    offered = "" if methods == ("card",) else "-" + ".".join(methods)
+    return f"checkout-{invoice.invoice_id}-{invoice.balance.minor}-{invoice.version}-{window}{offered}"
 
 
 def invoice_for_link(
@@ -178,7 +193,8 @@ def open_pay_link(
         return closed
     customer = store.get_customer(invoice.customer_id)
     params = checkout_params(invoice, customer, token, settings.public_base_url.rstrip("/"))
-    session = create_session(params, idempotency_key(invoice, clock.now().timestamp()))
+    methods = tuple(params["payment_method_types"])
+    session = create_session(params, idempotency_key(invoice, clock.now().timestamp(), methods))
     if session.get("status") == "complete":
         amount = format_money(invoice.balance, "en")
         return Page(

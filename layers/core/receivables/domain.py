@@ -86,11 +86,39 @@ class Customer:
     link_generation: int = 0
     portal_last_used_at: str | None = None  # when one of the customer's links last opened the portal
     partial_payments: bool = False  # finance lets them pay part of what they select, on the portal
+    preferred_method: str | None = None  # "card", "sepa_debit", "us_bank_account" or "bank_transfer"
+    stripe_customer_id: str | None = None  # the Stripe Customer their saved payment method belongs to
+    autopay: Autopay | None = None  # their consent to be charged on due dates
 
     @property
     def needs_contact_details(self) -> bool:
         """No email on file: nobody can be sent the invoice or a reminder yet."""
         return not self.email
+
+
+@dataclass(frozen=True, slots=True)
+class Autopay:
+    """A customer's consent to be charged on due dates with a saved payment method
+    (``payment_method``, a Stripe ``pm_…`` of ``method`` type, ``label`` such as "Visa ···· 4242"),
+    each invoice at most ``max_per_invoice`` (None: no limit)."""
+
+    payment_method: str
+    method: str
+    label: str
+    consented_at: str
+    consented_by: str  # the contact address whose session gave consent
+    max_per_invoice: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Processing:
+    """A debit (or another asynchronous payment) of ``amount`` towards the invoice that the
+    bank has not confirmed yet: the invoice is not paid, and dunning waits for the outcome."""
+
+    payment_intent: str
+    amount: Money
+    method: str
+    since: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +149,9 @@ class DunningState:
     last_error: str | None = None
     started_at: str | None = None
     collector: str | None = None  # the finance user who works this invoice
+    processing: Processing | None = None  # a debit on its way: dunning waits
+    payment_failure: str | None = None  # why the last debit or autopay charge failed, and when
+    autopay_attempts: int = 0  # off-session charges tried for this invoice (the next key's number)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,15 @@ def invoice_json(invoice: Invoice, today: date | None = None) -> dict[str, Any]:
         "po_number": invoice.po_number,
         "collector": invoice.dunning.collector,
         "dunning": invoice.dunning.status or None,
+        "payment_processing": None
+        if invoice.dunning.processing is None
+        else {
+            "payment_intent": invoice.dunning.processing.payment_intent,
+            "amount": invoice.dunning.processing.amount.to_decimal_string(),
+            "method": invoice.dunning.processing.method,
+            "since": invoice.dunning.processing.since,
+        },
+        "payment_failure": invoice.dunning.payment_failure,
         "version": invoice.version,
     }
     if today is not None:
@@ -85,6 +94,23 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "link_generation": customer.link_generation,
         "portal_last_used_at": customer.portal_last_used_at,
         "partial_payments": customer.partial_payments,
+        "preferred_method": customer.preferred_method,
+        "autopay": None
+        if customer.autopay is None
+        else {
+            "status": "on",
+            "method": customer.autopay.method,
+            "payment_method": customer.autopay.payment_method,
+            "label": customer.autopay.label,
+            "max_per_invoice": None
+            if customer.autopay.max_per_invoice is None
+            else customer.autopay.max_per_invoice.to_decimal_string(),
+            "currency": None
+            if customer.autopay.max_per_invoice is None
+            else customer.autopay.max_per_invoice.currency,
+            "consented_at": customer.autopay.consented_at,
+            "consented_by": customer.autopay.consented_by,
+        },
         "version": customer.version,
     }
 

@@ -158,6 +158,9 @@ def _apply_new_receipt(
         if used != part:  # the invoice changed since it was read
             raise store.ConcurrentChangeError(f"invoice {invoice.number} changed")
         changed.version, changed.updated_at = invoice.version + 1, now
+        processing = changed.dunning.processing
+        if processing is not None and processing.payment_intent == receipt.external_id:
+            changed = replace(changed, dunning=replace(changed.dunning, processing=None))  # it arrived
         if changed.status is InvoiceStatus.PAID:
             settled.append(invoice_id)
         changes.append((changed, _invoice_event(changed, invoice, "PaymentApplied", payment_id, part, now)))

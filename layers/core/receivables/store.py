@@ -62,6 +62,7 @@ from receivables.disputes.model import Dispute
 from receivables.domain import (
     Allocation,
     AuditEvent,
+    Autopay,
     CreditNote,
     Customer,
     DueDateSource,
@@ -71,6 +72,7 @@ from receivables.domain import (
     InvoiceStatus,
     PartyId,
     Payment,
+    Processing,
     Promise,
     SourceRef,
 )
@@ -247,6 +249,9 @@ class CustomerRecord(LedgerRecord, discriminator="customer"):
     link_generation = IntegerAttribute(null=True)
     portal_last_used_at = UnicodeAttribute(null=True)
     partial_payments = IntegerAttribute(null=True)  # 1/0
+    preferred_method = UnicodeAttribute(null=True)
+    stripe_customer_id = UnicodeAttribute(null=True)
+    autopay = UnicodeAttribute(null=True)  # JSON: the consent (see `_autopay_json`)
 
 
 class CustomerKeyRecord(LedgerRecord, discriminator="customer_key"):
@@ -527,6 +532,7 @@ def _dunning_json(state: DunningState) -> str | None:
     if state == DunningState():
         return None
     promise = state.promise
+    processing = state.processing
     return json.dumps(
         {
             "execution_arn": state.execution_arn,
@@ -547,6 +553,16 @@ def _dunning_json(state: DunningState) -> str | None:
             "last_error": state.last_error,
             "started_at": state.started_at,
             "collector": state.collector,
+            "processing": None
+            if processing is None
+            else {
+                "payment_intent": processing.payment_intent,
+                "amount": processing.amount.minor,
+                "method": processing.method,
+                "since": processing.since,
+            },
+            "payment_failure": state.payment_failure,
+            "autopay_attempts": state.autopay_attempts or None,
         },
         separators=(",", ":"),
     )
@@ -557,6 +573,7 @@ def _dunning(text: str | None, currency: str) -> DunningState:
         return DunningState()
     raw = json.loads(text)
     promise = raw.get("promise")
+    processing = raw.get("processing")
     return DunningState(
         execution_arn=raw.get("execution_arn"),
         run=int(raw.get("run", 0)),
@@ -576,6 +593,16 @@ def _dunning(text: str | None, currency: str) -> DunningState:
         last_error=raw.get("last_error"),
         started_at=raw.get("started_at"),
         collector=raw.get("collector"),
+        processing=None
+        if not processing
+        else Processing(
+            processing["payment_intent"],
+            Money(int(processing["amount"]), currency),
+            processing["method"],
+            processing["since"],
+        ),
+        payment_failure=raw.get("payment_failure"),
+        autopay_attempts=int(raw.get("autopay_attempts") or 0),
     )
 
 
@@ -643,6 +670,41 @@ def _customer_record(c: Customer) -> CustomerRecord:
         link_generation=c.link_generation or None,
         portal_last_used_at=c.portal_last_used_at,
         partial_payments=1 if c.partial_payments else None,
+        preferred_method=c.preferred_method,
+        stripe_customer_id=c.stripe_customer_id,
+        autopay=_autopay_json(c.autopay),
+    )
+
+
+def _autopay_json(autopay: Autopay | None) -> str | None:
+    if autopay is None:
+        return None
+    limit = autopay.max_per_invoice
+    return json.dumps(
+        {
+            "payment_method": autopay.payment_method,
+            "method": autopay.method,
+            "label": autopay.label,
+            "consented_at": autopay.consented_at,
+            "consented_by": autopay.consented_by,
+            "max_per_invoice": None if limit is None else [limit.minor, limit.currency],
+        },
+        separators=(",", ":"),
+    )
+
+
+def _autopay(text: str | None) -> Autopay | None:
+    if not text:
+        return None
+    raw = json.loads(text)
+    limit = raw.get("max_per_invoice")
+    return Autopay(
+        payment_method=raw["payment_method"],
+        method=raw["method"],
+        label=raw["label"],
+        consented_at=raw["consented_at"],
+        consented_by=raw["consented_by"],
+        max_per_invoice=None if not limit else Money(int(limit[0]), str(limit[1])),
     )
 
 
@@ -668,6 +730,9 @@ def _customer(rec: CustomerRecord) -> Customer:
         link_generation=int(rec.link_generation or 0),
         portal_last_used_at=rec.portal_last_used_at,
         partial_payments=bool(rec.partial_payments),
+        preferred_method=rec.preferred_method,
+        stripe_customer_id=rec.stripe_customer_id,
+        autopay=_autopay(rec.autopay),
     )
 
 

@@ -120,24 +120,51 @@ def invoices_of(metadata: dict[str, Any]) -> tuple[str, ...]:
     return tuple(i for i in several.split(",") if i) or ((one,) if one else ())
 
 
-def _checkout_session(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
-    if obj.get("payment_status") != "paid":
-        return (
-            "ignored",
-            f"payment_status is {obj.get('payment_status')}: waiting for the asynchronous payment",
-        )
+def _debit_method(types: Any) -> str:
+    """The asynchronous method of a session or PaymentIntent (our sessions offer one)."""
+    methods = [str(m) for m in (types or ["card"])]
+    return next((m for m in methods if m != "card"), methods[0])
+
+
+def _checkout_session(obj: dict[str, Any], clock: Clock, method_if_several: str = "card") -> tuple[str, str]:
     payment_intent = _id(obj.get("payment_intent"))
+    metadata = obj.get("metadata") or {}
+    if obj.get("payment_status") != "paid":
+        if obj.get("mode", "payment") != "payment" or obj.get("status") != "complete" or not payment_intent:
+            return "ignored", f"a {obj.get('mode')} session with payment_status {obj.get('payment_status')}"
+        from receivables.processing import mark_processing
+
+        method = _debit_method(obj.get("payment_method_types"))
+        amount = _money(obj.get("amount_total"), obj.get("currency"))
+        marked = mark_processing(payment_intent, amount, method, invoices_of(metadata), clock)
+        return (
+            "payment_processing",
+            f"{payment_intent} by {method}: {len(marked)} invoice(s) wait for the bank",
+        )
     if payment_intent is None:
         raise WebhookRejectedError("a paid Checkout Session without a payment_intent")
     methods = obj.get("payment_method_types") or ["card"]
     receipt = _receipt(
         payment_intent,
         _money(obj.get("amount_total"), obj.get("currency")),
-        obj.get("metadata") or {},
+        metadata,
         obj.get("created"),
-        str(methods[0]),
+        str(methods[0]) if len(methods) == 1 else method_if_several,
     )
+    return _record(receipt, clock)
+
+
+def _async_succeeded(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
+    """A debit arrived: the session is paid now (recorded as its asynchronous method)."""
+    return _checkout_session(obj, clock, _debit_method(obj.get("payment_method_types")))
+
+
+def _record(receipt: Receipt, clock: Clock) -> tuple[str, str]:
+    """Record a receipt; end any processing note of it its allocation did not reach."""
+    from receivables.processing import end_processing
+
     outcome = record_receipt(receipt, clock)
+    end_processing(receipt.external_id, receipt.target_invoice_ids, clock)
     return ("duplicate" if outcome.duplicate else "payment_recorded"), outcome.payment.payment_id
 
 
@@ -147,25 +174,64 @@ def _payment_intent_succeeded(obj: dict[str, Any], clock: Clock) -> tuple[str, s
     metadata = obj.get("metadata") or {}
     if not invoices_of(metadata):
         return "ignored", "not a payment of one of our invoices (no invoice_id in metadata)"
-    methods = obj.get("payment_method_types") or ["card"]
     receipt = _receipt(
         str(obj["id"]),
         _money(obj.get("amount_received"), obj.get("currency")),
         metadata,
         obj.get("created"),
-        str(methods[0]),
+        _debit_method(obj.get("payment_method_types")),
     )
-    outcome = record_receipt(receipt, clock)
-    return ("duplicate" if outcome.duplicate else "payment_recorded"), outcome.payment.payment_id
+    return _record(receipt, clock)
+
+
+def _payment_intent_processing(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
+    from receivables.processing import mark_processing
+
+    metadata = obj.get("metadata") or {}
+    invoices = invoices_of(metadata)
+    if obj.get("status") != "processing" or not invoices:
+        return "ignored", f"status is {obj.get('status')}, invoices {list(invoices)}"
+    method = _debit_method(obj.get("payment_method_types"))
+    amount = _money(obj.get("amount"), obj.get("currency"))
+    marked = mark_processing(str(obj["id"]), amount, method, invoices, clock)
+    return "payment_processing", f"{obj['id']} by {method}: {len(marked)} invoice(s) wait for the bank"
 
 
 def _payment_failed(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
-    error = (obj.get("last_payment_error") or {}).get("message", "declined")
-    return "payment_failed", f"{_id(obj.get('id'))}: {error}; the invoice stays open"
+    """A debit that had been processing, or an autopay charge, failed: the invoices are owed
+    again and finance is told. A card the payer declined on the Checkout page changes nothing
+    (they can try another)."""
+    from receivables.processing import record_failure
+
+    error = obj.get("last_payment_error") or {}
+    reason = str(error.get("message") or error.get("code") or "declined")
+    metadata = obj.get("metadata") or {}
+    autopay = metadata.get("source") == "autopay"
+    changed = record_failure(
+        str(obj.get("id")),
+        invoices_of(metadata),
+        reason,
+        clock,
+        method=_debit_method(obj.get("payment_method_types")),
+        only_if_processing=not autopay,
+    )
+    return "payment_failed", f"{_id(obj.get('id'))}: {reason}; {len(changed)} invoice(s) owed again"
 
 
 def _async_failed(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
-    return "payment_failed", f"asynchronous payment of session {obj.get('id')} failed; the invoice stays open"
+    from receivables.processing import record_failure
+
+    payment_intent = _id(obj.get("payment_intent"))
+    if payment_intent is None:
+        return "ignored", "an asynchronous failure without a payment_intent"
+    changed = record_failure(
+        payment_intent,
+        invoices_of(obj.get("metadata") or {}),
+        "the customer's bank refused the debit",
+        clock,
+        method=_debit_method(obj.get("payment_method_types")),
+    )
+    return "payment_failed", f"{payment_intent}: the debit failed; {len(changed)} invoice(s) owed again"
 
 
 def _charge_refunded(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
@@ -212,9 +278,10 @@ def _dispute(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
 
 _HANDLERS: dict[str, Callable[[dict[str, Any], Clock], tuple[str, str]]] = {
     "checkout.session.completed": _checkout_session,
-    "checkout.session.async_payment_succeeded": _checkout_session,
+    "checkout.session.async_payment_succeeded": _async_succeeded,
     "checkout.session.async_payment_failed": _async_failed,
     "payment_intent.succeeded": _payment_intent_succeeded,
+    "payment_intent.processing": _payment_intent_processing,
     "payment_intent.payment_failed": _payment_failed,
     "charge.refunded": _charge_refunded,
     "charge.dispute.created": _dispute,

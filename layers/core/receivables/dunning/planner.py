@@ -3,7 +3,8 @@
 Pure: no clock but the ``now`` it is given, no I/O. The rules, in order:
 
 1. **Stop** when there is nothing to collect: paid, credited, written off, void, or no balance.
-2. **Pause** (look again later, act on nothing) while the invoice is disputed, while finance has
+2. **Pause** (look again later, act on nothing) while the invoice is disputed, while a debit
+   towards it is processing (it never counts as paid until it succeeds), while finance has
    put its dunning on hold, and until a promise to pay falls due. A promise is *kept* when the
    balance has come down by the promised amount; a promise past its date and not kept is
    *broken*, and dunning resumes where the calendar now stands.
@@ -109,6 +110,10 @@ def _paused(invoice: Invoice, policy: Policy, now: datetime) -> Plan | str | Non
         recheck = now + timedelta(days=policy.pause_recheck_days)
         return _pause(now, recheck, "disputed: dunning waits for the dispute to end")
     state = invoice.dunning
+    if state.processing is not None:  # a debit on its way: wait for the bank's answer
+        recheck = now + timedelta(days=policy.pause_recheck_days)
+        debit = state.processing
+        return _pause(now, recheck, f"{debit.amount} by {debit.method} processing since {debit.since[:10]}")
     if state.paused_until and date.fromisoformat(state.paused_until) >= today:
         resume = datetime.combine(date.fromisoformat(state.paused_until) + timedelta(days=1), time(0), zone)
         return _pause(now, _next_business_moment(resume, policy), f"on hold until {state.paused_until}")

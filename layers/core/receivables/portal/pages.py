@@ -97,6 +97,34 @@ WORDS: dict[str, dict[str, str]] = {
         "too_many": "Please pay at most 15 invoices at once.",
         "paid_notice": "Thank you: your payment is being processed. The invoices will show as paid shortly.",
         "bad_range": "Please give a start date on or before the end date, within 3 years.",
+        "pay_by_card": "Pay by card",
+        "pay_by_sepa_debit": "Pay by SEPA Direct Debit",
+        "pay_by_us_bank_account": "Pay by ACH debit (US bank account)",
+        "pay_by_bank_transfer": "Pay by bank transfer",
+        "method_not_offered": "This way to pay is not available for these invoices.",
+        "bank_transfer_intro": (
+            "Please transfer the amount below to our account, quoting the reference exactly "
+            "as shown, so that your payment is matched to these invoices when it arrives."
+        ),
+        "account_details": "Our account",
+        "processing": "Payment processing",
+        "payment_failed": "Last payment failed",
+        "autopay": "Automatic payment",
+        "autopay_offer": "Let us charge a saved card or bank account on each due date.",
+        "autopay_max": "At most per invoice (optional)",
+        "autopay_consent": (
+            "I authorise the charge of this payment method for each of my invoices on its due "
+            "date, until I turn automatic payment off."
+        ),
+        "autopay_set_up": "Set up automatic payment",
+        "autopay_on": "Automatic payment is on with",
+        "autopay_per_invoice": "at most per invoice",
+        "autopay_turn_off": "Turn automatic payment off",
+        "autopay_done": "Automatic payment is on. Each invoice will be charged on its due date.",
+        "autopay_stopped": "Automatic payment is off. Nothing more will be charged automatically.",
+        "autopay_consent_needed": "Please tick the authorisation to set up automatic payment.",
+        "autopay_failed": "Automatic payment could not be set up. Please try again.",
+        "bad_limit": "Please enter a maximum above zero in the currency of your invoices, or leave it empty.",
     },
     "fr": {
         "account": "Votre compte",
@@ -179,6 +207,38 @@ WORDS: dict[str, dict[str, str]] = {
             "apparaîtront bientôt comme payées."
         ),
         "bad_range": "Indiquez une date de début antérieure à la date de fin, sur 3 ans au plus.",
+        "pay_by_card": "Payer par carte",
+        "pay_by_sepa_debit": "Payer par prélèvement SEPA",
+        "pay_by_us_bank_account": "Payer par prélèvement ACH (compte bancaire américain)",
+        "pay_by_bank_transfer": "Payer par virement",
+        "method_not_offered": "Ce moyen de paiement n'est pas disponible pour ces factures.",
+        "bank_transfer_intro": (
+            "Merci de virer le montant ci-dessous sur notre compte, avec la référence "
+            "exactement comme indiquée, afin que votre paiement soit rapproché de ces "
+            "factures."
+        ),
+        "account_details": "Notre compte",
+        "processing": "Paiement en cours",
+        "payment_failed": "Dernier paiement refusé",
+        "autopay": "Paiement automatique",
+        "autopay_offer": "Nous débitons une carte ou un compte enregistré à chaque échéance.",
+        "autopay_max": "Au plus par facture (facultatif)",
+        "autopay_consent": (
+            "J'autorise le débit de ce moyen de paiement pour chacune de mes factures à son "
+            "échéance, jusqu'à ce que je désactive le paiement automatique."
+        ),
+        "autopay_set_up": "Activer le paiement automatique",
+        "autopay_on": "Le paiement automatique est activé avec",
+        "autopay_per_invoice": "au plus par facture",
+        "autopay_turn_off": "Désactiver le paiement automatique",
+        "autopay_done": "Le paiement automatique est activé. Chaque facture sera débitée à son échéance.",
+        "autopay_stopped": "Le paiement automatique est désactivé. Plus rien ne sera débité automatiquement.",
+        "autopay_consent_needed": "Merci de cocher l'autorisation pour activer le paiement automatique.",
+        "autopay_failed": "Le paiement automatique n'a pas pu être activé. Merci de réessayer.",
+        "bad_limit": (
+            "Merci d'indiquer un maximum supérieur à zéro dans la devise de vos factures, ou "
+            "de le laisser vide."
+        ),
     },
     "de": {
         "account": "Ihr Konto",
@@ -260,6 +320,44 @@ WORDS: dict[str, dict[str, str]] = {
             "Vielen Dank: Ihre Zahlung wird verarbeitet. Die Rechnungen erscheinen in Kürze als bezahlt."
         ),
         "bad_range": "Bitte ein Anfangsdatum vor dem Enddatum angeben, höchstens 3 Jahre.",
+        "pay_by_card": "Mit Karte bezahlen",
+        "pay_by_sepa_debit": "Per SEPA-Lastschrift bezahlen",
+        "pay_by_us_bank_account": "Per ACH-Lastschrift (US-Bankkonto) bezahlen",
+        "pay_by_bank_transfer": "Per Überweisung bezahlen",
+        "method_not_offered": "Diese Zahlungsart ist für diese Rechnungen nicht verfügbar.",
+        "bank_transfer_intro": (
+            "Bitte überweisen Sie den folgenden Betrag auf unser Konto, mit dem "
+            "Verwendungszweck genau wie angegeben, damit Ihre Zahlung diesen Rechnungen "
+            "zugeordnet wird."
+        ),
+        "account_details": "Unser Konto",
+        "processing": "Zahlung in Bearbeitung",
+        "payment_failed": "Letzte Zahlung fehlgeschlagen",
+        "autopay": "Automatische Zahlung",
+        "autopay_offer": "Wir belasten eine hinterlegte Karte oder ein Bankkonto zu jedem Fälligkeitstermin.",
+        "autopay_max": "Höchstens pro Rechnung (optional)",
+        "autopay_consent": (
+            "Ich ermächtige die Belastung dieses Zahlungsmittels für jede meiner Rechnungen "
+            "am Fälligkeitstag, bis ich die automatische Zahlung abschalte."
+        ),
+        "autopay_set_up": "Automatische Zahlung einrichten",
+        "autopay_on": "Die automatische Zahlung ist aktiv mit",
+        "autopay_per_invoice": "höchstens pro Rechnung",
+        "autopay_turn_off": "Automatische Zahlung abschalten",
+        "autopay_done": "Die automatische Zahlung ist aktiv. Jede Rechnung wird am Fälligkeitstag belastet.",
+        "autopay_stopped": (
+            "Die automatische Zahlung ist abgeschaltet. Es wird nichts mehr automatisch belastet."
+        ),
+        "autopay_consent_needed": (
+            "Bitte bestätigen Sie die Ermächtigung, um die automatische Zahlung einzurichten."
+        ),
+        "autopay_failed": (
+            "Die automatische Zahlung konnte nicht eingerichtet werden. Bitte versuchen Sie es erneut."
+        ),
+        "bad_limit": (
+            "Bitte geben Sie einen Höchstbetrag über null in der Währung Ihrer Rechnungen an "
+            "oder lassen Sie das Feld leer."
+        ),
     },
 }
 

@@ -21,6 +21,7 @@ from receivables.domain import Invoice, InvoiceStatus
 from receivables.ledger import OPEN_RECEIVABLE
 from receivables.links import LinkError, verify_link
 from receivables.money import Money
+from receivables.payment_methods import methods_for, stripe_methods
 from receivables.portal.pages import LANGUAGES, WORDS, language_of, render
 from receivables.portal.session import (
     AccessDeniedError,
@@ -36,12 +37,14 @@ from receivables.portal.session import (
 from receivables.portal.statement import build_statement
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
+    from receivables.adapters.stripe_api import StripeGateway
     from receivables.clock import Clock
     from receivables.domain import Customer
 
 PORTAL_ACTION = "portal"
+ACTOR_PORTAL = "customer:portal"
 PER_ADDRESS_PER_HOUR = 3
 PER_CLIENT_PER_HOUR = 20
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[a-z]{2,}")
@@ -94,6 +97,8 @@ class Portal:
     # Sessions and rate limits run on the wall clock: the same as ``clock`` in AWS; on the local
     # runtime's accelerated clock a 30-minute session would last a fiftieth of a second.
     wall: Clock | None = None
+    bank_accounts: dict[str, str] = field(default_factory=dict)  # currency -> our account, for transfers
+    gateway: StripeGateway | None = None  # Stripe, for autopay (setup sessions, Customers)
 
     @property
     def _wall(self) -> Clock:
@@ -198,7 +203,9 @@ class Portal:
             statement_to=today.isoformat(),
             paid=(query or {}).get("paid") in ("1", "credit"),
             partial_payments=customer.partial_payments,
-            **account(customer, today),
+            autopay=customer.autopay,
+            autopay_offered=self.create_session is not None,
+            **account(customer, today, self.bank_accounts),
         )
         return Answer.html(200, body)
 
@@ -323,18 +330,111 @@ class Portal:
             if not payable:
                 return Answer.redirect("/portal?paid=credit")
         part, problem = _part(customer, payable, next(iter(fields.get("amount", [])), ""))
+        currency = payable[0].currency
+        method = next(iter(fields.get("method", [])), "") or "card"
+        if method not in methods_for(currency, customer.preferred_method, self.bank_accounts):
+            problem = problem or "method_not_offered"
+        if problem is None and method == "bank_transfer":
+            _remember_method(customer, method, self.clock)
+            return self._transfer(language, session, payable, part)
         if problem is None:
             try:
-                params = several_checkout_params(payable, customer, self.base_url.rstrip("/"), part)
+                params = several_checkout_params(payable, customer, self.base_url.rstrip("/"), part, method)
             except ValueError:
                 problem = "too_many"
         if problem is not None:
             return Answer.html(
                 400, _message(language, "open_invoices", problem, csrf_token(session, self.link_key))
             )
-        key = several_idempotency_key(payable, self.clock.now().timestamp(), part)
+        key = several_idempotency_key(payable, self.clock.now().timestamp(), part, method)
         checkout = self.create_session(params, key)
+        _remember_method(customer, method, self.clock)
         return Answer.redirect(str(checkout["url"]))
+
+    def _transfer(
+        self, language: str, session: Session, invoices: list[Invoice], part: Money | None
+    ) -> Answer:
+        """The bank transfer instructions: the amount, our account in that currency, and the
+        invoice numbers as the remittance text (a transfer quoting them matches itself)."""
+        ordered = sorted(invoices, key=lambda i: (i.due_date, i.number))
+        total = Money.zero(ordered[0].currency)
+        for invoice in ordered:
+            total = total + invoice.balance
+        body = render(
+            "transfer.html",
+            language,
+            title=_words(language, "pay_by_bank_transfer"),
+            amount=part or total,
+            account=self.bank_accounts[total.currency],
+            reference=" ".join(i.number for i in ordered),
+            csrf=csrf_token(session, self.link_key),
+            session_forms=True,
+        )
+        return Answer.html(200, body)
+
+    def autopay_start(self, cookies: str | None, form: bytes) -> Answer:
+        """``POST /portal/autopay``: with the consent ticked, a setup-mode Checkout Session to
+        save the chosen method (the consent is recorded when Stripe confirms it, `autopay_done`)."""
+        from receivables.autopay import start_setup
+
+        try:
+            session, customer = self.session(cookies)
+            fields = _form(form)
+            check_csrf(fields.get("csrf"), session, self.link_key)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        language = language_of(customer.language)
+        csrf = csrf_token(session, self.link_key)
+        if self.gateway is None:
+            return Answer.html(503, _message(language, "autopay", "autopay_failed", csrf))
+        if fields.get("consent") != "1":
+            return Answer.html(400, _message(language, "autopay", "autopay_consent_needed", csrf))
+        currencies = sorted({d.currency for d in store.customer_documents(customer.customer_id)})
+        method = fields.get("method") or "card"
+        offered = {m for c in currencies for m in stripe_methods(c, None)} | {"card"}
+        limit, problem = _limit(fields.get("max_per_invoice", ""), currencies)
+        if method not in offered:
+            problem = "method_not_offered"
+        if problem is not None:
+            return Answer.html(400, _message(language, "autopay", problem, csrf))
+        url = start_setup(customer, method, limit, self.gateway, self.base_url.rstrip("/"), self.clock)
+        return Answer.redirect(url)
+
+    def autopay_done(self, cookies: str | None, query: dict[str, str]) -> Answer:
+        """``GET /portal/autopay/done?session_id=…``: Stripe's answer read from Stripe itself;
+        the consent is recorded if it saved a method for this customer."""
+        from receivables.autopay import AutopayError, confirm_setup
+
+        try:
+            session, customer = self.session(cookies)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        language = language_of(customer.language)
+        csrf = csrf_token(session, self.link_key)
+        checkout_id = query.get("session_id", "")
+        if self.gateway is None or not re.fullmatch(r"cs_[A-Za-z0-9_]{1,200}", checkout_id):
+            return Answer.html(400, _message(language, "autopay", "autopay_failed", csrf))
+        try:
+            confirm_setup(customer, checkout_id, self.gateway, self.clock)
+        except AutopayError as exc:
+            return Answer.html(400, _message(language, "autopay", exc.key, csrf))
+        return Answer.html(200, _message(language, "autopay", "autopay_done", csrf))
+
+    def autopay_off(self, cookies: str | None, form: bytes) -> Answer:
+        """``POST /portal/autopay/off``: no more automatic charges, from now on."""
+        from receivables.autopay import turn_off
+
+        try:
+            session, customer = self.session(cookies)
+            check_csrf(_form(form).get("csrf"), session, self.link_key)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        language = language_of(customer.language)
+        if customer.autopay is not None:
+            turn_off(customer.customer_id, ACTOR_PORTAL, self.clock)
+        return Answer.html(
+            200, _message(language, "autopay", "autopay_stopped", csrf_token(session, self.link_key))
+        )
 
     def sign_out(self, cookies: str | None, form: bytes) -> Answer:
         """``POST /portal/logout``: the session cookie is cleared."""
@@ -365,6 +465,20 @@ def _part(customer: Customer, invoices: list[Invoice], text: str) -> tuple[Money
     if part.minor <= 0 or part > total:
         return None, "bad_amount"
     return (None, None) if part == total else (part, None)
+
+
+def _limit(text: str, currencies: list[str]) -> tuple[Money | None, str | None]:
+    """The autopay maximum per invoice the customer typed (None: no limit), in their currency;
+    or what is wrong with it."""
+    if not text.strip():
+        return None, None
+    if len(currencies) != 1:
+        return None, "bad_limit"
+    try:
+        limit = Money.parse(text.strip().replace(",", "."), currencies[0])
+    except (ValueError, ArithmeticError):
+        return None, "bad_limit"
+    return (limit, None) if limit.minor > 0 else (None, "bad_limit")
 
 
 def _apply_credit(customer: Customer, invoices: list[Invoice], clock: Clock) -> list[Invoice]:
@@ -402,6 +516,22 @@ def _record_use(customer: Customer, invoice_id: str | None, clock: Clock) -> Non
         lambda c: replace(c, portal_last_used_at=at),
         "PortalOpened",
         {"invoice_id": invoice_id, "link_generation": customer.link_generation},
+        "customer:portal",
+        clock,
+    )
+
+
+def _remember_method(customer: Customer, method: str, clock: Clock) -> None:
+    """The way the payer chose becomes the customer's preferred one (offered first next time)."""
+    from receivables.finance import change_customer
+
+    if customer.preferred_method == method:
+        return
+    change_customer(
+        customer.customer_id,
+        lambda c: replace(c, preferred_method=method),
+        "PreferredMethodChanged",
+        {"preferred_method": method, "before": customer.preferred_method},
         "customer:portal",
         clock,
     )
@@ -471,8 +601,9 @@ def _form(body: bytes) -> dict[str, str]:
     return {name: values[0] for name, values in _form_lists(body).items() if values}
 
 
-def account(customer: Customer, today: date) -> dict[str, Any]:
-    """What the home page shows of ``customer``: their own documents and payments only."""
+def account(customer: Customer, today: date, bank_accounts: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the home page shows of ``customer``: their own documents and payments only; the ways
+    to pay their open invoices (the preferred first) and to set up automatic payment."""
     documents = store.customer_documents(customer.customer_id)
     payments = store.customer_payments(customer.customer_id)
     invoices = sorted(
@@ -511,7 +642,14 @@ def account(customer: Customer, today: date) -> dict[str, Any]:
                 {"kind": "promise", "number": invoice.number, "detail": f"{promise.amount} by {promise.date}"}
             )
     recent = sorted(payments, key=lambda p: p.received_at, reverse=True)[:RECENT_PAYMENTS]
+    open_currencies = sorted({i.currency for i in invoices})
+    all_currencies = sorted({d.currency for d in documents if isinstance(d, Invoice)})
     return {
+        "methods": _union(
+            methods_for(c, customer.preferred_method, bank_accounts or {}) for c in open_currencies
+        ),
+        "autopay_methods": _union(stripe_methods(c, customer.preferred_method) for c in all_currencies)
+        or ["card"],
         "invoices": [
             {
                 "invoice": i,
@@ -532,6 +670,11 @@ def account(customer: Customer, today: date) -> dict[str, Any]:
         ],
         "in_progress": in_progress,
     }
+
+
+def _union(lists: Iterable[list[str]]) -> list[str]:
+    """The methods of several currencies, in first-seen order, each once."""
+    return list(dict.fromkeys(m for methods in lists for m in methods))
 
 
 def statement_csv(statements: list[Any]) -> str:
