@@ -32,7 +32,10 @@ if TYPE_CHECKING:
     from receivables.dispute_link import Attachments
 
 app = Chalice(app_name="receivables-pay")
-app.api.binary_types.append("application/pdf")
+# The portal's downloads: PDFs, e-invoices as received and the files embedded in them.
+app.api.binary_types.extend(
+    ["application/pdf", "application/xml", "image/png", "image/jpeg", "application/octet-stream"]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +213,33 @@ def portal() -> Any:
         wall=SystemClock(),
         bank_accounts=parse_bank_accounts(os.environ.get("BANK_ACCOUNTS")),
         gateway=deps.gateway,
+        read_object=invoice_objects(),
     )
+
+
+@cache
+def invoice_objects() -> Callable[[str, str], bytes | None]:
+    """Reads the e-invoices kept in the invoice bucket (and nothing else), for the portal."""
+    settings = Settings.from_env(os.environ)
+    bucket = os.environ["ATTACHMENTS_BUCKET"]
+    clients: dict[str, Any] = {}
+
+    def read(where: str, key: str) -> bytes | None:
+        if where != bucket or not key.startswith("processed/"):
+            return None
+        if "s3" not in clients:
+            import boto3
+
+            clients["s3"] = boto3.client("s3", endpoint_url=settings.endpoint_url)
+        s3 = clients["s3"]
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        except s3.exceptions.NoSuchKey:
+            return None
+        data: bytes = body.read(settings.max_xml_bytes + 1)
+        return data if len(data) <= settings.max_xml_bytes else None
+
+    return read
 
 
 @cache
@@ -290,6 +319,24 @@ def portal_statement() -> Response:
 def portal_invoice_pdf(invoice_id: str) -> Response:
     """One of the customer's invoices, as a PDF."""
     return _answer(portal().invoice_document(_cookies(), invoice_id))
+
+
+@app.route("/portal/invoices/{invoice_id}", methods=["GET"])
+def portal_invoice(invoice_id: str) -> Response:
+    """One of the customer's invoices: its lines, downloads, and the dispute and promise forms."""
+    return _answer(portal().invoice_page(_cookies(), invoice_id))
+
+
+@app.route("/portal/invoices/{invoice_id}/original", methods=["GET"])
+def portal_invoice_original(invoice_id: str) -> Response:
+    """The e-invoice exactly as it was received."""
+    return _answer(portal().invoice_original(_cookies(), invoice_id))
+
+
+@app.route("/portal/invoices/{invoice_id}/attachments/{index}", methods=["GET"])
+def portal_invoice_attachment(invoice_id: str, index: str) -> Response:
+    """A file embedded in the e-invoice (a timesheet, a delivery note)."""
+    return _answer(portal().invoice_attachment(_cookies(), invoice_id, index))
 
 
 @app.route("/portal/language", methods=["POST"], content_types=["application/x-www-form-urlencoded"])

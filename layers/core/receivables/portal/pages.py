@@ -125,6 +125,16 @@ WORDS: dict[str, dict[str, str]] = {
         "autopay_consent_needed": "Please tick the authorisation to set up automatic payment.",
         "autopay_failed": "Automatic payment could not be set up. Please try again.",
         "bad_limit": "Please enter a maximum above zero in the currency of your invoices, or leave it empty.",
+        "downloads": "Downloads",
+        "original_xml": "E-invoice as received (XML)",
+        "attachment": "Attachment",
+        "what_next": "Something wrong, or need more time?",
+        "dispute_action": "Question or dispute this invoice",
+        "promise_action": "Promise to pay by a date",
+        "lines": "Lines",
+        "description": "Description",
+        "quantity": "Quantity",
+        "net": "Net",
     },
     "fr": {
         "account": "Votre compte",
@@ -239,6 +249,16 @@ WORDS: dict[str, dict[str, str]] = {
             "Merci d'indiquer un maximum supérieur à zéro dans la devise de vos factures, ou "
             "de le laisser vide."
         ),
+        "downloads": "Téléchargements",
+        "original_xml": "Facture électronique reçue (XML)",
+        "attachment": "Pièce jointe",
+        "what_next": "Un problème, ou besoin de plus de temps ?",
+        "dispute_action": "Contester cette facture ou poser une question",
+        "promise_action": "Promettre de payer à une date",
+        "lines": "Lignes",
+        "description": "Désignation",
+        "quantity": "Quantité",
+        "net": "Net",
     },
     "de": {
         "account": "Ihr Konto",
@@ -358,6 +378,16 @@ WORDS: dict[str, dict[str, str]] = {
             "Bitte geben Sie einen Höchstbetrag über null in der Währung Ihrer Rechnungen an "
             "oder lassen Sie das Feld leer."
         ),
+        "downloads": "Downloads",
+        "original_xml": "E-Rechnung wie empfangen (XML)",
+        "attachment": "Anhang",
+        "what_next": "Stimmt etwas nicht, oder brauchen Sie mehr Zeit?",
+        "dispute_action": "Rechnung beanstanden oder eine Frage stellen",
+        "promise_action": "Zahlung zu einem Datum zusagen",
+        "lines": "Positionen",
+        "description": "Beschreibung",
+        "quantity": "Menge",
+        "net": "Netto",
     },
 }
 

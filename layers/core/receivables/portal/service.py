@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from receivables import store
 from receivables.domain import Invoice, InvoiceStatus
 from receivables.ledger import OPEN_RECEIVABLE
-from receivables.links import LinkError, verify_link
+from receivables.links import LinkError, LinkScope, sign_link, verify_link
 from receivables.money import Money
 from receivables.payment_methods import methods_for, stripe_methods
 from receivables.portal.pages import LANGUAGES, WORDS, language_of, render
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 PORTAL_ACTION = "portal"
 ACTOR_PORTAL = "customer:portal"
+FORM_LINK_SECONDS = 3600
 PER_ADDRESS_PER_HOUR = 3
 PER_CLIENT_PER_HOUR = 20
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[a-z]{2,}")
@@ -99,6 +100,8 @@ class Portal:
     wall: Clock | None = None
     bank_accounts: dict[str, str] = field(default_factory=dict)  # currency -> our account, for transfers
     gateway: StripeGateway | None = None  # Stripe, for autopay (setup sessions, Customers)
+    # Reads an object of the invoice bucket (bucket, key) -> bytes, or None if there is none.
+    read_object: Callable[[str, str], bytes | None] | None = None
 
     @property
     def _wall(self) -> Clock:
@@ -260,13 +263,13 @@ class Portal:
         )
         return Answer.html(200, body)
 
-    def invoice_document(self, cookies: str | None, invoice_id: str) -> Answer:
-        """``GET /portal/invoices/<id>/pdf``: one of the customer's invoices as a PDF (another
-        customer's, or none, is a 404 that says nothing more)."""
-        from receivables.portal.pdf import invoice_pdf
-
+    def _own_invoice(
+        self, cookies: str | None, invoice_id: str
+    ) -> tuple[Session, Customer, Invoice] | Answer:
+        """The session's customer's invoice ``invoice_id``; else the answer: the session's
+        denial, or a 404 that says nothing more (another customer's invoice, or none)."""
         try:
-            _, customer = self.session(cookies)
+            session, customer = self.session(cookies)
         except AccessDeniedError as exc:
             return self.denied(exc)
         invoice = (
@@ -275,8 +278,98 @@ class Portal:
         if invoice is None or invoice.customer_id != customer.customer_id:
             language = language_of(customer.language)
             return Answer.html(404, _message(language, "invoice", "not_found"))
+        return session, customer, invoice
+
+    def _original(self, invoice: Invoice) -> bytes | None:
+        """The e-invoice file the invoice was made from, if it was one and is still that file."""
+        from receivables.portal.originals import is_original, original_location
+
+        location = original_location(invoice)
+        if location is None or self.read_object is None:
+            return None
+        data = self.read_object(*location)
+        return data if data is not None and is_original(data, invoice) else None
+
+    def invoice_page(self, cookies: str | None, invoice_id: str) -> Answer:
+        """``GET /portal/invoices/<id>``: the invoice, its downloads (the PDF, the e-invoice as
+        received and the files embedded in it), and the dispute and promise-to-pay forms."""
+        from receivables.ledger import COLLECTIBLE
+        from receivables.portal.originals import embedded
+
+        own = self._own_invoice(cookies, invoice_id)
+        if isinstance(own, Answer):
+            return own
+        session, customer, invoice = own
+        original = self._original(invoice)
+        language = language_of(customer.language)
+        body = render(
+            "invoice.html",
+            language,
+            title=f"{_words(language, 'invoice')} {invoice.number}",
+            invoice=invoice,
+            original=original is not None,
+            attachments=embedded(original) if original is not None else [],
+            dispute_url=self._form_link("dispute", invoice, customer)
+            if invoice.status in OPEN_RECEIVABLE
+            else None,
+            promise_url=self._form_link("promise", invoice, customer)
+            if invoice.status in COLLECTIBLE
+            else None,
+            csrf=csrf_token(session, self.link_key),
+            session_forms=True,
+        )
+        return Answer.html(200, body)
+
+    def _form_link(self, action: str, invoice: Invoice, customer: Customer) -> str:
+        """The dispute or promise form of ``invoice``: its signed link, made for this session's
+        customer under their link generation, valid for an hour."""
+        expires = int(self.clock.now().timestamp()) + FORM_LINK_SECONDS
+        scope = LinkScope(action, customer.customer_id, invoice.invoice_id, expires, customer.link_generation)
+        return f"/{action}/{sign_link(scope, self.link_key)}"
+
+    def invoice_document(self, cookies: str | None, invoice_id: str) -> Answer:
+        """``GET /portal/invoices/<id>/pdf``: one of the customer's invoices as a PDF: the PDF
+        its e-invoice came with, else one rendered from the invoice's data."""
+        from receivables.portal.originals import embedded, invoice_image
+        from receivables.portal.pdf import invoice_pdf
+
+        own = self._own_invoice(cookies, invoice_id)
+        if isinstance(own, Answer):
+            return own
+        _, customer, invoice = own
+        original = self._original(invoice)
+        image = invoice_image(embedded(original)) if original is not None else None
+        if image is not None:
+            return _download(image.data, "application/pdf", f"invoice-{_safe(invoice.number)}.pdf")
         document = invoice_pdf(invoice, customer, self.seller_name, language_of(customer.language))
         return _pdf(document, f"invoice-{_safe(invoice.number)}.pdf")
+
+    def invoice_original(self, cookies: str | None, invoice_id: str) -> Answer:
+        """``GET /portal/invoices/<id>/original``: the e-invoice file exactly as received."""
+        own = self._own_invoice(cookies, invoice_id)
+        if isinstance(own, Answer):
+            return own
+        _, customer, invoice = own
+        original = self._original(invoice)
+        if original is None:
+            return Answer.html(404, _message(language_of(customer.language), "invoice", "not_found"))
+        return _download(original, "application/xml", f"invoice-{_safe(invoice.number)}.xml")
+
+    def invoice_attachment(self, cookies: str | None, invoice_id: str, index: str) -> Answer:
+        """``GET /portal/invoices/<id>/attachments/<n>``: the n-th file embedded in the e-invoice."""
+        from receivables.portal.originals import SAFE_TYPES, embedded
+
+        own = self._own_invoice(cookies, invoice_id)
+        if isinstance(own, Answer):
+            return own
+        _, customer, invoice = own
+        original = self._original(invoice)
+        attachments = embedded(original) if original is not None else []
+        chosen = next((a for a in attachments if str(a.index) == index), None)
+        if chosen is None:
+            return Answer.html(404, _message(language_of(customer.language), "invoice", "not_found"))
+        mime = chosen.mime if chosen.mime in SAFE_TYPES else "application/octet-stream"
+        return _download(chosen.data, mime, chosen.name)
 
     # --- forms -------------------------------------------------------------------------------
     def change_language(self, cookies: str | None, form: bytes) -> Answer:
@@ -537,13 +630,19 @@ def _remember_method(customer: Customer, method: str, clock: Clock) -> None:
     )
 
 
-def _pdf(document: bytes, name: str) -> Answer:
+def _download(data: bytes, mime: str, name: str) -> Answer:
+    """A file to save, never to render in the portal's origin."""
     headers = {
-        "Content-Type": "application/pdf",
+        "Content-Type": mime,
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
     }
-    return Answer(200, document, headers)
+    return Answer(200, data, headers)
+
+
+def _pdf(document: bytes, name: str) -> Answer:
+    return _download(document, "application/pdf", name)
 
 
 def _safe(text: str) -> str:
