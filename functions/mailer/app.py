@@ -1,4 +1,5 @@
-"""Mailer function: each invoice, once ingested, is emailed to its customer with a pay link.
+"""Mailer function: each invoice, once ingested, is emailed to its customer with a pay link; and
+finance is told (at CONTACT_EMAIL) of each failed debit or automatic charge (``PaymentFailed``).
 
 Triggered by the ledger's ``InvoiceIngested`` events on the bus (at least once, in any order).
 `receivables.mailer` decides and records; this module wires it to SES (v2, one raw MIME message)
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from receivables import store
 from receivables.adapters.ses import ses_sender
 from receivables.clock import Clock, clock_from_env
-from receivables.mailer import MailOutcome, MailSettings, send_invoice_email
+from receivables.mailer import MailOutcome, MailSettings, send_invoice_email, send_payment_failed_notice
 from receivables.observability import logger, metrics
 from receivables.settings import Settings
 
@@ -79,7 +80,11 @@ def default_dependencies() -> Dependencies:
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
-    """Email the invoice an ``InvoiceIngested`` event names."""
+    """Email the invoice an ``InvoiceIngested`` event names; tell finance of a ``PaymentFailed``."""
+    if event.get("detail-type") == "PaymentFailed":
+        notice = send_payment_failed_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
+        logger.info("payment failed notice", extra={"invoice_id": notice.invoice_id, "action": notice.action})
+        return {"invoice_id": notice.invoice_id, "action": notice.action, "detail": notice.detail}
     invoice_id = str(event.get("detail", {}).get("invoice_id") or "")
     if not invoice_id:
         logger.warning("event without an invoice id", extra={"detail_type": event.get("detail-type")})

@@ -15,6 +15,7 @@ from receivables.domain import DocumentType, InvoiceStatus
 from receivables.ledger import document_id
 from receivables.links import LinkScope, sign_link
 from receivables.mailer import MailSettings, send_invoice_email
+from receivables.money import Money
 from receivables.pages import Page
 from receivables_local.functions import load_function
 from tests.integration.conftest import REGION
@@ -98,6 +99,26 @@ def test_the_mailer_function_sends_through_ses_once_per_event_delivery(ledger: A
 
     sent = ses_backends["123456789012"][REGION].sent_messages
     assert len(sent) == 1 and "Subject: Invoice M-1" in sent[0].raw_data
+
+
+def test_finance_is_told_once_of_a_failed_debit(ledger: Aws) -> None:
+    from receivables.processing import mark_processing, record_failure
+
+    mark_processing("pi_sepa_9", Money(119000, "EUR"), "sepa_debit", [inv("M-1")], ledger.clock)
+    record_failure("pi_sepa_9", [inv("M-1")], "The account has insufficient funds.", ledger.clock)
+    (failed,) = [e for e in store.invoice_events(inv("M-1")) if e.type == "PaymentFailed"]
+    detail = {"event_id": f"{inv('M-1')}#{failed.seq}", "invoice_id": inv("M-1"), **failed.data}
+    mailer = load_function("mailer")
+    outbox = Outbox()
+    deps = mailer.Dependencies(SETTINGS, lambda: KEY, outbox, ledger.clock)
+
+    results = [mailer.handle({"detail-type": "PaymentFailed", "detail": detail}, deps) for _ in range(2)]
+
+    assert [r["action"] for r in results] == ["sent", "already_sent"]
+    ((to, raw),) = outbox.sent
+    text = raw.decode()
+    assert to == "ar@seller.example" and "Subject: Payment failed: invoice M-1 (Acme <GmbH>)" in text
+    assert "sepa_debit" in text and "insufficient funds" in text and "dunning resumes" in text
 
 
 class Stripe:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from receivables import store
 from receivables.clock import iso_timestamp
@@ -252,3 +252,49 @@ def send_account_link(
         clock,
     )
     return message_id
+
+
+def send_payment_failed_notice(
+    detail: dict[str, Any], settings: MailSettings, send_raw: Callable[[str, bytes], str], clock: Clock
+) -> MailOutcome:
+    """Tell finance (the team's address, ``CONTACT_EMAIL``) that a debit or an automatic charge
+    failed, from the ``PaymentFailed`` event's detail: which invoice, customer, method and why,
+    and that dunning resumes. Once per event (a marker beside the invoice)."""
+    invoice_id = str(detail.get("invoice_id") or "")
+    event_id = str(detail.get("event_id") or "")
+    invoice = store.get_invoice(invoice_id) if invoice_id else None
+    if invoice is None or not event_id:
+        return MailOutcome(invoice_id, "skipped", "no such invoice")
+    name = f"NOTICE#{event_id}"
+    if store.marker_exists(store.invoice_pk(invoice_id), name):
+        return MailOutcome(invoice_id, "already_sent")
+    customer = store.get_customer(invoice.customer_id)
+    who = (customer.name if customer else None) or invoice.customer_id
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = settings.contact
+    message["Subject"] = f"Payment failed: invoice {invoice.number} ({who})"
+    message.set_content(
+        "\n".join(
+            [
+                f"A payment of invoice {invoice.number} for {who} failed.",
+                "",
+                f"Method:   {detail.get('method')}",
+                f"Payment:  {detail.get('payment_intent')}",
+                f"Reason:   {detail.get('reason')}",
+                f"Balance:  {invoice.balance}",
+                f"Due:      {invoice.due_date.isoformat()}",
+                "",
+                "The invoice is owed again and dunning resumes where it stood.",
+                f"Invoice:  {settings.public_base_url.rstrip('/')}/invoices/{invoice.invoice_id}",
+            ]
+        )
+    )
+    message_id = send_raw(settings.contact, message.as_bytes())
+    try:
+        store.apply_changes(
+            [], extra=[store.marker(store.invoice_pk(invoice_id), name, iso_timestamp(clock.now()))]
+        )
+    except store.ConcurrentChangeError:
+        return MailOutcome(invoice_id, "already_sent")
+    return MailOutcome(invoice_id, "sent", settings.contact, message_id)
