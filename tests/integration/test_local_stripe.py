@@ -811,3 +811,797 @@ def test_a_delivery_that_never_succeeds_is_given_up_and_logged() -> None:
     assert log["status"] == "failed" and len(log["attempts"]) == 3
     assert all(a["status"] is None and "Connection" in a["error"] for a in log["attempts"])
     assert delivered == []
+
+
+# -- bank debits, customers, setup mode, off-session PaymentIntents -----------------------------------
+
+DAY = 24 * 3600
+SETTLEMENT = 2 * DAY
+DEBIT_SUBMITTED = [
+    "payment_intent.created",
+    "payment_intent.processing",
+    "charge.pending",
+    "checkout.session.completed",
+]
+SAVED = [
+    "customer.created",
+    "setup_intent.created",
+    "setup_intent.succeeded",
+    "payment_method.attached",
+    "checkout.session.completed",
+]
+
+
+@dataclass
+class Clocked:
+    """A server on a clock the test moves (the sweep cannot settle before the clock says so)."""
+
+    server: LocalStripe
+    client: stripe.StripeClient
+    now: list[float]
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock and settle what is due, under the store's lock so that neither the sweep
+        nor a request settles first: the number settled."""
+        with self.server.store.lock:
+            self.now[0] += seconds
+            return self.server.settle_due()
+
+
+@pytest.fixture
+def clocked() -> Iterator[Clocked]:
+    now = [time.time()]
+    server = LocalStripe(port=0, clock=lambda: now[0])
+    server.start()
+    yield Clocked(
+        server, stripe.StripeClient(KEY, base_addresses={"api": server.url}, max_network_retries=0), now
+    )
+    server.stop()
+
+
+def sepa(
+    url: str, iban: str = "DE89 3704 0044 0532 0130 00", name: str = "Ada Lovelace", **extra: str
+) -> Page:
+    return http(url, {"method": "sepa_debit", "iban": iban, "name": name, **extra})
+
+
+def ach(
+    url: str, account: str = "000123456789", routing: str = "110000000", name: str = "Ada Lovelace"
+) -> Page:
+    return http(
+        url,
+        {"method": "us_bank_account", "routing_number": routing, "account_number": account, "name": name},
+    )
+
+
+def debit_session(
+    client: stripe.StripeClient, method: str = "sepa_debit", **overrides: Any
+) -> stripe.checkout.Session:
+    currency = "eur" if method == "sepa_debit" else "usd"
+    line_items = [
+        {
+            "quantity": 1,
+            "price_data": {"currency": currency, "unit_amount": 2500, "product_data": {"name": "INV-1"}},
+        }
+    ]
+    params = session_params(payment_method_types=[method, "card"], line_items=line_items)
+    params.update(overrides)
+    return client.v1.checkout.sessions.create(params=params)  # type: ignore[arg-type]
+
+
+def intent_of(client: stripe.StripeClient, session_id: str) -> stripe.PaymentIntent:
+    intent_id = client.v1.checkout.sessions.retrieve(session_id).payment_intent
+    assert isinstance(intent_id, str)
+    return client.v1.payment_intents.retrieve(intent_id)
+
+
+def test_a_sepa_debit_processes_then_settles_paid_after_the_delay(clocked: Clocked) -> None:
+    client, server = clocked.client, clocked.server
+    session = debit_session(client)
+    assert session.url is not None and session.payment_method_types == ["sepa_debit", "card"]
+
+    page = sepa(session.url)
+    assert page.status == 303, page.text
+    assert page.headers["Location"] == f"http://127.0.0.1:9/paid?session={session.id}"
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "unpaid")
+    assert done.customer_details is not None and done.customer_details.name == "Ada Lovelace"
+    intent = intent_of(client, session.id)
+    assert (intent.status, intent.amount_received) == ("processing", 0)
+    assert isinstance(intent.latest_charge, str) and isinstance(intent.payment_method, str)
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert (charge.status, charge.paid, charge.captured, charge.amount) == ("pending", False, False, 2500)
+    details = charge.payment_method_details
+    assert details is not None and details.type == "sepa_debit" and details.sepa_debit is not None
+    assert (details.sepa_debit.bank_code, details.sepa_debit.country, details.sepa_debit.last4) == (
+        "37040044",
+        "DE",
+        "3000",
+    )
+    assert details.sepa_debit.fingerprint and str(details.sepa_debit.mandate).startswith("mandate_")
+    mandate = client.v1.mandates.retrieve(str(details.sepa_debit.mandate))
+    assert (mandate.type, mandate.status, mandate.payment_method) == (
+        "single_use",
+        "active",
+        intent.payment_method,
+    )
+    assert mandate.customer_acceptance.type == "online"
+    method = client.v1.payment_methods.retrieve(intent.payment_method)
+    assert method.type == "sepa_debit" and method.sepa_debit is not None and method.sepa_debit.last4 == "3000"
+    assert method.billing_details.name == "Ada Lovelace" and method.customer is None
+    assert types(server) == DEBIT_SUBMITTED
+    assert http(session.url).status == 200 and "processing" in http(session.url).text
+
+    assert clocked.advance(SETTLEMENT - 1) == 0, "the bank has not answered yet"
+    assert intent_of(client, session.id).status == "processing"
+    assert clocked.advance(1) == 1
+    assert clocked.advance(DAY) == 0, "a debit settles once"
+
+    assert types(server) == [
+        *DEBIT_SUBMITTED,
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "checkout.session.async_payment_succeeded",
+    ]
+    assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid"
+    intent = intent_of(client, session.id)
+    assert (intent.status, intent.amount_received, intent.last_payment_error) == ("succeeded", 2500, None)
+    charge = client.v1.charges.retrieve(charge.id)
+    assert (charge.status, charge.paid, charge.captured, charge.amount_captured) == (
+        "succeeded",
+        True,
+        True,
+        2500,
+    )
+    settled = server.events()[-1]
+    assert settled["data"]["object"]["payment_status"] == "paid"
+    assert settled["request"] == {"id": None, "idempotency_key": None}
+
+
+def test_a_payment_session_for_a_customer_carries_it_to_the_intent_and_the_charge(clocked: Clocked) -> None:
+    client = clocked.client
+    customer = client.v1.customers.create(params={"email": "billing@acme.example", "name": "ACME"})
+    session = debit_session(client, customer=customer.id, customer_email=None)
+    assert session.customer == customer.id and session.customer_email is None and session.url is not None
+    page = http(session.url)
+    assert "billing@acme.example" in page.text and 'id="sepa-email"' not in page.text
+    assert sepa(session.url).status == 303
+    intent = intent_of(client, session.id)
+    assert intent.customer == customer.id and isinstance(intent.latest_charge, str)
+    assert client.v1.charges.retrieve(intent.latest_charge).customer == customer.id
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert done.customer_details is not None and done.customer_details.email == "billing@acme.example"
+    assert client.v1.customers.payment_methods.list(customer.id).data == [], "a payment saves nothing"
+
+
+@pytest.mark.parametrize("iban", ["DE62370400440532013001", "AT86 1904 3002 3547 3202"])
+def test_a_failing_iban_settles_as_an_async_payment_failure(clocked: Clocked, iban: str) -> None:
+    client, server = clocked.client, clocked.server
+    session = debit_session(client)
+    assert session.url is not None
+    assert sepa(session.url, iban).status == 303
+    assert clocked.advance(SETTLEMENT) == 1
+
+    assert types(server) == [
+        *DEBIT_SUBMITTED,
+        "charge.failed",
+        "payment_intent.payment_failed",
+        "checkout.session.async_payment_failed",
+    ]
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "unpaid")
+    assert "Payment failed" in http(session.url).text
+    intent = intent_of(client, session.id)
+    assert (intent.status, intent.payment_method) == ("requires_payment_method", None)
+    error = intent.last_payment_error
+    assert error is not None and error.code == "generic_could_not_process"
+    assert error.message == "This payment could not be processed."
+    assert error.payment_method is not None and error.payment_method.type == "sepa_debit"
+    assert isinstance(intent.latest_charge, str)
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert (charge.status, charge.paid, charge.failure_code) == ("failed", False, "generic_could_not_process")
+
+
+@pytest.mark.parametrize("iban", ["DE35370400440532013002", "AT591904300235473203"])
+def test_a_disputed_iban_pays_then_is_disputed_for_good(clocked: Clocked, iban: str) -> None:
+    client, server = clocked.client, clocked.server
+    session = debit_session(client)
+    assert session.url is not None
+    assert sepa(session.url, iban).status == 303
+    assert clocked.advance(SETTLEMENT) == 1
+
+    assert types(server)[len(DEBIT_SUBMITTED) :] == [
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "checkout.session.async_payment_succeeded",
+        "charge.dispute.created",
+        "charge.dispute.closed",
+    ]
+    dispute = server.events()[-1]["data"]["object"]
+    assert (dispute["reason"], dispute["status"], dispute["amount"]) == ("general", "lost", 2500)
+    assert client.v1.charges.retrieve(dispute["charge"]).disputed is True
+    assert intent_of(client, session.id).status == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("account", "failure"),
+    [
+        ("000123456789", None),
+        ("000111111113", ("account_closed", "The customer's bank account has been closed.")),
+        ("000111111116", ("no_account", "The customer's bank account could not be located.")),
+        (
+            "000222222227",
+            ("insufficient_funds", "The customer's account has insufficient funds to cover this payment."),
+        ),
+        (
+            "000333333335",
+            (
+                "debit_not_authorized",
+                "The customer has notified their bank that this payment was unauthorized.",
+            ),
+        ),
+    ],
+)
+def test_an_ach_debit_settles_as_its_test_account_says(
+    clocked: Clocked, account: str, failure: tuple[str, str] | None
+) -> None:
+    client, server = clocked.client, clocked.server
+    session = debit_session(client, "us_bank_account")
+    assert session.url is not None
+    assert ach(session.url, account).status == 303
+    charge_id = intent_of(client, session.id).latest_charge
+    assert isinstance(charge_id, str)
+    pending = client.v1.charges.retrieve(charge_id)
+    details = pending.payment_method_details
+    assert details is not None and details.us_bank_account is not None
+    bank = details.us_bank_account
+    assert (bank.bank_name, bank.routing_number, bank.last4) == (
+        "STRIPE TEST BANK",
+        "110000000",
+        account[-4:],
+    )
+    assert (bank.account_holder_type, bank.account_type, pending.status) == (
+        "individual",
+        "checking",
+        "pending",
+    )
+    assert bank.fingerprint
+
+    assert clocked.advance(SETTLEMENT) == 1
+    intent = intent_of(client, session.id)
+    charge = client.v1.charges.retrieve(charge_id)
+    if failure is None:
+        assert (intent.status, charge.status, types(server)[-1]) == (
+            "succeeded",
+            "succeeded",
+            "checkout.session.async_payment_succeeded",
+        )
+        return
+    assert (charge.status, charge.failure_code, charge.failure_message) == ("failed", *failure)
+    assert intent.status == "requires_payment_method"
+    assert intent.last_payment_error is not None and intent.last_payment_error.code == failure[0]
+    assert types(server)[-3:] == [
+        "charge.failed",
+        "payment_intent.payment_failed",
+        "checkout.session.async_payment_failed",
+    ]
+
+
+def test_the_ach_dispute_account_pays_then_is_disputed(clocked: Clocked) -> None:
+    session = debit_session(clocked.client, "us_bank_account")
+    assert session.url is not None
+    assert ach(session.url, "000555555559").status == 303
+    assert clocked.advance(SETTLEMENT) == 1
+    assert types(clocked.server)[-3:] == [
+        "checkout.session.async_payment_succeeded",
+        "charge.dispute.created",
+        "charge.dispute.closed",
+    ]
+    assert clocked.server.events()[-1]["data"]["object"]["reason"] == "debit_not_authorized"
+
+
+def test_the_sweep_settles_debits_on_its_own() -> None:
+    server = LocalStripe(port=0, debit_settlement_seconds=0)
+    server.start()
+    try:
+        client = stripe.StripeClient(KEY, base_addresses={"api": server.url}, max_network_retries=0)
+        session = debit_session(client)
+        assert session.url is not None
+        assert sepa(session.url).status == 303
+        deadline = time.monotonic() + 5
+        while "checkout.session.async_payment_succeeded" not in types(server) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert types(server)[-1] == "checkout.session.async_payment_succeeded"
+        assert server.settle_due() == 0
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "currency", "allowed"),
+    [("sepa_debit", "usd", "eur"), ("us_bank_account", "eur", "usd")],
+)
+def test_a_debit_in_a_currency_its_scheme_cannot_carry_is_a_400(
+    client: stripe.StripeClient, method: str, currency: str, allowed: str
+) -> None:
+    line_items = [
+        {
+            "quantity": 1,
+            "price_data": {"currency": currency, "unit_amount": 2500, "product_data": {"name": "x"}},
+        }
+    ]
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.checkout.sessions.create(
+            params=session_params(payment_method_types=["card", method], line_items=line_items)  # type: ignore[arg-type]
+        )
+    assert (refused.value.http_status, refused.value.param) == (400, "payment_method_types")
+    assert refused.value.user_message == (
+        f"Invalid currency options `{currency}`. The payment method `{method}` only supports the following "
+        f"currencies: `{allowed}`."
+    )
+
+    with pytest.raises(stripe.InvalidRequestError) as intent:
+        client.v1.payment_intents.create(
+            params={"amount": 2500, "currency": currency, "payment_method_types": [method]}  # type: ignore[typeddict-unknown-key]
+        )
+    assert intent.value.param == "payment_method_types"
+    assert str(intent.value.user_message).startswith(
+        f"The currency provided ({currency}) is invalid for one or more payment method types on this "
+        f"PaymentIntent. The payment method type {method} only supports the following currencies: {allowed}."
+    )
+
+
+def test_the_page_shows_one_form_per_method_in_the_sessions_order(client: stripe.StripeClient) -> None:
+    session = debit_session(client, "us_bank_account", customer_email=None)
+    assert session.url is not None
+    text = http(session.url).text
+    assert text.count('<form method="post"') == 2
+    assert text.index('value="us_bank_account"') < text.index('value="card"'), "the preferred method first"
+    for input_name in ("routing_number", "account_number"):
+        assert f'id="{input_name}" name="{input_name}"' in text
+    for field_id in ("ach-name", "ach-email", "email", "cardnumber"):
+        assert f'id="{field_id}"' in text
+    assert '<button type="submit" id="pay-us_bank_account">Pay $25.00</button>' in text
+    assert '<button type="submit" id="pay">Pay $25.00</button>' in text
+    assert 'id="ach-mandate"' in text and "000222222227" in text and "<script" not in text
+
+    eur = debit_session(client, "sepa_debit")
+    assert eur.url is not None
+    text = http(eur.url).text
+    assert 'id="iban" name="iban"' in text and 'id="sepa-name" name="name"' in text
+    assert 'id="sepa-email"' not in text, "the session knows the email"
+    assert "ap@example.com" in text
+    assert '<button type="submit" id="pay-sepa_debit">Pay €25.00</button>' in text
+    assert "you authorise (A) Receivables and Stripe, our payment service provider" in text
+    assert "DE62 3704 0044 0532 0130 01" in text
+
+
+@pytest.mark.parametrize(
+    ("method", "form", "message"),
+    [
+        ("sepa_debit", {"iban": "DE89370400440532013001"}, "Your IBAN is invalid."),
+        ("sepa_debit", {"iban": "DE8937040044"}, "Your IBAN is incomplete."),
+        ("sepa_debit", {"iban": "DE89370400440532013000", "name": ""}, "Your name is incomplete."),
+        ("us_bank_account", {"routing_number": "110000001"}, "Your routing number is invalid."),
+        ("us_bank_account", {"account_number": "12"}, "Your account number is invalid."),
+        ("card", {"iban": "DE89370400440532013000"}, "Your card number is incomplete."),
+    ],
+)
+def test_bad_bank_details_are_refused_on_the_page_and_debit_nothing(
+    server: LocalStripe, client: stripe.StripeClient, method: str, form: dict[str, str], message: str
+) -> None:
+    session = debit_session(client, method if method != "card" else "sepa_debit")
+    assert session.url is not None
+    data = {"method": method, "name": "Ada", "routing_number": "110000000", "account_number": "000123456789"}
+    page = http(session.url, {**data, **form})
+    assert page.status == 402
+    assert f'<p id="error" role="alert">{html.escape(message)}</p>' in page.text
+    assert server.events() == []
+
+    other = http(session.url, {"method": "sepa_debit" if method == "us_bank_account" else "us_bank_account"})
+    assert other.status == 402 and "This payment method is not available" in other.text
+
+
+# -- customers and setup mode --------------------------------------------------------------------------
+
+
+def setup_session(client: stripe.StripeClient, customer: str, methods: list[str]) -> stripe.checkout.Session:
+    return client.v1.checkout.sessions.create(
+        params={
+            "mode": "setup",
+            "customer": customer,
+            "currency": "eur",
+            "payment_method_types": methods,
+            "success_url": "http://127.0.0.1:9/saved?session={CHECKOUT_SESSION_ID}",
+            "setup_intent_data": {"metadata": {"customer_id": "c_1"}},
+        }  # type: ignore[arg-type]
+    )
+
+
+def test_a_customer_is_created_and_retrieved(server: LocalStripe, client: stripe.StripeClient) -> None:
+    customer = client.v1.customers.create(
+        params={
+            "email": "ap@example.com",
+            "name": "ACME GmbH",
+            "description": "c_1",
+            "metadata": {"customer_id": "c_1"},
+            "preferred_locales": ["de", "en"],
+        },
+        options={"idempotency_key": "customer-c_1"},
+    )
+    assert customer.id.startswith("cus_") and customer.object == "customer"
+    assert (customer.email, customer.name, customer.preferred_locales) == (
+        "ap@example.com",
+        "ACME GmbH",
+        ["de", "en"],
+    )
+    assert customer.metadata is not None and customer.metadata.to_dict() == {"customer_id": "c_1"}
+    assert client.v1.customers.retrieve(customer.id).to_dict() == customer.to_dict()
+    again = client.v1.customers.create(
+        params={
+            "email": "ap@example.com",
+            "name": "ACME GmbH",
+            "description": "c_1",
+            "metadata": {"customer_id": "c_1"},
+            "preferred_locales": ["de", "en"],
+        },
+        options={"idempotency_key": "customer-c_1"},
+    )
+    assert again.id == customer.id
+    assert types(server) == ["customer.created"]
+    assert client.v1.customers.payment_methods.list(customer.id).data == []
+
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client.v1.customers.retrieve("cus_nope")
+    assert (missing.value.http_status, missing.value.code) == (404, "resource_missing")
+    with pytest.raises(stripe.InvalidRequestError) as email:
+        client.v1.customers.create(params={"email": "not-an-email"})
+    assert (email.value.param, email.value.code) == ("email", "email_invalid")
+
+
+def test_setup_mode_saves_a_card_that_then_pays_off_session(
+    server: LocalStripe, client: stripe.StripeClient
+) -> None:
+    customer = client.v1.customers.create(params={"email": "ap@example.com", "name": "ACME"})
+    session = setup_session(client, customer.id, ["card"])
+    assert (session.mode, session.payment_status, session.amount_total, session.setup_intent) == (
+        "setup",
+        "no_payment_required",
+        None,
+        None,
+    )
+    assert session.customer == customer.id and session.url is not None
+    page = http(session.url)
+    assert '<button type="submit" id="pay">Save</button>' in page.text
+    assert 'id="total"' not in page.text and "ap@example.com" in page.text
+
+    saved = pay(session.url)
+    assert (
+        saved.status == 303 and saved.headers["Location"] == f"http://127.0.0.1:9/saved?session={session.id}"
+    )
+    assert types(server) == SAVED
+    completed = server.events()[-1]["data"]["object"]
+    assert (completed["mode"], completed["payment_status"], completed["status"]) == (
+        "setup",
+        "no_payment_required",
+        "complete",
+    )
+    assert isinstance(completed["setup_intent"], str) and completed["setup_intent"].startswith("seti_")
+    setup = client.v1.setup_intents.retrieve(completed["setup_intent"])
+    assert (setup.status, setup.usage, setup.customer, setup.mandate) == (
+        "succeeded",
+        "off_session",
+        customer.id,
+        None,
+    )
+    assert setup.metadata is not None and setup.metadata.to_dict() == {"customer_id": "c_1"}
+    assert isinstance(setup.payment_method, str)
+    methods = client.v1.customers.payment_methods.list(customer.id, params={"type": "card"})
+    assert [m.id for m in methods.data] == [setup.payment_method]
+    assert methods.data[0].card is not None and methods.data[0].card.last4 == "4242"
+    assert client.v1.customers.payment_methods.list(customer.id, params={"type": "sepa_debit"}).data == []
+
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": 4200,
+            "currency": "eur",
+            "customer": customer.id,
+            "payment_method": setup.payment_method,
+            "confirm": True,
+            "off_session": True,
+            "metadata": {"invoice_id": "inv_2"},
+            "statement_descriptor_suffix": "INV-2",
+        }
+    )
+    assert (intent.status, intent.amount_received, intent.customer) == ("succeeded", 4200, customer.id)
+    assert intent.statement_descriptor_suffix == "INV-2" and intent.payment_method_types == ["card"]
+    assert types(server)[len(SAVED) :] == [
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+    ]
+    assert isinstance(intent.latest_charge, str)
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert (charge.customer, charge.payment_method, charge.status) == (
+        customer.id,
+        setup.payment_method,
+        "succeeded",
+    )
+    created = server.events()[len(SAVED)]
+    assert created["request"]["id"].startswith("req_")
+
+
+def test_setup_mode_saves_a_sepa_account_whose_off_session_debit_settles_later(clocked: Clocked) -> None:
+    client, server = clocked.client, clocked.server
+    customer = client.v1.customers.create(params={"email": "ap@example.com"})
+    session = setup_session(client, customer.id, ["sepa_debit", "card"])
+    assert session.url is not None
+    page = http(session.url)
+    assert '<button type="submit" id="pay-sepa_debit">Save</button>' in page.text
+    assert "You agree to receive notifications for future debits" in page.text
+    assert sepa(session.url, "AT611904300234573201").status == 303
+    assert types(server) == SAVED
+    setup_id = client.v1.checkout.sessions.retrieve(session.id).setup_intent
+    assert isinstance(setup_id, str)
+    setup = client.v1.setup_intents.retrieve(setup_id)
+    assert isinstance(setup.mandate, str) and isinstance(setup.payment_method, str)
+    mandate = client.v1.mandates.retrieve(setup.mandate)
+    assert (mandate.type, mandate.status, mandate.payment_method) == (
+        "multi_use",
+        "active",
+        setup.payment_method,
+    )
+    assert mandate.payment_method_details.sepa_debit is not None
+    assert http(mandate.payment_method_details.sepa_debit.url).status == 200
+    method = client.v1.payment_methods.retrieve(setup.payment_method)
+    assert (method.customer, method.type) == (customer.id, "sepa_debit")
+    assert method.sepa_debit is not None and (method.sepa_debit.country, method.sepa_debit.bank_code) == (
+        "AT",
+        "19043",
+    )
+
+    intent = client.v1.payment_intents.create(
+        params={  # type: ignore[typeddict-unknown-key]
+            "amount": 4200,
+            "currency": "eur",
+            "customer": customer.id,
+            "payment_method": setup.payment_method,
+            "payment_method_types": ["sepa_debit"],
+            "confirm": True,
+            "off_session": True,
+        }
+    )
+    assert intent.status == "processing"
+    assert isinstance(intent.latest_charge, str)
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert charge.status == "pending" and charge.payment_method_details is not None
+    assert charge.payment_method_details.sepa_debit is not None
+    assert charge.payment_method_details.sepa_debit.mandate == setup.mandate
+    submitted = ["payment_intent.created", "payment_intent.processing", "charge.pending"]
+    assert types(server)[len(SAVED) :] == submitted
+
+    assert clocked.advance(SETTLEMENT) == 1
+    assert types(server)[len(SAVED) :] == [*submitted, "charge.succeeded", "payment_intent.succeeded"]
+    assert client.v1.payment_intents.retrieve(intent.id).status == "succeeded"
+
+
+def test_a_declining_card_is_refused_in_setup_mode_and_the_session_stays_open(
+    server: LocalStripe, client: stripe.StripeClient
+) -> None:
+    customer = client.v1.customers.create(params={"email": "ap@example.com"})
+    session = setup_session(client, customer.id, ["card"])
+    assert session.url is not None
+    refused = pay(session.url, "4000000000000002")
+    assert refused.status == 402 and '<p id="error" role="alert">Your card was declined.</p>' in refused.text
+    assert types(server) == ["customer.created", "setup_intent.created", "setup_intent.setup_failed"]
+    failed = server.events()[-1]["data"]["object"]
+    assert failed["status"] == "requires_payment_method"
+    assert (failed["last_setup_error"]["code"], failed["last_setup_error"]["decline_code"]) == (
+        "card_declined",
+        "generic_decline",
+    )
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    assert client.v1.customers.payment_methods.list(customer.id).data == []
+
+    assert pay(session.url).status == 303
+    assert types(server)[3:] == SAVED[2:]
+    assert client.v1.setup_intents.retrieve(failed["id"]).status == "succeeded"
+
+
+def test_the_0341_card_is_saved_but_its_off_session_charge_is_a_402_replayed_by_its_key(
+    server: LocalStripe, client: stripe.StripeClient
+) -> None:
+    customer = client.v1.customers.create(params={"email": "ap@example.com"})
+    session = setup_session(client, customer.id, ["card"])
+    assert session.url is not None
+    assert pay(session.url, "4000 0000 0000 0341").status == 303
+    (method,) = client.v1.customers.payment_methods.list(customer.id).data
+    params: dict[str, Any] = {
+        "amount": 4200,
+        "currency": "eur",
+        "customer": customer.id,
+        "payment_method": method.id,
+        "confirm": True,
+        "off_session": True,
+    }
+
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.payment_intents.create(params=params, options={"idempotency_key": "charge-inv_2"})  # type: ignore[arg-type]
+    error = declined.value
+    assert (error.http_status, error.code, error.user_message) == (
+        402,
+        "card_declined",
+        "Your card was declined.",
+    )
+    body = error.json_body
+    assert isinstance(body, dict)
+    assert (body["error"]["type"], body["error"]["decline_code"]) == ("card_error", "generic_decline")
+    intent = body["error"]["payment_intent"]
+    assert (intent["status"], intent["customer"], intent["payment_method"]) == (
+        "requires_payment_method",
+        customer.id,
+        None,
+    )
+    assert intent["last_payment_error"]["decline_code"] == "generic_decline"
+    assert body["error"]["charge"] == intent["latest_charge"]
+    assert body["error"]["payment_method"]["id"] == method.id
+    assert types(server)[len(SAVED) :] == [
+        "payment_intent.created",
+        "charge.failed",
+        "payment_intent.payment_failed",
+    ]
+
+    with pytest.raises(stripe.CardError) as replayed:
+        client.v1.payment_intents.create(params=params, options={"idempotency_key": "charge-inv_2"})  # type: ignore[arg-type]
+    assert replayed.value.json_body == body
+    assert replayed.value.headers is not None and replayed.value.headers.get("Idempotent-Replayed") == "true"
+    assert types(server).count("payment_intent.created") == 1
+    assert client.v1.payment_intents.retrieve(intent["id"]).status == "requires_payment_method"
+
+
+def test_an_off_session_charge_is_replayed_by_its_idempotency_key(
+    server: LocalStripe, client: stripe.StripeClient
+) -> None:
+    customer = client.v1.customers.create(params={"email": "ap@example.com"})
+    session = setup_session(client, customer.id, ["card"])
+    assert session.url is not None and pay(session.url).status == 303
+    (method,) = client.v1.customers.payment_methods.list(customer.id).data
+    params: dict[str, Any] = {
+        "amount": 4200,
+        "currency": "eur",
+        "customer": customer.id,
+        "payment_method": method.id,
+        "confirm": True,
+        "off_session": True,
+    }
+    first = client.v1.payment_intents.create(params=params, options={"idempotency_key": "charge-inv_3"})  # type: ignore[arg-type]
+    again = client.v1.payment_intents.create(params=params, options={"idempotency_key": "charge-inv_3"})  # type: ignore[arg-type]
+    assert (again.id, again.status) == (first.id, "succeeded")
+    assert (
+        again.last_response is not None and again.last_response.headers.get("Idempotent-Replayed") == "true"
+    )
+    assert types(server).count("charge.succeeded") == 1
+    changed = {**params, "amount": 4300}
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.payment_intents.create(
+            params=changed,  # type: ignore[arg-type]
+            options={"idempotency_key": "charge-inv_3"},
+        )
+
+
+def test_off_session_payment_intents_are_validated_as_stripe_does(
+    server: LocalStripe, client: stripe.StripeClient
+) -> None:
+    owner = client.v1.customers.create(params={"email": "ap@example.com"})
+    other = client.v1.customers.create(params={"email": "other@example.com"})
+    session = setup_session(client, owner.id, ["card"])
+    assert session.url is not None and pay(session.url).status == 303
+    (method,) = client.v1.customers.payment_methods.list(owner.id).data
+    base: dict[str, Any] = {"amount": 4200, "currency": "eur", "confirm": True, "off_session": True}
+
+    def refused(**params: Any) -> stripe.InvalidRequestError:
+        merged = {**base, **params}
+        with pytest.raises(stripe.InvalidRequestError) as error:
+            client.v1.payment_intents.create(params=merged)  # type: ignore[arg-type]
+        assert error.value.http_status == 400
+        return error.value
+
+    wrong = refused(customer=other.id, payment_method=method.id)
+    assert wrong.param == "payment_method" and wrong.code is None
+    assert wrong.user_message == (
+        f"The PaymentMethod {method.id} does not belong to the Customer you supplied {other.id}. Please use "
+        "this PaymentMethod with the Customer that it belongs to instead."
+    )
+    customerless = refused(payment_method=method.id)
+    assert (customerless.code, customerless.param) == ("parameter_missing", "source")
+    kind = refused(customer=owner.id, payment_method=method.id, payment_method_types=["sepa_debit"])
+    assert str(kind.user_message).startswith(
+        "The PaymentMethod provided (card) is not allowed for this PaymentIntent."
+    )
+    nothing = refused(customer=owner.id)
+    assert nothing.code == "payment_intent_unexpected_state"
+    assert refused(customer="cus_nope", payment_method=method.id).code == "resource_missing"
+    assert refused(customer=owner.id, payment_method="pm_nope").param == "payment_method"
+    small = refused(customer=owner.id, payment_method=method.id, amount=49)
+    assert (small.code, small.user_message) == ("amount_too_small", "Amount must be at least €0.50 eur")
+    assert refused(customer=owner.id, payment_method=method.id, confirm=False).param == "off_session"
+    assert types(server).count("payment_intent.created") == 0
+
+    detached = client.v1.payment_methods.detach(method.id)
+    assert detached.customer is None
+    assert server.events()[-1]["type"] == "payment_method.detached"
+    assert server.events()[-1]["data"]["previous_attributes"] == {"customer": owner.id}
+    assert client.v1.customers.payment_methods.list(owner.id).data == []
+    used = refused(customer=owner.id, payment_method=method.id)
+    assert str(used.user_message).startswith("The provided PaymentMethod was previously used")
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.payment_methods.detach(method.id)
+
+
+@pytest.mark.parametrize(
+    ("params", "param", "message"),
+    [
+        (
+            {"line_items": [{"quantity": 1, "price_data": {"currency": "eur", "unit_amount": 1}}]},
+            "line_items",
+            "You can not pass `line_items` in `setup` mode.",
+        ),
+        ({"currency": None, "payment_method_types": None}, "currency", "Missing required param: currency."),
+        ({"payment_intent_data": {"description": "x"}}, "payment_intent_data", None),
+        ({"customer": "cus_nope"}, "customer", "No such customer: 'cus_nope'"),
+        ({"customer_email": "ap@example.com"}, None, None),
+        ({"currency": "usd", "payment_method_types": ["sepa_debit"]}, "payment_method_types", None),
+    ],
+)
+def test_a_setup_session_stripe_would_refuse_is_a_400(
+    client: stripe.StripeClient, params: dict[str, Any], param: str | None, message: str | None
+) -> None:
+    customer = client.v1.customers.create(params={"email": "ap@example.com"})
+    base: dict[str, Any] = {
+        "mode": "setup",
+        "customer": customer.id,
+        "currency": "eur",
+        "payment_method_types": ["card"],
+        "success_url": "http://127.0.0.1:9/saved",
+    }
+    merged = {key: value for key, value in {**base, **params}.items() if value is not None}
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.checkout.sessions.create(params=merged)  # type: ignore[arg-type]
+    assert (refused.value.http_status, refused.value.param) == (400, param)
+    if message is not None:
+        assert refused.value.user_message == message
+
+
+def test_the_current_api_versions_allowed_payment_method_types_filters_what_cannot_be_used(
+    client: stripe.StripeClient,
+) -> None:
+    line_items = [
+        {"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 2500, "product_data": {"name": "x"}}}
+    ]
+    session = client.v1.checkout.sessions.create(
+        params=session_params(
+            line_items=line_items, allowed_payment_method_types=["sepa_debit", "us_bank_account", "card"]
+        )  # type: ignore[arg-type]
+    )
+    assert session.payment_method_types == ["us_bank_account", "card"], "SEPA cannot debit dollars"
+    assert session.allowed_payment_method_types == ["sepa_debit", "us_bank_account", "card"]
+    assert session.url is not None and 'id="iban"' not in http(session.url).text
+
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": 2500,
+            "currency": "eur",
+            "allowed_payment_method_types": ["card", "us_bank_account"],
+        }
+    )
+    assert (intent.payment_method_types, intent.status) == (["card"], "requires_payment_method")
+    with pytest.raises(stripe.InvalidRequestError) as nothing:
+        client.v1.payment_intents.create(
+            params={"amount": 2500, "currency": "eur", "allowed_payment_method_types": ["us_bank_account"]}
+        )
+    assert nothing.value.param == "allowed_payment_method_types"
+    with pytest.raises(stripe.InvalidRequestError) as both:
+        client.v1.checkout.sessions.create(
+            params=session_params(allowed_payment_method_types=["card"], payment_method_types=["card"])  # type: ignore[arg-type]
+        )
+    assert "You may only specify one of these parameters" in str(both.value.user_message)

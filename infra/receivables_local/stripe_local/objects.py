@@ -1,9 +1,10 @@
 """The in-memory Stripe account: its objects, their state changes and the events they emit.
 
 Objects are kept as the JSON dicts the API returns, shaped as Stripe's current API version
-(`API_VERSION`): Checkout Sessions, PaymentIntents, Charges, Refunds, Disputes, Events and webhook
-endpoints. References between them are ids (``PaymentIntent.latest_charge`` is ``"ch_…"``);
-`Store.expand` replaces them with the objects for ``expand[]``.
+(`API_VERSION`): Checkout Sessions (payment and setup mode), PaymentIntents, SetupIntents,
+Customers, PaymentMethods, Mandates, Charges, Refunds, Disputes, Events and webhook endpoints.
+References between them are ids (``PaymentIntent.latest_charge`` is ``"ch_…"``); `Store.expand`
+replaces them with the objects for ``expand[]``.
 
 Everything happens under one re-entrant lock, `Store.lock`; the HTTP layer holds it around a whole
 idempotent request. Every state change that Stripe announces emits its event, in Stripe's order;
@@ -14,6 +15,12 @@ Card payments follow Stripe's test cards (`read_card`): 4242 4242 4242 4242 and 
 number succeed, 4000 0000 0000 0002 is declined (generic_decline), 4000 0000 0000 9995 lacks funds,
 4000 0000 0000 0259 succeeds and is then disputed as fraudulent; the other decline cards of
 Stripe's testing page (lost, stolen, expired, incorrect CVC, processing error) are declined too.
+4000 0000 0000 0341 can be saved (setup mode) but every charge of it is declined.
+
+Debits (SEPA Direct Debit, ACH Direct Debit: `bank`) are accepted at once and settle later on the
+clock: the PaymentIntent is ``processing`` and its Charge ``pending`` until ``debit_settlement_
+seconds`` have passed; `Store.settle_due` (called by the server's sweep) then pays or fails each
+one as its test number says.
 """
 
 from __future__ import annotations
@@ -25,10 +32,16 @@ import string
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 from urllib.parse import urlsplit
 
 from receivables_local.stripe_local import forms
+from receivables_local.stripe_local.bank import (
+    DEBIT_CURRENCIES,
+    BankAccount,
+    DebitFailure,
+    fingerprint,
+)
 from receivables_local.stripe_local.forms import FormError
 from receivables_local.stripe_local.webhooks import Target, matches
 
@@ -63,6 +76,10 @@ THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹", "krw": "₩", "ils": "₪", "vnd": "₫"}
 
 SESSION_DEFAULT_LIFETIME = 24 * 3600
+DEBIT_SETTLEMENT_SECONDS = 2 * 24 * 3600  # how long a debit stays pending before the bank answers
+PAYMENT_METHOD_TYPES = ("card", "sepa_debit", "us_bank_account")
+# Stripe's minimum charge amounts (in minor units) for the currencies the tests use.
+MINIMUM_CHARGE_AMOUNTS = {"usd": 50, "eur": 50, "gbp": 30, "chf": 50, "cad": 50, "aud": 50}
 SESSION_MIN_LIFETIME = 30 * 60
 DISPUTE_RESPONSE_WINDOW = 7 * 24 * 3600
 MAX_LINE_ITEMS = 100
@@ -111,6 +128,9 @@ _EXPANDABLE: dict[str, frozenset[str]] = {
         {"payment_intent", "customer", "invoice", "payment_link", "setup_intent", "subscription"}
     ),
     "payment_intent": frozenset({"latest_charge", "customer", "payment_method", "invoice"}),
+    "setup_intent": frozenset({"customer", "payment_method", "mandate", "latest_attempt"}),
+    "payment_method": frozenset({"customer"}),
+    "mandate": frozenset({"payment_method"}),
     "charge": frozenset({"payment_intent", "customer", "payment_method"}),
     "refund": frozenset({"charge", "payment_intent", "balance_transaction"}),
     "dispute": frozenset({"charge", "payment_intent"}),
@@ -119,6 +139,10 @@ _EXPANDABLE: dict[str, frozenset[str]] = {
 _NOT_FOUND: dict[str, tuple[str, str]] = {
     "checkout.session": ("checkout.session", "session"),
     "payment_intent": ("payment_intent", "intent"),
+    "setup_intent": ("setup_intent", "intent"),
+    "customer": ("customer", "id"),
+    "payment_method": ("PaymentMethod", "payment_method"),
+    "mandate": ("mandate", "mandate"),
     "charge": ("charge", "id"),
     "refund": ("refund", "id"),
     "dispute": ("dispute", "dispute"),
@@ -236,6 +260,8 @@ TEST_DECLINES: dict[str, Decline] = {
         "An error occurred while processing your card. Try again in a little bit.",
     ),
 }
+# Cards that can be saved (a SetupIntent succeeds) but whose every charge is declined.
+TEST_CHARGE_DECLINES: dict[str, Decline] = {"4000000000000341": _GENERIC}
 TEST_DISPUTES: dict[str, str] = {"4000000000000259": "fraudulent"}
 
 
@@ -251,6 +277,7 @@ class Card:
     exp_month: int
     exp_year: int
     cvc: str
+    kind: ClassVar[str] = "card"
 
     @property
     def last4(self) -> str:
@@ -264,13 +291,53 @@ class Card:
 
     @property
     def decline(self) -> Decline | None:
-        """How the issuer declines this card, or None when it pays."""
+        """How the issuer declines a charge of this card, or None when it pays."""
+        return TEST_DECLINES.get(self.number) or TEST_CHARGE_DECLINES.get(self.number)
+
+    @property
+    def setup_decline(self) -> Decline | None:
+        """How the issuer refuses to let this card be saved (a SetupIntent), or None."""
         return TEST_DECLINES.get(self.number)
 
     @property
     def dispute_reason(self) -> str | None:
         """The reason of the dispute that follows a payment with this card, if any."""
         return TEST_DISPUTES.get(self.number)
+
+    def payment_method_details(self) -> dict[str, Any]:
+        """The ``card`` hash of the PaymentMethod."""
+        return {
+            "brand": self.brand,
+            "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+            "country": "US",
+            "display_brand": self.brand,
+            "exp_month": self.exp_month,
+            "exp_year": self.exp_year,
+            "fingerprint": fingerprint("card", self.number),
+            "funding": "credit",
+            "generated_from": None,
+            "last4": self.last4,
+            "networks": {"available": [self.brand], "preferred": None},
+            "three_d_secure_usage": {"supported": True},
+            "wallet": None,
+        }
+
+    def charge_details(self, mandate: str | None) -> dict[str, Any]:
+        """The ``card`` hash of a Charge's ``payment_method_details`` (cards have no mandate)."""
+        return {
+            "brand": self.brand,
+            "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+            "country": "US",
+            "exp_month": self.exp_month,
+            "exp_year": self.exp_year,
+            "fingerprint": fingerprint("card", self.number),
+            "funding": "credit",
+            "last4": self.last4,
+            "network": self.brand,
+        }
+
+
+Instrument: TypeAlias = "Card | BankAccount"
 
 
 def luhn_valid(digits: str) -> bool:
@@ -333,11 +400,20 @@ def read_card(number: str, exp: str, cvc: str, now: float) -> Card:
 
 @dataclass(frozen=True, slots=True)
 class PaymentOutcome:
-    """What the customer's confirmation did: paid (and where to go) or declined (and why)."""
+    """What the customer's confirmation did: done (paid, submitted for debit, or saved; and
+    where to go) or declined (and why)."""
 
     paid: bool
     redirect_url: str | None = None
     decline_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """The customer's online acceptance of a debit mandate: where it came from."""
+
+    ip_address: str | None = None
+    user_agent: str | None = None
 
 
 # -- parameter checks ------------------------------------------------------------------------------
@@ -384,6 +460,138 @@ def _currency(value: str, param: str) -> str:
     return value
 
 
+def _check_methods(methods: list[str], currency: str | None, param: str, *, intent: bool) -> None:
+    """Refuse a payment method type the server does not take, or a debit in a currency its
+    scheme cannot carry (SEPA: eur, ACH: usd), with Stripe's messages (Checkout's or the
+    PaymentIntent's)."""
+    for index, method in enumerate(methods):
+        if method not in PAYMENT_METHOD_TYPES:
+            raise StripeError(
+                400,
+                f"The payment method type {method!r} is not supported by the local Stripe server, which "
+                f"takes {', '.join(PAYMENT_METHOD_TYPES)} only.",
+                param=f"{param}[{index}]",
+            )
+    for method in methods:
+        allowed = DEBIT_CURRENCIES.get(method)
+        if currency is None or allowed is None or currency in allowed:
+            continue
+        if intent:
+            message = (
+                f"The currency provided ({currency}) is invalid for one or more payment method types on this "
+                f"PaymentIntent. The payment method type {method} only supports the following currencies: "
+                f"{', '.join(allowed)}. Either correct the provided currency, or use a different "
+                "PaymentIntent to accept this payment method type."
+            )
+        else:
+            message = (
+                f"Invalid currency options `{currency}`. The payment method `{method}` only supports the "
+                f"following currencies: `{', '.join(allowed)}`."
+            )
+        raise StripeError(400, message, param=param)
+
+
+def _method_types(
+    params: Params, currency: str | None, *, intent: bool, default: str = "card"
+) -> tuple[list[str], list[str] | None]:
+    """The payment method types of a session or PaymentIntent, and its
+    ``allowed_payment_method_types``. ``payment_method_types`` is taken strictly (a debit in a
+    currency its scheme cannot carry is a 400); ``allowed_payment_method_types`` (the parameter
+    of Stripe's current API version) silently drops the types that cannot be used with
+    ``currency``; without either, ``default``."""
+    explicit = forms.strings(params, "payment_method_types")
+    allowed = forms.strings(params, "allowed_payment_method_types")
+    if explicit and allowed:
+        raise FormError(
+            "You may only specify one of these parameters: allowed_payment_method_types, "
+            "payment_method_types."
+        )
+    if explicit:
+        _check_methods(explicit, currency, "payment_method_types", intent=intent)
+        return explicit, None
+    if not allowed:
+        return [default], None
+    _check_methods(allowed, None, "allowed_payment_method_types", intent=intent)
+    usable = [m for m in allowed if currency is None or currency in DEBIT_CURRENCIES.get(m, (currency,))]
+    if not usable:
+        raise StripeError(
+            400,
+            f"None of the payment method types in `allowed_payment_method_types` ({', '.join(allowed)}) can "
+            f"be used with the currency `{currency}`.",
+            param="allowed_payment_method_types",
+        )
+    return usable, allowed
+
+
+def _billing_details(email: str | None, name: str | None) -> dict[str, Any]:
+    address = dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state"))
+    return {"address": address, "email": email, "name": name, "phone": None}
+
+
+def _approved(risk_level: str) -> dict[str, Any]:
+    return {
+        "network_status": "approved_by_network",
+        "reason": None,
+        "risk_level": risk_level,
+        "seller_message": "Payment complete.",
+        "type": "authorized",
+    }
+
+
+def _declined(reason: str, seller_message: str, risk_level: str) -> dict[str, Any]:
+    return {
+        "network_status": "declined_by_network",
+        "reason": reason,
+        "risk_level": risk_level,
+        "seller_message": seller_message,
+        "type": "issuer_declined",
+    }
+
+
+def _card_declined(decline: Decline) -> dict[str, Any]:
+    message = (
+        "The bank did not return any further details with this decline."
+        if decline is _GENERIC
+        else f"The bank returned the decline code `{decline.decline_code}`."
+    )
+    return _declined(decline.decline_code, message, "normal")
+
+
+def _refund_destination(charge: dict[str, Any]) -> dict[str, Any]:
+    kind = str(charge["payment_method_details"]["type"])
+    if kind == "card":
+        details: dict[str, Any] = {
+            "reference_status": "pending",
+            "reference_type": "acquirer_reference_number",
+        }
+    elif kind == "us_bank_account":
+        kind, details = "us_bank_transfer", {"reference": None, "reference_status": "pending"}
+    else:
+        details = {}
+    return {"type": kind, kind: details}
+
+
+def _doc_url(code: str) -> str:
+    return f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
+
+
+_PREVIOUSLY_USED = (
+    "The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared "
+    "with a connected account without Customer attachment, or was detached from a Customer. It may not be "
+    "used again. To use a PaymentMethod multiple times, you must attach it to a Customer first."
+)
+_MANDATE_MISSING = (
+    "This PaymentIntent requires a mandate, but no existing mandate was found. Collect mandate acceptance "
+    "from the customer and try again, providing acceptance data in the mandate_data parameter."
+)
+_MINIMUM_AMOUNT = (
+    "The amount must be greater than or equal to the minimum charge amount allowed for your account and the "
+    "currency set (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).  If you want to "
+    "save a Payment Method for future use without an immediate payment, use a Setup Intent instead: "
+    "https://docs.stripe.com/payments/setup-intents"
+)
+
+
 # -- the store -------------------------------------------------------------------------------------
 
 
@@ -395,8 +603,13 @@ class Store:
         clock: Callable[[], float],
         base_url: Callable[[], str],
         on_event: Callable[[dict[str, Any], list[Target]], None],
+        *,
+        debit_settlement_seconds: int = DEBIT_SETTLEMENT_SECONDS,
     ) -> None:
+        if debit_settlement_seconds < 0:
+            raise ValueError("debit_settlement_seconds must not be negative")
         self.lock = threading.RLock()
+        self.debit_settlement_seconds = debit_settlement_seconds
         self._clock = clock
         self._base_url = base_url
         self._on_event = on_event
@@ -405,6 +618,10 @@ class Store:
         self._line_items: dict[str, list[dict[str, Any]]] = {}  # session id -> line items
         self._products: dict[str, dict[str, Any]] = {}  # product id -> name, description, metadata
         self._intent_data: dict[str, dict[str, Any]] = {}  # session id -> payment_intent_data
+        self._setup_data: dict[str, dict[str, Any]] = {}  # session id -> setup_intent_data
+        self._instruments: dict[str, Instrument] = {}  # payment method id -> the card or account
+        self._mandates: dict[str, str] = {}  # payment method id -> its active multi-use mandate
+        self._pending: dict[str, int] = {}  # pending debit's charge id -> when it settles
         self._secrets: dict[str, str] = {}  # webhook endpoint id -> signing secret
 
     def now(self) -> int:
@@ -559,77 +776,44 @@ class Store:
     # -- Checkout Sessions ---------------------------------------------------------------------
 
     def create_session(self, params: Params, request: RequestInfo) -> dict[str, Any]:
-        """``POST /v1/checkout/sessions`` in payment mode with inline prices (``price_data``)."""
+        """``POST /v1/checkout/sessions``: payment mode with inline prices (``price_data``), or
+        setup mode (no line items) to save a payment method for later charges."""
         with self.lock:
             now = self.now()
             mode = forms.required_string(params, "mode")
             if mode not in ("payment", "setup", "subscription"):
                 raise FormError("Invalid mode: must be one of payment, setup, or subscription", "mode")
-            if mode != "payment":
+            if mode == "subscription":
                 raise StripeError(
-                    400, f"The local Stripe server supports mode=payment only, not mode={mode}.", param="mode"
+                    400,
+                    "The local Stripe server supports mode=payment and mode=setup only, not "
+                    "mode=subscription.",
+                    param="mode",
                 )
+            for key, its_mode in (("payment_intent_data", "payment"), ("setup_intent_data", "setup")):
+                if key in params and mode != its_mode:
+                    raise FormError(f"You can not pass `{key}` in `{mode}` mode.", key)
             success_url = _url(params, "success_url", required=True)
             cancel_url = _url(params, "cancel_url", required=False)
             session_id = new_id("cs_test_", 58)
-            items, currency = self._line_items_of(params, session_id, now)
-            total = sum(int(item["amount_total"]) for item in items)
-            expires_at = forms.integer(params, "expires_at")
-            if expires_at is None:
-                expires_at = now + SESSION_DEFAULT_LIFETIME
-            elif expires_at - now < SESSION_MIN_LIFETIME:
-                raise FormError(
-                    "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.",
-                    "expires_at",
-                    "parameter_invalid_integer",
-                )
-            elif expires_at - now > SESSION_DEFAULT_LIFETIME:
-                raise FormError(
-                    "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
-                    "expires_at",
-                    "parameter_invalid_integer",
-                )
-            email = forms.string(params, "customer_email")
-            if email is not None and not _EMAIL.match(email):
-                raise FormError(f"Invalid email address: {email}", "customer_email", "email_invalid")
-            reference = forms.string(params, "client_reference_id")
-            if reference is not None and len(reference) > 200:
-                raise FormError(
-                    "Invalid string: client_reference_id must be at most 200 characters.",
-                    "client_reference_id",
-                    "parameter_invalid_string",
-                )
-            locale = forms.string(params, "locale")
-            if locale is not None and locale not in CHECKOUT_LOCALES:
-                raise FormError(
-                    f"Invalid locale: must be one of {', '.join(sorted(CHECKOUT_LOCALES))}", "locale"
-                )
-            methods = forms.strings(params, "payment_method_types") or ["card"]
-            for index, method in enumerate(methods):
-                if method != "card":
-                    raise StripeError(
-                        400,
-                        f"The payment method type {method!r} is not supported by the local Stripe server, "
-                        "which takes cards only.",
-                        param=f"payment_method_types[{index}]",
-                    )
-            intent_params = forms.obj(params, "payment_intent_data")
-            self._intent_data[session_id] = {
-                "metadata": _metadata(
-                    forms.mapping(intent_params, "metadata"), "payment_intent_data[metadata]"
-                ),
-                "description": forms.string(intent_params, "description"),
-            }
+            customer, email = self._session_customer(params)
+            items, currency = self._session_items(params, mode, session_id, now)
+            methods, allowed = _method_types(params, currency, intent=False)
+            expires_at = self._session_expiry(params, now)
+            reference, locale = self._session_texts(params)
+            self._session_intent_data(params, session_id)
+            total = sum(int(item["amount_total"]) for item in items) if mode == "payment" else None
             session: dict[str, Any] = {
                 "id": session_id,
                 "object": "checkout.session",
+                "allowed_payment_method_types": allowed,
                 "amount_subtotal": total,
                 "amount_total": total,
                 "cancel_url": cancel_url,
                 "client_reference_id": reference,
                 "created": now,
                 "currency": currency,
-                "customer": None,
+                "customer": customer,
                 "customer_details": None,
                 "customer_email": email,
                 "expires_at": expires_at,
@@ -637,23 +821,111 @@ class Store:
                 "livemode": False,
                 "locale": locale,
                 "metadata": _metadata(forms.mapping(params, "metadata"), "metadata"),
-                "mode": "payment",
+                "mode": mode,
                 "payment_intent": None,
                 "payment_link": None,
                 "payment_method_types": methods,
-                "payment_status": "unpaid",
+                "payment_status": "unpaid" if mode == "payment" else "no_payment_required",
                 "setup_intent": None,
                 "status": "open",
                 "submit_type": None,
                 "subscription": None,
                 "success_url": success_url,
-                "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+                "total_details": (
+                    {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}
+                    if mode == "payment"
+                    else None
+                ),
                 "ui_mode": "hosted_page",
                 "url": f"{self._base_url()}/c/pay/{session_id}",
             }
             self._line_items[session_id] = items
             self._objects[session_id] = session
             return copy.deepcopy(session)
+
+    def _session_customer(self, params: Params) -> tuple[str | None, str | None]:
+        """The session's ``customer`` (which must exist) or ``customer_email``, not both."""
+        customer = forms.string(params, "customer")
+        email = forms.string(params, "customer_email")
+        if customer is not None and email is not None:
+            raise FormError("You may only specify one of these parameters: customer, customer_email.")
+        if customer is not None:
+            self._get("customer", customer, 400, "customer")
+        if email is not None and not _EMAIL.match(email):
+            raise FormError(f"Invalid email address: {email}", "customer_email", "email_invalid")
+        return customer, email
+
+    def _session_items(
+        self, params: Params, mode: str, session_id: str, now: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Line items and currency: from the line items in payment mode (``currency``, if given,
+        must agree); in setup mode no line items, and ``currency`` unless
+        ``payment_method_types`` says what to collect."""
+        currency_text = forms.string(params, "currency")
+        currency = None if currency_text is None else _currency(currency_text, "currency")
+        if mode == "setup":
+            if "line_items" in params:
+                raise FormError("You can not pass `line_items` in `setup` mode.", "line_items")
+            named = forms.strings(params, "payment_method_types") or forms.strings(
+                params, "allowed_payment_method_types"
+            )
+            if currency is None and not named:
+                raise FormError("Missing required param: currency.", "currency", "parameter_missing")
+            return [], currency
+        items, items_currency = self._line_items_of(params, session_id, now)
+        if currency is not None and currency != items_currency:
+            raise FormError(
+                f"The currency `{currency}` does not match the currency of the line items "
+                f"({items_currency}).",
+                "currency",
+            )
+        return items, items_currency
+
+    @staticmethod
+    def _session_expiry(params: Params, now: int) -> int:
+        expires_at = forms.integer(params, "expires_at")
+        if expires_at is None:
+            return now + SESSION_DEFAULT_LIFETIME
+        if expires_at - now < SESSION_MIN_LIFETIME:
+            raise FormError(
+                "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.",
+                "expires_at",
+                "parameter_invalid_integer",
+            )
+        if expires_at - now > SESSION_DEFAULT_LIFETIME:
+            raise FormError(
+                "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
+                "expires_at",
+                "parameter_invalid_integer",
+            )
+        return expires_at
+
+    @staticmethod
+    def _session_texts(params: Params) -> tuple[str | None, str | None]:
+        reference = forms.string(params, "client_reference_id")
+        if reference is not None and len(reference) > 200:
+            raise FormError(
+                "Invalid string: client_reference_id must be at most 200 characters.",
+                "client_reference_id",
+                "parameter_invalid_string",
+            )
+        locale = forms.string(params, "locale")
+        if locale is not None and locale not in CHECKOUT_LOCALES:
+            raise FormError(f"Invalid locale: must be one of {', '.join(sorted(CHECKOUT_LOCALES))}", "locale")
+        return reference, locale
+
+    def _session_intent_data(self, params: Params, session_id: str) -> None:
+        """Keep ``payment_intent_data`` / ``setup_intent_data`` for the intent made at the first
+        attempt."""
+        for key, store in (
+            ("payment_intent_data", self._intent_data),
+            ("setup_intent_data", self._setup_data),
+        ):
+            data = forms.obj(params, key)
+            store[session_id] = {
+                "metadata": _metadata(forms.mapping(data, "metadata"), f"{key}[metadata]"),
+                "description": forms.string(data, "description"),
+            }
 
     def _line_items_of(self, params: Params, session_id: str, now: int) -> tuple[list[dict[str, Any]], str]:
         entries = forms.array(params, "line_items")
@@ -830,85 +1102,163 @@ class Store:
             return len(due)
 
     def _expire(self, session: dict[str, Any], request: RequestInfo) -> None:
-        """The session expires; a PaymentIntent left unpaid by a declined card is canceled."""
+        """The session expires; a PaymentIntent left unpaid by a declined card is canceled, as is
+        a SetupIntent a refused card left unfinished."""
         intent_id = session["payment_intent"]
         if intent_id is not None:
             intent = self._objects[intent_id]
             if intent["status"] == "requires_payment_method":
                 intent.update(status="canceled", canceled_at=self.now(), cancellation_reason="automatic")
                 self._emit("payment_intent.canceled", intent, request)
+        setup_id = session["setup_intent"]
+        if setup_id is not None:
+            setup = self._objects[setup_id]
+            if setup["status"] == "requires_payment_method":
+                setup.update(status="canceled", cancellation_reason="abandoned")
+                self._emit("setup_intent.canceled", setup, request)
         session.update(status="expired", url=None)
         self._emit("checkout.session.expired", session, request)
 
-    # -- the customer pays ---------------------------------------------------------------------
+    # -- the customer pays on the hosted page ---------------------------------------------------
+
+    def session_email(self, session: dict[str, Any]) -> str | None:
+        """The email the hosted page already knows: ``customer_email``, else the customer's."""
+        with self.lock:
+            if session.get("customer_email"):
+                return str(session["customer_email"])
+            customer = self._objects.get(str(session.get("customer") or ""))
+            email = customer.get("email") if customer is not None else None
+            return str(email) if email else None
+
+    def _open_session(self, session_id: str) -> dict[str, Any]:
+        session = self._get("checkout.session", session_id)
+        if session["status"] != "open":
+            raise StripeError(400, f"This Checkout Session is {session['status']}.", param="session")
+        return session
+
+    @staticmethod
+    def _success_url(session: dict[str, Any]) -> str:
+        return str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", str(session["id"]))
+
+    def _complete(self, session: dict[str, Any], email: str, name: str | None, payment_status: str) -> None:
+        session.update(
+            status="complete",
+            payment_status=payment_status,
+            url=None,
+            customer_details={
+                "address": None,
+                "email": email,
+                "name": name,
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
+        )
+        self._emit("checkout.session.completed", session, NO_REQUEST)
 
     def pay(self, session_id: str, card: Card, email: str, name: str | None) -> PaymentOutcome:
-        """The customer confirms the hosted page with ``card``: charge it, then complete the
-        session or record the decline. The caller checked that the session is open."""
+        """The customer confirms the hosted page (payment mode) with ``card``: charge it, then
+        complete the session or record the decline. The caller checked that the session is open."""
         with self.lock:
-            session = self._get("checkout.session", session_id)
-            if session["status"] != "open":
-                raise StripeError(400, f"This Checkout Session is {session['status']}.", param="session")
+            session = self._open_session(session_id)
             intent = self._intent_for(session)
-            charge = self._charge(intent, card, email, name)
+            method = self._new_payment_method(card, email, name)
             decline = card.decline
             if decline is not None:
-                intent.update(
-                    status="requires_payment_method",
-                    latest_charge=charge["id"],
-                    payment_method=None,
-                    last_payment_error={
-                        "charge": charge["id"],
-                        "code": decline.code,
-                        "decline_code": decline.decline_code,
-                        "doc_url": f"https://stripe.com/docs/error-codes/{decline.code.replace('_', '-')}",
-                        "message": decline.message,
-                        "payment_method": copy.deepcopy(self._objects[charge["payment_method"]]),
-                        "type": "card_error",
-                    },
-                )
-                self._emit("charge.failed", charge, NO_REQUEST)
-                self._emit("payment_intent.payment_failed", intent, NO_REQUEST)
+                self._decline(intent, method, decline, NO_REQUEST)
                 return PaymentOutcome(paid=False, decline_message=decline.message)
-            intent.update(
-                status="succeeded",
-                amount_received=intent["amount"],
-                latest_charge=charge["id"],
-                last_payment_error=None,
-                payment_method=charge["payment_method"],
-            )
-            self._emit("charge.succeeded", charge, NO_REQUEST)
-            self._emit("payment_intent.succeeded", intent, NO_REQUEST)
-            session.update(
-                status="complete",
-                payment_status="paid",
-                url=None,
-                customer_details={
-                    "address": None,
-                    "email": email,
-                    "name": name,
-                    "phone": None,
-                    "tax_exempt": "none",
-                    "tax_ids": [],
-                },
-            )
-            self._emit("checkout.session.completed", session, NO_REQUEST)
+            charge = self._succeed(intent, method, NO_REQUEST)
+            self._complete(session, email, name, "paid")
             reason = card.dispute_reason
             if reason is not None:
                 self._open_dispute(charge, reason)
-            redirect = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
-            return PaymentOutcome(paid=True, redirect_url=redirect)
+            return PaymentOutcome(paid=True, redirect_url=self._success_url(session))
+
+    def pay_debit(
+        self, session_id: str, account: BankAccount, email: str, name: str, acceptance: Acceptance
+    ) -> PaymentOutcome:
+        """The customer confirms the hosted page (payment mode) with a bank account and accepts
+        the mandate: the PaymentIntent is ``processing`` with a ``pending`` charge and the session
+        completes unpaid (``payment_intent.processing``, ``charge.pending``,
+        ``checkout.session.completed``); the bank answers when the debit settles (`settle_due`)."""
+        with self.lock:
+            session = self._open_session(session_id)
+            intent = self._intent_for(session)
+            method = self._new_payment_method(account, email, name)
+            single_use = {"amount": intent["amount"], "currency": intent["currency"]}
+            mandate = self._new_mandate(method, acceptance, single_use)
+            self._start_debit(intent, method, mandate, NO_REQUEST)
+            self._complete(session, email, name, "unpaid")
+            return PaymentOutcome(paid=True, redirect_url=self._success_url(session))
+
+    def save(
+        self, session_id: str, instrument: Instrument, email: str, name: str | None, acceptance: Acceptance
+    ) -> PaymentOutcome:
+        """The customer confirms the hosted page of a setup-mode session: a SetupIntent saves the
+        card or account (with a multi-use mandate for a debit) and attaches it to the session's
+        customer (``setup_intent.created``, ``setup_intent.succeeded``, ``payment_method.attached``,
+        ``checkout.session.completed``). A card the issuer refuses records the refusal
+        (``setup_intent.setup_failed``) and the session stays open."""
+        with self.lock:
+            session = self._open_session(session_id)
+            setup = self._setup_intent_for(session)
+            method = self._new_payment_method(instrument, email, name)
+            decline = instrument.setup_decline if isinstance(instrument, Card) else None
+            if decline is not None:
+                error = self._payment_error(None, method, decline.code, decline.message, "card_error")
+                error["decline_code"] = decline.decline_code
+                setup.update(status="requires_payment_method", last_setup_error=dict(sorted(error.items())))
+                self._emit("setup_intent.setup_failed", setup, NO_REQUEST)
+                return PaymentOutcome(paid=False, decline_message=decline.message)
+            mandate = None if isinstance(instrument, Card) else self._new_mandate(method, acceptance, None)
+            customer = session["customer"]
+            method["customer"] = customer
+            setup.update(
+                status="succeeded", payment_method=method["id"], mandate=mandate, last_setup_error=None
+            )
+            self._emit("setup_intent.succeeded", setup, NO_REQUEST)
+            if customer is not None:
+                self._emit("payment_method.attached", method, NO_REQUEST)
+            self._complete(session, email, name, "no_payment_required")
+            return PaymentOutcome(paid=True, redirect_url=self._success_url(session))
 
     def _intent_for(self, session: dict[str, Any]) -> dict[str, Any]:
         """The session's PaymentIntent, created (``payment_intent.created``) at the first attempt."""
         if session["payment_intent"] is not None:
             return self._objects[session["payment_intent"]]
-        intent_id = new_id("pi_")
         data = self._intent_data[session["id"]]
+        intent = self._new_intent(
+            amount=int(session["amount_total"]),
+            currency=str(session["currency"]),
+            customer=session["customer"],
+            description=data["description"],
+            metadata=data["metadata"],
+            methods=list(session["payment_method_types"]),
+            allowed=session["allowed_payment_method_types"],
+        )
+        session["payment_intent"] = intent["id"]
+        self._emit("payment_intent.created", intent, NO_REQUEST)
+        return intent
+
+    def _new_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        description: str | None,
+        metadata: dict[str, str],
+        methods: list[str],
+        allowed: list[str] | None = None,
+        payment_method: str | None = None,
+        statement_descriptor_suffix: str | None = None,
+    ) -> dict[str, Any]:
+        intent_id = new_id("pi_")
         intent: dict[str, Any] = {
             "id": intent_id,
             "object": "payment_intent",
-            "amount": session["amount_total"],
+            "allowed_payment_method_types": None if allowed is None else list(allowed),
+            "amount": amount,
             "amount_capturable": 0,
             "amount_received": 0,
             "application": None,
@@ -919,133 +1269,526 @@ class Store:
             "client_secret": f"{intent_id}_secret_{new_id('', 25)}",
             "confirmation_method": "automatic",
             "created": self.now(),
-            "currency": session["currency"],
-            "customer": None,
-            "description": data["description"],
+            "currency": currency,
+            "customer": customer,
+            "description": description,
             "invoice": None,
             "last_payment_error": None,
             "latest_charge": None,
             "livemode": False,
-            "metadata": copy.deepcopy(data["metadata"]),
+            "metadata": copy.deepcopy(metadata),
             "next_action": None,
             "on_behalf_of": None,
-            "payment_method": None,
-            "payment_method_types": list(session["payment_method_types"]),
+            "payment_method": payment_method,
+            "payment_method_types": methods,
             "processing": None,
             "receipt_email": None,
             "review": None,
             "setup_future_usage": None,
             "shipping": None,
             "statement_descriptor": None,
-            "statement_descriptor_suffix": None,
-            "status": "requires_payment_method",
+            "statement_descriptor_suffix": statement_descriptor_suffix,
+            "status": "requires_confirmation" if payment_method is not None else "requires_payment_method",
             "transfer_data": None,
             "transfer_group": None,
         }
         self._objects[intent_id] = intent
-        session["payment_intent"] = intent_id
-        self._emit("payment_intent.created", intent, NO_REQUEST)
         return intent
 
-    def _charge(self, intent: dict[str, Any], card: Card, email: str, name: str | None) -> dict[str, Any]:
-        decline = card.decline
-        paid = decline is None
-        if decline is None:
-            outcome = {
-                "network_status": "approved_by_network",
-                "reason": None,
-                "risk_level": "normal",
-                "seller_message": "Payment complete.",
-                "type": "authorized",
+    def _setup_intent_for(self, session: dict[str, Any]) -> dict[str, Any]:
+        """The session's SetupIntent, created (``setup_intent.created``) at the first attempt."""
+        if session["setup_intent"] is not None:
+            return self._objects[session["setup_intent"]]
+        setup_id = new_id("seti_")
+        data = self._setup_data[session["id"]]
+        setup: dict[str, Any] = {
+            "id": setup_id,
+            "object": "setup_intent",
+            "allowed_payment_method_types": session["allowed_payment_method_types"],
+            "application": None,
+            "automatic_payment_methods": None,
+            "cancellation_reason": None,
+            "client_secret": f"{setup_id}_secret_{new_id('', 25)}",
+            "created": self.now(),
+            "customer": session["customer"],
+            "description": data["description"],
+            "flow_directions": None,
+            "last_setup_error": None,
+            "latest_attempt": None,
+            "livemode": False,
+            "mandate": None,
+            "metadata": copy.deepcopy(data["metadata"]),
+            "next_action": None,
+            "on_behalf_of": None,
+            "payment_method": None,
+            "payment_method_configuration_details": None,
+            "payment_method_options": {},
+            "payment_method_types": list(session["payment_method_types"]),
+            "single_use_mandate": None,
+            "status": "requires_payment_method",
+            "usage": "off_session",
+        }
+        self._objects[setup_id] = setup
+        session["setup_intent"] = setup_id
+        self._emit("setup_intent.created", setup, NO_REQUEST)
+        return setup
+
+    # -- payment methods, mandates, charges -------------------------------------------------
+
+    def _new_payment_method(
+        self, instrument: Instrument, email: str | None, name: str | None, customer: str | None = None
+    ) -> dict[str, Any]:
+        method: dict[str, Any] = {
+            "id": new_id("pm_"),
+            "object": "payment_method",
+            "allow_redisplay": "unspecified",
+            "billing_details": _billing_details(email, name),
+            "created": self.now(),
+            "customer": customer,
+            "livemode": False,
+            "metadata": {},
+            "type": instrument.kind,
+            instrument.kind: instrument.payment_method_details(),
+        }
+        self._objects[method["id"]] = method
+        self._instruments[method["id"]] = instrument
+        return method
+
+    def _new_mandate(
+        self, method: dict[str, Any], acceptance: Acceptance, single_use: dict[str, Any] | None
+    ) -> str:
+        """A mandate accepted online for a debit method: single-use for one payment (its amount),
+        multi-use (kept for later off-session debits) when saved."""
+        mandate_id = new_id("mandate_")
+        kind = str(method["type"])
+        if kind == "sepa_debit":
+            reference = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
+            details: dict[str, Any] = {
+                "reference": reference,
+                "url": f"{self._base_url()}/mandates/{mandate_id}",
             }
         else:
-            outcome = {
-                "network_status": "declined_by_network",
-                "reason": decline.decline_code,
-                "risk_level": "normal",
-                "seller_message": (
-                    "The bank did not return any further details with this decline."
-                    if decline is _GENERIC
-                    else f"The bank returned the decline code `{decline.decline_code}`."
-                ),
-                "type": "issuer_declined",
-            }
+            details = {"collection_method": None}
+        mandate: dict[str, Any] = {
+            "id": mandate_id,
+            "object": "mandate",
+            "customer_acceptance": {
+                "accepted_at": self.now(),
+                "online": {"ip_address": acceptance.ip_address, "user_agent": acceptance.user_agent},
+                "type": "online",
+            },
+            "livemode": False,
+            "multi_use": {} if single_use is None else None,
+            "on_behalf_of": None,
+            "payment_method": method["id"],
+            "payment_method_details": {"type": kind, kind: details},
+            "single_use": single_use,
+            "status": "active",
+            "type": "multi_use" if single_use is None else "single_use",
+        }
+        self._objects[mandate_id] = mandate
+        if single_use is None:
+            self._mandates[method["id"]] = mandate_id
+        return mandate_id
+
+    def _charge(
+        self,
+        intent: dict[str, Any],
+        method: dict[str, Any],
+        status: str,
+        *,
+        decline: Decline | None = None,
+        mandate: str | None = None,
+    ) -> dict[str, Any]:
+        """A charge of ``intent`` with ``method``: ``succeeded``, ``failed`` (a card ``decline``)
+        or ``pending`` (a debit under ``mandate``)."""
+        instrument = self._instruments[method["id"]]
+        kind = str(method["type"])
+        paid = status == "succeeded"
+        risk = "normal" if kind == "card" else "not_assessed"
         charge: dict[str, Any] = {
             "id": new_id("ch_"),
             "object": "charge",
             "amount": intent["amount"],
             "amount_captured": intent["amount"] if paid else 0,
             "amount_refunded": 0,
-            "billing_details": {
-                "address": {
-                    "city": None,
-                    "country": None,
-                    "line1": None,
-                    "line2": None,
-                    "postal_code": None,
-                    "state": None,
-                },
-                "email": email,
-                "name": name,
-                "phone": None,
-            },
+            "billing_details": copy.deepcopy(method["billing_details"]),
             "captured": paid,
             "created": self.now(),
             "currency": intent["currency"],
-            "customer": None,
+            "customer": intent["customer"],
             "description": intent["description"],
             "disputed": False,
             "failure_code": None if decline is None else decline.code,
             "failure_message": None if decline is None else decline.message,
             "livemode": False,
             "metadata": copy.deepcopy(intent["metadata"]),
-            "outcome": outcome,
+            "outcome": _approved(risk) if decline is None else _card_declined(decline),
             "paid": paid,
             "payment_intent": intent["id"],
-            "payment_method": new_id("pm_"),
-            "payment_method_details": {
-                "type": "card",
-                "card": {
-                    "brand": card.brand,
-                    "checks": {
-                        "address_line1_check": None,
-                        "address_postal_code_check": None,
-                        "cvc_check": "pass",
-                    },
-                    "country": "US",
-                    "exp_month": card.exp_month,
-                    "exp_year": card.exp_year,
-                    "funding": "credit",
-                    "last4": card.last4,
-                    "network": card.brand,
-                },
-            },
+            "payment_method": method["id"],
+            "payment_method_details": {"type": kind, kind: instrument.charge_details(mandate)},
             "receipt_email": None,
             "refunded": False,
-            "status": "succeeded" if paid else "failed",
+            "status": status,
         }
         self._objects[charge["id"]] = charge
-        self._objects[charge["payment_method"]] = self._payment_method(charge)
         return charge
 
     @staticmethod
-    def _payment_method(charge: dict[str, Any]) -> dict[str, Any]:
-        card = charge["payment_method_details"]["card"]
-        return {
-            "id": charge["payment_method"],
-            "object": "payment_method",
-            "billing_details": copy.deepcopy(charge["billing_details"]),
-            "card": {k: card[k] for k in ("brand", "country", "exp_month", "exp_year", "funding", "last4")},
-            "created": charge["created"],
-            "customer": None,
-            "livemode": False,
-            "metadata": {},
-            "type": "card",
-        }
+    def _payment_error(
+        charge: dict[str, Any] | None, method: dict[str, Any], code: str, message: str, error_type: str
+    ) -> dict[str, Any]:
+        """A ``last_payment_error`` / ``last_setup_error``: the error with the payment method."""
+        error: dict[str, Any] = {} if charge is None else {"charge": charge["id"]}
+        error.update(
+            code=code,
+            doc_url=_doc_url(code),
+            message=message,
+            payment_method=copy.deepcopy(method),
+            payment_method_type=method["type"],
+            type=error_type,
+        )
+        return error
+
+    def _succeed(
+        self, intent: dict[str, Any], method: dict[str, Any], request: RequestInfo
+    ) -> dict[str, Any]:
+        """A card pays ``intent`` at once: ``charge.succeeded``, ``payment_intent.succeeded``."""
+        charge = self._charge(intent, method, "succeeded")
+        intent.update(
+            status="succeeded",
+            amount_received=intent["amount"],
+            latest_charge=charge["id"],
+            last_payment_error=None,
+            payment_method=method["id"],
+        )
+        self._emit("charge.succeeded", charge, request)
+        self._emit("payment_intent.succeeded", intent, request)
+        return charge
+
+    def _decline(
+        self, intent: dict[str, Any], method: dict[str, Any], decline: Decline, request: RequestInfo
+    ) -> dict[str, Any]:
+        """The issuer declines a card charge: the failed charge, the intent back to
+        ``requires_payment_method`` (``charge.failed``, ``payment_intent.payment_failed``)."""
+        charge = self._charge(intent, method, "failed", decline=decline)
+        error = self._payment_error(charge, method, decline.code, decline.message, "card_error")
+        error["decline_code"] = decline.decline_code
+        intent.update(
+            status="requires_payment_method",
+            latest_charge=charge["id"],
+            payment_method=None,
+            last_payment_error=dict(sorted(error.items())),
+        )
+        self._emit("charge.failed", charge, request)
+        self._emit("payment_intent.payment_failed", intent, request)
+        return charge
+
+    def _start_debit(
+        self, intent: dict[str, Any], method: dict[str, Any], mandate: str, request: RequestInfo
+    ) -> dict[str, Any]:
+        """Submit a debit: the intent ``processing``, a ``pending`` charge that settles
+        ``debit_settlement_seconds`` later (``payment_intent.processing``, ``charge.pending``)."""
+        charge = self._charge(intent, method, "pending", mandate=mandate)
+        intent.update(
+            status="processing",
+            latest_charge=charge["id"],
+            last_payment_error=None,
+            payment_method=method["id"],
+        )
+        self._emit("payment_intent.processing", intent, request)
+        self._emit("charge.pending", charge, request)
+        self._pending[charge["id"]] = self.now() + self.debit_settlement_seconds
+        return charge
+
+    # -- settlement --------------------------------------------------------------------------
+
+    def settle_due(self) -> int:
+        """Settle every pending debit whose time has come by the clock, oldest first, as the bank
+        answers for its test number; the number settled. Paid: ``charge.succeeded``,
+        ``payment_intent.succeeded`` (and ``checkout.session.async_payment_succeeded`` for a
+        Checkout payment; a dispute follows for the dispute numbers). Refused: ``charge.failed``,
+        ``payment_intent.payment_failed`` (and ``checkout.session.async_payment_failed``)."""
+        with self.lock:
+            now = self.now()
+            due = [charge_id for charge_id, settles_at in self._pending.items() if settles_at <= now]
+            for charge_id in due:
+                del self._pending[charge_id]
+                self._settle(self._objects[charge_id])
+            return len(due)
+
+    def _settle(self, charge: dict[str, Any]) -> None:
+        intent = self._objects[charge["payment_intent"]]
+        method = self._objects[charge["payment_method"]]
+        account = self._instruments[method["id"]]
+        assert not isinstance(account, Card), "only debits are pending"
+        outcome = account.outcome
+        session = next(
+            (s for s in self._all("checkout.session") if s["payment_intent"] == intent["id"]), None
+        )
+        if outcome.failure is not None:
+            self._fail_debit(charge, intent, method, session, outcome.failure)
+            return
+        charge.update(status="succeeded", paid=True, captured=True, amount_captured=charge["amount"])
+        self._emit("charge.succeeded", charge, NO_REQUEST)
+        intent.update(status="succeeded", amount_received=intent["amount"])
+        self._emit("payment_intent.succeeded", intent, NO_REQUEST)
+        if session is not None:
+            session["payment_status"] = "paid"
+            self._emit("checkout.session.async_payment_succeeded", session, NO_REQUEST)
+        if outcome.dispute_reason is not None:
+            self._open_dispute(charge, outcome.dispute_reason, final=True)
+
+    def _fail_debit(
+        self,
+        charge: dict[str, Any],
+        intent: dict[str, Any],
+        method: dict[str, Any],
+        session: dict[str, Any] | None,
+        failure: DebitFailure,
+    ) -> None:
+        charge.update(
+            status="failed",
+            failure_code=failure.code,
+            failure_message=failure.message,
+            outcome=_declined(failure.code, failure.message, "not_assessed"),
+        )
+        self._emit("charge.failed", charge, NO_REQUEST)
+        error = self._payment_error(charge, method, failure.code, failure.message, "invalid_request_error")
+        intent.update(status="requires_payment_method", payment_method=None, last_payment_error=error)
+        self._emit("payment_intent.payment_failed", intent, NO_REQUEST)
+        if session is not None:
+            self._emit("checkout.session.async_payment_failed", session, NO_REQUEST)
+
+    # -- customers and their payment methods -------------------------------------------------
+
+    def create_customer(self, params: Params, request: RequestInfo) -> dict[str, Any]:
+        """``POST /v1/customers``: ``email``, ``name``, ``description``, ``metadata``,
+        ``preferred_locales``; emits ``customer.created``."""
+        with self.lock:
+            email = forms.string(params, "email")
+            if email is not None and not _EMAIL.match(email):
+                raise FormError(f"Invalid email address: {email}", "email", "email_invalid")
+            customer: dict[str, Any] = {
+                "id": new_id("cus_", 14),
+                "object": "customer",
+                "address": None,
+                "balance": 0,
+                "created": self.now(),
+                "currency": None,
+                "default_source": None,
+                "delinquent": False,
+                "description": forms.string(params, "description"),
+                "discount": None,
+                "email": email,
+                "invoice_prefix": "".join(
+                    secrets.choice(string.ascii_uppercase + string.digits) for _ in range(8)
+                ),
+                "invoice_settings": {
+                    "custom_fields": None,
+                    "default_payment_method": None,
+                    "footer": None,
+                    "rendering_options": None,
+                },
+                "livemode": False,
+                "metadata": _metadata(forms.mapping(params, "metadata"), "metadata"),
+                "name": forms.string(params, "name"),
+                "next_invoice_sequence": 1,
+                "phone": None,
+                "preferred_locales": forms.strings(params, "preferred_locales"),
+                "shipping": None,
+                "tax_exempt": "none",
+                "test_clock": None,
+            }
+            self._objects[customer["id"]] = customer
+            self._emit("customer.created", customer, request)
+            return copy.deepcopy(customer)
+
+    def list_customer_payment_methods(self, customer_id: str, params: Params) -> dict[str, Any]:
+        """``GET /v1/customers/{id}/payment_methods``: the attached methods, newest first,
+        optionally of one ``type``."""
+        with self.lock:
+            self._get("customer", customer_id)
+            kind = forms.string(params, "type")
+            items = [
+                m
+                for m in self._all("payment_method")
+                if m["customer"] == customer_id and (kind is None or m["type"] == kind)
+            ]
+            return self.page(items, params, f"/v1/customers/{customer_id}/payment_methods")
+
+    def detach_payment_method(self, method_id: str, request: RequestInfo) -> dict[str, Any]:
+        """``POST /v1/payment_methods/{id}/detach``: the method leaves its customer (and its
+        mandate ends); emits ``payment_method.detached``."""
+        with self.lock:
+            method = self._get("payment_method", method_id)
+            customer = method["customer"]
+            if customer is None:
+                raise StripeError(
+                    400,
+                    "The payment method you provided is not attached to a customer so detachment is "
+                    "impossible.",
+                    param="payment_method",
+                )
+            method["customer"] = None
+            mandate_id = self._mandates.pop(method_id, None)
+            if mandate_id is not None:
+                self._objects[mandate_id]["status"] = "inactive"
+            self._emit("payment_method.detached", method, request, {"customer": customer})
+            return copy.deepcopy(method)
+
+    # -- PaymentIntents by API (off-session charges) -----------------------------------------
+
+    def create_payment_intent(self, params: Params, request: RequestInfo) -> dict[str, Any]:
+        """``POST /v1/payment_intents`` (``payment_intent.created``). With ``confirm`` it charges
+        the saved ``payment_method`` of ``customer`` at once: a card succeeds or is declined (a
+        402 ``card_error`` carrying the PaymentIntent, as Stripe answers); a saved debit goes to
+        ``processing`` and settles later, as Checkout debits do."""
+        with self.lock:
+            amount, currency = self._intent_amount(params)
+            customer = forms.string(params, "customer")
+            if customer is not None:
+                self._get("customer", customer, 400, "customer")
+            method_id = forms.string(params, "payment_method")
+            method = (
+                None if method_id is None else self._get("payment_method", method_id, 400, "payment_method")
+            )
+            methods, allowed = _method_types(
+                params, currency, intent=True, default=method["type"] if method else "card"
+            )
+            confirm = forms.boolean(params, "confirm") is True
+            if forms.boolean(params, "off_session") is not None and not confirm:
+                raise FormError(
+                    "The parameter `off_session` can only be used with `confirm=true`.", "off_session"
+                )
+            suffix = forms.string(params, "statement_descriptor_suffix")
+            if suffix is not None and len(suffix) > 22:
+                raise FormError(
+                    "Invalid string: statement_descriptor_suffix must be at most 22 characters.",
+                    "statement_descriptor_suffix",
+                    "parameter_invalid_string",
+                )
+            if method is not None:
+                self._check_intent_method(method, customer, methods, confirm=confirm)
+            elif confirm:
+                self._refuse_missing_method(customer)
+            intent = self._new_intent(
+                amount=amount,
+                currency=currency,
+                customer=customer,
+                description=forms.string(params, "description"),
+                metadata=_metadata(forms.mapping(params, "metadata"), "metadata"),
+                methods=methods,
+                allowed=allowed,
+                payment_method=method_id,
+                statement_descriptor_suffix=suffix,
+            )
+            self._emit("payment_intent.created", intent, request)
+            if confirm and method is not None:
+                self._confirm(intent, method, request)
+            return copy.deepcopy(intent)
+
+    @staticmethod
+    def _intent_amount(params: Params) -> tuple[int, str]:
+        amount = forms.to_int(forms.required_string(params, "amount"), "amount")
+        currency = _currency(forms.required_string(params, "currency"), "currency")
+        if amount < 1:
+            raise FormError(_MINIMUM_AMOUNT, "amount", "parameter_invalid_integer")
+        minimum = MINIMUM_CHARGE_AMOUNTS.get(currency)
+        if minimum is not None and amount < minimum:
+            raise StripeError(
+                400,
+                f"Amount must be at least {format_amount(minimum, currency)} {currency}",
+                param="amount",
+                code="amount_too_small",
+            )
+        return amount, currency
+
+    def _check_intent_method(
+        self, method: dict[str, Any], customer: str | None, methods: list[str], *, confirm: bool
+    ) -> None:
+        """Stripe's rules for a PaymentIntent's ``payment_method``: saved to a customer (a used or
+        detached one cannot be reused), to this intent's customer, of an allowed type, and for a
+        debit with an active mandate."""
+        method_id, owner, kind = method["id"], method["customer"], method["type"]
+        if owner is None:
+            raise StripeError(400, _PREVIOUSLY_USED, param="payment_method")
+        if customer is None:
+            raise StripeError(
+                400,
+                f"The `payment_method` parameter supplied {method_id} belongs to the Customer {owner}. "
+                "Please include the Customer in the `customer` parameter on the PaymentIntent.",
+                param="source",
+                code="parameter_missing",
+            )
+        if owner != customer:
+            raise StripeError(
+                400,
+                f"The PaymentMethod {method_id} does not belong to the Customer you supplied {customer}. "
+                "Please use this PaymentMethod with the Customer that it belongs to instead.",
+                param="payment_method",
+            )
+        if kind not in methods:
+            raise StripeError(
+                400,
+                f"The PaymentMethod provided ({kind}) is not allowed for this PaymentIntent. Please attach a "
+                f"PaymentMethod of one of the following types: {', '.join(methods)}. Alternatively, update "
+                f'the allowed payment_method_types for this PaymentIntent to include "{kind}".',
+                param="payment_method",
+            )
+        if confirm and kind != "card" and method_id not in self._mandates:
+            raise StripeError(400, _MANDATE_MISSING, param="mandate_data")
+
+    @staticmethod
+    def _refuse_missing_method(customer: str | None) -> None:
+        if customer is not None:
+            message = (
+                "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the "
+                f"PaymentIntent with {customer}, specify a payment method attached to this customer along "
+                "with the customer ID."
+            )
+        else:
+            message = (
+                "You cannot confirm this PaymentIntent because it's missing a payment method. You can either "
+                "update the PaymentIntent with a payment method and then confirm it again, or confirm it "
+                "again directly with a payment method or ConfirmationToken."
+            )
+        raise StripeError(400, message, code="payment_intent_unexpected_state")
+
+    def _confirm(self, intent: dict[str, Any], method: dict[str, Any], request: RequestInfo) -> None:
+        """Charge ``method`` for ``intent``: a card pays or is declined (raising the 402 after the
+        decline is recorded); a debit is submitted under the method's mandate."""
+        instrument = self._instruments[method["id"]]
+        if not isinstance(instrument, Card):
+            self._start_debit(intent, method, self._mandates[method["id"]], request)
+            return
+        decline = instrument.decline
+        if decline is not None:
+            charge = self._decline(intent, method, decline, request)
+            raise StripeError(
+                402,
+                decline.message,
+                error_type="card_error",
+                code=decline.code,
+                decline_code=decline.decline_code,
+                extra={
+                    "charge": charge["id"],
+                    "payment_intent": copy.deepcopy(intent),
+                    "payment_method": copy.deepcopy(method),
+                },
+            )
+        charge = self._succeed(intent, method, request)
+        reason = instrument.dispute_reason
+        if reason is not None:
+            self._open_dispute(charge, reason)
 
     # -- disputes ------------------------------------------------------------------------------
 
-    def _open_dispute(self, charge: dict[str, Any], reason: str) -> None:
+    def _open_dispute(self, charge: dict[str, Any], reason: str, *, final: bool = False) -> None:
+        """The customer disputes ``charge`` (``charge.dispute.created``). A card dispute awaits
+        the merchant's evidence; a bank debit's dispute is ``final``: Stripe closes it as lost at
+        once (``charge.dispute.closed``), there is no appeal."""
         now = self.now()
         dispute: dict[str, Any] = {
             "id": new_id("dp_"),
@@ -1069,9 +1812,14 @@ class Store:
             "reason": reason,
             "status": "needs_response",
         }
+        if final:
+            dispute["status"] = "lost"
+            dispute["evidence_details"]["due_by"] = None
         charge["disputed"] = True
         self._objects[dispute["id"]] = dispute
         self._emit("charge.dispute.created", dispute, NO_REQUEST)
+        if final:
+            self._emit("charge.dispute.closed", dispute, NO_REQUEST)
 
     def update_dispute(self, dispute_id: str, params: Params, request: RequestInfo) -> dict[str, Any]:
         """``POST /v1/disputes/{id}``: stage or submit evidence (``submit`` defaults to true), or
@@ -1163,10 +1911,7 @@ class Store:
                 "charge": charge["id"],
                 "created": self.now(),
                 "currency": currency,
-                "destination_details": {
-                    "card": {"reference_status": "pending", "reference_type": "acquirer_reference_number"},
-                    "type": "card",
-                },
+                "destination_details": _refund_destination(charge),
                 "metadata": _metadata(forms.mapping(params, "metadata"), "metadata"),
                 "payment_intent": charge["payment_intent"],
                 "reason": reason,

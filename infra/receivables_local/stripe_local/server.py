@@ -10,7 +10,12 @@
   same key, path and parameters replay it (``Idempotent-Replayed: true``); the same key with other
   parameters or another path is a 400 ``idempotency_error``. As at Stripe, a request refused by
   validation (any ``invalid_request_error``) stores nothing; card errors and API errors are stored.
-- ``/c/pay/{session}``: the hosted Checkout page (`checkout_page`) and its form POST.
+- ``/c/pay/{session}``: the hosted Checkout page (`checkout_page`) and its form POSTs, one form per
+  payment method of the session (card, SEPA Direct Debit, ACH Direct Debit); in setup mode they
+  save the method to the session's customer. ``/mandates/{id}``: a debit mandate's text.
+- Debits settle on the clock: a background sweep (every `EXPIRY_SWEEP_SECONDS`) expires sessions
+  and settles the debits whose ``debit_settlement_seconds`` have passed (`Store.settle_due`), as
+  does every API request before it runs, so that an answer never shows a debit already due.
 - ``GET /_local/events`` and ``GET /_local/deliveries``: every event, oldest first, and the webhook
   delivery log (`LocalStripe.events`, `LocalStripe.deliveries`), for debugging; no auth.
 """
@@ -33,12 +38,17 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import parse_qsl
 
 from receivables_local.stripe_local import checkout_page, forms
+from receivables_local.stripe_local.bank import BankInputError, read_iban, read_us_bank_account
 from receivables_local.stripe_local.forms import MAP, STRING, STRINGS, FormError, SchemaNode
 from receivables_local.stripe_local.objects import (
     API_VERSION,
+    DEBIT_SETTLEMENT_SECONDS,
     DISPUTE_EVIDENCE_FIELDS,
+    Acceptance,
     Card,
     CardInputError,
+    Instrument,
+    PaymentOutcome,
     RequestInfo,
     Store,
     StripeError,
@@ -74,6 +84,7 @@ class Request:
     query: str
     headers: Message
     body: bytes
+    client_address: str | None = None
 
 
 @dataclass(slots=True)
@@ -173,14 +184,18 @@ _SESSION_CREATE: dict[str, SchemaNode] = {
             },
         }
     ],
+    "customer": STRING,
     "customer_email": STRING,
+    "currency": STRING,
     "client_reference_id": STRING,
     "metadata": MAP,
     "payment_intent_data": {"metadata": MAP, "description": STRING},
+    "setup_intent_data": {"metadata": MAP, "description": STRING},
     "success_url": STRING,
     "cancel_url": STRING,
     "expires_at": STRING,
     "payment_method_types": STRINGS,
+    "allowed_payment_method_types": STRINGS,
     "locale": STRING,
     "expand": STRINGS,
 }
@@ -205,6 +220,29 @@ _DISPUTE_UPDATE: dict[str, SchemaNode] = {
     "expand": STRINGS,
 }
 _EVENT_LIST: dict[str, SchemaNode] = {**_LIST, "type": STRING, "types": STRINGS}
+_CUSTOMER_CREATE: dict[str, SchemaNode] = {
+    "email": STRING,
+    "name": STRING,
+    "description": STRING,
+    "metadata": MAP,
+    "preferred_locales": STRINGS,
+    "expand": STRINGS,
+}
+_CUSTOMER_PAYMENT_METHODS: dict[str, SchemaNode] = {**_LIST, "type": STRING}
+_INTENT_CREATE: dict[str, SchemaNode] = {
+    "amount": STRING,
+    "currency": STRING,
+    "customer": STRING,
+    "payment_method": STRING,
+    "payment_method_types": STRINGS,
+    "allowed_payment_method_types": STRINGS,
+    "confirm": STRING,
+    "off_session": STRING,
+    "description": STRING,
+    "metadata": MAP,
+    "statement_descriptor_suffix": STRING,
+    "expand": STRINGS,
+}
 _ENDPOINT_CREATE: dict[str, SchemaNode] = {
     "url": STRING,
     "enabled_events": STRINGS,
@@ -263,6 +301,30 @@ def _getter(object_type: str) -> Handler:
     return get
 
 
+def _create_customer(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.create_customer(params, req)
+
+
+def _customer_payment_methods(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.list_customer_payment_methods(ids[0], params)
+
+
+def _detach_payment_method(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.detach_payment_method(ids[0], req)
+
+
+def _create_payment_intent(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.create_payment_intent(params, req)
+
+
 def _create_refund(
     app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
 ) -> dict[str, Any]:
@@ -314,9 +376,17 @@ ROUTES: tuple[_Route, ...] = (
     _route("GET", "/v1/checkout/sessions/{id}", _EXPAND, _get_session),
     _route("POST", "/v1/checkout/sessions/{id}/expire", _EXPAND, _expire_session),
     _route("GET", "/v1/checkout/sessions/{id}/line_items", _LIST, _session_items),
+    _route("POST", "/v1/payment_intents", _INTENT_CREATE, _create_payment_intent),
     _route(
         "GET", "/v1/payment_intents/{id}", {**_EXPAND, "client_secret": STRING}, _getter("payment_intent")
     ),
+    _route("GET", "/v1/setup_intents/{id}", {**_EXPAND, "client_secret": STRING}, _getter("setup_intent")),
+    _route("POST", "/v1/customers", _CUSTOMER_CREATE, _create_customer),
+    _route("GET", "/v1/customers/{id}", _EXPAND, _getter("customer")),
+    _route("GET", "/v1/customers/{id}/payment_methods", _CUSTOMER_PAYMENT_METHODS, _customer_payment_methods),
+    _route("GET", "/v1/payment_methods/{id}", _EXPAND, _getter("payment_method")),
+    _route("POST", "/v1/payment_methods/{id}/detach", _EXPAND, _detach_payment_method),
+    _route("GET", "/v1/mandates/{id}", _EXPAND, _getter("mandate")),
     _route("GET", "/v1/charges/{id}", _EXPAND, _getter("charge")),
     _route("POST", "/v1/refunds", _REFUND_CREATE, _create_refund),
     _route("GET", "/v1/refunds/{id}", _EXPAND, _getter("refund")),
@@ -369,18 +439,27 @@ def _api_key(headers: Message) -> str:
 class LocalStripe:
     """A Stripe-compatible server on loopback for tests and the local runtime.
 
-    ``clock`` (epoch seconds) dates every object, expiry and webhook signature. `events` lists the
-    events, `deliveries` the webhook delivery log (one entry per event and endpoint, with its
-    attempts), `wait_for_deliveries` waits for the delivery queue to drain.
+    ``clock`` (epoch seconds) dates every object, expiry and webhook signature; a debit settles
+    ``debit_settlement_seconds`` of that clock after it is submitted (two days by default, as
+    Stripe's test debits take a while; the runtime's accelerated clock makes that a few seconds).
+    `events` lists the events, `deliveries` the webhook delivery log (one entry per event and
+    endpoint, with its attempts), `wait_for_deliveries` waits for the delivery queue to drain,
+    `settle_due` settles the debits that are due now.
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 12111, clock: Callable[[], float] = time.time
+        self,
+        host: str = "127.0.0.1",
+        port: int = 12111,
+        clock: Callable[[], float] = time.time,
+        debit_settlement_seconds: int = DEBIT_SETTLEMENT_SECONDS,
     ) -> None:
         self.host = host
         self.port = port
         self._clock = clock
-        self.store = Store(clock, lambda: self.url, self._enqueue)
+        self.store = Store(
+            clock, lambda: self.url, self._enqueue, debit_settlement_seconds=debit_settlement_seconds
+        )
         # Signatures carry wall-clock time, whatever the objects' clock says: the receiver checks
         # them against its own clock (300 s tolerance), as it does Stripe's.
         self._dispatcher = Dispatcher(time.time, self.store.delivery_succeeded)
@@ -444,18 +523,28 @@ class LocalStripe:
         """True once no delivery is queued, waiting for a retry or in flight; False on timeout."""
         return self._dispatcher.wait_idle(timeout)
 
+    def settle_due(self) -> int:
+        """Settle every pending debit whose time has come by the clock (the sweep does it too);
+        the number settled."""
+        return self.store.settle_due()
+
     # -- internals -----------------------------------------------------------------------------
 
     def _enqueue(self, event: dict[str, Any], targets: list[Target]) -> None:
         self._dispatcher.enqueue(event, targets)
 
     def _sweep(self) -> None:
-        """Expire sessions whose ``expires_at`` has passed, as Stripe does without being asked."""
+        """Expire sessions whose ``expires_at`` has passed and settle debits that are due, as
+        Stripe does without being asked."""
         while not self._stopping.wait(EXPIRY_SWEEP_SECONDS):
-            try:
-                self.store.expire_due()
-            except Exception:  # the sweep must survive whatever one pass meets
-                log.exception("local Stripe: expiring sessions failed")
+            for name, task in (
+                ("expiring sessions", self.store.expire_due),
+                ("settling debits", self.settle_due),
+            ):
+                try:
+                    task()
+                except Exception:  # the sweep must survive whatever one pass meets
+                    log.exception("local Stripe: %s failed", name)
 
     def handle(self, request: Request) -> Response:
         """Answer one HTTP request."""
@@ -463,6 +552,8 @@ class LocalStripe:
             return self._api(request)
         if request.path.startswith("/c/pay/"):
             return self._checkout(request)
+        if request.method == "GET" and request.path.startswith("/mandates/"):
+            return self._mandate_page(request.path)
         if request.method == "GET" and request.path == "/_local/events":
             return _json(200, self.events())
         if request.method == "GET" and request.path == "/_local/deliveries":
@@ -524,6 +615,7 @@ class LocalStripe:
         call got past validation (what an Idempotency-Key remembers: not invalid_request_error)."""
         try:
             with self.store.lock:
+                self.store.settle_due()
                 result = route.handler(self, params, ids, info)
                 result = self.store.expand(result, forms.strings(params, "expand"))
             return _json(200, result, headers), True
@@ -548,6 +640,7 @@ class LocalStripe:
         session_id = match.group(1)
         with self.store.lock:
             self.store.expire_due()
+            self.store.settle_due()
             try:
                 session = self.store.retrieve("checkout.session", session_id)
             except StripeError:
@@ -555,59 +648,130 @@ class LocalStripe:
                     404,
                     checkout_page.render_notice("Not found", "This checkout page does not exist."),
                 )
-            if session["status"] == "complete":
-                page = checkout_page.render_notice(
-                    "Already paid",
-                    "This checkout session is already paid. Thank you!",
-                    link=str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id),
-                    link_text="Continue",
+            if session["status"] != "open":
+                intent_id = session.get("payment_intent")
+                intent = self.store.retrieve("payment_intent", str(intent_id)) if intent_id else None
+                return self._closed(session, intent)
+            if request.method == "GET":
+                page = checkout_page.render_checkout(
+                    session,
+                    self.store.session_products(session_id),
+                    known_email=self.store.session_email(session),
                 )
                 return _html(200, page)
-            if session["status"] == "expired":
-                cancel = session.get("cancel_url")
-                page = checkout_page.render_notice(
-                    "Session expired",
-                    "This checkout session has expired. Ask for a new payment link.",
-                    link=str(cancel) if cancel else None,
-                )
-                return _html(410, page)
-            if request.method == "GET":
-                return _html(
-                    200, checkout_page.render_checkout(session, self.store.session_products(session_id))
-                )
-            return self._pay(session, request.body)
+            return self._pay(session, request)
 
-    def _pay(self, session: dict[str, Any], body: bytes) -> Response:
-        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    @staticmethod
+    def _closed(session: dict[str, Any], intent: dict[str, Any] | None) -> Response:
+        """The page of a session that is no longer open: done (paid, saved, a debit processing
+        or refused by the bank), or expired (410)."""
+        if session["status"] == "expired":
+            cancel = session.get("cancel_url")
+            page = checkout_page.render_notice(
+                "Session expired",
+                "This checkout session has expired. Ask for a new payment link.",
+                link=str(cancel) if cancel else None,
+            )
+            return _html(410, page)
+        if session["mode"] == "setup":
+            title, message = "Already saved", "Your payment details are already saved. Thank you!"
+        elif session["payment_status"] == "paid":
+            title, message = "Already paid", "This checkout session is already paid. Thank you!"
+        elif intent is not None and intent["status"] == "requires_payment_method":
+            title, message = (
+                "Payment failed",
+                "Your bank did not accept this payment. Ask for a new payment link.",
+            )
+        else:
+            title, message = "Payment processing", "Your bank is processing this payment. Thank you!"
+        page = checkout_page.render_notice(
+            title,
+            message,
+            link=str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", str(session["id"])),
+            link_text="Continue",
+        )
+        return _html(200, page)
+
+    def _pay(self, session: dict[str, Any], request: Request) -> Response:
+        """The form POST: ``method`` (card when absent) says which form; bad input or a refusal
+        shows the page again with ``#error`` (402), success redirects (303) to ``success_url``."""
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        method = form.get("method") or "card"
         name = form.get("name", "").strip()
         typed_email = form.get("email", "").strip()
         session_id = str(session["id"])
+        known_email = self.store.session_email(session)
 
         def refused(message: str) -> Response:
             page = checkout_page.render_checkout(
-                session, self.store.session_products(session_id), error=message, name=name, email=typed_email
+                session,
+                self.store.session_products(session_id),
+                error=message,
+                method=method,
+                name=name,
+                email=typed_email,
+                known_email=known_email,
             )
             return _html(402, page)
 
-        email = session.get("customer_email") or typed_email
+        if method not in session["payment_method_types"]:
+            return refused("This payment method is not available for this checkout session.")
+        email = known_email or typed_email
         if not email:
             return refused("Your email is incomplete.")
-        if not _EMAIL.match(str(email)):
+        if not _EMAIL.match(email):
             return refused("Your email address is invalid.")
         try:
-            card: Card = read_card(
-                form.get("cardnumber", ""), form.get("exp", ""), form.get("cvc", ""), self._clock()
-            )
-        except CardInputError as exc:
+            instrument = self._instrument(method, form)
+        except (CardInputError, BankInputError) as exc:
             return refused(str(exc))
-        outcome = self.store.pay(session_id, card, str(email), name or None)
+        if method != "card" and not name:
+            return refused("Your name is incomplete.")
+        outcome = self._confirm(session, instrument, email, name, request)
         if not outcome.paid:
             return refused(outcome.decline_message or "Your card was declined.")
         location = str(outcome.redirect_url)
+        if session["mode"] == "setup":
+            title = "Saved"
+        elif method == "card":
+            title = "Paid"
+        else:
+            title = "Payment submitted"
         page = checkout_page.render_notice(
-            "Paid", "Thank you! Redirecting…", link=location, link_text="Continue"
+            title, "Thank you! Redirecting…", link=location, link_text="Continue"
         )
         return _html(303, page, {"Location": location})
+
+    def _instrument(self, method: str, form: dict[str, str]) -> Instrument:
+        """The card or bank account of the submitted form, checked."""
+        if method == "sepa_debit":
+            return read_iban(form.get("iban", ""))
+        if method == "us_bank_account":
+            return read_us_bank_account(form.get("routing_number", ""), form.get("account_number", ""))
+        card: Card = read_card(
+            form.get("cardnumber", ""), form.get("exp", ""), form.get("cvc", ""), self._clock()
+        )
+        return card
+
+    def _confirm(
+        self, session: dict[str, Any], instrument: Instrument, email: str, name: str, request: Request
+    ) -> PaymentOutcome:
+        session_id = str(session["id"])
+        acceptance = Acceptance(request.client_address, request.headers.get("User-Agent"))
+        if session["mode"] == "setup":
+            return self.store.save(session_id, instrument, email, name or None, acceptance)
+        if isinstance(instrument, Card):
+            return self.store.pay(session_id, instrument, email, name or None)
+        return self.store.pay_debit(session_id, instrument, email, name, acceptance)
+
+    def _mandate_page(self, path: str) -> Response:
+        """``/mandates/{id}``: the text the customer accepted, with the mandate's reference."""
+        match = re.fullmatch(r"/mandates/" + _ID, path)
+        try:
+            mandate = self.store.retrieve("mandate", match.group(1) if match else "")
+        except StripeError:
+            return _html(404, checkout_page.render_notice("Not found", "There is no such mandate."))
+        return _html(200, checkout_page.render_mandate(mandate))
 
 
 # -- the socket side ---------------------------------------------------------------------------
@@ -684,7 +848,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         path, _, query = self.path.partition("?")
-        request = Request(self.command, path, query, self.headers, body)
+        request = Request(self.command, path, query, self.headers, body, str(self.client_address[0]))
         app = cast("_HttpServer", self.server).app
         try:
             response = app.handle(request)
