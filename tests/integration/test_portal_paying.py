@@ -135,7 +135,7 @@ def test_the_methods_that_fit_the_currency_are_offered_the_preferred_first(
     assert refused.status_code == 400 and "not available" in refused.body.decode()
     assert chosen.status_code == 303
     (params,) = [s for s in stripe.sessions.values() if s["mode"] == "payment"]
-    assert params["payment_method_types"] == ["sepa_debit"]
+    assert params["allowed_payment_method_types"] == ["sepa_debit"]
     alpha = store.get_customer(customer_of("A-1"))
     assert alpha is not None and alpha.preferred_method == "sepa_debit"
     events = store.audit_events(store.customer_pk(alpha.customer_id))
@@ -176,6 +176,7 @@ def test_a_debit_shows_as_processing_on_the_portal(aws: Aws, portal: Client, str
         "status": "complete",
         "payment_status": "unpaid",
         "payment_intent": "pi_sepa_1",
+        "payment_method_types": ["sepa_debit"],  # what Stripe computed from the allowed types
         "amount_total": 100000,
         "currency": "eur",
         "created": int(aws.clock.now().timestamp()),
@@ -215,7 +216,7 @@ def test_autopay_is_consented_through_checkout_in_setup_mode_and_turned_off(
 
     assert done.status_code == 200 and "Automatic payment is on" in done.body.decode()
     (setup,) = stripe.sessions.values()
-    assert setup["mode"] == "setup" and setup["payment_method_types"] == ["card"]
+    assert setup["mode"] == "setup" and setup["allowed_payment_method_types"] == ["card"]
     assert setup["success_url"] == "https://p.example/portal/autopay/done?session_id={CHECKOUT_SESSION_ID}"
     alpha = store.get_customer(customer_of("A-1"))
     assert alpha is not None and alpha.autopay is not None

@@ -82,7 +82,7 @@ def setup_params(
     params: dict[str, Any] = {
         "mode": "setup",
         "customer": stripe_id,
-        "payment_method_types": [method],
+        "allowed_payment_method_types": [method],
         "metadata": metadata,
         "setup_intent_data": {"metadata": metadata},
         "success_url": f"{base_url}/portal/autopay/done?session_id={{CHECKOUT_SESSION_ID}}",
@@ -235,7 +235,7 @@ def charge_params(invoice: Invoice, customer: Customer, consent: Autopay) -> dic
         "currency": invoice.currency.lower(),
         "customer": customer.stripe_customer_id,
         "payment_method": consent.payment_method,
-        "payment_method_types": [consent.method],
+        "allowed_payment_method_types": [consent.method],
         "confirm": True,
         "off_session": True,
         "metadata": metadata,

@@ -75,7 +75,7 @@ def checkout_params(invoice: Invoice, customer: Customer | None, token: str, bas
     }
     if customer is not None and customer.email:
         params["customer_email"] = customer.email
-    params["payment_method_types"] = stripe_methods(
+    params["allowed_payment_method_types"] = stripe_methods(
         invoice.currency, customer.preferred_method if customer is not None else None
     )
     return params
@@ -121,7 +121,7 @@ def several_checkout_params(
         "client_reference_id": customer.customer_id,
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata, "description": f"Invoices {numbers}"[:1000]},
-        "payment_method_types": [method],
+        "allowed_payment_method_types": [method],
         "success_url": f"{base_url}/portal?paid=1",
         "cancel_url": f"{base_url}/portal",
     }
@@ -193,7 +193,7 @@ def open_pay_link(
         return closed
     customer = store.get_customer(invoice.customer_id)
     params = checkout_params(invoice, customer, token, settings.public_base_url.rstrip("/"))
-    methods = tuple(params["payment_method_types"])
+    methods = tuple(params["allowed_payment_method_types"])
     session = create_session(params, idempotency_key(invoice, clock.now().timestamp(), methods))
     if session.get("status") == "complete":
         amount = format_money(invoice.balance, "en")

@@ -35,7 +35,8 @@ def methods_for(currency: str, preferred: str | None, bank_accounts: Mapping[str
 
 
 def stripe_methods(currency: str, preferred: str | None) -> list[str]:
-    """The Checkout ``payment_method_types`` for ``currency``, the preferred one first."""
+    """The Checkout ``allowed_payment_method_types`` for ``currency``, the preferred one first
+    (the pinned API version, 2026-10-28.endive, takes no ``payment_method_types`` any more)."""
     return [m for m in methods_for(currency, preferred, {}) if m in STRIPE_METHODS]
 
 
