@@ -65,6 +65,8 @@ class LocalRuntime:
     region: str = REGION
     function_log_level: str | None = None  # overrides the template's POWERTOOLS_LOG_LEVEL
     clock: Clock = field(default_factory=SystemClock)
+    # How long a SEPA or ACH debit takes to settle on the local Stripe, on the runtime's clock.
+    debit_settlement_seconds: int = 2 * 86400
     stack: Stack | None = None
     invoker: Invoker | None = None
     router: Router | None = None
@@ -131,7 +133,11 @@ class LocalRuntime:
             "RECEIVABLES_TIME_ORIGIN_WALL": wall_now.isoformat(),
         }
         session = boto3.session.Session(region_name=self.region)
-        self._stripe = LocalStripe(port=self.stripe_port, clock=lambda: self.clock.now().timestamp())
+        self._stripe = LocalStripe(
+            port=self.stripe_port,
+            clock=lambda: self.clock.now().timestamp(),
+            debit_settlement_seconds=self.debit_settlement_seconds,
+        )
         self._stripe.start()
         # The official Stripe client of the functions, pointed at the local Stripe.
         overrides = {"STRIPE_API_BASE": self._stripe.url}
