@@ -1,9 +1,12 @@
 """The demo's portal chapter: a customer's accounts-payable desk, with no password.
 
 Lakeside Hotels gets three invoices. Its AP clerk opens the account link in one of the emails:
-the portal shows the three, the clerk ticks them all and pays them in one checkout on the local
-Stripe; all three are paid. The statement downloads as CSV; a form naming another customer's
-invoice is refused; finance revokes Lakeside's links, and the session and the link stop working.
+the portal shows the three, the clerk ticks them all and pays them in one SEPA Direct Debit on
+the local Stripe. The three show "payment processing" (dunning waits, nothing counts as paid)
+until the bank confirms two days later; then all three are paid. The clerk turns on autopay with
+a card (Checkout in setup mode), and the next invoice is charged by the sweep on its due date.
+The statement downloads as CSV; a form naming another customer's invoice is refused; finance
+revokes Lakeside's links, and the session and the link stop working.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 import urllib.parse
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from receivables_local.demo import _state, emailed_link, file_line, http, report_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from receivables_local.runtime import LocalRuntime
 
 DOCUMENTS = (
@@ -52,7 +59,9 @@ def portal_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
 
     csrf = re.search(r'name="csrf" value="([^"]+)"', page)
     ids = re.findall(r'name="invoice" value="([^"]+)"', page)
-    form = [("csrf", csrf.group(1) if csrf else ""), *(("invoice", i) for i in ids)]
+    methods = re.findall(r'name="method" value="([^"]+)"', page)
+    print(f"   ways to pay euros, the preferred first: {', '.join(methods[:3])}", file=out)
+    form = [("csrf", csrf.group(1) if csrf else ""), ("method", "sepa_debit"), *(("invoice", i) for i in ids)]
     status, headers, _ = http(
         base + "/portal/pay",
         urllib.parse.urlencode(form).encode(),
@@ -62,16 +71,26 @@ def portal_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
     _, _, checkout_page = http(checkout)
     found = re.search(r'id="total">([^<]+)<', checkout_page)
     total = html.unescape(found.group(1)) if found else "?"
-    print(f"   ticks all three, pays: {status} to one checkout for {total}", file=out)
-    card = urllib.parse.urlencode(
-        {"cardnumber": "4242 4242 4242 4242", "exp": "12/34", "cvc": "123", "name": "AP"}
+    print(f"   ticks all three, pays by SEPA Direct Debit: {status} to one checkout for {total}", file=out)
+    debit = urllib.parse.urlencode(
+        {"method": "sepa_debit", "iban": "DE89 3704 0044 0532 0130 00", "name": "Lakeside Hotels AP"}
     )
-    status, headers, _ = http(checkout, card.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
-    runtime.settle()
+    status, headers, _ = http(checkout, debit.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
     back = headers.get("Location", "").replace(base, "")
-    print(f"   card 4242 on the local Stripe: {status}, back to {back}", file=out)
+    print(f"   IBAN DE89 3704 0044 0532 0130 00 and the mandate: {status}, back to {back}", file=out)
+    _wait(lambda: all(_processing(n) for n in NUMBERS))
+    _, _, page = http(base + "/portal", None, {"Cookie": cookie})
+    shown = page.count('class="processing"')
+    print(f"   the portal shows {shown} invoices as 'payment processing'; the ledger:", file=out)
+    for invoice_number in NUMBERS:
+        print(f"   -> {invoice_number}: {_state(invoice_number)}, {_processing(invoice_number)}", file=out)
+    _wait(lambda: all(_state(n).startswith("paid") for n in NUMBERS))
+    runtime.settle()
+    print("   two days later (on the demo's clock) the bank confirms the debit:", file=out)
     for invoice_number in NUMBERS:
         print(f"   -> {invoice_number}: {_state(invoice_number)}", file=out)
+
+    _autopay(runtime, s3, bucket, base, cookie, out)
 
     _, _, statement = http(
         base + "/portal/statement?from=2027-01-01&to=2027-12-31&format=csv", None, {"Cookie": cookie}
@@ -104,6 +123,71 @@ def portal_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
     again, _, _ = http(base + "/portal", None, {"Cookie": cookie})
     print(f"   finance revokes Lakeside's links (POST /customers/{{id}}/links/revoke): {status};", file=out)
     print(f"   the clerk's session now: {again}, the email's link: {http(link)[0]}", file=out)
+
+
+AUTOPAY_INVOICE = "INV-2027-0304"
+
+
+def _autopay(runtime: LocalRuntime, s3: Any, bucket: str, base: str, cookie: str, out: TextIO) -> None:
+    """The clerk turns autopay on with a card; the next invoice is charged on its due date."""
+    _, _, page = http(base + "/portal", None, {"Cookie": cookie})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    consent = {
+        "csrf": csrf.group(1) if csrf else "",
+        "consent": "1",
+        "method": "card",
+        "max_per_invoice": "2000",
+    }
+    status, headers, _ = http(
+        base + "/portal/autopay",
+        urllib.parse.urlencode(consent).encode(),
+        {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    card = urllib.parse.urlencode(
+        {"cardnumber": "4242 4242 4242 4242", "exp": "12/34", "cvc": "123", "name": "AP"}
+    )
+    saved, headers, _ = http(
+        headers.get("Location", ""), card.encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    done, _, _ = http(headers.get("Location", ""), None, {"Cookie": cookie})
+    _, _, page = http(base + "/portal", None, {"Cookie": cookie})
+    label = re.search(r'id="autopay-on">([^<]*)<', page)
+    print(
+        f"   autopay: consent ticked, card 4242 saved in Checkout's setup mode ({status}, {saved}, {done}): "
+        f"{html.unescape(label.group(1)) if label else 'not on'}",
+        file=out,
+    )
+    today = runtime.clock.now().date()
+    due = today + timedelta(days=3)
+    row = f"{AUTOPAY_INVOICE},{today},{due},EUR,LAKESIDE,Lakeside Hotels,ap@lakeside.example,312.00\n"
+    key = "inbox/2027-02/lakeside-next.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=(DOCUMENTS.splitlines()[0] + "\n" + row).encode())
+    runtime.settle()
+    print(f"   {AUTOPAY_INVOICE} (312.00 EUR) arrives, due {due}: {_state(AUTOPAY_INVOICE)}", file=out)
+    _wait(lambda: _state(AUTOPAY_INVOICE).startswith("paid"))
+    from receivables import store
+
+    attempt = next(
+        (e for e in store.invoice_events(_invoice_id(AUTOPAY_INVOICE)) if e.type == "AutopayAttempted"), None
+    )
+    when = attempt.at[:10] if attempt else "?"
+    print(f"   the daily sweep charges it off-session on {when}: {_state(AUTOPAY_INVOICE)}", file=out)
+
+
+def _processing(number: str) -> str:
+    from receivables import store
+
+    invoice = store.get_invoice(_invoice_id(number))
+    debit = invoice.dunning.processing if invoice else None
+    return f"{debit.amount} by {debit.method} processing" if debit else ""
+
+
+def _wait(probe: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the demo waited too long for the local runtime")
+        time.sleep(0.05)
 
 
 def _invoice_id(number: str) -> str:

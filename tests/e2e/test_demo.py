@@ -107,7 +107,12 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     portal = out.split("11. The customer portal", 1)[1].split("12. What finance sees", 1)[0]
     assert "the portal shows 3 open invoices" in portal
     assert "one checkout for €1,845.30" in portal and "back to /portal?paid=1" in portal
-    assert portal.count(": paid, 0.00 EUR still owed") == 3
+    assert "ways to pay euros, the preferred first: card, sepa_debit, bank_transfer" in portal
+    assert "the portal shows 3 invoices as 'payment processing'" in portal
+    assert portal.count("by sepa_debit processing") == 3  # and not paid meanwhile
+    assert portal.count(": paid, 0.00 EUR still owed") == 3 + 1  # the debit, then autopay
+    assert "Automatic payment is on with Visa ···· 4242" in portal
+    assert re.search(r"charges it off-session on (\S+): paid", portal)
     assert "closing balance 0.00 EUR" in portal
     assert "another customer's invoice: 400, no checkout" in portal
     assert "the clerk's session now: 410, the email's link: 410" in portal

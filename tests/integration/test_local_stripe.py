@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 KEY = "sk_test_local"
+OLD_VERSION = "2025-09-30.clover"  # before 2026-09-30.endive: payment_method_types is an input
 SECRET = "whsec_local_test_secret"
 PAID_EVENTS = [
     "payment_intent.created",
@@ -780,7 +781,7 @@ def test_the_form_encoding_of_curl_and_of_the_sdk(server: LocalStripe, client: s
             "line_items[0][price_data][unit_amount]": "150",
             "line_items[0][price_data][product_data][name]": "Widget",
             "metadata[0]": "a map key that looks like an index",
-            "payment_method_types[]": "card",
+            "allowed_payment_method_types[]": "card",
         },
         headers=auth,
     )
@@ -884,7 +885,7 @@ def debit_session(
             "price_data": {"currency": currency, "unit_amount": 2500, "product_data": {"name": "INV-1"}},
         }
     ]
-    params = session_params(payment_method_types=[method, "card"], line_items=line_items)
+    params = session_params(allowed_payment_method_types=[method, "card"], line_items=line_items)
     params.update(overrides)
     return client.v1.checkout.sessions.create(params=params)  # type: ignore[arg-type]
 
@@ -1130,9 +1131,42 @@ def test_a_debit_in_a_currency_its_scheme_cannot_carry_is_a_400(
             "price_data": {"currency": currency, "unit_amount": 2500, "product_data": {"name": "x"}},
         }
     ]
+    with pytest.raises(stripe.InvalidRequestError) as nothing:
+        client.v1.checkout.sessions.create(
+            params=session_params(allowed_payment_method_types=[method], line_items=line_items)  # type: ignore[arg-type]
+        )
+    assert (nothing.value.http_status, nothing.value.param) == (400, "allowed_payment_method_types")
+    assert nothing.value.user_message == (
+        f"None of the payment method types in `allowed_payment_method_types` ({method}) can be used with "
+        f"the currency `{currency}`."
+    )
+    with pytest.raises(stripe.InvalidRequestError) as intent_nothing:
+        client.v1.payment_intents.create(
+            params={"amount": 2500, "currency": currency, "allowed_payment_method_types": [method]}
+        )
+    assert (intent_nothing.value.http_status, intent_nothing.value.param) == (
+        400,
+        "allowed_payment_method_types",
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "currency", "allowed"),
+    [("sepa_debit", "usd", "eur"), ("us_bank_account", "eur", "usd")],
+)
+def test_before_endive_payment_method_types_refuses_a_debit_its_currency_cannot_carry(
+    client: stripe.StripeClient, method: str, currency: str, allowed: str
+) -> None:
+    line_items = [
+        {
+            "quantity": 1,
+            "price_data": {"currency": currency, "unit_amount": 2500, "product_data": {"name": "x"}},
+        }
+    ]
     with pytest.raises(stripe.InvalidRequestError) as refused:
         client.v1.checkout.sessions.create(
-            params=session_params(payment_method_types=["card", method], line_items=line_items)  # type: ignore[arg-type]
+            params=session_params(payment_method_types=["card", method], line_items=line_items),  # type: ignore[arg-type]
+            options={"stripe_version": OLD_VERSION},
         )
     assert (refused.value.http_status, refused.value.param) == (400, "payment_method_types")
     assert refused.value.user_message == (
@@ -1142,7 +1176,8 @@ def test_a_debit_in_a_currency_its_scheme_cannot_carry_is_a_400(
 
     with pytest.raises(stripe.InvalidRequestError) as intent:
         client.v1.payment_intents.create(
-            params={"amount": 2500, "currency": currency, "payment_method_types": [method]}  # type: ignore[typeddict-unknown-key]
+            params={"amount": 2500, "currency": currency, "payment_method_types": [method]},  # type: ignore[typeddict-unknown-key]
+            options={"stripe_version": OLD_VERSION},
         )
     assert intent.value.param == "payment_method_types"
     assert str(intent.value.user_message).startswith(
@@ -1211,10 +1246,10 @@ def setup_session(client: stripe.StripeClient, customer: str, methods: list[str]
             "mode": "setup",
             "customer": customer,
             "currency": "eur",
-            "payment_method_types": methods,
+            "allowed_payment_method_types": methods,
             "success_url": "http://127.0.0.1:9/saved?session={CHECKOUT_SESSION_ID}",
             "setup_intent_data": {"metadata": {"customer_id": "c_1"}},
-        }  # type: ignore[arg-type]
+        }
     )
 
 
@@ -1361,12 +1396,12 @@ def test_setup_mode_saves_a_sepa_account_whose_off_session_debit_settles_later(c
     )
 
     intent = client.v1.payment_intents.create(
-        params={  # type: ignore[typeddict-unknown-key]
+        params={
             "amount": 4200,
             "currency": "eur",
             "customer": customer.id,
             "payment_method": setup.payment_method,
-            "payment_method_types": ["sepa_debit"],
+            "allowed_payment_method_types": ["sepa_debit"],
             "confirm": True,
             "off_session": True,
         }
@@ -1514,7 +1549,7 @@ def test_off_session_payment_intents_are_validated_as_stripe_does(
     )
     customerless = refused(payment_method=method.id)
     assert (customerless.code, customerless.param) == ("parameter_missing", "source")
-    kind = refused(customer=owner.id, payment_method=method.id, payment_method_types=["sepa_debit"])
+    kind = refused(customer=owner.id, payment_method=method.id, allowed_payment_method_types=["sepa_debit"])
     assert str(kind.user_message).startswith(
         "The PaymentMethod provided (card) is not allowed for this PaymentIntent."
     )
@@ -1546,11 +1581,19 @@ def test_off_session_payment_intents_are_validated_as_stripe_does(
             "line_items",
             "You can not pass `line_items` in `setup` mode.",
         ),
-        ({"currency": None, "payment_method_types": None}, "currency", "Missing required param: currency."),
+        (
+            {"currency": None, "allowed_payment_method_types": None},
+            "currency",
+            "Missing required param: currency.",
+        ),
         ({"payment_intent_data": {"description": "x"}}, "payment_intent_data", None),
         ({"customer": "cus_nope"}, "customer", "No such customer: 'cus_nope'"),
         ({"customer_email": "ap@example.com"}, None, None),
-        ({"currency": "usd", "payment_method_types": ["sepa_debit"]}, "payment_method_types", None),
+        (
+            {"currency": "usd", "allowed_payment_method_types": ["sepa_debit"]},
+            "allowed_payment_method_types",
+            None,
+        ),
     ],
 )
 def test_a_setup_session_stripe_would_refuse_is_a_400(
@@ -1561,7 +1604,7 @@ def test_a_setup_session_stripe_would_refuse_is_a_400(
         "mode": "setup",
         "customer": customer.id,
         "currency": "eur",
-        "payment_method_types": ["card"],
+        "allowed_payment_method_types": ["card"],
         "success_url": "http://127.0.0.1:9/saved",
     }
     merged = {key: value for key, value in {**base, **params}.items() if value is not None}
@@ -1602,6 +1645,84 @@ def test_the_current_api_versions_allowed_payment_method_types_filters_what_cann
     assert nothing.value.param == "allowed_payment_method_types"
     with pytest.raises(stripe.InvalidRequestError) as both:
         client.v1.checkout.sessions.create(
-            params=session_params(allowed_payment_method_types=["card"], payment_method_types=["card"])  # type: ignore[arg-type]
+            params=session_params(allowed_payment_method_types=["card"], payment_method_types=["card"]),  # type: ignore[arg-type]
+            options={"stripe_version": OLD_VERSION},
         )
     assert "You may only specify one of these parameters" in str(both.value.user_message)
+
+
+# -- API versions: payment_method_types is no longer an input from 2026-09-30.endive --------------
+
+
+def test_the_current_api_version_refuses_payment_method_types_on_sessions_and_payment_intents(
+    server: LocalStripe, client: stripe.StripeClient
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as session:
+        client.v1.checkout.sessions.create(params=session_params(payment_method_types=["card"]))  # type: ignore[arg-type]
+    assert (session.value.http_status, session.value.code, session.value.param) == (
+        400,
+        "parameter_unknown",
+        "payment_method_types",
+    )
+    assert session.value.user_message == "Received unknown parameter: payment_method_types"
+    assert session.value.headers is not None
+    assert session.value.headers["Stripe-Version"] == stripe.api_version == "2026-10-28.endive"
+
+    with pytest.raises(stripe.InvalidRequestError) as both:
+        client.v1.checkout.sessions.create(
+            params=session_params(allowed_payment_method_types=["card"], payment_method_types=["card"])  # type: ignore[arg-type]
+        )
+    assert (both.value.code, both.value.param) == ("parameter_unknown", "payment_method_types")
+
+    with pytest.raises(stripe.InvalidRequestError) as intent:
+        client.v1.payment_intents.create(
+            params={"amount": 2500, "currency": "eur", "payment_method_types": ["card"]}  # type: ignore[typeddict-unknown-key]
+        )
+    assert (intent.value.http_status, intent.value.code, intent.value.param) == (
+        400,
+        "payment_method_types_no_longer_supported",
+        "payment_method_types",
+    )
+    assert "allowed_payment_method_types" in str(intent.value.user_message)
+    assert server.events() == []
+
+    auth = {"Authorization": f"Bearer {KEY}"}
+    for version in (None, "2026-09-30.endive"):  # no header: the server's own version
+        headers = auth if version is None else {**auth, "Stripe-Version": version}
+        raw = http(
+            f"{server.url}/v1/payment_intents",
+            {"amount": "2500", "currency": "eur", "payment_method_types[]": "card"},
+            headers=headers,
+        )
+        assert raw.status == 400, raw.text
+        error = json.loads(raw.text)["error"]
+        assert (error["type"], error["code"], error["param"]) == (
+            "invalid_request_error",
+            "payment_method_types_no_longer_supported",
+            "payment_method_types",
+        )
+        assert raw.headers["Stripe-Version"] == (version or "2026-10-28.endive")
+
+
+@pytest.mark.parametrize("version", [OLD_VERSION, "2026-08-26.dahlia"])
+def test_an_older_api_version_still_takes_payment_method_types_for_a_session(
+    server: LocalStripe, client: stripe.StripeClient, version: str
+) -> None:
+    session = client.v1.checkout.sessions.create(
+        params=session_params(payment_method_types=["sepa_debit", "card"]),  # type: ignore[arg-type]
+        options={"stripe_version": version},
+    )
+    assert session.status == "open" and session.payment_method_types == ["sepa_debit", "card"]
+    assert session.allowed_payment_method_types is None
+    assert session.last_response is not None and session.last_response.headers["Stripe-Version"] == version
+    assert session.url is not None and 'id="iban"' in http(session.url).text
+
+
+def test_an_older_api_version_still_takes_payment_method_types_for_a_payment_intent(
+    client: stripe.StripeClient,
+) -> None:
+    intent = client.v1.payment_intents.create(
+        params={"amount": 2500, "currency": "usd", "payment_method_types": ["us_bank_account"]},  # type: ignore[typeddict-unknown-key]
+        options={"stripe_version": OLD_VERSION},
+    )
+    assert (intent.payment_method_types, intent.status) == (["us_bank_account"], "requires_payment_method")

@@ -2,8 +2,8 @@
 
 `render_checkout` is the page of an open session: in payment mode its line items and the total
 in the session's currency, in setup mode neither; then one ``<form method="post">`` per payment
-method of the session, in the order of ``payment_method_types`` (the first is the one the customer
-is expected to use), each with a hidden ``method`` input:
+method of the session, in the order of its (read-only, computed) ``payment_method_types`` (the
+first is the one the customer is expected to use), each with a hidden ``method`` input:
 
 - ``card``: ``cardnumber``, ``exp``, ``cvc``, ``name`` (ids the same), button ``#pay``;
 - ``sepa_debit``: ``iban`` (``#iban``), ``name`` (``#sepa-name``, the account holder), the

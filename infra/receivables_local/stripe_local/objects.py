@@ -3,6 +3,9 @@
 Objects are kept as the JSON dicts the API returns, shaped as Stripe's current API version
 (`API_VERSION`): Checkout Sessions (payment and setup mode), PaymentIntents, SetupIntents,
 Customers, PaymentMethods, Mandates, Charges, Refunds, Disputes, Events and webhook endpoints.
+A request's own API version (``Stripe-Version``: `RequestInfo.api_version`) decides only which
+parameters it may pass: ``payment_method_types`` is an input before 2026-09-30.endive and a 400
+from then on (`takes_payment_method_types`), where ``allowed_payment_method_types`` replaces it.
 References between them are ids (``PaymentIntent.latest_charge`` is ``"ch_…"``); `Store.expand`
 replaces them with the objects for ``expand[]``.
 
@@ -229,9 +232,44 @@ class RequestInfo:
 
     id: str | None = None
     idempotency_key: str | None = None
+    api_version: str = API_VERSION  # the request's ``Stripe-Version``, else the account's
 
 
 NO_REQUEST = RequestInfo()
+
+# From this API version (2026-09-30.endive) on, ``payment_method_types`` is no longer an input:
+# Checkout Session creation does not know the parameter, and PaymentIntents and SetupIntents
+# refuse it with ``payment_method_types_no_longer_supported``. Objects still return it.
+PAYMENT_METHOD_TYPES_REMOVED = "2026-09-30"
+_VERSION_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def takes_payment_method_types(api_version: str) -> bool:
+    """Whether ``payment_method_types`` can still be passed at ``api_version`` (its date prefix
+    before `PAYMENT_METHOD_TYPES_REMOVED`); a version without a date counts as the current one."""
+    match = _VERSION_DATE.match(api_version)
+    date = match.group(0) if match else API_VERSION[:10]
+    return date < PAYMENT_METHOD_TYPES_REMOVED
+
+
+def _refuse_payment_method_types(params: Params, request: RequestInfo, *, intent: bool) -> None:
+    """Refuse ``payment_method_types`` as Stripe does from 2026-09-30.endive: an unknown parameter
+    of Checkout Session creation; ``payment_method_types_no_longer_supported`` on an intent."""
+    if "payment_method_types" not in params or takes_payment_method_types(request.api_version):
+        return
+    if not intent:
+        raise FormError(
+            "Received unknown parameter: payment_method_types", "payment_method_types", "parameter_unknown"
+        )
+    raise StripeError(
+        400,
+        f"The parameter `payment_method_types` is no longer supported as of API version "
+        f"{PAYMENT_METHOD_TYPES_REMOVED}.endive (this request uses {request.api_version}). Use "
+        "`allowed_payment_method_types` to limit the payment method types, or leave it out to use "
+        "dynamic payment methods.",
+        param="payment_method_types",
+        code="payment_method_types_no_longer_supported",
+    )
 
 
 # -- cards ----------------------------------------------------------------------------------------
@@ -495,10 +533,11 @@ def _method_types(
     params: Params, currency: str | None, *, intent: bool, default: str = "card"
 ) -> tuple[list[str], list[str] | None]:
     """The payment method types of a session or PaymentIntent, and its
-    ``allowed_payment_method_types``. ``payment_method_types`` is taken strictly (a debit in a
-    currency its scheme cannot carry is a 400); ``allowed_payment_method_types`` (the parameter
-    of Stripe's current API version) silently drops the types that cannot be used with
-    ``currency``; without either, ``default``."""
+    ``allowed_payment_method_types``. ``payment_method_types`` (accepted only before
+    2026-09-30.endive, checked by the caller) is taken strictly (a debit in a currency its scheme
+    cannot carry is a 400); ``allowed_payment_method_types`` (the parameter of Stripe's current
+    API version) silently drops the types that cannot be used with ``currency``, and refuses
+    when none is left; without either, ``default``."""
     explicit = forms.strings(params, "payment_method_types")
     allowed = forms.strings(params, "allowed_payment_method_types")
     if explicit and allowed:
@@ -777,7 +816,10 @@ class Store:
 
     def create_session(self, params: Params, request: RequestInfo) -> dict[str, Any]:
         """``POST /v1/checkout/sessions``: payment mode with inline prices (``price_data``), or
-        setup mode (no line items) to save a payment method for later charges."""
+        setup mode (no line items) to save a payment method for later charges. The payment
+        methods come from ``allowed_payment_method_types`` (``payment_method_types`` only before
+        2026-09-30.endive: `takes_payment_method_types`)."""
+        _refuse_payment_method_types(params, request, intent=False)
         with self.lock:
             now = self.now()
             mode = forms.required_string(params, "mode")
@@ -860,7 +902,8 @@ class Store:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Line items and currency: from the line items in payment mode (``currency``, if given,
         must agree); in setup mode no line items, and ``currency`` unless
-        ``payment_method_types`` says what to collect."""
+        ``allowed_payment_method_types`` (or, before 2026-09-30.endive, ``payment_method_types``)
+        says what to collect."""
         currency_text = forms.string(params, "currency")
         currency = None if currency_text is None else _currency(currency_text, "currency")
         if mode == "setup":
@@ -1644,7 +1687,9 @@ class Store:
         """``POST /v1/payment_intents`` (``payment_intent.created``). With ``confirm`` it charges
         the saved ``payment_method`` of ``customer`` at once: a card succeeds or is declined (a
         402 ``card_error`` carrying the PaymentIntent, as Stripe answers); a saved debit goes to
-        ``processing`` and settles later, as Checkout debits do."""
+        ``processing`` and settles later, as Checkout debits do. ``payment_method_types`` is a
+        400 ``payment_method_types_no_longer_supported`` from 2026-09-30.endive on."""
+        _refuse_payment_method_types(params, request, intent=True)
         with self.lock:
             amount, currency = self._intent_amount(params)
             customer = forms.string(params, "customer")

@@ -6,6 +6,12 @@
   error objects and status codes). Any key ``sk_test_…`` is accepted, as Bearer or Basic auth.
   Parameters are checked against each endpoint's schema; an unknown one is a 400
   ``parameter_unknown``, as at Stripe.
+- API versions: a request's ``Stripe-Version`` header (else `API_VERSION`) is echoed back and
+  handed to the handlers (`RequestInfo.api_version`). It decides what ``payment_method_types``
+  means: from 2026-09-30.endive on Checkout Session creation does not know it (400
+  ``parameter_unknown``) and PaymentIntent creation refuses it (400
+  ``payment_method_types_no_longer_supported``); ``allowed_payment_method_types`` replaces it.
+  Before that version both parameters are accepted.
 - Idempotency: a POST with ``Idempotency-Key`` stores its response for 24 hours of the clock; the
   same key, path and parameters replay it (``Idempotent-Replayed: true``); the same key with other
   parameters or another path is a 400 ``idempotency_error``. As at Stripe, a request refused by
@@ -563,10 +569,8 @@ class LocalStripe:
 
     def _api(self, request: Request) -> Response:
         request_id = new_id("req_", 14)
-        headers = {
-            "Request-Id": request_id,
-            "Stripe-Version": request.headers.get("Stripe-Version") or API_VERSION,
-        }
+        api_version = request.headers.get("Stripe-Version") or API_VERSION
+        headers = {"Request-Id": request_id, "Stripe-Version": api_version}
         key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
         try:
             _api_key(request.headers)
@@ -574,7 +578,7 @@ class LocalStripe:
             text = request.query if request.method in ("GET", "DELETE") else request.body.decode("utf-8")
             raw = forms.decode(text)
             params = forms.conform(raw, route.schema)
-            info = RequestInfo(request_id, key)
+            info = RequestInfo(request_id, key, api_version)
             if key is None:
                 return self._run(route, params, ids, info, headers)[0]
             if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
