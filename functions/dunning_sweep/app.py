@@ -73,13 +73,20 @@ def handle(
     gateway: StripeGateway | None = None,
 ) -> dict[str, Any]:
     """Charge autopay, then sweep once; a summary for the logs and the caller."""
-    charged = charge_due(clock, gateway) if gateway is not None else ChargeOutcome()
+    charged = ChargeOutcome()
+    if gateway is not None:
+        try:
+            charged = charge_due(clock, gateway)
+        except Exception:  # noqa: BLE001 - the day's dunning and snapshot go on without autopay
+            logger.exception("autopay: the charges were not made")
+            metrics.add_metric(name="AutopayFailed", unit="Count", value=1)
     outcome = sweep(clock, start)
     summary = {
         "autopay_charged": len(charged.charged),
         "autopay_processing": len(charged.processing),
         "autopay_declined": len(charged.declined),
         "autopay_over_limit": len(charged.over_limit),
+        "autopay_errors": len(charged.errors),
         "trigger": event.get("detail-type", "direct"),
         "considered": outcome.considered,
         "started": len(outcome.started),

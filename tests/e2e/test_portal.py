@@ -54,7 +54,7 @@ def test_a_payer_opens_the_emailed_link_and_sees_their_account(
             assert page.locator('[data-invoice="PT-2"] [data-amount]').get_attribute("data-amount") == "80.50"
             page.screenshot(path=str(shots / "portal.png"), full_page=True)
             pdf_url = page.url.split("/portal", 1)[0] + (
-                page.locator('[data-invoice="PT-1"] a').get_attribute("href") or ""
+                page.locator('[data-invoice="PT-1"] a[href$="/pdf"]').get_attribute("href") or ""
             )
             pdf = page.request.get(pdf_url)
             assert pdf.status == 200 and pdf.body().startswith(b"%PDF"), pdf.status
@@ -100,7 +100,7 @@ def test_a_payer_pays_two_invoices_in_one_checkout(local: tuple[dict[str, Any], 
             page.goto(link)
             page.check('[data-invoice="PM-1"] input[name="invoice"]')
             page.check('[data-invoice="PM-2"] input[name="invoice"]')
-            page.click("#pay-selected")
+            page.click("#pay-card")
             page.wait_for_url(re.compile(r".*/checkout/.*|.*/c/pay/.*"))
             assert "150.25" in page.content(), "one checkout for both balances"
             page.fill("#cardnumber", "4242 4242 4242 4242")

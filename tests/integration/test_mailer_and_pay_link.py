@@ -157,6 +157,19 @@ def test_the_pay_link_opens_checkout_for_the_current_balance(ledger: Aws) -> Non
     assert params["metadata"]["invoice_id"] == inv("M-1")
     assert params["payment_intent_data"]["metadata"]["customer_id"] == params["metadata"]["customer_id"]
     assert params["success_url"].startswith(f"https://pay.seller.example/pay/{link}/done")
+    assert params["allowed_payment_method_types"] == ["card", "sepa_debit"]  # euros
+
+
+def test_a_pay_link_of_an_invoice_being_debited_opens_no_second_checkout(ledger: Aws) -> None:
+    from receivables.processing import mark_processing
+
+    mark_processing("pi_sepa_1", Money(119000, "EUR"), "sepa_debit", [inv("M-1")], ledger.clock)
+    stripe = Stripe()
+
+    page = open_pay_link(token(ledger, "M-1"), KEY, stripe, ledger.clock, PAY)
+
+    assert isinstance(page, Page) and page.status == 200 and "is being paid" in page.title
+    assert stripe.calls == []
 
 
 @pytest.mark.parametrize(

@@ -232,6 +232,67 @@ def test_autopay_is_consented_through_checkout_in_setup_mode_and_turned_off(
     assert kinds.count("AutopayConsented") == 1 and kinds.count("AutopayTurnedOff") == 1
 
 
+def consent_since(aws: Aws, number: str, day: str) -> None:
+    """Say the customer of invoice ``number`` consented to autopay on ``day``."""
+    from dataclasses import replace
+
+    from receivables.finance import change_customer
+
+    def back(customer: Any) -> Any:
+        return replace(customer, autopay=replace(customer.autopay, consented_at=f"{day}T09:00:00.000Z"))
+
+    change_customer(customer_of(number), back, "Test", {}, "test", aws.clock)
+
+
+def test_a_made_up_setup_session_is_refused_not_an_outage(
+    aws: Aws, portal: Client, stripe: FakeStripe
+) -> None:
+    from receivables.adapters.stripe_api import StripeRefusedError
+
+    def missing(session_id: str, expand: tuple[str, ...] = ()) -> dict[str, Any]:
+        raise StripeRefusedError(f"InvalidRequestError: No such checkout.session: '{session_id}'")
+
+    stripe.retrieve_session = missing  # type: ignore[method-assign]
+    cookie = sign_in(portal, link(aws, "A-1"))
+
+    assert get(portal, "/portal/autopay/done?session_id=cs_test_nope", cookie).status_code == 400
+
+
+def test_invoices_late_before_the_consent_are_not_charged(
+    aws: Aws, portal: Client, stripe: FakeStripe
+) -> None:
+
+
+    cookie = sign_in(portal, link(aws, "A-1"))
+    set_up_autopay(aws, portal, stripe, cookie, method="card")
+    consent_since(aws, "A-1", "2026-10-02")  # A-1 fell due on 1 October, before the consent
+
+    assert charge_due(aws.clock, stripe) == type(charge_due(aws.clock, stripe))()  # type: ignore[arg-type]
+    assert stripe.charges == []
+
+
+def test_one_invoices_error_does_not_stop_the_others(aws: Aws, portal: Client, stripe: FakeStripe) -> None:
+    aws.drop(
+        "inbox/more.csv",
+        LEDGER.splitlines()[0] + "\nA-3,2026-09-15,2026-10-15,EUR,ALPHA,Alpha Foods,ap@alpha.example,10.00\n",
+    )
+    cookie = sign_in(portal, link(aws, "A-1"))
+    set_up_autopay(aws, portal, stripe, cookie, method="card")
+    consent_since(aws, "A-1", "2026-09-01")
+    real = stripe.charge
+
+    def flaky(params: dict[str, Any], key: str) -> dict[str, Any]:
+        if params["metadata"]["invoice_number"] == "A-1":
+            raise KeyError("a bug in one charge")
+        return real(params, key)
+
+    stripe.charge = flaky  # type: ignore[method-assign]
+
+    outcome = charge_due(aws.clock, stripe)  # type: ignore[arg-type]
+
+    assert (outcome.errors, outcome.charged) == ([inv("A-1")], [inv("A-3")])
+
+
 def test_another_customers_setup_session_gives_no_consent(
     aws: Aws, portal: Client, stripe: FakeStripe
 ) -> None:
@@ -262,6 +323,7 @@ def test_the_sweep_charges_due_invoices_once(
     cookie = sign_in(portal, link(aws, "A-1"))
     method = "sepa_debit" if outcome == "processing" else "card"
     set_up_autopay(aws, portal, stripe, cookie, method=method, max_per_invoice=limit)
+    consent_since(aws, "A-1", "2026-09-20")  # before A-1 fell due
     at = aws.clock.now().isoformat().replace("+00:00", "Z")
     record_receipt(
         Receipt("bank", "T-1", Money(40000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("A-1"),)),

@@ -191,6 +191,29 @@ def test_a_failed_debit_reopens_the_invoice_and_tells_finance(aws: Aws, customer
     assert notices[0].data["method"] == "sepa_debit"
 
 
+def test_a_debit_failure_that_overtakes_its_processing_event_leaves_no_note(aws: Aws, customer: str) -> None:
+    failed = debit_session(customer, "checkout.session.async_payment_failed")
+    failed["data"]["object"]["payment_status"] = "unpaid"
+
+    assert handle_event(failed, aws.clock).action == "payment_failed"
+    handle_event(debit_session(customer, "checkout.session.completed"), aws.clock)  # late
+
+    assert processing_of() is None, "nothing would ever end that note"
+    assert [e.type for e in store.invoice_events(INVOICE)].count("PaymentFailed") == 1
+    assert invoice_state() == (InvoiceStatus.OPEN, Money(119000, "EUR"))
+
+
+def test_a_second_debit_does_not_take_the_first_ones_note(aws: Aws, customer: str) -> None:
+    handle_event(debit_session(customer, "checkout.session.completed"), aws.clock)
+    other = debit_session(customer, "checkout.session.completed")
+    other["data"]["object"]["payment_intent"] = "pi_3SecondDebit"
+
+    handle_event(other, aws.clock)
+
+    processing = processing_of()
+    assert processing is not None and processing.payment_intent == "pi_3SessionCompleted0001"
+
+
 def test_a_card_the_payer_retries_on_checkout_tells_nobody(aws: Aws, customer: str) -> None:
     assert deliver(fixture("payment_intent.payment_failed", customer), aws) == "payment_failed"
 

@@ -240,6 +240,10 @@ def test_a_debit_on_its_way_pauses_dunning_and_its_failure_resumes_it() -> None:
     assert (paused.action, paused.reason) == ("wait", "100.00 EUR by sepa_debit processing since 2026-11-04")
     assert paused.at == at("2026-11-06T10:00")  # looked at again a day later
     assert (resumed.action, resumed.step and resumed.step.level) == ("act", "first")
+    stale = replace(
+        waiting, dunning=state("friendly", processing=replace(debit, since="2026-10-10T10:00:00Z"))
+    )
+    assert plan(stale, customer(), DEFAULT_POLICY, at("2026-11-05T10:00")).action == "act"  # 26 days: no more
 
 
 def test_late_fees_are_steps_of_their_own() -> None:

@@ -200,12 +200,14 @@ class ChargeOutcome:
     charged: list[str] = field(default_factory=list)
     processing: list[str] = field(default_factory=list)
     declined: list[str] = field(default_factory=list)
-    over_limit: list[str] = field(default_factory=list)
+    over_limit: list[str] = field(default_factory=list)  # above the maximum, or a mandate of another currency
+    errors: list[str] = field(default_factory=list)  # tried again at the next sweep
 
 
 def due_for_autopay(today: date) -> list[tuple[Invoice, Customer]]:
     """The invoices due by ``today`` (Query on the due-date index) of customers with autopay on,
-    not yet tried, not disputed and with no debit on its way."""
+    due on or after the day they consented (an invoice already late then was not part of the
+    consent), not yet tried, not disputed, not on hold, and with no debit on its way."""
     due = [
         i
         for i in store.collectible_invoices_due_by(today)
@@ -213,13 +215,17 @@ def due_for_autopay(today: date) -> list[tuple[Invoice, Customer]]:
         and i.balance.minor > 0
         and i.dunning.autopay_attempts == 0
         and i.dunning.processing is None
+        and not (i.dunning.paused_until and i.dunning.paused_until >= today.isoformat())
     ]
     customers = store.get_customers({i.customer_id for i in due})
-    return [
-        (i, customers[i.customer_id])
-        for i in due
-        if i.customer_id in customers and customers[i.customer_id].autopay is not None
-    ]
+    chosen: list[tuple[Invoice, Customer]] = []
+    for invoice in due:
+        customer = customers.get(invoice.customer_id)
+        consent = customer.autopay if customer is not None else None
+        if customer is None or consent is None or invoice.due_date.isoformat() < consent.consented_at[:10]:
+            continue
+        chosen.append((invoice, customer))
+    return chosen
 
 
 def charge_params(invoice: Invoice, customer: Customer, consent: Autopay) -> dict[str, Any]:
@@ -244,43 +250,67 @@ def charge_params(invoice: Invoice, customer: Customer, consent: Autopay) -> dic
 
 
 def charge_due(clock: Clock, gateway: StripeGateway) -> ChargeOutcome:
-    """Charge every invoice `due_for_autopay` once (see the module docstring)."""
-    from receivables.adapters.stripe_api import ChargeDeclinedError, StripeUnavailableError
+    """Charge every invoice `due_for_autopay` once (see the module docstring). One invoice's
+    error is logged and counted, and the others are still charged."""
+    from receivables.observability import logger
 
     outcome = ChargeOutcome()
     for invoice, customer in due_for_autopay(clock.now().date()):
-        consent = customer.autopay
-        assert consent is not None
-        limit = consent.max_per_invoice
-        if limit is not None and (limit.currency != invoice.currency or invoice.balance > limit):
-            _attempted(invoice.invoice_id, "over_limit", None, clock, limit=limit)
-            outcome.over_limit.append(invoice.invoice_id)
-            continue
-        key = f"autopay-{invoice.invoice_id}-{invoice.dunning.autopay_attempts + 1}"
         try:
-            intent = gateway.charge(charge_params(invoice, customer, consent), key)
-        except ChargeDeclinedError as exc:
-            _declined(invoice, consent, exc.payment_intent, exc.reason, clock)
-            outcome.declined.append(invoice.invoice_id)
-            continue
-        except StripeUnavailableError:
-            continue  # tomorrow's sweep tries again with the same key
-        status = str(intent.get("status"))
-        if status == "succeeded":
-            _succeeded(invoice, intent, consent, clock)
-            outcome.charged.append(invoice.invoice_id)
-        elif status == "processing":
-            from receivables.processing import mark_processing
-
-            amount = Money(int(intent["amount"]), invoice.currency)
-            mark_processing(str(intent["id"]), amount, consent.method, [invoice.invoice_id], clock)
-            _attempted(invoice.invoice_id, "processing", str(intent["id"]), clock)
-            outcome.processing.append(invoice.invoice_id)
-        else:
-            reason = f"the charge is {status}"
-            _declined(invoice, consent, intent, reason, clock)
-            outcome.declined.append(invoice.invoice_id)
+            _charge_one(invoice, customer, clock, gateway, outcome)
+        except Exception:  # noqa: BLE001 - one invoice must not hold back the others, nor the dunning
+            logger.exception("autopay charge failed", extra={"invoice_id": invoice.invoice_id})
+            outcome.errors.append(invoice.invoice_id)
     return outcome
+
+
+def _charge_one(
+    invoice: Invoice, customer: Customer, clock: Clock, gateway: StripeGateway, outcome: ChargeOutcome
+) -> None:
+    from receivables.adapters.stripe_api import ChargeDeclinedError, StripeUnavailableError
+
+    consent = customer.autopay
+    assert consent is not None
+    limit = consent.max_per_invoice
+    if limit is not None and (limit.currency != invoice.currency or invoice.balance > limit):
+        _attempted(invoice.invoice_id, "over_limit", None, clock, limit=limit)
+        outcome.over_limit.append(invoice.invoice_id)
+        return
+    debit_currency = DEBIT_CURRENCY.get(consent.method)
+    if debit_currency is not None and debit_currency != invoice.currency.lower():
+        reason = f"a {consent.method} mandate cannot pay {invoice.currency}"
+        _attempted(invoice.invoice_id, "not_payable", None, clock, reason=reason)
+        outcome.over_limit.append(invoice.invoice_id)
+        return
+    key = f"autopay-{invoice.invoice_id}-{invoice.dunning.autopay_attempts + 1}"
+    try:
+        intent = gateway.charge(charge_params(invoice, customer, consent), key)
+    except ChargeDeclinedError as exc:
+        _declined(invoice, consent, exc.payment_intent, exc.reason, clock)
+        outcome.declined.append(invoice.invoice_id)
+        return
+    except StripeUnavailableError:
+        from receivables.observability import logger
+
+        logger.warning(
+            "autopay: Stripe unavailable, tried again tomorrow", extra={"invoice_id": invoice.invoice_id}
+        )
+        outcome.errors.append(invoice.invoice_id)
+        return  # tomorrow's sweep tries again with the same key
+    status = str(intent.get("status"))
+    if status == "succeeded":
+        _succeeded(invoice, intent, consent, clock)
+        outcome.charged.append(invoice.invoice_id)
+    elif status == "processing":
+        from receivables.processing import mark_processing
+
+        amount = Money(int(intent["amount"]), invoice.currency)
+        mark_processing(str(intent["id"]), amount, consent.method, [invoice.invoice_id], clock)
+        _attempted(invoice.invoice_id, "processing", str(intent["id"]), clock)
+        outcome.processing.append(invoice.invoice_id)
+    else:
+        _declined(invoice, consent, intent, f"the charge is {status}", clock)
+        outcome.declined.append(invoice.invoice_id)
 
 
 def _succeeded(invoice: Invoice, intent: dict[str, Any], consent: Autopay, clock: Clock) -> None:

@@ -209,6 +209,16 @@ def nothing_to_pay_page(invoice: Invoice, settings: PayLinkSettings) -> Page | N
     """The page for an invoice that cannot be paid now (paid, disputed, voided ...), else None."""
     if invoice.status is InvoiceStatus.PAID or (invoice.status in COLLECTIBLE and invoice.balance.minor <= 0):
         return Page(200, f"Invoice {invoice.number} is paid", ("Thank you: there is nothing left to pay.",))
+    debit = invoice.dunning.processing
+    if debit is not None and invoice.status in COLLECTIBLE:
+        return Page(
+            200,
+            f"Invoice {invoice.number} is being paid",
+            (
+                f"A payment of {format_money(debit.amount, 'en')} is on its way from your bank "
+                f"(since {debit.since[:10]}); there is nothing to do.",
+            ),
+        )
     if invoice.status is InvoiceStatus.DISPUTED:
         return Page(
             409,

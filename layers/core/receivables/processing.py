@@ -15,6 +15,7 @@ only ends a note of the same PaymentIntent, or is recorded once per PaymentInten
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from receivables.clock import Clock
 
 MAX_ATTEMPTS = 5
+FAILED = "FAILED"
+DEBITS = frozenset({"sepa_debit", "us_bank_account"})
 METHOD_NAMES = {
     "card": "card",
     "sepa_debit": "SEPA Direct Debit",
@@ -112,11 +115,15 @@ def _note(
         if current is not None and current.payment_intent == payment_intent:
             taken[0] = current.amount
             return None
+        if current is not None:  # another debit is on its way: its note stays, so its outcome lands
+            return None
         if invoice.status not in COLLECTIBLE or invoice.balance.minor <= 0:
             return None
         if invoice.currency != remaining.currency or remaining.minor <= 0:
             return None
-        if store.get_payment(payment_id) is not None:  # read after the invoice: it already arrived
+        # Read after the invoice (a receipt or a failure recorded meanwhile changes its version):
+        # a debit that already arrived, or already failed, is not on its way any more.
+        if store.get_payment(payment_id) is not None or failed_already(payment_intent):
             return None
         part = min(invoice.balance, remaining)
         taken[0] = part
@@ -131,6 +138,15 @@ def _note(
     return written, taken[0]
 
 
+def _failure_pk(payment_intent: str) -> str:
+    return f"STRIPE#{payment_intent}"
+
+
+def failed_already(payment_intent: str) -> bool:
+    """Whether a failure of ``payment_intent`` was recorded (its marker)."""
+    return store.marker_exists(_failure_pk(payment_intent), FAILED)
+
+
 def record_failure(
     payment_intent: str,
     invoice_ids: Sequence[str],
@@ -143,14 +159,23 @@ def record_failure(
     """A debit or an off-session charge failed: each invoice it was for is owed again as before
     (its processing note ended), keeps the reason, and finance gets a ``PaymentFailed`` event;
     the invoices this changed. With ``only_if_processing`` (a webhook that may be about a card
-    the payer simply retried) only invoices noted as processing this PaymentIntent change."""
+    the payer simply retried on Checkout) a card failure changes only invoices noted as
+    processing it; a debit's failure is recorded even if its processing event has not come yet.
+
+    Once per PaymentIntent: a marker is written after the invoices (a failure delivered again
+    finds it and does nothing; `mark_processing` finds it and notes nothing, so a processing
+    event that comes late cannot leave a note that nothing would end)."""
     changed_ids: list[str] = []
     day = iso_timestamp(clock.now())[:10]
+    if failed_already(payment_intent):
+        return changed_ids
 
     def fail(invoice: Invoice) -> tuple[Invoice, str, dict[str, Any]] | None:
         current = invoice.dunning.processing
         ours = current is not None and current.payment_intent == payment_intent
-        if only_if_processing and not ours:
+        if only_if_processing and not ours and method not in DEBITS:
+            return None
+        if invoice.status not in COLLECTIBLE and not ours:
             return None
         if not ours and payment_intent in (invoice.dunning.payment_failure or ""):
             return None  # recorded already
@@ -169,6 +194,9 @@ def record_failure(
     for invoice_id in invoice_ids:
         if _update(invoice_id, fail, clock):
             changed_ids.append(invoice_id)
+    marker = store.marker(_failure_pk(payment_intent), FAILED, iso_timestamp(clock.now()))
+    with suppress(store.ConcurrentChangeError):  # another delivery of the same failure wrote it
+        store.apply_changes([], extra=[marker])
     return changed_ids
 
 

@@ -18,6 +18,11 @@ class StripeUnavailableError(Exception):
     """Stripe could not be reached or refused the request: try again later."""
 
 
+class StripeRefusedError(StripeUnavailableError):
+    """Stripe refused the request itself (no such session, a bad parameter): trying again will
+    not help."""
+
+
 class ChargeDeclinedError(Exception):
     """An off-session charge was declined: ``payment_intent`` is the PaymentIntent (with its
     ``last_payment_error``), ``reason`` the decline message."""
@@ -53,6 +58,8 @@ class StripeGateway:
 
         try:
             result = call(self._client())
+        except stripe.InvalidRequestError as exc:
+            raise StripeRefusedError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
         except stripe.StripeError as exc:
             raise StripeUnavailableError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
         data: dict[str, Any] = result.to_dict()
@@ -91,6 +98,10 @@ class StripeGateway:
             raw = error.payment_intent if error is not None else None
             payment_intent: dict[str, Any] = raw.to_dict() if raw is not None else {}
             raise ChargeDeclinedError(str(exc.user_message or exc), payment_intent) from exc
+        except stripe.InvalidRequestError as exc:
+            # Refused for good (a detached method, a mandate that cannot pay this currency):
+            # the invoice goes to dunning with Stripe's reason, rather than being tried daily.
+            raise ChargeDeclinedError(f"Stripe refused the charge: {exc.user_message or exc}", {}) from exc
         except stripe.StripeError as exc:
             raise StripeUnavailableError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
         data: dict[str, Any] = intent.to_dict()

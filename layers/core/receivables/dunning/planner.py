@@ -4,7 +4,8 @@ Pure: no clock but the ``now`` it is given, no I/O. The rules, in order:
 
 1. **Stop** when there is nothing to collect: paid, credited, written off, void, or no balance.
 2. **Pause** (look again later, act on nothing) while the invoice is disputed, while a debit
-   towards it is processing (it never counts as paid until it succeeds), while finance has
+   towards it is processing (it never counts as paid until it succeeds; for 21 days at most),
+   while finance has
    put its dunning on hold, and until a promise to pay falls due. A promise is *kept* when the
    balance has come down by the promised amount; a promise past its date and not kept is
    *broken*, and dunning resumes where the calendar now stands.
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 S = InvoiceStatus
 MAILS = ("remind", "final_notice")
+# A SEPA or ACH debit is settled or returned well within this; a note older than that is stale
+# (its outcome never came), and dunning goes on rather than wait for ever.
+PROCESSING_LONGEST_DAYS = 21
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,10 @@ def _next_business_moment(moment: datetime, policy: Policy) -> datetime:
     return moment
 
 
+def _since(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _pause(now: datetime, until: datetime, reason: str, promise: str | None = None) -> Plan:
     return Plan("wait", max(until, now), reason, promise=promise)
 
@@ -110,9 +118,10 @@ def _paused(invoice: Invoice, policy: Policy, now: datetime) -> Plan | str | Non
         recheck = now + timedelta(days=policy.pause_recheck_days)
         return _pause(now, recheck, "disputed: dunning waits for the dispute to end")
     state = invoice.dunning
-    if state.processing is not None:  # a debit on its way: wait for the bank's answer
+    debit = state.processing
+    if debit is not None and _since(debit.since) > now - timedelta(days=PROCESSING_LONGEST_DAYS):
+        # A debit on its way: wait for the bank's answer (no longer than a debit can take).
         recheck = now + timedelta(days=policy.pause_recheck_days)
-        debit = state.processing
         return _pause(now, recheck, f"{debit.amount} by {debit.method} processing since {debit.since[:10]}")
     if state.paused_until and date.fromisoformat(state.paused_until) >= today:
         resume = datetime.combine(date.fromisoformat(state.paused_until) + timedelta(days=1), time(0), zone)

@@ -412,7 +412,10 @@ class Portal:
         payable = [
             i
             for i in invoices
-            if i.customer_id == customer.customer_id and i.status in COLLECTIBLE and i.balance.minor > 0
+            if i.customer_id == customer.customer_id
+            and i.status in COLLECTIBLE
+            and i.balance.minor > 0
+            and i.dunning.processing is None  # being paid already: not twice
         ]
         currencies = {i.currency for i in payable}
         if not chosen or len(payable) != len(chosen) or len(currencies) != 1 or self.create_session is None:
@@ -496,6 +499,7 @@ class Portal:
     def autopay_done(self, cookies: str | None, query: dict[str, str]) -> Answer:
         """``GET /portal/autopay/done?session_id=…``: Stripe's answer read from Stripe itself;
         the consent is recorded if it saved a method for this customer."""
+        from receivables.adapters.stripe_api import StripeRefusedError
         from receivables.autopay import AutopayError, confirm_setup
 
         try:
@@ -511,6 +515,8 @@ class Portal:
             confirm_setup(customer, checkout_id, self.gateway, self.clock)
         except AutopayError as exc:
             return Answer.html(400, _message(language, "autopay", exc.key, csrf))
+        except StripeRefusedError:  # no such session (a made-up or mistyped address)
+            return Answer.html(400, _message(language, "autopay", "autopay_failed", csrf))
         return Answer.html(200, _message(language, "autopay", "autopay_done", csrf))
 
     def autopay_off(self, cookies: str | None, form: bytes) -> Answer:
