@@ -262,7 +262,6 @@ def test_invoices_late_before_the_consent_are_not_charged(
     aws: Aws, portal: Client, stripe: FakeStripe
 ) -> None:
 
-
     cookie = sign_in(portal, link(aws, "A-1"))
     set_up_autopay(aws, portal, stripe, cookie, method="card")
     consent_since(aws, "A-1", "2026-10-02")  # A-1 fell due on 1 October, before the consent
