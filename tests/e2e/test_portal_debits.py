@@ -34,7 +34,9 @@ HEADER = (
     "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount\n"
 )
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-pytestmark = pytest.mark.xdist_group("debits")
+# One accelerated runtime at a time (with the dunning workflow's): two on two cores would each
+# fall behind their simulated day a second.
+pytestmark = pytest.mark.xdist_group("accelerated_runtime")
 
 
 def inv(number: str) -> str:
