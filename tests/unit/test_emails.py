@@ -95,8 +95,12 @@ def test_every_overdue_reminder_offers_the_promise_link(template: str, locale: s
         pay_url="https://pay.example/pay/tok",
         promise_url="https://pay.example/promise/tok?a=1&b=2",
         language=locale,
+        account_url="https://pay.example/portal/link/acct",
     )
 
+    account, signature = mail.text.rstrip().rsplit("\n\n", 2)[-2:]
+    assert account.endswith(": https://pay.example/portal/link/acct") and signature.endswith("Seller")
+    assert '<a href="https://pay.example/portal/link/acct">' in mail.html
     offered = "https://pay.example/promise/tok?a=1&b=2" in mail.text
     assert offered is (template != "friendly"), "before the due date there is nothing to promise"
     assert offered is ('<a href="https://pay.example/promise/tok?a=1&amp;b=2">' in mail.html)

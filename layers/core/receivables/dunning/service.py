@@ -25,7 +25,7 @@ from receivables.dunning.planner import MAILS, Plan, plan
 from receivables.dunning.policy import DEFAULT_POLICY, Policy, policy_from_json, policy_to_json
 from receivables.dunning.templates import render_reminder
 from receivables.ledger import COLLECTIBLE, LedgerError, charge_fee
-from receivables.mailer import MailSettings, link_url, mime_message, pay_url
+from receivables.mailer import MailSettings, account_url, link_url, mime_message, pay_url
 from receivables.validation import FieldError, RequestInvalidError
 
 if TYPE_CHECKING:
@@ -242,6 +242,7 @@ def _mail(
         pay_url=pay_url(invoice, customer, mailer.settings, mailer.link_key, clock),
         promise_url=link_url("promise", invoice, customer, mailer.settings, mailer.link_key, clock),
         language=customer.language,
+        account_url=account_url(invoice, customer, mailer.settings, mailer.link_key, clock),
     )
     kind = f"{step.action}; level={step.level}"
     message = mime_message(rendered, customer, mailer.settings, invoice.invoice_id, kind)

@@ -164,6 +164,13 @@ _TEXTS: dict[tuple[str, str], tuple[Template, Template]] = {
 }
 
 
+_ACCOUNT = {
+    "en": "Your account, all your invoices and your statement",
+    "fr": "Votre compte, toutes vos factures et votre relevé",
+    "de": "Ihr Konto, alle Ihre Rechnungen und Ihr Kontoauszug",
+}
+
+
 def render_reminder(
     template: str,
     *,
@@ -177,11 +184,16 @@ def render_reminder(
     pay_url: str,
     promise_url: str,
     language: str | None,
+    account_url: str = "",
 ) -> InvoiceEmail:
     """The reminder ``template`` for one invoice, in the customer's language; past the due date
-    it offers ``promise_url``, where the customer can promise a date to pay."""
+    it offers ``promise_url``, where the customer can promise a date to pay; with
+    ``account_url``, the customer's account on the portal (every invoice, the statement)."""
     locale = locale_for(language)
     subject, body = _TEXTS[(template, locale)]
+    if account_url:  # before the signature
+        text, _, signature = body.template.rpartition("\n\n")
+        body = Template(f"{text}\n\n{_ACCOUNT[locale]}: $account_url\n\n{signature}")
     values = {
         "number": number,
         "amount": format_money(amount, locale),
@@ -192,5 +204,6 @@ def render_reminder(
         "contact": contact,
         "pay_url": pay_url,
         "promise_url": promise_url,
+        "account_url": account_url,
     }
     return render(subject, body, LOCALES[locale].button, values, locale)
