@@ -84,8 +84,8 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert "paid with its link: paid on the checkout page" in harbour
     paid = harbour.index("payment applied, 860.00 EUR")
     assert "mailed" not in harbour[paid:], "no reminder after the payment"
-    assert "dunning ended: nothing to collect: the invoice is paid" in harbour[paid:]
-    assert "credit hold" not in harbour
+    assert "dunning ended: nothing to collect: the invoice is paid" in harbour[paid:], harbour
+    assert "credit hold" not in harbour, harbour
     assert "promised, through its link" in kestrel and "200 'Thank you: your promise is noted'" in kestrel
     promised = kestrel.index("promise to pay 1500.00 EUR")
     broken = kestrel.index("broken promise")
