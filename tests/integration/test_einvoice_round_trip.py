@@ -1,0 +1,51 @@
+"""The Peppol specification's example invoices, ingested, sent back out as Peppol e-invoices and
+read again by our own ingest: the same invoice (same fingerprint: seller, number, dates, currency,
+totals, tax, lines), the same references and the same buyer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import pytest
+
+from receivables import store
+from receivables.domain import DueDateSource, Invoice
+from receivables.einvoice import Seller, build_invoice
+from receivables.ingest.documents import fingerprint
+from receivables.ingest.model import ParsedDocument
+from receivables.ingest.ubl import parse_ubl
+from tests.conftest import EINVOICES
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Aws
+
+SELLER = Seller("SupplierTradingName Ltd.", "GB", "0088", "9482348239847239874", vat_id="GB1232434")
+
+
+@pytest.mark.parametrize("name", ["base-example.xml", "Allowance-example.xml", "vat-category-E.xml"])
+def test_a_peppol_invoice_sent_out_reads_back_as_the_same_invoice(aws: Aws, name: str) -> None:
+    assert aws.drop(f"inbox/peppol/{name}", (EINVOICES / name).read_bytes())["outcome"] == "processed"
+    (invoice,) = [d for d in store_documents() if isinstance(d, Invoice)]
+    customer = store.get_customer(invoice.customer_id)
+    assert customer is not None
+
+    parsed = parse_ubl(build_invoice(invoice, customer, SELLER))
+
+    assert isinstance(parsed, ParsedDocument), parsed
+    # A document that gave no due date got one from the payment terms; the one we send says it.
+    received = parsed if invoice.due_date_source is DueDateSource.DOCUMENT else replace(parsed, due_date=None)
+    assert fingerprint(received) == invoice.fingerprint
+    assert (parsed.number, parsed.due_date, parsed.payable) == (
+        invoice.number,
+        invoice.due_date,
+        invoice.payable,
+    )
+    assert (parsed.po_number, parsed.buyer_reference) == (invoice.po_number, invoice.buyer_reference)
+    assert set(parsed.buyer.identifiers) <= set(customer.identifiers)
+    assert parsed.buyer.name == customer.name and parsed.buyer.country == customer.country
+
+
+def store_documents() -> list[object]:
+    customers, _ = store.customers_by_name(10, None)
+    return [d for c in customers for d in store.customer_documents(c.customer_id)]
