@@ -825,11 +825,12 @@ def remove_customer_contact(who: str, customer_id: str) -> Response:
 
 
 CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2}
-PREFERENCES = {"partial_payments", "preferred_method"}
+PREFERENCES = {"partial_payments", "preferred_method", "invoice_delivery"}
 
 
 def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
     """What is wrong with a contact change, field by field."""
+    from receivables.delivery import DELIVERIES
     from receivables.payment_methods import METHODS
 
     known = set(CONTACT_FIELDS) | PREFERENCES
@@ -838,6 +839,8 @@ def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
         errors.append(FieldError("partial_payments", "must be true or false"))
     if "preferred_method" in body and body["preferred_method"] not in (*METHODS, None):
         errors.append(FieldError("preferred_method", f"must be one of {', '.join(METHODS)}, or null"))
+    if "invoice_delivery" in body and body["invoice_delivery"] not in DELIVERIES:
+        errors.append(FieldError("invoice_delivery", f"must be one of {', '.join(DELIVERIES)}"))
     for name, longest in CONTACT_FIELDS.items():
         value = body.get(name)
         if value is not None and (not isinstance(value, str) or not 0 < len(value) <= longest):
@@ -857,8 +860,9 @@ def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
 def customer_contact(who: str, customer_id: str) -> Response:
     """Change the customer's contact details and preferences (collector): any of ``email``,
     ``name``, ``language`` (en, fr, de), ``country`` (ISO 3166 alpha-2), ``partial_payments``
-    (may they pay part of what they select on the portal) and ``preferred_method`` (offered
-    first on the portal and the pay link)."""
+    (may they pay part of what they select on the portal), ``preferred_method`` (offered
+    first on the portal and the pay link) and ``invoice_delivery`` (``email_pdf``,
+    ``email_einvoice``, ``portal_only``: what the invoice email carries)."""
     from receivables.domain import PartyId
     from receivables.finance import change_customer, customer_json
 

@@ -16,6 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from receivables import store
+from receivables.adapters.s3 import processed_reader
 from receivables.adapters.ses import ses_sender
 from receivables.clock import Clock, clock_from_env
 from receivables.mailer import MailOutcome, MailSettings, send_invoice_email, send_payment_failed_notice
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+# SES takes a raw message of up to 40 MB; an e-invoice larger than this is not attached as such.
+LARGEST_ATTACHMENT = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,8 @@ class Dependencies:
     once: Callable[[Callable[[str], MailOutcome], str], MailOutcome] = lambda send, invoice: send(invoice)
     # Lets Idempotency expire an in-progress record when the invocation would time out.
     register_context: Callable[[Any], None] = lambda context: None
+    # Reads an e-invoice as it was received (bucket, key), to attach it; None: render instead.
+    read_object: Callable[[str, str], bytes | None] | None = None
 
 
 @cache
@@ -76,6 +83,7 @@ def default_dependencies() -> Dependencies:
         clock=clock_from_env(os.environ),
         once=run_once,
         register_context=config.register_lambda_context,
+        read_object=processed_reader(os.environ["INVOICE_BUCKET"], settings.endpoint_url, LARGEST_ATTACHMENT),
     )
 
 
@@ -91,7 +99,9 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
         return {"action": "skipped", "detail": "no invoice id"}
 
     def send(invoice_id: str) -> MailOutcome:
-        return send_invoice_email(invoice_id, deps.mail, deps.link_key(), deps.send_raw, deps.clock)
+        return send_invoice_email(
+            invoice_id, deps.mail, deps.link_key(), deps.send_raw, deps.clock, deps.read_object
+        )
 
     outcome = deps.once(send, invoice_id)
     logger.info("invoice email", extra={"invoice_id": invoice_id, "action": outcome.action})

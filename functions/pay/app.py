@@ -225,28 +225,10 @@ LARGEST_DOWNLOAD = 4 * 1024 * 1024
 @cache
 def invoice_objects() -> Callable[[str, str], bytes | None]:
     """Reads the e-invoices kept in the invoice bucket (and nothing else), for the portal."""
+    from receivables.adapters.s3 import processed_reader
+
     settings = Settings.from_env(os.environ)
-    bucket = os.environ["ATTACHMENTS_BUCKET"]
-    clients: dict[str, Any] = {}
-
-    def read(where: str, key: str) -> bytes | None:
-        if where != bucket or not key.startswith("processed/"):
-            return None
-        if "s3" not in clients:
-            import boto3
-
-            clients["s3"] = boto3.client("s3", endpoint_url=settings.endpoint_url)
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            body = clients["s3"].get_object(Bucket=bucket, Key=key)["Body"]
-            data: bytes = body.read(LARGEST_DOWNLOAD + 1)
-        except (ClientError, BotoCoreError) as exc:  # gone (403 without ListBucket), or S3 is down
-            logger.warning("e-invoice not read", extra={"key": key, "error": str(exc)})
-            return None  # the portal renders the PDF from the invoice's data instead
-        return data if len(data) <= LARGEST_DOWNLOAD else None
-
-    return read
+    return processed_reader(os.environ["ATTACHMENTS_BUCKET"], settings.endpoint_url, LARGEST_DOWNLOAD)
 
 
 @cache

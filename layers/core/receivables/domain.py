@@ -89,6 +89,7 @@ class Customer:
     preferred_method: str | None = None  # "card", "sepa_debit", "us_bank_account" or "bank_transfer"
     stripe_customer_id: str | None = None  # the Stripe Customer their saved payment method belongs to
     autopay: Autopay | None = None  # their consent to be charged on due dates
+    invoice_delivery: str | None = None  # "email_pdf" (None), "email_einvoice" or "portal_only"
 
     @property
     def needs_contact_details(self) -> bool:

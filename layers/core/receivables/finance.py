@@ -95,6 +95,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "portal_last_used_at": customer.portal_last_used_at,
         "partial_payments": customer.partial_payments,
         "preferred_method": customer.preferred_method,
+        "invoice_delivery": customer.invoice_delivery or "email_pdf",
         "autopay": None
         if customer.autopay is None
         else {

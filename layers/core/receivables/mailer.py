@@ -21,16 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 from receivables import store
 from receivables.clock import iso_timestamp
+from receivables.delivery import seller_from_env
 from receivables.domain import AuditEvent
 from receivables.emails import InvoiceEmail, render_invoice_email
 from receivables.ledger import COLLECTIBLE
 from receivables.links import LinkScope, sign_link
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from receivables.clock import Clock
+    from receivables.delivery import Attachment
     from receivables.domain import Customer, Invoice
+    from receivables.einvoice import Seller
 
 MARKER = "invoice-email"
 ACTOR = "mailer"
@@ -46,6 +49,7 @@ class MailSettings:
     contact: str  # the address customers write to with questions (Reply-To)
     public_base_url: str  # the HTTP API as customers reach it, without a trailing slash
     link_ttl_days: int = 60
+    seller: Seller | None = None  # the seller's Peppol identity, for e-invoices built here
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MailSettings:
@@ -57,6 +61,7 @@ class MailSettings:
             contact=env.get("CONTACT_EMAIL") or sender,
             public_base_url=env["PUBLIC_BASE_URL"],
             link_ttl_days=int(env.get("PAY_LINK_TTL_DAYS") or 60),
+            seller=seller_from_env(env),
         )
 
 
@@ -105,9 +110,16 @@ def account_url(
 
 
 def build_message(
-    invoice: Invoice, customer: Customer, url: str, settings: MailSettings, dispute_url: str, portal_url: str
+    invoice: Invoice,
+    customer: Customer,
+    url: str,
+    settings: MailSettings,
+    dispute_url: str,
+    portal_url: str,
+    files: Sequence[Attachment] = (),
 ) -> EmailMessage:
-    """The invoice email as a MIME message: text first, HTML as the richer alternative."""
+    """The invoice email as a MIME message: text first, HTML as the richer alternative, then
+    the ``files`` the customer's AP wants (`receivables.delivery`)."""
     rendered = render_invoice_email(
         number=invoice.number,
         amount=invoice.balance,
@@ -120,7 +132,11 @@ def build_message(
         dispute_url=dispute_url,
         account_url=portal_url,
     )
-    return mime_message(rendered, customer, settings, invoice.invoice_id)
+    message = mime_message(rendered, customer, settings, invoice.invoice_id)
+    for file in files:
+        maintype, _, subtype = file.mime.partition("/")
+        message.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=file.name)
+    return message
 
 
 def mime_message(
@@ -149,9 +165,13 @@ def send_invoice_email(
     link_key: bytes,
     send_raw: Callable[[str, bytes], str],
     clock: Clock,
+    read_object: Callable[[str, str], bytes | None] | None = None,
 ) -> MailOutcome:
     """Email invoice ``invoice_id`` to its customer unless it was emailed already, is settled,
-    or its customer has no address (then the customer stays flagged for contact details)."""
+    or its customer has no address (then the customer stays flagged for contact details); with
+    the files their AP wants attached (``read_object`` reads an e-invoice as it was received)."""
+    from receivables.delivery import DEFAULT_DELIVERY, attachments
+
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
         return MailOutcome(invoice_id, "skipped", "no such invoice")
@@ -162,6 +182,7 @@ def send_invoice_email(
     customer = store.get_customer(invoice.customer_id)
     if customer is None or not customer.email:
         return MailOutcome(invoice_id, "skipped", "the customer has no email address")
+    files = attachments(invoice, customer, settings.seller_name, settings.seller, read_object)
     message = build_message(
         invoice,
         customer,
@@ -169,9 +190,17 @@ def send_invoice_email(
         settings,
         link_url("dispute", invoice, customer, settings, link_key, clock),
         account_url(invoice, customer, settings, link_key, clock),
+        files,
     )
     message_id = send_raw(customer.email, message.as_bytes())
-    _record_sent(invoice, customer, message_id, message["Subject"], clock)
+    delivered = {
+        "channel": "email",
+        "delivery": customer.invoice_delivery or DEFAULT_DELIVERY,
+        "attachments": [
+            {"name": f.name, "type": f.mime, "origin": f.origin, "bytes": len(f.data)} for f in files
+        ],
+    }
+    _record_sent(invoice, customer, message_id, message["Subject"], clock, delivered)
     return MailOutcome(invoice_id, "sent", customer.email, message_id)
 
 
@@ -179,7 +208,14 @@ def _already_sent(invoice_id: str) -> bool:
     return store.marker_exists(store.invoice_pk(invoice_id), MARKER)
 
 
-def _record_sent(invoice: Invoice, customer: Customer, message_id: str, subject: str, clock: Clock) -> None:
+def _record_sent(
+    invoice: Invoice,
+    customer: Customer,
+    message_id: str,
+    subject: str,
+    clock: Clock,
+    delivered: dict[str, Any] | None = None,
+) -> None:
     """The audit event and the once-only marker, in one transaction; retried on a concurrent
     change of the invoice (a payment may land while the email goes out)."""
     for _ in range(MAX_ATTEMPTS):
@@ -198,6 +234,7 @@ def _record_sent(invoice: Invoice, customer: Customer, message_id: str, subject:
                 "subject": subject,
                 "message_id": message_id,
                 "language": customer.language,
+                **(delivered or {}),
             },
         )
         changed = replace(invoice, version=invoice.version + 1, updated_at=now)

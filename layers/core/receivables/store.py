@@ -252,6 +252,7 @@ class CustomerRecord(LedgerRecord, discriminator="customer"):
     preferred_method = UnicodeAttribute(null=True)
     stripe_customer_id = UnicodeAttribute(null=True)
     autopay = UnicodeAttribute(null=True)  # JSON: the consent (see `_autopay_json`)
+    invoice_delivery = UnicodeAttribute(null=True)
 
 
 class CustomerKeyRecord(LedgerRecord, discriminator="customer_key"):
@@ -673,6 +674,7 @@ def _customer_record(c: Customer) -> CustomerRecord:
         preferred_method=c.preferred_method,
         stripe_customer_id=c.stripe_customer_id,
         autopay=_autopay_json(c.autopay),
+        invoice_delivery=c.invoice_delivery,
     )
 
 
@@ -733,6 +735,7 @@ def _customer(rec: CustomerRecord) -> Customer:
         preferred_method=rec.preferred_method,
         stripe_customer_id=rec.stripe_customer_id,
         autopay=_autopay(rec.autopay),
+        invoice_delivery=rec.invoice_delivery,
     )
 
 

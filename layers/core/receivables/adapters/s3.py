@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from mypy_boto3_s3 import S3Client
 
@@ -90,3 +90,33 @@ class ObjectStore:
             Body=json.dumps(document, indent=2, ensure_ascii=False).encode(),
             ContentType="application/json",
         )
+
+
+def processed_reader(
+    bucket: str, endpoint_url: str | None, largest: int
+) -> Callable[[str, str], bytes | None]:
+    """Reads an ingested file back (``processed/…`` of ``bucket`` only, at most ``largest``
+    bytes): the e-invoices as they were received, for the portal's downloads and the invoice
+    email. Anything it cannot give (gone, too large, S3 unreachable) is None, logged."""
+    clients: dict[str, Any] = {}
+
+    def read(where: str, key: str) -> bytes | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from receivables.observability import logger
+
+        if where != bucket or not key.startswith("processed/"):
+            return None
+        if "s3" not in clients:
+            import boto3
+
+            clients["s3"] = boto3.client("s3", endpoint_url=endpoint_url)
+        try:
+            body = clients["s3"].get_object(Bucket=bucket, Key=key)["Body"]
+            data: bytes = body.read(largest + 1)
+        except (ClientError, BotoCoreError) as exc:  # gone (403 without ListBucket), or S3 is down
+            logger.warning("ingested file not read", extra={"key": key, "error": str(exc)})
+            return None
+        return data if len(data) <= largest else None
+
+    return read

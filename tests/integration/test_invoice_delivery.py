@@ -1,0 +1,130 @@
+"""The invoice email carries what the customer's AP desk needs: the PDF (the one their e-invoice
+came with, as received, or one rendered from the data), the e-invoice for those who asked for it
+(as received, or built as Peppol BIS 3.0), nothing for portal-only customers; the audit event
+names the channel and each attachment."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import replace
+from email import policy
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.domain import DocumentType
+from receivables.einvoice import Seller
+from receivables.finance import change_customer
+from receivables.ingest.model import ParsedDocument
+from receivables.ingest.ubl import parse_ubl
+from receivables.ledger import document_id
+from receivables.mailer import MailSettings, send_invoice_email
+from tests.conftest import EINVOICES
+from tests.integration.conftest import BUCKET
+from tests.integration.test_portal_documents import PDF, with_attachments
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Aws
+
+KEY = b"k" * 48
+SELLER = Seller("Seller & Co", "DE", "9930", "DE123456789", vat_id="DE123456789")
+SETTINGS = MailSettings(
+    "billing@seller.example", "Seller & Co", "ar@seller.example", "https://p.example", seller=SELLER
+)
+CSV = (
+    "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount\n"
+    "D-1,2026-10-01,2026-12-31,EUR,C-D,Dune Foods,ap@dune.example,119.00\n"
+)
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def __call__(self, to: str, raw: bytes) -> str:
+        self.sent.append(email.message_from_bytes(raw, policy=policy.default))
+        return f"msg-{len(self.sent)}"
+
+
+def files(message: Any) -> dict[str, tuple[str, bytes]]:
+    return {p.get_filename(): (p.get_content_type(), p.get_content()) for p in message.iter_attachments()}
+
+
+def read(aws: Aws) -> Any:
+    def reader(bucket: str, key: str) -> bytes | None:
+        try:
+            data: bytes = aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except aws.s3.exceptions.NoSuchKey:
+            return None
+        return data
+
+    return reader
+
+
+def deliver_as(aws: Aws, invoice_id: str, delivery: str) -> Any:
+    invoice = store.get_invoice(invoice_id)
+    assert invoice is not None
+    change_customer(
+        invoice.customer_id, lambda c: replace(c, invoice_delivery=delivery), "Test", {}, "t", aws.clock
+    )
+    outbox = Outbox()
+    outcome = send_invoice_email(invoice_id, SETTINGS, KEY, outbox, aws.clock, read(aws))
+    assert outcome.action == "sent", outcome
+    (message,) = outbox.sent
+    return message
+
+
+def delivered(invoice_id: str) -> dict[str, Any]:
+    (event,) = [e for e in store.invoice_events(invoice_id) if e.type == "InvoiceEmailed"]
+    return event.data
+
+
+def test_a_csv_invoice_goes_with_a_rendered_pdf_and_a_built_einvoice_for_those_who_want_one(aws: Aws) -> None:
+    aws.drop("inbox/d.csv", CSV)
+    invoice_id = document_id("self", DocumentType.INVOICE, "D-1")
+
+    message = deliver_as(aws, invoice_id, "email_einvoice")
+
+    attached = files(message)
+    assert set(attached) == {"invoice-D-1.pdf", "invoice-D-1.xml"}
+    assert attached["invoice-D-1.pdf"][0] == "application/pdf" and attached["invoice-D-1.pdf"][1].startswith(
+        b"%PDF"
+    )
+    parsed = parse_ubl(attached["invoice-D-1.xml"][1])
+    assert isinstance(parsed, ParsedDocument) and parsed.number == "D-1" and parsed.total.minor == 11900
+    assert message.get_body(preferencelist=("plain",)) is not None, "the text and HTML are still there"
+    data = delivered(invoice_id)
+    assert (data["channel"], data["delivery"]) == ("email", "email_einvoice")
+    assert [(a["name"], a["origin"]) for a in data["attachments"]] == [
+        ("invoice-D-1.pdf", "rendered"),
+        ("invoice-D-1.xml", "built"),
+    ]
+
+
+def test_a_peppol_invoice_goes_with_the_pdf_and_xml_it_came_with(aws: Aws) -> None:
+    xml = with_attachments((EINVOICES / "base-example.xml").read_text())
+    aws.drop("inbox/peppol/Snippet1.xml", xml)
+    invoice_id = document_id("vat:GB1232434", DocumentType.INVOICE, "Snippet1")
+
+    message = deliver_as(aws, invoice_id, "email_einvoice")
+
+    attached = files(message)
+    stored = aws.s3.get_object(Bucket=BUCKET, Key="processed/peppol/Snippet1.xml")["Body"].read()
+    assert attached["invoice-Snippet1.pdf"][1] == PDF
+    assert attached["invoice-Snippet1.xml"][1] == stored
+    assert [a["origin"] for a in delivered(invoice_id)["attachments"]] == ["received", "received"]
+
+
+def test_the_default_is_the_pdf_and_portal_only_attaches_nothing(aws: Aws) -> None:
+    aws.drop("inbox/d.csv", CSV)
+    invoice_id = document_id("self", DocumentType.INVOICE, "D-1")
+    invoice = store.get_invoice(invoice_id)
+    assert invoice is not None
+
+    outbox = Outbox()
+    send_invoice_email(invoice_id, SETTINGS, KEY, outbox, aws.clock, read(aws))
+    assert list(files(outbox.sent[0])) == ["invoice-D-1.pdf"]
+    assert delivered(invoice_id)["delivery"] == "email_pdf"
+
+    aws.drop("inbox/d2.csv", CSV.replace("D-1", "D-2"))
+    portal_only = deliver_as(aws, document_id("self", DocumentType.INVOICE, "D-2"), "portal_only")
+    assert files(portal_only) == {}
