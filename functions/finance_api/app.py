@@ -824,7 +824,7 @@ def remove_customer_contact(who: str, customer_id: str) -> Response:
     return _json({"customer": customer_json(changed)})
 
 
-CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2}
+CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2, "vat_id": 40}
 PREFERENCES = {"partial_payments", "preferred_method", "invoice_delivery"}
 
 
@@ -861,8 +861,9 @@ def customer_contact(who: str, customer_id: str) -> Response:
     """Change the customer's contact details and preferences (collector): any of ``email``,
     ``name``, ``language`` (en, fr, de), ``country`` (ISO 3166 alpha-2), ``partial_payments``
     (may they pay part of what they select on the portal), ``preferred_method`` (offered
-    first on the portal and the pay link) and ``invoice_delivery`` (``email_pdf``,
-    ``email_einvoice``, ``portal_only``: what the invoice email carries)."""
+    first on the portal and the pay link), ``invoice_delivery`` (``email_pdf``,
+    ``email_einvoice``, ``portal_only``: what the invoice email carries) and ``vat_id`` (checked
+    with the country's check digits, then one of the ids ingest finds the customer by)."""
     from receivables.domain import PartyId
     from receivables.finance import change_customer, customer_json
 
@@ -886,6 +887,23 @@ def customer_contact(who: str, customer_id: str) -> Response:
             extra.append(store.customer_key_record(customer_id, contact))
         if contact not in customer.identifiers:
             changes["identifiers"] = (*customer.identifiers, contact)
+    if isinstance(body.get("vat_id"), str):
+        # Checked with the country's check digits, kept compact: the key ingest finds them by.
+        from receivables.company_ids import check_vat
+
+        country = body.get("country") or customer.country
+        if not country:
+            raise RequestInvalidError([FieldError("country", "is needed to check the VAT id")])
+        vat = PartyId("vat", check_vat(str(country), body["vat_id"]))
+        owner = store.customers_by_identifier([vat]).get(vat)
+        if owner not in (None, customer_id):
+            raise LedgerError("this VAT id is another customer's")
+        if owner is None:
+            extra.append(store.customer_key_record(customer_id, vat))
+        known_ids = changes.get("identifiers", customer.identifiers)
+        if vat not in known_ids:
+            changes["identifiers"] = (*known_ids, vat)
+        changes.pop("vat_id", None)
     changed = change_customer(
         customer_id,
         lambda c: replace(c, **changes),

@@ -419,3 +419,30 @@ def test_a_new_contact_address_becomes_a_known_contact(api: Any) -> None:
     api("PATCH", resource, path, body={"email": "ap@acme.example"}, role="collector")
     again = known_contact("ap@acme.example")
     assert again is not None and again.customer_id == acme["customer_id"]
+
+
+def test_a_vat_id_is_checked_for_its_country_and_finds_the_customer(api: Any) -> None:
+    from receivables import store
+    from receivables.domain import PartyId
+
+    _, listed = api("GET", "/customers", role="viewer")
+    acme = next(c for c in listed["customers"] if c["name"] == "Acme Logistics")
+    bolt = next(c for c in listed["customers"] if c["customer_id"] != acme["customer_id"])
+    resource = "/customers/{customer_id}/contact"
+
+    def patch(customer: dict[str, Any], **body: Any) -> tuple[int, Any]:
+        result: tuple[int, Any] = api(
+            "PATCH", resource, f"/customers/{customer['customer_id']}/contact", body=body, role="collector"
+        )
+        return result
+
+    mistyped = patch(acme, vat_id="DE 136 695 978", country="DE")
+    saved = patch(acme, vat_id="de 136 695 976", country="DE")
+    taken = patch(bolt, vat_id="DE136695976", country="DE")
+
+    assert mistyped[0] == 400 and "check digits" in str(mistyped[1])
+    assert saved[0] == 200, saved
+    assert store.customers_by_identifier([PartyId("vat", "DE136695976")]) == {
+        PartyId("vat", "DE136695976"): acme["customer_id"]
+    }
+    assert taken[0] == 409, "one VAT id, one customer"
