@@ -825,13 +825,14 @@ def remove_customer_contact(who: str, customer_id: str) -> Response:
 
 
 CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2, "vat_id": 40}
-PREFERENCES = {"partial_payments", "preferred_method", "invoice_delivery"}
+PREFERENCES = {"partial_payments", "preferred_method", "invoice_delivery", "document_requirements"}
 
 
 def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
     """What is wrong with a contact change, field by field."""
     from receivables.delivery import DELIVERIES
     from receivables.payment_methods import METHODS
+    from receivables.requirements import REQUIREMENTS
 
     known = set(CONTACT_FIELDS) | PREFERENCES
     errors = [FieldError(name, "is not a contact field") for name in sorted(set(body) - known)]
@@ -841,6 +842,9 @@ def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
         errors.append(FieldError("preferred_method", f"must be one of {', '.join(METHODS)}, or null"))
     if "invoice_delivery" in body and body["invoice_delivery"] not in DELIVERIES:
         errors.append(FieldError("invoice_delivery", f"must be one of {', '.join(DELIVERIES)}"))
+    required = body.get("document_requirements", [])
+    if not isinstance(required, list) or not set(required) <= set(REQUIREMENTS):
+        errors.append(FieldError("document_requirements", f"must be a list of {', '.join(REQUIREMENTS)}"))
     for name, longest in CONTACT_FIELDS.items():
         value = body.get(name)
         if value is not None and (not isinstance(value, str) or not 0 < len(value) <= longest):
@@ -875,6 +879,8 @@ def customer_contact(who: str, customer_id: str) -> Response:
     email = body.get("email")
     _, clock = context()
     changes: dict[str, Any] = {name: body[name] for name in known if name in body}
+    if "document_requirements" in changes:
+        changes["document_requirements"] = tuple(dict.fromkeys(changes["document_requirements"]))
     customer = customer_or_404(customer_id)
     extra = []
     if isinstance(email, str):

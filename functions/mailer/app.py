@@ -88,7 +88,8 @@ def default_dependencies() -> Dependencies:
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
-    """Email the invoice an ``InvoiceIngested`` event names; tell finance of a ``PaymentFailed``."""
+    """Email the invoice an ``InvoiceIngested`` (or, once complete, ``InvoiceReleased``) event
+    names; tell finance of a ``PaymentFailed``."""
     if event.get("detail-type") == "PaymentFailed":
         notice = send_payment_failed_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
         logger.info("payment failed notice", extra={"invoice_id": notice.invoice_id, "action": notice.action})
@@ -98,12 +99,15 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
         logger.warning("event without an invoice id", extra={"detail_type": event.get("detail-type")})
         return {"action": "skipped", "detail": "no invoice id"}
 
-    def send(invoice_id: str) -> MailOutcome:
+    def send(key: str) -> MailOutcome:
         return send_invoice_email(
-            invoice_id, deps.mail, deps.link_key(), deps.send_raw, deps.clock, deps.read_object
+            key.partition("@")[0], deps.mail, deps.link_key(), deps.send_raw, deps.clock, deps.read_object
         )
 
-    outcome = deps.once(send, invoice_id)
+    # A held invoice is mailed when it is released: that is another attempt than the first one,
+    # whose answer ("held") the idempotency record keeps; the marker still sends it once only.
+    released = event.get("detail-type") == "InvoiceReleased"
+    outcome = deps.once(send, f"{invoice_id}@released" if released else invoice_id)
     logger.info("invoice email", extra={"invoice_id": invoice_id, "action": outcome.action})
     metrics.add_metric(name=f"InvoiceEmail{outcome.action.title().replace('_', '')}", unit="Count", value=1)
     return {"invoice_id": invoice_id, "action": outcome.action, "detail": outcome.detail}

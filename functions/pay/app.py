@@ -316,6 +316,14 @@ def portal_invoice(invoice_id: str) -> Response:
     return _answer(portal().invoice_page(_cookies(), invoice_id))
 
 
+@app.route(
+    "/portal/invoices/{invoice_id}/po", methods=["POST"], content_types=["application/x-www-form-urlencoded"]
+)
+def portal_invoice_po(invoice_id: str) -> Response:
+    """The PO number a held invoice waits for."""
+    return _answer(portal().give_po_number(_cookies(), invoice_id, _form_body()))
+
+
 @app.route("/portal/invoices/{invoice_id}/original", methods=["GET"])
 def portal_invoice_original(invoice_id: str) -> Response:
     """The e-invoice exactly as it was received."""

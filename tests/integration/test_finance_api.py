@@ -446,3 +446,26 @@ def test_a_vat_id_is_checked_for_its_country_and_finds_the_customer(api: Any) ->
         PartyId("vat", "DE136695976"): acme["customer_id"]
     }
     assert taken[0] == 409, "one VAT id, one customer"
+
+
+def test_finance_sets_what_a_customers_ap_requires_and_how_invoices_reach_it(api: Any) -> None:
+    _, listed = api("GET", "/customers", role="viewer")
+    acme = listed["customers"][0]
+    resource, path = "/customers/{customer_id}/contact", f"/customers/{acme['customer_id']}/contact"
+
+    status, body = api(
+        "PATCH",
+        resource,
+        path,
+        body={"document_requirements": ["po_number"], "invoice_delivery": "email_einvoice"},
+        role="collector",
+    )
+    wrong = api("PATCH", resource, path, body={"document_requirements": ["signature"]}, role="collector")
+
+    assert status == 200, body
+    customer = body["customer"]
+    assert (customer["document_requirements"], customer["invoice_delivery"]) == (
+        ["po_number"],
+        "email_einvoice",
+    )
+    assert wrong[0] == 400 and "document_requirements" in str(wrong[1])

@@ -166,6 +166,7 @@ ROUTES = [
     ("GET", "/portal/statement?from=2026-01-01&to=2026-12-31&format=csv"),
     ("POST", "/portal/language"),
     ("POST", "/portal/pay"),
+    ("POST", f"/portal/invoices/{inv('A-1')}/po"),
     ("POST", "/portal/autopay"),
     ("GET", "/portal/autopay/done?session_id=cs_test_a1"),
     ("POST", "/portal/autopay/off"),

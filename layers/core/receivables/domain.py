@@ -90,6 +90,7 @@ class Customer:
     stripe_customer_id: str | None = None  # the Stripe Customer their saved payment method belongs to
     autopay: Autopay | None = None  # their consent to be charged on due dates
     invoice_delivery: str | None = None  # "email_pdf" (None), "email_einvoice" or "portal_only"
+    document_requirements: tuple[str, ...] = ()  # what their AP needs on every invoice ("po_number")
 
     @property
     def needs_contact_details(self) -> bool:
@@ -153,6 +154,7 @@ class DunningState:
     processing: Processing | None = None  # a debit on its way: dunning waits
     payment_failure: str | None = None  # why the last debit or autopay charge failed, and when
     autopay_attempts: int = 0  # off-session charges tried for this invoice (the next key's number)
+    awaiting: tuple[str, ...] = ()  # what the customer's AP needs and the invoice lacks: held till then
 
 
 @dataclass(frozen=True, slots=True)

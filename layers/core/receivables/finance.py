@@ -65,6 +65,7 @@ def invoice_json(invoice: Invoice, today: date | None = None) -> dict[str, Any]:
             "since": invoice.dunning.processing.since,
         },
         "payment_failure": invoice.dunning.payment_failure,
+        "awaiting": list(invoice.dunning.awaiting),
         "version": invoice.version,
     }
     if today is not None:
@@ -96,6 +97,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "partial_payments": customer.partial_payments,
         "preferred_method": customer.preferred_method,
         "invoice_delivery": customer.invoice_delivery or "email_pdf",
+        "document_requirements": list(customer.document_requirements),
         "autopay": None
         if customer.autopay is None
         else {

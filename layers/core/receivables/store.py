@@ -253,6 +253,7 @@ class CustomerRecord(LedgerRecord, discriminator="customer"):
     stripe_customer_id = UnicodeAttribute(null=True)
     autopay = UnicodeAttribute(null=True)  # JSON: the consent (see `_autopay_json`)
     invoice_delivery = UnicodeAttribute(null=True)
+    document_requirements = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class CustomerKeyRecord(LedgerRecord, discriminator="customer_key"):
@@ -564,6 +565,7 @@ def _dunning_json(state: DunningState) -> str | None:
             },
             "payment_failure": state.payment_failure,
             "autopay_attempts": state.autopay_attempts or None,
+            "awaiting": list(state.awaiting) or None,
         },
         separators=(",", ":"),
     )
@@ -604,6 +606,7 @@ def _dunning(text: str | None, currency: str) -> DunningState:
         ),
         payment_failure=raw.get("payment_failure"),
         autopay_attempts=int(raw.get("autopay_attempts") or 0),
+        awaiting=tuple(raw.get("awaiting") or ()),
     )
 
 
@@ -675,6 +678,7 @@ def _customer_record(c: Customer) -> CustomerRecord:
         stripe_customer_id=c.stripe_customer_id,
         autopay=_autopay_json(c.autopay),
         invoice_delivery=c.invoice_delivery,
+        document_requirements=list(c.document_requirements) or None,
     )
 
 
@@ -736,6 +740,7 @@ def _customer(rec: CustomerRecord) -> Customer:
         stripe_customer_id=rec.stripe_customer_id,
         autopay=_autopay(rec.autopay),
         invoice_delivery=rec.invoice_delivery,
+        document_requirements=tuple(str(r) for r in rec.document_requirements or ()),
     )
 
 

@@ -118,6 +118,9 @@ def _paused(invoice: Invoice, policy: Policy, now: datetime) -> Plan | str | Non
         recheck = now + timedelta(days=policy.pause_recheck_days)
         return _pause(now, recheck, "disputed: dunning waits for the dispute to end")
     state = invoice.dunning
+    if state.awaiting:  # the customer's AP cannot process it yet: nothing to remind them of
+        recheck = now + timedelta(days=policy.pause_recheck_days)
+        return _pause(now, recheck, f"held: the customer's AP needs {', '.join(state.awaiting)}")
     debit = state.processing
     if debit is not None and _since(debit.since) > now - timedelta(days=PROCESSING_LONGEST_DAYS):
         # A debit on its way: wait for the bank's answer (no longer than a debit can take).

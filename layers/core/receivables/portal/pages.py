@@ -135,6 +135,14 @@ WORDS: dict[str, dict[str, str]] = {
         "description": "Description",
         "quantity": "Quantity",
         "net": "Net",
+        "po_needed": (
+            "Your accounts-payable team needs a purchase order number on this invoice before "
+            "it can be paid. Please give it here:"
+        ),
+        "po_number": "PO number",
+        "send": "Send",
+        "po_received": "Thank you: the PO number is recorded and the invoice is on its way to you.",
+        "held": "Waiting for your PO number",
     },
     "fr": {
         "account": "Votre compte",
@@ -259,6 +267,14 @@ WORDS: dict[str, dict[str, str]] = {
         "description": "Désignation",
         "quantity": "Quantité",
         "net": "Net",
+        "po_needed": (
+            "Votre service comptable a besoin d'un numéro de bon de commande sur cette "
+            "facture avant de la payer. Merci de l'indiquer ici :"
+        ),
+        "po_number": "Numéro de bon de commande",
+        "send": "Envoyer",
+        "po_received": "Merci : le numéro de commande est enregistré et la facture vous est envoyée.",
+        "held": "En attente de votre numéro de commande",
     },
     "de": {
         "account": "Ihr Konto",
@@ -388,6 +404,14 @@ WORDS: dict[str, dict[str, str]] = {
         "description": "Beschreibung",
         "quantity": "Menge",
         "net": "Netto",
+        "po_needed": (
+            "Ihre Kreditorenbuchhaltung benötigt für diese Rechnung eine Bestellnummer, bevor "
+            "sie bezahlt werden kann. Bitte geben Sie sie hier an:"
+        ),
+        "po_number": "Bestellnummer",
+        "send": "Senden",
+        "po_received": "Danke: Die Bestellnummer ist erfasst, und die Rechnung ist unterwegs zu Ihnen.",
+        "held": "Wartet auf Ihre Bestellnummer",
     },
 }
 

@@ -327,6 +327,30 @@ class Portal:
         scope = LinkScope(action, customer.customer_id, invoice.invoice_id, expires, customer.link_generation)
         return f"/{action}/{sign_link(scope, self.link_key)}"
 
+    def give_po_number(self, cookies: str | None, invoice_id: str, form: bytes) -> Answer:
+        """``POST /portal/invoices/<id>/po``: the PO number the customer's AP needs on a held
+        invoice; the invoice is released and mailed."""
+        from receivables.requirements import provide_po_number
+
+        own = self._own_invoice(cookies, invoice_id)
+        if isinstance(own, Answer):
+            return own
+        session, customer, invoice = own
+        fields = _form(form)
+        try:
+            check_csrf(fields.get("csrf"), session, self.link_key)
+        except AccessDeniedError as exc:
+            return self.denied(exc)
+        language = language_of(customer.language)
+        csrf = csrf_token(session, self.link_key)
+        if "po_number" not in invoice.dunning.awaiting:
+            return Answer.html(409, _message(language, "invoice", "not_found", csrf))
+        try:
+            provide_po_number(invoice.invoice_id, fields.get("po_number", ""), ACTOR_PORTAL, self.clock)
+        except ValueError:
+            return Answer.html(400, _message(language, "invoice", "po_needed", csrf))
+        return Answer.html(200, _message(language, "invoice", "po_received", csrf))
+
     def invoice_document(self, cookies: str | None, invoice_id: str) -> Answer:
         """``GET /portal/invoices/<id>/pdf``: one of the customer's invoices as a PDF: the PDF
         its e-invoice came with, else one rendered from the invoice's data."""
