@@ -164,8 +164,12 @@ def _autopay(runtime: LocalRuntime, s3: Any, bucket: str, base: str, cookie: str
     s3.put_object(Bucket=bucket, Key=key, Body=(DOCUMENTS.splitlines()[0] + "\n" + row).encode())
     runtime.settle()
     print(f"   {AUTOPAY_INVOICE} (312.00 EUR) arrives, due {due}: {_state(AUTOPAY_INVOICE)}", file=out)
-    _wait(lambda: _state(AUTOPAY_INVOICE).startswith("paid"))
     from receivables import store
+
+    _wait(  # the sweep records its attempt once Stripe answered (the webhook may be first with the money)
+        lambda: any(e.type == "AutopayAttempted" for e in store.invoice_events(_invoice_id(AUTOPAY_INVOICE)))
+    )
+    _wait(lambda: _state(AUTOPAY_INVOICE).startswith("paid"))
 
     attempt = next(
         (e for e in store.invoice_events(_invoice_id(AUTOPAY_INVOICE)) if e.type == "AutopayAttempted"), None

@@ -112,7 +112,7 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert portal.count("by sepa_debit processing") == 3  # and not paid meanwhile
     assert portal.count(": paid, 0.00 EUR still owed") == 3 + 1  # the debit, then autopay
     assert "Automatic payment is on with Visa ···· 4242" in portal
-    assert re.search(r"charges it off-session on (\S+): paid", portal)
+    assert re.search(r"charges it off-session on \d{4}-\d{2}-\d{2}: paid", portal)
     assert "closing balance 0.00 EUR" in portal
     assert "another customer's invoice: 400, no checkout" in portal
     assert "the clerk's session now: 410, the email's link: 410" in portal
