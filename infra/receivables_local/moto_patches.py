@@ -402,6 +402,12 @@ def _install_scaled_waits() -> None:
         return max(1, round(float(self.timeout_seconds) / scale))
 
     TimeoutSeconds._eval_seconds = scaled_timeout  # type: ignore[method-assign]
+    # A Retry's IntervalSeconds (with its backoff) is simulated time as well: moto sleeps real
+    # seconds, so at a day a second a task retried six times would stall its execution for two
+    # simulated months.
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    retrier_decl.time = _ScaledSleep()  # type: ignore[attr-defined,assignment]
     original_parse = Timestamp._from_timestamp_string
 
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp
@@ -416,6 +422,22 @@ def _install_scaled_waits() -> None:
         return int(delta.total_seconds())
 
     Timestamp._get_wait_seconds = get_wait_seconds  # type: ignore[method-assign]
+
+
+class _ScaledSleep:
+    """``time`` for moto's retrier: ``sleep`` takes simulated seconds; the rest is ``time``'s."""
+
+    def __getattr__(self, name: str) -> Any:
+        import time
+
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        import time
+
+        scale = float(getattr(_runtime_target, "time_scale", 1.0) or 1.0)
+        time.sleep(max(0.0, seconds) / scale)
 
 
 def _scaled_wait_body(self: Any, env: Any) -> None:

@@ -363,6 +363,32 @@ def test_step_functions_waits_run_in_simulated_time_and_tasks_reach_the_router(
     assert [event for _, event in router.sync] == [{"seconds": 86400, "until": until}]
 
 
+def test_step_functions_retry_intervals_are_simulated_time_too(router: RecordingRouter) -> None:
+    import time
+
+    missing = f"arn:aws:lambda:{REGION}:123456789012:function:missing"
+    retry = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 3600, "MaxAttempts": 2, "BackoffRate": 2}
+    definition = {
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": missing, "Retry": [retry], "End": True}},
+    }
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = sfn.create_state_machine(
+        name="retried", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/local"
+    )["stateMachineArn"]
+
+    started = time.monotonic()
+    execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    status = "RUNNING"
+    while status == "RUNNING" and time.monotonic() - started < 30:
+        time.sleep(0.05)
+        status = sfn.describe_execution(executionArn=execution)["status"]
+    elapsed = time.monotonic() - started
+
+    assert status == "FAILED"  # after two retries an hour and two hours apart, simulated
+    assert elapsed < 10, f"three simulated hours of retries took {elapsed:.1f} s at x86400"
+
+
 def test_cloudformation_creates_secrets_and_refs_resolve_to_their_arn(router: RecordingRouter) -> None:
     template = {
         "Resources": {
