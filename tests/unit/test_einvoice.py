@@ -47,7 +47,7 @@ def invoices(draw: st.DrawFn) -> tuple[object, ...]:
         for index in range(1, count + 1)
     )
     net = sum((line.net.minor for line in lines), 0) if lines else draw(st.integers(1, 10**7))
-    adjustment = draw(st.integers(-net // 10, net // 10)) if lines else 0  # document-level charges
+    adjustment = draw(st.integers(-(net // 10), net // 10)) if lines else 0  # document-level charges
     tax = draw(st.integers(0, net // 4))
     total = net + adjustment + tax
     prepaid = draw(st.integers(0, total // 2))
