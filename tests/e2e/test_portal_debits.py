@@ -12,7 +12,6 @@ local Stripe settles a debit two days after it is confirmed, as SEPA usually tak
 from __future__ import annotations
 
 import re
-import time
 import urllib.parse
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from receivables.domain import DocumentType
 from receivables.ledger import document_id
 from receivables_local.demo import emailed_link, free_port_base, http
 from receivables_local.runtime import LocalRuntime
-from tests.e2e.test_payments import _chromium
+from tests.e2e.test_payments import _chromium, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -41,16 +40,6 @@ pytestmark = pytest.mark.xdist_group("accelerated_runtime")
 
 def inv(number: str) -> str:
     return document_id("self", DocumentType.INVOICE, number)
-
-
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def kinds(number: str) -> list[str]:

@@ -182,9 +182,10 @@ def send_invoice_email(
     customer = store.get_customer(invoice.customer_id)
     if customer is None or not customer.email:
         return MailOutcome(invoice_id, "skipped", "the customer has no email address")
-    from receivables.requirements import hold_if_incomplete
+    from receivables.requirements import hold_if_incomplete, missing
 
-    lacking = hold_if_incomplete(invoice_id, clock)
+    # Only an invoice that lacks something is read again (and held, once): the others are sent.
+    lacking = hold_if_incomplete(invoice_id, clock) if missing(invoice, customer) else ()
     if lacking:
         return MailOutcome(invoice_id, "held", f"the customer's AP needs {', '.join(lacking)}")
     files = attachments(invoice, customer, settings.seller_name, settings.seller, read_object)

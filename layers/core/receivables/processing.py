@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from receivables import store
 from receivables.clock import iso_timestamp
-from receivables.domain import AuditEvent, Invoice, Processing
+from receivables.domain import Invoice, Processing
+from receivables.invoice_changes import change_invoice
 from receivables.ledger import COLLECTIBLE
 from receivables.money import Money
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
     from receivables.clock import Clock
 
-MAX_ATTEMPTS = 5
 FAILED = "FAILED"
 DEBITS = frozenset({"sepa_debit", "us_bank_account"})
 METHOD_NAMES = {
@@ -41,43 +41,10 @@ METHOD_NAMES = {
 }
 
 
-def _event(invoice: Invoice, changed: Invoice, kind: str, at: str, data: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(
-        invoice.invoice_id,
-        changed.version,
-        kind,
-        at,
-        "payments",
-        {
-            "invoice_id": invoice.invoice_id,
-            "number": invoice.number,
-            "customer_id": invoice.customer_id,
-            **data,
-        },
-    )
-
-
 def _update(
     invoice_id: str, change: Callable[[Invoice], tuple[Invoice, str, dict[str, Any]] | None], clock: Clock
 ) -> bool:
-    """Apply ``change`` to the fresh invoice (None: nothing to do) with its audit event, retried
-    on a concurrent change; whether anything was written."""
-    for _ in range(MAX_ATTEMPTS):
-        invoice = store.get_invoice(invoice_id)
-        if invoice is None:
-            return False
-        outcome = change(invoice)
-        if outcome is None:
-            return False
-        changed, kind, data = outcome
-        now = iso_timestamp(clock.now())
-        changed = replace(changed, version=invoice.version + 1, updated_at=now)
-        try:
-            store.apply_changes([(changed, _event(invoice, changed, kind, now, data))])
-        except store.ConcurrentChangeError:
-            continue
-        return True
-    raise store.StoreError(f"invoice {invoice_id}: too much contention, try again")
+    return change_invoice(invoice_id, change, "payments", clock)
 
 
 def mark_processing(

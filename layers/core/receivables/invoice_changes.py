@@ -1,0 +1,57 @@
+"""One change to an invoice, with its audit event, retried on a concurrent change.
+
+The change is a function of the invoice as read fresh: it answers the changed invoice, the audit
+event's kind and data, or None when there is nothing to do (already done, no longer applies).
+The write is conditional on the version it read, so a change that raced another is read again
+and decided again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from receivables import store
+from receivables.clock import iso_timestamp
+from receivables.domain import AuditEvent, Invoice
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from receivables.clock import Clock
+
+MAX_ATTEMPTS = 5
+
+
+def change_invoice(
+    invoice_id: str,
+    change: Callable[[Invoice], tuple[Invoice, str, dict[str, Any]] | None],
+    actor: str,
+    clock: Clock,
+) -> bool:
+    """Apply ``change`` to the fresh invoice with its audit event (by ``actor``); whether anything
+    was written. Raises `store.StoreError` when the invoice keeps changing underneath."""
+    for _ in range(MAX_ATTEMPTS):
+        invoice = store.get_invoice(invoice_id)
+        if invoice is None:
+            return False
+        outcome = change(invoice)
+        if outcome is None:
+            return False
+        changed, kind, data = outcome
+        now = iso_timestamp(clock.now())
+        changed = replace(changed, version=invoice.version + 1, updated_at=now)
+        event = AuditEvent(
+            invoice_id,
+            changed.version,
+            kind,
+            now,
+            actor,
+            {"invoice_id": invoice_id, "number": invoice.number, "customer_id": invoice.customer_id, **data},
+        )
+        try:
+            store.apply_changes([(changed, event)])
+        except store.ConcurrentChangeError:
+            continue
+        return True
+    raise store.StoreError(f"invoice {invoice_id}: too much contention, try again")
