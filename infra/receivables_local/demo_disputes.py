@@ -140,11 +140,7 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
     lumen = _wait(lambda: _final(store, "INV-2027-0201"), lambda: _history(store, "INV-2027-0201"))
     _print_dispute(runtime, lumen.dispute_id, out)
     print(f"   -> INV-2027-0201 {_state(store, 'INV-2027-0201')} (dunning resumes on what is left)", file=out)
-    told = [
-        m["Subject"]
-        for m in runtime.mailbox()
-        if m.get("Headers", {}).get("X-Receivables-Mail", "").startswith("dispute_outcome")
-    ]
+    told = _outcome_mails(runtime)
     print(
         f"\n   Customers told of the outcome by email: {len(told)} ({'; '.join(sorted(set(told)))})", file=out
     )
@@ -248,3 +244,18 @@ def _print_dispute(runtime: LocalRuntime, dispute_id: str, out: TextIO) -> None:
     credit = resolution.get("credit")
     amount = f", credit {credit['amount']} {credit['currency']}" if credit else ""
     print(f"   status {dispute['status']}: {resolution.get('action')}{amount}", file=out)
+
+
+def _outcome_mails(runtime: LocalRuntime, expected: int = 2, timeout: float = 30.0) -> list[str]:
+    """The subjects of the outcome emails sent so far; the workflow sends each one after the
+    dispute's final status, so wait (a while) for the ``expected`` two."""
+    deadline = time.monotonic() + timeout
+    while True:
+        told = [
+            str(m["Subject"])
+            for m in runtime.mailbox()
+            if m.get("Headers", {}).get("X-Receivables-Mail", "").startswith("dispute_outcome")
+        ]
+        if len(told) >= expected or time.monotonic() > deadline:
+            return told
+        time.sleep(0.1)
