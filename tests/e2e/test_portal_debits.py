@@ -24,6 +24,7 @@ from receivables.domain import DocumentType
 from receivables.ledger import document_id
 from receivables_local.demo import emailed_link, free_port_base, http
 from receivables_local.runtime import LocalRuntime
+from tests.conftest import store_bound_to
 from tests.e2e.test_payments import _chromium, wait_for
 
 if TYPE_CHECKING:
@@ -51,20 +52,36 @@ def status(number: str) -> str:
     return invoice.status.value if invoice else "missing"
 
 
+def debit_runtime(state_dir: Any, time_scale: float, settlement_hours: int) -> LocalRuntime:
+    """A started runtime whose local Stripe settles a debit ``settlement_hours`` after it."""
+    local = LocalRuntime(
+        port_base=free_port_base(),
+        time_scale=time_scale,
+        function_log_level="ERROR",
+        debit_settlement_seconds=settlement_hours * 3600,
+    )
+    local.state_dir = state_dir
+    local.start()
+    return local
+
+
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     # Ten days to settle (ten real seconds): room to see a debit processing on a loaded machine.
-    local = LocalRuntime(
-        port_base=free_port_base(),
-        time_scale=86400.0,
-        function_log_level="ERROR",
-        debit_settlement_seconds=10 * 86400,
-    )
-    local.state_dir = tmp_path_factory.mktemp("debits")
-    local.start()
-    assert local.stack is not None
-    store.bind(local.stack.resources["Table"], local.region, local.aws_endpoint)
-    yield local
+    local = debit_runtime(tmp_path_factory.mktemp("debits"), 86400.0, 10 * 24)
+    with store_bound_to(local):
+        yield local
+    local.stop()
+
+
+@pytest.fixture
+def browser_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    """An hour a second: a person's clicks take seconds, and a Checkout Session lasts 24 hours
+    (24 real seconds here; at a day a second it would expire while Chromium fills the form). The
+    debit settles half a day later: twelve seconds to see it processing."""
+    local = debit_runtime(tmp_path_factory.mktemp("browser"), 3600.0, 12)
+    with store_bound_to(local):
+        yield local
     local.stop()
 
 
@@ -90,9 +107,10 @@ def _try(probe: Callable[[], str]) -> str | None:
 @pytest.mark.skipif(
     _chromium() is None, reason="no Chromium installed (make test installs Debian's chromium)"
 )
-def test_two_invoices_paid_by_sepa_debit_are_processing_then_paid(runtime: LocalRuntime) -> None:
+def test_two_invoices_paid_by_sepa_debit_are_processing_then_paid(browser_runtime: LocalRuntime) -> None:
     from playwright.sync_api import sync_playwright
 
+    runtime = browser_runtime
     today = runtime.clock.now().date()
     buyer = "EUR,C-SD,Sorrel Dairy,ap@sorrel.example"
     ingest(

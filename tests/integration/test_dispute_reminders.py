@@ -9,6 +9,7 @@ import pytest
 
 from receivables import store
 from receivables.disputes.model import Status
+from tests.conftest import store_bound_to
 from tests.integration.test_dispute_workflow import api, inv, ledger_runtime, wait_for
 
 if TYPE_CHECKING:
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.xdist_group("accelerated_runtime")
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     local = ledger_runtime(tmp_path_factory.mktemp("reminders"), 86400.0)
-    yield local
+    with store_bound_to(local):
+        yield local
     local.stop()
 
 

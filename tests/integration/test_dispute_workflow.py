@@ -19,6 +19,7 @@ from receivables.money import Money
 from receivables_local.demo import free_port_base, http
 from receivables_local.demo_disputes import upload
 from receivables_local.runtime import LocalRuntime
+from tests.conftest import store_bound_to
 from tests.integration.test_disputes import LEDGER
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ def ledger_runtime(state_dir: Any, time_scale: float) -> LocalRuntime:
     local.state_dir = state_dir
     local.start()
     assert local.stack is not None
-    store.bind(local.stack.resources["Table"], local.region, local.aws_endpoint)
     s3: Any = boto3.client("s3", endpoint_url=local.aws_endpoint, region_name=local.region)
     s3.put_object(Bucket=local.stack.resources["InvoiceBucket"], Key="inbox/disputes.json", Body=LEDGER)
     local.settle()
@@ -58,7 +58,8 @@ def ledger_runtime(state_dir: Any, time_scale: float) -> LocalRuntime:
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     local = ledger_runtime(tmp_path_factory.mktemp("disputes"), 1.0)
-    yield local
+    with store_bound_to(local):
+        yield local
     local.stop()
 
 

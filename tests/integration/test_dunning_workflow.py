@@ -30,6 +30,7 @@ from receivables.money import Money
 from receivables.payments import Receipt, record_receipt
 from receivables_local.demo import free_port_base
 from receivables_local.runtime import LocalRuntime
+from tests.conftest import store_bound_to
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -135,65 +136,70 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
     runtime.state_dir = tmp_path_factory.mktemp("dunning")
     runtime.start()
     assert runtime.stack is not None
-    store.bind(runtime.stack.resources["Table"], runtime.region, runtime.aws_endpoint)
-    # Finance's policy is data: this one is the default, but starts risky customers' dunning 16
-    # days ahead, so every execution starts (and its functions warm up) well before the first
-    # reminder at due - 3, however loaded the machine is.
-    save_policy(POLICY, 0, "finance:test", runtime.clock)
-    session = boto3.session.Session(region_name=runtime.region)
-    today = runtime.clock.now().date()
-    rows = "".join(
-        f"{number},{today - timedelta(days=10)},{today + timedelta(days=DUE_IN_DAYS)},EUR,{ref},{ref} Ltd,"
-        f"ap@{ref.lower()}.example,500.00\n"
-        for number, ref in (
-            ("DUN-1", "NEVER"),
-            ("DUN-2", "PAYER"),
-            ("DUN-3", "DISPUTER"),
-            ("DUN-4", "PROMISER"),
+    with store_bound_to(runtime):
+        # Finance's policy is data: this one is the default, but starts risky customers' dunning 16
+        # days ahead, so every execution starts (and its functions warm up) well before the first
+        # reminder at due - 3, however loaded the machine is.
+        save_policy(POLICY, 0, "finance:test", runtime.clock)
+        session = boto3.session.Session(region_name=runtime.region)
+        today = runtime.clock.now().date()
+        rows = "".join(
+            f"{number},{today - timedelta(days=10)},{today + timedelta(days=DUE_IN_DAYS)},"
+            f"EUR,{ref},{ref} Ltd,ap@{ref.lower()}.example,500.00\n"
+            for number, ref in (
+                ("DUN-1", "NEVER"),
+                ("DUN-2", "PAYER"),
+                ("DUN-3", "DISPUTER"),
+                ("DUN-4", "PROMISER"),
+            )
         )
-    )
-    s3: Any = session.client("s3", endpoint_url=runtime.aws_endpoint)
-    s3.put_object(
-        Bucket=runtime.stack.resources["InvoiceBucket"], Key="inbox/dunning.csv", Body=HEADER + rows
-    )
-    told = Story(runtime)
-    told.when("DUN-4", "InvoiceIngested")
-    bus: Any = session.client("events", endpoint_url=runtime.aws_endpoint)
-    bus.put_events(
-        Entries=[
-            {
-                "Source": "receivables.finance",
-                "DetailType": "DunningSweepRequested",
-                "Detail": "{}",
-                "EventBusName": runtime.stack.resources["EventBus"],
-            }
-        ]
-    )
-
-    def payer() -> None:
-        told.when("DUN-2", "ReminderSent")
-        at = iso_timestamp(runtime.clock.now())
-        receipt = Receipt(
-            "bank", "BANK-DUN-2", Money(50000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("DUN-2"),)
+        s3: Any = session.client("s3", endpoint_url=runtime.aws_endpoint)
+        s3.put_object(
+            Bucket=runtime.stack.resources["InvoiceBucket"], Key="inbox/dunning.csv", Body=HEADER + rows
         )
-        record_receipt(receipt, runtime.clock)
+        told = Story(runtime)
+        told.when("DUN-4", "InvoiceIngested")
+        bus: Any = session.client("events", endpoint_url=runtime.aws_endpoint)
+        bus.put_events(
+            Entries=[
+                {
+                    "Source": "receivables.finance",
+                    "DetailType": "DunningSweepRequested",
+                    "Detail": "{}",
+                    "EventBusName": runtime.stack.resources["EventBus"],
+                }
+            ]
+        )
 
-    def disputer() -> None:
-        told.when("DUN-3", "ReminderSent")
-        _change("DUN-3", open_dispute, "DisputeOpened", iso_timestamp(runtime.clock.now()))
-        time.sleep(16 * 86400 / SCALE)  # sixteen days: +1, +7 and +14 all fall inside
-        _change("DUN-3", end_dispute, "DisputeClosed", iso_timestamp(runtime.clock.now()))
+        def payer() -> None:
+            told.when("DUN-2", "ReminderSent")
+            at = iso_timestamp(runtime.clock.now())
+            receipt = Receipt(
+                "bank",
+                "BANK-DUN-2",
+                Money(50000, "EUR"),
+                at,
+                "bank_transfer",
+                target_invoice_ids=(inv("DUN-2"),),
+            )
+            record_receipt(receipt, runtime.clock)
 
-    def promiser() -> None:
-        told.when("DUN-4", "ReminderSent")
-        promised = runtime.clock.now().date() + timedelta(days=10)
-        record_promise(inv("DUN-4"), promised, Money(50000, "EUR"), "finance:test", runtime.clock)
+        def disputer() -> None:
+            told.when("DUN-3", "ReminderSent")
+            _change("DUN-3", open_dispute, "DisputeOpened", iso_timestamp(runtime.clock.now()))
+            time.sleep(16 * 86400 / SCALE)  # sixteen days: +1, +7 and +14 all fall inside
+            _change("DUN-3", end_dispute, "DisputeClosed", iso_timestamp(runtime.clock.now()))
 
-    told.act("payer", payer)
-    told.act("disputer", disputer)
-    told.act("promiser", promiser)
-    yield told
-    told.stop.set()
+        def promiser() -> None:
+            told.when("DUN-4", "ReminderSent")
+            promised = runtime.clock.now().date() + timedelta(days=10)
+            record_promise(inv("DUN-4"), promised, Money(50000, "EUR"), "finance:test", runtime.clock)
+
+        told.act("payer", payer)
+        told.act("disputer", disputer)
+        told.act("promiser", promiser)
+        yield told
+        told.stop.set()
     runtime.stop()
 
 
