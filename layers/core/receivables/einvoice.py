@@ -1,4 +1,4 @@
-"""Peppol e-invoices out: a UBL 2.1 Invoice following Peppol BIS Billing 3.0, from our invoice.
+"""Peppol e-invoices out: a UBL 2.1 Invoice or CreditNote following Peppol BIS Billing 3.0.
 
 For customers whose accounts-payable system takes e-invoices, the invoice is built from the
 ledger's data with the standard library's ElementTree (we only write XML here; everything we
@@ -18,11 +18,18 @@ Peppol's rules that shape it:
   document-level ``cac:AllowanceCharge`` (BR-CO-13);
 - an invoice that came without lines (a one-row CSV) gets one line for its net amount, since a
   Peppol invoice has at least one (BR-16).
+
+A credit note (`build_credit_note`) has the same parties, tax and totals structure, type code 381,
+``cac:CreditNoteLine`` with ``cbc:CreditedQuantity``, and a ``cac:BillingReference`` to the invoice
+it credits when it names one. The ledger keeps only a credit note's amount (tax inclusive), not its
+lines or tax, so it is sent as a lump sum: credited against a known invoice, the amount is split
+over that invoice's VAT rates in proportion (one line per rate, the tax being the invoice's tax in
+the same proportion); otherwise it is one line for the whole amount, without tax.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element, SubElement, register_namespace, tostring
@@ -30,9 +37,12 @@ from xml.etree.ElementTree import Element, SubElement, register_namespace, tostr
 from receivables.money import Money, currency_exponent
 
 if TYPE_CHECKING:
-    from receivables.domain import Customer, Invoice, InvoiceLine, PartyId
+    from datetime import date
+
+    from receivables.domain import CreditNote, Customer, Invoice, InvoiceLine, PartyId
 
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
@@ -156,25 +166,47 @@ def _tax_category(parent: Element, name: str, percent: Decimal) -> None:
     _cbc(_cac(category, "TaxScheme"), "ID", "VAT")
 
 
-def _lines(invoice: Invoice) -> list[InvoiceLine]:
-    """The invoice's lines; one for its net amount if it came without any."""
+@dataclass(frozen=True, slots=True)
+class _Amounts:
+    """The money of one document: what its lines, tax breakdown and totals are built from."""
+
+    currency: str
+    lines: list[InvoiceLine]
+    total: Money  # tax inclusive
+    tax: Money
+    prepaid: Money
+    payable: Money
+
+
+def _single_line(description: str, net: Money, percent: Decimal | None) -> InvoiceLine:
     from receivables.domain import InvoiceLine
 
+    return InvoiceLine("1", description, Decimal(1), "C62", None, net, percent)
+
+
+def _lines(invoice: Invoice) -> list[InvoiceLine]:
+    """The invoice's lines; one for its net amount if it came without any."""
     if invoice.lines:
         return list(invoice.lines)
     net = invoice.total - invoice.tax
     percent = None
     if net.minor > 0 and invoice.tax.minor > 0:
         percent = (Decimal(invoice.tax.minor) * 100 / Decimal(net.minor)).quantize(Decimal("0.01"))
-    return [InvoiceLine("1", f"Invoice {invoice.number}", Decimal(1), "C62", None, net, percent)]
+    return [_single_line(f"Invoice {invoice.number}", net, percent)]
+
+
+def _line_total(currency: str, lines: list[InvoiceLine]) -> Money:
+    total = Money.zero(currency)
+    for line in lines:
+        total = total + line.net
+    return total
 
 
 def _subtotals(
-    invoice: Invoice, lines: list[InvoiceLine], allowance: Money
+    currency: str, tax: Money, lines: list[InvoiceLine], allowance: Money
 ) -> list[tuple[Decimal, Money, Money]]:
     """Per VAT rate: (rate, taxable amount, tax), the last rate taking the rounding so that the
-    subtotals add up to the invoice's tax."""
-    currency = invoice.currency
+    subtotals add up to the document's tax."""
     by_rate: dict[Decimal, Money] = {}
     for line in lines:
         rate = line.tax_percent if line.tax_percent is not None else Decimal(0)
@@ -188,83 +220,206 @@ def _subtotals(
     for index, rate in enumerate(rates):
         taxable = by_rate[rate]
         if index == len(rates) - 1:
-            tax = invoice.tax - spent
+            rate_tax = tax - spent
         else:
             value = (taxable.to_decimal() * rate / 100).quantize(quantum, rounding=ROUND_HALF_UP)
-            tax = Money.from_decimal(value, currency)
-        spent = spent + tax
-        subtotals.append((rate, taxable, tax))
+            rate_tax = Money.from_decimal(value, currency)
+        spent = spent + rate_tax
+        subtotals.append((rate, taxable, rate_tax))
     return subtotals
 
 
-def build_invoice(invoice: Invoice, customer: Customer, seller: Seller) -> bytes:
-    """The invoice as a Peppol BIS Billing 3.0 UBL Invoice (UTF-8 bytes)."""
-    root = Element(f"{{{INVOICE_NS}}}Invoice")
+def _opening(
+    root: Element,
+    number: str,
+    issue_date: date,
+    due_date: date | None,
+    type_code: tuple[str, str],
+    currency: str,
+) -> None:
+    """What every document starts with: the Peppol specification and profile, the number, the
+    dates, the type code (element and value) and the currency."""
     _cbc(root, "CustomizationID", CUSTOMIZATION)
     _cbc(root, "ProfileID", PROFILE)
-    _cbc(root, "ID", invoice.number)
-    _cbc(root, "IssueDate", invoice.issue_date.isoformat())
-    _cbc(root, "DueDate", invoice.due_date.isoformat())
-    _cbc(root, "InvoiceTypeCode", "380")
-    _cbc(root, "DocumentCurrencyCode", invoice.currency)
-    _cbc(root, "BuyerReference", invoice.buyer_reference or invoice.po_number or customer.customer_id)
-    if invoice.po_number:
-        _cbc(_cac(root, "OrderReference"), "ID", invoice.po_number)
-    _seller_party(root, invoice.seller_id, seller)
-    _buyer_party(root, customer, seller.country)
-    means = _cac(root, "PaymentMeans")
-    _cbc(means, "PaymentMeansCode", "58" if invoice.currency == "EUR" else "30")
-    _cbc(means, "PaymentID", invoice.number)
+    _cbc(root, "ID", number)
+    _cbc(root, "IssueDate", issue_date.isoformat())
+    if due_date is not None:
+        _cbc(root, "DueDate", due_date.isoformat())
+    _cbc(root, type_code[0], type_code[1])
+    _cbc(root, "DocumentCurrencyCode", currency)
 
-    lines = _lines(invoice)
-    line_total = Money.zero(invoice.currency)
-    for line in lines:
-        line_total = line_total + line.net
-    tax_exclusive = invoice.total - invoice.tax
+
+def _references(root: Element, buyer_reference: str, po_number: str | None) -> None:
+    """The buyer's reference and the purchase order (Peppol wants one of them, R003)."""
+    _cbc(root, "BuyerReference", buyer_reference)
+    if po_number:
+        _cbc(_cac(root, "OrderReference"), "ID", po_number)
+
+
+def _tax_and_totals(root: Element, amounts: _Amounts) -> None:
+    """The document-level allowance or charge, the tax total with its subtotals per rate and the
+    monetary totals, from the document's lines and amounts."""
+    currency = amounts.currency
+    line_total = _line_total(currency, amounts.lines)
+    tax_exclusive = amounts.total - amounts.tax
     allowance = tax_exclusive - line_total  # document-level charges (+) or allowances (-)
-    subtotals = _subtotals(invoice, lines, allowance)
+    subtotals = _subtotals(currency, amounts.tax, amounts.lines, allowance)
     if allowance.minor:
         charge = _cac(root, "AllowanceCharge")
         _cbc(charge, "ChargeIndicator", "true" if allowance.minor > 0 else "false")
         _cbc(charge, "AllowanceChargeReason", "Charge" if allowance.minor > 0 else "Discount")
-        _amount(charge, "Amount", Money(abs(allowance.minor), invoice.currency))
+        _amount(charge, "Amount", Money(abs(allowance.minor), currency))
         _tax_category(charge, "TaxCategory", subtotals[0][0])
 
     total = _cac(root, "TaxTotal")
-    _amount(total, "TaxAmount", invoice.tax)
+    _amount(total, "TaxAmount", amounts.tax)
     for rate, taxable, tax in subtotals:
         subtotal = _cac(total, "TaxSubtotal")
         _amount(subtotal, "TaxableAmount", taxable)
         _amount(subtotal, "TaxAmount", tax)
         _tax_category(subtotal, "TaxCategory", rate)
 
-    rounding = invoice.payable - (invoice.total - invoice.prepaid)
+    rounding = amounts.payable - (amounts.total - amounts.prepaid)
     monetary = _cac(root, "LegalMonetaryTotal")
     _amount(monetary, "LineExtensionAmount", line_total)
     _amount(monetary, "TaxExclusiveAmount", tax_exclusive)
-    _amount(monetary, "TaxInclusiveAmount", invoice.total)
+    _amount(monetary, "TaxInclusiveAmount", amounts.total)
     if allowance.minor < 0:
-        _amount(monetary, "AllowanceTotalAmount", Money(-allowance.minor, invoice.currency))
+        _amount(monetary, "AllowanceTotalAmount", Money(-allowance.minor, currency))
     if allowance.minor > 0:
         _amount(monetary, "ChargeTotalAmount", allowance)
-    if invoice.prepaid.minor:
-        _amount(monetary, "PrepaidAmount", invoice.prepaid)
+    if amounts.prepaid.minor:
+        _amount(monetary, "PrepaidAmount", amounts.prepaid)
     if rounding.minor:
         _amount(monetary, "PayableRoundingAmount", rounding)
-    _amount(monetary, "PayableAmount", invoice.payable)
+    _amount(monetary, "PayableAmount", amounts.payable)
 
-    for index, line in enumerate(lines, start=1):
-        node = _cac(root, "InvoiceLine")
+
+def _document_lines(root: Element, amounts: _Amounts, line_tag: str, quantity_tag: str) -> None:
+    """The lines: ``InvoiceLine`` with ``InvoicedQuantity``, or ``CreditNoteLine`` with
+    ``CreditedQuantity``."""
+    for index, line in enumerate(amounts.lines, start=1):
+        node = _cac(root, line_tag)
         _cbc(node, "ID", line.line_id or str(index))
         quantity = line.quantity if line.quantity is not None else Decimal(1)
-        _cbc(node, "InvoicedQuantity", _decimal(quantity), unitCode=line.unit_code or "C62")
+        _cbc(node, quantity_tag, _decimal(quantity), unitCode=line.unit_code or "C62")
         _amount(node, "LineExtensionAmount", line.net)
         item = _cac(node, "Item")
         _cbc(item, "Name", line.description or f"Line {index}")
         _tax_category(item, "ClassifiedTaxCategory", line.tax_percent or Decimal(0))
         price = line.unit_price if line.unit_price is not None else _unit_price(line.net, quantity)
-        _cbc(_cac(node, "Price"), "PriceAmount", _decimal(price), currencyID=invoice.currency)
+        _cbc(_cac(node, "Price"), "PriceAmount", _decimal(price), currencyID=amounts.currency)
+
+
+def _serialised(root: Element) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode").encode()
+
+
+def build_invoice(invoice: Invoice, customer: Customer, seller: Seller) -> bytes:
+    """The invoice as a Peppol BIS Billing 3.0 UBL Invoice (UTF-8 bytes)."""
+    root = Element(f"{{{INVOICE_NS}}}Invoice")
+    _opening(
+        root,
+        invoice.number,
+        invoice.issue_date,
+        invoice.due_date,
+        ("InvoiceTypeCode", "380"),
+        invoice.currency,
+    )
+    _references(root, invoice.buyer_reference or invoice.po_number or customer.customer_id, invoice.po_number)
+    if invoice.contract_reference:  # BT-12, after the order and billing references
+        _cbc(_cac(root, "ContractDocumentReference"), "ID", invoice.contract_reference)
+    _seller_party(root, invoice.seller_id, seller)
+    _buyer_party(root, customer, seller.country)
+    means = _cac(root, "PaymentMeans")
+    _cbc(means, "PaymentMeansCode", "58" if invoice.currency == "EUR" else "30")
+    _cbc(means, "PaymentID", invoice.number)
+    amounts = _Amounts(
+        invoice.currency, _lines(invoice), invoice.total, invoice.tax, invoice.prepaid, invoice.payable
+    )
+    _tax_and_totals(root, amounts)
+    _document_lines(root, amounts, "InvoiceLine", "InvoicedQuantity")
+    return _serialised(root)
+
+
+def _share(part: Money, amount: Money, whole: Money) -> Money:
+    """``part`` scaled by ``amount / whole``, rounded half up to the minor unit."""
+    value = (Decimal(part.minor) * amount.minor / whole.minor).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return Money(int(value), part.currency)
+
+
+def _credit_lines(credit_note: CreditNote, invoice: Invoice | None) -> tuple[list[InvoiceLine], Money]:
+    """The credit note's lines and tax: the amount over the credited invoice's VAT rates in
+    proportion, the tax in the same proportion; without the invoice (or in another currency),
+    one line for the whole amount, without tax."""
+    amount, currency = credit_note.amount, credit_note.currency
+    if invoice is None or invoice.currency != currency or invoice.total.minor <= 0:
+        return [_single_line(f"Credit note {credit_note.number}", amount, Decimal(0))], Money.zero(currency)
+    invoice_lines = _lines(invoice)
+    allowance = (invoice.total - invoice.tax) - _line_total(currency, invoice_lines)
+    breakdown = _subtotals(currency, invoice.tax, invoice_lines, allowance)
+    tax = _share(invoice.tax, amount, invoice.total)
+    net, spent = amount - tax, Money.zero(currency)
+    lines: list[InvoiceLine] = []
+    for index, (rate, taxable, _) in enumerate(breakdown):
+        last = index == len(breakdown) - 1
+        share = net - spent if last else _share(taxable, amount, invoice.total)
+        spent = spent + share
+        if share.minor or (last and not lines):
+            # A negative share is a negative quantity at a positive price, as Peppol wants (BR-27).
+            lines.append(
+                replace(
+                    _single_line(f"Credit on invoice {invoice.number}", share, rate),
+                    line_id=str(len(lines) + 1),
+                    quantity=Decimal(-1 if share.minor < 0 else 1),
+                )
+            )
+    return lines, tax
+
+
+def build_credit_note(
+    credit_note: CreditNote, customer: Customer, seller: Seller, invoice: Invoice | None = None
+) -> bytes:
+    """The credit note as a Peppol BIS Billing 3.0 UBL CreditNote (UTF-8 bytes).
+
+    ``invoice`` is the invoice the credit note names (``credit_note.invoice_reference``), when
+    the ledger has it: the billing reference then carries its issue date, the buyer and order
+    references are the invoice's, and the amount is split over its VAT rates (see the module's
+    docstring). Passing an invoice other than the one the credit note names is a ValueError.
+    """
+    if invoice is not None and invoice.number != credit_note.invoice_reference:
+        raise ValueError(
+            f"credit note {credit_note.number} names invoice {credit_note.invoice_reference}, "
+            f"not {invoice.number}"
+        )
+    # ElementTree's process-wide registry gives the empty prefix to the Invoice namespace, and
+    # ``tostring(default_namespace=...)`` refuses our unqualified attributes (currencyID, ...): the
+    # root is written unqualified and declares the CreditNote namespace as its default itself.
+    root = Element("CreditNote", xmlns=CREDIT_NOTE_NS)
+    _opening(
+        root,
+        credit_note.number,
+        credit_note.issue_date,
+        None,
+        ("CreditNoteTypeCode", "381"),
+        credit_note.currency,
+    )
+    po_number = invoice.po_number if invoice is not None else None
+    buyer_reference = invoice.buyer_reference if invoice is not None else None
+    _references(root, buyer_reference or po_number or customer.customer_id, po_number)
+    if credit_note.invoice_reference:
+        reference = _cac(_cac(root, "BillingReference"), "InvoiceDocumentReference")
+        _cbc(reference, "ID", credit_note.invoice_reference)
+        if invoice is not None:
+            _cbc(reference, "IssueDate", invoice.issue_date.isoformat())
+    _seller_party(root, credit_note.seller_id, seller)
+    _buyer_party(root, customer, seller.country)
+    lines, tax = _credit_lines(credit_note, invoice)
+    zero = Money.zero(credit_note.currency)
+    amounts = _Amounts(credit_note.currency, lines, credit_note.amount, tax, zero, credit_note.amount)
+    _tax_and_totals(root, amounts)
+    _document_lines(root, amounts, "CreditNoteLine", "CreditedQuantity")
+    return _serialised(root)
 
 
 def _unit_price(net: Money, quantity: Decimal) -> Decimal:
