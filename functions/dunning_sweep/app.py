@@ -1,8 +1,9 @@
 """Dunning sweep function: daily (EventBridge schedule) and on demand (a ``DunningSweepRequested``
 event, which the finance API puts on the bus): first charge the due invoices of autopay customers
 off-session (`receivables.autopay`), then start one dunning execution per invoice entering the
-window (a declined autopay charge is among them), and write the day's KPI snapshot
-(`receivables.dunning.sweep`)."""
+window (a declined autopay charge is among them), write the day's KPI snapshot
+(`receivables.dunning.sweep`), and remind the open documentation requests that are due a reminder
+(`receivables.requirements`)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,9 @@ def handle(
             logger.exception("autopay: the charges were not made")
             metrics.add_metric(name="AutopayFailed", unit="Count", value=1)
     outcome = sweep(clock, start)
+    reminded = remind_documentation_requests(clock)
     summary = {
+        "documentation_requests_reminded": len(reminded),
         "autopay_charged": len(charged.charged),
         "autopay_processing": len(charged.processing),
         "autopay_declined": len(charged.declined),
@@ -102,6 +105,19 @@ def handle(
     )
     metrics.add_metric(name="AutopayDeclined", unit="Count", value=len(charged.declined))
     return summary
+
+
+def remind_documentation_requests(clock: Clock) -> list[str]:
+    """Remind the open documentation requests due a reminder (`DOCUMENT_REMINDER_DAYS` after the
+    last); a failure is logged and the sweep's summary goes on."""
+    from receivables.requirements import remind_open_requests
+
+    days = int(os.environ.get("DOCUMENT_REMINDER_DAYS") or 5)
+    try:
+        return remind_open_requests(days, clock)
+    except Exception:  # noqa: BLE001 - the day's dunning is done already; tomorrow tries again
+        logger.exception("documentation requests: the reminders were not made")
+        return []
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -37,6 +37,7 @@ from receivables.validation import FieldError, RequestInvalidError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from receivables.dispute_link import Attachments
     from receivables.disputes.model import Dispute
     from receivables.domain import Customer, Invoice, Payment
 
@@ -677,6 +678,138 @@ def assign_invoice_collector(who: str, invoice_id: str) -> Response:
     return _invoice_reply(assign_collector(invoice_id, collector, f"finance:{who}", context()[1]))
 
 
+# --- document requirements ----------------------------------------------------------------------
+@cache
+def invoice_files() -> Attachments:
+    """The documents kept with invoices, in the bucket the template names."""
+    from receivables.adapters.attachments import s3_attachments
+
+    settings, _ = context()
+    return s3_attachments(os.environ["DOCUMENTS_BUCKET"], settings.endpoint_url)
+
+
+@app.route("/document-requests", methods=["GET"])
+@endpoint(Role.VIEWER)
+def document_requests(who: str) -> Response:
+    """The open documentation requests: invoices held until their customer's AP has what it
+    requires (oldest first), with what each lacks, since when, and the reminders sent."""
+    from receivables.requirements import open_requests
+
+    rows = [
+        {
+            "invoice_id": r.invoice.invoice_id,
+            "number": r.invoice.number,
+            "customer_id": r.invoice.customer_id,
+            "missing": list(r.missing),
+            "since": r.since,
+            "last_requested_at": r.requested_at,
+            "reminders": r.reminders,
+            "balance": r.invoice.balance.to_decimal_string(),
+            "currency": r.invoice.currency,
+        }
+        for r in open_requests()
+    ]
+    return _json({"requests": rows, "count": len(rows)})
+
+
+@app.route("/invoices/{invoice_id}/references", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def give_invoice_references(who: str, invoice_id: str) -> Response:
+    """The PO number and/or contract reference the customer's AP needs on the invoice
+    (collector): ``{"po_number": "...", "contract_reference": "..."}``; a held invoice is
+    released (and mailed) once it lacks nothing more."""
+    from receivables.requirements import REFERENCES, RequirementError, provide_reference
+
+    body = _body()
+    given = {k: v for k, v in body.items() if k in REFERENCES}
+    errors = [
+        FieldError(k, "is not a reference an invoice carries") for k in sorted(set(body) - set(REFERENCES))
+    ]
+    errors += [FieldError(k, "must be a string") for k, v in given.items() if not isinstance(v, str)]
+    if errors or not given:
+        raise RequestInvalidError(errors or [FieldError("body", "names no reference")])
+    invoice = invoice_or_404(invoice_id)
+    for what, value in given.items():
+        try:
+            invoice = provide_reference(invoice_id, what, value, f"finance:{who}", context()[1])
+        except RequirementError as exc:
+            raise LedgerError(str(exc)) from None
+    return _invoice_reply(invoice)
+
+
+@app.route("/invoices/{invoice_id}/documents", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def upload_invoice_document(who: str, invoice_id: str) -> Response:
+    """Start an upload of a document the customer's AP requires with the invoice (collector):
+    ``{"kind": "delivery_note" | "timesheet"}``. The answer is a presigned POST (``url`` and
+    ``fields``; the file goes last, as ``file``, PDF, PNG or JPEG up to 10 MB) and the ``key``
+    to confirm with ``POST /invoices/{id}/documents/confirm`` once S3 has it."""
+    import secrets
+
+    from receivables.portal.requests import KEY_PREFIX
+    from receivables.requirements import DOCUMENTS
+
+    kind = _body("kind")["kind"]
+    if kind not in DOCUMENTS:
+        raise RequestInvalidError([FieldError("kind", f"must be one of {', '.join(DOCUMENTS)}")])
+    invoice = invoice_or_404(invoice_id)
+    key = f"{KEY_PREFIX}{invoice.invoice_id}/{kind}/{secrets.token_hex(8)}"
+    confirm = f"/invoices/{invoice_id}/documents/confirm"
+    url, fields = invoice_files().presign(key, "")  # no redirect: S3 answers 204 to a program
+    return _json({"upload": {"url": url, "fields": fields, "key": key}, "confirm": confirm}, 201)
+
+
+@app.route("/invoices/{invoice_id}/documents/confirm", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def confirm_invoice_document(who: str, invoice_id: str) -> Response:
+    """Keep an uploaded document with the invoice (collector): ``{"key": "..."}`` from the
+    upload. Its first bytes must show a PDF, PNG or JPEG and it must be at most 10 MB; anything
+    else is deleted and refused with the reason (400)."""
+    from receivables.portal.requests import keep_upload
+
+    key = _body("key")["key"]
+    invoice = invoice_or_404(invoice_id)
+    problem, kept = keep_upload(invoice, key, invoice_files(), f"finance:{who}", context()[1])
+    if problem or kept is None:
+        raise RequestInvalidError([FieldError("key", DOCUMENT_REFUSALS.get(problem, problem))])
+    return _invoice_reply(kept)
+
+
+DOCUMENT_REFUSALS = {
+    "upload_missing": "no object was uploaded at this key",
+    "upload_too_large": "the document is larger than 10 MB",
+    "upload_wrong_type": "only PDF, PNG and JPEG documents are taken (by their content)",
+    "upload_not_ours": "this key is not an upload of this invoice",
+    "upload_too_many": "the invoice keeps no more documents",
+}
+
+
+@app.route("/invoices/{invoice_id}/documents/{index}", methods=["GET"])
+@endpoint(Role.VIEWER)
+def invoice_document(who: str, invoice_id: str, index: str) -> Response:
+    """A document kept with the invoice (1-based ``index``): a download link valid five minutes,
+    which makes the browser save it as the type its bytes showed."""
+    invoice = invoice_or_404(invoice_id)
+    n = int(index) if index.isdigit() else 0
+    if not 0 < n <= len(invoice.documents):
+        raise NotFoundError(f"invoice {invoice_id} has no document {index}")
+    document = invoice.documents[n - 1]
+    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[document.content_type]
+    link = invoice_files().link
+    assert link is not None
+    url = link(document.key, document.content_type, f"{document.kind}-{n}.{extension}")
+    return _json(
+        {
+            "kind": document.kind,
+            "content_type": document.content_type,
+            "size": document.size,
+            "added_at": document.added_at,
+            "added_by": document.added_by,
+            "url": url,
+        }
+    )
+
+
 @app.route("/customers", methods=["GET"])
 @endpoint(Role.VIEWER)
 def list_customers(who: str) -> Response:
@@ -825,7 +958,15 @@ def remove_customer_contact(who: str, customer_id: str) -> Response:
 
 
 CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2, "vat_id": 40}
-PREFERENCES = {"partial_payments", "preferred_method", "invoice_delivery", "document_requirements"}
+PREFERENCES = {
+    "partial_payments",
+    "preferred_method",
+    "invoice_delivery",
+    "document_requirements",
+    "standing_po",
+    "account_owner",
+    "ask_customer_for_documents",
+}
 
 
 def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
@@ -845,6 +986,13 @@ def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
     required = body.get("document_requirements", [])
     if not isinstance(required, list) or not set(required) <= set(REQUIREMENTS):
         errors.append(FieldError("document_requirements", f"must be a list of {', '.join(REQUIREMENTS)}"))
+    if "ask_customer_for_documents" in body and not isinstance(body["ask_customer_for_documents"], bool):
+        errors.append(FieldError("ask_customer_for_documents", "must be true or false"))
+    owner = body.get("account_owner")
+    if owner is not None and (
+        not isinstance(owner, str) or "@" not in owner or " " in owner or len(owner) > 254
+    ):
+        errors.append(FieldError("account_owner", "must be an email address, or null"))
     for name, longest in CONTACT_FIELDS.items():
         value = body.get(name)
         if value is not None and (not isinstance(value, str) or not 0 < len(value) <= longest):
@@ -859,6 +1007,68 @@ def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
+def _standing_po(raw: Any, customer: Customer) -> Any:
+    """``{"number", "amount", "valid_until"}`` (the amount in the customer's currency, or with
+    ``currency``) as a `StandingPo`; null removes it."""
+    from receivables.domain import StandingPo
+    from receivables.money import Money, MoneyError
+
+    if raw is None:
+        return None
+    errors = []
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("number"), str)
+        or not 0 < len(raw["number"]) <= 100
+    ):
+        raise RequestInvalidError(
+            [FieldError("standing_po", "must be {number, amount, valid_until[, currency]}")]
+        )
+    currency = raw.get("currency") or _customer_currency(customer)
+    try:
+        amount = Money.parse(str(raw.get("amount", "")), str(currency))
+        if amount.minor <= 0:
+            errors.append(FieldError("standing_po.amount", "must be more than zero"))
+    except (MoneyError, ValueError):
+        errors.append(FieldError("standing_po.amount", "must be a decimal string in the PO's currency"))
+        amount = None
+    try:
+        until = date.fromisoformat(str(raw.get("valid_until", "")))
+    except ValueError:
+        errors.append(FieldError("standing_po.valid_until", "must be an ISO date"))
+        until = None
+    if errors or amount is None or until is None:
+        raise RequestInvalidError(errors)
+    return StandingPo(" ".join(raw["number"].split()), amount, until)
+
+
+def _customer_currency(customer: Customer) -> str:
+    """The currency of the customer's latest invoice (what a standing PO is in by default)."""
+    invoices, _ = store.customer_invoices(customer.customer_id, 1, None)
+    return invoices[0].currency if invoices else "EUR"
+
+
+def _add_vat_id(body: dict[str, Any], customer: Customer, changes: dict[str, Any], extra: list[Any]) -> None:
+    """The VAT id, checked with the country's check digits and kept compact (the key ingest
+    finds the customer by), added to ``changes`` and its key item to ``extra``."""
+    from receivables.company_ids import check_vat
+    from receivables.domain import PartyId
+
+    country = body.get("country") or customer.country
+    if not country:
+        raise RequestInvalidError([FieldError("country", "is needed to check the VAT id")])
+    vat = PartyId("vat", check_vat(str(country), body["vat_id"]))
+    owner = store.customers_by_identifier([vat]).get(vat)
+    if owner not in (None, customer.customer_id):
+        raise LedgerError("this VAT id is another customer's")
+    if owner is None:
+        extra.append(store.customer_key_record(customer.customer_id, vat))
+    known_ids = changes.get("identifiers", customer.identifiers)
+    if vat not in known_ids:
+        changes["identifiers"] = (*known_ids, vat)
+    changes.pop("vat_id", None)
+
+
 @app.route("/customers/{customer_id}/contact", methods=["PATCH"], content_types=["application/json"])
 @endpoint(Role.COLLECTOR)
 def customer_contact(who: str, customer_id: str) -> Response:
@@ -866,8 +1076,12 @@ def customer_contact(who: str, customer_id: str) -> Response:
     ``name``, ``language`` (en, fr, de), ``country`` (ISO 3166 alpha-2), ``partial_payments``
     (may they pay part of what they select on the portal), ``preferred_method`` (offered
     first on the portal and the pay link), ``invoice_delivery`` (``email_pdf``,
-    ``email_einvoice``, ``portal_only``: what the invoice email carries) and ``vat_id`` (checked
-    with the country's check digits, then one of the ids ingest finds the customer by)."""
+    ``email_einvoice``, ``portal_only``: what the invoice email carries), ``vat_id`` (checked
+    with the country's check digits, then one of the ids ingest finds the customer by), what
+    their AP requires on every invoice (``document_requirements``: ``po_number``,
+    ``contract_reference``, ``delivery_note``, ``timesheet``), a ``standing_po`` (``{number,
+    amount, valid_until}``, or null), the ``account_owner`` documentation requests go to, and
+    whether their AP is asked too (``ask_customer_for_documents``)."""
     from receivables.domain import PartyId
     from receivables.finance import change_customer, customer_json
 
@@ -882,6 +1096,8 @@ def customer_contact(who: str, customer_id: str) -> Response:
     if "document_requirements" in changes:
         changes["document_requirements"] = tuple(dict.fromkeys(changes["document_requirements"]))
     customer = customer_or_404(customer_id)
+    if "standing_po" in changes:
+        changes["standing_po"] = _standing_po(changes["standing_po"], customer)
     extra = []
     if isinstance(email, str):
         # The new address becomes a known contact: it can ask the portal for a fresh link.
@@ -894,22 +1110,7 @@ def customer_contact(who: str, customer_id: str) -> Response:
         if contact not in customer.identifiers:
             changes["identifiers"] = (*customer.identifiers, contact)
     if isinstance(body.get("vat_id"), str):
-        # Checked with the country's check digits, kept compact: the key ingest finds them by.
-        from receivables.company_ids import check_vat
-
-        country = body.get("country") or customer.country
-        if not country:
-            raise RequestInvalidError([FieldError("country", "is needed to check the VAT id")])
-        vat = PartyId("vat", check_vat(str(country), body["vat_id"]))
-        owner = store.customers_by_identifier([vat]).get(vat)
-        if owner not in (None, customer_id):
-            raise LedgerError("this VAT id is another customer's")
-        if owner is None:
-            extra.append(store.customer_key_record(customer_id, vat))
-        known_ids = changes.get("identifiers", customer.identifiers)
-        if vat not in known_ids:
-            changes["identifiers"] = (*known_ids, vat)
-        changes.pop("vat_id", None)
+        _add_vat_id(body, customer, changes, extra)
     changed = change_customer(
         customer_id,
         lambda c: replace(c, **changes),

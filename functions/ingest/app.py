@@ -62,6 +62,7 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
         if summary:
             metrics.add_metric(name="InvoicesCreated", unit="Count", value=summary["created"])
             metrics.add_metric(name="DocumentProblems", unit="Count", value=summary["problems"])
+            metrics.add_metric(name="InvoicesBlocked", unit="Count", value=summary.get("blocked", 0))
         results.append(
             {
                 "key": announced.key,

@@ -19,7 +19,13 @@ from receivables import store
 from receivables.adapters.s3 import processed_reader
 from receivables.adapters.ses import ses_sender
 from receivables.clock import Clock, clock_from_env
-from receivables.mailer import MailOutcome, MailSettings, send_invoice_email, send_payment_failed_notice
+from receivables.mailer import (
+    MailOutcome,
+    MailSettings,
+    send_documentation_request,
+    send_invoice_email,
+    send_payment_failed_notice,
+)
 from receivables.observability import logger, metrics
 from receivables.settings import Settings
 
@@ -83,17 +89,29 @@ def default_dependencies() -> Dependencies:
         clock=clock_from_env(os.environ),
         once=run_once,
         register_context=config.register_lambda_context,
-        read_object=processed_reader(os.environ["INVOICE_BUCKET"], settings.endpoint_url, LARGEST_ATTACHMENT),
+        read_object=processed_reader(
+            os.environ["INVOICE_BUCKET"],
+            settings.endpoint_url,
+            LARGEST_ATTACHMENT,
+            ("processed/", "documents/"),
+        ),
     )
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     """Email the invoice an ``InvoiceIngested`` (or, once complete, ``InvoiceReleased``) event
-    names; tell finance of a ``PaymentFailed``."""
+    names; tell finance of a ``PaymentFailed``; ask for what a held invoice lacks
+    (``InvoiceHeld``, ``DocumentsReminded``)."""
     if event.get("detail-type") == "PaymentFailed":
         notice = send_payment_failed_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
         logger.info("payment failed notice", extra={"invoice_id": notice.invoice_id, "action": notice.action})
         return {"invoice_id": notice.invoice_id, "action": notice.action, "detail": notice.detail}
+    if event.get("detail-type") in ("InvoiceHeld", "DocumentsReminded"):
+        asked = send_documentation_request(
+            event.get("detail", {}), deps.mail, deps.link_key(), deps.send_raw, deps.clock
+        )
+        logger.info("documentation request", extra={"invoice_id": asked.invoice_id, "action": asked.action})
+        return {"invoice_id": asked.invoice_id, "action": asked.action, "detail": asked.detail}
     invoice_id = str(event.get("detail", {}).get("invoice_id") or "")
     if not invoice_id:
         logger.warning("event without an invoice id", extra={"detail_type": event.get("detail-type")})

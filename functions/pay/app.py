@@ -149,7 +149,8 @@ def promise_submitted(token: str) -> Response:
 
 @cache
 def attachments() -> Attachments:
-    """Customers' dispute documents, in the bucket the template names."""
+    """Customers' dispute documents and the documents held invoices lack, in the bucket the
+    template names."""
     from receivables.adapters.attachments import s3_attachments
 
     settings = Settings.from_env(os.environ)
@@ -214,6 +215,7 @@ def portal() -> Any:
         bank_accounts=parse_bank_accounts(os.environ.get("BANK_ACCOUNTS")),
         gateway=deps.gateway,
         read_object=invoice_objects(),
+        files=attachments(),
     )
 
 
@@ -224,11 +226,17 @@ LARGEST_DOWNLOAD = 4 * 1024 * 1024
 
 @cache
 def invoice_objects() -> Callable[[str, str], bytes | None]:
-    """Reads the e-invoices kept in the invoice bucket (and nothing else), for the portal."""
+    """Reads the e-invoices kept in the invoice bucket and the documents kept with invoices (and
+    nothing else), for the portal."""
     from receivables.adapters.s3 import processed_reader
 
     settings = Settings.from_env(os.environ)
-    return processed_reader(os.environ["ATTACHMENTS_BUCKET"], settings.endpoint_url, LARGEST_DOWNLOAD)
+    return processed_reader(
+        os.environ["ATTACHMENTS_BUCKET"],
+        settings.endpoint_url,
+        LARGEST_DOWNLOAD,
+        ("processed/", "documents/"),
+    )
 
 
 @cache
@@ -320,8 +328,23 @@ def portal_invoice(invoice_id: str) -> Response:
     "/portal/invoices/{invoice_id}/po", methods=["POST"], content_types=["application/x-www-form-urlencoded"]
 )
 def portal_invoice_po(invoice_id: str) -> Response:
-    """The PO number a held invoice waits for."""
-    return _answer(portal().give_po_number(_cookies(), invoice_id, _form_body()))
+    """The PO number (or contract reference) a held invoice waits for."""
+    return _answer(portal().give_reference(_cookies(), invoice_id, _form_body()))
+
+
+@app.route("/portal/invoices/{invoice_id}/uploaded", methods=["GET"])
+def portal_document_attached(invoice_id: str) -> Response:
+    """Where S3 sends the browser after a document upload (``?key=`` names the object)."""
+    request = app.current_request
+    assert request is not None
+    key = dict(request.query_params or {}).get("key", "")
+    return _answer(portal().document_attached(_cookies(), invoice_id, key))
+
+
+@app.route("/portal/invoices/{invoice_id}/documents/{index}", methods=["GET"])
+def portal_invoice_upload(invoice_id: str, index: str) -> Response:
+    """A document kept with the invoice (a delivery note, a timesheet), as a download."""
+    return _answer(portal().invoice_upload(_cookies(), invoice_id, index))
 
 
 @app.route("/portal/invoices/{invoice_id}/original", methods=["GET"])

@@ -75,7 +75,7 @@ def test_a_held_invoice_is_not_mailed_nor_reminded_until_its_po_arrives(aws: Aws
 
     cookie = sign_in(portal, link(aws, "A-9"))
     home = get(portal, "/portal", cookie).body.decode()
-    assert "Waiting for your PO number" in home
+    assert "Waiting for a document from you" in home
     page = get(portal, f"/portal/invoices/{inv('A-9')}", cookie).body.decode()
     assert 'id="po-number"' in page
     given = post(

@@ -3,7 +3,8 @@
 What it reads: the aggregates (one item per currency due date and per customer with a balance),
 the daily snapshots of the trend (one per day), the worklist the last sweep ranked (its invoices
 fetched fresh, at most `WORKLIST_SIZE`), the disputes waiting for finance (the sparse open-dispute
-index), the emails and payments of the last `ACTIVITY_DAYS` days (one activity item per day) and
+index), the invoices blocked by missing documents (the open documentation requests: one partition
+and their invoices), the emails and payments of the last `ACTIVITY_DAYS` days (one activity item per day) and
 the latest payments (the listing index, at most `RECENT_PAYMENTS`).
 
 `dashboard_data` is the JSON the page is drawn from (and what the e2e test checks against the
@@ -20,8 +21,10 @@ from typing import Any
 from receivables import store
 from receivables.aggregates import EMAIL_KINDS, Reads, activity
 from receivables.finance import ranked_worklist
+from receivables.money import Money
 from receivables.reports.aging import BUCKET_NAMES
 from receivables.reports.service import aging_report, trend
+from receivables.requirements import OpenRequest, open_requests
 
 WORKLIST_SIZE = 10
 TOP_CUSTOMERS = 5
@@ -54,6 +57,7 @@ def dashboard_data(today: date) -> dict[str, Any]:
         )
     work, ranked_on = ranked_worklist(today, None, WORKLIST_SIZE, live=False)
     waiting = [d for d in store.open_disputes() if d.status.value == "awaiting_finance"]
+    held = open_requests()
     month = today.isoformat()[:7]
     months = [month] if today.day > 7 else [month, (today.replace(day=1) - timedelta(days=1)).isoformat()[:7]]
     payments, _ = store.payments_received(months, RECENT_PAYMENTS, None)
@@ -77,6 +81,7 @@ def dashboard_data(today: date) -> dict[str, Any]:
             }
             for d in waiting
         ],
+        "blocked_by_documents": _blocked(held),
         "recent_payments": [
             {
                 "payment_id": p.payment_id,
@@ -93,6 +98,30 @@ def dashboard_data(today: date) -> dict[str, Any]:
             counted.get(day, {"date": day, "emails": {}, "emails_total": 0, "payments": {}}) for day in days
         ],
         "items_read": report.reads.items + reads.items,
+    }
+
+
+def _blocked(held: list[OpenRequest]) -> dict[str, Any]:
+    """Invoices held for a document their customer's AP requires: how many, the amount they hold
+    back per currency, and the oldest."""
+    amounts: dict[str, Money] = {}
+    for request in held:
+        balance = request.invoice.balance
+        amounts[balance.currency] = amounts.get(balance.currency, Money.zero(balance.currency)) + balance
+    return {
+        "count": len(held),
+        "amounts": {code: amount.to_decimal_string() for code, amount in sorted(amounts.items())},
+        "oldest": [
+            {
+                "invoice_id": r.invoice.invoice_id,
+                "number": r.invoice.number,
+                "missing": list(r.missing),
+                "since": r.since,
+                "balance": r.invoice.balance.to_decimal_string(),
+                "currency": r.invoice.currency,
+            }
+            for r in held[:WORKLIST_SIZE]
+        ],
     }
 
 
@@ -200,6 +229,23 @@ def render(data: dict[str, Any]) -> str:
             ],
             "No dispute waits for finance.",
             "disputes",
+        )
+        + "</section>"
+    )
+    blocked = data["blocked_by_documents"]
+    held_back = ", ".join(f"{amount} {code}" for code, amount in blocked["amounts"].items()) or "nothing"
+    sections.append(
+        "<section><h2>Blocked by missing documents: "
+        f'<span data-testid="blocked-count">{blocked["count"]}</span> invoices, '
+        f'<span data-testid="blocked-amount">{escape(held_back)}</span> held back</h2>'
+        + _table(
+            ["Invoice", "Missing", "Balance", "Since"],
+            [
+                [b["number"], ", ".join(b["missing"]), f"{b['balance']} {b['currency']}", b["since"][:10]]
+                for b in blocked["oldest"]
+            ],
+            "No invoice waits for a document.",
+            "blocked",
         )
         + "</section>"
     )

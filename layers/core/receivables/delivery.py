@@ -9,6 +9,10 @@
   configured;
 - ``portal_only``: the email without attachments; the invoice is on the portal.
 
+Whatever the channel, the documents their AP requires with each invoice (a delivery note, a
+timesheet: `receivables.requirements`) are attached as they were uploaded, except for
+``portal_only``.
+
 Each attachment is named in the ``InvoiceEmailed`` audit event with the channel, so finance can
 see what the customer was sent.
 """
@@ -96,4 +100,18 @@ def attachments(
 
             built = build_invoice(invoice, customer, seller)
             files.append(Attachment(_file_name(invoice.number, "xml"), "application/xml", built, "built"))
+    return files + _documents(invoice, read_object)
+
+
+def _documents(invoice: Invoice, read_object: Callable[[str, str], bytes | None] | None) -> list[Attachment]:
+    """The documents the customer's AP required with the invoice, as uploaded (they live beside
+    the invoice's file, under ``documents/``)."""
+    files = []
+    for n, document in enumerate(invoice.documents, start=1):
+        data = read_object(invoice.source.bucket, document.key) if read_object is not None else None
+        if data is None:
+            continue
+        extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[document.content_type]
+        name = f"{document.kind.replace('_', '-')}-{n}-{_file_name(invoice.number, extension)}"
+        files.append(Attachment(name, document.content_type, data, "uploaded"))
     return files

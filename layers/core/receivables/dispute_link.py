@@ -50,11 +50,13 @@ REASONS = (
 class Attachments:
     """Where customers' documents go: ``presign(key, redirect)`` gives the (url, fields) of a
     presigned POST for exactly ``key``; ``peek(key)`` the object's size and first bytes (None if
-    absent); ``delete(key)`` removes a refused one."""
+    absent); ``delete(key)`` removes a refused one; ``link`` gives a download link (finance's)."""
 
     presign: Callable[[str, str], tuple[str, dict[str, str]]]
     peek: Callable[[str], tuple[int, bytes] | None]
     delete: Callable[[str], None]
+    # A short-lived download link for (key, content type, file name), served as an attachment.
+    link: Callable[[str, str, str], str] | None = None
 
 
 def dispute_form(

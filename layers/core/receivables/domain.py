@@ -90,12 +90,42 @@ class Customer:
     stripe_customer_id: str | None = None  # the Stripe Customer their saved payment method belongs to
     autopay: Autopay | None = None  # their consent to be charged on due dates
     invoice_delivery: str | None = None  # "email_pdf" (None), "email_einvoice" or "portal_only"
-    document_requirements: tuple[str, ...] = ()  # what their AP needs on every invoice ("po_number")
+    # What their AP needs on every invoice: "po_number", "contract_reference" (references on the
+    # invoice), "delivery_note", "timesheet" (documents attached to it).
+    document_requirements: tuple[str, ...] = ()
+    standing_po: StandingPo | None = None  # a blanket PO that covers their invoices while it lasts
+    account_owner: str | None = None  # our person for this account (email): documentation requests
+    ask_customer_for_documents: bool = False  # also ask their AP, through the portal, for what is missing
+    profile: dict[str, Any] | None = None  # what they gave on the enrolment form (address, contacts, …)
 
     @property
     def needs_contact_details(self) -> bool:
         """No email on file: nobody can be sent the invoice or a reminder yet."""
         return not self.email
+
+
+@dataclass(frozen=True, slots=True)
+class StandingPo:
+    """A blanket purchase order: invoices issued until ``valid_until`` (inclusive) carry its
+    ``number`` while the invoices already carrying it total no more than ``amount``."""
+
+    number: str
+    amount: Money
+    valid_until: date
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDocument:
+    """A document the customer's AP needs with an invoice (a delivery note, a timesheet), as
+    uploaded: its object ``key``, its ``size`` and its ``content_type`` as sniffed from its bytes
+    (PDF, PNG or JPEG; never what the uploader claimed)."""
+
+    kind: str
+    key: str
+    size: int
+    content_type: str
+    added_at: str
+    added_by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +185,9 @@ class DunningState:
     payment_failure: str | None = None  # why the last debit or autopay charge failed, and when
     autopay_attempts: int = 0  # off-session charges tried for this invoice (the next key's number)
     awaiting: tuple[str, ...] = ()  # what the customer's AP needs and the invoice lacks: held till then
+    awaiting_since: str | None = None  # when the invoice was held (ISO instant)
+    documents_requested_at: str | None = None  # the last documentation request or reminder
+    documents_reminders: int = 0  # reminders sent for the current hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +239,8 @@ class Invoice:
     source: SourceRef
     po_number: str | None = None
     buyer_reference: str | None = None
+    contract_reference: str | None = None
+    documents: tuple[InvoiceDocument, ...] = ()  # what the customer's AP needs with it, uploaded
     version: int = 0
     created_at: str = ""
     updated_at: str = ""

@@ -230,3 +230,103 @@ def render_account_email(
         "days": str(days),
     }
     return render(subject, body, button, values, locale)
+
+
+# What a customer's AP may need on an invoice (`receivables.requirements`), by language.
+REQUIREMENT_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "po_number": "your purchase order number",
+        "contract_reference": "your contract reference",
+        "delivery_note": "the signed delivery note",
+        "timesheet": "the approved timesheet",
+    },
+    "fr": {
+        "po_number": "votre numéro de bon de commande",
+        "contract_reference": "votre référence de contrat",
+        "delivery_note": "le bon de livraison signé",
+        "timesheet": "la feuille de temps validée",
+    },
+    "de": {
+        "po_number": "Ihre Bestellnummer",
+        "contract_reference": "Ihre Vertragsreferenz",
+        "delivery_note": "den unterschriebenen Lieferschein",
+        "timesheet": "den freigegebenen Stundenzettel",
+    },
+}
+
+# The request to the customer's AP for what an invoice lacks: (subject, body, button).
+DOCUMENT_REQUEST_EMAILS: dict[str, tuple[Template, Template, str]] = {
+    "en": (
+        Template("Invoice $number from $seller: we need $missing"),
+        Template(
+            "Hello $customer,\n\n"
+            "Invoice $number for $amount is ready, and your accounts-payable team needs $missing "
+            "on it before they can pay it. Please give it to us here:\n\n"
+            "$pay_url\n\n"
+            "We will send the invoice as soon as we have it.\n\n"
+            "Questions? Write to $contact.\n\n"
+            "$seller"
+        ),
+        "Complete the invoice",
+    ),
+    "fr": (
+        Template("Facture $number de $seller : il nous manque $missing"),
+        Template(
+            "Bonjour $customer,\n\n"
+            "La facture $number d'un montant de $amount est prête, et votre service comptable "
+            "fournisseurs a besoin de $missing pour la payer. Merci de nous le transmettre ici :\n\n"
+            "$pay_url\n\n"
+            "Nous vous enverrons la facture dès réception.\n\n"
+            "Des questions ? Écrivez à $contact.\n\n"
+            "$seller"
+        ),
+        "Compléter la facture",
+    ),
+    "de": (
+        Template("Rechnung $number von $seller: uns fehlt $missing"),
+        Template(
+            "Guten Tag $customer,\n\n"
+            "die Rechnung $number über $amount ist fertig, und Ihre Kreditorenbuchhaltung braucht "
+            "$missing, um sie zu bezahlen. Bitte geben Sie es uns hier:\n\n"
+            "$pay_url\n\n"
+            "Wir senden die Rechnung, sobald wir es haben.\n\n"
+            "Fragen? Schreiben Sie an $contact.\n\n"
+            "$seller"
+        ),
+        "Rechnung vervollständigen",
+    ),
+}
+
+
+def requirement_list(missing: tuple[str, ...] | list[str], locale: str) -> str:
+    """``missing`` as words of ``locale``, joined the way a sentence lists them."""
+    names = REQUIREMENT_NAMES[locale_for(locale)]
+    words = [names.get(m, m) for m in missing]
+    glue = {"en": " and ", "fr": " et ", "de": " und "}[locale_for(locale)]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + glue + words[-1]
+
+
+def render_document_request_email(
+    *,
+    number: str,
+    amount: Money,
+    missing: tuple[str, ...],
+    customer_name: str | None,
+    seller_name: str,
+    contact: str,
+    invoice_url: str,
+    language: str | None,
+) -> InvoiceEmail:
+    """The request to the customer's AP for what invoice ``number`` lacks, in their language."""
+    locale = locale_for(language)
+    subject, body, button = DOCUMENT_REQUEST_EMAILS[locale]
+    values = {
+        "number": number,
+        "amount": format_money(amount, locale),
+        "missing": requirement_list(missing, locale),
+        "customer": customer_name or "",
+        "seller": seller_name,
+        "contact": contact,
+        "pay_url": invoice_url,
+    }
+    return render(subject, body, button, values, locale)

@@ -66,6 +66,12 @@ def invoice_json(invoice: Invoice, today: date | None = None) -> dict[str, Any]:
         },
         "payment_failure": invoice.dunning.payment_failure,
         "awaiting": list(invoice.dunning.awaiting),
+        "awaiting_since": invoice.dunning.awaiting_since,
+        "contract_reference": invoice.contract_reference,
+        "documents": [
+            {"kind": d.kind, "content_type": d.content_type, "size": d.size, "added_at": d.added_at}
+            for d in invoice.documents
+        ],
         "version": invoice.version,
     }
     if today is not None:
@@ -114,6 +120,17 @@ def customer_json(customer: Customer) -> dict[str, Any]:
             "consented_at": customer.autopay.consented_at,
             "consented_by": customer.autopay.consented_by,
         },
+        "standing_po": None
+        if customer.standing_po is None
+        else {
+            "number": customer.standing_po.number,
+            "amount": customer.standing_po.amount.to_decimal_string(),
+            "currency": customer.standing_po.amount.currency,
+            "valid_until": customer.standing_po.valid_until.isoformat(),
+        },
+        "account_owner": customer.account_owner,
+        "ask_customer_for_documents": customer.ask_customer_for_documents,
+        "profile": customer.profile,
         "version": customer.version,
     }
 

@@ -1,14 +1,15 @@
 """One change to an invoice, with its audit event, retried on a concurrent change.
 
 The change is a function of the invoice as read fresh: it answers the changed invoice, the audit
-event's kind and data, or None when there is nothing to do (already done, no longer applies).
+event's kind and data (a tuple, or a `Change` that also creates or deletes other items in the same
+transaction), or None when there is nothing to do (already done, no longer applies).
 The write is conditional on the version it read, so a change that raced another is read again
 and decided again.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from receivables import store
@@ -23,9 +24,22 @@ if TYPE_CHECKING:
 MAX_ATTEMPTS = 5
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A changed invoice with its audit event's ``kind`` and ``data``, and the items created
+    (``extra``, each on condition that it does not exist) and deleted (``removals``, each on its
+    own condition) with it."""
+
+    invoice: Invoice
+    kind: str
+    data: dict[str, Any]
+    extra: tuple[store.LedgerRecord, ...] = ()
+    removals: tuple[tuple[store.LedgerRecord, Any], ...] = ()
+
+
 def change_invoice(
     invoice_id: str,
-    change: Callable[[Invoice], tuple[Invoice, str, dict[str, Any]] | None],
+    change: Callable[[Invoice], tuple[Invoice, str, dict[str, Any]] | Change | None],
     actor: str,
     clock: Clock,
 ) -> bool:
@@ -38,7 +52,9 @@ def change_invoice(
         outcome = change(invoice)
         if outcome is None:
             return False
-        changed, kind, data = outcome
+        if not isinstance(outcome, Change):
+            outcome = Change(*outcome)
+        changed, kind, data = outcome.invoice, outcome.kind, outcome.data
         now = iso_timestamp(clock.now())
         changed = replace(changed, version=invoice.version + 1, updated_at=now)
         event = AuditEvent(
@@ -50,7 +66,7 @@ def change_invoice(
             {"invoice_id": invoice_id, "number": invoice.number, "customer_id": invoice.customer_id, **data},
         )
         try:
-            store.apply_changes([(changed, event)])
+            store.apply_changes([(changed, event)], extra=outcome.extra, removals=outcome.removals)
         except store.ConcurrentChangeError:
             continue
         return True

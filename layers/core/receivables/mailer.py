@@ -184,10 +184,16 @@ def send_invoice_email(
         return MailOutcome(invoice_id, "skipped", "the customer has no email address")
     from receivables.requirements import hold_if_incomplete, missing
 
-    # Only an invoice that lacks something is read again (and held, once): the others are sent.
-    lacking = hold_if_incomplete(invoice_id, clock) if missing(invoice, customer) else ()
-    if lacking:
-        return MailOutcome(invoice_id, "held", f"the customer's AP needs {', '.join(lacking)}")
+    # Only an invoice that lacks something is read again (and held, once, or given the
+    # customer's standing PO): the others are sent as they are.
+    if missing(invoice, customer):
+        lacking = hold_if_incomplete(invoice_id, clock)
+        if lacking:
+            return MailOutcome(invoice_id, "held", f"the customer's AP needs {', '.join(lacking)}")
+        fresh = store.get_invoice(invoice_id)
+        if fresh is None:
+            return MailOutcome(invoice_id, "skipped", "no such invoice")
+        invoice = fresh
     files = attachments(invoice, customer, settings.seller_name, settings.seller, read_object)
     message = build_message(
         invoice,
@@ -297,6 +303,18 @@ def send_account_link(
     return message_id
 
 
+def _mark_sent(invoice_id: str, name: str, clock: Clock) -> bool:
+    """Record that mail ``name`` about the invoice went out (a once-only marker); False if a
+    concurrent delivery of the same event recorded it first."""
+    try:
+        store.apply_changes(
+            [], extra=[store.marker(store.invoice_pk(invoice_id), name, iso_timestamp(clock.now()))]
+        )
+    except store.ConcurrentChangeError:
+        return False
+    return True
+
+
 def send_payment_failed_notice(
     detail: dict[str, Any], settings: MailSettings, send_raw: Callable[[str, bytes], str], clock: Clock
 ) -> MailOutcome:
@@ -334,10 +352,90 @@ def send_payment_failed_notice(
         )
     )
     message_id = send_raw(settings.contact, message.as_bytes())
-    try:
-        store.apply_changes(
-            [], extra=[store.marker(store.invoice_pk(invoice_id), name, iso_timestamp(clock.now()))]
-        )
-    except store.ConcurrentChangeError:
+    if not _mark_sent(invoice_id, name, clock):
         return MailOutcome(invoice_id, "already_sent")
     return MailOutcome(invoice_id, "sent", settings.contact, message_id)
+
+
+def send_documentation_request(
+    detail: dict[str, Any],
+    settings: MailSettings,
+    link_key: bytes,
+    send_raw: Callable[[str, bytes], str],
+    clock: Clock,
+) -> MailOutcome:
+    """An ``InvoiceHeld`` or ``DocumentsReminded`` event: ask for what the invoice lacks. The
+    account owner named on the customer (else finance's address) is told which invoice waits
+    for what; the customer's AP is asked through the portal where the customer is configured for
+    it (`Customer.ask_customer_for_documents`). Once per event (a marker beside the invoice)."""
+    from receivables.emails import render_document_request_email, requirement_list
+
+    invoice_id = str(detail.get("invoice_id") or "")
+    event_id = str(detail.get("event_id") or "")
+    invoice = store.get_invoice(invoice_id) if invoice_id else None
+    if invoice is None or not event_id:
+        return MailOutcome(invoice_id, "skipped", "no such invoice")
+    lacking = invoice.dunning.awaiting
+    if not lacking:
+        return MailOutcome(invoice_id, "skipped", "the invoice is complete")
+    name = f"DOCREQ#{event_id}"
+    if store.marker_exists(store.invoice_pk(invoice_id), name):
+        return MailOutcome(invoice_id, "already_sent")
+    customer = store.get_customer(invoice.customer_id)
+    who = (customer.name if customer else None) or invoice.customer_id
+    owner = (customer.account_owner if customer else None) or settings.contact
+    reminder = int(detail.get("reminder") or 0)
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = owner
+    message["Subject"] = (
+        f"{'Reminder: i' if reminder else 'I'}nvoice {invoice.number} ({who}) waits for "
+        f"{requirement_list(lacking, 'en').replace('your ', 'their ')}"
+    )
+    asked = customer is not None and customer.ask_customer_for_documents and bool(customer.email)
+    message.set_content(
+        "\n".join(
+            [
+                f"Invoice {invoice.number} for {who} is held: their accounts-payable desk needs "
+                f"{', '.join(lacking)} on every invoice, and this one lacks it.",
+                "",
+                f"Amount:   {invoice.balance}",
+                f"Due:      {invoice.due_date.isoformat()}",
+                f"Held:     {invoice.dunning.awaiting_since}",
+                f"Reminder: {reminder}" if reminder else "First request.",
+                "",
+                "We asked the customer's AP through the portal."
+                if asked
+                else "Please obtain it from the customer.",
+                "The invoice is sent as soon as what it lacks is given",
+                "(on the portal, through the API, or in a new version of the invoice).",
+                f"Invoice:  {settings.public_base_url.rstrip('/')}/invoices/{invoice.invoice_id}",
+            ]
+        )
+    )
+    message_id = send_raw(owner, message.as_bytes())
+    if asked and customer is not None and customer.email:
+        rendered = render_document_request_email(
+            number=invoice.number,
+            amount=invoice.balance,
+            missing=lacking,
+            customer_name=customer.name,
+            seller_name=settings.seller_name,
+            contact=settings.contact,
+            invoice_url=account_url(invoice, customer, settings, link_key, clock),
+            language=customer.language,
+        )
+        request = EmailMessage()
+        request["Subject"] = rendered.subject
+        request["From"] = formataddr((settings.seller_name, settings.sender))
+        request["To"] = Address(display_name=customer.name or "", addr_spec=customer.email)
+        request["Reply-To"] = settings.contact
+        request["Content-Language"] = rendered.locale
+        request["X-Receivables-Invoice"] = invoice_id
+        request["X-Receivables-Mail"] = "documentation_request"
+        request.set_content(rendered.text)
+        request.add_alternative(rendered.html, subtype="html")
+        send_raw(customer.email, request.as_bytes())
+    if not _mark_sent(invoice_id, name, clock):
+        return MailOutcome(invoice_id, "already_sent")
+    return MailOutcome(invoice_id, "sent", owner, message_id)

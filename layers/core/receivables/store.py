@@ -68,6 +68,7 @@ from receivables.domain import (
     DueDateSource,
     DunningState,
     Invoice,
+    InvoiceDocument,
     InvoiceLine,
     InvoiceStatus,
     PartyId,
@@ -75,6 +76,7 @@ from receivables.domain import (
     Processing,
     Promise,
     SourceRef,
+    StandingPo,
 )
 from receivables.ledger import COLLECTIBLE, OPEN_RECEIVABLE
 from receivables.money import Money
@@ -208,6 +210,8 @@ class InvoiceRecord(LedgerRecord, discriminator="invoice"):
     source = SourceMap()
     po_number = UnicodeAttribute(null=True)
     buyer_reference = UnicodeAttribute(null=True)
+    contract_reference = UnicodeAttribute(null=True)
+    documents = UnicodeAttribute(null=True)  # JSON list of InvoiceDocument (see `_documents_json`)
     version = IntegerAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
@@ -254,6 +258,9 @@ class CustomerRecord(LedgerRecord, discriminator="customer"):
     autopay = UnicodeAttribute(null=True)  # JSON: the consent (see `_autopay_json`)
     invoice_delivery = UnicodeAttribute(null=True)
     document_requirements = ListAttribute(of=UnicodeAttribute, null=True)
+    # JSON: the standing PO, account owner, documentation settings and enrolment profile
+    # (see `_customer_extras_json`)
+    extras = UnicodeAttribute(null=True)
 
 
 class CustomerKeyRecord(LedgerRecord, discriminator="customer_key"):
@@ -356,6 +363,11 @@ def bind(table_name: str, region: str, host: str | None = None) -> None:
         record._connection = None
     _binding.table_name, _binding.region, _binding.host = table_name, region, host
     _binding.connection = None
+
+
+def binding() -> tuple[str, str, str | None]:
+    """The table, region and endpoint the records are bound to (to bind them back later)."""
+    return _binding.table_name, _binding.region, _binding.host
 
 
 def _connection() -> Connection:
@@ -462,11 +474,48 @@ def _invoice_record(inv: Invoice) -> InvoiceRecord:
         source=_source_map(inv.source),
         po_number=inv.po_number,
         buyer_reference=inv.buyer_reference,
+        contract_reference=inv.contract_reference,
+        documents=_documents_json(inv.documents),
         version=inv.version,
         created_at=inv.created_at,
         updated_at=inv.updated_at,
         fees=inv.fees.minor if inv.fees is not None else None,
         dunning=_dunning_json(inv.dunning),
+    )
+
+
+def _documents_json(documents: tuple[InvoiceDocument, ...]) -> str | None:
+    if not documents:
+        return None
+    return json.dumps(
+        [
+            {
+                "kind": d.kind,
+                "key": d.key,
+                "size": d.size,
+                "content_type": d.content_type,
+                "added_at": d.added_at,
+                "added_by": d.added_by,
+            }
+            for d in documents
+        ],
+        separators=(",", ":"),
+    )
+
+
+def _documents(text: str | None) -> tuple[InvoiceDocument, ...]:
+    if not text:
+        return ()
+    return tuple(
+        InvoiceDocument(
+            str(d["kind"]),
+            str(d["key"]),
+            int(d["size"]),
+            str(d["content_type"]),
+            str(d["added_at"]),
+            str(d["added_by"]),
+        )
+        for d in json.loads(text)
     )
 
 
@@ -522,6 +571,8 @@ def _invoice(rec: InvoiceRecord) -> Invoice:
         source=_source(rec.source),
         po_number=rec.po_number,
         buyer_reference=rec.buyer_reference,
+        contract_reference=rec.contract_reference,
+        documents=_documents(rec.documents),
         version=int(rec.version),
         created_at=rec.created_at,
         updated_at=rec.updated_at,
@@ -566,6 +617,9 @@ def _dunning_json(state: DunningState) -> str | None:
             "payment_failure": state.payment_failure,
             "autopay_attempts": state.autopay_attempts or None,
             "awaiting": list(state.awaiting) or None,
+            "awaiting_since": state.awaiting_since,
+            "documents_requested_at": state.documents_requested_at,
+            "documents_reminders": state.documents_reminders or None,
         },
         separators=(",", ":"),
     )
@@ -607,6 +661,9 @@ def _dunning(text: str | None, currency: str) -> DunningState:
         payment_failure=raw.get("payment_failure"),
         autopay_attempts=int(raw.get("autopay_attempts") or 0),
         awaiting=tuple(raw.get("awaiting") or ()),
+        awaiting_since=raw.get("awaiting_since"),
+        documents_requested_at=raw.get("documents_requested_at"),
+        documents_reminders=int(raw.get("documents_reminders") or 0),
     )
 
 
@@ -679,7 +736,26 @@ def _customer_record(c: Customer) -> CustomerRecord:
         autopay=_autopay_json(c.autopay),
         invoice_delivery=c.invoice_delivery,
         document_requirements=list(c.document_requirements) or None,
+        extras=_customer_extras_json(c),
     )
+
+
+def _customer_extras_json(c: Customer) -> str | None:
+    po = c.standing_po
+    extras = {
+        "standing_po": None
+        if po is None
+        else {
+            "number": po.number,
+            "amount": [po.amount.minor, po.amount.currency],
+            "until": po.valid_until.isoformat(),
+        },
+        "account_owner": c.account_owner,
+        "ask_customer_for_documents": c.ask_customer_for_documents or None,
+        "profile": c.profile,
+    }
+    kept = {name: value for name, value in extras.items() if value is not None}
+    return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
 
 
 def _autopay_json(autopay: Autopay | None) -> str | None:
@@ -741,7 +817,27 @@ def _customer(rec: CustomerRecord) -> Customer:
         autopay=_autopay(rec.autopay),
         invoice_delivery=rec.invoice_delivery,
         document_requirements=tuple(str(r) for r in rec.document_requirements or ()),
+        **_customer_extras(rec.extras),
     )
+
+
+def _customer_extras(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    raw = json.loads(text)
+    po = raw.get("standing_po")
+    return {
+        "standing_po": None
+        if not po
+        else StandingPo(
+            str(po["number"]),
+            Money(int(po["amount"][0]), str(po["amount"][1])),
+            date.fromisoformat(po["until"]),
+        ),
+        "account_owner": raw.get("account_owner"),
+        "ask_customer_for_documents": bool(raw.get("ask_customer_for_documents")),
+        "profile": raw.get("profile"),
+    }
 
 
 def _payment_record(p: Payment) -> PaymentRecord:
@@ -1220,6 +1316,18 @@ def documents(pk: str, first_sk: str, last_sk: str) -> list[tuple[str, dict[str,
         for record in DocumentRecord.query(pk, DocumentRecord.sk.between(first_sk, last_sk))
         if isinstance(record, DocumentRecord)
     ]
+
+
+def document_record(pk: str, sk: str, body: dict[str, Any], version: int, at: str) -> LedgerRecord:
+    """A JSON document item, to create within a transaction (`apply_changes` ``extra``)."""
+    return DocumentRecord(
+        pk=pk, sk=sk, body=json.dumps(body, separators=(",", ":")), version=version, updated_at=at
+    )
+
+
+def document_removal(pk: str, sk: str) -> tuple[LedgerRecord, Any]:
+    """The deletion of a JSON document item (`apply_changes` ``removals``); it must exist."""
+    return DocumentRecord(pk=pk, sk=sk), LedgerRecord.pk.exists()
 
 
 def put_document(

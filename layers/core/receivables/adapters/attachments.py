@@ -1,5 +1,6 @@
-"""Customers' dispute documents in S3: presigned POSTs for exactly one key each, and the checks
-after an upload (size, first bytes), with boto3."""
+"""Customers' documents in S3 (dispute evidence, the documents a held invoice lacks): presigned
+POSTs for exactly one key each, the checks after an upload (size, first bytes), and short-lived
+download links that make the browser save the file, with boto3."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from receivables.dispute_link import MAX_ATTACHMENT_BYTES, Attachments
 
 UPLOAD_SECONDS = 3600
+LINK_SECONDS = 300
 
 
 def s3_attachments(bucket: str, endpoint_url: str | None = None) -> Attachments:
@@ -22,14 +24,14 @@ def s3_attachments(bucket: str, endpoint_url: str | None = None) -> Attachments:
         return clients["s3"]
 
     def presign(key: str, redirect: str) -> tuple[str, dict[str, str]]:
+        # A browser is sent back to ``redirect``; a program (no redirect) gets S3's 204.
+        fields = {"success_action_redirect": redirect} if redirect else {}
+        conditions: list[Any] = [{"success_action_redirect": redirect}] if redirect else []
         post = client().generate_presigned_post(
             Bucket=bucket,
             Key=key,
-            Fields={"success_action_redirect": redirect},
-            Conditions=[
-                {"success_action_redirect": redirect},
-                ["content-length-range", 1, MAX_ATTACHMENT_BYTES],
-            ],
+            Fields=fields,
+            Conditions=[*conditions, ["content-length-range", 1, MAX_ATTACHMENT_BYTES]],
             ExpiresIn=UPLOAD_SECONDS,
         )
         return str(post["url"]), {k: str(v) for k, v in post["fields"].items()}
@@ -49,4 +51,17 @@ def s3_attachments(bucket: str, endpoint_url: str | None = None) -> Attachments:
     def delete(key: str) -> None:
         client().delete_object(Bucket=bucket, Key=key)
 
-    return Attachments(presign, peek, delete)
+    def link(key: str, content_type: str, name: str) -> str:
+        url: str = client().generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": bucket,
+                "Key": key,
+                "ResponseContentType": content_type,
+                "ResponseContentDisposition": f'attachment; filename="{name}"',
+            },
+            ExpiresIn=LINK_SECONDS,
+        )
+        return url
+
+    return Attachments(presign, peek, delete, link)

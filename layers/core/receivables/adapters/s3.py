@@ -93,11 +93,12 @@ class ObjectStore:
 
 
 def processed_reader(
-    bucket: str, endpoint_url: str | None, largest: int
+    bucket: str, endpoint_url: str | None, largest: int, prefixes: tuple[str, ...] = ("processed/",)
 ) -> Callable[[str, str], bytes | None]:
-    """Reads an ingested file back (``processed/…`` of ``bucket`` only, at most ``largest``
+    """Reads an ingested file back (under ``prefixes`` of ``bucket`` only, at most ``largest``
     bytes): the e-invoices as they were received, for the portal's downloads and the invoice
-    email. Anything it cannot give (gone, too large, S3 unreachable) is None, logged."""
+    email; the documents kept with invoices (``documents/``) for the email. Anything it cannot
+    give (gone, too large, S3 unreachable) is None, logged."""
     clients: dict[str, Any] = {}
 
     def read(where: str, key: str) -> bytes | None:
@@ -105,7 +106,7 @@ def processed_reader(
 
         from receivables.observability import logger
 
-        if where != bucket or not key.startswith("processed/"):
+        if where != bucket or not key.startswith(prefixes) or ".." in key:
             return None
         if "s3" not in clients:
             import boto3

@@ -36,6 +36,7 @@ ALIASES = {
     "vat_number": "customer_vat",
     "po": "po_number",
     "purchase_order": "po_number",
+    "contract": "contract_reference",
     "total": "total_amount",
     "amount": "total_amount",
     "gross_amount": "total_amount",

@@ -81,6 +81,8 @@ class Outcome:
     credit_notes_applied: int = 0
     customers_created: int = 0
     needs_contact_details: set[str] = field(default_factory=set)
+    blocked: list[dict[str, Any]] = field(default_factory=list)
+    completed: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -333,6 +335,7 @@ class DocumentWriter:
             source=self._source(doc),
             po_number=doc.po_number,
             buyer_reference=doc.buyer_reference,
+            contract_reference=doc.contract_reference,
             version=1,
             created_at=now,
             updated_at=now,
@@ -369,8 +372,10 @@ class DocumentWriter:
         batch, self._batch = self._batch, []
         self._resolve_customers([p.doc for p in batch])
         creations = {}
+        invoices = {}
         for pending in batch:
             invoice, event = self._invoice(pending)
+            invoices[pending.doc_id] = invoice
             creations[pending.doc_id] = store.Creation.invoice(invoice, event)
         refused = {c.aggregate_id for c in store.create_all(list(creations.values()))}
         existing = store.get_heads(refused) if refused else {}
@@ -385,9 +390,67 @@ class DocumentWriter:
                         "location": pending.doc.location,
                     }
                 )
+                self._note_blocked(invoices[pending.doc_id], pending)
+
+    def _note_blocked(self, invoice: Invoice, pending: _Pending) -> None:
+        """List a new invoice its customer's AP would refuse: the mailer holds it (the report
+        says why it was not sent)."""
+        from receivables.requirements import missing
+
+        lacking = missing(invoice, self._customers.get(invoice.customer_id))
+        if lacking:
+            customer = self._customers[invoice.customer_id]
+            covered = (
+                customer.standing_po is not None
+                and lacking == ("po_number",)
+                and invoice.issue_date <= customer.standing_po.valid_until
+            )
+            self.outcome.blocked.append(
+                {
+                    "number": pending.doc.number,
+                    "id": pending.doc_id,
+                    "location": pending.doc.location,
+                    "missing": list(lacking),
+                    "reason": (
+                        f"the standing PO {customer.standing_po.number} is given if it covers the amount"
+                        if covered and customer.standing_po is not None
+                        else f"awaiting document: {customer.name or customer.customer_id}'s AP requires "
+                        f"{', '.join(lacking)} on every invoice; not sent until given"
+                    ),
+                }
+            )
+
+    def _complete_stored(self, pending: _Pending, stored: Invoice) -> bool:
+        """A re-sent invoice that carries the PO number (or contract reference) the stored one
+        lacks: the stored one takes it (and is released if that was all it lacked)."""
+        from receivables.requirements import RequirementError, provide_reference
+
+        given = False
+        for what, value, current in (
+            ("po_number", pending.doc.po_number, stored.po_number),
+            ("contract_reference", pending.doc.contract_reference, stored.contract_reference),
+        ):
+            if value and not current:
+                try:
+                    provide_reference(stored.invoice_id, what, value, ACTOR, self.clock)
+                except RequirementError:
+                    continue
+                given = True
+                self.outcome.completed.append(
+                    {
+                        "number": pending.doc.number,
+                        "id": stored.invoice_id,
+                        "location": pending.doc.location,
+                        what: value,
+                    }
+                )
+        return given
 
     def _already_stored(self, pending: _Pending, stored: Invoice | CreditNote | None) -> None:
         doc = pending.doc
+        same = stored is not None and stored.fingerprint == pending.fingerprint
+        if same and isinstance(stored, Invoice) and self._complete_stored(pending, stored):
+            return
         if stored is not None and stored.fingerprint == pending.fingerprint:
             self.outcome.duplicates.append(
                 {

@@ -37,6 +37,7 @@ HEADER_FIELDS = (
     "po_number",
     "buyer_reference",
     "billing_reference",
+    "contract_reference",
     "total_amount",
     "tax_amount",
     "prepaid_amount",
@@ -288,6 +289,7 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
         po_number=h.get("po_number", "").strip() or None,
         buyer_reference=h.get("buyer_reference", "").strip() or None,
         billing_reference=billing_reference,
+        contract_reference=h.get("contract_reference", "").strip() or None,
     )
 
 

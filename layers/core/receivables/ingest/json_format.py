@@ -30,6 +30,7 @@ HEADER_KEYS = {
     "po_number": "po_number",
     "buyer_reference": "buyer_reference",
     "billing_reference": "billing_reference",
+    "contract_reference": "contract_reference",
     "total": "total_amount",
     "tax": "tax_amount",
     "prepaid": "prepaid_amount",

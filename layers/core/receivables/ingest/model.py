@@ -59,6 +59,7 @@ class ParsedDocument:
     po_number: str | None = None
     buyer_reference: str | None = None
     billing_reference: str | None = None
+    contract_reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,11 +133,17 @@ def ingest_object(
             "credit_notes_applied": outcome.credit_notes_applied if outcome else 0,
             "customers_created": outcome.customers_created if outcome else 0,
             "customers_needing_contact_details": sorted(outcome.needs_contact_details) if outcome else [],
+            "blocked": len(outcome.blocked) if outcome else 0,
+            "completed": len(outcome.completed) if outcome else 0,
         },
         "problems": [p.to_json() for p in problems],
         "created": created[:MAX_LISTED_CREATED],
         "created_listed": min(len(created), MAX_LISTED_CREATED),
         "duplicates": outcome.duplicates if outcome else [],
+        # Invoices held until their customer's AP has what it requires (not sent; requested).
+        "blocked": outcome.blocked[:MAX_LISTED_CREATED] if outcome else [],
+        # Re-sent invoices that brought what a stored one lacked (a PO number): now complete.
+        "completed": outcome.completed if outcome else [],
     }
     suffix = ".error.json" if rejected else ".report.json"
     objects.put_json(event.bucket, destination + suffix, report)

@@ -177,6 +177,7 @@ class _UblReader:
             po_number=None if order.upper() in _NO_ORDER else order,
             buyer_reference=self.text("cbc:BuyerReference") or None,
             billing_reference=self.text("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID") or None,
+            contract_reference=self.text("cac:ContractDocumentReference/cbc:ID") or None,
         )
 
     def tax_total(self) -> Money:

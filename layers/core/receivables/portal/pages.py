@@ -142,7 +142,24 @@ WORDS: dict[str, dict[str, str]] = {
         "po_number": "PO number",
         "send": "Send",
         "po_received": "Thank you: the PO number is recorded and the invoice is on its way to you.",
-        "held": "Waiting for your PO number",
+        "documents_needed": (
+            "Your accounts-payable team needs the following with this invoice "
+            "before it can be paid. Please give it here; we send the invoice as "
+            "soon as it is complete."
+        ),
+        "contract_reference": "Contract reference",
+        "delivery_note": "Signed delivery note",
+        "timesheet": "Approved timesheet",
+        "upload": "Upload",
+        "upload_types": "PDF, PNG or JPEG, up to 10 MB",
+        "upload_received": "Thank you: the document is kept with the invoice.",
+        "upload_missing": "The upload did not arrive; please try again.",
+        "upload_too_large": "This document was not kept: it is larger than 10 MB.",
+        "upload_wrong_type": "This document was not kept: only PDF, PNG and JPEG files are taken.",
+        "upload_not_ours": "This upload is not one this invoice asked for.",
+        "upload_too_many": "This invoice already has as many documents as it can keep.",
+        "reference_received": "Thank you: that is recorded. The invoice still needs what is shown below.",
+        "held": "Waiting for a document from you",
     },
     "fr": {
         "account": "Votre compte",
@@ -274,7 +291,28 @@ WORDS: dict[str, dict[str, str]] = {
         "po_number": "Numéro de bon de commande",
         "send": "Envoyer",
         "po_received": "Merci : le numéro de commande est enregistré et la facture vous est envoyée.",
-        "held": "En attente de votre numéro de commande",
+        "documents_needed": (
+            "Votre service comptable a besoin des éléments suivants avec cette "
+            "facture avant de la payer. Merci de nous les transmettre ici ; nous "
+            "envoyons la facture dès qu'elle est complète."
+        ),
+        "contract_reference": "Référence du contrat",
+        "delivery_note": "Bon de livraison signé",
+        "timesheet": "Feuille de temps validée",
+        "upload": "Envoyer le fichier",
+        "upload_types": "PDF, PNG ou JPEG, 10 Mo au plus",
+        "upload_received": "Merci : le document est conservé avec la facture.",
+        "upload_missing": "Le fichier n'est pas arrivé ; merci de réessayer.",
+        "upload_too_large": "Ce document n'a pas été conservé : il dépasse 10 Mo.",
+        "upload_wrong_type": (
+            "Ce document n'a pas été conservé : seuls les fichiers PDF, PNG et JPEG sont acceptés."
+        ),
+        "upload_not_ours": "Cet envoi ne correspond à aucune demande pour cette facture.",
+        "upload_too_many": "Cette facture a déjà autant de documents qu'elle peut en conserver.",
+        "reference_received": (
+            "Merci, c'est enregistré. La facture attend encore ce qui est indiqué ci-dessous."
+        ),
+        "held": "En attente d'un document de votre part",
     },
     "de": {
         "account": "Ihr Konto",
@@ -411,7 +449,26 @@ WORDS: dict[str, dict[str, str]] = {
         "po_number": "Bestellnummer",
         "send": "Senden",
         "po_received": "Danke: Die Bestellnummer ist erfasst, und die Rechnung ist unterwegs zu Ihnen.",
-        "held": "Wartet auf Ihre Bestellnummer",
+        "documents_needed": (
+            "Ihre Kreditorenbuchhaltung braucht zu dieser Rechnung Folgendes, bevor "
+            "sie bezahlt werden kann. Bitte geben Sie es hier an; wir senden die "
+            "Rechnung, sobald sie vollständig ist."
+        ),
+        "contract_reference": "Vertragsreferenz",
+        "delivery_note": "Unterschriebener Lieferschein",
+        "timesheet": "Freigegebener Stundenzettel",
+        "upload": "Hochladen",
+        "upload_types": "PDF, PNG oder JPEG, höchstens 10 MB",
+        "upload_received": "Danke: Das Dokument ist bei der Rechnung abgelegt.",
+        "upload_missing": "Die Datei ist nicht angekommen; bitte versuchen Sie es erneut.",
+        "upload_too_large": "Dieses Dokument wurde nicht behalten: Es ist größer als 10 MB.",
+        "upload_wrong_type": (
+            "Dieses Dokument wurde nicht behalten: Nur PDF-, PNG- und JPEG-Dateien werden angenommen."
+        ),
+        "upload_not_ours": "Dieser Upload gehört zu keiner Anforderung dieser Rechnung.",
+        "upload_too_many": "Diese Rechnung hat bereits so viele Dokumente, wie sie aufnehmen kann.",
+        "reference_received": "Danke, das ist erfasst. Die Rechnung braucht noch, was unten steht.",
+        "held": "Wartet auf ein Dokument von Ihnen",
     },
 }
 

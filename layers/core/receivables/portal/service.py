@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from receivables.adapters.stripe_api import StripeGateway
     from receivables.clock import Clock
+    from receivables.dispute_link import Attachments
     from receivables.domain import Customer
 
 PORTAL_ACTION = "portal"
@@ -102,6 +103,7 @@ class Portal:
     gateway: StripeGateway | None = None  # Stripe, for autopay (setup sessions, Customers)
     # Reads an object of the invoice bucket (bucket, key) -> bytes, or None if there is none.
     read_object: Callable[[str, str], bytes | None] | None = None
+    files: Attachments | None = None  # presigned uploads of the documents a held invoice lacks
 
     @property
     def _wall(self) -> Clock:
@@ -290,11 +292,12 @@ class Portal:
         data = self.read_object(*location)
         return data if data is not None and is_original(data, invoice) else None
 
-    def invoice_page(self, cookies: str | None, invoice_id: str) -> Answer:
+    def invoice_page(self, cookies: str | None, invoice_id: str, notice: str = "") -> Answer:
         """``GET /portal/invoices/<id>``: the invoice, its downloads (the PDF, the e-invoice as
         received and the files embedded in it), and the dispute and promise-to-pay forms."""
         from receivables.ledger import COLLECTIBLE
         from receivables.portal.originals import embedded
+        from receivables.portal.requests import upload_forms
 
         own = self._own_invoice(cookies, invoice_id)
         if isinstance(own, Answer):
@@ -317,6 +320,9 @@ class Portal:
             else None,
             csrf=csrf_token(session, self.link_key),
             session_forms=True,
+            uploads=upload_forms(invoice, self.files, self.base_url),
+            notice=_words(language, notice) if notice else "",
+            notice_ok=notice == "upload_received",
         )
         return Answer.html(200, body)
 
@@ -327,10 +333,11 @@ class Portal:
         scope = LinkScope(action, customer.customer_id, invoice.invoice_id, expires, customer.link_generation)
         return f"/{action}/{sign_link(scope, self.link_key)}"
 
-    def give_po_number(self, cookies: str | None, invoice_id: str, form: bytes) -> Answer:
-        """``POST /portal/invoices/<id>/po``: the PO number the customer's AP needs on a held
-        invoice; the invoice is released and mailed."""
-        from receivables.requirements import provide_po_number
+    def give_reference(self, cookies: str | None, invoice_id: str, form: bytes) -> Answer:
+        """``POST /portal/invoices/<id>/po``: the PO number or contract reference the customer's
+        AP needs on a held invoice (the form's ``po_number`` or ``contract_reference``); the
+        invoice is released and mailed once it lacks nothing more."""
+        from receivables.requirements import REFERENCES, RequirementError, provide_reference
 
         own = self._own_invoice(cookies, invoice_id)
         if isinstance(own, Answer):
@@ -343,13 +350,55 @@ class Portal:
             return self.denied(exc)
         language = language_of(customer.language)
         csrf = csrf_token(session, self.link_key)
-        if "po_number" not in invoice.dunning.awaiting:
+        given = [what for what in REFERENCES if what in fields and what in invoice.dunning.awaiting]
+        if not given:
             return Answer.html(409, _message(language, "invoice", "not_found", csrf))
         try:
-            provide_po_number(invoice.invoice_id, fields.get("po_number", ""), ACTOR_PORTAL, self.clock)
-        except ValueError:
+            for what in given:
+                invoice = provide_reference(invoice.invoice_id, what, fields[what], ACTOR_PORTAL, self.clock)
+        except RequirementError:
             return Answer.html(400, _message(language, "invoice", "po_needed", csrf))
-        return Answer.html(200, _message(language, "invoice", "po_received", csrf))
+        done = "po_received" if not invoice.dunning.awaiting else "reference_received"
+        return Answer.html(200, _message(language, "invoice", done, csrf))
+
+    # The PO form's route kept its name when contract references joined it.
+    give_po_number = give_reference
+
+    def document_attached(self, cookies: str | None, invoice_id: str, key: str) -> Answer:
+        """``GET /portal/invoices/<id>/uploaded``: where S3 sends the browser after an
+        upload. The object is checked (size, first bytes) and kept with the invoice, or deleted
+        with the reason; either way the invoice page follows."""
+        from receivables.portal.requests import keep_upload
+
+        own = self._own_invoice(cookies, invoice_id)
+        if isinstance(own, Answer):
+            return own
+        _, customer, invoice = own
+        language = language_of(customer.language)
+        if self.files is None:
+            return Answer.html(404, _message(language, "invoice", "not_found"))
+        problem, _ = keep_upload(invoice, key, self.files, ACTOR_PORTAL, self.clock)
+        answer = self.invoice_page(cookies, invoice_id, notice=problem or "upload_received")
+        return replace(answer, status=400) if problem else answer
+
+    def invoice_upload(self, cookies: str | None, invoice_id: str, index: str) -> Answer:
+        """``GET /portal/invoices/<id>/documents/<n>``: a document kept with the invoice, as a
+        download of the type its bytes showed."""
+        own = self._own_invoice(cookies, invoice_id)
+        if isinstance(own, Answer):
+            return own
+        _, customer, invoice = own
+        n = int(index) if index.isdigit() else 0
+        document = invoice.documents[n - 1] if 0 < n <= len(invoice.documents) else None
+        data = (
+            self.read_object(invoice.source.bucket, document.key) if document and self.read_object else None
+        )
+        if document is None or data is None:
+            return Answer.html(404, _message(language_of(customer.language), "invoice", "not_found"))
+        extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[document.content_type]
+        return _download(
+            data, document.content_type, f"{document.kind}-{n}-{_safe(invoice.number)}.{extension}"
+        )
 
     def invoice_document(self, cookies: str | None, invoice_id: str) -> Answer:
         """``GET /portal/invoices/<id>/pdf``: one of the customer's invoices as a PDF: the PDF
