@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,9 @@ from receivables import store
 from receivables.adapters.stripe_api import StripeGateway
 from receivables.autopay import ChargeOutcome, charge_due
 from receivables.clock import Clock, clock_from_env
+from receivables.domain import Invoice
 from receivables.dunning.sweep import ExecutionExistsError, sweep
+from receivables.ledger import OPEN_RECEIVABLE
 from receivables.observability import logger, metrics
 from receivables.settings import Settings
 
@@ -73,15 +76,22 @@ def handle(
     start: Callable[[str, dict[str, Any]], str],
     gateway: StripeGateway | None = None,
 ) -> dict[str, Any]:
-    """Charge autopay, then sweep once; a summary for the logs and the caller."""
+    """Charge autopay, then sweep once; a summary for the logs and the caller. The due-date
+    index is read once for both (every open receivable); what autopay charged is read again."""
     charged = ChargeOutcome()
+    everything = store.open_receivables_due_by(date.max)
     if gateway is not None:
         try:
-            charged = charge_due(clock, gateway)
+            charged = charge_due(clock, gateway, everything)
         except Exception:  # noqa: BLE001 - the day's dunning and snapshot go on without autopay
             logger.exception("autopay: the charges were not made")
             metrics.add_metric(name="AutopayFailed", unit="Count", value=1)
-    outcome = sweep(clock, start)
+    touched = {*charged.charged, *charged.processing, *charged.declined, *charged.errors}
+    if touched:
+        fresh = store.get_heads(touched)
+        read_again = (fresh.get(i.invoice_id) if i.invoice_id in touched else i for i in everything)
+        everything = [i for i in read_again if isinstance(i, Invoice) and i.status in OPEN_RECEIVABLE]
+    outcome = sweep(clock, start, everything)
     reminded = remind_documentation_requests(clock)
     summary = {
         "documentation_requests_reminded": len(reminded),

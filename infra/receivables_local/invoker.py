@@ -67,6 +67,32 @@ class _Context:
         return 900_000
 
 
+class FairLock:
+    """A lock taken in the order it was asked for (Python's own lock lets any waiter win).
+
+    The asynchronous worker runs one queued invocation after another: with a plain lock it takes
+    the lock back the moment it lets it go, and a synchronous invocation (a Step Functions task
+    waiting for its Lambda) could wait behind a whole backlog of scheduled sweeps, seconds that
+    are simulated weeks on the accelerated clock. Here each waiter is served in turn."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> FairLock:
+        with self._turns:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
 @dataclass
 class Invoker:
     """Runs handlers in-process; `invoke_async` queues, `invoke` runs now and returns."""
@@ -75,7 +101,7 @@ class Invoker:
     overrides: dict[str, str] = field(default_factory=dict)  # applied over each function's own
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by physical name
     history: list[Invocation] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: FairLock = field(default_factory=lambda: FairLock())
     _queue: queue.Queue[tuple[str, Any, Callable[[], None] | None] | None] = field(
         default_factory=queue.Queue
     )

@@ -27,6 +27,7 @@ from receivables.ledger import COLLECTIBLE
 from receivables.money import Money
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import date
 
     from receivables.adapters.stripe_api import StripeGateway
@@ -204,14 +205,19 @@ class ChargeOutcome:
     errors: list[str] = field(default_factory=list)  # tried again at the next sweep
 
 
-def due_for_autopay(today: date) -> list[tuple[Invoice, Customer]]:
-    """The invoices due by ``today`` (Query on the due-date index) of customers with autopay on,
-    due on or after the day they consented (an invoice already late then was not part of the
-    consent), not yet tried, not disputed, not on hold, and with no debit on its way."""
+def due_for_autopay(
+    today: date, receivables: Iterable[Invoice] | None = None
+) -> list[tuple[Invoice, Customer]]:
+    """The invoices due by ``today`` (Query on the due-date index, unless the caller read it:
+    ``receivables``) of customers with autopay on, due on or after the day they consented (an
+    invoice already late then was not part of the consent), not yet tried, not disputed, not on
+    hold, and with no debit on its way."""
+    read = store.collectible_invoices_due_by(today) if receivables is None else receivables
     due = [
         i
-        for i in store.collectible_invoices_due_by(today)
-        if i.status in COLLECTIBLE
+        for i in read
+        if i.due_date <= today
+        and i.status in COLLECTIBLE
         and i.balance.minor > 0
         and i.dunning.autopay_attempts == 0
         and i.dunning.processing is None
@@ -249,13 +255,16 @@ def charge_params(invoice: Invoice, customer: Customer, consent: Autopay) -> dic
     }
 
 
-def charge_due(clock: Clock, gateway: StripeGateway) -> ChargeOutcome:
-    """Charge every invoice `due_for_autopay` once (see the module docstring). One invoice's
-    error is logged and counted, and the others are still charged."""
+def charge_due(
+    clock: Clock, gateway: StripeGateway, receivables: Iterable[Invoice] | None = None
+) -> ChargeOutcome:
+    """Charge every invoice `due_for_autopay` once (see the module docstring); ``receivables``
+    are the open receivables if the caller read them already. One invoice's error is logged and
+    counted, and the others are still charged."""
     from receivables.observability import logger
 
     outcome = ChargeOutcome()
-    for invoice, customer in due_for_autopay(clock.now().date()):
+    for invoice, customer in due_for_autopay(clock.now().date(), receivables):
         try:
             _charge_one(invoice, customer, clock, gateway, outcome)
         except Exception:  # noqa: BLE001 - one invoice must not hold back the others, nor the dunning

@@ -64,14 +64,20 @@ def execution_name(invoice: Invoice, run: int) -> str:
     return f"{invoice.invoice_id}-run-{run}"
 
 
-def sweep(clock: Clock, start_execution: Callable[[str, dict[str, Any]], str]) -> SweepOutcome:
-    """Start dunning where it is due to start; write today's snapshot."""
+def sweep(
+    clock: Clock,
+    start_execution: Callable[[str, dict[str, Any]], str],
+    receivables: list[Invoice] | None = None,
+) -> SweepOutcome:
+    """Start dunning where it is due to start; write today's snapshot. ``receivables`` are every
+    open receivable, if the caller read them already (the sweep function reads them once for
+    autopay and for this)."""
     policy = load_policy()
     today = clock.now().date()
     outcome = SweepOutcome()
     # One pass over the due-date index serves both: the window for dunning, everything for the
     # snapshot (a daily batch job, not a request path).
-    everything = store.open_receivables_due_by(date.max)
+    everything = store.open_receivables_due_by(date.max) if receivables is None else receivables
     window_end = today + timedelta(days=policy.lead_days)
     for invoice in (i for i in everything if i.due_date <= window_end):
         if invoice.status is InvoiceStatus.DISPUTED:
