@@ -678,6 +678,167 @@ def assign_invoice_collector(who: str, invoice_id: str) -> Response:
     return _invoice_reply(assign_collector(invoice_id, collector, f"finance:{who}", context()[1]))
 
 
+# --- enrolment ----------------------------------------------------------------------------------
+MAX_INVITATIONS = 100
+
+
+@cache
+def invitation_sender() -> Callable[[Any], str]:
+    """Mails an enrolment invitation through SES (built on first use)."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    from receivables.adapters.ses import ses_sender
+    from receivables.mailer import MailSettings, send_enrolment_invitation
+
+    settings, _ = context()
+    mail = MailSettings.from_env(os.environ)
+    send_raw = ses_sender(mail.sender, settings.endpoint_url)
+    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+
+    def send(enrolment: Any) -> str:
+        key = str(get_secret(key_name, max_age=300)).encode()
+        return send_enrolment_invitation(enrolment, mail, key, send_raw)
+
+    return send
+
+
+def _enrolment_reply(enrolment: Any, status: int = 200) -> Response:
+    return _json({"enrolment": enrolment.to_json()}, status)
+
+
+def _invitees(body: dict[str, Any]) -> tuple[list[tuple[Any, Any, str | None]], list[FieldError]]:
+    """The (customer, prospect, email) to invite, from ``customers`` and ``prospects``."""
+    errors: list[FieldError] = []
+    wanted: list[tuple[Any, Any, str | None]] = []
+    customers, prospects = body.get("customers", []), body.get("prospects", [])
+    if not isinstance(customers, list) or not isinstance(prospects, list):
+        return [], [FieldError("body", "customers and prospects are lists")]
+    if (not customers and not prospects) or len(customers) + len(prospects) > MAX_INVITATIONS:
+        errors.append(FieldError("body", f"names 1 to {MAX_INVITATIONS} customers or prospects"))
+    for n, item in enumerate(customers):
+        item = {"customer_id": item} if isinstance(item, str) else item
+        email = item.get("email") if isinstance(item, dict) else None
+        customer = store.get_customer(str(item.get("customer_id", ""))) if isinstance(item, dict) else None
+        if customer is None:
+            errors.append(FieldError(f"customers[{n}]", "is not a customer"))
+        elif not (email or customer.email):
+            errors.append(FieldError(f"customers[{n}].email", "is needed: the customer has no email on file"))
+        else:
+            wanted.append((customer, None, email))
+    for n, item in enumerate(prospects):
+        name = item.get("company_name") if isinstance(item, dict) else None
+        email = item.get("email") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
+            errors.append(FieldError(f"prospects[{n}].company_name", "must be 1 to 200 characters"))
+        elif not isinstance(email, str) or "@" not in email or " " in email.strip() or len(email) > 254:
+            errors.append(FieldError(f"prospects[{n}].email", "must be an email address"))
+        else:
+            wanted.append((None, (name.strip(), email.strip()), None))
+    return wanted, errors
+
+
+@app.route("/enrolments", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def invite_to_enrol(who: str) -> Response:
+    """Invite customers, or prospects, to give their billing details (collector): ``{"customers":
+    ["cus_…" | {"customer_id", "email"}], "prospects": [{"company_name", "email"}], "language"}``.
+    Each gets a signed link by email (valid 14 days); one already invited is reminded. Nothing is
+    sent unless every invitee is valid."""
+    from receivables.enrolment import invite
+
+    body = _body()
+    language = body.get("language")
+    wanted, errors = _invitees(body)
+    if language is not None and language not in ("en", "fr", "de"):
+        errors.append(FieldError("language", "must be one of en, fr, de"))
+    if errors:
+        raise RequestInvalidError(errors)
+    _, clock = context()
+    done = []
+    for customer, prospect, email in wanted:
+        enrolment, outcome = invite(
+            customer, prospect, language, f"finance:{who}", clock, invitation_sender(), email
+        )
+        done.append({"outcome": outcome, "enrolment": enrolment.to_json()})
+    logger.info("enrolment invitations", extra={"count": len(done), "by": who})
+    return _json({"invitations": done}, 201)
+
+
+@app.route("/enrolments", methods=["GET"])
+@endpoint(Role.VIEWER)
+def list_enrolments(who: str) -> Response:
+    """Every enrolment and its state (``?state=invited|opened|submitted|approved|rejected``)."""
+    from receivables.enrolment import STATES, list_enrolments
+
+    query = Query(["state"])
+    state = query.raw.get("state")
+    if state is not None and state not in STATES:
+        query.errors.append(FieldError("state", f"must be one of {', '.join(STATES)}"))
+    query.done()
+    found = list_enrolments(state)
+    return _json({"enrolments": [e.to_json() for e in found], "count": len(found)})
+
+
+def _enrolment_or_404(enrolment_id: str) -> Any:
+    from receivables.enrolment import get_enrolment
+
+    found = get_enrolment(enrolment_id)
+    if found is None:
+        raise NotFoundError(f"no enrolment {enrolment_id}")
+    return found
+
+
+@app.route("/enrolments/{enrolment_id}", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_enrolment(who: str, enrolment_id: str) -> Response:
+    """One enrolment: its state, the details given, what waits for approval, and its history."""
+    from receivables.finance import event_json
+
+    enrolment = _enrolment_or_404(enrolment_id)
+    history = [event_json(e) for e in store.audit_events(f"ENROL#{enrolment_id}")]
+    return _json({"enrolment": enrolment.to_json(), "history": history})
+
+
+@app.route("/enrolments/{enrolment_id}/remind", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def remind_enrolment(who: str, enrolment_id: str) -> Response:
+    """Send an open invitation again, with a fresh link (collector)."""
+    from receivables.enrolment import EnrolmentError, remind
+
+    try:
+        done = remind(_enrolment_or_404(enrolment_id), f"finance:{who}", context()[1], invitation_sender())
+    except EnrolmentError as exc:
+        raise LedgerError(str(exc)) from None
+    return _enrolment_reply(done)
+
+
+@app.route("/enrolments/{enrolment_id}/approve", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def approve_enrolment(who: str, enrolment_id: str) -> Response:
+    """Apply the changes a submitted enrolment holds for approval (controller): a new AP email
+    address, a new bank account. ``{"note": "..."}`` (optional) says how they were checked."""
+    return _decide(who, enrolment_id, approve=True, note=str(_body().get("note") or ""))
+
+
+@app.route("/enrolments/{enrolment_id}/reject", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def reject_enrolment(who: str, enrolment_id: str) -> Response:
+    """Refuse the changes a submitted enrolment holds (controller): ``{"reason": "..."}``; the
+    customer record keeps what it had."""
+    return _decide(who, enrolment_id, approve=False, note=_body("reason")["reason"])
+
+
+def _decide(who: str, enrolment_id: str, *, approve: bool, note: str) -> Response:
+    from receivables.enrolment import EnrolmentError, decide
+
+    _enrolment_or_404(enrolment_id)
+    try:
+        decided = decide(enrolment_id, approve, note, f"finance:{who}", context()[1])
+    except EnrolmentError as exc:
+        raise LedgerError(str(exc)) from None
+    return _enrolment_reply(decided)
+
+
 # --- document requirements ----------------------------------------------------------------------
 @cache
 def invoice_files() -> Attachments:

@@ -407,3 +407,37 @@ def portal_autopay_off() -> Response:
 def portal_logout() -> Response:
     """Sign out: the session cookie is cleared."""
     return _answer(portal().sign_out(_cookies(), _form_body()))
+
+
+# --- enrolment ---------------------------------------------------------------------------------
+def _enrolment_answer(answer: tuple[int, str]) -> Response:
+    from receivables.portal.service import Answer
+
+    status, body = answer
+    return _answer(Answer.html(status, body))
+
+
+@app.route("/enrol/{token}", methods=["GET"])
+def enrolment_form(token: str) -> Response:
+    """The enrolment form an invitation links to (``?lang=`` picks its language)."""
+    from receivables.portal.enrolment_page import show_form
+
+    deps = default_dependencies()
+    request = app.current_request
+    assert request is not None
+    query = dict(request.query_params or {})
+    return _enrolment_answer(
+        show_form(token, query, deps.link_key(), deps.clock, deps.settings.public_base_url)
+    )
+
+
+@app.route("/enrol/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def enrolment_posted(token: str) -> Response:
+    """The enrolment form, saved as a draft or submitted."""
+    from receivables.portal.enrolment_page import post_form
+
+    deps = default_dependencies()
+    answer = post_form(token, _form_body(), deps.link_key(), deps.clock, deps.settings.public_base_url)
+    if answer[0] == 200:
+        logger.info("enrolment form posted")
+    return _enrolment_answer(answer)

@@ -102,6 +102,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     from receivables import store
     from receivables_local.demo_disputes import disputes_chapter
     from receivables_local.demo_dunning import dunning_chapter
+    from receivables_local.demo_enrolment import enrolment_chapter
     from receivables_local.demo_finance import finance_chapter
     from receivables_local.demo_portal import portal_chapter
 
@@ -156,7 +157,8 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     dunning_chapter(runtime, s3, bucket, out)
     disputes_chapter(runtime, s3, bucket, out)
     portal_chapter(runtime, s3, bucket, out)
-    finance_chapter(runtime, out, number=12)
+    enrolment_chapter(runtime, s3, bucket, out, number=12)
+    finance_chapter(runtime, out, number=13)
 
 
 # --- payments ----------------------------------------------------------------------------------
@@ -166,11 +168,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def http(
-    url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None, method: str | None = None
 ) -> tuple[int, dict[str, str], str]:
     """One loopback request, redirects not followed: (status, headers, body)."""
     opener = urllib.request.build_opener(_NoRedirect)
-    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310 - loopback
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310 - loopback
     try:
         with opener.open(request, timeout=30) as response:
             return response.status, dict(response.headers), response.read().decode()

@@ -104,7 +104,7 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert "Customers told of the outcome by email: 2" in lumen
     # The portal: three invoices paid in one checkout; another customer's invoice and a revoked
     # link refused.
-    portal = out.split("11. The customer portal", 1)[1].split("12. What finance sees", 1)[0]
+    portal = out.split("11. The customer portal", 1)[1].split("12. A new customer enrols", 1)[0]
     assert "the portal shows 3 open invoices" in portal
     assert "one checkout for €1,845.30" in portal and "back to /portal?paid=1" in portal
     assert "ways to pay euros, the preferred first: card, sepa_debit, bank_transfer" in portal
@@ -116,8 +116,27 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert "closing balance 0.00 EUR" in portal
     assert "another customer's invoice: 400, no checkout" in portal
     assert "the clerk's session now: 410, the email's link: 410" in portal
+    # Enrolment and documents: a VAT id corrected, an invoice held for its PO and delivery note,
+    # reminded, released when the AP gave them on the portal, and mailed with the note.
+    enrolment = out.split("12. A new customer enrols", 1)[1].split("13. What finance sees", 1)[0]
+    assert "submits with VAT DE136695977: 400, " in enrolment and "check digit" in enrolment
+    assert re.search(
+        r"corrected to DE136695976 and submitted: 200; enrolment approved, customer cus_\w+", enrolment
+    )
+    assert "their AP requires on every invoice: po_number, delivery_note" in enrolment
+    assert "blocked: WIL-2027-001, awaiting document" in enrolment
+    assert "to owner@seller.example" in enrolment and "to ap@willow.example" in enrolment
+    assert "finance's open documentation requests: 1" in enrolment
+    assert re.search(r"the sweep has reminded the request [1-9]\d* time", enrolment)
+    assert "the document is kept with the invoice" in enrolment
+    waited = re.search(r"it waited (\d+) hours", enrolment)
+    assert waited and int(waited.group(1)) >= 6 * 24
+    assert re.search(
+        r"goes out to ap@willow\.example with invoice-WIL-2027-001\.pdf, delivery-note-1-", enrolment
+    )
+    assert "open documentation requests now: 0" in enrolment
     # Finance's view: the aging adds up, the KPIs, the dashboard's screenshot.
-    finance = out.split("12. What finance sees", 1)[1]
+    finance = out.split("13. What finance sees", 1)[1]
     for row in re.findall(r"^   ([A-Z]{3}) +([\d. ]+)$", finance, re.M):
         total, *buckets = (Decimal(n) for n in row[1].split())
         assert len(buckets) == 5 and total == sum(buckets), row  # current, 1-30, ..., 90+

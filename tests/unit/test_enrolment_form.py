@@ -732,7 +732,7 @@ def _details(draw: st.DrawFn) -> EnrolmentDetails:
     po = st.builds(
         StandingPo,
         number=_WORDS.filter(bool),
-        amount=st.integers(1, 10**14).map(lambda minor: Money(minor, "EUR")),
+        amount=st.integers(1, 10**14 - 1).map(lambda minor: Money(minor, "EUR")),  # 12 integer digits at most
         valid_until=st.dates(),
     )
     return EnrolmentDetails(

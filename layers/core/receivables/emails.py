@@ -330,3 +330,76 @@ def render_document_request_email(
         "pay_url": invoice_url,
     }
     return render(subject, body, button, values, locale)
+
+
+# The invitation to enrol (and its reminders): (subject, body, button).
+ENROLMENT_EMAILS: dict[str, tuple[Template, Template, str]] = {
+    "en": (
+        Template("$seller: please give us your billing details"),
+        Template(
+            "Hello $customer,\n\n"
+            "To invoice you the way your accounts-payable team needs, we need your billing "
+            "details once: your company ids, billing address, AP contacts, how you want to receive "
+            "invoices and what must be on them. It takes a few minutes, and you can save and come "
+            "back later.\n\n"
+            "$pay_url\n\n"
+            "The link works until $expires.\n\n"
+            "Questions? Write to $contact.\n\n"
+            "$seller"
+        ),
+        "Give your billing details",
+    ),
+    "fr": (
+        Template("$seller : merci de nous indiquer vos informations de facturation"),
+        Template(
+            "Bonjour $customer,\n\n"
+            "Pour vous facturer comme votre service comptable fournisseurs le souhaite, nous avons "
+            "besoin une seule fois de vos informations de facturation : identifiants de "
+            "l'entreprise, adresse de facturation, contacts comptables, mode de réception des "
+            "factures et mentions obligatoires. Cela prend quelques minutes, et vous pouvez "
+            "enregistrer pour reprendre plus tard.\n\n"
+            "$pay_url\n\n"
+            "Le lien est valable jusqu'au $expires.\n\n"
+            "Des questions ? Écrivez à $contact.\n\n"
+            "$seller"
+        ),
+        "Indiquer vos informations",
+    ),
+    "de": (
+        Template("$seller: Bitte teilen Sie uns Ihre Rechnungsdaten mit"),
+        Template(
+            "Guten Tag $customer,\n\n"
+            "damit wir Ihnen so Rechnungen stellen, wie Ihre Kreditorenbuchhaltung sie braucht, "
+            "benötigen wir einmalig Ihre Rechnungsdaten: Firmenkennungen, Rechnungsadresse, "
+            "Ansprechpartner, gewünschter Rechnungsversand und Pflichtangaben. Das dauert wenige "
+            "Minuten, und Sie können zwischenspeichern und später weitermachen.\n\n"
+            "$pay_url\n\n"
+            "Der Link gilt bis $expires.\n\n"
+            "Fragen? Schreiben Sie an $contact.\n\n"
+            "$seller"
+        ),
+        "Rechnungsdaten angeben",
+    ),
+}
+
+
+def render_enrolment_email(
+    *,
+    customer_name: str | None,
+    seller_name: str,
+    contact: str,
+    form_url: str,
+    expires: date,
+    language: str | None,
+) -> InvoiceEmail:
+    """The invitation to enrol, in the customer's language."""
+    locale = locale_for(language)
+    subject, body, button = ENROLMENT_EMAILS[locale]
+    values = {
+        "customer": customer_name or "",
+        "seller": seller_name,
+        "contact": contact,
+        "pay_url": form_url,
+        "expires": format_date(expires, locale),
+    }
+    return render(subject, body, button, values, locale)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from receivables.delivery import Attachment
     from receivables.domain import Customer, Invoice
     from receivables.einvoice import Seller
+    from receivables.enrolment import Enrolment
 
 MARKER = "invoice-email"
 ACTOR = "mailer"
@@ -425,17 +426,33 @@ def send_documentation_request(
             invoice_url=account_url(invoice, customer, settings, link_key, clock),
             language=customer.language,
         )
-        request = EmailMessage()
-        request["Subject"] = rendered.subject
-        request["From"] = formataddr((settings.seller_name, settings.sender))
-        request["To"] = Address(display_name=customer.name or "", addr_spec=customer.email)
-        request["Reply-To"] = settings.contact
-        request["Content-Language"] = rendered.locale
-        request["X-Receivables-Invoice"] = invoice_id
-        request["X-Receivables-Mail"] = "documentation_request"
-        request.set_content(rendered.text)
-        request.add_alternative(rendered.html, subtype="html")
+        request = mime_message(rendered, customer, settings, invoice_id, "documentation_request")
         send_raw(customer.email, request.as_bytes())
     if not _mark_sent(invoice_id, name, clock):
         return MailOutcome(invoice_id, "already_sent")
     return MailOutcome(invoice_id, "sent", owner, message_id)
+
+
+def send_enrolment_invitation(
+    enrolment: Enrolment, settings: MailSettings, link_key: bytes, send_raw: Callable[[str, bytes], str]
+) -> str:
+    """Email the enrolment's invitation (or a reminder: the same words, a fresh link) to the
+    address it was sent to, in the enrolment's language; the message id."""
+    from datetime import UTC, datetime
+
+    from receivables.domain import Customer
+    from receivables.emails import render_enrolment_email
+    from receivables.enrolment import token_for
+
+    url = f"{settings.public_base_url.rstrip('/')}/enrol/{token_for(enrolment, link_key)}"
+    rendered = render_enrolment_email(
+        customer_name=enrolment.company_name,
+        seller_name=settings.seller_name,
+        contact=settings.contact,
+        form_url=url,
+        expires=datetime.fromtimestamp(enrolment.expires, UTC).date(),
+        language=enrolment.language,
+    )
+    to = Customer(enrolment.customer_id or "", enrolment.company_name, (), enrolment.email)
+    message = mime_message(rendered, to, settings, "", "enrolment_invitation")
+    return send_raw(enrolment.email, message.as_bytes())

@@ -1331,18 +1331,36 @@ def document_removal(pk: str, sk: str) -> tuple[LedgerRecord, Any]:
 
 
 def put_document(
-    pk: str, body: dict[str, Any], version: int, at: str, event: AuditEvent | None, sk: str = HEAD
+    pk: str,
+    body: dict[str, Any],
+    version: int,
+    at: str,
+    event: AuditEvent | None,
+    sk: str = HEAD,
+    listing: tuple[str, str] | None = None,
 ) -> None:
     """Write document ``pk`` at ``version`` (on condition that the stored one is ``version - 1``,
-    or absent for 1), with its audit event in the same transaction."""
+    or absent for 1), with its audit event in the same transaction; ``listing`` (partition, sort
+    key) lists it on the listing index (`listed_documents`)."""
     record = DocumentRecord(
         pk=pk, sk=sk, body=json.dumps(body, separators=(",", ":")), version=version, updated_at=at
     )
+    if listing is not None:
+        record.gsi3pk, record.gsi3sk = listing
     condition = LedgerRecord.pk.does_not_exist() if version == 1 else DocumentRecord.version == version - 1
     items: list[tuple[LedgerRecord, Any]] = [(record, condition)]
     if event is not None:
         items.append((_event_record(pk, event), LedgerRecord.pk.does_not_exist()))
     _transact(items)
+
+
+def listed_documents(listing: str, limit: int = 500) -> list[tuple[dict[str, Any], int]]:
+    """The JSON documents listed under ``listing`` (Query gsi3), by their listing sort key."""
+    return [
+        (json.loads(record.body), int(record.version))
+        for record in LedgerRecord.gsi3.query(listing, limit=limit)
+        if isinstance(record, DocumentRecord)
+    ]
 
 
 # --- raw calls (aggregate counters) -------------------------------------------------------------
