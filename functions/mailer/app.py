@@ -22,6 +22,7 @@ from receivables.clock import Clock, clock_from_env
 from receivables.mailer import (
     MailOutcome,
     MailSettings,
+    send_credit_note,
     send_documentation_request,
     send_invoice_email,
     send_payment_failed_notice,
@@ -101,11 +102,18 @@ def default_dependencies() -> Dependencies:
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     """Email the invoice an ``InvoiceIngested`` (or, once complete, ``InvoiceReleased``) event
     names; tell finance of a ``PaymentFailed``; ask for what a held invoice lacks
-    (``InvoiceHeld``, ``DocumentsReminded``)."""
+    (``InvoiceHeld``, ``DocumentsReminded``); send a credit note as an e-invoice to a customer who
+    takes them (``CreditNoteIngested``)."""
     if event.get("detail-type") == "PaymentFailed":
         notice = send_payment_failed_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
         logger.info("payment failed notice", extra={"invoice_id": notice.invoice_id, "action": notice.action})
         return {"invoice_id": notice.invoice_id, "action": notice.action, "detail": notice.detail}
+    if event.get("detail-type") == "CreditNoteIngested":
+        sent = send_credit_note(
+            event.get("detail", {}), deps.mail, deps.send_raw, deps.clock, deps.read_object
+        )
+        logger.info("credit note email", extra={"credit_note_id": sent.invoice_id, "action": sent.action})
+        return {"credit_note_id": sent.invoice_id, "action": sent.action, "detail": sent.detail}
     if event.get("detail-type") in ("InvoiceHeld", "DocumentsReminded"):
         asked = send_documentation_request(
             event.get("detail", {}), deps.mail, deps.link_key(), deps.send_raw, deps.clock

@@ -128,3 +128,45 @@ def test_the_default_is_the_pdf_and_portal_only_attaches_nothing(aws: Aws) -> No
     aws.drop("inbox/d2.csv", CSV.replace("D-1", "D-2"))
     portal_only = deliver_as(aws, document_id("self", DocumentType.INVOICE, "D-2"), "portal_only")
     assert files(portal_only) == {}
+
+
+def test_a_credit_note_goes_as_an_einvoice_to_a_customer_who_takes_them_once(aws: Aws) -> None:
+    from receivables.mailer import send_credit_note
+
+    aws.drop(
+        "inbox/cn.csv",
+        CSV.replace("total_amount\n", "total_amount,document_type,billing_reference\n").replace(
+            "119.00\n",
+            "119.00,invoice,\nCN-1,2026-10-05,,EUR,C-D,Dune Foods,ap@dune.example,19.00,credit_note,D-1\n",
+        ),
+    )
+    invoice_id = document_id("self", DocumentType.INVOICE, "D-1")
+    note_id = document_id("self", DocumentType.CREDIT_NOTE, "CN-1")
+    invoice = store.get_invoice(invoice_id)
+    assert invoice is not None and invoice.balance.to_decimal_string() == "100.00"
+    outbox = Outbox()
+    assert send_credit_note({"credit_note_id": note_id}, SETTINGS, outbox, aws.clock).action == "skipped"
+    change_customer(
+        invoice.customer_id,
+        lambda c: replace(c, invoice_delivery="email_einvoice"),
+        "Test",
+        {},
+        "t",
+        aws.clock,
+    )
+
+    sent = send_credit_note({"credit_note_id": note_id}, SETTINGS, outbox, aws.clock, read(aws))
+    again = send_credit_note({"credit_note_id": note_id}, SETTINGS, outbox, aws.clock, read(aws))
+
+    assert (sent.action, again.action) == ("sent", "already_sent") and len(outbox.sent) == 1
+    ((name, (kind, xml)),) = files(outbox.sent[0]).items()
+    assert (name, kind) == ("credit-note-CN-1.xml", "application/xml")
+    parsed = parse_ubl(xml)
+    assert isinstance(parsed, ParsedDocument) and parsed.doc_type is DocumentType.CREDIT_NOTE
+    assert (parsed.number, parsed.billing_reference, parsed.payable.to_decimal_string()) == (
+        "CN-1",
+        "D-1",
+        "19.00",
+    )
+    (event,) = [e for e in store.audit_events(store.credit_note_pk(note_id)) if e.type == "CreditNoteEmailed"]
+    assert event.data["attachments"][0]["origin"] == "built" and event.data["to"] == "ap@dune.example"

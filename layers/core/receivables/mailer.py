@@ -456,3 +456,83 @@ def send_enrolment_invitation(
     to = Customer(enrolment.customer_id or "", enrolment.company_name, (), enrolment.email)
     message = mime_message(rendered, to, settings, "", "enrolment_invitation")
     return send_raw(enrolment.email, message.as_bytes())
+
+
+CREDIT_NOTE_MARKER = "EMAILED"
+
+
+def send_credit_note(
+    detail: dict[str, Any],
+    settings: MailSettings,
+    send_raw: Callable[[str, bytes], str],
+    clock: Clock,
+    read_object: Callable[[str, str], bytes | None] | None = None,
+) -> MailOutcome:
+    """A ``CreditNoteIngested`` event: email the credit note, as a Peppol BIS Billing 3.0 UBL
+    CreditNote (as received when it came as one, else built from the ledger with the seller's
+    Peppol identity), to a customer whose AP takes e-documents (``invoice_delivery``
+    ``email_einvoice``); the others see it on their statement and the portal. Once per credit
+    note (a marker and ``CreditNoteEmailed``, in one transaction)."""
+    from receivables.einvoice import build_credit_note
+    from receivables.portal.originals import is_original, original_location
+
+    credit_note_id = str(detail.get("credit_note_id") or "")
+    note = store.get_credit_note(credit_note_id) if credit_note_id else None
+    if note is None:
+        return MailOutcome(credit_note_id, "skipped", "no such credit note")
+    customer = store.get_customer(note.customer_id)
+    if customer is None or not customer.email or customer.invoice_delivery != "email_einvoice":
+        return MailOutcome(credit_note_id, "skipped", "the customer takes no e-documents by email")
+    pk = store.credit_note_pk(credit_note_id)
+    if store.marker_exists(pk, CREDIT_NOTE_MARKER):
+        return MailOutcome(credit_note_id, "already_sent")
+    location = original_location(note)
+    data = read_object(*location) if location is not None and read_object is not None else None
+    origin = "received" if data is not None and is_original(data, note) else "built"
+    if origin == "built":
+        if settings.seller is None:
+            return MailOutcome(credit_note_id, "skipped", "the seller's Peppol identity is not configured")
+        invoice = store.get_invoice(note.applied_invoice_id) if note.applied_invoice_id else None
+        data = build_credit_note(note, customer, settings.seller, invoice)
+    assert data is not None
+    message = EmailMessage()
+    message["Subject"] = f"Credit note {note.number} from {settings.seller_name}: {note.amount}"
+    message["From"] = formataddr((settings.seller_name, settings.sender))
+    message["To"] = Address(display_name=customer.name or "", addr_spec=customer.email)
+    message["Reply-To"] = settings.contact
+    message["X-Receivables-Mail"] = "credit_note"
+    reference = f" on invoice {note.invoice_reference}" if note.invoice_reference else ""
+    message.set_content(
+        f"Hello {customer.name or ''},\n\n"
+        f"Please find credit note {note.number} for {note.amount}{reference}, "
+        "as a Peppol e-invoice (UBL).\n\n"
+        f"Questions? Write to {settings.contact}.\n\n{settings.seller_name}"
+    )
+    name = (
+        "credit-note-" + "".join(c if c.isalnum() or c in ".-_" else "_" for c in note.number)[:80] + ".xml"
+    )
+    message.add_attachment(data, maintype="application", subtype="xml", filename=name)
+    message_id = send_raw(customer.email, message.as_bytes())
+    delivered = {
+        "credit_note_id": credit_note_id,
+        "customer_id": note.customer_id,
+        "to": customer.email,
+        "message_id": message_id,
+        "channel": "email",
+        "attachments": [{"name": name, "type": "application/xml", "origin": origin, "bytes": len(data)}],
+    }
+    for _ in range(MAX_ATTEMPTS):  # the credit may be applied to an invoice meanwhile
+        now = iso_timestamp(clock.now())
+        event = AuditEvent(credit_note_id, note.version + 1, "CreditNoteEmailed", now, ACTOR, delivered)
+        try:
+            store.apply_changes(
+                [(replace(note, version=note.version + 1), event)],
+                extra=[store.marker(pk, CREDIT_NOTE_MARKER, now)],
+            )
+            return MailOutcome(credit_note_id, "sent", customer.email, message_id)
+        except store.ConcurrentChangeError:
+            fresh = store.get_credit_note(credit_note_id)
+            if fresh is None or store.marker_exists(pk, CREDIT_NOTE_MARKER):
+                return MailOutcome(credit_note_id, "already_sent")
+            note = fresh
+    raise store.StoreError(f"credit note {note.number} was emailed but its record kept changing")

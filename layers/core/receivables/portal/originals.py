@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from receivables.domain import Invoice
+    from receivables.domain import CreditNote, Invoice
 
 CAC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}"
 CBC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
@@ -41,17 +41,18 @@ class Attachment:
     data: bytes
 
 
-def original_location(invoice: Invoice) -> tuple[str, str] | None:
-    """Where the invoice's own file is kept after ingest (bucket, key), or None when the file
-    was a CSV or JSON export of many documents."""
+def original_location(invoice: Invoice | CreditNote) -> tuple[str, str] | None:
+    """Where the invoice's (or credit note's) own file is kept after ingest (bucket, key), or
+    None when the file was a CSV or JSON export of many documents."""
     source = invoice.source
     if source.format != "ubl" or source.location != "document" or not source.key.startswith(INBOX):
         return None
     return source.bucket, PROCESSED + source.key.removeprefix(INBOX)
 
 
-def is_original(data: bytes, invoice: Invoice) -> bool:
-    """Whether ``data`` still is the document the invoice was made from (same fingerprint)."""
+def is_original(data: bytes, invoice: Invoice | CreditNote) -> bool:
+    """Whether ``data`` still is the document the invoice (or credit note) was made from (same
+    fingerprint)."""
     from receivables.ingest.documents import fingerprint
     from receivables.ingest.model import FileRejectedError, ParsedDocument
     from receivables.ingest.ubl import parse_ubl

@@ -1,0 +1,60 @@
+"""Which invoice needs what: each requirement a customer may set, met or missing, in order; and
+the references as their fields take them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from receivables.domain import Customer, InvoiceDocument
+from receivables.requirements import REQUIREMENTS, RequirementError, clean_reference, missing, provided
+from tests.unit.test_ledger import make_invoice
+
+NOTE = InvoiceDocument(
+    "delivery_note", "documents/inv_test/delivery_note/0123456789abcdef", 900, "application/pdf", "t", "c"
+)
+
+
+def customer(*requires: str) -> Customer:
+    return Customer("cus_test", "Acme", (), "ap@acme.example", document_requirements=requires)
+
+
+@pytest.mark.parametrize(
+    ("requires", "changes", "lacking"),
+    [
+        ((), {}, ()),
+        (("po_number",), {}, ("po_number",)),
+        (("po_number",), {"po_number": "PO-1"}, ()),
+        (("contract_reference",), {"po_number": "PO-1"}, ("contract_reference",)),
+        (("contract_reference",), {"contract_reference": "MSA-9"}, ()),
+        (("delivery_note",), {}, ("delivery_note",)),
+        (("delivery_note",), {"documents": (NOTE,)}, ()),
+        (("timesheet",), {"documents": (NOTE,)}, ("timesheet",)),  # a delivery note is not a timesheet
+        (("timesheet", "po_number", "delivery_note"), {"documents": (NOTE,)}, ("po_number", "timesheet")),
+    ],
+)
+def test_what_an_invoice_lacks_for_its_customer(
+    requires: tuple[str, ...], changes: dict[str, object], lacking: tuple[str, ...]
+) -> None:
+    invoice = replace(make_invoice(), **changes)  # type: ignore[arg-type]
+
+    assert missing(invoice, customer(*requires)) == lacking
+    assert all(provided(invoice, r) for r in REQUIREMENTS if r in requires and r not in lacking)
+
+
+def test_an_unknown_customer_requires_nothing() -> None:
+    assert missing(make_invoice(), None) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"), [("  PO   4711 ", "PO 4711"), ("MSA-2026/04", "MSA-2026/04"), ("x" * 100, "x" * 100)]
+)
+def test_a_reference_is_kept_with_its_whitespace_collapsed(text: str, kept: str) -> None:
+    assert clean_reference(text, "po_number") == kept
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 101])
+def test_an_empty_or_overlong_reference_is_refused_with_its_limits(text: str) -> None:
+    with pytest.raises(RequirementError, match="1 to 100 characters"):
+        clean_reference(text, "contract_reference")
