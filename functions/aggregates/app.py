@@ -2,8 +2,9 @@
 
 Every new version of an invoice replaces its contribution to the aging, per-customer and sales
 counters (`receivables.aggregates`), exactly once and in version order whatever the stream
-replays; every email sent and payment received is counted once in its day's activity. Records
-are handled one by one and failures reported per record (Powertools Batch).
+replays; every email sent and payment received is counted once in its day's activity; a
+customer with a credit limit has their credit level reviewed (`receivables.credit`). Records are
+handled one by one and failures reported per record (Powertools Batch).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from aws_lambda_powertools.utilities.batch import (
 
 from receivables import store
 from receivables.aggregates import apply_activity, apply_invoice
+from receivables.clock import Clock, clock_from_env
+from receivables.credit import review
 from receivables.observability import logger, metrics
 from receivables.settings import Settings
 
@@ -37,6 +40,12 @@ def bind() -> None:
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
 
 
+@cache
+def clock() -> Clock:
+    """The function's clock (accelerated only on the local runtime), once per cold start."""
+    return clock_from_env(os.environ)
+
+
 def aggregate_record(record: DynamoDBRecord) -> None:
     """Apply the invoice version, or count the email or payment, one stream record carries
     (anything else is ignored)."""
@@ -46,6 +55,12 @@ def aggregate_record(record: DynamoDBRecord) -> None:
     invoice = store.invoice_from_stream_image(image)
     changed = apply_invoice(invoice) if invoice is not None else apply_activity(image)
     metrics.add_metric(name="AggregatesApplied" if changed else "AggregatesReplayed", unit="Count", value=1)
+    if invoice is not None:
+        # The customer's exposure moved (or, for a replay, may have): bring their credit level
+        # up to date. A replay records nothing new: the level is stored.
+        reviewed = review(invoice.customer_id, clock())
+        if reviewed is not None and reviewed.credit_limit is not None:
+            metrics.add_metric(name="CreditReviewed", unit="Count", value=1)
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:

@@ -678,6 +678,152 @@ def assign_invoice_collector(who: str, invoice_id: str) -> Response:
     return _invoice_reply(assign_collector(invoice_id, collector, f"finance:{who}", context()[1]))
 
 
+# --- credit -------------------------------------------------------------------------------------
+def _money_field(body: dict[str, Any], name: str, currency: str, errors: list[FieldError]) -> Any:
+    """``body[name]`` as Money in ``currency`` (a decimal string), None when absent or null."""
+    from receivables.money import Money, MoneyError
+
+    raw = body.get(name)
+    if raw is None:
+        return None
+    try:
+        amount = Money.parse(str(raw), currency)
+    except (MoneyError, ValueError):
+        errors.append(FieldError(name, f"must be a decimal string in {currency}"))
+        return None
+    if amount.minor < 0:
+        errors.append(FieldError(name, "must not be negative"))
+    return amount
+
+
+def _currency_field(body: dict[str, Any], errors: list[FieldError]) -> str:
+    try:
+        return normalise_currency(str(body.get("currency", "")))
+    except ValueError:
+        errors.append(FieldError("currency", "must be an ISO 4217 code, e.g. EUR"))
+        return "EUR"
+
+
+def _amount_of(body: dict[str, Any]) -> Any:
+    """The body's required ``amount`` in its ``currency``, as Money; a 400 naming what is wrong."""
+    errors: list[FieldError] = []
+    currency = _currency_field(body, errors)
+    amount = _money_field(body, "amount", currency, errors)
+    if amount is None and not errors:
+        errors.append(FieldError("amount", "is required"))
+    if errors:
+        raise RequestInvalidError(errors)
+    return amount
+
+
+@app.route("/customers/{customer_id}/credit-limit", methods=["PUT"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def set_credit_limit(who: str, customer_id: str) -> Response:
+    """Set the customer's credit limit (controller only): ``{"limit": "50000.00", "currency":
+    "EUR", "insured_amount": "30000.00", "insured_until": "2027-12-31"}`` (the insurance is
+    optional; a null limit removes it). ``CreditLimitChanged``; the credit level is reviewed at once."""
+    from receivables.credit import review
+    from receivables.finance import change_customer, customer_json
+
+    body = _body()
+    errors: list[FieldError] = []
+    currency = _currency_field(body, errors)
+    limit = _money_field(body, "limit", currency, errors)
+    insured = _money_field(body, "insured_amount", currency, errors)
+    until = None
+    if body.get("insured_until") is not None:
+        try:
+            until = date.fromisoformat(str(body["insured_until"]))
+        except ValueError:
+            errors.append(FieldError("insured_until", "must be an ISO date"))
+    if "limit" not in body:
+        errors.append(FieldError("limit", "is required (null removes the limit)"))
+    if errors:
+        raise RequestInvalidError(errors)
+    customer = customer_or_404(customer_id)
+    _, clock = context()
+    before = customer.credit_limit
+    data = {
+        "limit": None if limit is None else limit.to_decimal_string(),
+        "currency": currency,
+        "before": None if before is None else f"{before.to_decimal_string()} {before.currency}",
+        "insured_amount": None if insured is None else insured.to_decimal_string(),
+        "insured_until": None if until is None else until.isoformat(),
+    }
+    change_customer(
+        customer_id,
+        lambda c: replace(c, credit_limit=limit, insured_amount=insured, insured_until=until, credit_level=0),
+        "CreditLimitChanged",
+        data,
+        f"finance:{who}",
+        clock,
+    )
+    reviewed = review(customer_id, clock)
+    assert reviewed is not None
+    return _json({"customer": customer_json(reviewed)})
+
+
+@app.route("/customers/{customer_id}/open-orders", methods=["PUT"], content_types=["application/json"])
+@endpoint(Role.COLLECTOR)
+def report_open_orders(who: str, customer_id: str) -> Response:
+    """What the customer has ordered and is not invoiced yet, as the ERP reports it (collector):
+    ``{"amount": "1200.00", "currency": "EUR"}``; it counts in the exposure where the policy says."""
+    from receivables.credit import review
+    from receivables.finance import change_customer, customer_json
+
+    amount = _amount_of(_body())
+    customer_or_404(customer_id)
+    _, clock = context()
+    change_customer(
+        customer_id,
+        lambda c: replace(c, open_orders=amount),
+        "OpenOrdersReported",
+        {"amount": amount.to_decimal_string(), "currency": amount.currency},
+        f"finance:{who}",
+        clock,
+    )
+    reviewed = review(customer_id, clock)
+    assert reviewed is not None
+    return _json({"customer": customer_json(reviewed)})
+
+
+@app.route("/customers/{customer_id}/exposure", methods=["GET"])
+@endpoint(Role.VIEWER)
+def customer_exposure(who: str, customer_id: str) -> Response:
+    """The customer's exposure against their limit (``?currency=``, default the limit's)."""
+    from receivables.credit import exposure, load_policy
+
+    query = Query(["currency"])
+    customer = customer_or_404(customer_id)
+    default = customer.credit_limit.currency if customer.credit_limit else "EUR"
+    currency = query.currency("currency") or default
+    query.done()
+    _, clock = context()
+    seen = exposure(customer, currency, clock.now().date(), load_policy())
+    return _json(
+        {"customer_id": customer_id, "credit_level": customer.credit_level, "exposure": seen.to_json()}
+    )
+
+
+@app.route("/credit/check", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.VIEWER)
+def credit_check(who: str) -> Response:
+    """May this customer have an order of this amount? ``{"customer_id", "amount", "currency"}``:
+    ``approve``, ``refer`` or ``decline`` with each reason (hold, limit, insurance, overdue,
+    score) and the exposure. Two reads, whatever the customer's history: for an ERP to call
+    before it ships."""
+    from receivables.credit import check, load_policy
+
+    body = _body("customer_id")
+    amount = _amount_of(body)
+    customer = customer_or_404(str(body["customer_id"]))
+    _, clock = context()
+    decided = check(customer, amount, clock.now().date(), load_policy())
+    return _json(
+        {"customer_id": customer.customer_id, "amount": amount.to_decimal_string(), **decided.to_json()}
+    )
+
+
 # --- enrolment ----------------------------------------------------------------------------------
 MAX_INVITATIONS = 100
 

@@ -23,6 +23,7 @@ from receivables.mailer import (
     MailOutcome,
     MailSettings,
     send_credit_note,
+    send_credit_notice,
     send_documentation_request,
     send_invoice_email,
     send_payment_failed_notice,
@@ -103,11 +104,16 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     """Email the invoice an ``InvoiceIngested`` (or, once complete, ``InvoiceReleased``) event
     names; tell finance of a ``PaymentFailed``; ask for what a held invoice lacks
     (``InvoiceHeld``, ``DocumentsReminded``); send a credit note as an e-invoice to a customer who
-    takes them (``CreditNoteIngested``)."""
+    takes them (``CreditNoteIngested``); tell the account owner a customer crossed a threshold of
+    their credit limit (``CreditThresholdCrossed``)."""
     if event.get("detail-type") == "PaymentFailed":
         notice = send_payment_failed_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
         logger.info("payment failed notice", extra={"invoice_id": notice.invoice_id, "action": notice.action})
         return {"invoice_id": notice.invoice_id, "action": notice.action, "detail": notice.detail}
+    if event.get("detail-type") == "CreditThresholdCrossed":
+        told = send_credit_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
+        logger.info("credit notice", extra={"customer_id": told.invoice_id, "action": told.action})
+        return {"customer_id": told.invoice_id, "action": told.action, "detail": told.detail}
     if event.get("detail-type") == "CreditNoteIngested":
         sent = send_credit_note(
             event.get("detail", {}), deps.mail, deps.send_raw, deps.clock, deps.read_object

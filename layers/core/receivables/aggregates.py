@@ -412,3 +412,13 @@ def currencies(reads: Reads) -> list[str]:
 def number(item: dict[str, Any], attribute: str) -> int:
     """An integer counter of a raw item (0 when absent)."""
     return int(item.get(attribute, {}).get("N", "0"))
+
+
+def customer_total(customer_id: str, currency: str) -> dict[str, int]:
+    """A customer's running total in ``currency`` (one GetItem): ``open``, ``invoices`` and the
+    open amount per due date (``d_<date>``); empty when they owe nothing in it."""
+    response = store.dispatch(
+        "GetItem", {"Key": {"pk": {"S": "ARC#" + currency}, "sk": {"S": customer_id}}, "ConsistentRead": True}
+    )
+    item = response.get("Item") or {}
+    return {name: int(value["N"]) for name, value in item.items() if "N" in value}

@@ -97,6 +97,11 @@ class Customer:
     account_owner: str | None = None  # our person for this account (email): documentation requests
     ask_customer_for_documents: bool = False  # also ask their AP, through the portal, for what is missing
     profile: dict[str, Any] | None = None  # what they gave on the enrolment form (address, contacts, …)
+    credit_limit: Money | None = None  # set by a controller
+    insured_amount: Money | None = None  # credit-insurance cover
+    insured_until: date | None = None
+    open_orders: Money | None = None  # ordered, not invoiced yet, as the ERP last reported
+    credit_level: int = 0  # the highest threshold (% of the limit) the exposure has reached
 
     @property
     def needs_contact_details(self) -> bool:

@@ -131,6 +131,14 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "account_owner": customer.account_owner,
         "ask_customer_for_documents": customer.ask_customer_for_documents,
         "profile": customer.profile,
+        "credit_limit": None if customer.credit_limit is None else customer.credit_limit.to_decimal_string(),
+        "credit_currency": None if customer.credit_limit is None else customer.credit_limit.currency,
+        "insured_amount": None
+        if customer.insured_amount is None
+        else customer.insured_amount.to_decimal_string(),
+        "insured_until": None if customer.insured_until is None else customer.insured_until.isoformat(),
+        "open_orders": None if customer.open_orders is None else customer.open_orders.to_decimal_string(),
+        "credit_level": customer.credit_level,
         "version": customer.version,
     }
 

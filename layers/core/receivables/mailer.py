@@ -536,3 +536,51 @@ def send_credit_note(
                 return MailOutcome(credit_note_id, "already_sent")
             note = fresh
     raise store.StoreError(f"credit note {note.number} was emailed but its record kept changing")
+
+
+def send_credit_notice(
+    detail: dict[str, Any], settings: MailSettings, send_raw: Callable[[str, bytes], str], clock: Clock
+) -> MailOutcome:
+    """A ``CreditThresholdCrossed`` event: tell the customer's account owner (else finance's
+    address) that their exposure reached a threshold of the credit limit, and whether they are
+    now on credit hold. Once per event (a marker beside the customer)."""
+    customer_id = str(detail.get("customer_id") or "")
+    event_id = str(detail.get("event_id") or "")
+    customer = store.get_customer(customer_id) if customer_id else None
+    if customer is None or not event_id:
+        return MailOutcome(customer_id, "skipped", "no such customer")
+    pk = store.customer_pk(customer_id)
+    name = f"CREDIT#{event_id}"
+    if store.marker_exists(pk, name):
+        return MailOutcome(customer_id, "already_sent")
+    seen = detail.get("exposure") or {}
+    owner = customer.account_owner or settings.contact
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = owner
+    message["Subject"] = (
+        f"Credit: {customer.name or customer_id} reached {detail.get('level')} % of their limit"
+    )
+    message.set_content(
+        "\n".join(
+            [
+                f"{customer.name or customer_id}'s exposure reached {detail.get('level')} % "
+                "of their credit limit.",
+                "",
+                f"Exposure:   {seen.get('total')} {seen.get('currency')}"
+                f" (receivables {seen.get('receivables')}, open orders {seen.get('open_orders')})",
+                f"Limit:      {seen.get('limit')} {seen.get('currency')}",
+                f"Overdue:    {seen.get('overdue')} (oldest {seen.get('oldest_overdue_days')} days)",
+                f"Insured:    {seen.get('insured') or 'no cover in force'}",
+                f"Credit hold: {'yes' if detail.get('credit_hold') else 'no'}",
+                "",
+                f"Customer:   {settings.public_base_url.rstrip('/')}/customers/{customer_id}",
+            ]
+        )
+    )
+    message_id = send_raw(owner, message.as_bytes())
+    try:
+        store.apply_changes([], extra=[store.marker(pk, name, iso_timestamp(clock.now()))])
+    except store.ConcurrentChangeError:
+        return MailOutcome(customer_id, "already_sent")
+    return MailOutcome(customer_id, "sent", owner, message_id)

@@ -753,6 +753,11 @@ def _customer_extras_json(c: Customer) -> str | None:
         "account_owner": c.account_owner,
         "ask_customer_for_documents": c.ask_customer_for_documents or None,
         "profile": c.profile,
+        "credit_limit": _money_pair(c.credit_limit),
+        "insured_amount": _money_pair(c.insured_amount),
+        "insured_until": c.insured_until.isoformat() if c.insured_until else None,
+        "open_orders": _money_pair(c.open_orders),
+        "credit_level": c.credit_level or None,
     }
     kept = {name: value for name, value in extras.items() if value is not None}
     return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
@@ -837,7 +842,20 @@ def _customer_extras(text: str | None) -> dict[str, Any]:
         "account_owner": raw.get("account_owner"),
         "ask_customer_for_documents": bool(raw.get("ask_customer_for_documents")),
         "profile": raw.get("profile"),
+        "credit_limit": _money_of(raw.get("credit_limit")),
+        "insured_amount": _money_of(raw.get("insured_amount")),
+        "insured_until": date.fromisoformat(raw["insured_until"]) if raw.get("insured_until") else None,
+        "open_orders": _money_of(raw.get("open_orders")),
+        "credit_level": int(raw.get("credit_level") or 0),
     }
+
+
+def _money_pair(money: Money | None) -> list[Any] | None:
+    return None if money is None else [money.minor, money.currency]
+
+
+def _money_of(pair: list[Any] | None) -> Money | None:
+    return None if not pair else Money(int(pair[0]), str(pair[1]))
 
 
 def _payment_record(p: Payment) -> PaymentRecord:
