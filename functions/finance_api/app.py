@@ -824,6 +824,21 @@ def credit_check(who: str) -> Response:
     )
 
 
+@app.route("/forecast", methods=["GET"])
+@endpoint(Role.VIEWER)
+def cash_forecast(who: str) -> Response:
+    """Expected collections per week for the next 13 weeks (``?weeks=`` 1 to 26), per currency,
+    with what comes from invoices already overdue apart: each open invoice's predicted payment
+    date from its customer's behaviour (the population's for a new customer)."""
+    from receivables.forecast import WEEKS, ledger_forecast
+
+    query = Query(["weeks"])
+    weeks = query.integer("weeks", WEEKS, 1, 26)
+    query.done()
+    _, clock = context()
+    return _json(ledger_forecast(clock.now().date(), weeks))
+
+
 # --- enrolment ----------------------------------------------------------------------------------
 MAX_INVITATIONS = 100
 

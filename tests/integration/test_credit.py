@@ -30,9 +30,14 @@ def api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(module, "context", lambda: (aws.settings, aws.clock))
 
     def call(
-        method: str, resource: str, path: str, body: Any = None, role: str = "controller"
+        method: str,
+        resource: str,
+        path: str,
+        body: Any = None,
+        role: str = "controller",
+        query: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
-        answer = module.app(event(method, resource, path, body=body, role=role), None)
+        answer = module.app(event(method, resource, path, body=body, role=role, query=query), None)
         return answer["statusCode"], json.loads(answer["body"])
 
     return call
@@ -151,3 +156,42 @@ def test_open_orders_the_erp_reports_count_in_the_exposure(aws: Aws, monkeypatch
     assert reported["customer"]["credit_level"] == 80  # 7,000 owed + 1,500 ordered of 10,000
     assert customer_events(bolt)[-2:] == ["OpenOrdersReported", "CreditThresholdCrossed"]
     assert call("PUT", *orders, {"amount": "-1", "currency": "EUR"}, role="collector")[0] == 400
+
+
+def test_the_forecast_spreads_the_open_balances_over_the_weeks(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decimal import Decimal
+
+    from receivables.clock import iso_timestamp
+    from receivables.domain import DocumentType
+    from receivables.ledger import document_id
+    from receivables.money import Money
+    from receivables.payments import Receipt, record_receipt
+
+    call = api(aws, monkeypatch)
+    aws.drop(
+        "inbox/f.csv",
+        HEADER + "F-1,2026-08-01,2026-08-31,EUR,FIG,Fig Foods,ap@fig.example,100.00\n"
+        "F-2,2026-10-20,2026-11-19,EUR,FIG,Fig Foods,ap@fig.example,250.00\n"
+        "F-3,2026-10-25,2026-11-24,USD,GUM,Gum Ltd,ap@gum.example,80.00\n",
+    )
+    paid_late = Receipt(
+        "bank",
+        "B-F1",
+        Money(10000, "EUR"),
+        iso_timestamp(aws.clock.now()),
+        "bank_transfer",
+        target_invoice_ids=(document_id("self", DocumentType.INVOICE, "F-1"),),
+    )
+    record_receipt(paid_late, aws.clock)  # F-1 paid 63 days late: Fig pays late
+
+    status, forecast = call("GET", "/forecast", "/forecast", role="viewer")
+
+    assert status == 200 and forecast["weeks"] == 13 and set(forecast["currencies"]) == {"EUR", "USD"}
+    eur = forecast["currencies"]["EUR"]
+    expected = sum(Decimal(w["expected"]) for w in eur["weeks"]) + Decimal(eur["later"])
+    assert expected == Decimal("250.00") and eur["invoices"] == 1
+    week = next(w for w in eur["weeks"] if w["expected"] != "0.00")
+    assert week["week_of"] > "2026-11-19", "Fig pays late: F-2 is expected after its due date"
+    assert call("GET", "/forecast", "/forecast", role="viewer", query={"weeks": "27"})[0] == 400
