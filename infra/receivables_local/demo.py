@@ -100,6 +100,7 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     import boto3
 
     from receivables import store
+    from receivables_local.demo_credit import credit_chapter
     from receivables_local.demo_disputes import disputes_chapter
     from receivables_local.demo_dunning import dunning_chapter
     from receivables_local.demo_enrolment import enrolment_chapter
@@ -158,7 +159,8 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     disputes_chapter(runtime, s3, bucket, out)
     portal_chapter(runtime, s3, bucket, out)
     enrolment_chapter(runtime, s3, bucket, out, number=12)
-    finance_chapter(runtime, out, number=13)
+    credit_chapter(runtime, s3, bucket, out, number=13)
+    finance_chapter(runtime, out, number=14)
 
 
 # --- payments ----------------------------------------------------------------------------------

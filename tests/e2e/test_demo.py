@@ -118,7 +118,7 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert "the clerk's session now: 410, the email's link: 410" in portal
     # Enrolment and documents: a VAT id corrected, an invoice held for its PO and delivery note,
     # reminded, released when the AP gave them on the portal, and mailed with the note.
-    enrolment = out.split("12. A new customer enrols", 1)[1].split("13. What finance sees", 1)[0]
+    enrolment = out.split("12. A new customer enrols", 1)[1].split("13. Credit limits", 1)[0]
     assert "submits with VAT DE136695977: 400, " in enrolment and "check digit" in enrolment
     assert re.search(
         r"corrected to DE136695976 and submitted: 200; enrolment approved, customer cus_\w+", enrolment
@@ -135,8 +135,18 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
         r"goes out to ap@willow\.example with invoice-WIL-2027-001\.pdf, delivery-note-1-", enrolment
     )
     assert "open documentation requests now: 0" in enrolment
+    # Credit: Willow crosses 80 % then 100 % of its limit, is put on hold, and its next order is
+    # declined with the reasons; the cash forecast per week.
+    credit = out.split("13. Credit limits", 1)[1].split("14. What finance sees", 1)[0]
+    assert "sets Willow Labs' credit limit to 3500.00 EUR: 200" in credit
+    assert re.search(r"exposure 2980\.00 EUR .* 85\.1 % of the limit; credit level 80 %", credit)
+    assert re.search(r"exposure 3880\.00 EUR .* 110\.9 % of the limit; credit level 100 %", credit)
+    assert "Willow Labs is on credit hold: yes" in credit
+    assert re.search(r"an order of 250\.00 EUR: 200 decline \(hold: .*limit: ", credit)
+    assert re.search(r"cash forecast as of \d{4}-\d{2}-\d{2}, expected per week", credit)
+    assert re.search(r"^   EUR: \d{4}-\d{2}-\d{2} [\d.]+ \([\d.]+\)", credit, re.M)
     # Finance's view: the aging adds up, the KPIs, the dashboard's screenshot.
-    finance = out.split("13. What finance sees", 1)[1]
+    finance = out.split("14. What finance sees", 1)[1]
     for row in re.findall(r"^   ([A-Z]{3}) +([\d. ]+)$", finance, re.M):
         total, *buckets = (Decimal(n) for n in row[1].split())
         assert len(buckets) == 5 and total == sum(buckets), row  # current, 1-30, ..., 90+
