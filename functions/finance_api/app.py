@@ -805,6 +805,38 @@ def customer_exposure(who: str, customer_id: str) -> Response:
     )
 
 
+@app.route("/credit/policy", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_credit_policy(who: str) -> Response:
+    """The credit policy (thresholds, automatic hold, open orders counted, overdue days that
+    refer or decline) and its version, for a change."""
+    from receivables.credit import policy_and_version
+
+    policy, version = policy_and_version()
+    return _json({"version": version, "policy": policy.to_json()})
+
+
+@app.route("/credit/policy", methods=["PUT"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def put_credit_policy(who: str) -> Response:
+    """Replace the credit policy (controller): ``{"version": <the version read>, "policy":
+    {...}}``; ``CreditPolicyChanged``. A 409 if it changed since it was read."""
+    from receivables.credit import policy_from_json, save_policy
+
+    body = _body()
+    if isinstance(body.get("version"), bool) or not isinstance(body.get("version"), int):
+        raise RequestInvalidError([FieldError("version", "the version you read is required")])
+    try:
+        policy = policy_from_json(body.get("policy"))
+    except RequestInvalidError as exc:
+        raise RequestInvalidError([FieldError(f"policy.{e.field}", e.reason) for e in exc.errors]) from None
+    try:
+        version = save_policy(policy, int(body["version"]), f"finance:{who}", context()[1])
+    except store.ConcurrentChangeError:
+        return _json({"message": "the policy changed since you read it: read it again"}, 409)
+    return _json({"version": version, "policy": policy.to_json()})
+
+
 @app.route("/credit/check", methods=["POST"], content_types=["application/json"])
 @endpoint(Role.VIEWER)
 def credit_check(who: str) -> Response:

@@ -195,3 +195,31 @@ def test_the_forecast_spreads_the_open_balances_over_the_weeks(
     week = next(w for w in eur["weeks"] if w["expected"] != "0.00")
     assert week["week_of"] > "2026-11-19", "Fig pays late: F-2 is expected after its due date"
     assert call("GET", "/forecast", "/forecast", role="viewer", query={"weeks": "27"})[0] == 400
+
+
+def test_a_policy_without_automatic_hold_only_tells(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    call = api(aws, monkeypatch)
+    aws.drop("inbox/b1.csv", FIRST)
+    stream(aws)
+    bolt = next(c.customer_id for c in store.customers_by_name(10, None)[0] if c.name == "Bolt Parts")
+    _, read = call("GET", "/credit/policy", "/credit/policy", role="viewer")
+    policy = {**read["policy"], "hold_at": None}
+
+    assert (
+        call("PUT", "/credit/policy", "/credit/policy", {"version": 0, "policy": policy}, role="collector")[0]
+        == 403
+    )
+    status, saved = call(
+        "PUT", "/credit/policy", "/credit/policy", {"version": read["version"], "policy": policy}
+    )
+    stale = call("PUT", "/credit/policy", "/credit/policy", {"version": read["version"], "policy": policy})
+    status_limit, limited = call(
+        "PUT",
+        "/customers/{customer_id}/credit-limit",
+        f"/customers/{bolt}/credit-limit",
+        {"limit": "5000", "currency": "EUR"},
+    )
+
+    assert (status, saved["version"], stale[0]) == (200, 1, 409)
+    assert status_limit == 200 and limited["customer"]["credit_level"] == 100
+    assert limited["customer"]["credit_hold"] is False, "the policy holds nobody automatically"

@@ -97,3 +97,28 @@ def test_the_level_is_the_highest_threshold_reached(
     monkeypatch.setattr(aggregates, "customer_total", owing(owed))
 
     assert level_of(exposure(acme(), "EUR", TODAY, POLICY), POLICY) == level
+
+
+def test_a_policy_is_read_with_every_bad_field_named() -> None:
+    from receivables.credit import policy_from_json
+    from receivables.validation import RequestInvalidError
+
+    good = policy_from_json({"thresholds": [100, 75], "hold_at": None, "refer_overdue_days": 15})
+    assert (good.thresholds, good.hold_at, good.refer_overdue_days) == ((75, 100), None, 15)
+    with pytest.raises(RequestInvalidError) as bad:
+        policy_from_json(
+            {
+                "thresholds": [0],
+                "hold_at": 90,
+                "include_orders": "yes",
+                "decline_overdue_days": 5,
+                "colour": 1,
+            }
+        )
+    assert {e.field for e in bad.value.errors} == {
+        "thresholds",
+        "hold_at",
+        "include_orders",
+        "decline_overdue_days",
+        "colour",
+    }

@@ -59,17 +59,74 @@ class CreditPolicy:
 
 def load_policy() -> CreditPolicy:
     """Finance's credit policy, or the default."""
+    return policy_and_version()[0]
+
+
+def policy_and_version() -> tuple[CreditPolicy, int]:
+    """Finance's credit policy and its version (0: the default, never saved)."""
     found = store.get_document(POLICY_PK)
     if found is None:
-        return CreditPolicy()
-    body = found[0]
+        return CreditPolicy(), 0
+    return policy_from_json(found[0]), found[1]
+
+
+def policy_from_json(body: Any) -> CreditPolicy:
+    """A policy from JSON, every field checked; `RequestInvalidError` names each bad one."""
+    from receivables.validation import FieldError, RequestInvalidError
+
+    if not isinstance(body, dict):
+        raise RequestInvalidError([FieldError("policy", "must be an object")])
+    errors = []
+    thresholds = body.get("thresholds", [80, 100])
+    if (
+        not isinstance(thresholds, list)
+        or not 0 < len(thresholds) <= 5
+        or not all(isinstance(t, int) and not isinstance(t, bool) and 1 <= t <= 200 for t in thresholds)
+    ):
+        errors.append(FieldError("thresholds", "must be 1 to 5 whole percentages from 1 to 200"))
+        thresholds = [80, 100]
+    hold_at = body.get("hold_at", 100)
+    if hold_at is not None and (
+        isinstance(hold_at, bool) or not isinstance(hold_at, int) or hold_at not in thresholds
+    ):
+        errors.append(
+            FieldError("hold_at", "must be one of the thresholds, or null (never hold automatically)")
+        )
+    include = body.get("include_orders", True)
+    if not isinstance(include, bool):
+        errors.append(FieldError("include_orders", "must be true or false"))
+    days = {}
+    for name, default in (("refer_overdue_days", 30), ("decline_overdue_days", 90)):
+        value = body.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3650:
+            errors.append(FieldError(name, "must be a whole number of days from 0 to 3650"))
+            value = default
+        days[name] = value
+    if days["decline_overdue_days"] < days["refer_overdue_days"]:
+        errors.append(FieldError("decline_overdue_days", "must be at least refer_overdue_days"))
+    unknown = sorted(set(body) - set(CreditPolicy().to_json()))
+    errors += [FieldError(name, "is not a field of the credit policy") for name in unknown]
+    if errors:
+        raise RequestInvalidError(errors)
     return CreditPolicy(
-        thresholds=tuple(int(t) for t in body.get("thresholds", (80, 100))),
-        hold_at=None if body.get("hold_at") is None else int(body["hold_at"]),
-        include_orders=bool(body.get("include_orders", True)),
-        refer_overdue_days=int(body.get("refer_overdue_days", 30)),
-        decline_overdue_days=int(body.get("decline_overdue_days", 90)),
+        thresholds=tuple(sorted(set(thresholds))),
+        hold_at=hold_at,
+        include_orders=include,
+        refer_overdue_days=days["refer_overdue_days"],
+        decline_overdue_days=days["decline_overdue_days"],
     )
+
+
+def save_policy(policy: CreditPolicy, version: int, actor: str, clock: Clock) -> int:
+    """Replace the policy read at ``version`` (``CreditPolicyChanged``); the new version.
+    `store.ConcurrentChangeError` if someone changed it meanwhile."""
+    from receivables.clock import iso_timestamp
+    from receivables.domain import AuditEvent
+
+    at = iso_timestamp(clock.now())
+    event = AuditEvent("credit-policy", version + 1, "CreditPolicyChanged", at, actor, policy.to_json())
+    store.put_document(POLICY_PK, policy.to_json(), version + 1, at, event)
+    return version + 1
 
 
 @dataclass(frozen=True, slots=True)
