@@ -394,3 +394,19 @@ def test_the_dashboard_counts_the_invoices_blocked_by_missing_documents(aws: Aws
     assert (blocked["count"], blocked["amounts"]) == (2, {"EUR": "340.00"})
     assert [b["number"] for b in blocked["oldest"]] == ["A-9", "A-2"]
     assert 'data-testid="blocked-count">2<' in render(data)
+
+
+def test_an_invoice_is_released_when_its_customer_no_longer_requires_what_it_lacks(aws: Aws) -> None:
+    aws.drop("inbox/portal.csv", LEDGER)
+    require(aws, "A-1", "timesheet")
+    aws.drop("inbox/next.csv", NEXT)
+    outbox = Outbox()
+    assert send_invoice_email(inv("A-9"), SETTINGS, KEY, outbox, aws.clock).action == "held"
+
+    require(aws, "A-1")  # finance drops the requirement
+    sent = send_invoice_email(inv("A-9"), SETTINGS, KEY, outbox, aws.clock)
+
+    assert sent.action == "sent" and open_requests() == []
+    invoice = store.get_invoice(inv("A-9"))
+    assert invoice is not None and invoice.dunning.awaiting == ()
+    assert kinds("A-9")[-2:] == ["InvoiceReleased", "InvoiceEmailed"]

@@ -187,7 +187,7 @@ def send_invoice_email(
 
     # Only an invoice that lacks something is read again (and held, once, or given the
     # customer's standing PO): the others are sent as they are.
-    if missing(invoice, customer):
+    if missing(invoice, customer) or invoice.dunning.awaiting:
         lacking = hold_if_incomplete(invoice_id, clock)
         if lacking:
             return MailOutcome(invoice_id, "held", f"the customer's AP needs {', '.join(lacking)}")

@@ -109,12 +109,14 @@ def _request_item(invoice: Invoice, lacking: tuple[str, ...], at: str) -> store.
 def hold_if_incomplete(invoice_id: str, clock: Clock) -> tuple[str, ...]:
     """Give the invoice its customer's standing PO where one covers it; then hold it if it still
     lacks what its customer requires. What it lacks (empty: complete). Holding twice records
-    nothing new."""
+    nothing new; a held invoice whose customer no longer requires what it lacked is released."""
     lacking: list[tuple[str, ...]] = [()]
 
     def hold(invoice: Invoice) -> Change | None:
         customer = store.get_customer(invoice.customer_id)
         lacking[0] = missing(invoice, customer)
+        if not lacking[0] and invoice.dunning.awaiting:  # the customer no longer requires it
+            return _release(invoice, invoice, {"given": "no longer required"}, clock)
         if not lacking[0] or invoice.dunning.awaiting:
             return None  # complete, or held already (what it lacks changes only by `_give`)
         number = standing_po_for(invoice, customer) if "po_number" in lacking[0] and customer else None
@@ -150,24 +152,7 @@ def _give(invoice_id: str, what: str, data: dict[str, Any], actor: str, clock: C
         lacking = missing(given, customer)
         held = bool(invoice.dunning.awaiting)
         if held and not lacking:
-            released = replace(
-                given,
-                dunning=replace(
-                    invoice.dunning,
-                    awaiting=(),
-                    awaiting_since=None,
-                    documents_requested_at=None,
-                    documents_reminders=0,
-                ),
-            )
-            waited = _waited(invoice.dunning.awaiting_since, clock)
-            removal = store.document_removal(REQUESTS_PK, invoice.invoice_id)
-            return Change(
-                released,
-                "InvoiceReleased",
-                {**data, "given": what, "waited_hours": waited},
-                removals=(removal,),
-            )
+            return _release(invoice, given, {**data, "given": what}, clock)
         kept = replace(given, dunning=replace(invoice.dunning, awaiting=lacking if held else ()))
         return Change(kept, f"{_event_kind(what)}", data)
 
@@ -176,6 +161,20 @@ def _give(invoice_id: str, what: str, data: dict[str, Any], actor: str, clock: C
     fresh = store.get_invoice(invoice_id)
     assert fresh is not None
     return fresh
+
+
+def _release(held: Invoice, given: Invoice, data: dict[str, Any], clock: Clock) -> Change:
+    """``InvoiceReleased`` for a held invoice (``given`` as it now is): its open request closed,
+    and how long it waited."""
+    released = replace(
+        given,
+        dunning=replace(
+            held.dunning, awaiting=(), awaiting_since=None, documents_requested_at=None, documents_reminders=0
+        ),
+    )
+    waited = _waited(held.dunning.awaiting_since, clock)
+    removal = store.document_removal(REQUESTS_PK, held.invoice_id)
+    return Change(released, "InvoiceReleased", {**data, "waited_hours": waited}, removals=(removal,))
 
 
 def _event_kind(what: str) -> str:
