@@ -404,9 +404,13 @@ def test_an_invoice_is_released_when_its_customer_no_longer_requires_what_it_lac
     assert send_invoice_email(inv("A-9"), SETTINGS, KEY, outbox, aws.clock).action == "held"
 
     require(aws, "A-1")  # finance drops the requirement
-    sent = send_invoice_email(inv("A-9"), SETTINGS, KEY, outbox, aws.clock)
+    assert (
+        remind_open_requests(5, FixedClock(aws.clock.now() + timedelta(days=9))) == []
+    )  # closed, not reminded
+    assert open_requests() == [] and kinds("A-9")[-1] == "InvoiceReleased"
+    sent = send_invoice_email(inv("A-9"), SETTINGS, KEY, outbox, aws.clock)  # as the release sets off
 
-    assert sent.action == "sent" and open_requests() == []
+    assert sent.action == "sent"
     invoice = store.get_invoice(inv("A-9"))
     assert invoice is not None and invoice.dunning.awaiting == ()
     assert kinds("A-9")[-2:] == ["InvoiceReleased", "InvoiceEmailed"]

@@ -278,10 +278,15 @@ def open_requests(limit: int = 500) -> list[OpenRequest]:
 
 def remind_open_requests(reminder_days: int, clock: Clock) -> list[str]:
     """Remind each open request last sent ``reminder_days`` or more ago (``DocumentsReminded``:
-    the mailer writes again); the invoice ids reminded."""
+    the mailer writes again); the invoice ids reminded. A request whose customer no longer
+    requires what it waits for is closed instead (the invoice is released, then mailed)."""
     now = clock.now()
     reminded = []
     for request in open_requests():
+        customer = store.get_customer(request.invoice.customer_id)
+        if not missing(request.invoice, customer):
+            hold_if_incomplete(request.invoice.invoice_id, clock)  # releases it
+            continue
         last = datetime.fromisoformat(request.requested_at or request.since)
         if now - last >= timedelta(days=reminder_days) and change_invoice(
             request.invoice.invoice_id, _reminder(request.requested_at, iso_timestamp(now)), ACTOR, clock
