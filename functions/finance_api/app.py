@@ -346,18 +346,31 @@ def put_dunning_policy(who: str) -> Response:
     from receivables.dunning.service import save_policy
 
     _, clock = context()
+
+    def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
+        saved = save_policy(policy, version, who, clock)
+        return saved.version, policy_to_json(saved)
+
+    return _replace_policy(policy_from_json, save)
+
+
+def _replace_policy(
+    parse: Callable[[Any], Any], save: Callable[[Any, int], tuple[int, dict[str, Any]]]
+) -> Response:
+    """A policy PUT: ``{"version": <the version read>, "policy": {...}}``; each bad field named
+    under ``policy.``, a 409 if it changed since it was read; the saved version and policy."""
     body = _body()
     if isinstance(body.get("version"), bool) or not isinstance(body.get("version"), int):
         raise RequestInvalidError([FieldError("version", "the version you read is required")])
     try:
-        policy = policy_from_json(body.get("policy"))
+        policy = parse(body.get("policy"))
     except RequestInvalidError as exc:
         raise RequestInvalidError([FieldError(f"policy.{e.field}", e.reason) for e in exc.errors]) from None
     try:
-        saved = save_policy(policy, int(body["version"]), who, clock)
+        version, saved = save(policy, int(body["version"]))
     except store.ConcurrentChangeError:
         return _json({"message": "the policy changed since you read it: read it again"}, 409)
-    return _json({"version": saved.version, "policy": policy_to_json(saved)})
+    return _json({"version": version, "policy": saved})
 
 
 @app.route("/dunning/sweep", methods=["POST"])
@@ -823,18 +836,10 @@ def put_credit_policy(who: str) -> Response:
     {...}}``; ``CreditPolicyChanged``. A 409 if it changed since it was read."""
     from receivables.credit import policy_from_json, save_policy
 
-    body = _body()
-    if isinstance(body.get("version"), bool) or not isinstance(body.get("version"), int):
-        raise RequestInvalidError([FieldError("version", "the version you read is required")])
-    try:
-        policy = policy_from_json(body.get("policy"))
-    except RequestInvalidError as exc:
-        raise RequestInvalidError([FieldError(f"policy.{e.field}", e.reason) for e in exc.errors]) from None
-    try:
-        version = save_policy(policy, int(body["version"]), f"finance:{who}", context()[1])
-    except store.ConcurrentChangeError:
-        return _json({"message": "the policy changed since you read it: read it again"}, 409)
-    return _json({"version": version, "policy": policy.to_json()})
+    def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
+        return save_policy(policy, version, f"finance:{who}", context()[1]), policy.to_json()
+
+    return _replace_policy(policy_from_json, save)
 
 
 @app.route("/credit/check", methods=["POST"], content_types=["application/json"])
@@ -1378,7 +1383,9 @@ def _standing_po(raw: Any, customer: Customer) -> Any:
         raise RequestInvalidError(
             [FieldError("standing_po", "must be {number, amount, valid_until[, currency]}")]
         )
-    currency = raw.get("currency") or _customer_currency(customer)
+    from receivables.finance import customer_currency
+
+    currency = raw.get("currency") or customer_currency(customer.customer_id)
     try:
         amount = Money.parse(str(raw.get("amount", "")), str(currency))
         if amount.minor <= 0:
@@ -1394,12 +1401,6 @@ def _standing_po(raw: Any, customer: Customer) -> Any:
     if errors or amount is None or until is None:
         raise RequestInvalidError(errors)
     return StandingPo(" ".join(raw["number"].split()), amount, until)
-
-
-def _customer_currency(customer: Customer) -> str:
-    """The currency of the customer's latest invoice (what a standing PO is in by default)."""
-    invoices, _ = store.customer_invoices(customer.customer_id, 1, None)
-    return invoices[0].currency if invoices else "EUR"
 
 
 def _add_vat_id(body: dict[str, Any], customer: Customer, changes: dict[str, Any], extra: list[Any]) -> None:

@@ -228,10 +228,9 @@ def opened(enrolment: Enrolment, clock: Clock) -> Enrolment:
 
 def currency_of(enrolment: Enrolment) -> str:
     """The currency a standing PO is in: the customer's latest invoice's, else EUR."""
-    if enrolment.customer_id is None:
-        return "EUR"
-    invoices, _ = store.customer_invoices(enrolment.customer_id, 1, None)
-    return invoices[0].currency if invoices else "EUR"
+    from receivables.finance import customer_currency
+
+    return customer_currency(enrolment.customer_id)
 
 
 def details_of(enrolment: Enrolment) -> EnrolmentDetails:

@@ -143,6 +143,15 @@ def customer_json(customer: Customer) -> dict[str, Any]:
     }
 
 
+def customer_currency(customer_id: str | None) -> str:
+    """The currency of the customer's latest invoice (what a standing PO is in by default), else
+    EUR: one Query of their index range, one item."""
+    if customer_id is None:
+        return "EUR"
+    invoices, _ = store.customer_invoices(customer_id, 1, None)
+    return invoices[0].currency if invoices else "EUR"
+
+
 def invoice_or_404(invoice_id: str) -> Invoice:
     """The invoice, or `NotFoundError`."""
     invoice = store.get_invoice(invoice_id) if invoice_id.startswith("inv_") else None

@@ -747,7 +747,7 @@ def _customer_extras_json(c: Customer) -> str | None:
         if po is None
         else {
             "number": po.number,
-            "amount": [po.amount.minor, po.amount.currency],
+            "amount": _money_pair(po.amount),
             "until": po.valid_until.isoformat(),
         },
         "account_owner": c.account_owner,
