@@ -266,6 +266,7 @@ def record_payment(who: str) -> Response:
             "payment": payment_json(outcome.payment),
             "duplicate": outcome.duplicate,
             "settled": list(outcome.settled),
+            "deductions": list(outcome.deductions),
             "candidates": [
                 {
                     "invoice_id": c.invoice_id,
@@ -840,6 +841,76 @@ def put_credit_policy(who: str) -> Response:
         return save_policy(policy, version, f"finance:{who}", context()[1]), policy.to_json()
 
     return _replace_policy(policy_from_json, save)
+
+
+@app.route("/deductions", methods=["GET"])
+@endpoint(Role.VIEWER)
+def list_deductions(who: str) -> Response:
+    """Deductions (short payments above the tolerance) and small balances written off, newest
+    first: ``status`` (open, resolved, written_off), ``customer``. Each with its parts by reason,
+    what the checks or the owner found, the owner and the dispute that routes it."""
+    from receivables.deductions import deductions
+
+    query = params("status", "customer")
+    status = query.choice("status", ("open", "resolved", "written_off"))
+    customer = query.text("customer")
+    limit = query.integer("limit", 200, 1, 1000)
+    query.done()
+    return _json({"deductions": deductions(status, customer)[:limit]})
+
+
+@app.route("/deductions/report", methods=["GET"])
+@endpoint(Role.VIEWER)
+def deductions_report(who: str) -> Response:
+    """Per currency: open deductions aged, days deductions outstanding over ``days`` (default 90),
+    amounts taken, valid, invalid, written off and open, by reason and by customer."""
+    from receivables.deductions import report
+
+    query = params("days")
+    days = query.integer("days", 90, 1, 730)
+    query.done()
+    return _json(report(context()[1].now().date(), days))
+
+
+@app.route("/deductions/policy", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_deduction_policy(who: str) -> Response:
+    """The deduction policy (tolerance per currency, the customers' reason codes, the default
+    reason, the owners by reason and customer) and its version, for a change."""
+    from receivables.deductions import policy_and_version
+
+    policy, version = policy_and_version()
+    return _json({"version": version, "policy": policy.to_json()})
+
+
+@app.route("/deductions/policy", methods=["PUT"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def put_deduction_policy(who: str) -> Response:
+    """Replace the deduction policy (controller): ``{"version", "policy"}``;
+    ``DeductionPolicyChanged``. A 409 if it changed since it was read."""
+    from receivables.deduction_rules import policy_from_json
+    from receivables.deductions import save_policy
+
+    def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
+        return save_policy(policy, version, f"finance:{who}", context()[1]), policy.to_json()
+
+    return _replace_policy(policy_from_json, save)
+
+
+@app.route("/deductions/{deduction_id}", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_one_deduction(who: str, deduction_id: str) -> Response:
+    """One deduction and its history (taken, routed, resolved)."""
+    from receivables.deductions import deduction_pk, get_deduction
+
+    found = get_deduction(deduction_id)
+    if found is None:
+        raise NotFoundError(f"no deduction {deduction_id}")
+    history = [
+        {"type": e.type, "at": e.at, "actor": e.actor, "data": e.data}
+        for e in store.audit_events(deduction_pk(deduction_id))
+    ]
+    return _json({**found[0], "version": found[1], "history": history})
 
 
 @app.route("/credit/check", methods=["POST"], content_types=["application/json"])

@@ -25,7 +25,7 @@ from receivables.ledger import COLLECTIBLE
 from receivables.money import Money, sum_money
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from receivables.domain import Invoice
 
@@ -57,11 +57,17 @@ def oldest_first(invoices: Iterable[Invoice]) -> list[Invoice]:
 
 
 def plan_allocation(
-    amount: Money, targets: Sequence[Invoice], others: Iterable[Invoice] = ()
+    amount: Money,
+    targets: Sequence[Invoice],
+    others: Iterable[Invoice] = (),
+    holdbacks: Mapping[str, Money] | None = None,
 ) -> AllocationPlan:
     """Allocate ``amount`` to ``targets`` in order, then what is left to ``others`` oldest first.
 
-    Each invoice takes at most its balance; an invoice in another currency takes nothing.
+    Each invoice takes at most its balance; an invoice in another currency takes nothing. A
+    target with a ``holdback`` (what the remittance says the customer deducts from it) first takes
+    at most its balance less that; only money left after every target has taken its part fills
+    the holdbacks, before any other invoice.
 
     >>> plan = plan_allocation(Money(150, "EUR"), [])
     >>> plan.unapplied
@@ -69,26 +75,28 @@ def plan_allocation(
     """
     if amount.minor < 0:
         raise ValueError("a receipt is never negative")
+    held = holdbacks or {}
     left = amount
-    allocations: list[tuple[str, Money]] = []
-    seen: set[str] = set()
+    taken: dict[str, Money] = {}
     target_ids = {t.invoice_id for t in targets}
-    queue = [*targets, *(i for i in oldest_first(others) if i.invoice_id not in target_ids)]
-    for invoice in queue:
+    payable = [
+        i
+        for i in [*targets, *(i for i in oldest_first(others) if i.invoice_id not in target_ids)]
+        if i.currency == amount.currency and i.balance.minor > 0 and i.status in PAYABLE
+    ]
+    rounds = [(i, held.get(i.invoice_id)) for i in payable if i.invoice_id in target_ids and held]
+    rounds += [(i, None) for i in payable]
+    for invoice, holdback in rounds:
         if left.is_zero():
             break
-        if (
-            invoice.invoice_id in seen
-            or invoice.currency != amount.currency
-            or invoice.balance.minor <= 0
-            or invoice.status not in PAYABLE
-        ):
-            continue
-        seen.add(invoice.invoice_id)
-        used = min(left, invoice.balance)
-        allocations.append((invoice.invoice_id, used))
-        left = left - used
-    return AllocationPlan(tuple(allocations), left)
+        room = invoice.balance - taken.get(invoice.invoice_id, Money.zero(amount.currency))
+        if holdback is not None:
+            room = room - min(holdback, room)
+        used = min(left, room)
+        if used.minor > 0:
+            taken[invoice.invoice_id] = taken.get(invoice.invoice_id, Money.zero(amount.currency)) + used
+            left = left - used
+    return AllocationPlan(tuple(taken.items()), left)
 
 
 @dataclass(frozen=True, slots=True)

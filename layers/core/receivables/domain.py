@@ -245,6 +245,7 @@ class Invoice:
     po_number: str | None = None
     buyer_reference: str | None = None
     contract_reference: str | None = None
+    payment_terms: str | None = None  # as the document wrote them: early-payment discounts are read there
     documents: tuple[InvoiceDocument, ...] = ()  # what the customer's AP needs with it, uploaded
     version: int = 0
     created_at: str = ""

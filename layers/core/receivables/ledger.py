@@ -184,6 +184,18 @@ def write_off(invoice: Invoice) -> Invoice:
     return changed
 
 
+def write_off_small_balance(invoice: Invoice) -> Invoice:
+    """The small balance a short payment left (under the deduction tolerance) written off: the
+    invoice is settled (paid) rather than uncollectable."""
+    if invoice.balance.minor <= 0 or invoice.status not in COLLECTIBLE:
+        raise LedgerError(f"invoice {invoice.number} has no collectible balance to write off")
+    changed = replace(
+        invoice, balance=Money.zero(invoice.currency), written_off=invoice.written_off + invoice.balance
+    )
+    changed.status = transition(invoice.status, status_after_money(changed))
+    return changed
+
+
 def open_dispute(invoice: Invoice) -> Invoice:
     """``invoice`` under dispute (a customer's dispute, or a chargeback of its payment)."""
     changed = replace(invoice)

@@ -584,3 +584,59 @@ def send_credit_notice(
     except store.ConcurrentChangeError:
         return MailOutcome(customer_id, "already_sent")
     return MailOutcome(customer_id, "sent", owner, message_id)
+
+
+def send_deduction_notice(
+    detail: dict[str, Any], settings: MailSettings, send_raw: Callable[[str, bytes], str], clock: Clock
+) -> MailOutcome:
+    """A ``DeductionRouted`` event: tell the deduction's owner (else the customer's account
+    owner, else finance's address) what was deducted and why, the evidence to gather and the
+    dispute to decide it on. Once per deduction (a marker beside it)."""
+    from receivables.deductions import deduction_pk, get_deduction
+
+    deduction_id = str(detail.get("deduction_id") or "")
+    found = get_deduction(deduction_id) if deduction_id else None
+    if found is None:
+        return MailOutcome(deduction_id, "skipped", "no such deduction")
+    deduction = found[0]
+    pk, name = deduction_pk(deduction_id), "owner-told"
+    if store.marker_exists(pk, name):
+        return MailOutcome(deduction_id, "already_sent")
+    customer = store.get_customer(deduction["customer_id"])
+    owner = deduction.get("owner") or (customer.account_owner if customer else None) or settings.contact
+    who = (customer.name if customer else None) or deduction["customer_id"]
+    currency = deduction["currency"]
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = owner
+    message["Subject"] = (
+        f"Deduction: {who} paid invoice {deduction['number']} {deduction['open']} {currency} short"
+    )
+    parts = [
+        f"  {p['reason']:<24}{p['amount']:>12} {currency}  {p['validity']}"
+        + (f" (code {p['code']})" if p.get("code") else "")
+        + (f": {p['check']}" if p.get("check") else "")
+        for p in deduction["parts"]
+    ]
+    evidence = sorted({e for p in deduction["parts"] for e in p.get("evidence_needed", [])})
+    base = settings.public_base_url.rstrip("/")
+    message.set_content(
+        "\n".join(
+            [
+                f"{who} paid invoice {deduction['number']} short by {deduction['amount']} {currency}.",
+                f"{deduction['open']} {currency} waits for your decision.",
+                "",
+                *parts,
+                "",
+                f"Evidence to gather: {', '.join(e.replace('_', ' ') for e in evidence) or 'none required'}",
+                f"Decide it:  {base}/disputes/{deduction.get('dispute_id')}",
+                f"Deduction:  {base}/deductions/{deduction_id}",
+            ]
+        )
+    )
+    message_id = send_raw(owner, message.as_bytes())
+    try:
+        store.apply_changes([], extra=[store.marker(pk, name, iso_timestamp(clock.now()))])
+    except store.ConcurrentChangeError:
+        return MailOutcome(deduction_id, "already_sent")
+    return MailOutcome(deduction_id, "sent", owner, message_id)

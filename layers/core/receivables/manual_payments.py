@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import InvalidOperation
 from typing import Any
 
+from receivables.deduction_rules import RemittanceLine, parse_decimal_amount
 from receivables.domain import DocumentType
 from receivables.ledger import document_id
 from receivables.money import Money, MoneyError, normalise_currency
@@ -27,7 +28,9 @@ ALLOWED = {
     "reference",
     "customer_id",
     "invoices",
+    "deductions",
 }
+DEDUCTION_FIELDS = {"invoice", "amount", "code", "note"}
 
 
 def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
@@ -57,6 +60,7 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
     if not isinstance(numbers, list) or not all(isinstance(n, str) and n.strip() for n in numbers):
         errors.append(FieldError("invoices", "must be a list of invoice numbers"))
         numbers = []
+    deductions = _deductions(body.get("deductions", []), amount.currency if amount else "", errors)
     if errors or amount is None or not isinstance(method, str) or not isinstance(external_id, str):
         raise RequestInvalidError(errors)
     return Receipt(
@@ -68,7 +72,35 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
         customer_id=customer_id,
         reference=reference,
         target_invoice_ids=tuple(document_id(seller_id, DocumentType.INVOICE, n) for n in numbers),
+        deductions=tuple(deductions),
     )
+
+
+def _deductions(raw: Any, currency: str, errors: list[FieldError]) -> list[RemittanceLine]:
+    """The remittance advice's deduction lines: ``[{"invoice", "amount", "code", "note"}]``,
+    each field optional (an amount-less line takes the rest of the shortfall)."""
+    if not isinstance(raw, list) or len(raw) > 100:
+        errors.append(FieldError("deductions", "must be a list of at most 100 {invoice, amount, code, note}"))
+        return []
+    lines: list[RemittanceLine] = []
+    for n, row in enumerate(raw):
+        where = f"deductions[{n}]"
+        if not isinstance(row, dict) or set(row) - DEDUCTION_FIELDS:
+            errors.append(FieldError(where, "must be an object with invoice, amount, code and note"))
+            continue
+        texts = {k: row.get(k) for k in ("invoice", "code", "note")}
+        bad = [k for k, v in texts.items() if v is not None and (not isinstance(v, str) or len(v) > 200)]
+        errors += [FieldError(f"{where}.{k}", "must be text of at most 200 characters") for k in bad]
+        amount = None
+        if row.get("amount") is not None and currency:
+            amount = parse_decimal_amount(row.get("amount"), currency)
+            if amount is None or amount.minor <= 0:
+                errors.append(
+                    FieldError(f"{where}.amount", f'must be a decimal string in {currency}, such as "47.60"')
+                )
+        if not bad:
+            lines.append(RemittanceLine(texts["invoice"], amount, texts["code"], texts["note"] or ""))
+    return lines
 
 
 def _amount(body: dict[str, Any], errors: list[FieldError]) -> Money | None:

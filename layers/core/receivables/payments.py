@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from receivables import store
 from receivables.cash import (
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from receivables.clock import Clock
+    from receivables.deduction_rules import RemittanceLine
 
 # One transaction holds at most 100 items: the payment and its event, then three per invoice
 # (head, event, allocation). What a receipt could pay beyond this stays as credit.
@@ -75,6 +76,8 @@ class Receipt:
     customer_id: str | None = None
     reference: str | None = None  # remittance text
     target_invoice_ids: tuple[str, ...] = ()  # known targets (a Checkout Session's metadata)
+    # The remittance advice's explanation of what it pays short (reason codes, amounts).
+    deductions: tuple[RemittanceLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,21 +88,34 @@ class ReceiptOutcome:
     duplicate: bool
     settled: tuple[str, ...] = ()  # ids of invoices the receipt paid in full
     candidates: tuple[Candidate, ...] = ()  # for a person, when nothing was certain
+    deductions: tuple[dict[str, Any], ...] = ()  # what it paid short: write-offs and deductions
 
 
 def record_receipt(receipt: Receipt, clock: Clock, *, sellers: tuple[str, ...] = ("self",)) -> ReceiptOutcome:
     """Record ``receipt`` once and apply it: to its targets, else by matching its remittance text
     and amount; an excess pays the customer's other open invoices, oldest first, and the rest
     waits as credit (or, for an unknown payer, in the unapplied queue)."""
+    from receivables.deductions import take_shortfalls
+
     payment_id = payment_id_for(receipt.source, receipt.external_id)
     for _ in range(MAX_ATTEMPTS):
         existing = store.get_payment(payment_id)
         if existing is not None:
-            return ReceiptOutcome(existing, duplicate=True)
+            # A redelivery finishes what the first delivery may have left half done.
+            taken = tuple(take_shortfalls(receipt, existing, clock))
+            return ReceiptOutcome(existing, duplicate=True, deductions=taken)
         try:
-            return _apply_new_receipt(payment_id, receipt, clock, sellers)
+            outcome = _apply_new_receipt(payment_id, receipt, clock, sellers)
         except store.ConcurrentChangeError:
             continue
+        taken = tuple(take_shortfalls(receipt, outcome.payment, clock))
+        if taken:
+            # A write-off, or a deduction found valid in full, settles its invoice.
+            settled = {
+                d["invoice_id"] for d in taken if d["status"] == "written_off" or d["valid"] == d["amount"]
+            }
+            outcome = replace(outcome, deductions=taken, settled=tuple(sorted({*outcome.settled, *settled})))
+        return outcome
     raise store.StoreError(f"payment {receipt.external_id}: too much contention, try again")
 
 
@@ -129,7 +145,8 @@ def _apply_new_receipt(
     candidates: tuple[Candidate, ...] = ()
     matched_by: str | None
     if targets:
-        plan, matched_by = plan_allocation(receipt.amount, targets, open_invoices), "target"
+        holdbacks = _holdbacks(receipt, targets)
+        plan, matched_by = plan_allocation(receipt.amount, targets, open_invoices, holdbacks), "target"
     else:
         match = match_receipt(
             receipt.amount,
@@ -139,6 +156,9 @@ def _apply_new_receipt(
             named_ids=[i.invoice_id for i in named if i.customer_id == customer_id],
         )
         plan = match.plan or AllocationPlan((), receipt.amount)
+        named_here = [i for i in named if i.customer_id == customer_id]
+        if match.matched_by == "reference" and receipt.deductions and named_here:
+            plan = plan_allocation(receipt.amount, named_here, open_invoices, _holdbacks(receipt, named_here))
         matched_by, candidates = match.matched_by, match.candidates
     if len(plan.allocations) > MAX_INVOICES_PER_RECEIPT:
         kept = plan.allocations[:MAX_INVOICES_PER_RECEIPT]
@@ -203,6 +223,19 @@ def _apply_new_receipt(
     )
     store.apply_changes(changes, creations=[store.Creation.payment(payment, received)], extra=extra)
     return ReceiptOutcome(payment, duplicate=False, settled=tuple(settled), candidates=candidates)
+
+
+def _holdbacks(receipt: Receipt, invoices: list[Invoice]) -> dict[str, Money]:
+    """What the remittance says is deducted from each invoice it names, by invoice id."""
+    by_number = {i.number: i for i in invoices}
+    held: dict[str, Money] = {}
+    for line in receipt.deductions:
+        invoice = by_number.get((line.invoice or "").strip())
+        if invoice is not None and line.amount is not None and line.amount.currency == invoice.currency:
+            held[invoice.invoice_id] = (
+                held.get(invoice.invoice_id, Money.zero(invoice.currency)) + line.amount
+            )
+    return held
 
 
 def _invoice_event(

@@ -211,6 +211,7 @@ class InvoiceRecord(LedgerRecord, discriminator="invoice"):
     po_number = UnicodeAttribute(null=True)
     buyer_reference = UnicodeAttribute(null=True)
     contract_reference = UnicodeAttribute(null=True)
+    payment_terms = UnicodeAttribute(null=True)  # as the document wrote them ("2/10 net 30")
     documents = UnicodeAttribute(null=True)  # JSON list of InvoiceDocument (see `_documents_json`)
     version = IntegerAttribute()
     created_at = UnicodeAttribute()
@@ -475,6 +476,7 @@ def _invoice_record(inv: Invoice) -> InvoiceRecord:
         po_number=inv.po_number,
         buyer_reference=inv.buyer_reference,
         contract_reference=inv.contract_reference,
+        payment_terms=inv.payment_terms,
         documents=_documents_json(inv.documents),
         version=inv.version,
         created_at=inv.created_at,
@@ -572,6 +574,7 @@ def _invoice(rec: InvoiceRecord) -> Invoice:
         po_number=rec.po_number,
         buyer_reference=rec.buyer_reference,
         contract_reference=rec.contract_reference,
+        payment_terms=rec.payment_terms,
         documents=_documents(rec.documents),
         version=int(rec.version),
         created_at=rec.created_at,
@@ -915,6 +918,12 @@ def _event_record(pk: str, event: AuditEvent) -> EventRecord:
     )
 
 
+def event_record(pk: str, event: AuditEvent) -> LedgerRecord:
+    """An audit event of aggregate ``pk``, to create within a transaction (`apply_changes`
+    ``extra``): for documents, whose events `apply_changes` does not write by itself."""
+    return _event_record(pk, event)
+
+
 def _event(rec: EventRecord) -> AuditEvent:
     return AuditEvent(
         aggregate_id=rec.aggregate_id,
@@ -1029,9 +1038,11 @@ def apply_changes(
     creations: Sequence[Creation] = (),
     extra: Sequence[LedgerRecord] = (),
     removals: Sequence[tuple[LedgerRecord, Any]] = (),
+    updates: Sequence[tuple[LedgerRecord, Any]] = (),
 ) -> None:
-    """Save changed aggregates (each with its audit event) and new items, and delete
-    ``removals`` (each on its condition), in one transaction.
+    """Save changed aggregates (each with its audit event), new items and ``updates`` (each on
+    its condition, see `document_update`), and delete ``removals`` (each on its condition), in
+    one transaction.
 
     Each aggregate is written on condition that its stored version is the one it was read at
     (``event.seq - 1``); raises `ConcurrentChangeError` if anyone changed it meanwhile.
@@ -1057,6 +1068,7 @@ def apply_changes(
     for creation in creations:
         with_condition.extend((r, LedgerRecord.pk.does_not_exist()) for r in creation.records)
     with_condition.extend((r, LedgerRecord.pk.does_not_exist()) for r in extra)
+    with_condition.extend(updates)
     _transact(with_condition, removals)
 
 
@@ -1343,6 +1355,25 @@ def document_record(pk: str, sk: str, body: dict[str, Any], version: int, at: st
     )
 
 
+def document_update(
+    pk: str,
+    body: dict[str, Any],
+    version: int,
+    at: str,
+    listing: tuple[str, str] | None = None,
+    sk: str = HEAD,
+) -> tuple[LedgerRecord, Any]:
+    """A JSON document written at ``version`` on condition that the stored one is ``version - 1``
+    (absent for 1), to write within a transaction (`apply_changes` ``updates``)."""
+    record = DocumentRecord(
+        pk=pk, sk=sk, body=json.dumps(body, separators=(",", ":")), version=version, updated_at=at
+    )
+    if listing is not None:
+        record.gsi3pk, record.gsi3sk = listing
+    condition = LedgerRecord.pk.does_not_exist() if version == 1 else DocumentRecord.version == version - 1
+    return record, condition
+
+
 def document_removal(pk: str, sk: str) -> tuple[LedgerRecord, Any]:
     """The deletion of a JSON document item (`apply_changes` ``removals``); it must exist."""
     return DocumentRecord(pk=pk, sk=sk), LedgerRecord.pk.exists()
@@ -1360,23 +1391,21 @@ def put_document(
     """Write document ``pk`` at ``version`` (on condition that the stored one is ``version - 1``,
     or absent for 1), with its audit event in the same transaction; ``listing`` (partition, sort
     key) lists it on the listing index (`listed_documents`)."""
-    record = DocumentRecord(
-        pk=pk, sk=sk, body=json.dumps(body, separators=(",", ":")), version=version, updated_at=at
-    )
-    if listing is not None:
-        record.gsi3pk, record.gsi3sk = listing
-    condition = LedgerRecord.pk.does_not_exist() if version == 1 else DocumentRecord.version == version - 1
-    items: list[tuple[LedgerRecord, Any]] = [(record, condition)]
+    items: list[tuple[LedgerRecord, Any]] = [document_update(pk, body, version, at, listing, sk)]
     if event is not None:
         items.append((_event_record(pk, event), LedgerRecord.pk.does_not_exist()))
     _transact(items)
 
 
-def listed_documents(listing: str, limit: int = 500) -> list[tuple[dict[str, Any], int]]:
-    """The JSON documents listed under ``listing`` (Query gsi3), by their listing sort key."""
+def listed_documents(
+    listing: str, limit: int | None = 500, since: str | None = None
+) -> list[tuple[dict[str, Any], int]]:
+    """The JSON documents listed under ``listing`` (Query gsi3), by their listing sort key (from
+    ``since`` on, when given); ``limit`` None reads them all, page by page."""
+    condition = None if since is None else LedgerRecord.gsi3sk >= since
     return [
         (json.loads(record.body), int(record.version))
-        for record in LedgerRecord.gsi3.query(listing, limit=limit)
+        for record in LedgerRecord.gsi3.query(listing, condition, limit=limit)
         if isinstance(record, DocumentRecord)
     ]
 

@@ -268,6 +268,8 @@ def proposal(
     """What can be settled without finance, or None (finance decides)."""
     if dispute.source is Source.CHARGEBACK:
         return None  # the bank decides a chargeback: evidence goes to Stripe instead
+    if dispute.source is Source.DEDUCTION:
+        return None  # its checks ran when it was taken: what is left is for its owner
     confirmed = {f.rule: f for f in findings if f.confirmed}
     twice = confirmed.get(BILLED_TWICE)
     # A duplicate settles a "billed twice" dispute, or one of the duplicate itself; a dispute of

@@ -38,6 +38,7 @@ class Source(StrEnum):
     CUSTOMER = "customer"
     FINANCE = "finance"
     CHARGEBACK = "chargeback"
+    DEDUCTION = "deduction"  # a short payment whose reason no check could decide
 
 
 class Status(StrEnum):

@@ -466,7 +466,9 @@ def _resolve(
     elif resolution.action in ("void_duplicate", "reissue"):
         changed = void(invoice)
     elif resolution.credit is not None and resolution.action in ("credit", "accept"):
-        note, changed, allocation = _credit_note(dispute, invoice, resolution.credit, now)
+        note, changed, allocation = credit_note_for(
+            invoice, resolution.credit, dispute.dispute_id[-6:].upper(), dispute.dispute_id, now
+        )
         note_event = AuditEvent(
             note.credit_note_id,
             1,
@@ -501,6 +503,12 @@ def _resolve(
                 ),
             )
         )
+    updates: list[tuple[store.LedgerRecord, Any]] = []
+    if dispute.source is Source.DEDUCTION:
+        from receivables.deductions import resolution_update
+
+        updates, records = resolution_update(dispute, resolution, now)
+        extra.extend(records)
     ended = next_version(dispute, now, status=status, resolution=resolution, task_token=None)
     changes.append(
         (
@@ -516,15 +524,17 @@ def _resolve(
             ),
         )
     )
-    store.apply_changes(changes, creations=creations, extra=extra)
+    store.apply_changes(changes, creations=creations, extra=extra, updates=updates)
     if resolution.action == "reissue":
         _reissue(invoice, resolution, now, actor)
 
 
-def _credit_note(
-    dispute: Dispute, invoice: Invoice, amount: Money, now: str
+def credit_note_for(
+    invoice: Invoice, amount: Money, suffix: str, cause: str, now: str
 ) -> tuple[CreditNote, Invoice, store.LedgerRecord]:
-    number = f"CN-{invoice.number}-{dispute.dispute_id[-6:].upper()}"
+    """The credit note ``CN-<invoice>-<suffix>`` of ``amount`` on ``invoice`` for ``cause`` (a
+    dispute, a deduction), the invoice it reduces, and its allocation record."""
+    number = f"CN-{invoice.number}-{suffix}"
     note_id = document_id(invoice.seller_id, DocumentType.CREDIT_NOTE, number)
     changed, applied = apply_credit(invoice, amount)
     note = CreditNote(
@@ -537,7 +547,7 @@ def _credit_note(
         amount=amount,
         applied=applied,
         invoice_reference=invoice.number,
-        fingerprint=hashlib.sha256(f"{dispute.dispute_id}#{amount}".encode()).hexdigest(),
+        fingerprint=hashlib.sha256(f"{cause}#{amount}".encode()).hexdigest(),
         source=invoice.source,
         applied_invoice_id=invoice.invoice_id,
         version=1,

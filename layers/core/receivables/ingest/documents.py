@@ -336,6 +336,7 @@ class DocumentWriter:
             po_number=doc.po_number,
             buyer_reference=doc.buyer_reference,
             contract_reference=doc.contract_reference,
+            payment_terms=(doc.payment_terms or "")[:200] or None,
             version=1,
             created_at=now,
             updated_at=now,
