@@ -3,8 +3,10 @@
 Every new version of an invoice replaces its contribution to the aging, per-customer and sales
 counters (`receivables.aggregates`), exactly once and in version order whatever the stream
 replays; every email sent and payment received is counted once in its day's activity; a
-customer with a credit limit has their credit level reviewed (`receivables.credit`). Records are
-handled one by one and failures reported per record (Powertools Batch).
+customer with a credit limit has their credit level reviewed (`receivables.credit`); each risk
+event (a broken promise, a failed debit, a dispute, a chargeback) is counted once, and the
+customers a batch touched are scored again, once each (`receivables.risk`). Records are handled
+one by one and failures reported per record (Powertools Batch).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from receivables import store
-from receivables.aggregates import apply_activity, apply_invoice
+from receivables.aggregates import apply_activity, apply_invoice, risk_customer
 from receivables.clock import Clock, clock_from_env
 from receivables.credit import review
 from receivables.observability import logger, metrics
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# The customers whose risk the batch's records bear on: scored again once each, after the batch.
+touched: set[str] = set()
 
 
 @cache
@@ -55,6 +59,10 @@ def aggregate_record(record: DynamoDBRecord) -> None:
     invoice = store.invoice_from_stream_image(image)
     changed = apply_invoice(invoice) if invoice is not None else apply_activity(image)
     metrics.add_metric(name="AggregatesApplied" if changed else "AggregatesReplayed", unit="Count", value=1)
+    if invoice is not None and invoice.version > 1:
+        touched.add(invoice.customer_id)  # paid, disputed, credited…: its customer's history moved
+    elif invoice is None and (customer_id := risk_customer(image)) is not None:
+        touched.add(customer_id)
     if invoice is not None:
         # The customer's exposure moved (or, for a replay, may have): bring their credit level
         # up to date. A replay records nothing new: the level is stored.
@@ -64,10 +72,21 @@ def aggregate_record(record: DynamoDBRecord) -> None:
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:
-    """Aggregate a batch of stream records (the store bound); the response lists the ones to retry."""
-    return process_partial_response(  # type: ignore[return-value]
-        event=event, record_handler=aggregate_record, processor=processor
-    )
+    """Aggregate a batch of stream records (the store bound); the response lists the ones to retry.
+    Then score the customers the batch touched again: a score that fails is logged and left for
+    their next change (it is derived, and nothing else waits for it)."""
+    from receivables.risk import rescore
+
+    touched.clear()
+    response = process_partial_response(event=event, record_handler=aggregate_record, processor=processor)
+    for customer_id in sorted(touched):
+        try:
+            rescore(customer_id, clock())
+        except Exception:  # noqa: BLE001 - one customer's score must not fail the batch
+            logger.exception("risk score failed", extra={"customer_id": customer_id})
+        else:
+            metrics.add_metric(name="RiskScored", unit="Count", value=1)
+    return dict(response)
 
 
 @logger.inject_lambda_context(clear_state=True)

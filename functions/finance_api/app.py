@@ -1289,13 +1289,38 @@ def customer_statement(who: str, customer_id: str) -> Response:
 @app.route("/customers/{customer_id}/risk", methods=["GET"])
 @endpoint(Role.VIEWER)
 def customer_risk_score(who: str, customer_id: str) -> Response:
-    """The customer's risk score from their payment history, with how it is computed."""
-    from receivables.finance import customer_risk
+    """The customer's risk score now, each factor with its value, its points and why, the
+    dunning variant its class sets; and the daily points of its history, for a trend line."""
+    from receivables.risk import current, history
 
-    _, clock = context()
+    customer = customer_or_404(customer_id)
+    today = context()[1].now().date()
     return _json(
-        {"customer_id": customer_id, "risk": customer_risk(customer_id, clock.now().date()).to_json()}
+        {
+            "customer_id": customer_id,
+            "risk": current(customer, today).to_json(),
+            "history": history(customer_id, today),
+        }
     )
+
+
+@app.route("/risk/ratings", methods=["POST"], content_types=["text/csv"])
+@endpoint(Role.CONTROLLER)
+def import_risk_ratings(who: str) -> Response:
+    """Import an agency's ratings (controller), a CSV body: ``customer,rating,agency,rated_on``
+    (customer id or identifier such as ``vat:DE136695976``; rating 0 to 100, 100 the safest).
+    Counts imported and unchanged, and each rejected row with its number, field and reason; the
+    stream scores the customers again."""
+    from receivables.risk import import_ratings
+
+    request = app.current_request
+    assert request is not None
+    raw = request.raw_body or b""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise RequestInvalidError([FieldError("body", "must be UTF-8 CSV")]) from None
+    return _json(import_ratings(text, f"finance:{who}", context()[1]))
 
 
 @app.route("/customers/{customer_id}/credit-hold", methods=["PUT"], content_types=["application/json"])

@@ -112,7 +112,7 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
         notice = send_payment_failed_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
         logger.info("payment failed notice", extra={"invoice_id": notice.invoice_id, "action": notice.action})
         return {"invoice_id": notice.invoice_id, "action": notice.action, "detail": notice.detail}
-    if event.get("detail-type") == "CreditThresholdCrossed":
+    if event.get("detail-type") in ("CreditThresholdCrossed", "CreditInsuranceExceeded"):
         told = send_credit_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
         logger.info("credit notice", extra={"customer_id": told.invoice_id, "action": told.action})
         return {"customer_id": told.invoice_id, "action": told.action, "detail": told.detail}

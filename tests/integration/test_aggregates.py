@@ -66,7 +66,15 @@ def ledger(aws: Aws) -> Aws:
     assert (result["outcome"], result["created"]) == ("processed", 6), result
     at = iso_timestamp(aws.clock.now())
     record_receipt(
-        Receipt("bank", "B-1", Money(10000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("AG-2"),)),
+        Receipt(
+            "bank",
+            "B-1",
+            Money(10000, "EUR"),
+            at,
+            "bank_transfer",
+            target_invoice_ids=(inv("AG-2"),),
+            on_account=True,  # half paid, as agreed: not a deduction
+        ),
         aws.clock,
     )
     change("AG-3", open_dispute, "DisputeOpened", at)

@@ -66,7 +66,12 @@ def test_a_limit_breach_holds_the_customer_and_the_check_declines_its_next_order
     status, changed = call("PUT", *limit, body)
     assert status == 200 and changed["customer"]["credit_limit"] == "8000.00"
     assert changed["customer"]["credit_level"] == 80  # 7,000 of 8,000
-    assert customer_events(bolt)[-2:] == ["CreditLimitChanged", "CreditThresholdCrossed"]
+    # 7,000 is over the 6,000 insured as well: an event of its own.
+    assert customer_events(bolt)[-3:] == [
+        "CreditLimitChanged",
+        "CreditInsuranceExceeded",
+        "CreditThresholdCrossed",
+    ]
     check = ("/credit/check", "/credit/check")
     status, referred = call(
         "POST", *check, {"customer_id": bolt, "amount": "500.00", "currency": "EUR"}, role="viewer"
@@ -110,6 +115,11 @@ def test_a_limit_breach_holds_the_customer_and_the_check_declines_its_next_order
     assert send_credit_notice(detail, SETTINGS, raw, aws.clock).action == "sent"
     assert send_credit_notice(detail, SETTINGS, raw, aws.clock).action == "already_sent"
     assert sent[0][0] == "ar@seller.example" and "100 % of their limit" in sent[0][1]["Subject"]
+    over = next(e for e in store.audit_events(store.customer_pk(bolt)) if e.type == "CreditInsuranceExceeded")
+    insured = {**over.data, "event_id": f"{bolt}#{over.seq}"}
+    assert send_credit_notice(insured, SETTINGS, raw, aws.clock).action == "sent"
+    assert sent[1][1]["Subject"] == "Credit: Bolt Parts is over the insured amount"
+    assert "the part above the cover is not insured" in sent[1][1].get_body().get_content()
 
     # In process, a credit check costs two reads: its median stays in milliseconds.
     took = []

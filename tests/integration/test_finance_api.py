@@ -70,7 +70,15 @@ def api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
     aws.drop("inbox/w.csv", HEADER + ROWS)
     at = iso_timestamp(aws.clock.now())
     record_receipt(
-        Receipt("bank", "B-9", Money(50000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("W-1"),)),
+        Receipt(
+            "bank",
+            "B-9",
+            Money(50000, "EUR"),
+            at,
+            "bank_transfer",
+            target_invoice_ids=(inv("W-1"),),
+            on_account=True,
+        ),
         aws.clock,
     )
     load_function("aggregates").handle({"Records": aws.stream().read()})
@@ -184,7 +192,9 @@ def test_customers_statement_risk_hold_and_contact(api: Any) -> None:
     assert statement["balance"] == "700.00"
     assert api("GET", "/customers/{customer_id}/statement", f"/customers/{acme}/statement")[0] == 400
     _, risk = api("GET", "/customers/{customer_id}/risk", f"/customers/{acme}/risk")
-    assert risk["risk"]["overdue_share"] == "1.00" and risk["risk"]["score"] >= 30
+    factors = {f["factor"]: f for f in risk["risk"]["factors"]}
+    assert factors["overdue_share"]["value"] == "100.0 % of the open balance"
+    assert factors["overdue_share"]["points"] == "10.0" and risk["risk"]["score"] >= 10
     status, held = api(
         "PUT",
         "/customers/{customer_id}/credit-hold",
@@ -229,7 +239,9 @@ def test_aging_kpis_worklist_and_csv(api: Any) -> None:
     assert figures["currencies"][0]["overdue_ratio"] == "70.0"
     _, work = api("GET", "/worklist", role="viewer")
     assert [w["number"] for w in work["worklist"]] == ["W-1", "W-4", "W-2"]
-    assert work["worklist"][0]["expected_loss"] == "31500.00"  # 500.00 x 63 days x 1
+    # Acme pays late and owes mostly overdue money: the stream scored it risky, which doubles its weight.
+    assert work["worklist"][0]["risk"] == "risky"
+    assert work["worklist"][0]["expected_loss"] == "63000.00"  # 500.00 x 63 days x 2
     status, text = api("GET", "/worklist", query={"format": "csv"}, role="viewer")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert status == 200 and [r["number"] for r in rows] == ["W-1", "W-4", "W-2"]
@@ -342,7 +354,15 @@ def test_the_worklist_reads_the_sweeps_ranking_fresh(api: Any, aws: Aws) -> None
     # Paid since the ranking: read fresh, W-1 is no longer overdue and leaves the worklist.
     at = iso_timestamp(aws.clock.now())
     record_receipt(
-        Receipt("bank", "B-11", Money(50000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("W-1"),)),
+        Receipt(
+            "bank",
+            "B-11",
+            Money(50000, "EUR"),
+            at,
+            "bank_transfer",
+            target_invoice_ids=(inv("W-1"),),
+            on_account=True,
+        ),
         aws.clock,
     )
     _, ranked = api("GET", "/worklist", role="viewer")

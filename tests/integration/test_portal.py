@@ -56,7 +56,15 @@ def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     aws.drop("inbox/portal.csv", LEDGER)
     at = aws.clock.now().isoformat().replace("+00:00", "Z")
     record_receipt(
-        Receipt("bank", "T-1", Money(40000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("A-1"),)),
+        Receipt(
+            "bank",
+            "T-1",
+            Money(40000, "EUR"),
+            at,
+            "bank_transfer",
+            target_invoice_ids=(inv("A-1"),),
+            on_account=True,
+        ),
         aws.clock,
     )
     module = load_function("pay")

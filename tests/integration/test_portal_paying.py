@@ -325,7 +325,15 @@ def test_the_sweep_charges_due_invoices_once(
     consent_since(aws, "A-1", "2026-09-20")  # before A-1 fell due
     at = aws.clock.now().isoformat().replace("+00:00", "Z")
     record_receipt(
-        Receipt("bank", "T-1", Money(40000, "EUR"), at, "bank_transfer", target_invoice_ids=(inv("A-1"),)),
+        Receipt(
+            "bank",
+            "T-1",
+            Money(40000, "EUR"),
+            at,
+            "bank_transfer",
+            target_invoice_ids=(inv("A-1"),),
+            on_account=True,
+        ),
         aws.clock,
     )
     stripe.outcome = outcome

@@ -4,7 +4,7 @@ over generated short payments, that no cent is created or lost."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -206,7 +206,7 @@ def test_deductions_never_create_or_lose_a_cent(
                     part,
                     CashDiscount(Decimal(2), 10),
                     date(2026, 10, 1),
-                    date(2026, 10, 11 + days_late),
+                    date(2026, 10, 11) + timedelta(days=days_late),
                     invoice.payable,
                 )
             elif part.reason == "pricing":

@@ -303,11 +303,37 @@ def links_key(customer_id: str) -> tuple[str, str]:
     return ("LINKS#" + customer_id, "SENT")
 
 
+def risk_customer(image: dict[str, Any]) -> str | None:
+    """The customer whose risk the event a stream record's NewImage holds bears on (a broken
+    promise, a failed debit, a dispute, a chargeback, a rating imported), or None."""
+    from receivables.risk import COUNTERS
+
+    kind = image.get("type", {}).get("S")
+    if image.get("kind", {}).get("S") != "event" or (
+        kind not in COUNTERS and kind != "ExternalRatingImported"
+    ):
+        return None
+    customer_id = json.loads(image.get("data", {}).get("S") or "{}").get("customer_id")
+    if not customer_id and image["pk"]["S"].startswith("INV#"):
+        invoice = store.get_invoice(image["pk"]["S"].removeprefix("INV#"))
+        customer_id = invoice.customer_id if invoice is not None else None
+    return str(customer_id) if customer_id else None
+
+
 def apply_activity(image: dict[str, Any]) -> bool:
     """Count the email or payment a stream record's NewImage holds (an email also in its
-    customer's links sent); False when it is neither or was counted before."""
+    customer's links sent), or the risk event (in its customer's risk counters); False when it is
+    none of them or was counted before."""
+    from receivables.risk import COUNTERS, COUNTS_SK, risk_pk
+
     kind = image.get("kind", {}).get("S")
     pk, sk = image["pk"]["S"], image["sk"]["S"]
+    event_type = image.get("type", {}).get("S")
+    if kind == "event" and event_type in COUNTERS:
+        customer_id = risk_customer(image)
+        if customer_id is None:
+            return False
+        return count_once((pk, "AGG#" + sk), {(risk_pk(customer_id), COUNTS_SK): {COUNTERS[event_type]: 1}})
     if kind == "event" and image.get("type", {}).get("S") in EMAIL_KINDS:
         day = image["at"]["S"][:10]
         counters = {(ACTIVITY_PK, day): {EMAIL_KINDS[image["type"]["S"]]: 1}}

@@ -265,15 +265,27 @@ def level_of(seen: Exposure, policy: CreditPolicy) -> int:
 
 def review(customer_id: str, clock: Clock, policy: CreditPolicy | None = None) -> Customer | None:
     """Bring the customer's credit level up to date with their exposure: an audit event when it
-    crosses a threshold (up or down), and credit hold at ``hold_at``. Idempotent: the level is
-    stored, so a replayed review records nothing. The customer as it now stands (None: unknown)."""
+    crosses a threshold (up or down), and credit hold at ``hold_at``; and when the exposure goes
+    over the insured amount in force, or back under it (``CreditInsuranceExceeded``,
+    ``CreditBackUnderInsurance``). Idempotent: the level and the state are stored, so a replayed
+    review records nothing. The customer as it now stands (None: unknown)."""
     from receivables.finance import change_customer
 
     customer = store.get_customer(customer_id)
-    if customer is None or customer.credit_limit is None:
+    if customer is None or (customer.credit_limit is None and customer.insured_amount is None):
         return customer
     policy = policy or load_policy()
-    seen = exposure(customer, customer.credit_limit.currency, clock.now().date(), policy)
+    currency = (customer.credit_limit or customer.insured_amount or Money.zero("EUR")).currency
+    seen = exposure(customer, currency, clock.now().date(), policy)
+    over = seen.insured is not None and seen.total > seen.insured
+    if over != customer.over_insured:
+        kind = "CreditInsuranceExceeded" if over else "CreditBackUnderInsurance"
+        data = {"customer_id": customer_id, "exposure": seen.to_json(), "over_insured": over}
+        customer = change_customer(
+            customer_id, lambda c: replace(c, over_insured=over), kind, data, ACTOR, clock
+        )
+    if customer.credit_limit is None:
+        return customer
     level = level_of(seen, policy)
     if level == customer.credit_level:
         return customer

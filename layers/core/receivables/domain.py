@@ -102,6 +102,9 @@ class Customer:
     insured_until: date | None = None
     open_orders: Money | None = None  # ordered, not invoiced yet, as the ERP last reported
     credit_level: int = 0  # the highest threshold (% of the limit) the exposure has reached
+    over_insured: bool = False  # the exposure is over the insured amount in force
+    # An agency's rating finance imported: {"score": 0-100 (100 safest), "agency", "rated_on"}.
+    external_rating: dict[str, Any] | None = None
 
     @property
     def needs_contact_details(self) -> bool:

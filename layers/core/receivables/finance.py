@@ -8,7 +8,7 @@ retried on a concurrent change; ``actor`` is the finance user.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from receivables.clock import Clock
-    from receivables.domain import Payment
 
 # How much a customer's risk weighs in the worklist's expected loss.
 RISK_WEIGHT = {"reliable": Decimal("0.5"), "standard": Decimal(1), "risky": Decimal(2)}
@@ -356,81 +355,6 @@ def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
         "lines": rows,
         "balance": money_text(running, currency),
     }
-
-
-# --- risk ---------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class RiskScore:
-    """0 (pays on time) to 100 (unlikely to pay), from the customer's own history."""
-
-    score: int
-    band: str
-    average_days_late: Decimal
-    overdue_share: Decimal
-    dispute_share: Decimal
-    invoices: int
-
-    def to_json(self) -> dict[str, Any]:
-        """As the API shows it."""
-        return {
-            "score": self.score,
-            "band": self.band,
-            "average_days_late": str(self.average_days_late),
-            "overdue_share": str(self.overdue_share),
-            "dispute_share": str(self.dispute_share),
-            "invoices": self.invoices,
-            "method": "40 x min(amount-weighted days late at payment / 60, 1) + 30 x overdue share of "
-            "the open balance + 15 x min(2 x share of invoices disputed, 1) + 15 if on credit hold",
-        }
-
-
-def risk_score(
-    customer: Customer, invoices: Iterable[Invoice], payments: Iterable[Payment], today: date
-) -> RiskScore:
-    """Score a customer from their invoices and payments (pure)."""
-    by_id = {i.invoice_id: i for i in invoices}
-    weighted = Decimal(0)
-    paid = Decimal(0)
-    for payment in payments:
-        received = date.fromisoformat(payment.received_at[:10])
-        for invoice_id, amount in payment.allocations:
-            invoice = by_id.get(invoice_id)
-            if invoice is None:
-                continue
-            weighted += Decimal(max((received - invoice.due_date).days, 0)) * amount.minor
-            paid += amount.minor
-    average = weighted / paid if paid else Decimal(0)
-    open_ = [i for i in by_id.values() if i.status in OPEN_RECEIVABLE]
-    total_open = sum((i.balance.minor for i in open_), 0)
-    overdue = sum((i.balance.minor for i in open_ if i.due_date < today), 0)
-    overdue_share = Decimal(overdue) / total_open if total_open else Decimal(0)
-    counted = [i for i in by_id.values() if i.status is not InvoiceStatus.VOID]
-    disputed = sum(1 for i in counted if i.status is InvoiceStatus.DISPUTED or i.credited.minor)
-    dispute_share = Decimal(disputed) / len(counted) if counted else Decimal(0)
-    raw = (
-        40 * min(average / 60, Decimal(1))
-        + 30 * overdue_share
-        + 15 * min(2 * dispute_share, Decimal(1))
-        + (15 if customer.credit_hold else 0)
-    )
-    score = int(raw.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-    band = "low" if score < 25 else "medium" if score < 50 else "high"
-    two = Decimal("0.01")
-    return RiskScore(
-        score,
-        band,
-        average.quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN),
-        overdue_share.quantize(two, rounding=ROUND_HALF_EVEN),
-        dispute_share.quantize(two, rounding=ROUND_HALF_EVEN),
-        len(counted),
-    )
-
-
-def customer_risk(customer_id: str, today: date) -> RiskScore:
-    """A customer's risk score from the stored history."""
-    customer = customer_or_404(customer_id)
-    invoices = [d for d in store.customer_documents(customer_id) if isinstance(d, Invoice)]
-    return risk_score(customer, invoices, store.customer_payments(customer_id), today)
 
 
 # --- worklist -----------------------------------------------------------------------------------

@@ -541,9 +541,10 @@ def send_credit_note(
 def send_credit_notice(
     detail: dict[str, Any], settings: MailSettings, send_raw: Callable[[str, bytes], str], clock: Clock
 ) -> MailOutcome:
-    """A ``CreditThresholdCrossed`` event: tell the customer's account owner (else finance's
-    address) that their exposure reached a threshold of the credit limit, and whether they are
-    now on credit hold. Once per event (a marker beside the customer)."""
+    """A ``CreditThresholdCrossed`` (or ``CreditInsuranceExceeded``) event: tell the customer's
+    account owner (else finance's address) that their exposure reached a threshold of the credit
+    limit, and whether they are now on credit hold (or that it is over the insured amount). Once
+    per event (a marker beside the customer)."""
     customer_id = str(detail.get("customer_id") or "")
     event_id = str(detail.get("event_id") or "")
     customer = store.get_customer(customer_id) if customer_id else None
@@ -555,17 +556,17 @@ def send_credit_notice(
         return MailOutcome(customer_id, "already_sent")
     seen = detail.get("exposure") or {}
     owner = customer.account_owner or settings.contact
+    insurance = "over_insured" in detail
+    what = "is over the insured amount" if insurance else f"reached {detail.get('level')} % of their limit"
     message = EmailMessage()
     message["From"] = settings.sender
     message["To"] = owner
-    message["Subject"] = (
-        f"Credit: {customer.name or customer_id} reached {detail.get('level')} % of their limit"
-    )
+    message["Subject"] = f"Credit: {customer.name or customer_id} {what}"
     message.set_content(
         "\n".join(
             [
-                f"{customer.name or customer_id}'s exposure reached {detail.get('level')} % "
-                "of their credit limit.",
+                f"{customer.name or customer_id}'s exposure {what}"
+                + (": the part above the cover is not insured." if insurance else "."),
                 "",
                 f"Exposure:   {seen.get('total')} {seen.get('currency')}"
                 f" (receivables {seen.get('receivables')}, open orders {seen.get('open_orders')})",

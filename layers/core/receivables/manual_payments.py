@@ -29,6 +29,7 @@ ALLOWED = {
     "customer_id",
     "invoices",
     "deductions",
+    "on_account",
 }
 DEDUCTION_FIELDS = {"invoice", "amount", "code", "note"}
 
@@ -61,6 +62,9 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
         errors.append(FieldError("invoices", "must be a list of invoice numbers"))
         numbers = []
     deductions = _deductions(body.get("deductions", []), amount.currency if amount else "", errors)
+    on_account = body.get("on_account", False)
+    if not isinstance(on_account, bool) or (on_account and deductions):
+        errors.append(FieldError("on_account", "must be true or false, and not true beside deductions"))
     if errors or amount is None or not isinstance(method, str) or not isinstance(external_id, str):
         raise RequestInvalidError(errors)
     return Receipt(
@@ -73,6 +77,7 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
         reference=reference,
         target_invoice_ids=tuple(document_id(seller_id, DocumentType.INVOICE, n) for n in numbers),
         deductions=tuple(deductions),
+        on_account=on_account is True,
     )
 
 

@@ -78,6 +78,7 @@ class Receipt:
     target_invoice_ids: tuple[str, ...] = ()  # known targets (a Checkout Session's metadata)
     # The remittance advice's explanation of what it pays short (reason codes, amounts).
     deductions: tuple[RemittanceLine, ...] = ()
+    on_account: bool = False  # a part payment the payer means as such (an instalment): no deduction
 
 
 @dataclass(frozen=True, slots=True)

@@ -761,6 +761,8 @@ def _customer_extras_json(c: Customer) -> str | None:
         "insured_until": c.insured_until.isoformat() if c.insured_until else None,
         "open_orders": _money_pair(c.open_orders),
         "credit_level": c.credit_level or None,
+        "over_insured": c.over_insured or None,
+        "external_rating": c.external_rating,
     }
     kept = {name: value for name, value in extras.items() if value is not None}
     return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
@@ -850,6 +852,8 @@ def _customer_extras(text: str | None) -> dict[str, Any]:
         "insured_until": date.fromisoformat(raw["insured_until"]) if raw.get("insured_until") else None,
         "open_orders": _money_of(raw.get("open_orders")),
         "credit_level": int(raw.get("credit_level") or 0),
+        "over_insured": bool(raw.get("over_insured")),
+        "external_rating": raw.get("external_rating"),
     }
 
 
