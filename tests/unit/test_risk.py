@@ -6,18 +6,21 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from receivables.domain import InvoiceStatus, Payment
+from receivables.domain import Invoice, InvoiceStatus, Payment
 from receivables.money import Money
-from receivables.risk import Rating, score
+from receivables.risk import Rating, Score, score
 from tests.unit.test_ledger import make_invoice
 
 TODAY = date(2026, 11, 2)
 
 
-def history(days_late: list[int], *, age: int = 30, open_overdue: int = 0) -> tuple[list, list]:
+def history(
+    days_late: list[int], *, age: int = 30, open_overdue: int = 0
+) -> tuple[list[Invoice], list[Payment]]:
     """Invoices of 100.00 EUR due ``age`` days ago (plus ten days for each earlier one), each paid
     ``days_late`` after its due date; and ``open_overdue`` unpaid ones past due."""
     invoices, payments = [], []
@@ -48,7 +51,7 @@ def history(days_late: list[int], *, age: int = 30, open_overdue: int = 0) -> tu
     return invoices, payments
 
 
-def points(result, name: str) -> Decimal:
+def points(result: Score, name: str) -> Decimal:
     return next(f.points for f in result.factors if f.name == name)
 
 
@@ -69,13 +72,14 @@ def points(result, name: str) -> Decimal:
     ],
 )
 def test_histories_score_into_their_class(
-    late: list[int], extra: dict, expected_class: str, variant: str
+    late: list[int], extra: dict[str, Any], expected_class: str, variant: str
 ) -> None:
     invoices, payments = history(late)
     result = score(invoices, payments, TODAY, **extra)
     assert result.risk_class == expected_class
     assert result.variant == variant
-    assert result.score == min(int(sum(f.points for f in result.factors).quantize(Decimal(1))), 100)
+    summed = sum((f.points for f in result.factors), Decimal(0))
+    assert result.score == min(int(summed.quantize(Decimal(1))), 100)
 
 
 def test_each_factor_says_what_it_saw_and_what_it_adds() -> None:
