@@ -22,6 +22,7 @@ from receivables.deduction_rules import (
     lines_in_text,
     policy_from_json,
     reason_in_text,
+    says_on_account,
     split,
     total,
 )
@@ -54,6 +55,22 @@ def eur(text: str) -> Money:
 )
 def test_reasons_are_read_from_the_remittance_text(text: str, reason: str | None) -> None:
     assert reason_in_text(text) == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "on_account"),
+    [
+        ("Invoice INV-2026-1005 part payment", True),
+        ("partial payment 1 of 3", True),
+        ("2nd instalment INV-9", True),
+        ("Teilzahlung RE 4711", True),
+        ("acompte facture 12", True),
+        ("INV-9 less damaged goods", False),
+        ("INV-9", False),
+    ],
+)
+def test_a_remittance_calling_itself_a_part_payment_is_on_account(text: str, on_account: bool) -> None:
+    assert says_on_account(text) is on_account
 
 
 def test_the_customers_own_codes_come_before_everyone_elses() -> None:

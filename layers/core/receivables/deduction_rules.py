@@ -77,6 +77,11 @@ KEYWORDS: tuple[tuple[str, str], ...] = (
     (r"freight|shipping|carriage|transport|fracht|port\b", FREIGHT),
     (r"return\w*|retour\w*|r[üu]ckgabe|r[üu]cksendung", RETURNS),
 )
+# A remittance that calls itself a part payment means the rest to follow: not a deduction.
+_ON_ACCOUNT = re.compile(
+    r"part(?:ial)?[\s-]*pay\w*|instal+ment|on\s+account|a[\s-]?compte|teilzahlung|abschlag\w*|anzahlung",
+    re.IGNORECASE,
+)
 _KEYWORD_PATTERNS = tuple((re.compile(p, re.IGNORECASE), reason) for p, reason in KEYWORDS)
 # "<label> 47.60" or "<label>: 47,60 EUR": a reason and its amount in free text.
 _LABELLED_AMOUNT = re.compile(
@@ -149,6 +154,15 @@ class DeductionPolicy:
                 {"reason": r.reason, "customer_id": r.customer_id, "owner": r.owner} for r in self.owners
             ],
         }
+
+
+def says_on_account(text: str) -> bool:
+    """Whether a remittance calls the payment a part payment (the rest to follow).
+
+    >>> says_on_account("Invoice INV-7 part payment"), says_on_account("INV-7 less skonto")
+    (True, False)
+    """
+    return bool(_ON_ACCOUNT.search(text))
 
 
 def reason_in_text(text: str) -> str | None:

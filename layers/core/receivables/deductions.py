@@ -37,6 +37,7 @@ from receivables.deduction_rules import (
     decide_open,
     lines_in_text,
     policy_from_json,
+    says_on_account,
     split,
     total,
 )
@@ -101,10 +102,12 @@ def get_deduction(deduction_id: str) -> tuple[dict[str, Any], int] | None:
 def take_shortfalls(receipt: Receipt, payment: Payment, clock: Clock) -> list[dict[str, Any]]:
     """Write off or open a deduction for each invoice ``payment`` paid short (see the module
     docstring); the deductions (and write-offs) as documents. Nothing for a Stripe payment, a
-    payment on account (an instalment), one with money left over, or one no remittance matched."""
+    payment on account (an instalment, or a remittance calling itself a part payment), one with
+    money left over, or one no remittance matched."""
     if (
         receipt.source not in REMITTANCE_SOURCES
         or receipt.on_account
+        or (not receipt.deductions and says_on_account(receipt.reference or ""))
         or payment.matched_by not in ("target", "reference")
         or payment.unapplied.minor > 0
     ):
