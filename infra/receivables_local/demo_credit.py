@@ -135,12 +135,12 @@ def _deductions(runtime: LocalRuntime, s3: Any, bucket: str, api: Any, out: Text
                 f"     deduction of {taken['amount']} EUR on {taken['number']}: {parts}{credited}{routed}",
                 file=out,
             )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        mails = [m for m in runtime.mailbox(seen) if str(m["Subject"]).startswith("Deduction:")]
+        mails = [m for m in runtime.mailbox(seen) if "Deduction:" in str(m["Subject"])]
         if mails:
             to = ", ".join(mails[0]["Destination"]["ToAddresses"])
-            print(f"   {to} is mailed: {mails[0]['Subject']}", file=out)
+            print(f"   {to} is mailed: {str(mails[0]['Subject']).strip()}", file=out)
             break
         time.sleep(0.2)
     _, report = api("GET", "/deductions/report")

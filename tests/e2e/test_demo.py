@@ -143,6 +143,16 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert re.search(r"exposure 3880\.00 EUR .* 110\.9 % of the limit; credit level 100 %", credit)
     assert "Willow Labs is on credit hold: yes" in credit
     assert re.search(r"an order of 250\.00 EUR: 200 decline \(hold: .*limit: ", credit)
+    # Willow's short transfers: a discount taken in time, credited; damaged goods, routed.
+    assert re.search(
+        r"deduction of 20\.00 EUR on WIL-2027-003: early_payment_discount 20\.00 valid \(taken", credit
+    )
+    assert (
+        "deduction of 120.00 EUR on WIL-2027-001: short_delivery 120.00 open, evidence needed: "
+        "proof_of_delivery; owner logistics@seller.example, under dispute dsp_" in credit
+    )
+    assert "logistics@seller.example is mailed: Deduction: Willow Labs" in credit
+    assert re.search(r"deductions EUR: 1 open \(120\.00\), valid 20\.00, invalid 0\.00", credit)
     assert re.search(r"cash forecast as of \d{4}-\d{2}-\d{2}, expected per week", credit)
     assert re.search(r"^   EUR: \d{4}-\d{2}-\d{2} [\d.]+ \([\d.]+\)", credit, re.M)
     # Finance's view: the aging adds up, the KPIs, the dashboard's screenshot.
