@@ -106,6 +106,12 @@ def test_a_limit_breach_holds_the_customer_and_the_check_declines_its_next_order
     wait_for("the invoice", lambda: _exists(connection, "CRD-1"))
     _, found = api(connection, "GET", "/customers?limit=200")
     quarry = next(c["customer_id"] for c in found["customers"] if c["name"] == "Quarry Ltd")
+
+    def exposed() -> bool:  # the stream has added the invoice to the customer's running total
+        _, seen = api(connection, "GET", f"/customers/{quarry}/exposure?currency=EUR")
+        return bool(seen["exposure"]["receivables"] == "900.00")
+
+    wait_for("the exposure", exposed)
     status, limited = api(
         connection, "PUT", f"/customers/{quarry}/credit-limit", {"limit": "1000.00", "currency": "EUR"}
     )
