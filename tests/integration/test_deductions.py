@@ -233,6 +233,13 @@ def test_one_payment_for_two_invoices_holds_back_what_the_advice_deducts_from_ea
     assert invoice("D-4").status is S.PAID and invoice("D-3").status is S.DISPUTED
     aged = deductions.report(ledger.clock.now().date())["currencies"]["EUR"]
     assert aged["open_aged"]["0-30"] == "60.00" and aged["days_deductions_outstanding"] == 90.0
+    # The dashboard counts it among the deductions waiting for their owner.
+    from receivables.dashboard import dashboard_data, render
+
+    shown = dashboard_data(ledger.clock.now().date())
+    assert shown["open_deductions"]["count"] == 1 and shown["open_deductions"]["amounts"] == {"EUR": "60.00"}
+    assert shown["open_deductions"]["oldest"][0]["reasons"] == ["pricing"]
+    assert '<span data-testid="deductions-count">1</span>' in render(shown)
 
 
 def test_a_stripe_partial_payment_is_not_a_deduction(ledger: Aws) -> None:

@@ -82,6 +82,7 @@ def dashboard_data(today: date) -> dict[str, Any]:
             for d in waiting
         ],
         "blocked_by_documents": _blocked(held),
+        "open_deductions": _deductions(today),
         "recent_payments": [
             {
                 "payment_id": p.payment_id,
@@ -98,6 +99,34 @@ def dashboard_data(today: date) -> dict[str, Any]:
             counted.get(day, {"date": day, "emails": {}, "emails_total": 0, "payments": {}}) for day in days
         ],
         "items_read": report.reads.items + reads.items,
+    }
+
+
+def _deductions(today: date) -> dict[str, Any]:
+    """Deductions waiting for their owner: how many, the amount open per currency, the oldest."""
+    from receivables.deductions import deductions
+
+    waiting = sorted(deductions("open"), key=lambda d: d["opened_at"])
+    amounts: dict[str, Money] = {}
+    for d in waiting:
+        amounts[d["currency"]] = amounts.get(d["currency"], Money.zero(d["currency"])) + Money.parse(
+            d["open"], d["currency"]
+        )
+    return {
+        "count": len(waiting),
+        "amounts": {code: amount.to_decimal_string() for code, amount in sorted(amounts.items())},
+        "oldest": [
+            {
+                "deduction_id": d["deduction_id"],
+                "number": d["number"],
+                "reasons": sorted({p["reason"] for p in d["parts"] if p["validity"] == "open"}),
+                "open": d["open"],
+                "currency": d["currency"],
+                "owner": d["owner"],
+                "days": (today - date.fromisoformat(d["opened_at"][:10])).days,
+            }
+            for d in waiting[:WORKLIST_SIZE]
+        ],
     }
 
 
@@ -203,11 +232,12 @@ def render(data: dict[str, Any]) -> str:
     sections.append(
         "<section><h2>Worklist (by expected loss)</h2>"
         + _table(
-            ["Invoice", "Customer", "Balance", "Days late", "Expected loss"],
+            ["Invoice", "Customer", "Risk", "Balance", "Days late", "Expected loss"],
             [
                 [
                     w["number"],
                     w["customer_name"] or w["customer_id"],
+                    w["risk"],
                     f"{w['balance']} {w['currency']}",
                     w["days_late"],
                     w["expected_loss"],
@@ -246,6 +276,29 @@ def render(data: dict[str, Any]) -> str:
             ],
             "No invoice waits for a document.",
             "blocked",
+        )
+        + "</section>"
+    )
+    waiting = data["open_deductions"]
+    open_amount = ", ".join(f"{amount} {code}" for code, amount in waiting["amounts"].items()) or "nothing"
+    sections.append(
+        "<section><h2>Deductions waiting for their owner: "
+        f'<span data-testid="deductions-count">{waiting["count"]}</span>, '
+        f'<span data-testid="deductions-amount">{escape(open_amount)}</span></h2>'
+        + _table(
+            ["Invoice", "Reason", "Open", "Owner", "Days"],
+            [
+                [
+                    d["number"],
+                    ", ".join(d["reasons"]),
+                    f"{d['open']} {d['currency']}",
+                    d["owner"] or "",
+                    d["days"],
+                ]
+                for d in waiting["oldest"]
+            ],
+            "No deduction waits for a decision.",
+            "deductions",
         )
         + "</section>"
     )

@@ -96,20 +96,18 @@ def record_receipt(receipt: Receipt, clock: Clock, *, sellers: tuple[str, ...] =
     """Record ``receipt`` once and apply it: to its targets, else by matching its remittance text
     and amount; an excess pays the customer's other open invoices, oldest first, and the rest
     waits as credit (or, for an unknown payer, in the unapplied queue)."""
-    from receivables.deductions import take_shortfalls
-
     payment_id = payment_id_for(receipt.source, receipt.external_id)
     for _ in range(MAX_ATTEMPTS):
         existing = store.get_payment(payment_id)
         if existing is not None:
             # A redelivery finishes what the first delivery may have left half done.
-            taken = tuple(take_shortfalls(receipt, existing, clock))
+            taken = _shortfalls(receipt, existing, clock)
             return ReceiptOutcome(existing, duplicate=True, deductions=taken)
         try:
             outcome = _apply_new_receipt(payment_id, receipt, clock, sellers)
         except store.ConcurrentChangeError:
             continue
-        taken = tuple(take_shortfalls(receipt, outcome.payment, clock))
+        taken = _shortfalls(receipt, outcome.payment, clock)
         if taken:
             # A write-off, or a deduction found valid in full, settles its invoice.
             settled = {
@@ -118,6 +116,17 @@ def record_receipt(receipt: Receipt, clock: Clock, *, sellers: tuple[str, ...] =
             outcome = replace(outcome, deductions=taken, settled=tuple(sorted({*outcome.settled, *settled})))
         return outcome
     raise store.StoreError(f"payment {receipt.external_id}: too much contention, try again")
+
+
+def _shortfalls(receipt: Receipt, payment: Payment, clock: Clock) -> tuple[dict[str, Any], ...]:
+    """The write-offs and deductions of what ``payment`` paid short (`receivables.deductions`);
+    none for a Stripe payment, which pays what the customer chose (and keeps the webhook's cold
+    start free of the deduction rules)."""
+    if receipt.source == "stripe":
+        return ()
+    from receivables.deductions import take_shortfalls
+
+    return tuple(take_shortfalls(receipt, payment, clock))
 
 
 def _open_invoices(customer_id: str | None) -> list[Invoice]:
