@@ -16,18 +16,18 @@ partial credit decided by finance.
 from __future__ import annotations
 
 import json
+import random
 import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from receivables_local.functions import REPO_ROOT
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from receivables_local.runtime import LocalRuntime
 
 SAMPLES = REPO_ROOT / "samples"
@@ -52,14 +52,25 @@ def demo_files() -> list[tuple[str, Path]]:
 
 
 def free_port_base(count: int = 4) -> int:
-    """A port N with N … N+count-1 free on loopback."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + count < 65535 and all(_free(base + i) for i in range(count)):
+    """A port N with N … N+count-1 free on loopback, below the kernel's ephemeral range: a port
+    the kernel hands out to outgoing connections (as binding to port 0 does) can be taken by
+    one of them between this check and the server's bind, which made parallel tests collide."""
+    low, _ = _ephemeral_range()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        base = rng.randrange(10000, max(low - count, 10001))
+        if all(_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no free loopback ports")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range of ports for outgoing connections (Linux; IANA's elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
 
 
 def _free(port: int) -> bool:
