@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from receivables.domain import Invoice
+
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 # The customers whose risk the batch's records bear on: scored again once each, after the batch.
 touched: set[str] = set()
@@ -59,7 +61,7 @@ def aggregate_record(record: DynamoDBRecord) -> None:
     invoice = store.invoice_from_stream_image(image)
     changed = apply_invoice(invoice) if invoice is not None else apply_activity(image)
     metrics.add_metric(name="AggregatesApplied" if changed else "AggregatesReplayed", unit="Count", value=1)
-    if invoice is not None and invoice.version > 1:
+    if invoice is not None and _money_or_status_moved(invoice, record):
         touched.add(invoice.customer_id)  # paid, disputed, credited…: its customer's history moved
     elif invoice is None and (customer_id := risk_customer(image)) is not None:
         touched.add(customer_id)
@@ -69,6 +71,16 @@ def aggregate_record(record: DynamoDBRecord) -> None:
         reviewed = review(invoice.customer_id, clock())
         if reviewed is not None and reviewed.credit_limit is not None:
             metrics.add_metric(name="CreditReviewed", unit="Count", value=1)
+
+
+def _money_or_status_moved(invoice: Invoice, record: DynamoDBRecord) -> bool:
+    """Whether this version of the invoice changed its status or balance (what the risk score
+    reads): not a new invoice, nor a version only dunning or delivery touched."""
+    if invoice.version <= 1:
+        return False
+    old_image = record.raw_event.get("dynamodb", {}).get("OldImage")
+    before = store.invoice_from_stream_image(old_image) if old_image else None
+    return before is None or (before.status, before.balance) != (invoice.status, invoice.balance)
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:
