@@ -139,7 +139,7 @@ def _deductions(runtime: LocalRuntime, s3: Any, bucket: str, api: Any, out: Text
     while time.monotonic() < deadline:
         mails = [m for m in runtime.mailbox(seen) if "Deduction:" in str(m["Subject"])]
         if mails:
-            to = ", ".join(mails[0]["Destination"]["ToAddresses"])
+            to = ", ".join(dict.fromkeys(mails[0]["Destination"]["ToAddresses"]))
             print(f"   {to} is mailed: {str(mails[0]['Subject']).strip()}", file=out)
             break
         time.sleep(0.2)
