@@ -847,16 +847,18 @@ def put_credit_policy(who: str) -> Response:
 @endpoint(Role.VIEWER)
 def list_deductions(who: str) -> Response:
     """Deductions (short payments above the tolerance) and small balances written off, newest
-    first: ``status`` (open, resolved, written_off), ``customer``. Each with its parts by reason,
-    what the checks or the owner found, the owner and the dispute that routes it."""
+    first: ``status`` (open, resolved, written_off), ``customer``, ``since`` (a day; default 90
+    days ago; the open ones are listed however old). Each with its parts by reason, what the
+    checks or the owner found, the owner and the dispute that routes it."""
     from receivables.deductions import deductions
 
-    query = params("status", "customer")
+    query = params("status", "customer", "since")
     status = query.choice("status", ("open", "resolved", "written_off"))
     customer = query.text("customer")
+    first = query.day("since") or (context()[1].now().date() - timedelta(days=90))
     limit = query.integer("limit", 200, 1, 1000)
     query.done()
-    return _json({"deductions": deductions(status, customer)[:limit]})
+    return _json({"deductions": deductions(status, customer, since=first.isoformat())[:limit]})
 
 
 @app.route("/deductions/report", methods=["GET"])

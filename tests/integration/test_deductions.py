@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -233,6 +234,12 @@ def test_one_payment_for_two_invoices_holds_back_what_the_advice_deducts_from_ea
     assert invoice("D-4").status is S.PAID and invoice("D-3").status is S.DISPUTED
     aged = deductions.report(ledger.clock.now().date())["currencies"]["EUR"]
     assert aged["open_aged"]["0-30"] == "60.00" and aged["days_deductions_outstanding"] == 90.0
+    # Four months on, still open: aged 90+, though none was taken in the last 90 days.
+    later = deductions.report(ledger.clock.now().date() + timedelta(days=120))["currencies"]["EUR"]
+    assert later["open_aged"]["90+"] == "60.00" and later["open_count"] == 1
+    assert later["taken_in_period"] == "0.00" and later["days_deductions_outstanding"] is None
+    assert [d["number"] for d in deductions.deductions("open")] == ["D-3"]
+    assert deductions.deductions(since="2027-01-01T00:00:00.000Z") == []
     # The dashboard counts it among the deductions waiting for their owner.
     from receivables.dashboard import dashboard_data, render
 

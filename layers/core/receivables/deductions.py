@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 POLICY_PK = "DEDUCTION#policy"
 LISTING = "DEDUCTIONS"
+OPEN = "DEDUCTIONS#open"
 ACTOR = "deductions"
 MAX_ATTEMPTS = 5
 # Sources whose short payments are deductions: the payer chose the amount and may say why.
@@ -430,8 +431,13 @@ def _part(raw: dict[str, Any], currency: str) -> Part:
 
 # --- records --------------------------------------------------------------------------------------
 def _record(body: dict[str, Any], version: int, now: str) -> tuple[store.LedgerRecord, Any]:
-    listing = (LISTING, f"{body['opened_at']}#{body['deduction_id']}")
-    return store.document_update(deduction_pk(body["deduction_id"]), body, version, now, listing)
+    """The deduction's item: listed by the day it was taken (gsi3), and on the sparse index of
+    open ones (gsi2) while it waits for its owner."""
+    key = f"{body['opened_at']}#{body['deduction_id']}"
+    waiting = (OPEN, key) if body.get("status") == "open" else None
+    return store.document_update(
+        deduction_pk(body["deduction_id"]), body, version, now, (LISTING, key), waiting=waiting
+    )
 
 
 def _event(deduction_id: str, seq: int, kind: str, now: str, data: dict[str, Any]) -> store.LedgerRecord:
@@ -457,9 +463,16 @@ def _invoice_data(invoice: Invoice, deduction_id: str, payment_id: str) -> dict[
 AGE_BUCKETS = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, None, "90+"))
 
 
-def deductions(status: str | None = None, customer_id: str | None = None) -> list[dict[str, Any]]:
-    """Every deduction (newest first), of ``status`` and ``customer_id`` when given: one Query."""
-    found = [body for body, _ in store.listed_documents(LISTING, None)]
+def deductions(
+    status: str | None = None, customer_id: str | None = None, since: str | None = None
+) -> list[dict[str, Any]]:
+    """Deductions of ``status`` and ``customer_id`` when given, newest first: the open ones from
+    their sparse index (however old), the others taken ``since`` (an ISO instant) from the
+    listing by day. One Query each, never the whole history unless asked for."""
+    if status == "open":
+        found = [body for body, _ in store.waiting_documents(OPEN)]
+    else:
+        found = [body for body, _ in store.listed_documents(LISTING, None, since=since)]
     return [
         d
         for d in reversed(found)
@@ -468,12 +481,13 @@ def deductions(status: str | None = None, customer_id: str | None = None) -> lis
 
 
 def report(today: date, days: int = 90) -> dict[str, Any]:
-    """Per currency: open deductions aged by days since taken, days deductions outstanding over
-    the last ``days`` days (open now / taken in the period, times the days), and what was taken, found
-    valid, invalid, written off and still open, by reason and by customer."""
+    """Per currency: the open deductions aged by days since taken (however old), the days
+    deductions outstanding (open now / taken in the last ``days`` days, times the days), and what
+    was taken in those days, found valid, invalid, written off and still open, by reason and by
+    customer."""
     since = iso_timestamp(datetime.combine(today - timedelta(days=days), datetime.min.time()))
     currencies: dict[str, dict[str, Any]] = {}
-    for body in deductions():
+    for body in deductions(since=since):
         currency = body["currency"]
         row = currencies.setdefault(currency, _empty(currency))
         zero = Money.zero(currency)
@@ -485,16 +499,16 @@ def report(today: date, days: int = 90) -> dict[str, Any]:
                 sums["taken"] = sums["taken"] + part.amount
                 sums[part.validity] = sums[part.validity] + part.amount
             row["totals"][part.validity] = row["totals"][part.validity] + part.amount
-        if body["opened_at"] >= since:
-            row["taken_in_period"] = row["taken_in_period"] + Money.parse(body["amount"], currency)
+        row["taken_in_period"] = row["taken_in_period"] + Money.parse(body["amount"], currency)
+    for body in deductions("open"):
+        currency = body["currency"]
+        row = currencies.setdefault(currency, _empty(currency))
         open_amount = Money.parse(body["open"], currency)
-        if open_amount.minor > 0:
-            age = (today - date.fromisoformat(body["opened_at"][:10])).days
-            label = next(
-                lbl for low, high, lbl in AGE_BUCKETS if age >= low and (high is None or age <= high)
-            )
-            row["open_aged"][label] = row["open_aged"][label] + open_amount
-            row["open_count"] += 1
+        age = (today - date.fromisoformat(body["opened_at"][:10])).days
+        label = next(lbl for low, high, lbl in AGE_BUCKETS if age >= low and (high is None or age <= high))
+        row["open_aged"][label] = row["open_aged"][label] + open_amount
+        row["open_now"] = row["open_now"] + open_amount
+        row["open_count"] += 1
     return {
         "as_of": today.isoformat(),
         "period_days": days,
@@ -513,6 +527,7 @@ def _empty(currency: str) -> dict[str, Any]:
         "by_customer": {},
         "open_aged": {label: zero for _, _, label in AGE_BUCKETS},
         "open_count": 0,
+        "open_now": zero,
         "taken_in_period": zero,
     }
 
@@ -521,13 +536,14 @@ def _shown(row: dict[str, Any], days: int) -> dict[str, Any]:
     def amounts(sums: dict[str, Money]) -> dict[str, str]:
         return {k: v.to_decimal_string() for k, v in sums.items()}
 
-    open_total: Money = row["totals"]["open"]
+    open_total: Money = row["open_now"]
     taken: Money = row["taken_in_period"]
     ddo = None if taken.minor <= 0 else round(open_total.minor * days / taken.minor, 1)
     decided = row["totals"]["valid"].minor + row["totals"]["invalid"].minor
     return {
         "totals": amounts(row["totals"]),
         "open_count": row["open_count"],
+        "open_now": open_total.to_decimal_string(),
         "open_aged": amounts(row["open_aged"]),
         "taken_in_period": taken.to_decimal_string(),
         "days_deductions_outstanding": ddo,

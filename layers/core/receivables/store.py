@@ -1366,14 +1366,19 @@ def document_update(
     at: str,
     listing: tuple[str, str] | None = None,
     sk: str = HEAD,
+    waiting: tuple[str, str] | None = None,
 ) -> tuple[LedgerRecord, Any]:
     """A JSON document written at ``version`` on condition that the stored one is ``version - 1``
-    (absent for 1), to write within a transaction (`apply_changes` ``updates``)."""
+    (absent for 1), to write within a transaction (`apply_changes` ``updates``). ``listing``
+    lists it on gsi3 (`listed_documents`); ``waiting`` puts it on the sparse gsi2 while it waits
+    for someone (`waiting_documents`), and a version without it takes it off."""
     record = DocumentRecord(
         pk=pk, sk=sk, body=json.dumps(body, separators=(",", ":")), version=version, updated_at=at
     )
     if listing is not None:
         record.gsi3pk, record.gsi3sk = listing
+    if waiting is not None:
+        record.gsi2pk, record.gsi2sk = waiting
     condition = LedgerRecord.pk.does_not_exist() if version == 1 else DocumentRecord.version == version - 1
     return record, condition
 
@@ -1399,6 +1404,15 @@ def put_document(
     if event is not None:
         items.append((_event_record(pk, event), LedgerRecord.pk.does_not_exist()))
     _transact(items)
+
+
+def waiting_documents(partition: str, limit: int | None = None) -> list[tuple[dict[str, Any], int]]:
+    """The JSON documents waiting under ``partition`` on the sparse gsi2, oldest first."""
+    return [
+        (json.loads(record.body), int(record.version))
+        for record in LedgerRecord.gsi2.query(partition, limit=limit)
+        if isinstance(record, DocumentRecord)
+    ]
 
 
 def listed_documents(
