@@ -143,3 +143,24 @@ def test_credits_conserve_money(payable: int, credits: list[int]) -> None:
     assert invoice.balance.minor + invoice.credited.minor == payable
     assert invoice.credited.minor == absorbed
     assert (invoice.status is S.CREDITED) == (invoice.balance.minor == 0)
+
+
+def test_a_small_balance_written_off_is_owed_again_when_its_payment_is_taken_back() -> None:
+    from receivables.ledger import apply_payment, reverse_payment, write_off_small_balance
+
+    paid, _ = apply_payment(make_invoice(10000), Money(9996, "EUR"))
+    settled = write_off_small_balance(paid)
+    assert (settled.status, settled.balance, settled.written_off) == (
+        S.PAID,
+        Money(0, "EUR"),
+        Money(4, "EUR"),
+    )
+    refunded = reverse_payment(settled, Money(9996, "EUR"))
+    assert (refunded.status, refunded.balance, refunded.written_off) == (
+        S.OPEN,
+        Money(10000, "EUR"),
+        Money(0, "EUR"),
+    )
+    # A bad-debt write-off is another thing: nothing was paid, so nothing is taken back.
+    with pytest.raises(LedgerError):
+        write_off_small_balance(settled)

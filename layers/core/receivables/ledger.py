@@ -153,12 +153,21 @@ def charge_fee(invoice: Invoice, fee: Money) -> Invoice:
 
 def reverse_payment(invoice: Invoice, amount: Money) -> Invoice:
     """Take back ``amount`` of what was paid on ``invoice`` (a refund or a lost chargeback): the
-    balance grows again and a paid invoice reopens."""
+    balance grows again and a paid invoice reopens, owing again any small balance written off
+    when it was paid."""
     if amount.currency != invoice.currency:
         raise LedgerError(f"a reversal in {amount.currency} cannot touch an invoice in {invoice.currency}")
     if amount.minor <= 0 or amount > invoice.paid:
         raise LedgerError(f"cannot reverse {amount}: {invoice.paid} was paid on invoice {invoice.number}")
     changed = replace(invoice, balance=invoice.balance + amount, paid=invoice.paid - amount)
+    if invoice.status is S.PAID and invoice.written_off.minor > 0:
+        # The small balance a short payment left was written off because it was paid: with the
+        # payment taken back, it is owed again.
+        changed = replace(
+            changed,
+            balance=changed.balance + invoice.written_off,
+            written_off=Money.zero(invoice.currency),
+        )
     changed.status = transition(invoice.status, _reopened_status(changed, invoice.status))
     return changed
 
