@@ -25,6 +25,7 @@ from receivables.mailer import (
     send_credit_note,
     send_credit_notice,
     send_deduction_notice,
+    send_deduction_refusal,
     send_documentation_request,
     send_invoice_email,
     send_payment_failed_notice,
@@ -107,7 +108,8 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     (``InvoiceHeld``, ``DocumentsReminded``); send a credit note as an e-invoice to a customer who
     takes them (``CreditNoteIngested``); tell the account owner a customer crossed a threshold of
     their credit limit (``CreditThresholdCrossed``); tell a deduction's owner what waits for them
-    (``DeductionRouted``)."""
+    (``DeductionRouted``), and the customer what their deduction's checks refused
+    (``DeductionTaken``)."""
     if event.get("detail-type") == "PaymentFailed":
         notice = send_payment_failed_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
         logger.info("payment failed notice", extra={"invoice_id": notice.invoice_id, "action": notice.action})
@@ -116,6 +118,12 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
         told = send_credit_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
         logger.info("credit notice", extra={"customer_id": told.invoice_id, "action": told.action})
         return {"customer_id": told.invoice_id, "action": told.action, "detail": told.detail}
+    if event.get("detail-type") == "DeductionTaken":
+        told = send_deduction_refusal(
+            event.get("detail", {}), deps.mail, deps.link_key(), deps.send_raw, deps.clock
+        )
+        logger.info("deduction refusal", extra={"deduction_id": told.invoice_id, "action": told.action})
+        return {"deduction_id": told.invoice_id, "action": told.action, "detail": told.detail}
     if event.get("detail-type") == "DeductionRouted":
         routed = send_deduction_notice(event.get("detail", {}), deps.mail, deps.send_raw, deps.clock)
         logger.info("deduction notice", extra={"deduction_id": routed.invoice_id, "action": routed.action})

@@ -15,7 +15,7 @@ from receivables.deduction_rules import DeductionPolicy, OwnerRule, RemittanceLi
 from receivables.disputes import service as disputes
 from receivables.domain import DocumentType, InvoiceStatus
 from receivables.ledger import document_id
-from receivables.mailer import MailSettings, send_deduction_notice
+from receivables.mailer import MailSettings, send_deduction_notice, send_deduction_refusal
 from receivables.money import Money
 from receivables.payments import Receipt, record_receipt
 
@@ -81,6 +81,8 @@ def test_an_early_payment_discount_taken_in_time_is_valid_and_credited(ledger: A
     assert paid.status is S.PAID and paid.credited == eur("47.60") and paid.balance == eur("0.00")
     assert outcome.settled == (inv("D-1"),)
     conserved("D-1")
+    nothing = send_deduction_refusal(taken, SETTINGS, b"k" * 32, lambda to, data: "m", ledger.clock)
+    assert (nothing.action, nothing.detail) == ("skipped", "nothing was refused")
     assert [e.type for e in store.invoice_events(inv("D-1"))][-2:] == ["PaymentApplied", "DeductionCredited"]
     # Delivered again: nothing more.
     again = record_receipt(bank("tx-1", "2332.40", "D-1 less 2% skonto"), ledger.clock)
@@ -97,6 +99,26 @@ def test_a_discount_taken_late_is_invalid_and_the_balance_stays_to_collect(ledge
     still = invoice("D-1")
     assert still.status is S.PARTIALLY_PAID and still.balance == eur("47.60")
     conserved("D-1")
+
+    # The customer is told, once, what was refused and why, with a link to pay the rest.
+    sent: list[tuple[str, Any]] = []
+
+    def raw(to: str, data: bytes) -> str:
+        sent.append((to, email.message_from_bytes(data, policy=email.policy.default)))
+        return f"m-{len(sent)}"
+
+    detail = {"deduction_id": taken["deduction_id"]}
+    key = b"k" * 32
+    assert send_deduction_refusal(detail, SETTINGS, key, raw, ledger.clock).action == "sent"
+    assert send_deduction_refusal(detail, SETTINGS, key, raw, ledger.clock).action == "already_sent"
+    ((to, message),) = sent
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert to == "ap@c1.example" and message["Subject"] == "Your payment of invoice D-1: 47.60 EUR still due"
+    assert (
+        "- Early-payment discount, 47.60 EUR: not accepted, paid on 20 November 2026, after the 2 % "
+        "discount period ended on 7 November 2026." in body
+    )
+    assert "https://p.example/portal/link/" in body
 
 
 def test_a_small_shortfall_is_written_off_under_the_tolerance(ledger: Aws) -> None:

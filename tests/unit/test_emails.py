@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 
 from receivables.emails import InvoiceEmail, format_money, locale_for, render_invoice_email
 from receivables.money import Money
+
+if TYPE_CHECKING:
+    from string import Template
 
 
 @pytest.mark.parametrize(
@@ -105,3 +109,56 @@ def test_every_overdue_reminder_offers_the_promise_link(template: str, locale: s
     assert offered is (template != "friendly"), "before the due date there is nothing to promise"
     assert offered is ('<a href="https://pay.example/promise/tok?a=1&amp;b=2">' in mail.html)
     assert "Acme &amp; Co" in mail.html and "$" not in mail.text
+
+
+def test_the_deduction_email_says_in_each_language_what_was_refused_and_why() -> None:
+    from receivables.emails import (
+        DEDUCTION_EMAILS,
+        DEDUCTION_FINDINGS,
+        DEDUCTION_REASONS,
+        render_deduction_email,
+    )
+
+    def names(template: Template) -> set[str]:
+        return {
+            m.group("named") or m.group("braced") for m in template.pattern.finditer(template.template)
+        } - {None}
+
+    for locale in ("fr", "de"):
+        assert DEDUCTION_FINDINGS[locale].keys() == DEDUCTION_FINDINGS["en"].keys()
+        assert DEDUCTION_REASONS[locale].keys() == DEDUCTION_REASONS["en"].keys()
+        for key, template in DEDUCTION_FINDINGS["en"].items():
+            assert names(DEDUCTION_FINDINGS[locale][key]) == names(template), (locale, key)
+        assert names(DEDUCTION_EMAILS[locale][1]) == names(DEDUCTION_EMAILS["en"][1])
+    parts = [
+        {
+            "reason": "early_payment_discount",
+            "amount": "47.60",
+            "validity": "invalid",
+            "finding": "discount_late",
+            "facts": {"paid_on": "2026-11-20", "deadline": "2026-11-07", "percent": "2"},
+        },
+        {
+            "reason": "pricing",
+            "amount": "50.00",
+            "validity": "valid",
+            "finding": "pricing_valid",
+            "facts": {},
+        },
+    ]
+    german = render_deduction_email(
+        number="RE-7",
+        currency="EUR",
+        short="97.60",
+        invalid="47.60",
+        parts=parts,
+        customer_name="Müller GmbH",
+        seller_name="Seller",
+        contact="ar@seller.example",
+        pay_url="https://p.example/portal/link/t",
+        language="de-AT",
+    )
+    assert german.subject == "Ihre Zahlung zu Rechnung RE-7: 47,60 EUR noch offen"
+    assert "- Skonto, 47,60 EUR: nicht anerkannt, bezahlt am 20.11.2026" in german.text
+    assert "- Preisdifferenz, 50,00 EUR: anerkannt." in german.text
+    assert 'href="https://p.example/portal/link/t"' in german.html

@@ -296,6 +296,11 @@ class Part:
     note: str = ""
     validity: str = "open"  # "open" (an owner decides), "valid" (credited), "invalid" (chased)
     check: str = ""  # why, when a check decided it
+    # What the check found, for a message in the customer's language: "discount_late" with its
+    # facts ({"paid_on", "deadline", "percent"}), "discount_no_terms", "discount_beyond"
+    # ({"allowed"}), "pricing_agrees" ({"against"}), "pricing_beyond" ({"overbilled"}), "owner".
+    finding: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """As stored and shown."""
@@ -306,6 +311,8 @@ class Part:
             "note": self.note,
             "validity": self.validity,
             "check": self.check,
+            "finding": self.finding,
+            "facts": dict(self.facts),
             "evidence_needed": list(EVIDENCE.get(self.reason, ())) if self.validity == "open" else [],
         }
 
@@ -360,8 +367,17 @@ def check_discount(
     amount (one minor unit of rounding allowed); what is taken late, without terms granting it,
     or beyond the discount is invalid and chased."""
     if discount is None:
-        return [replace_validity(part, "invalid", "the invoice's terms grant no early-payment discount")]
+        return [
+            replace_validity(
+                part, "invalid", "the invoice's terms grant no early-payment discount", "discount_no_terms"
+            )
+        ]
     deadline = discount.deadline(issue_date)
+    facts = {
+        "paid_on": paid_on.isoformat(),
+        "deadline": deadline.isoformat(),
+        "percent": str(discount.percent),
+    }
     if paid_on > deadline:
         late = (paid_on - deadline).days
         return [
@@ -370,21 +386,34 @@ def check_discount(
                 "invalid",
                 f"paid on {paid_on}, {late} day(s) after the {discount.percent} % discount period "
                 f"ended on {deadline}",
+                "discount_late",
+                facts,
             )
         ]
     allowed = Money(discount.of(payable.minor), payable.currency)
     within = f"{discount.percent} % of {payable} within {discount.days} days (until {deadline})"
+    facts |= {"allowed": allowed.to_decimal_string()}
     if part.amount.minor <= allowed.minor + 1:
-        return [replace_validity(part, "valid", f"taken on {paid_on}: {within} allows {allowed}")]
+        return [
+            replace_validity(
+                part, "valid", f"taken on {paid_on}: {within} allows {allowed}", "discount_valid", facts
+            )
+        ]
     excess = part.amount - allowed
     return [
         replace_validity(
-            Part(part.reason, allowed, part.code, part.note), "valid", f"{within} allows {allowed}"
+            Part(part.reason, allowed, part.code, part.note),
+            "valid",
+            f"{within} allows {allowed}",
+            "discount_valid",
+            facts,
         ),
         replace_validity(
             Part(part.reason, excess, part.code, part.note),
             "invalid",
             f"{excess} taken beyond the {allowed} the discount allows",
+            "discount_beyond",
+            facts,
         ),
     ]
 
@@ -394,22 +423,24 @@ def check_pricing(part: Part, overbilled: Money | None, against: str) -> list[Pa
     compare with, so an owner decides): valid up to it, the rest invalid."""
     if overbilled is None:
         return [part]
+    facts = {"against": against, "overbilled": overbilled.to_decimal_string()}
     if overbilled.minor <= 0:
-        return [replace_validity(part, "invalid", f"every line agrees with {against}")]
-    if part.amount <= overbilled:
         return [
-            replace_validity(part, "valid", f"the lines are overbilled by {overbilled} against {against}")
+            replace_validity(part, "invalid", f"every line agrees with {against}", "pricing_agrees", facts)
         ]
+    valid_check = f"the lines are overbilled by {overbilled} against {against}"
+    if part.amount <= overbilled:
+        return [replace_validity(part, "valid", valid_check, "pricing_valid", facts)]
     return [
         replace_validity(
-            Part(part.reason, overbilled, part.code, part.note),
-            "valid",
-            f"the lines are overbilled by {overbilled} against {against}",
+            Part(part.reason, overbilled, part.code, part.note), "valid", valid_check, "pricing_valid", facts
         ),
         replace_validity(
             Part(part.reason, part.amount - overbilled, part.code, part.note),
             "invalid",
             f"claimed beyond the {overbilled} the lines are overbilled by",
+            "pricing_beyond",
+            facts,
         ),
     ]
 
@@ -427,16 +458,20 @@ def decide_open(parts: Sequence[Part], credit: Money | None, by: str) -> list[Pa
         if left is not None:
             left = left - valid
         if valid.minor:
-            decided.append(replace_validity(Part(part.reason, valid, part.code, part.note), "valid", by))
+            accepted = Part(part.reason, valid, part.code, part.note)
+            decided.append(replace_validity(accepted, "valid", by, "owner"))
         if (part.amount - valid).minor:
             rest = Part(part.reason, part.amount - valid, part.code, part.note)
-            decided.append(replace_validity(rest, "invalid", by))
+            decided.append(replace_validity(rest, "invalid", by, "owner"))
     return decided
 
 
-def replace_validity(part: Part, validity: str, check: str) -> Part:
-    """``part`` decided."""
-    return Part(part.reason, part.amount, part.code, part.note, validity, check)
+def replace_validity(
+    part: Part, validity: str, check: str, finding: str = "", facts: dict[str, str] | None = None
+) -> Part:
+    """``part`` decided, and why (a sentence for finance, a finding and its facts for the
+    customer's message)."""
+    return Part(part.reason, part.amount, part.code, part.note, validity, check, finding, dict(facts or {}))
 
 
 def total(parts: Iterable[Part], currency: str, validity: str | None = None) -> Money:

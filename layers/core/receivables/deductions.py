@@ -426,6 +426,8 @@ def _part(raw: dict[str, Any], currency: str) -> Part:
         raw.get("note", ""),
         raw["validity"],
         raw.get("check", ""),
+        raw.get("finding", ""),
+        dict(raw.get("facts") or {}),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from string import Template
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from datetime import date
@@ -401,5 +401,195 @@ def render_enrolment_email(
         "contact": contact,
         "pay_url": form_url,
         "expires": format_date(expires, locale),
+    }
+    return render(subject, body, button, values, locale)
+
+
+# A short payment's deduction, told to the customer where a check refused part of it:
+# (subject, body, button). ``$parts`` lists each part and what was found.
+DEDUCTION_EMAILS: dict[str, tuple[Template, Template, str]] = {
+    "en": (
+        Template("Your payment of invoice $number: $invalid still due"),
+        Template(
+            "Hello $customer,\n\n"
+            "Your payment of invoice $number was $short less than the invoice. We have looked at "
+            "what you deducted:\n\n$parts\n\n"
+            "$invalid is still due. You can pay it online: $pay_url\n\n"
+            "Questions? Write to $contact.\n\n"
+            "Kind regards,\n$seller"
+        ),
+        "Pay the balance",
+    ),
+    "fr": (
+        Template("Votre paiement de la facture $number : $invalid restent dus"),
+        Template(
+            "Bonjour $customer,\n\n"
+            "Votre paiement de la facture $number était inférieur de $short à la facture. Nous "
+            "avons examiné ce que vous avez déduit :\n\n$parts\n\n"
+            "$invalid restent dus. Paiement en ligne : $pay_url\n\n"
+            "Une question ? Écrivez à $contact.\n\n"
+            "Cordialement,\n$seller"
+        ),
+        "Payer le solde",
+    ),
+    "de": (
+        Template("Ihre Zahlung zu Rechnung $number: $invalid noch offen"),
+        Template(
+            "Guten Tag $customer,\n\n"
+            "Ihre Zahlung zu Rechnung $number lag $short unter dem Rechnungsbetrag. Wir haben Ihre "
+            "Abzüge geprüft:\n\n$parts\n\n"
+            "$invalid sind noch offen. Online bezahlen: $pay_url\n\n"
+            "Fragen? Schreiben Sie an $contact.\n\n"
+            "Freundliche Grüße\n$seller"
+        ),
+        "Restbetrag bezahlen",
+    ),
+}
+
+DEDUCTION_REASONS: dict[str, dict[str, str]] = {
+    "en": {
+        "pricing": "Price difference",
+        "promotion": "Promotion or allowance",
+        "early_payment_discount": "Early-payment discount",
+        "short_delivery": "Damaged or short delivery",
+        "freight": "Freight",
+        "returns": "Returns",
+        "other": "Other",
+    },
+    "fr": {
+        "pricing": "Écart de prix",
+        "promotion": "Promotion ou remise",
+        "early_payment_discount": "Escompte pour paiement anticipé",
+        "short_delivery": "Livraison endommagée ou incomplète",
+        "freight": "Frais de transport",
+        "returns": "Retours",
+        "other": "Autre",
+    },
+    "de": {
+        "pricing": "Preisdifferenz",
+        "promotion": "Aktion oder Rabatt",
+        "early_payment_discount": "Skonto",
+        "short_delivery": "Beschädigte oder unvollständige Lieferung",
+        "freight": "Fracht",
+        "returns": "Rücksendung",
+        "other": "Sonstiges",
+    },
+}
+
+# What a check found, by finding (see `receivables.deduction_rules.Part`).
+DEDUCTION_FINDINGS: dict[str, dict[str, Template]] = {
+    "en": {
+        "accepted": Template("$amount: accepted."),
+        "open": Template("$amount: we are looking into it and will come back to you."),
+        "discount_no_terms": Template(
+            "$amount: not accepted, the invoice's terms grant no early-payment discount."
+        ),
+        "discount_late": Template(
+            "$amount: not accepted, paid on $paid_on, after the $percent % discount period "
+            "ended on $deadline."
+        ),
+        "discount_beyond": Template("$amount: not accepted, the discount allows $allowed."),
+        "pricing_agrees": Template("$amount: not accepted, the prices invoiced are the agreed ones."),
+        "pricing_beyond": Template(
+            "$amount: not accepted, the prices invoiced are $overbilled over the agreed ones."
+        ),
+        "owner": Template("$amount: not accepted after review."),
+    },
+    "fr": {
+        "accepted": Template("$amount : accepté."),
+        "open": Template("$amount : en cours d'examen, nous revenons vers vous."),
+        "discount_no_terms": Template(
+            "$amount : non accepté, les conditions de la facture n'accordent pas d'escompte."
+        ),
+        "discount_late": Template(
+            "$amount : non accepté, payé le $paid_on, après la fin du délai d'escompte "
+            "de $percent % le $deadline."
+        ),
+        "discount_beyond": Template("$amount : non accepté, l'escompte permet $allowed."),
+        "pricing_agrees": Template("$amount : non accepté, les prix facturés sont ceux convenus."),
+        "pricing_beyond": Template(
+            "$amount : non accepté, les prix facturés dépassent de $overbilled ceux convenus."
+        ),
+        "owner": Template("$amount : non accepté après examen."),
+    },
+    "de": {
+        "accepted": Template("$amount: anerkannt."),
+        "open": Template("$amount: wird geprüft, wir melden uns."),
+        "discount_no_terms": Template(
+            "$amount: nicht anerkannt, die Zahlungsbedingungen sehen kein Skonto vor."
+        ),
+        "discount_late": Template(
+            "$amount: nicht anerkannt, bezahlt am $paid_on, nach Ablauf der Skontofrist "
+            "($percent %) am $deadline."
+        ),
+        "discount_beyond": Template("$amount: nicht anerkannt, das Skonto beträgt $allowed."),
+        "pricing_agrees": Template("$amount: nicht anerkannt, die berechneten Preise sind die vereinbarten."),
+        "pricing_beyond": Template(
+            "$amount: nicht anerkannt, die berechneten Preise liegen nur $overbilled über den vereinbarten."
+        ),
+        "owner": Template("$amount: nach Prüfung nicht anerkannt."),
+    },
+}
+
+
+def deduction_part_line(part: dict[str, Any], currency: str, locale: str) -> str:
+    """One part of a deduction as the customer reads it: its reason, its amount, what we found."""
+    from datetime import date as day
+
+    from receivables.money import Money
+
+    locale = locale_for(locale)
+    facts = dict(part.get("facts") or {})
+    values = {
+        "amount": format_money(Money.parse(part["amount"], currency), locale),
+        "paid_on": format_date(day.fromisoformat(facts["paid_on"]), locale) if "paid_on" in facts else "",
+        "deadline": format_date(day.fromisoformat(facts["deadline"]), locale) if "deadline" in facts else "",
+        "percent": facts.get("percent", ""),
+        "allowed": format_money(Money.parse(facts["allowed"], currency), locale)
+        if "allowed" in facts
+        else "",
+        "overbilled": format_money(Money.parse(facts["overbilled"], currency), locale)
+        if "overbilled" in facts
+        else "",
+    }
+    findings = DEDUCTION_FINDINGS[locale]
+    if part["validity"] == "valid":
+        key = "accepted"
+    elif part["validity"] == "open":
+        key = "open"
+    else:
+        finding = str(part.get("finding") or "")
+        key = finding if finding in findings else "owner"
+    reason = DEDUCTION_REASONS[locale].get(part["reason"], part["reason"])
+    return f"- {reason}, {findings[key].substitute(values)}"
+
+
+def render_deduction_email(
+    *,
+    number: str,
+    currency: str,
+    short: str,
+    invalid: str,
+    parts: list[dict[str, Any]],
+    customer_name: str | None,
+    seller_name: str,
+    contact: str,
+    pay_url: str,
+    language: str | None,
+) -> InvoiceEmail:
+    """What we found in the customer's deduction from invoice ``number``, in their language."""
+    from receivables.money import Money
+
+    locale = locale_for(language)
+    subject, body, button = DEDUCTION_EMAILS[locale]
+    values = {
+        "number": number,
+        "short": format_money(Money.parse(short, currency), locale),
+        "invalid": format_money(Money.parse(invalid, currency), locale),
+        "parts": "\n".join(deduction_part_line(p, currency, locale) for p in parts),
+        "customer": customer_name or "",
+        "seller": seller_name,
+        "contact": contact,
+        "pay_url": pay_url,
     }
     return render(subject, body, button, values, locale)

@@ -26,6 +26,7 @@ from receivables.domain import AuditEvent
 from receivables.emails import InvoiceEmail, render_invoice_email
 from receivables.ledger import COLLECTIBLE
 from receivables.links import LinkScope, sign_link
+from receivables.money import Money
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -641,3 +642,54 @@ def send_deduction_notice(
     except store.ConcurrentChangeError:
         return MailOutcome(deduction_id, "already_sent")
     return MailOutcome(deduction_id, "sent", owner, message_id)
+
+
+def send_deduction_refusal(
+    detail: dict[str, Any],
+    settings: MailSettings,
+    link_key: bytes,
+    send_raw: Callable[[str, bytes], str],
+    clock: Clock,
+) -> MailOutcome:
+    """A ``DeductionTaken`` event whose checks refused part of the deduction (a discount taken
+    late, a pricing claim the price list does not bear out): tell the customer, in their
+    language, what was accepted, what was not and why, with a link to pay the balance. Once per
+    deduction (a marker beside it); nothing when every part was accepted or waits for its owner
+    (who decides, and the dispute's outcome email tells the customer)."""
+    from receivables.deductions import deduction_pk, get_deduction
+    from receivables.emails import render_deduction_email
+
+    deduction_id = str(detail.get("deduction_id") or "")
+    found = get_deduction(deduction_id) if deduction_id else None
+    if found is None:
+        return MailOutcome(deduction_id, "skipped", "no such deduction")
+    deduction = found[0]
+    currency = deduction["currency"]
+    if Money.parse(deduction["invalid"], currency).minor <= 0:
+        return MailOutcome(deduction_id, "skipped", "nothing was refused")
+    pk, name = deduction_pk(deduction_id), "customer-told"
+    if store.marker_exists(pk, name):
+        return MailOutcome(deduction_id, "already_sent")
+    invoice = store.get_invoice(deduction["invoice_id"])
+    customer = store.get_customer(deduction["customer_id"])
+    if invoice is None or customer is None or not customer.email:
+        return MailOutcome(deduction_id, "skipped", "no email address")
+    rendered = render_deduction_email(
+        number=deduction["number"],
+        currency=currency,
+        short=deduction["amount"],
+        invalid=deduction["invalid"],
+        parts=deduction["parts"],
+        customer_name=customer.name,
+        seller_name=settings.seller_name,
+        contact=settings.contact,
+        pay_url=account_url(invoice, customer, settings, link_key, clock),
+        language=customer.language,
+    )
+    message = mime_message(rendered, customer, settings, invoice.invoice_id, "deduction")
+    message_id = send_raw(customer.email, message.as_bytes())
+    try:
+        store.apply_changes([], extra=[store.marker(pk, name, iso_timestamp(clock.now()))])
+    except store.ConcurrentChangeError:
+        return MailOutcome(deduction_id, "already_sent")
+    return MailOutcome(deduction_id, "sent", customer.email, message_id)
