@@ -580,12 +580,7 @@ def send_credit_notice(
             ]
         )
     )
-    message_id = send_raw(owner, message.as_bytes())
-    try:
-        store.apply_changes([], extra=[store.marker(pk, name, iso_timestamp(clock.now()))])
-    except store.ConcurrentChangeError:
-        return MailOutcome(customer_id, "already_sent")
-    return MailOutcome(customer_id, "sent", owner, message_id)
+    return _sent_once(customer_id, owner, send_raw(owner, message.as_bytes()), pk, name, clock)
 
 
 def send_deduction_notice(
@@ -636,12 +631,7 @@ def send_deduction_notice(
             ]
         )
     )
-    message_id = send_raw(owner, message.as_bytes())
-    try:
-        store.apply_changes([], extra=[store.marker(pk, name, iso_timestamp(clock.now()))])
-    except store.ConcurrentChangeError:
-        return MailOutcome(deduction_id, "already_sent")
-    return MailOutcome(deduction_id, "sent", owner, message_id)
+    return _sent_once(deduction_id, owner, send_raw(owner, message.as_bytes()), pk, name, clock)
 
 
 def send_deduction_refusal(
@@ -687,9 +677,16 @@ def send_deduction_refusal(
         language=customer.language,
     )
     message = mime_message(rendered, customer, settings, invoice.invoice_id, "deduction")
-    message_id = send_raw(customer.email, message.as_bytes())
+    return _sent_once(
+        deduction_id, customer.email, send_raw(customer.email, message.as_bytes()), pk, name, clock
+    )
+
+
+def _sent_once(what: str, to: str, message_id: str, pk: str, name: str, clock: Clock) -> MailOutcome:
+    """Mark the email just sent about ``what`` (marker ``name`` beside ``pk``), so that a
+    redelivered event does not send it again; "already_sent" when another delivery marked it."""
     try:
         store.apply_changes([], extra=[store.marker(pk, name, iso_timestamp(clock.now()))])
     except store.ConcurrentChangeError:
-        return MailOutcome(deduction_id, "already_sent")
-    return MailOutcome(deduction_id, "sent", customer.email, message_id)
+        return MailOutcome(what, "already_sent")
+    return MailOutcome(what, "sent", to, message_id)
