@@ -305,13 +305,11 @@ def send_account_link(
     return message_id
 
 
-def _mark_sent(invoice_id: str, name: str, clock: Clock) -> bool:
-    """Record that mail ``name`` about the invoice went out (a once-only marker); False if a
-    concurrent delivery of the same event recorded it first."""
+def _mark_sent(pk: str, name: str, clock: Clock) -> bool:
+    """Record that mail ``name`` about aggregate ``pk`` went out (a once-only marker beside it);
+    False if a concurrent delivery of the same event recorded it first."""
     try:
-        store.apply_changes(
-            [], extra=[store.marker(store.invoice_pk(invoice_id), name, iso_timestamp(clock.now()))]
-        )
+        store.apply_changes([], extra=[store.marker(pk, name, iso_timestamp(clock.now()))])
     except store.ConcurrentChangeError:
         return False
     return True
@@ -354,7 +352,7 @@ def send_payment_failed_notice(
         )
     )
     message_id = send_raw(settings.contact, message.as_bytes())
-    if not _mark_sent(invoice_id, name, clock):
+    if not _mark_sent(store.invoice_pk(invoice_id), name, clock):
         return MailOutcome(invoice_id, "already_sent")
     return MailOutcome(invoice_id, "sent", settings.contact, message_id)
 
@@ -429,7 +427,7 @@ def send_documentation_request(
         )
         request = mime_message(rendered, customer, settings, invoice_id, "documentation_request")
         send_raw(customer.email, request.as_bytes())
-    if not _mark_sent(invoice_id, name, clock):
+    if not _mark_sent(store.invoice_pk(invoice_id), name, clock):
         return MailOutcome(invoice_id, "already_sent")
     return MailOutcome(invoice_id, "sent", owner, message_id)
 
@@ -683,10 +681,8 @@ def send_deduction_refusal(
 
 
 def _sent_once(what: str, to: str, message_id: str, pk: str, name: str, clock: Clock) -> MailOutcome:
-    """Mark the email just sent about ``what`` (marker ``name`` beside ``pk``), so that a
+    """The outcome of the email just sent about ``what``, marked sent beside ``pk`` so that a
     redelivered event does not send it again; "already_sent" when another delivery marked it."""
-    try:
-        store.apply_changes([], extra=[store.marker(pk, name, iso_timestamp(clock.now()))])
-    except store.ConcurrentChangeError:
+    if not _mark_sent(pk, name, clock):
         return MailOutcome(what, "already_sent")
     return MailOutcome(what, "sent", to, message_id)
