@@ -59,11 +59,12 @@ def aggregate_record(record: DynamoDBRecord) -> None:
     if not image:
         return
     invoice = store.invoice_from_stream_image(image)
-    changed = apply_invoice(invoice) if invoice is not None else apply_activity(image)
+    customer_id = risk_customer(image) if invoice is None else None  # a risk event's customer
+    changed = apply_invoice(invoice) if invoice is not None else apply_activity(image, customer_id)
     metrics.add_metric(name="AggregatesApplied" if changed else "AggregatesReplayed", unit="Count", value=1)
     if invoice is not None and _money_or_status_moved(invoice, record):
         touched.add(invoice.customer_id)  # paid, disputed, credited…: its customer's history moved
-    elif invoice is None and (customer_id := risk_customer(image)) is not None:
+    elif customer_id is not None:
         touched.add(customer_id)
     if invoice is not None:
         # The customer's exposure moved (or, for a replay, may have): bring their credit level

@@ -320,20 +320,20 @@ def risk_customer(image: dict[str, Any]) -> str | None:
     return str(customer_id) if customer_id else None
 
 
-def apply_activity(image: dict[str, Any]) -> bool:
+def apply_activity(image: dict[str, Any], risk_customer_id: str | None = None) -> bool:
     """Count the email or payment a stream record's NewImage holds (an email also in its
-    customer's links sent), or the risk event (in its customer's risk counters); False when it is
-    none of them or was counted before."""
+    customer's links sent), or the risk event in the risk counters of ``risk_customer_id`` (its
+    customer, found by `risk_customer`); False when it is none of them or was counted before."""
     from receivables.risk import COUNTERS, COUNTS_SK, risk_pk
 
     kind = image.get("kind", {}).get("S")
     pk, sk = image["pk"]["S"], image["sk"]["S"]
     event_type = image.get("type", {}).get("S")
     if kind == "event" and event_type in COUNTERS:
-        customer_id = risk_customer(image)
-        if customer_id is None:
+        if risk_customer_id is None:
             return False
-        return count_once((pk, "AGG#" + sk), {(risk_pk(customer_id), COUNTS_SK): {COUNTERS[event_type]: 1}})
+        counters = {(risk_pk(risk_customer_id), COUNTS_SK): {COUNTERS[event_type]: 1}}
+        return count_once((pk, "AGG#" + sk), counters)
     if kind == "event" and image.get("type", {}).get("S") in EMAIL_KINDS:
         day = image["at"]["S"][:10]
         counters = {(ACTIVITY_PK, day): {EMAIL_KINDS[image["type"]["S"]]: 1}}

@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from receivables import store
@@ -418,7 +419,7 @@ def import_ratings(text: str, actor: str, clock: Clock) -> dict[str, Any]:
         data = {"customer_id": customer.customer_id, "rating": rating, "before": customer.external_rating}
         change_customer(
             customer.customer_id,
-            lambda c, r=rating: replace(c, external_rating=r),  # type: ignore[misc]
+            partial(replace, external_rating=rating),
             "ExternalRatingImported",
             data,
             actor,
