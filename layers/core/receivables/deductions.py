@@ -311,6 +311,7 @@ def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[st
     process stopped before: the next delivery finishes it)."""
     from receivables.disputes.model import Reason, Source
     from receivables.disputes.service import DisputeError, open_dispute_on
+    from receivables.validation import RequestInvalidError
 
     if body.get("status") != "open" or body.get("dispute_id"):
         return body
@@ -327,8 +328,8 @@ def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[st
         dispute, _ = open_dispute_on(
             body["invoice_id"], Source.DEDUCTION, reason, ACTOR, clock, amount=open_amount, comment=comment
         )
-    except (DisputeError, LedgerError):
-        return body
+    except (DisputeError, LedgerError, RequestInvalidError):
+        return body  # the invoice is no longer open to a dispute: the deduction stays unrouted
     now = iso_timestamp(clock.now())
     changed = body | {"dispute_id": dispute.dispute_id}
     try:
