@@ -3,8 +3,10 @@
 `open_pay_link` checks the token before anything else (a tampered or expired one costs no
 Stripe call), reads the invoice fresh, and answers either a redirect to a Checkout Session for
 the *current* balance or a page saying why there is nothing to pay. The session is created with
-an idempotency key derived from the invoice, its balance and version, and a half-day window:
-opening the link twice returns the same session, a changed balance makes a new one.
+an idempotency key derived from the invoice, its balance and version, a half-day window and a
+digest of the request itself: opening the link twice returns the same session, a changed balance
+makes a new one, and so does a second link of the same invoice (its token is in the return URLs,
+and Stripe refuses a key sent again with other parameters).
 """
 
 from __future__ import annotations
@@ -144,12 +146,26 @@ def several_idempotency_key(
     return "checkout-many-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + f"-{window}"
 
 
-def idempotency_key(invoice: Invoice, now_seconds: float, methods: tuple[str, ...] = ("card",)) -> str:
-    """The same while the balance, the invoice, the methods offered and the half-day window stay
-    the same."""
+def idempotency_key(
+    invoice: Invoice,
+    now_seconds: float,
+    methods: tuple[str, ...] = ("card",),
+    params: dict[str, Any] | None = None,
+) -> str:
+    """The same while the balance, the invoice, the methods offered, the half-day window and the
+    request's ``params`` stay the same. Stripe answers a key sent again with other parameters with
+    an error, so the key covers everything that can differ between two requests for the invoice:
+    the link's token (in the return URLs), the customer's email, the methods."""
+    import hashlib
+    import json
+
     window = int(now_seconds) // SESSION_WINDOW_SECONDS
     offered = "" if methods == ("card",) else "-" + ".".join(methods)
-    return f"checkout-{invoice.invoice_id}-{invoice.balance.minor}-{invoice.version}-{window}{offered}"
+    key = f"checkout-{invoice.invoice_id}-{invoice.balance.minor}-{invoice.version}-{window}{offered}"
+    if params is None:
+        return key
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, separators=(",", ":")).encode())
+    return f"{key}-{digest.hexdigest()[:32]}"
 
 
 def invoice_for_link(
@@ -194,7 +210,7 @@ def open_pay_link(
     customer = store.get_customer(invoice.customer_id)
     params = checkout_params(invoice, customer, token, settings.public_base_url.rstrip("/"))
     methods = tuple(params["allowed_payment_method_types"])
-    session = create_session(params, idempotency_key(invoice, clock.now().timestamp(), methods))
+    session = create_session(params, idempotency_key(invoice, clock.now().timestamp(), methods, params))
     if session.get("status") == "complete":
         amount = format_money(invoice.balance, "en")
         return Page(
