@@ -66,10 +66,26 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 MAX_NUMBER_LENGTH = 64
+# Digits before the decimal point of any number taken in (amount, quantity, price, rate): a
+# quadrillion is beyond any real invoice, and keeps every sum exact and storable.
+MAX_INTEGER_DIGITS = 15
 
 
 class FieldError(ValueError):
     """A value that cannot be read; the message says why."""
+
+
+def bounded_number(value: Decimal, text: str) -> Decimal:
+    """``value`` (read from ``text``) if it is finite and has at most `MAX_INTEGER_DIGITS`
+    digits before the point; else `FieldError`. ``1e400`` is refused here, before any arithmetic
+    on it could overflow or a store refuse it."""
+    if not value.is_finite() or (not value.is_zero() and value.adjusted() >= MAX_INTEGER_DIGITS):
+        shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+        raise FieldError(
+            f"{shown} is out of range: numbers are taken up to {MAX_INTEGER_DIGITS} digits "
+            "before the decimal point"
+        )
+    return value
 
 
 def parse_date(text: str) -> date:
@@ -178,11 +194,11 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
         if not raw:
             return None
         try:
+            value = bounded_number(parse_decimal(raw, decimal_comma=decimal_comma), raw)
             if not currency:  # still say whether the number itself is readable
-                parse_decimal(raw, decimal_comma=decimal_comma)
                 return None
-            return Money.parse(raw, currency, decimal_comma=decimal_comma)
-        except MoneyError as exc:
+            return Money.from_decimal(value, currency)
+        except (MoneyError, FieldError) as exc:
             problems.add("invalid_amount", str(exc), field_name)
             return None
 
@@ -191,8 +207,8 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
         if not raw:
             return None
         try:
-            return parse_decimal(raw, decimal_comma=decimal_comma)
-        except MoneyError as exc:
+            return bounded_number(parse_decimal(raw, decimal_comma=decimal_comma), raw)
+        except (MoneyError, FieldError) as exc:
             problems.add("invalid_number", str(exc), field_name)
             return None
 

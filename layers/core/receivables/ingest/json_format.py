@@ -1,16 +1,19 @@
 """The JSON invoice layout: one invoice object, a list of them, or ``{"invoices": [...]}``.
 
 Amounts should be decimal strings (``"1210.00"``); JSON numbers are read exactly as decimals,
-never through a float.
+never through a float. A number out of range (``1e400``) or not a number (``NaN``, ``Infinity``)
+is a problem of its invoice, not of the file. The file is bounded before it is parsed: at most
+`MAX_JSON_BYTES` and `MAX_JSON_DEPTH` levels of nesting (an invoice needs four).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from receivables.ingest.fields import FieldDocument, build_document
+from receivables.ingest.fields import FieldDocument, FieldError, bounded_number, build_document
 from receivables.ingest.model import FileRejectedError, Problem, RejectedDocument
 
 if TYPE_CHECKING:
@@ -55,12 +58,78 @@ LINE_KEYS = {
 }
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
+MAX_JSON_BYTES = 32 * 1024 * 1024
+MAX_JSON_DEPTH = 20
+# A string (its escapes included), and anything but a bracket: what the depth check removes.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STRING_OR_BRACKET = re.compile(rf"{_STRING.pattern}|[\[\]{{}}]")
+# What a parser error can be: one invoice that defeats the parser costs that invoice, not the file.
+_DOCUMENT_FAILURES = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
 
 
-def parse_json(data: bytes, *, default_seller_id: str, max_lines: int = 1000) -> Iterator[ParseResult]:
-    """Parse a JSON document of invoices; each bad invoice is rejected on its own."""
+class _Unreadable:
+    """A JSON number that cannot be an amount (``1e400``, ``NaN``): its invoice names it."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _number(text: str) -> Decimal | _Unreadable:
+    try:
+        return bounded_number(Decimal(text), text)
+    except FieldError as exc:
+        return _Unreadable(str(exc))
+
+
+def _constant(name: str) -> _Unreadable:
+    return _Unreadable(f'{name} is not a number: write amounts as decimal strings such as "1210.00"')
+
+
+def _check_depth(text: str, max_depth: int) -> None:
+    """Refuse a file nested deeper than ``max_depth`` before the parser recurses into it."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))  # quick: two passes in C
+    depth = 0
+    for index, bracket in enumerate(brackets):
+        depth += 1 if bracket in "[{" else -1
+        if depth > max_depth:
+            raise FileRejectedError(
+                "too_deep",
+                f"nested more than {max_depth} levels deep (at character "
+                f"{_offset_of_bracket(text, index) + 1}); an invoice needs four",
+            )
+
+
+def _offset_of_bracket(text: str, wanted: int) -> int:
+    """Where in ``text`` its ``wanted``-th bracket outside strings is (counted from 0)."""
+    seen = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        if match.group()[0] != '"':
+            if seen == wanted:
+                return match.start()
+            seen += 1
+    return len(text)
+
+
+def parse_json(
+    data: bytes,
+    *,
+    default_seller_id: str,
+    max_lines: int = 1000,
+    max_bytes: int = MAX_JSON_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> Iterator[ParseResult]:
+    """Parse a JSON document of invoices; each bad invoice is rejected on its own.
+
+    Raises `FileRejectedError` when the file as a whole is unusable: larger than ``max_bytes``,
+    nested deeper than ``max_depth``, not UTF-8, not JSON, or not of the invoices' shape.
+    """
+    if len(data) > max_bytes:
+        raise FileRejectedError(
+            "file_too_large", f"{len(data)} bytes; JSON files are accepted up to {max_bytes} bytes"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -69,10 +138,13 @@ def parse_json(data: bytes, *, default_seller_id: str, max_lines: int = 1000) ->
         ) from None
     if not text.strip():
         raise FileRejectedError("empty_file", "the file is empty")
+    _check_depth(text, max_depth)
     try:
-        payload = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
+        payload = json.loads(text, parse_float=_number, parse_int=_number, parse_constant=_constant)
+    except ValueError as exc:
         raise FileRejectedError("malformed_json", f"not valid JSON: {exc}") from None
+    except RecursionError:  # the depth check counts what the parser nests; this is the backstop
+        raise FileRejectedError("too_deep", "nested too deeply to be read") from None
     if isinstance(payload, dict) and isinstance(payload.get("invoices"), list):
         items, prefix = payload["invoices"], "/invoices"
     elif isinstance(payload, list):
@@ -86,19 +158,31 @@ def parse_json(data: bytes, *, default_seller_id: str, max_lines: int = 1000) ->
     for index, item in enumerate(items):
         location = "document" if prefix is None else f"item {index + 1}"
         pointer = "" if prefix is None else f"{prefix}/{index}"
-        yield _parse_item(item, location, pointer, default_seller_id, max_lines)
+        try:
+            result = _parse_item(item, location, pointer, default_seller_id, max_lines)
+        except _DOCUMENT_FAILURES as exc:
+            problem = Problem(
+                location,
+                "unreadable_document",
+                f"this invoice could not be read ({type(exc).__name__}: {exc}); the others were",
+                pointer or "/",
+            )
+            result = RejectedDocument(location, (problem,))
+        yield result
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any) -> str | _Unreadable:
     if value is None:
         return ""
+    if isinstance(value, _Unreadable):
+        return value
     if isinstance(value, (bool, dict | list)):
-        return None
+        return _Unreadable("expected a string or a number")
     if isinstance(value, int | Decimal):
         return str(value)
     if isinstance(value, str):
         return value
-    return None
+    return _Unreadable("expected a string or a number")
 
 
 def _flatten(
@@ -111,10 +195,9 @@ def _flatten(
             continue
         labels[canonical] = f"{pointer}/{key}"
         text = _text(obj[key])
-        if text is None:
-            problems.append(
-                Problem(location, "invalid_field", "expected a string or a number", f"{pointer}/{key}")
-            )
+        if isinstance(text, _Unreadable):
+            code = "invalid_number" if isinstance(obj[key], _Unreadable) else "invalid_field"
+            problems.append(Problem(location, code, text.reason, f"{pointer}/{key}"))
         else:
             fields[canonical] = text
     return fields, labels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ from receivables.ingest.documents import DocumentWriter
 from receivables.ingest.model import FileRejectedError, ParsedDocument, Problem
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from receivables.adapters.s3 import ObjectStore, StoredObject
     from receivables.clock import Clock
@@ -22,6 +23,8 @@ PROCESSED = "processed/"
 REJECTED = "rejected/"
 FORMATS = {".csv": "csv", ".json": "json", ".xml": "ubl"}
 MAX_LISTED_CREATED = 1000
+# What a parser can raise on hostile input that its own checks did not foresee.
+_PARSER_FAILURES = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError, csv.Error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ def ingest_object(
             clock,
             default_terms_days=settings.default_payment_terms_days,
         )
-        for result in _parse(current, fmt, objects, settings):
+        for result in _guarded(_parse(current, fmt, objects, settings)):
             if isinstance(result, ParsedDocument):
                 writer.add(result)
             else:
@@ -151,6 +154,27 @@ def ingest_object(
     return IngestReport(report["outcome"], destination, report)
 
 
+def _guarded(results: Iterable[ParseResult]) -> Iterator[ParseResult]:
+    """The parser's results; a parser that fails on the file (rather than on one of its documents,
+    which it reports itself) rejects the file with a report, instead of leaving it in the inbox for
+    Lambda to retry in vain. Failures of the store or of S3 are not these, and still raise."""
+    found = iter(results)
+    count = 0
+    while True:
+        try:
+            result = next(found)
+        except StopIteration:
+            return
+        except _PARSER_FAILURES as exc:
+            after = f" after {count} document(s)" if count else ""
+            raise FileRejectedError(
+                "unreadable_file",
+                f"the file could not be read{after} ({type(exc).__name__}: {str(exc)[:200]})",
+            ) from exc
+        count += 1
+        yield result
+
+
 def _parse(obj: StoredObject, fmt: str, objects: ObjectStore, settings: Settings) -> Iterable[ParseResult]:
     limit = {
         "csv": settings.max_csv_bytes,
@@ -190,10 +214,14 @@ def _parse(obj: StoredObject, fmt: str, objects: ObjectStore, settings: Settings
             data,
             default_seller_id=settings.default_seller_id,
             max_lines=settings.max_lines_per_invoice,
+            max_bytes=limit,
         )
     from receivables.ingest.ubl import parse_ubl
 
-    return [parse_ubl(data)]
+    def one_document() -> Iterator[ParseResult]:  # parsed when read, so within `_guarded`
+        yield parse_ubl(data)
+
+    return one_document()
 
 
 def object_events(event: dict[str, Any]) -> list[ObjectEvent]:

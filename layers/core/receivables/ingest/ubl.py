@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from receivables.domain import Buyer, DocumentType, InvoiceLine, PartyId
-from receivables.ingest.fields import FieldError, normalise_email, normalise_vat, parse_date
+from receivables.ingest.fields import FieldError, bounded_number, normalise_email, normalise_vat, parse_date
 from receivables.ingest.model import FileRejectedError, ParsedDocument, ProblemCollector
 from receivables.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
 
@@ -83,9 +83,10 @@ class _UblReader:
                 path,
             )
             return None
+        raw = found.text or ""
         try:
-            return Money.parse(found.text or "", self.currency)
-        except MoneyError as exc:
+            return Money.from_decimal(bounded_number(parse_decimal(raw), raw.strip()), self.currency)
+        except (MoneyError, FieldError) as exc:
             self.problems.add("invalid_amount", str(exc), path)
             return None
 
@@ -94,8 +95,8 @@ class _UblReader:
         if not raw:
             return None
         try:
-            return parse_decimal(raw)
-        except MoneyError as exc:
+            return bounded_number(parse_decimal(raw), raw)
+        except (MoneyError, FieldError) as exc:
             self.problems.add("invalid_number", str(exc), path)
             return None
 
