@@ -17,13 +17,15 @@ import json
 import os
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Response
+from pynamodb.exceptions import QueryError
 
 from receivables import store
-from receivables.access import AccessDeniedError, Role, require
+from receivables.access import AccessDeniedError, Role, require, role_of
 from receivables.clock import Clock, clock_from_env
 from receivables.finance import NotFoundError, customer_or_404, invoice_or_404
 from receivables.ledger import OPEN_RECEIVABLE, LedgerError
@@ -32,7 +34,7 @@ from receivables.money import normalise_currency
 from receivables.observability import logger
 from receivables.payments import UnknownPaymentError, reallocate, record_receipt
 from receivables.settings import Settings
-from receivables.validation import FieldError, RequestInvalidError
+from receivables.validation import FieldError, RequestInvalidError, parse_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -54,6 +56,13 @@ def context() -> tuple[Settings, Clock]:
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def _role() -> Role | None:
+    """The caller's highest role (already checked by `endpoint` for the route's minimum)."""
+    request = app.current_request
+    assert request is not None
+    return role_of(request.context)[1]
 
 
 def _caller(needed: Role) -> str:
@@ -87,6 +96,13 @@ def endpoint(needed: Role) -> Callable[[Callable[..., Response]], Callable[..., 
                 return _json({"message": str(exc)}, 404)
             except LedgerError as exc:
                 return _json({"message": str(exc)}, 409)
+            except QueryError:
+                # A well-shaped cursor DynamoDB refuses (another listing's position): the
+                # caller's mistake, not ours. Without a cursor it is ours, and stays a 500.
+                request = app.current_request
+                if request is None or "cursor" not in (request.query_params or {}):
+                    raise
+                return _errors(RequestInvalidError([FieldError("cursor", "is not a cursor of this listing")]))
 
         return run
 
@@ -158,16 +174,49 @@ class Query:
             decoded = json.loads(base64.urlsafe_b64decode(value.encode() + b"=="))
         except (ValueError, binascii.Error):
             decoded = None
-        if not isinstance(decoded, dict):
+        if len(value) > 2048 or not _cursor_shaped(decoded):
             self.errors.append(FieldError("cursor", "is not a cursor this API gave"))
             return None
-        return decoded
+        return decoded  # type: ignore[no-any-return]
 
     def done(self) -> None:
         unknown = set(self.raw) - self.known
         self.errors.extend(FieldError(name, "is not a parameter of this route") for name in sorted(unknown))
         if self.errors:
             raise RequestInvalidError(self.errors)
+
+
+_CURSOR_KEYS = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk"}
+
+
+def _cursor_shaped(decoded: Any) -> bool:
+    """True for the shapes `cursor_text` gives: a table position (``{"pk": {"S": "…"}, …}``), a
+    month's position (``{"month": "YYYY-MM", "key": position | null}``) or ``{"after": "…"}``.
+    A position DynamoDB would still refuse (another partition's) is caught in `endpoint`."""
+
+    def position(key: Any) -> bool:
+        return (
+            isinstance(key, dict)
+            and 0 < len(key) <= 4
+            and set(key) <= _CURSOR_KEYS
+            and all(
+                isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str) for v in key.values()
+            )
+        )
+
+    if not isinstance(decoded, dict):
+        return False
+    if set(decoded) == {"after"}:
+        return isinstance(decoded["after"], str)
+    if set(decoded) == {"month", "key"}:
+        month = decoded["month"]
+        return (
+            isinstance(month, str)
+            and len(month) == 7
+            and month[4] == "-"
+            and (decoded["key"] is None or position(decoded["key"]))
+        )
+    return position(decoded)
 
 
 def params(*known: str) -> Query:
@@ -206,14 +255,18 @@ def _months(first: date, last: date) -> list[str]:
     return months
 
 
-def _body(*required: str) -> dict[str, Any]:
-    """The JSON object body, with every ``required`` field a non-empty string (else a 400)."""
+def _json_value() -> Any:
+    """The request's JSON, parsed the one strict way (`parse_json`: exact decimals, no duplicate
+    keys, bounded size and depth); an empty body is an empty object."""
     request = app.current_request
     assert request is not None
-    try:
-        body = request.json_body
-    except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
-        raise RequestInvalidError([FieldError("body", "is not valid JSON")]) from None
+    raw = request.raw_body or b"{}"
+    return parse_json(raw)
+
+
+def _body(*required: str) -> dict[str, Any]:
+    """The JSON object body, with every ``required`` field a non-empty string (else a 400)."""
+    body = _json_value()
     if not isinstance(body, dict):
         raise RequestInvalidError([FieldError("body", "must be a JSON object")])
     errors = [
@@ -249,13 +302,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
 def record_payment(who: str) -> Response:
     """Record a manual payment; 201 when new, 200 when it was recorded before."""
     settings, clock = context()
-    request = app.current_request
-    assert request is not None
-    try:
-        body = request.json_body
-    except Exception:  # noqa: BLE001 - Chalice raises its own BadRequestError subclasses
-        raise RequestInvalidError([FieldError("body", "is not valid JSON")]) from None
-    receipt = receipt_from_request(body, seller_id=settings.default_seller_id)
+    receipt = receipt_from_request(_json_value(), seller_id=settings.default_seller_id)
     outcome = record_receipt(receipt, clock, sellers=(settings.default_seller_id,))
     logger.info(
         "manual payment",
@@ -534,14 +581,22 @@ def states() -> Any:
 @app.route("/customers/{customer_id}/terms", methods=["PUT"], content_types=["application/json"])
 @endpoint(Role.COLLECTOR)
 def file_customer_terms(who: str, customer_id: str) -> Response:
-    """File the customer's terms (collector): ``{"requires_po": true, "price_list": {"Pallet
-    wrap": "12.00"}}``; the dispute analysis checks invoices against them."""
-    from receivables.disputes.service import save_terms
+    """File the customer's terms: ``{"requires_po": true, "price_list": {"Pallet wrap":
+    "12.00"}}``; the dispute analysis and the deduction checks use them. A price list decides
+    which short payments are credited, so under the approval policy a collector's terms are a
+    proposal (202) a controller approves."""
+    from receivables.approvals import load_policy, propose
+    from receivables.disputes.service import save_terms, terms_document
 
     _, clock = context()
     customer_or_404(customer_id)
-    terms = save_terms(customer_id, _body(), f"finance:{who}", clock)
-    return _json({"customer_id": customer_id, "terms": terms})
+    terms = terms_document(_plain(_body()))
+    if load_policy().needs_approval("terms_change", _role()):
+        summary = f"terms: requires_po {terms['requires_po']}, {len(terms['price_list'])} price(s)"
+        proposal = propose("terms_change", customer_id, terms, summary, who, clock)
+        return _json({"customer_id": customer_id, "approval": proposal.to_json()}, 202)
+    saved = save_terms(customer_id, terms, f"finance:{who}", clock)
+    return _json({"customer_id": customer_id, "terms": saved})
 
 
 @app.route(
@@ -567,7 +622,8 @@ INVOICE_STATUSES = ("open", "partially_paid", "paid", "disputed", "credited", "w
 @endpoint(Role.VIEWER)
 def list_invoices(who: str) -> Response:
     """Invoices, filtered: ``status``, ``customer``, ``overdue=true``, ``due_from``/``due_to``,
-    ``issued_from``/``issued_to`` (default: the last 12 months), ``currency``, ``number``;
+    ``issued_from``/``issued_to`` (default: the last 12 months), ``currency``, ``number`` (under
+    every seller invoices were issued by, or the one ``seller`` names);
     ``limit`` (1-200) and ``cursor`` page; ``format=csv`` exports. Each filter picks an index:
     a customer's (gsi1), the open invoices by due date (gsi2) or the issue months (gsi3)."""
     from receivables.domain import DocumentType
@@ -584,6 +640,7 @@ def list_invoices(who: str) -> Response:
         "issued_to",
         "currency",
         "number",
+        "seller",
     )
     settings, clock = context()
     today = clock.now().date()
@@ -595,6 +652,7 @@ def list_invoices(who: str) -> Response:
     issued_from = query.day("issued_from") or (issued_to - timedelta(days=365))
     currency = query.currency()
     number = query.text("number")
+    seller = query.text("seller")
     limit = query.integer("limit", 50, 1, 200)
     position = query.cursor()
     query.done()
@@ -613,8 +671,13 @@ def list_invoices(who: str) -> Response:
 
     next_position: store.Cursor | None
     if number is not None:
-        found = store.get_invoice(document_id(settings.default_seller_id, DocumentType.INVOICE, number))
-        invoices, next_position = ([found] if found else []), None
+        # The number is the seller's: look under each seller invoices were ever issued by (or
+        # the one ``seller`` names), one GetItem each.
+        from receivables.aggregates import Reads, sellers
+
+        issuers = [seller] if seller else dict.fromkeys([settings.default_seller_id, *sellers(Reads())])
+        found_all = (store.get_invoice(document_id(s, DocumentType.INVOICE, number)) for s in issuers)
+        invoices, next_position = [i for i in found_all if i is not None], None
     elif customer is not None:
         invoices, next_position = store.customer_invoices(customer, limit, position)
     elif overdue or due_from or due_to or status in ("open", "partially_paid", "disputed"):
@@ -700,10 +763,13 @@ def _money_field(body: dict[str, Any], name: str, currency: str, errors: list[Fi
     raw = body.get(name)
     if raw is None:
         return None
-    try:
-        amount = Money.parse(str(raw), currency)
-    except (MoneyError, ValueError):
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
         errors.append(FieldError(name, f"must be a decimal string in {currency}"))
+        return None
+    try:
+        amount = context()[0].amount_limits.check(Money.parse(raw, currency))
+    except MoneyError as exc:
+        errors.append(FieldError(name, f"must be a decimal string in {currency}: {exc}"))
         return None
     if amount.minor < 0:
         errors.append(FieldError(name, "must not be negative"))
@@ -949,6 +1015,94 @@ def cash_forecast(who: str) -> Response:
     return _json(ledger_forecast(clock.now().date(), weeks))
 
 
+# --- approvals: maker and checker ---------------------------------------------------------------
+@app.route("/approvals", methods=["GET"])
+@endpoint(Role.VIEWER)
+def list_approvals(who: str) -> Response:
+    """Changes proposed for a second person's approval: ``?status=pending`` (the default),
+    ``approved``, ``rejected`` or ``all``."""
+    from receivables.approvals import STATUSES, list_proposals
+
+    query = params("status")
+    status = query.choice("status", (*STATUSES, "all")) or "pending"
+    query.done()
+    found = list_proposals(None if status == "all" else status)
+    return _json({"approvals": [p.to_json() for p in found], "count": len(found)})
+
+
+def _proposal_or_404(approval_id: str) -> Any:
+    from receivables.approvals import get_proposal
+
+    found = get_proposal(approval_id)
+    if found is None:
+        raise NotFoundError(f"no approval {approval_id}")
+    return found
+
+
+@app.route("/approvals/policy", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_approval_policy(who: str) -> Response:
+    """Which changes need a second person (per action: ``controller`` or ``four_eyes``) and the
+    largest pricing credit a deduction earns without a controller, per currency."""
+    from receivables.approvals import load_policy
+
+    policy = load_policy()
+    return _json({"version": policy.version, "policy": policy.to_json()})
+
+
+@app.route("/approvals/policy", methods=["PUT"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def put_approval_policy(who: str) -> Response:
+    """Replace the approval policy (controller): ``{"version", "policy": {"modes": {...},
+    "auto_credit": {"EUR": "250.00", "*": "250"}}}``."""
+    from receivables.approvals import policy_from_json, save_policy
+
+    _, clock = context()
+
+    def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
+        return save_policy(policy, version, who, clock), policy.to_json()
+
+    return _replace_policy(lambda raw: policy_from_json(_plain(raw)), save)
+
+
+@app.route("/approvals/{approval_id}", methods=["GET"])
+@endpoint(Role.VIEWER)
+def get_approval(who: str, approval_id: str) -> Response:
+    """One proposal, with its history."""
+    from receivables.finance import event_json
+
+    proposal = _proposal_or_404(approval_id)
+    history = [event_json(e) for e in store.audit_events(f"APPROVAL#{approval_id}")]
+    return _json({"approval": proposal.to_json(), "history": history})
+
+
+@app.route("/approvals/{approval_id}/approve", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def approve_change(who: str, approval_id: str) -> Response:
+    """Approve a proposal (a controller other than its maker): the change is applied.
+    ``{"note": "..."}`` (optional) says how it was checked."""
+    return _decide_proposal(who, approval_id, approve=True, note=str(_body().get("note") or ""))
+
+
+@app.route("/approvals/{approval_id}/reject", methods=["POST"], content_types=["application/json"])
+@endpoint(Role.CONTROLLER)
+def reject_change(who: str, approval_id: str) -> Response:
+    """Reject a proposal (a controller other than its maker): ``{"reason": "..."}``."""
+    return _decide_proposal(who, approval_id, approve=False, note=_body("reason")["reason"])
+
+
+def _decide_proposal(who: str, approval_id: str, *, approve: bool, note: str) -> Response:
+    from receivables.approvals import SelfApprovalError, decide
+
+    _proposal_or_404(approval_id)
+    try:
+        decided = decide(approval_id, approve, note, who, context()[1])
+    except SelfApprovalError as exc:
+        return _json({"message": str(exc)}, 403)
+    logger.info("change decided", extra={"approval_id": approval_id, "approved": approve, "by": who})
+    return _json({"approval": decided.to_json()})
+
+
 # --- enrolment ----------------------------------------------------------------------------------
 MAX_INVITATIONS = 100
 
@@ -977,6 +1131,19 @@ def _enrolment_reply(enrolment: Any, status: int = 200) -> Response:
     return _json({"enrolment": enrolment.to_json()}, status)
 
 
+def _is_contact_of(customer: Customer, address: Any) -> bool:
+    """Whether ``address`` is the customer's email on file or one of their known contacts."""
+    from receivables.domain import PartyId
+
+    if not isinstance(address, str) or "@" not in address:
+        return False
+    wanted = address.strip().lower()
+    if customer.email and customer.email.strip().lower() == wanted:
+        return True
+    contact = PartyId("email", wanted)
+    return store.customers_by_identifier([contact]).get(contact) == customer.customer_id
+
+
 def _invitees(body: dict[str, Any]) -> tuple[list[tuple[Any, Any, str | None]], list[FieldError]]:
     """The (customer, prospect, email) to invite, from ``customers`` and ``prospects``."""
     errors: list[FieldError] = []
@@ -994,6 +1161,14 @@ def _invitees(body: dict[str, Any]) -> tuple[list[tuple[Any, Any, str | None]], 
             errors.append(FieldError(f"customers[{n}]", "is not a customer"))
         elif not (email or customer.email):
             errors.append(FieldError(f"customers[{n}].email", "is needed: the customer has no email on file"))
+        elif email is not None and not _is_contact_of(customer, email):
+            # The link opens the customer's billing details: it goes only where their mail goes.
+            errors.append(
+                FieldError(
+                    f"customers[{n}].email",
+                    "is not a known contact of this customer: change their contact first",
+                )
+            )
         else:
             wanted.append((customer, None, email))
     for n, item in enumerate(prospects):
@@ -1414,114 +1589,6 @@ def remove_customer_contact(who: str, customer_id: str) -> Response:
     return _json({"customer": customer_json(changed)})
 
 
-CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2, "vat_id": 40}
-PREFERENCES = {
-    "partial_payments",
-    "preferred_method",
-    "invoice_delivery",
-    "document_requirements",
-    "standing_po",
-    "account_owner",
-    "ask_customer_for_documents",
-}
-
-
-def _contact_errors(body: dict[str, Any]) -> list[FieldError]:
-    """What is wrong with a contact change, field by field."""
-    from receivables.delivery import DELIVERIES
-    from receivables.payment_methods import METHODS
-    from receivables.requirements import REQUIREMENTS
-
-    known = set(CONTACT_FIELDS) | PREFERENCES
-    errors = [FieldError(name, "is not a contact field") for name in sorted(set(body) - known)]
-    if "partial_payments" in body and not isinstance(body["partial_payments"], bool):
-        errors.append(FieldError("partial_payments", "must be true or false"))
-    if "preferred_method" in body and body["preferred_method"] not in (*METHODS, None):
-        errors.append(FieldError("preferred_method", f"must be one of {', '.join(METHODS)}, or null"))
-    if "invoice_delivery" in body and body["invoice_delivery"] not in DELIVERIES:
-        errors.append(FieldError("invoice_delivery", f"must be one of {', '.join(DELIVERIES)}"))
-    required = body.get("document_requirements", [])
-    if not isinstance(required, list) or not set(required) <= set(REQUIREMENTS):
-        errors.append(FieldError("document_requirements", f"must be a list of {', '.join(REQUIREMENTS)}"))
-    if "ask_customer_for_documents" in body and not isinstance(body["ask_customer_for_documents"], bool):
-        errors.append(FieldError("ask_customer_for_documents", "must be true or false"))
-    owner = body.get("account_owner")
-    if owner is not None and (
-        not isinstance(owner, str) or "@" not in owner or " " in owner or len(owner) > 254
-    ):
-        errors.append(FieldError("account_owner", "must be an email address, or null"))
-    for name, longest in CONTACT_FIELDS.items():
-        value = body.get(name)
-        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= longest):
-            errors.append(FieldError(name, f"must be a string of 1 to {longest} characters"))
-    email = body.get("email")
-    if isinstance(email, str) and ("@" not in email or " " in email):
-        errors.append(FieldError("email", "must be an email address"))
-    if isinstance(body.get("language"), str) and body["language"] not in ("en", "fr", "de"):
-        errors.append(FieldError("language", "must be one of en, fr, de"))
-    if not body:
-        errors.append(FieldError("body", "names no field to change"))
-    return errors
-
-
-def _standing_po(raw: Any, customer: Customer) -> Any:
-    """``{"number", "amount", "valid_until"}`` (the amount in the customer's currency, or with
-    ``currency``) as a `StandingPo`; null removes it."""
-    from receivables.domain import StandingPo
-    from receivables.money import Money, MoneyError
-
-    if raw is None:
-        return None
-    errors = []
-    if (
-        not isinstance(raw, dict)
-        or not isinstance(raw.get("number"), str)
-        or not 0 < len(raw["number"]) <= 100
-    ):
-        raise RequestInvalidError(
-            [FieldError("standing_po", "must be {number, amount, valid_until[, currency]}")]
-        )
-    from receivables.finance import customer_currency
-
-    currency = raw.get("currency") or customer_currency(customer.customer_id)
-    try:
-        amount = Money.parse(str(raw.get("amount", "")), str(currency))
-        if amount.minor <= 0:
-            errors.append(FieldError("standing_po.amount", "must be more than zero"))
-    except (MoneyError, ValueError):
-        errors.append(FieldError("standing_po.amount", "must be a decimal string in the PO's currency"))
-        amount = None
-    try:
-        until = date.fromisoformat(str(raw.get("valid_until", "")))
-    except ValueError:
-        errors.append(FieldError("standing_po.valid_until", "must be an ISO date"))
-        until = None
-    if errors or amount is None or until is None:
-        raise RequestInvalidError(errors)
-    return StandingPo(" ".join(raw["number"].split()), amount, until)
-
-
-def _add_vat_id(body: dict[str, Any], customer: Customer, changes: dict[str, Any], extra: list[Any]) -> None:
-    """The VAT id, checked with the country's check digits and kept compact (the key ingest
-    finds the customer by), added to ``changes`` and its key item to ``extra``."""
-    from receivables.company_ids import check_vat
-    from receivables.domain import PartyId
-
-    country = body.get("country") or customer.country
-    if not country:
-        raise RequestInvalidError([FieldError("country", "is needed to check the VAT id")])
-    vat = PartyId("vat", check_vat(str(country), body["vat_id"]))
-    owner = store.customers_by_identifier([vat]).get(vat)
-    if owner not in (None, customer.customer_id):
-        raise LedgerError("this VAT id is another customer's")
-    if owner is None:
-        extra.append(store.customer_key_record(customer.customer_id, vat))
-    known_ids = changes.get("identifiers", customer.identifiers)
-    if vat not in known_ids:
-        changes["identifiers"] = (*known_ids, vat)
-    changes.pop("vat_id", None)
-
-
 @app.route("/customers/{customer_id}/contact", methods=["PATCH"], content_types=["application/json"])
 @endpoint(Role.COLLECTOR)
 def customer_contact(who: str, customer_id: str) -> Response:
@@ -1534,46 +1601,48 @@ def customer_contact(who: str, customer_id: str) -> Response:
     their AP requires on every invoice (``document_requirements``: ``po_number``,
     ``contract_reference``, ``delivery_note``, ``timesheet``), a ``standing_po`` (``{number,
     amount, valid_until}``, or null), the ``account_owner`` documentation requests go to, and
-    whether their AP is asked too (``ask_customer_for_documents``)."""
-    from receivables.domain import PartyId
-    from receivables.finance import change_customer, customer_json
+    whether their AP is asked too (``ask_customer_for_documents``).
 
-    body = _body()
-    known = set(CONTACT_FIELDS) | PREFERENCES
-    errors = _contact_errors(body)
+    A change to a field that redirects mail (email, name, VAT id, country, invoice delivery)
+    needs a controller under the approval policy: anyone else's is a proposal (202) that a
+    second person approves (`POST /approvals/{id}/approve`)."""
+    from receivables.approvals import load_policy, propose
+    from receivables.contact_changes import SENSITIVE, apply_contact_change, contact_change_errors
+    from receivables.finance import customer_json
+
+    body = _plain(_body())
+    errors = contact_change_errors(body)
     if errors:
         raise RequestInvalidError(errors)
-    email = body.get("email")
     _, clock = context()
-    changes: dict[str, Any] = {name: body[name] for name in known if name in body}
-    if "document_requirements" in changes:
-        changes["document_requirements"] = tuple(dict.fromkeys(changes["document_requirements"]))
     customer = customer_or_404(customer_id)
-    if "standing_po" in changes:
-        changes["standing_po"] = _standing_po(changes["standing_po"], customer)
-    extra = []
-    if isinstance(email, str):
-        # The new address becomes a known contact: it can ask the portal for a fresh link.
-        contact = PartyId("email", email.strip().lower())
-        owner = store.customers_by_identifier([contact]).get(contact)
-        if owner not in (None, customer_id):
-            raise LedgerError("this address is already a contact of another customer")
-        if owner is None:
-            extra.append(store.customer_key_record(customer_id, contact))
-        if contact not in customer.identifiers:
-            changes["identifiers"] = (*customer.identifiers, contact)
-    if isinstance(body.get("vat_id"), str):
-        _add_vat_id(body, customer, changes, extra)
-    changed = change_customer(
-        customer_id,
-        lambda c: replace(c, **changes),
-        "ContactChanged",
-        {k: v for k, v in body.items() if k in known},
-        f"finance:{who}",
-        clock,
-        extra,
-    )
+    if SENSITIVE & set(body) and load_policy().needs_approval("contact_change", _role()):
+        summary = "; ".join(
+            f"{k}: {customer_field(customer, k)!r} -> {body[k]!r}" for k in sorted(SENSITIVE & set(body))
+        )
+        proposal = propose("contact_change", customer_id, body, summary, who, clock)
+        logger.info("contact change proposed", extra={"customer_id": customer_id, "by": who})
+        return _json({"approval": proposal.to_json(), "customer": customer_json(customer)}, 202)
+    changed = apply_contact_change(customer_id, body, f"finance:{who}", clock)
     return _json({"customer": customer_json(changed)})
+
+
+def customer_field(customer: Customer, name: str) -> Any:
+    """What the customer record says of contact field ``name`` now (for a proposal's summary)."""
+    if name == "vat_id":
+        return next((i.value for i in customer.identifiers if i.scheme == "vat"), None)
+    return getattr(customer, name, None)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with exact decimals as strings, to be stored as JSON as it was sent."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 @app.route("/payments", methods=["GET"])

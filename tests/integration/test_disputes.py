@@ -249,7 +249,7 @@ def test_finance_files_terms_and_a_po_through_the_api_and_the_analysis_reads_the
         "/customers/{customer_id}/terms",
         terms_path,
         {"requires_po": True, "price_list": {"Pallet  Wrap": "12.00"}},
-        groups="[collector]",
+        groups="[controller]",
         params={"customer_id": customer},
     )
     bad_po = route_event(

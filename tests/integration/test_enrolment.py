@@ -134,14 +134,17 @@ def test_invite_enrol_with_a_mistake_corrected_then_approve_the_new_ap_address(w
 
     customer = store.get_customer(alpha)
     assert customer is not None
-    assert customer.name == "Alpha Foods GmbH" and customer.invoice_delivery == "email_einvoice"
+    assert customer.name == "Alpha Foods", "a new legal name waits for a controller"
+    assert customer.invoice_delivery == "email_einvoice"
     assert PartyId("vat", "DE136695976") in customer.identifiers
     assert customer.email == "ap@alpha.example", "a new AP address waits for a controller"
-    assert customer.profile is not None and customer.profile["bank_iban"] == "DE89370400440532013000"
+    assert customer.profile is not None and customer.profile.get("bank_iban") is None, (
+        "a first bank account waits for a controller too"
+    )
     enrolment = get_enrolment(enrolment_id)
     assert enrolment is not None and (enrolment.state, enrolment.pending) == (
         "submitted",
-        {"email": "payables@alpha.example"},
+        {"email": "payables@alpha.example", "name": "Alpha Foods GmbH", "bank_iban": "DE89370400440532013000"},
     )
     assert world.post(link, FORM, "submit")[0] == 409, "a submitted form is closed"
 
@@ -153,6 +156,8 @@ def test_invite_enrol_with_a_mistake_corrected_then_approve_the_new_ap_address(w
     assert status == 200 and approved["enrolment"]["state"] == "approved"
     customer = store.get_customer(alpha)
     assert customer is not None and customer.email == "payables@alpha.example"
+    assert customer.name == "Alpha Foods GmbH" and customer.profile is not None
+    assert customer.profile["bank_iban"] == "DE89370400440532013000"
     assert PartyId("email", "payables@alpha.example") in customer.identifiers
     assert [e.type for e in store.audit_events(store.customer_pk(alpha))][-2:] == [
         "CustomerEnrolled",
@@ -204,7 +209,8 @@ def test_a_prospect_becomes_a_customer_and_a_second_invitation_is_a_reminder(wor
     assert status == 200
     enrolment_id = again["invitations"][0]["enrolment"]["enrolment_id"]
     enrolment = get_enrolment(enrolment_id)
-    assert enrolment is not None and enrolment.state == "approved" and enrolment.customer_id is not None
+    assert enrolment is not None and enrolment.customer_id is not None
+    assert (enrolment.state, enrolment.pending) == ("submitted", {"bank_iban": "DE89370400440532013000"})
     customer = store.get_customer(enrolment.customer_id)
     assert customer is not None and customer.email == "ap@gamma.example" and customer.country == "FR"
     assert customer.document_requirements == ("po_number", "delivery_note")
@@ -217,9 +223,12 @@ def test_a_bank_account_change_waits_for_a_controller_who_may_reject_it(world: W
     alpha = customer_of("A-1")
     world.api("POST", "/enrolments", body={"customers": [alpha]})
     link = world.link_to("ap@alpha.example")
-    assert world.post(link, FORM, "submit")[0] == 200  # the first bank account needs no approval
+    assert world.post(link, FORM, "submit")[0] == 200
     enrolment_id = get_enrolment(f"{_id(alpha)}").enrolment_id  # type: ignore[union-attr]
-    assert get_enrolment(enrolment_id).state == "approved"  # type: ignore[union-attr]
+    first = get_enrolment(enrolment_id)
+    assert first is not None and first.state == "submitted", "even the first bank account waits"
+    approve = ("/enrolments/{enrolment_id}/approve", f"/enrolments/{enrolment_id}/approve")
+    assert world.api("POST", *approve, body={"note": "mandate checked"}, role="controller")[0] == 200
 
     world.api("POST", "/enrolments", body={"customers": [alpha]})  # a new round: details change
     link = world.link_to("ap@alpha.example")

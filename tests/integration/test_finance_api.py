@@ -215,7 +215,7 @@ def test_customers_statement_risk_hold_and_contact(api: Any) -> None:
         "/customers/{customer_id}/contact",
         f"/customers/{acme}/contact",
         body={"email": "pay@acme.example", "language": "fr"},
-        role="collector",
+        role="controller",
     )
     assert status == 200 and (changed["customer"]["email"], changed["customer"]["language"]) == (
         "pay@acme.example",
@@ -403,7 +403,7 @@ def test_finance_resends_a_portal_link_to_a_known_contact(api: Any, monkeypatch:
         and body["sent_to"] == "ap@acme.example"
         and sent == [("Acme Logistics", "ap@acme.example")]
     )
-    status, body = api("POST", resource, path, body={"email": "ap@bolt.example"}, role="collector")
+    status, body = api("POST", resource, path, body={"email": "ap@bolt.example"}, role="controller")
     assert status == 400 and body["errors"][0]["field"] == "email", "another customer's contact"
     assert api("POST", resource, path, body={}, role="viewer")[0] == 403
     assert len(sent) == 1
@@ -418,13 +418,13 @@ def test_a_new_contact_address_becomes_a_known_contact(api: Any) -> None:
     acme = next(c for c in listed["customers"] if c["name"] == "Acme Logistics")
     path, resource = f"/customers/{acme['customer_id']}/contact", "/customers/{customer_id}/contact"
     assert known_contact("payables@acme.example") is None
-    status, body = api("PATCH", resource, path, body={"email": "Payables@Acme.example"}, role="collector")
+    status, body = api("PATCH", resource, path, body={"email": "Payables@Acme.example"}, role="controller")
     assert status == 200, body
     found = known_contact("payables@acme.example")
     assert found is not None and found.customer_id == acme["customer_id"]
     old = known_contact("ap@acme.example")
     assert old is not None and old.customer_id == acme["customer_id"], "the other contacts stay known"
-    assert api("PATCH", resource, path, body={"email": "ap@bolt.example"}, role="collector")[0] == 409
+    assert api("PATCH", resource, path, body={"email": "ap@bolt.example"}, role="controller")[0] == 409
 
     # The old address is removed: it can no longer ask for a link; the one on file cannot be.
     remove = f"/customers/{acme['customer_id']}/contacts/remove", "/customers/{customer_id}/contacts/remove"
@@ -436,7 +436,7 @@ def test_a_new_contact_address_becomes_a_known_contact(api: Any) -> None:
     assert on_file[0] == 409 and "on file" in on_file[1]["message"]
     assert api("POST", remove[1], remove[0], body={"email": "x@y.example"}, role="viewer")[0] == 403
     # Adding it back makes it known again.
-    api("PATCH", resource, path, body={"email": "ap@acme.example"}, role="collector")
+    api("PATCH", resource, path, body={"email": "ap@acme.example"}, role="controller")
     again = known_contact("ap@acme.example")
     assert again is not None and again.customer_id == acme["customer_id"]
 
@@ -452,7 +452,7 @@ def test_a_vat_id_is_checked_for_its_country_and_finds_the_customer(api: Any) ->
 
     def patch(customer: dict[str, Any], **body: Any) -> tuple[int, Any]:
         result: tuple[int, Any] = api(
-            "PATCH", resource, f"/customers/{customer['customer_id']}/contact", body=body, role="collector"
+            "PATCH", resource, f"/customers/{customer['customer_id']}/contact", body=body, role="controller"
         )
         return result
 
@@ -478,7 +478,7 @@ def test_finance_sets_what_a_customers_ap_requires_and_how_invoices_reach_it(api
         resource,
         path,
         body={"document_requirements": ["po_number"], "invoice_delivery": "email_einvoice"},
-        role="collector",
+        role="controller",
     )
     wrong = api("PATCH", resource, path, body={"document_requirements": ["signature"]}, role="collector")
 

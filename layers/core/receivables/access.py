@@ -19,6 +19,9 @@ class Role(IntEnum):
     CONTROLLER = 3  # writes off, voids, changes the dunning policy
 
 
+_ROLE_NAMES = frozenset(role.name.lower() for role in Role)
+
+
 class AccessDeniedError(Exception):
     """The caller is not authenticated (401) or lacks the role (403)."""
 
@@ -39,7 +42,9 @@ def role_of(request_context: dict[str, Any] | None) -> tuple[str, Role | None]:
     """The caller's identity (``sub``) and highest role, from the authorizer's claims."""
     authorizer = (request_context or {}).get("authorizer") or {}
     claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims") or {}
-    roles = [Role[g.upper()] for g in _groups(claims) if g.upper() in Role.__members__]
+    # Group names are exact: "Controller" or "CONTROLLER" is not the controller group (Cognito's
+    # group names are case-sensitive, and a look-alike group must not grant a role).
+    roles = [Role[g.upper()] for g in _groups(claims) if g in _ROLE_NAMES]
     return str(claims.get("sub") or claims.get("username") or ""), max(roles, default=None)
 
 

@@ -9,9 +9,10 @@ down the stream, its new contribution replaces its old one:
 item (pk / sk)             one per      attributes (minor units, counts)
 =========================  ===========  ==============================================
 AR#<cur> / DUE#<date>      due date     open, invoices, disputed, disputed_invoices
-ARC#<cur> / <customer>     customer     open, invoices, d_<due date> (open, per date)
+ARC#<cur> / <customer>     customer     open, invoices, disputed, disputed_invoices,
+                                        d_<due date> (open, per date)
 SALES#<cur> / DAY#<date>   issue date   sales, issued, disputed (invoices disputed)
-AGG#index / CURRENCIES     table        currencies (a string set)
+AGG#index / CURRENCIES     table        currencies, sellers (string sets)
 INV#<id> / AGG             invoice      its contribution and the version it is of
 ACT#day / <date>           day          emails sent (invoice, reminder, final_notice),
                                         payments received (p_<cur> count, r_<cur> sum)
@@ -99,6 +100,8 @@ class Share:
         customer = ("ARC#" + cur, self.customer_id)
         yield customer, "open", sign * self.open
         yield customer, "invoices", sign * owed
+        yield customer, "disputed", sign * (self.open if self.disputed else 0)
+        yield customer, "disputed_invoices", sign * (owed if self.disputed else 0)
         yield customer, DUE_PREFIX + self.due_date, sign * self.open
         sales = ("SALES#" + cur, "DAY#" + self.issue_date)
         yield sales, "sales", sign * self.sales
@@ -201,8 +204,11 @@ def apply_invoice(invoice: Invoice, attempts: int = 5) -> bool:
                 {
                     "Update": {
                         "Key": {"pk": {"S": INDEX_KEY[0]}, "sk": {"S": INDEX_KEY[1]}},
-                        "UpdateExpression": "ADD currencies :c",
-                        "ExpressionAttributeValues": {":c": {"SS": [after.currency]}},
+                        "UpdateExpression": "ADD currencies :c, sellers :s",
+                        "ExpressionAttributeValues": {
+                            ":c": {"SS": [after.currency]},
+                            ":s": {"SS": [invoice.seller_id]},
+                        },
                     }
                 }
             )
@@ -427,12 +433,20 @@ def query(pk: str, reads: Reads, sk_between: tuple[str, str] | None = None) -> l
         arguments["ExclusiveStartKey"] = last
 
 
-def currencies(reads: Reads) -> list[str]:
-    """The currencies any invoice was ever in."""
+def _index(reads: Reads) -> dict[str, Any]:
     response = store.dispatch("GetItem", {"Key": {"pk": {"S": INDEX_KEY[0]}, "sk": {"S": INDEX_KEY[1]}}})
     reads.add(response)
-    item = response.get("Item") or {}
-    return sorted(item.get("currencies", {}).get("SS", []))
+    return response.get("Item") or {}
+
+
+def currencies(reads: Reads) -> list[str]:
+    """The currencies any invoice was ever in."""
+    return sorted(_index(reads).get("currencies", {}).get("SS", []))
+
+
+def sellers(reads: Reads) -> list[str]:
+    """The sellers any invoice was ever issued by (a second legal entity, a Peppol sender)."""
+    return sorted(_index(reads).get("sellers", {}).get("SS", []))
 
 
 def number(item: dict[str, Any], attribute: str) -> int:

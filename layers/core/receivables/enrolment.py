@@ -7,10 +7,12 @@ draft until it is submitted. Submitting writes the customer record with its audi
 (``CustomerEnrolled``): their legal name, ids, address, contacts, how they want invoices, how
 they pay, what their AP requires, a standing PO, their time zone.
 
-Two changes wait for a controller instead of being applied (`SENSITIVE`): a new AP email address
-where one is on file, and a new bank account where one is on file. That is how invoice
-redirection fraud works: a forged "we changed our details" sends the next invoices, or the next
-refund, elsewhere. The enrolment is then *submitted*; a controller approves (the changes are
+Three changes wait for a controller instead of being applied (`SENSITIVE`): a new AP email
+address where one is on file, a legal name other than the one on file, and any bank account
+(the first one too). That is how invoice redirection fraud works: a forged "we changed our
+details" sends the next invoices, or the next refund, elsewhere. The link honours finance's
+revocation (`revoke_links`): it carries the customer's link generation, as the portal's do.
+The enrolment is then *submitted*; a controller approves (the changes are
 applied, ``EnrolmentApproved``) or rejects them. With nothing to approve, submitting approves.
 
 An enrolment is one JSON document (``ENROL#<id>``, with its audit events), listed for finance on
@@ -41,7 +43,7 @@ ACTION = "enrol"
 ENROLMENT_LINK_DAYS = 14
 STATES = ("invited", "opened", "submitted", "approved", "rejected")
 OPEN_STATES = ("invited", "opened")
-SENSITIVE = ("email", "bank_iban")
+SENSITIVE = ("email", "name", "bank_iban")
 LISTING = "ENROLMENTS"
 ACTOR_CUSTOMER = "customer:enrolment"
 
@@ -75,6 +77,7 @@ class Enrolment:
     draft: dict[str, Any] | None = None  # EnrolmentDetails.to_json() as last saved
     pending: dict[str, Any] = field(default_factory=dict)  # sensitive changes awaiting approval
     note: str | None = None
+    link_generation: int = 0  # the customer's link generation the current link was signed under
     version: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -137,7 +140,8 @@ def _save(enrolment: Enrolment, kind: str, data: dict[str, Any], actor: str, clo
 
 def token_for(enrolment: Enrolment, key: bytes) -> str:
     """The signed link token of the enrolment's current invitation."""
-    return sign_link(LinkScope(ACTION, enrolment.enrolment_id, None, enrolment.expires), key)
+    scope = LinkScope(ACTION, enrolment.enrolment_id, None, enrolment.expires, enrolment.link_generation)
+    return sign_link(scope, key)
 
 
 def invite(
@@ -174,6 +178,7 @@ def invite(
         invited_by=actor,
         expires=expires,
         draft=existing.draft if existing else None,
+        link_generation=customer.link_generation if customer else 0,
         version=existing.version if existing else 0,
     )
     message_id = send(fresh)
@@ -187,7 +192,9 @@ def remind(enrolment: Enrolment, actor: str, clock: Clock, send: Callable[[Enrol
     if enrolment.state not in OPEN_STATES:
         raise EnrolmentError(f"the enrolment is {enrolment.state}: there is nothing to remind")
     expires = int((clock.now() + timedelta(days=ENROLMENT_LINK_DAYS)).timestamp())
-    again = replace(enrolment, expires=expires, reminders=enrolment.reminders + 1)
+    customer = store.get_customer(enrolment.customer_id) if enrolment.customer_id else None
+    generation = customer.link_generation if customer else enrolment.link_generation
+    again = replace(enrolment, expires=expires, reminders=enrolment.reminders + 1, link_generation=generation)
     message_id = send(again)
     return _save(
         again,
@@ -206,6 +213,9 @@ def from_link(token: str, key: bytes, clock: Clock) -> Enrolment:
     enrolment = get_enrolment(scope.customer_id)
     if enrolment is None:
         raise LinkError("malformed", "the link is not one of ours")
+    customer = store.get_customer(enrolment.customer_id) if enrolment.customer_id else None
+    if customer is not None and scope.generation != customer.link_generation:
+        raise LinkError("revoked", "this link is no longer valid: ask for a new one")
     return enrolment
 
 
@@ -331,13 +341,16 @@ def _ap_contact(details: EnrolmentDetails) -> tuple[str | None, str | None]:
 
 def _sensitive_changes(customer: Customer, details: EnrolmentDetails) -> dict[str, Any]:
     """What the form changes that a controller must approve: a different AP email address or
-    bank account than the one on file (setting a first one needs no approval)."""
+    legal name than the one on file, and a bank account other than the one on file (a first one
+    too: whoever holds the link must not be able to name the account money is taken from)."""
     email, _ = _ap_contact(details)
     pending: dict[str, Any] = {}
     if email and customer.email and email != customer.email.lower():
         pending["email"] = email
+    if details.legal_name and customer.name and details.legal_name != customer.name:
+        pending["name"] = details.legal_name
     on_file = (customer.profile or {}).get("bank_iban")
-    if details.bank_iban and on_file and details.bank_iban != on_file:
+    if details.bank_iban and details.bank_iban != on_file:
         pending["bank_iban"] = details.bank_iban
     return pending
 
@@ -404,7 +417,7 @@ def _with_details(
         profile["bank_iban"] = (customer.profile or {}).get("bank_iban")
     return replace(
         customer,
-        name=details.legal_name or customer.name,
+        name=customer.name if "name" in pending else (details.legal_name or customer.name),
         country=details.country or customer.country,
         email=email or customer.email,
         language=language or customer.language,
@@ -430,7 +443,7 @@ def _create_customer(
         details,
         email,
         language,
-        {},
+        {"bank_iban": details.bank_iban} if details.bank_iban else {},
         ids,
     )
     event = AuditEvent(
@@ -488,7 +501,9 @@ def _apply_pending(enrolment: Enrolment, actor: str, clock: Clock, change_custom
         if "bank_iban" in pending:
             profile["bank_iban"] = pending["bank_iban"]
         ids = c.identifiers if contact is None or contact in c.identifiers else (*c.identifiers, contact)
-        return replace(c, email=email or c.email, identifiers=ids, profile=profile)
+        return replace(
+            c, name=pending.get("name") or c.name, email=email or c.email, identifiers=ids, profile=profile
+        )
 
     change_customer(
         enrolment.customer_id,

@@ -175,6 +175,8 @@ def reverse_payment(invoice: Invoice, amount: Money) -> Invoice:
 def void(invoice: Invoice) -> Invoice:
     """``invoice`` cancelled as issued in error (a duplicate): nothing is owed on it. An invoice
     that money was applied to cannot be voided; credit it instead."""
+    if invoice.status is S.VOID:
+        raise LedgerError(f"invoice {invoice.number} is already void")
     if invoice.paid.minor or invoice.credited.minor:
         raise LedgerError(f"invoice {invoice.number} has money applied: credit it rather than void it")
     changed = replace(invoice, balance=Money.zero(invoice.currency))

@@ -38,6 +38,13 @@ ISO_4217_CODES: frozenset[str] = frozenset(
 )
 
 
+# The largest amount taken in, in major units (a quadrillion): beyond any real invoice, and small
+# enough that a sum of many stays exact in Decimal's 28 digits and DynamoDB's 38. Finance's own,
+# lower ceiling per currency is `AmountLimits`.
+LARGEST_MAJOR = 10**15
+DEFAULT_AMOUNT_LIMIT = Decimal(10**12)
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
 
@@ -127,6 +134,8 @@ class Money:
     def from_decimal(cls, value: Decimal, currency: str) -> Money:
         """Exact conversion; raise `MoneyError` if ``value`` has more decimals than allowed."""
         exponent = currency_exponent(currency)
+        if not value.is_finite() or abs(value) >= LARGEST_MAJOR:
+            raise MoneyError(f"{value} {currency} is beyond the largest amount taken ({LARGEST_MAJOR:.0e})")
         scaled = value.scaleb(exponent)
         if scaled != scaled.to_integral_value():
             raise MoneyError(
@@ -232,6 +241,53 @@ class Money:
         for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
             shares[index] += 1
         return [Money(sign * s, self.currency) for s in shares]
+
+
+@dataclass(frozen=True, slots=True)
+class AmountLimits:
+    """The largest amount finance takes in, per currency, in major units (``"*"`` for the rest).
+
+    Parsed from text such as ``"EUR=50000000,JPY=5000000000,*=1000000000"`` (the
+    ``AMOUNT_LIMITS`` setting); an amount above its currency's limit is refused at the edge with
+    the limit named, never rounded or stored.
+
+    >>> AmountLimits.parse("EUR=1000").limit("EUR")
+    Money(minor=100000, currency='EUR')
+    """
+
+    per_currency: tuple[tuple[str, Decimal], ...] = ()
+    default: Decimal = DEFAULT_AMOUNT_LIMIT
+
+    @classmethod
+    def parse(cls, text: str) -> AmountLimits:
+        """Read ``CODE=amount`` pairs separated by commas; raise `MoneyError` for a bad one."""
+        pairs: list[tuple[str, Decimal]] = []
+        default = DEFAULT_AMOUNT_LIMIT
+        for item in (part.strip() for part in text.split(",")):
+            if not item:
+                continue
+            code, equals, amount = item.partition("=")
+            value = parse_decimal(amount) if equals else None
+            if value is None or value <= 0 or value >= LARGEST_MAJOR:
+                raise MoneyError(f"amount limit {item!r}: expected CODE=positive amount")
+            if code.strip() == "*":
+                default = value
+            else:
+                pairs.append((normalise_currency(code), value))
+        return cls(tuple(pairs), default)
+
+    def limit(self, currency: str) -> Money:
+        """The largest amount taken in ``currency``."""
+        code = normalise_currency(currency)
+        major = dict(self.per_currency).get(code, self.default)
+        return Money.from_decimal(major.quantize(Decimal(1).scaleb(-currency_exponent(code))), code)
+
+    def check(self, amount: Money) -> Money:
+        """``amount`` itself when within its currency's limit (either sign); else `MoneyError`."""
+        ceiling = self.limit(amount.currency)
+        if abs(amount.minor) > ceiling.minor:
+            raise MoneyError(f"is more than the largest amount taken, {ceiling}")
+        return amount
 
 
 def sum_money(amounts: Iterable[Money], currency: str) -> Money:

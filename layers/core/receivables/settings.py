@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from receivables.money import AmountLimits, MoneyError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -26,6 +28,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise SettingsError(f"{name} must not be negative, got {value}")
     return value
+
+
+def _amount_limits(env: Mapping[str, str]) -> AmountLimits:
+    try:
+        return AmountLimits.parse(env.get("AMOUNT_LIMITS", ""))
+    except MoneyError as exc:
+        raise SettingsError(f"AMOUNT_LIMITS: {exc}") from None
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -55,6 +64,7 @@ class Settings:
     max_row_bytes: int = 64 * 1024
     max_lines_per_invoice: int = 1000
     endpoint_url: str | None = None  # the local runtime's AWS endpoint; None on AWS
+    amount_limits: AmountLimits = field(default_factory=AmountLimits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -72,4 +82,5 @@ class Settings:
             max_row_bytes=_int(env, "MAX_ROW_BYTES", 64 * 1024),
             max_lines_per_invoice=_int(env, "MAX_LINES_PER_INVOICE", 1000),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            amount_limits=_amount_limits(env),
         )

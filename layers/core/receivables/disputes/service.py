@@ -765,6 +765,14 @@ def add_attachment(dispute_id: str, key: str, size: int, kind: str, clock: Clock
 # --- what finance files: a customer's terms and purchase orders -------------------------------------
 def save_terms(customer_id: str, body: dict[str, Any], actor: str, clock: Clock) -> dict[str, Any]:
     """Replace the customer's terms: ``{"requires_po": true, "price_list": {"item": "12.00"}}``."""
+    document = terms_document(body)
+    _put_filed(f"TERMS#{customer_id}", store.HEAD, document, "CustomerTermsFiled", actor, clock)
+    return document
+
+
+def terms_document(body: dict[str, Any]) -> dict[str, Any]:
+    """The terms ``body`` asks for, checked (`RequestInvalidError` names each bad field) and
+    normalised as they are stored: item descriptions folded, prices as decimal strings."""
     from decimal import Decimal, InvalidOperation
 
     errors: list[FieldError] = []
@@ -787,9 +795,7 @@ def save_terms(customer_id: str, body: dict[str, Any], actor: str, clock: Clock)
         clean[" ".join(str(item).casefold().split())] = str(value)
     if errors:
         raise RequestInvalidError(errors)
-    document = {"requires_po": bool(requires), "price_list": dict(sorted(clean.items()))}
-    _put_filed(f"TERMS#{customer_id}", store.HEAD, document, "CustomerTermsFiled", actor, clock)
-    return document
+    return {"requires_po": bool(requires), "price_list": dict(sorted(clean.items()))}
 
 
 def save_purchase_order(

@@ -69,6 +69,8 @@ def customer_agings(currency: str, today: date, reads: Reads) -> list[CustomerAg
             if name.startswith(DUE_PREFIX)
         )
         aging = age(currency, balances, today)
+        aging.disputed = number(item, "disputed")
+        aging.disputed_invoices = number(item, "disputed_invoices")
         result.append(CustomerAging(item["sk"]["S"], aging, number(item, "invoices")))
     result.sort(key=lambda c: (-c.aging.overdue, -c.aging.total, c.customer_id))
     return result
