@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime
 from decimal import InvalidOperation
 from typing import Any
 
+from receivables import store
 from receivables.deduction_rules import RemittanceLine, parse_decimal_amount
-from receivables.domain import DocumentType
+from receivables.domain import DocumentType, Invoice
 from receivables.ledger import document_id
 from receivables.money import Money, MoneyError, normalise_currency
-from receivables.payments import Receipt
+from receivables.payments import EARLIEST_RECEIPT, MAX_RECEIPT_MINOR, Receipt
 from receivables.validation import FieldError, RequestInvalidError
 
 METHODS = {"bank_transfer": "bank", "cheque": "cheque", "cash": "cash", "other": "manual"}
@@ -37,7 +38,15 @@ DEDUCTION_FIELDS = {"invoice", "amount", "code", "note"}
 def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
     """The receipt a ``POST /payments`` body describes, or `RequestInvalidError` naming every bad
     field. ``external_id`` (the bank's transaction id, the cheque number) makes recording it twice
-    harmless; ``invoices`` (numbers) pins the targets, else the ``reference`` is matched."""
+    harmless; ``invoices`` (numbers) pins the targets, else the ``reference`` is matched.
+
+    The ledger is read (the store must be bound): a ``customer_id`` the ledger does not know is
+    refused, and so is an invoice number that matches no invoice (``invoices[n]``: finance is
+    told, rather than the money waiting unapplied unnoticed) or one of another customer than
+    ``customer_id`` (or, without it, than the first invoice's): a payment pays one customer's
+    invoices only. The amount's ceiling and the window ``received_at`` must fall in (from
+    2000-01-01 and at most ten years back, to a day ahead of now) are checked by
+    `receivables.payments.record_receipt` against the clock, naming the same fields."""
     if not isinstance(body, dict):
         raise RequestInvalidError([FieldError("body", "must be a JSON object")])
     errors = [FieldError(k, "is not a field of a payment") for k in sorted(set(body) - ALLOWED)]
@@ -58,8 +67,12 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
     if customer_id is not None and (not isinstance(customer_id, str) or not customer_id.startswith("cus_")):
         errors.append(FieldError("customer_id", "must be a customer id (cus_…)"))
     numbers = body.get("invoices", [])
-    if not isinstance(numbers, list) or not all(isinstance(n, str) and n.strip() for n in numbers):
-        errors.append(FieldError("invoices", "must be a list of invoice numbers"))
+    if (
+        not isinstance(numbers, list)
+        or len(numbers) > 100
+        or not all(isinstance(n, str) and n.strip() for n in numbers)
+    ):
+        errors.append(FieldError("invoices", "must be a list of at most 100 invoice numbers"))
         numbers = []
     deductions = _deductions(body.get("deductions", []), amount.currency if amount else "", errors)
     on_account = body.get("on_account", False)
@@ -67,6 +80,7 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
         errors.append(FieldError("on_account", "must be true or false, and not true beside deductions"))
     if errors or amount is None or not isinstance(method, str) or not isinstance(external_id, str):
         raise RequestInvalidError(errors)
+    targets = _known_targets(customer_id, numbers, seller_id)
     return Receipt(
         source=METHODS[method],
         external_id=external_id,
@@ -75,10 +89,39 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
         method=method,
         customer_id=customer_id,
         reference=reference,
-        target_invoice_ids=tuple(document_id(seller_id, DocumentType.INVOICE, n) for n in numbers),
+        target_invoice_ids=targets,
         deductions=tuple(deductions),
         on_account=on_account is True,
+        entered_by_hand=True,
     )
+
+
+def _known_targets(customer_id: str | None, numbers: list[str], seller_id: str) -> tuple[str, ...]:
+    """The ids of the invoices ``numbers`` name, all of the customer's; `RequestInvalidError`
+    naming ``customer_id`` when the ledger does not know it, and ``invoices[n]`` for a number
+    that matches no invoice or an invoice of another customer."""
+    errors: list[FieldError] = []
+    if customer_id is not None and store.get_customer(customer_id) is None:
+        raise RequestInvalidError(
+            [FieldError("customer_id", f"{customer_id} is not a customer of the ledger")]
+        )
+    ids = [document_id(seller_id, DocumentType.INVOICE, n) for n in numbers]
+    heads = store.get_heads(ids) if ids else {}
+    payer = customer_id
+    for n, (number, invoice_id) in enumerate(zip(numbers, ids, strict=True)):
+        invoice = heads.get(invoice_id)
+        if not isinstance(invoice, Invoice):
+            errors.append(FieldError(f"invoices[{n}]", f"{number} matches no invoice"))
+            continue
+        payer = payer or invoice.customer_id
+        if invoice.customer_id != payer:
+            whose = "customer_id" if customer_id is not None else "the first invoice"
+            errors.append(
+                FieldError(f"invoices[{n}]", f"{number} is an invoice of another customer than {whose}'s")
+            )
+    if errors:
+        raise RequestInvalidError(errors)
+    return tuple(ids)
 
 
 def _deductions(raw: Any, currency: str, errors: list[FieldError]) -> list[RemittanceLine]:
@@ -128,6 +171,9 @@ def _amount(body: dict[str, Any], errors: list[FieldError]) -> Money | None:
     if amount.minor <= 0:
         errors.append(FieldError("amount", "must be more than zero"))
         return None
+    if amount.minor > MAX_RECEIPT_MINOR:
+        errors.append(FieldError("amount", f"must be at most {Money(MAX_RECEIPT_MINOR, currency)}"))
+        return None
     return amount
 
 
@@ -142,10 +188,14 @@ def _timestamp(value: Any, errors: list[FieldError]) -> str:
             instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
             if instant.tzinfo is None:
                 raise ValueError("has no time zone")
-    except ValueError as exc:
+        instant = instant.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: a zone that leaves year 1 or 9999
         errors.append(FieldError("received_at", f"is not a date or an ISO timestamp with a zone ({exc})"))
         return ""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if instant < EARLIEST_RECEIPT:
+        errors.append(FieldError("received_at", f"must be from {EARLIEST_RECEIPT.date().isoformat()}"))
+        return ""
+    return instant.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def allocations_from_request(

@@ -10,12 +10,17 @@ twice and out of order:
 
 Each operation is one transaction: the payment, every invoice it touches (conditional on the
 version read) and their audit events. A concurrent change makes it read again and retry.
+
+A payment only ever pays its own customer's invoices: a target of another customer (or one the
+ledger does not hold) is refused, and the money stays unapplied on the payer, the refusal and
+its reason in the payment's ``PaymentReceived`` event.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from receivables import store
@@ -38,6 +43,7 @@ from receivables.ledger import (
     reverse_payment,
 )
 from receivables.money import Money
+from receivables.validation import FieldError, RequestInvalidError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -49,6 +55,15 @@ if TYPE_CHECKING:
 # (head, event, allocation). What a receipt could pay beyond this stays as credit.
 MAX_INVOICES_PER_RECEIPT = 30
 MAX_ATTEMPTS = 5
+
+# The largest receipt taken, in minor units: beyond any real payment, far inside DynamoDB's 38
+# digits. (A local bound until `receivables.money` has one of its own per currency.)
+MAX_RECEIPT_MINOR = 10**15
+# When money can plausibly have been received: not before 2000, nor more than ten years before
+# now (a typo of the year), nor more than a day ahead of now (time zones, a bank's value date).
+EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
+RECEIPT_YEARS_BACK = 10
+RECEIPT_AHEAD = timedelta(days=1)
 
 
 class PaymentError(Exception):
@@ -79,6 +94,9 @@ class Receipt:
     # The remittance advice's explanation of what it pays short (reason codes, amounts).
     deductions: tuple[RemittanceLine, ...] = ()
     on_account: bool = False  # a part payment the payer means as such (an instalment): no deduction
+    # Typed in by finance (POST /payments), not reported by a source: its date may be a typo, so
+    # it is held to a window around the clock (`receipt_problems`).
+    entered_by_hand: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +110,47 @@ class ReceiptOutcome:
     deductions: tuple[dict[str, Any], ...] = ()  # what it paid short: write-offs and deductions
 
 
+def receipt_problems(receipt: Receipt, now: datetime) -> list[FieldError]:
+    """What makes ``receipt`` one the ledger does not take, field by field: an amount of zero or
+    less or above `MAX_RECEIPT_MINOR`, a ``received_at`` that is not an ISO instant or is before
+    `EARLIEST_RECEIPT`; for a receipt `entered_by_hand`, also one more than `RECEIPT_YEARS_BACK`
+    years before ``now`` (from 1 January) or more than `RECEIPT_AHEAD` after it, a typo."""
+    problems: list[FieldError] = []
+    if not 0 < receipt.amount.minor <= MAX_RECEIPT_MINOR:
+        problems.append(
+            FieldError("amount", f"must be more than zero and at most {MAX_RECEIPT_MINOR} minor units")
+        )
+    try:
+        at: datetime | None = datetime.fromisoformat(receipt.received_at.replace("Z", "+00:00"))
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        problems.append(FieldError("received_at", "must be an ISO timestamp with a zone"))
+        return problems
+    earliest, latest = EARLIEST_RECEIPT, None
+    if receipt.entered_by_hand:
+        earliest = max(earliest, datetime(now.year - RECEIPT_YEARS_BACK, 1, 1, tzinfo=UTC))
+        latest = now + RECEIPT_AHEAD
+    if at < earliest or (latest is not None and at > latest):
+        since = f"from {earliest.date().isoformat()}"
+        if latest is not None:
+            since = f"between {earliest.date().isoformat()} and {latest.isoformat()} (a day ahead at most)"
+        problems.append(FieldError("received_at", f"must be {since}"))
+    return problems
+
+
 def record_receipt(receipt: Receipt, clock: Clock, *, sellers: tuple[str, ...] = ("self",)) -> ReceiptOutcome:
     """Record ``receipt`` once and apply it: to its targets, else by matching its remittance text
     and amount; an excess pays the customer's other open invoices, oldest first, and the rest
-    waits as credit (or, for an unknown payer, in the unapplied queue)."""
+    waits as credit (or, for an unknown payer, in the unapplied queue). A target that is not the
+    payer's invoice is refused (see the module's docstring).
+
+    Raises `RequestInvalidError` naming ``amount`` or ``received_at`` for a receipt
+    `receipt_problems` finds implausible: nothing is recorded.
+    """
+    problems = receipt_problems(receipt, clock.now())
+    if problems:
+        raise RequestInvalidError(problems)
     payment_id = payment_id_for(receipt.source, receipt.external_id)
     for _ in range(MAX_ATTEMPTS):
         existing = store.get_payment(payment_id)
@@ -145,16 +200,23 @@ def _invoices_named(text: str, sellers: tuple[str, ...]) -> list[Invoice]:
 def _apply_new_receipt(
     payment_id: str, receipt: Receipt, clock: Clock, sellers: tuple[str, ...]
 ) -> ReceiptOutcome:
-    targets = [i for i in (store.get_invoice(t) for t in receipt.target_invoice_ids) if i is not None]
-    customer_id = receipt.customer_id or (targets[0].customer_id if targets else None)
-    named = _invoices_named(receipt.reference, sellers) if receipt.reference and not targets else []
+    customer_id, targets, refused = _own_targets(receipt)
+    named = (
+        _invoices_named(receipt.reference, sellers)
+        if receipt.reference and not targets and not refused
+        else []
+    )
     payers = {i.customer_id for i in named}
     if customer_id is None and len(payers) == 1:  # an unknown payer, identified by what it pays
         customer_id = payers.pop()
     open_invoices = _open_invoices(customer_id)
     candidates: tuple[Candidate, ...] = ()
     matched_by: str | None
-    if targets:
+    if refused:
+        # What was meant for a refused target waits on the payer for a person, never guessed on.
+        plan = plan_allocation(receipt.amount, targets, [], _holdbacks(receipt, targets))
+        matched_by = "target" if plan.allocations else None
+    elif targets:
         holdbacks = _holdbacks(receipt, targets)
         plan, matched_by = plan_allocation(receipt.amount, targets, open_invoices, holdbacks), "target"
     else:
@@ -229,10 +291,37 @@ def _apply_new_receipt(
             "matched_by": matched_by,
             "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in plan.allocations],
             "unapplied": plan.unapplied.to_decimal_string(),
+            **({"refused_targets": [{"invoice_id": i, "reason": r} for i, r in refused]} if refused else {}),
         },
     )
     store.apply_changes(changes, creations=[store.Creation.payment(payment, received)], extra=extra)
     return ReceiptOutcome(payment, duplicate=False, settled=tuple(settled), candidates=candidates)
+
+
+def _own_targets(receipt: Receipt) -> tuple[str | None, list[Invoice], list[tuple[str, str]]]:
+    """The payer, the targets it may pay, and the targets refused with why. The payer is the
+    receipt's customer (when the ledger knows it), else the customer of the first target; a
+    target of any other customer, or one the ledger does not hold, is refused."""
+    refused: list[tuple[str, str]] = []
+    customer_id = receipt.customer_id
+    if customer_id is not None and store.get_customer(customer_id) is None:
+        refused += [
+            (t, f"the payer {customer_id} is not a customer of the ledger")
+            for t in receipt.target_invoice_ids
+        ]
+        return None, [], refused
+    targets: list[Invoice] = []
+    for target in receipt.target_invoice_ids:
+        invoice = store.get_invoice(target)
+        if invoice is None:
+            refused.append((target, "no such invoice"))
+            continue
+        customer_id = customer_id or invoice.customer_id
+        if invoice.customer_id != customer_id:
+            refused.append((target, f"an invoice of {invoice.customer_id}, not of the payer {customer_id}"))
+        else:
+            targets.append(invoice)
+    return customer_id, targets, refused
 
 
 def _holdbacks(receipt: Receipt, invoices: list[Invoice]) -> dict[str, Money]:
