@@ -51,6 +51,7 @@ def default_dependencies() -> Dependencies:
     from receivables.adapters.once import once_by_key
     from receivables.adapters.ses import ses_sender
     from receivables.disputes.emails import render_outcome
+    from receivables.links import link_keys
     from receivables.mailer import MailSettings, mime_message, pay_url
 
     settings = Settings.from_env(os.environ)
@@ -62,7 +63,7 @@ def default_dependencies() -> Dependencies:
     key_name = os.environ["LINK_SIGNING_KEY_NAME"]
 
     def tell(dispute: Dispute, invoice: Invoice, customer: Customer) -> str:
-        link_key = str(get_secret(key_name, max_age=300)).encode()
+        link_key = link_keys(str(get_secret(key_name, max_age=300)))
         rendered = render_outcome(
             dispute,
             invoice,

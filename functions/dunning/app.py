@@ -43,6 +43,7 @@ def default_dependencies() -> Dependencies:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
     from receivables.adapters.once import once_by_key
+    from receivables.links import link_keys
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
@@ -53,7 +54,7 @@ def default_dependencies() -> Dependencies:
     key_name = os.environ["LINK_SIGNING_KEY_NAME"]
 
     def mailer() -> Mailer:
-        key = str(get_secret(key_name, max_age=300)).encode()
+        key = link_keys(str(get_secret(key_name, max_age=300)))
         return Mailer(mail, key, send_raw, once)
 
     return Dependencies(clock_from_env(os.environ), mailer, register_context)

@@ -69,6 +69,8 @@ def default_dependencies() -> Dependencies:
     )
     from aws_lambda_powertools.utilities.parameters import get_secret
 
+    from receivables.links import link_keys
+
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     mail = MailSettings.from_env(os.environ)
@@ -88,7 +90,7 @@ def default_dependencies() -> Dependencies:
 
     return Dependencies(
         mail=mail,
-        link_key=lambda: str(get_secret(key_name, max_age=300)).encode(),
+        link_key=lambda: link_keys(str(get_secret(key_name, max_age=300))),
         send_raw=ses_sender(mail.sender, settings.endpoint_url),
         clock=clock_from_env(os.environ),
         once=run_once,

@@ -61,6 +61,8 @@ def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
     from aws_lambda_powertools.utilities.parameters import get_secret
 
+    from receivables.links import link_keys
+
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     link_key_name = os.environ["LINK_SIGNING_KEY_NAME"]
@@ -70,7 +72,7 @@ def default_dependencies() -> Dependencies:
     )
     return Dependencies(
         PayLinkSettings(os.environ["PUBLIC_BASE_URL"], os.environ.get("CONTACT_EMAIL") or "us"),
-        lambda: str(get_secret(link_key_name, max_age=300)).encode(),
+        lambda: link_keys(str(get_secret(link_key_name, max_age=300))),
         gateway.create_session,
         clock_from_env(os.environ),
         gateway,
