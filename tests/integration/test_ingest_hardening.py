@@ -81,3 +81,25 @@ def test_a_parser_failure_rejects_the_file_with_a_report_not_left_in_inbox(
     assert (problem["location"], problem["code"]) == ("file", "unreadable_file")
     assert "RecursionError" in problem["message"]
     assert aws.keys("inbox/") == []
+
+
+# --- D8 --------------------------------------------------------------------------------------------
+CSV_HEADER = "invoice_number,issue_date,currency,customer_ref,total_amount\n"
+
+
+def test_a_file_of_many_bad_rows_gets_a_capped_report_that_says_how_many_were_left_out(aws: Aws) -> None:
+    bad_rows = 20_000
+    rows = [f"B-{n},2026-13-01,EUR,C1,{'9' * 200}x\n" for n in range(bad_rows)]
+    body = CSV_HEADER + "G-1,2026-10-01,EUR,C1,10.00\n" + "".join(rows)
+
+    result = aws.drop("inbox/bad-rows.csv", body)
+
+    assert (result["outcome"], result["created"], result["problems"]) == ("rejected", 1, 2 * bad_rows)
+    raw = aws.s3.get_object(Bucket="test-invoices", Key=result["destination"] + ".error.json")["Body"].read()
+    assert len(raw) < 1_000_000  # the file is 4.5 MB of bad rows; uncapped, the report was larger
+    report = json.loads(raw)
+    assert len(report["problems"]) == report["problems_listed"] == 1000
+    assert report["problems_left_out"] == 2 * bad_rows - 1000
+    assert "first 1000 of the 40000 problems" in report["problems_note"]
+    assert report["problems"][0]["location"] == "row 3"
+    assert stored("G-1")

@@ -12,7 +12,15 @@ import pytest
 
 from receivables.ingest.fields import build_document
 from receivables.ingest.json_format import MAX_JSON_DEPTH, parse_json
-from receivables.ingest.model import FileRejectedError, ParsedDocument, RejectedDocument
+from receivables.ingest.model import (
+    MAX_LISTED_PROBLEMS,
+    MAX_MESSAGE_CHARS,
+    FileRejectedError,
+    ParsedDocument,
+    Problem,
+    ProblemLog,
+    RejectedDocument,
+)
 from receivables.ingest.ubl import parse_ubl
 from receivables.money import Money
 from tests.conftest import EINVOICES
@@ -127,3 +135,24 @@ def test_an_out_of_range_ubl_amount_is_refused_not_stored() -> None:
 
     assert isinstance(result, RejectedDocument)
     assert any(p.code == "invalid_amount" and "out of range" in p.message for p in result.problems)
+
+
+# --- D8: a report of problems is capped, its memory flat ------------------------------------------
+def test_a_million_bad_rows_keep_only_the_first_problems_and_count_the_rest() -> None:
+    log = ProblemLog()
+
+    log.extend(Problem(f"row {n}", "invalid_date", "'x' is not a date") for n in range(2, 200_002))
+
+    assert (len(log), len(log.listed), log.left_out) == (200_000, MAX_LISTED_PROBLEMS, 199_000)
+    assert log.listed[-1].location == f"row {MAX_LISTED_PROBLEMS + 1}"
+    assert log.count("invalid_date") == 200_000
+
+
+def test_a_problem_quoting_a_huge_value_is_shortened_in_the_report() -> None:
+    log = ProblemLog()
+
+    log.append(Problem("row 2", "invalid_date", f"{'9' * 60_000!r} is not a date"))
+
+    [problem] = log.listed
+    assert len(problem.message) <= MAX_MESSAGE_CHARS
+    assert problem.message.endswith("...")

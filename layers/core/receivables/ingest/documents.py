@@ -22,7 +22,7 @@ from receivables.domain import (
     PartyId,
     SourceRef,
 )
-from receivables.ingest.model import ParsedDocument, Problem
+from receivables.ingest.model import ParsedDocument, Problem, ProblemLog
 from receivables.ledger import apply_credit, customer_id_for, document_id
 from receivables.money import Money
 from receivables.terms import PaymentTerms, parse_payment_terms
@@ -77,7 +77,7 @@ class Outcome:
 
     created: list[dict[str, str]] = field(default_factory=list)
     duplicates: list[dict[str, str]] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: ProblemLog = field(default_factory=ProblemLog)
     credit_notes_applied: int = 0
     customers_created: int = 0
     needs_contact_details: set[str] = field(default_factory=set)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
     from datetime import date
 
     from receivables.domain import Buyer, DocumentType, InvoiceLine
@@ -71,6 +73,57 @@ class RejectedDocument:
 
 
 ParseResult = ParsedDocument | RejectedDocument
+
+# A report lists the first problems of a file and counts all of them: a file of a million bad rows
+# must not become a report, or a memory footprint, of a million problems.
+MAX_LISTED_PROBLEMS = 1000
+# A message quotes the value it is about; a value can be as long as a row.
+MAX_MESSAGE_CHARS = 500
+
+
+@dataclass(slots=True)
+class ProblemLog:
+    """The problems of one file: the first ``limit`` kept for its report, every one counted.
+
+    >>> log = ProblemLog(limit=1)
+    >>> log.extend([Problem("row 2", "invalid_date", "..."), Problem("row 3", "invalid_date", "...")])
+    >>> (len(log), len(log.listed), log.left_out, log.count("invalid_date"))
+    (2, 1, 1, 2)
+    """
+
+    limit: int = MAX_LISTED_PROBLEMS
+    listed: list[Problem] = field(default_factory=list)
+    total: int = 0
+    by_code: Counter[str] = field(default_factory=Counter)
+
+    def append(self, problem: Problem) -> None:
+        """Count ``problem``; keep it if fewer than ``limit`` are kept."""
+        self.total += 1
+        self.by_code[problem.code] += 1
+        if len(self.listed) < self.limit:
+            if len(problem.message) > MAX_MESSAGE_CHARS:
+                problem = replace(problem, message=problem.message[: MAX_MESSAGE_CHARS - 3] + "...")
+            self.listed.append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """`append` each of ``problems``."""
+        for problem in problems:
+            self.append(problem)
+
+    def count(self, code: str) -> int:
+        """How many problems of ``code`` there were, listed or not."""
+        return self.by_code[code]
+
+    @property
+    def left_out(self) -> int:
+        """How many problems were counted but not kept."""
+        return self.total - len(self.listed)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self.listed)
 
 
 class FileRejectedError(Exception):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.clock import iso_timestamp
 from receivables.ingest.documents import DocumentWriter
-from receivables.ingest.model import FileRejectedError, ParsedDocument, Problem
+from receivables.ingest.model import FileRejectedError, ParsedDocument, Problem, ProblemLog
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -113,8 +113,11 @@ def ingest_object(
         file_problem = exc.problem
 
     outcome = writer.outcome if writer is not None else None
-    problems = ([file_problem] if file_problem else []) + (outcome.problems if outcome else [])
-    rejected = bool(problems)
+    problems = outcome.problems if outcome else ProblemLog()
+    # The file's own problem is listed first, whatever the cap left out of the others.
+    listed = ([file_problem] if file_problem else []) + problems.listed
+    problem_count = len(problems) + (1 if file_problem else 0)
+    rejected = problem_count > 0
     destination = (REJECTED if rejected else PROCESSED) + relative
     created = outcome.created if outcome else []
     report: dict[str, Any] = {
@@ -131,23 +134,32 @@ def ingest_object(
         "summary": {
             "created": len(created),
             "duplicates": len(outcome.duplicates) if outcome else 0,
-            "problems": len(problems),
-            "conflicts": sum(1 for p in problems if p.code == "conflict"),
+            "problems": problem_count,
+            "conflicts": problems.count("conflict"),
             "credit_notes_applied": outcome.credit_notes_applied if outcome else 0,
             "customers_created": outcome.customers_created if outcome else 0,
             "customers_needing_contact_details": sorted(outcome.needs_contact_details) if outcome else [],
             "blocked": len(outcome.blocked) if outcome else 0,
             "completed": len(outcome.completed) if outcome else 0,
         },
-        "problems": [p.to_json() for p in problems],
+        "problems": [p.to_json() for p in listed],
+        "problems_listed": len(listed),
+        "problems_left_out": problems.left_out,
         "created": created[:MAX_LISTED_CREATED],
         "created_listed": min(len(created), MAX_LISTED_CREATED),
-        "duplicates": outcome.duplicates if outcome else [],
+        "duplicates": outcome.duplicates[:MAX_LISTED_CREATED] if outcome else [],
+        "duplicates_listed": min(len(outcome.duplicates), MAX_LISTED_CREATED) if outcome else 0,
         # Invoices held until their customer's AP has what it requires (not sent; requested).
         "blocked": outcome.blocked[:MAX_LISTED_CREATED] if outcome else [],
         # Re-sent invoices that brought what a stored one lacked (a PO number): now complete.
         "completed": outcome.completed if outcome else [],
     }
+    if problems.left_out:
+        report["problems_note"] = (
+            f"This report lists the first {len(listed)} of the {problem_count} problems found; "
+            f"the other {problems.left_out} are counted but not listed. Fix these, upload the file "
+            "again, and its report lists the next ones (invoices already taken in count as duplicates)."
+        )
     suffix = ".error.json" if rejected else ".report.json"
     objects.put_json(event.bucket, destination + suffix, report)
     objects.move(current, destination)
