@@ -103,3 +103,41 @@ def test_a_file_of_many_bad_rows_gets_a_capped_report_that_says_how_many_were_le
     assert "first 1000 of the 40000 problems" in report["problems_note"]
     assert report["problems"][0]["location"] == "row 3"
     assert stored("G-1")
+
+
+# --- D21 -------------------------------------------------------------------------------------------
+def test_a_repeated_json_key_is_refused_by_name_and_the_other_invoices_go_in(aws: Aws) -> None:
+    good = json.dumps(invoice("J-1"))
+    twice = json.dumps(invoice("J-2")).replace('"total": "100.00"', '"total": "100.00", "total": "1.00"')
+
+    result = aws.drop("inbox/twice.json", f"[{good}, {twice}]")
+
+    assert (result["outcome"], result["created"]) == ("rejected", 1)
+    [problem] = aws.report(result["destination"])["problems"]
+    assert (problem["location"], problem["code"], problem["field"]) == ("item 2", "duplicate_key", "/1/total")
+    assert stored("J-1")
+    assert not stored("J-2")
+
+
+def test_a_csv_with_a_header_but_no_rows_is_rejected_with_that_said(aws: Aws) -> None:
+    result = aws.drop("inbox/header-only.csv", CSV_HEADER)
+
+    assert result["outcome"] == "rejected"
+    [problem] = aws.report(result["destination"])["problems"]
+    assert (problem["location"], problem["code"]) == ("file", "no_rows")
+    assert "the file has a header but no rows" in problem["message"]
+
+
+def test_a_nul_byte_rejects_its_row_not_the_whole_file(aws: Aws) -> None:
+    body = (
+        CSV_HEADER
+        + "N-1,2026-10-01,EUR,C1,10.00\nN-2,2026-10-01,EUR,C\x001,10.00\nN-3,2026-10-01,EUR,C1,5.00\n"
+    )
+
+    result = aws.drop("inbox/nul.csv", body)
+
+    assert (result["outcome"], result["created"], result["problems"]) == ("rejected", 2, 1)
+    [problem] = aws.report(result["destination"])["problems"]
+    assert (problem["location"], problem["code"]) == ("row 3", "not_text")
+    assert stored("N-1")
+    assert stored("N-3")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from receivables.ingest.csv_format import parse_csv
 from receivables.ingest.fields import build_document
 from receivables.ingest.json_format import MAX_JSON_DEPTH, parse_json
 from receivables.ingest.model import (
@@ -156,3 +157,68 @@ def test_a_problem_quoting_a_huge_value_is_shortened_in_the_report() -> None:
     [problem] = log.listed
     assert len(problem.message) <= MAX_MESSAGE_CHARS
     assert problem.message.endswith("...")
+
+
+# --- D21: repeated JSON keys, a CSV without rows, a NUL in one row ---------------------------------
+def test_a_repeated_json_key_is_refused_with_its_path_not_silently_the_last_value() -> None:
+    text = (
+        '[{"number": "J-1", "issue_date": "2026-03-01", "currency": "EUR", "total": "1.00", '
+        '"total": "1000.00", "customer": {"ref": "C1", "ref": "C2"}, '
+        '"lines": [{"amount": "1.00", "amount": "5.00"}]}, ' + json.dumps(GOOD) + "]"
+    )
+
+    bad, good = parse_text(text)
+
+    assert isinstance(bad, RejectedDocument)
+    assert [(p.code, p.field, p.number) for p in bad.problems] == [
+        ("duplicate_key", "/0/total", "J-1"),
+        ("duplicate_key", "/0/customer/ref", "J-1"),
+        ("duplicate_key", "/0/lines/0/amount", "J-1"),
+    ]
+    assert "'total' is given more than once" in bad.problems[0].message
+    assert isinstance(good, ParsedDocument)
+
+
+def test_a_repeated_invoices_key_rejects_the_file_rather_than_drop_a_list() -> None:
+    with pytest.raises(FileRejectedError) as caught:
+        parse_text('{"invoices": [], "invoices": []}')
+
+    assert (caught.value.problem.code, caught.value.problem.field) == ("duplicate_key", "/invoices")
+
+
+CSV_HEADER = b"invoice_number,issue_date,currency,customer_ref,total_amount\n"
+
+
+def parse_csv_bytes(data: bytes) -> list[ParseResult]:
+    return list(parse_csv([data], default_seller_id="self"))
+
+
+@pytest.mark.parametrize("data", [CSV_HEADER, CSV_HEADER + b"\n,,,,\n\n"])
+def test_a_csv_with_a_header_but_no_rows_is_rejected_not_processed_as_empty(data: bytes) -> None:
+    with pytest.raises(FileRejectedError) as caught:
+        parse_csv_bytes(data)
+
+    assert caught.value.problem.code == "no_rows"
+    assert "the file has a header but no rows" in caught.value.problem.message
+
+
+def test_a_nul_byte_costs_its_row_and_the_other_rows_go_through() -> None:
+    data = (
+        CSV_HEADER
+        + b"A-1,2026-01-01,EUR,C1,1.00\nA-2,2026-01-01,EUR,C\x001,1.00\nA-3,2026-01-01,EUR,C1,3.00\n"
+    )
+
+    results = parse_csv_bytes(data)
+
+    assert [r.number for r in results if isinstance(r, ParsedDocument)] == ["A-1", "A-3"]
+    [rejected] = [r for r in results if isinstance(r, RejectedDocument)]
+    assert [(p.location, p.code) for p in rejected.problems] == [("row 3", "not_text")]
+    assert "NUL byte (at position 21)" in rejected.problems[0].message
+
+
+@pytest.mark.parametrize("data", [b"invoice_number\x00,issue_date\n", b"PK\x03\x04\x14\x00\x06\x00\n"])
+def test_a_binary_file_is_still_rejected_whole(data: bytes) -> None:
+    with pytest.raises(FileRejectedError) as caught:
+        parse_csv_bytes(data)
+
+    assert caught.value.problem.code == "not_text"

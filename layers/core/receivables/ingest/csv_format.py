@@ -109,6 +109,15 @@ class _Lines:
                 f"row {self.line_no}", "row_too_long", f"the row is longer than {self._max} bytes"
             )
             return "\n"
+        nul = raw.find(b"\x00")
+        if nul >= 0 and self.line_no > 1:  # in the header it is a binary file (_check_file_start)
+            self.bad[self.line_no] = Problem(
+                f"row {self.line_no}",
+                "not_text",
+                f"the row holds a NUL byte (at position {nul + 1}), which is not text; remove it "
+                "and upload the row again",
+            )
+            return "\n"
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -125,8 +134,19 @@ class _Lines:
 def _check_file_start(start: bytes) -> None:
     if start.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejectedError("not_utf8", "the file is UTF-16; save it as UTF-8")
-    if b"\x00" in start:
+    # A NUL in the header, or a header that is not text, is a binary file; a NUL further down is a
+    # problem of its row, and the other rows still go in.
+    header = start.split(b"\n", 1)[0]
+    if b"\x00" in header or (b"\x00" in start and not _is_text(header)):
         raise FileRejectedError("not_text", "the file is binary, not CSV text")
+
+
+def _is_text(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a header cut at 4096 bytes may end inside a character
+        return exc.start >= len(line) - 3
+    return True
 
 
 def parse_csv(
@@ -161,7 +181,9 @@ def parse_csv(
     labels = {canonical: original for original, canonical in columns if canonical}
     group: list[tuple[int, dict[str, str]]] = []
     group_key: tuple[str, str] | None = None
+    any_rows = False
     for row in _rows(reader, lines, columns, delimiter):
+        any_rows = True
         if isinstance(row, RejectedDocument):
             yield row
             continue
@@ -175,7 +197,10 @@ def parse_csv(
         yield _document_from_rows(group, labels, default_seller_id, decimal_comma, max_lines)
     # Rows past the last record that were unusable (a bad last line, say) are still reported.
     for problem in lines.bad.values():
+        any_rows = True
         yield RejectedDocument(problem.location, (problem,))
+    if not any_rows:
+        raise FileRejectedError("no_rows", "the file has a header but no rows: no invoice was in it")
 
 
 def _rows(

@@ -77,6 +77,36 @@ class _Unreadable:
         self.reason = reason
 
 
+class _Object(dict[str, Any]):
+    """A JSON object that remembers the keys given in it more than once (the last would win)."""
+
+    __slots__ = ("repeated",)
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.repeated: tuple[str, ...] = ()
+        if len(self) != len(pairs):
+            seen: set[str] = set()
+            repeated: dict[str, None] = {}  # in the order they were first repeated
+            for key, _ in pairs:
+                if key in seen:
+                    repeated[key] = None
+                seen.add(key)
+            self.repeated = tuple(repeated)
+
+
+def _repeated_keys(obj: dict[str, Any], pointer: str, location: str, problems: list[Problem]) -> None:
+    for key in getattr(obj, "repeated", ()):
+        problems.append(
+            Problem(
+                location,
+                "duplicate_key",
+                f"the key {key!r} is given more than once in this object; give it once",
+                f"{pointer}/{key}",
+            )
+        )
+
+
 def _number(text: str) -> Decimal | _Unreadable:
     try:
         return bounded_number(Decimal(text), text)
@@ -140,12 +170,18 @@ def parse_json(
         raise FileRejectedError("empty_file", "the file is empty")
     _check_depth(text, max_depth)
     try:
-        payload = json.loads(text, parse_float=_number, parse_int=_number, parse_constant=_constant)
+        payload = json.loads(
+            text, parse_float=_number, parse_int=_number, parse_constant=_constant, object_pairs_hook=_Object
+        )
     except ValueError as exc:
         raise FileRejectedError("malformed_json", f"not valid JSON: {exc}") from None
     except RecursionError:  # the depth check counts what the parser nests; this is the backstop
         raise FileRejectedError("too_deep", "nested too deeply to be read") from None
     if isinstance(payload, dict) and isinstance(payload.get("invoices"), list):
+        if "invoices" in getattr(payload, "repeated", ()):
+            raise FileRejectedError(
+                "duplicate_key", 'the key "invoices" is given more than once; give it once', "/invoices"
+            )
         items, prefix = payload["invoices"], "/invoices"
     elif isinstance(payload, list):
         items, prefix = payload, ""
@@ -212,11 +248,13 @@ def _parse_item(
             (Problem(location, "malformed_json", "an invoice must be a JSON object", pointer or "/"),),
         )
     problems: list[Problem] = []
+    _repeated_keys(item, pointer, location, problems)
     header, labels = _flatten(item, HEADER_KEYS, pointer, location, problems)
     customer = item.get("customer", {})
     if not isinstance(customer, dict):
         problems.append(Problem(location, "invalid_field", "expected an object", f"{pointer}/customer"))
         customer = {}
+    _repeated_keys(customer, f"{pointer}/customer", location, problems)
     customer_fields, customer_labels = _flatten(
         customer, CUSTOMER_KEYS, f"{pointer}/customer", location, problems
     )
@@ -236,6 +274,7 @@ def _parse_item(
         if not isinstance(raw_line, dict):
             problems.append(Problem(location, "invalid_field", "a line must be an object", line_pointer))
             continue
+        _repeated_keys(raw_line, line_pointer, location, problems)
         line_fields, _ = _flatten(raw_line, LINE_KEYS, line_pointer, location, problems)
         lines.append((line_pointer, line_fields))
     for key, canonical in LINE_KEYS.items():
