@@ -57,13 +57,15 @@ class LinkError(Exception):
 @dataclass(frozen=True, slots=True)
 class LinkScope:
     """What a link allows: an ``action`` for one customer (and one invoice), until ``expires``
-    (epoch seconds), for the customer's link ``generation``."""
+    (epoch seconds), for the customer's link ``generation``; a ``nonce`` makes it unique (a
+    portal session, recorded server-side under it)."""
 
     action: str
     customer_id: str
     invoice_id: str | None
     expires: int
     generation: int = 0
+    nonce: str | None = None
 
 
 class KeyRing(bytes):
@@ -144,6 +146,8 @@ def sign_link(scope: LinkScope, key: bytes) -> str:
         "e": scope.expires,
         "g": scope.generation,
     }
+    if scope.nonce is not None:  # absent otherwise: the links already emailed keep their form
+        payload["n"] = scope.nonce
     body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
     signature = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
     return f"{body}.{signature}"
@@ -178,6 +182,7 @@ def verify_link(token: str, key: bytes, now: datetime, *, action: str) -> LinkSc
             invoice_id=None if payload["i"] is None else str(payload["i"]),
             expires=int(payload["e"]),
             generation=int(payload.get("g", 0)),
+            nonce=None if payload.get("n") is None else str(payload["n"]),
         )
     except (ValueError, KeyError, TypeError):
         raise LinkError("malformed", "the link is not one of ours") from None

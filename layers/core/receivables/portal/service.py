@@ -2,9 +2,10 @@
 returns an `Answer` (status, headers, body).
 
 Access: a portal link (``/portal/link/<token>``, in every invoice email) is verified, checked
-against the customer's link generation, and opens a session (`receivables.portal.session`);
-every other route reads the session from its cookie and checks it against the customer again,
-so revoked links end their sessions at once. Each route reads the data of the session's
+against the customer's link generation, and opens a session (`receivables.portal.session`),
+recorded server-side (`receivables.portal.session_records`); every other route reads the
+session from its cookie and checks it against its record and the customer again, so revoked
+links and signing out end their sessions at once. Each route reads the data of the session's
 customer only: nothing in a request names a customer, an invoice or a payment.
 """
 
@@ -34,6 +35,7 @@ from receivables.portal.session import (
     session_from_cookies,
     set_cookie,
 )
+from receivables.portal.session_records import end_session, record_session, session_is_open
 from receivables.portal.statement import build_statement
 
 if TYPE_CHECKING:
@@ -128,17 +130,25 @@ class Portal:
             return self.denied(exc, customer)
         _record_use(customer, link.invoice_id, self.clock)
         session = open_session(link, self.link_key, self._wall.now())
+        record_session(session.session_id, session.customer_id, session.expires, self._at())
         landing = f"#inv-{link.invoice_id}" if link.invoice_id else ""
         return Answer.redirect(f"/portal{landing}", **{"Set-Cookie": set_cookie(session, secure=self.secure)})
 
     def session(self, cookies: str | None) -> tuple[Session, Customer]:
         """The request's session and its customer, or `AccessDeniedError`."""
         session = session_from_cookies(cookies, self.link_key, self._wall.now())
+        if not session_is_open(session.session_id, session.customer_id):  # signed out
+            raise AccessDeniedError("expired", "your session has ended: open the link in your email again")
         customer = store.get_customer(session.customer_id)
         if customer is None:
             raise AccessDeniedError("invalid", "no such customer")
         check_generation(session.generation, customer.link_generation)
         return session, customer
+
+    def _at(self) -> str:
+        from receivables.clock import iso_timestamp
+
+        return iso_timestamp(self._wall.now())
 
     def denied(self, exc: AccessDeniedError, customer: Customer | None = None) -> Answer:
         """The page that says why there is no access (and how to get it)."""
@@ -609,12 +619,14 @@ class Portal:
         )
 
     def sign_out(self, cookies: str | None, form: bytes) -> Answer:
-        """``POST /portal/logout``: the session cookie is cleared."""
+        """``POST /portal/logout``: the session ends server-side (its cookie is refused from
+        now on, wherever it was copied to) and the cookie is cleared."""
         try:
             session, customer = self.session(cookies)
             check_csrf(_form(form).get("csrf"), session, self.link_key)
         except AccessDeniedError as exc:
             return self.denied(exc)
+        end_session(session.session_id, self._at())  # False: a sign-out racing this one ended it
         language = language_of(customer.language)
         body = _message(language, "signed_out", "no_session")
         return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})

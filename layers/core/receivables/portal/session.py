@@ -7,6 +7,10 @@ SameSite=Lax, and Secure where the portal is served over HTTPS. Rotating the cus
 generation (finance revokes their links) ends every session too: each request checks the
 session's generation against the customer's.
 
+A session is also recorded server-side under its random ``session_id`` (the token's nonce), and
+every request checks that record (`receivables.portal.service`): signing out ends the record,
+so the cookie is refused at once, not when it expires.
+
 The CSRF token of a form is an HMAC of the session token under a key derived for that purpose,
 so it is bound to the session, changes with it, and is checked in constant time.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from http.cookies import CookieError, SimpleCookie
@@ -41,19 +46,23 @@ class AccessDeniedError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """Who the browser is: a customer, under one link generation, until ``expires``."""
+    """Who the browser is: a customer, under one link generation, until ``expires``; the
+    ``session_id`` its server-side record is kept under ("" for a cookie from before sessions
+    were recorded, which no record matches)."""
 
     customer_id: str
     generation: int
     expires: int
     token: str
+    session_id: str = ""
 
 
 def open_session(link: LinkScope, key: bytes, now: datetime) -> Session:
-    """The session a verified customer link opens."""
+    """The session a verified customer link opens (a fresh ``session_id`` each time)."""
     expires = int((now + timedelta(seconds=SESSION_SECONDS)).timestamp())
-    scope = LinkScope(SESSION_ACTION, link.customer_id, None, expires, link.generation)
-    return Session(link.customer_id, link.generation, expires, sign_link(scope, key))
+    session_id = secrets.token_urlsafe(18)
+    scope = LinkScope(SESSION_ACTION, link.customer_id, None, expires, link.generation, session_id)
+    return Session(link.customer_id, link.generation, expires, sign_link(scope, key), session_id)
 
 
 def session_from_cookies(cookie_header: str | None, key: bytes, now: datetime) -> Session:
@@ -71,7 +80,7 @@ def session_from_cookies(cookie_header: str | None, key: bytes, now: datetime) -
     except LinkError as exc:
         reason = "expired" if exc.reason == "expired" else "invalid"
         raise AccessDeniedError(reason, "your session has ended: open the link in your email again") from None
-    return Session(scope.customer_id, scope.generation, scope.expires, morsel.value)
+    return Session(scope.customer_id, scope.generation, scope.expires, morsel.value, scope.nonce or "")
 
 
 def check_generation(session_or_link_generation: int, customer_generation: int) -> None:
