@@ -96,7 +96,7 @@ def endpoint(needed: Role) -> Callable[[Callable[..., Response]], Callable[..., 
                 return _json({"message": str(exc)}, 404)
             except LedgerError as exc:
                 return _json({"message": str(exc)}, 409)
-            except QueryError:
+            except (QueryError, store.CursorError):
                 # A well-shaped cursor DynamoDB refuses (another listing's position): the
                 # caller's mistake, not ours. Without a cursor it is ours, and stays a 500.
                 request = app.current_request
@@ -682,7 +682,9 @@ def list_invoices(who: str) -> Response:
         invoices, next_position = store.customer_invoices(customer, limit, position)
     elif overdue or due_from or due_to or status in ("open", "partially_paid", "disputed"):
         last_due = min(due_to or date.max, today - timedelta(days=1)) if overdue else due_to
-        after = position.get("after") if position else None
+        if position is not None and set(position) != {"after"}:
+            raise store.CursorError("not a position of this listing")
+        after = position["after"] if position else None
         invoices, last = store.open_invoices_by_due(limit, after, due_from, last_due)
         next_position = {"after": last} if last else None
     else:

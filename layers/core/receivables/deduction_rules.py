@@ -445,6 +445,23 @@ def check_pricing(part: Part, overbilled: Money | None, against: str) -> list[Pa
     ]
 
 
+def hold_for_controller(parts: Sequence[Part], limit: Money) -> list[Part]:
+    """Valid pricing parts above ``limit`` made open again, for the owner's decision (a
+    controller's): what the price list or PO bears out is only data finance filed, and a credit
+    note above the limit must not follow from one person's filing alone (segregation of duties).
+    The check's finding is kept in the part's check text."""
+    held = []
+    for part in parts:
+        if part.reason == PRICING and part.validity == "valid" and part.amount > limit:
+            check = f"{part.check}; above the {limit} credited without a controller: for the owner to decide"
+            held.append(
+                Part(part.reason, part.amount, part.code, part.note, "open", check, "", dict(part.facts))
+            )
+        else:
+            held.append(part)
+    return held
+
+
 def decide_open(parts: Sequence[Part], credit: Money | None, by: str) -> list[Part]:
     """The owner's decision on the open parts: ``credit`` (None: nothing) is valid, taken from
     the open parts in order, and the rest of them invalid; decided parts stay as they were."""

@@ -35,6 +35,7 @@ from receivables.deduction_rules import (
     check_discount,
     check_pricing,
     decide_open,
+    hold_for_controller,
     lines_in_text,
     policy_from_json,
     says_on_account,
@@ -302,7 +303,10 @@ def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
             if finding.confirmed
             else Money.zero(invoice.currency)
         )
-        return check_pricing(part, overbilled, against)
+        from receivables.approvals import load_policy
+
+        limit = load_policy().auto_credit_limit(invoice.currency)
+        return hold_for_controller(check_pricing(part, overbilled, against), limit)
     return [part]
 
 

@@ -1455,6 +1455,27 @@ def invoice_from_stream_image(image: dict[str, Any]) -> Invoice | None:
 # --- listings (pages and cursors) ---------------------------------------------------------------
 # A cursor is the plain position a listing stopped at; the API wraps it opaquely.
 Cursor = dict[str, Any]
+_KEY_NAMES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk"})
+
+
+class CursorError(ValueError):
+    """A cursor that is not a position of this listing (a client's mistake, or a forgery)."""
+
+
+def _position(start: Any, index: Any, hash_key: str) -> Cursor | None:
+    """``start`` if it is a position in ``index``'s partition ``hash_key`` (``{"pk": {"S": "…"},
+    …}``) or None; else `CursorError`."""
+    if start is None:
+        return None
+    if (
+        isinstance(start, dict)
+        and 0 < len(start) <= 4
+        and set(start) <= _KEY_NAMES
+        and all(isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str) for v in start.values())
+        and start.get(index._hash_key_attribute().attr_name, {}).get("S") == hash_key
+    ):
+        return start
+    raise CursorError("not a position of this listing")
 
 
 def _page(
@@ -1465,7 +1486,7 @@ def _page(
         hash_key,
         range_key_condition=condition,
         limit=limit,
-        last_evaluated_key=start,
+        last_evaluated_key=_position(start, index, hash_key),
         scan_index_forward=False,
     )
     records = list(result)
@@ -1478,6 +1499,12 @@ def _monthly(
 ) -> tuple[list[LedgerRecord], Cursor | None]:
     """Up to ``limit`` items of the gsi3 partitions ``prefix<month>``, newest month first."""
     position = cursor or {"month": months[0] if months else "", "key": None}
+    if not (
+        isinstance(position, dict)
+        and set(position) == {"month", "key"}
+        and isinstance(position["month"], str)
+    ):
+        raise CursorError("not a position of this listing")
     out: list[LedgerRecord] = []
     for month in (m for m in months if m <= position["month"]):
         key = position["key"] if month == position["month"] else None
@@ -1509,7 +1536,9 @@ def payments_received(
 
 def customers_by_name(limit: int, cursor: Cursor | None) -> tuple[list[Customer], Cursor | None]:
     """Customers in name order (Query gsi3)."""
-    result = LedgerRecord.gsi3.query("CUSTOMERS", limit=limit, last_evaluated_key=cursor)
+    result = LedgerRecord.gsi3.query(
+        "CUSTOMERS", limit=limit, last_evaluated_key=_position(cursor, LedgerRecord.gsi3, "CUSTOMERS")
+    )
     records = list(result)
     last = result.last_evaluated_key if len(records) >= limit else None
     return [_customer(r) for r in records if isinstance(r, CustomerRecord)], last
