@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from receivables import store
-from receivables.domain import DocumentType
+from receivables.domain import DocumentType, PartyId
 from receivables.ledger import document_id
 
 if TYPE_CHECKING:
@@ -141,3 +141,28 @@ def test_a_nul_byte_rejects_its_row_not_the_whole_file(aws: Aws) -> None:
     assert (problem["location"], problem["code"]) == ("row 3", "not_text")
     assert stored("N-1")
     assert stored("N-3")
+
+
+# --- D10 -------------------------------------------------------------------------------------------
+def test_a_customer_name_with_a_line_break_is_stored_on_one_line_so_its_invoice_can_be_mailed(
+    aws: Aws,
+) -> None:
+    body = (
+        "invoice_number,issue_date,currency,customer_ref,customer_name,po_number,total_amount\n"
+        'L-1,2026-10-01,EUR,C-EVIL,"Evil Corp\r\nBcc: victim@example.com",PO-1,10.00\n'
+        "L-2,2026-10-01,EUR,C-BELL,Bell\x07Corp,PO-2,10.00\n"
+        "L-3,2026-10-01,EUR,C-GOOD,Good Corp,PO-3,20.00\n"
+    )
+
+    result = aws.drop("inbox/names.csv", body)
+
+    assert (result["outcome"], result["created"], result["problems"]) == ("rejected", 2, 1)
+    [problem] = aws.report(result["destination"])["problems"]
+    assert (problem["location"], problem["code"]) == ("row 4", "control_character")
+    assert (problem["field"], problem["number"]) == ("customer_name", "L-2")
+    assert "U+0007" in problem["message"]
+    assert stored("L-1")
+    assert not stored("L-2")
+    assert stored("L-3")
+    [customer] = store.customers_by_identifier([PartyId("erp", "C-EVIL")]).values()
+    assert store.get_customers({customer})[customer].name == "Evil Corp Bcc: victim@example.com"

@@ -222,3 +222,67 @@ def test_a_binary_file_is_still_rejected_whole(data: bytes) -> None:
         parse_csv_bytes(data)
 
     assert caught.value.problem.code == "not_text"
+
+
+# --- D10: control characters in names and references -----------------------------------------------
+CSV_NAMED = b"invoice_number,issue_date,currency,customer_name,po_number,description,line_amount\n"
+
+
+def parse_named_rows(*rows: str) -> list[ParseResult]:
+    return parse_csv_bytes(CSV_NAMED + "".join(f"{row}\n" for row in rows).encode())
+
+
+@pytest.mark.parametrize(
+    ("name", "po_number", "field"),
+    [
+        ("Acme\x07", "PO-1", "customer_name"),
+        ("Acme\x1b[2J", "PO-1", "customer_name"),
+        ("Acme", '"PO-1\r\nBcc: x@example.com"', "po_number"),
+        ("Acme", "PO-\u20281", "po_number"),
+    ],
+)
+def test_a_control_character_in_a_name_or_reference_is_refused_and_the_other_rows_go_through(
+    name: str, po_number: str, field: str
+) -> None:
+    bad, good = parse_named_rows(
+        f"C-1,2026-01-01,EUR,{name},{po_number},,10.00", "C-2,2026-01-01,EUR,Acme,PO-2,,5.00"
+    )
+
+    assert isinstance(bad, RejectedDocument)
+    assert [(p.code, p.field, p.number) for p in bad.problems] == [("control_character", field, "C-1")]
+    assert "which is not text" in bad.problems[0].message
+    assert isinstance(good, ParsedDocument)
+    assert good.buyer.name == "Acme"
+
+
+def test_a_line_break_in_a_name_or_description_becomes_a_space_so_no_mail_header_can_be_injected() -> None:
+    [doc] = parse_named_rows(
+        'D-1,2026-01-01,EUR,"Evil\r\nBcc: x@example.com",PO-1,"Consulting\r\n\tMarch",10.00'
+    )
+
+    assert isinstance(doc, ParsedDocument)
+    assert doc.buyer.name == "Evil Bcc: x@example.com"
+    assert doc.lines[0].description == "Consulting March"
+
+
+def test_a_control_character_in_a_json_customer_name_names_its_path() -> None:
+    [bad] = parse_text(json.dumps([{**GOOD, "customer": {"ref": "C1", "name": "Acme\u0000Ltd"}}]))
+
+    assert isinstance(bad, RejectedDocument)
+    assert [(p.code, p.field) for p in bad.problems] == [("control_character", "/0/customer/name")]
+    assert "U+0000 at character 5" in bad.problems[0].message
+
+
+def test_a_ubl_buyer_name_on_two_lines_is_one_line_and_a_control_character_in_a_reference_is_refused() -> (
+    None
+):
+    data = (EINVOICES / "base-example.xml").read_text()
+    two_lines = data.replace(">Buyer Official Name<", ">Buyer&#13;&#10;Official Name<", 1)
+    nel = data.replace("<cbc:BuyerReference>0150abc", "<cbc:BuyerReference>0150&#x85;abc", 1)
+
+    named, refused = parse_ubl(two_lines.encode()), parse_ubl(nel.encode())
+
+    assert isinstance(named, ParsedDocument)
+    assert named.buyer.name == "Buyer Official Name"
+    assert isinstance(refused, RejectedDocument)
+    assert [(p.code, p.field) for p in refused.problems] == [("control_character", "cbc:BuyerReference")]

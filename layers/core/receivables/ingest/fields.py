@@ -66,6 +66,27 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 MAX_NUMBER_LENGTH = 64
+# Control characters (C0, DEL, C1) and Unicode's line and paragraph separators break every one-line
+# place a value is shown in (an email's headers above all). In a reference or an identifier, which
+# must match another system's exactly, any of them is refused. In a name or free text (a cell typed
+# on two lines) a line break or a tab is only layout and becomes a space; any other is refused.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_LAYOUT = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]+")
+SINGLE_LINE_FIELDS = (
+    "seller_id",
+    "customer_ref",
+    "customer_email",
+    "customer_vat",
+    "customer_country",
+    "customer_language",
+    "po_number",
+    "buyer_reference",
+    "billing_reference",
+    "contract_reference",
+)
+SINGLE_LINE_LINE_FIELDS = ("line_id", "line_unit_code")
+FREE_TEXT_FIELDS = ("customer_name", "payment_terms")
+FREE_TEXT_LINE_FIELDS = ("line_description",)
 # Digits before the decimal point of any number taken in (amount, quantity, price, rate): a
 # quadrillion is beyond any real invoice, and keeps every sum exact and storable.
 MAX_INTEGER_DIGITS = 15
@@ -73,6 +94,27 @@ MAX_INTEGER_DIGITS = 15
 
 class FieldError(ValueError):
     """A value that cannot be read; the message says why."""
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in ``text``, described for a report, or None.
+
+    >>> control_character("Acme\\r\\nBcc: x@example.com")
+    'U+000D at character 5'
+    """
+    match = _CONTROL.search(text)
+    return None if match is None else f"U+{ord(match.group()):04X} at character {match.start() + 1}"
+
+
+def one_line(text: str) -> str:
+    """Free text with its line breaks and tabs turned into single spaces."""
+    return _LAYOUT.sub(" ", text)
+
+
+def _free_text_on_one_line(fields: Mapping[str, str], names: Sequence[str]) -> Mapping[str, str]:
+    if not any(_LAYOUT.search(fields.get(name, "")) for name in names):
+        return fields
+    return {**fields, **{name: one_line(fields[name]) for name in names if name in fields}}
 
 
 def bounded_number(value: Decimal, text: str) -> Decimal:
@@ -148,6 +190,24 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
             label("invoice_number"),
         )
 
+    def refuse_control_characters(fields: Mapping[str, str], names: Sequence[str], where: str = "") -> None:
+        for name in names:
+            if (found := control_character(fields.get(name, "").strip())) is not None:
+                problems.add(
+                    "control_character",
+                    f"the value holds a control character ({found}), which is not text",
+                    f"{where}{label(name)}",
+                )
+
+    h = _free_text_on_one_line(h, FREE_TEXT_FIELDS)
+    refuse_control_characters(h, SINGLE_LINE_FIELDS + FREE_TEXT_FIELDS)
+    lines_read = [
+        (location, _free_text_on_one_line(line, FREE_TEXT_LINE_FIELDS))
+        for location, line in doc.lines[:max_lines]
+    ]
+    for line_location, line in lines_read:
+        refuse_control_characters(line, SINGLE_LINE_LINE_FIELDS + FREE_TEXT_LINE_FIELDS, f"{line_location}: ")
+
     doc_type = DocumentType.INVOICE
     if raw_type := h.get("document_type", "").strip():
         found = _DOC_TYPES.get(raw_type.lower())
@@ -219,7 +279,7 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
             "too_many_lines",
             f"{len(doc.lines)} lines; at most {max_lines} lines per invoice are accepted",
         )
-    for index, (line_location, line) in enumerate(doc.lines[:max_lines], start=1):
+    for index, (line_location, line) in enumerate(lines_read, start=1):
         amount = read_money(line, "line_amount", f"{line_location}: {label('line_amount')}")
         if amount is None:
             if currency and not line.get("line_amount", "").strip():

@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from receivables.domain import Buyer, DocumentType, InvoiceLine, PartyId
-from receivables.ingest.fields import FieldError, bounded_number, normalise_email, normalise_vat, parse_date
+from receivables.ingest.fields import (
+    FieldError,
+    bounded_number,
+    control_character,
+    normalise_email,
+    normalise_vat,
+    one_line,
+    parse_date,
+)
 from receivables.ingest.model import FileRejectedError, ParsedDocument, ProblemCollector
 from receivables.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
 
@@ -69,6 +77,19 @@ class _UblReader:
         found = (self.root if node is None else node).find(path, _NS)
         return (found.text or "").strip() if found is not None else ""
 
+    def single_line(self, path: str, node: Element | None = None, *, name: bool = False) -> str:
+        """The text at ``path``, refused (a problem, and "") if it holds a control character; in a
+        ``name``, line breaks and tabs become spaces first (see `receivables.ingest.fields`)."""
+        value = self.text(path, node)
+        if name:
+            value = one_line(value)
+        if (found := control_character(value)) is not None:
+            self.problems.add(
+                "control_character", f"the value holds a control character ({found}), which is not text", path
+            )
+            return ""
+        return value
+
     def money(self, path: str, node: Element | None = None, *, required: bool = True) -> Money | None:
         found = (self.root if node is None else node).find(path, _NS)
         if found is None or not (found.text or "").strip():
@@ -113,8 +134,8 @@ class _UblReader:
             return None
 
     def read(self) -> ParseResult:
-        number = self.text("cbc:ID")
-        if not number:
+        number = self.single_line("cbc:ID")
+        if not self.text("cbc:ID"):
             self.problems.add("missing_field", "the invoice number is missing", "cbc:ID")
         try:
             self.currency = normalise_currency(self.text("cbc:DocumentCurrencyCode"))
@@ -159,7 +180,12 @@ class _UblReader:
             self.problems.add("invalid_amount", f"the total must be positive, got {total}", totals)
         if self.problems or issue_date is None or total is None or payable is None or buyer is None:
             return self.problems.rejected()
-        order = self.text("cac:OrderReference/cbc:ID")
+        order = self.single_line("cac:OrderReference/cbc:ID")
+        buyer_reference = self.single_line("cbc:BuyerReference")
+        billing_reference = self.single_line("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID")
+        contract_reference = self.single_line("cac:ContractDocumentReference/cbc:ID")
+        if self.problems:
+            return self.problems.rejected()
         return ParsedDocument(
             doc_type=self.doc_type,
             seller_id=seller_id,
@@ -168,7 +194,7 @@ class _UblReader:
             currency=self.currency,
             issue_date=issue_date,
             due_date=due_date,
-            payment_terms=self.text("cac:PaymentTerms/cbc:Note") or None,
+            payment_terms=one_line(self.text("cac:PaymentTerms/cbc:Note")) or None,
             total=total,
             tax=tax,
             prepaid=prepaid,
@@ -176,9 +202,9 @@ class _UblReader:
             lines=tuple(lines),
             location="document",
             po_number=None if order.upper() in _NO_ORDER else order,
-            buyer_reference=self.text("cbc:BuyerReference") or None,
-            billing_reference=self.text("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID") or None,
-            contract_reference=self.text("cac:ContractDocumentReference/cbc:ID") or None,
+            buyer_reference=buyer_reference or None,
+            billing_reference=billing_reference or None,
+            contract_reference=contract_reference or None,
         )
 
     def tax_total(self) -> Money:
@@ -225,15 +251,15 @@ class _UblReader:
             return None
         ids = self.party_ids(party)
         email: str | None = None
-        if raw_email := self.text("cac:Contact/cbc:ElectronicMail", party):
+        if raw_email := self.single_line("cac:Contact/cbc:ElectronicMail", party):
             try:
                 email = normalise_email(raw_email)
                 ids.append(PartyId("email", email))
             except FieldError:
                 email = None  # a malformed contact address is not a reason to lose the invoice
         name = (
-            self.text("cac:PartyLegalEntity/cbc:RegistrationName", party)
-            or self.text("cac:PartyName/cbc:Name", party)
+            self.single_line("cac:PartyLegalEntity/cbc:RegistrationName", party, name=True)
+            or self.single_line("cac:PartyName/cbc:Name", party, name=True)
             or None
         )
         if not ids and name:
@@ -258,7 +284,7 @@ class _UblReader:
             lines.append(
                 InvoiceLine(
                     line_id=self.text("cbc:ID", node) or str(index),
-                    description=self.text("cac:Item/cbc:Name", node) or None,
+                    description=one_line(self.text("cac:Item/cbc:Name", node)) or None,
                     quantity=self.decimal(self.quantity_tag, node),
                     unit_code=quantity.get("unitCode") if quantity is not None else None,
                     unit_price=self.decimal("cac:Price/cbc:PriceAmount", node),
