@@ -1,5 +1,5 @@
 """The `receivables` command: `receivables local` runs the system on loopback, `receivables demo`
-tells its story."""
+tells its story, `receivables reconcile` says whether the books balance."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from receivables.reconcile import Report
 
 
 def _positive(text: str) -> float:
@@ -40,9 +43,32 @@ def main(argv: list[str] | None = None) -> int:
         )
         command.add_argument("--state-dir", type=Path, default=None, help="where local.json is written")
     demo.set_defaults(time_scale=86400.0)
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="check that the books balance (exit 1 when anything does not)",
+        description=(
+            "Check the whole ledger table: money in = allocated + unapplied + refunded, every invoice's "
+            "balance, every allocation's customer, the aging aggregates, every version's audit event. "
+            "Reads the table of `receivables local` (local.json) unless --table is given. Run it when "
+            "the stream has caught up (the local runtime idle): the aggregates follow it."
+        ),
+    )
+    reconcile.add_argument(
+        "--state-dir", type=Path, default=None, help="where local.json is (default .receivables)"
+    )
+    reconcile.add_argument(
+        "--table", default=None, help="the table's name (default: resources.Table of local.json)"
+    )
+    reconcile.add_argument(
+        "--endpoint", default=None, help="DynamoDB endpoint URL (default: endpoints.aws of local.json)"
+    )
+    reconcile.add_argument("--region", default=None, help="AWS region (default: region of local.json)")
+    reconcile.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     if args.command == "local":
         return run_local(args)
+    if args.command == "reconcile":
+        return run_reconcile(args, sys.stdout)
     from receivables_local.demo import run_demo
 
     return run_demo(
@@ -74,6 +100,58 @@ def run_local(args: Any) -> int:
         runtime.stop()
         runtime.connection_file.unlink(missing_ok=True)
     return 0
+
+
+def run_reconcile(args: Any, out: TextIO) -> int:
+    """Reconcile the table ``args`` names (or the local runtime's) and print the report: each
+    break with the items involved, a summary line per check and per currency. Exit code 0 when the
+    books balance, 1 when anything does not, 2 when there is no table to read."""
+    import json
+    import os
+
+    from receivables import store
+    from receivables.reconcile import reconcile
+    from receivables_local.functions import REPO_ROOT
+
+    connection: dict[str, Any] = {}
+    path = (args.state_dir or REPO_ROOT / ".receivables") / "local.json"
+    if args.table is None or args.endpoint is None or args.region is None:
+        if not path.exists():
+            if args.table is None:
+                print(f"no {path}: start `receivables local`, or give --table", file=sys.stderr)
+                return 2
+        else:
+            connection = json.loads(path.read_text())
+    table = args.table or connection.get("resources", {}).get("Table")
+    endpoint = args.endpoint or connection.get("endpoints", {}).get("aws")
+    region = args.region or connection.get("region") or os.environ.get("AWS_REGION") or "us-east-1"
+    if not table:
+        print(f"{path} names no table (resources.Table): give --table", file=sys.stderr)
+        return 2
+    for name, value in connection.get("credentials", {}).items():
+        os.environ.setdefault(name.upper(), value)  # the local emulator takes any credentials
+    store.bind(table, region, endpoint)
+    report = reconcile()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2), file=out)
+    else:
+        print_report(
+            report, out, heading=f"Reconciliation of {table}" + (f" at {endpoint}" if endpoint else "")
+        )
+    return 0 if report.clean else 1
+
+
+def print_report(report: Report, out: TextIO, heading: str | None = None, indent: str = "") -> None:
+    """Each break (check, items, what was expected and found), then the summary lines."""
+    if heading:
+        print(indent + heading + ":", file=out)
+    for found in report.breaks():
+        print(f"{indent}  BREAK [{found.check}] {found.line()}", file=out)
+    for name, check in report.checks.items():
+        if check.count > len(check.breaks):
+            print(f"{indent}  ({check.count - len(check.breaks)} more {name} breaks not shown)", file=out)
+    for line in report.summary_lines():
+        print(f"{indent}  {line}", file=out)
 
 
 if __name__ == "__main__":
