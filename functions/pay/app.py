@@ -12,6 +12,7 @@ promise link (in every overdue reminder) shows a form and records the customer's
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from receivables.checkout import PayLinkSettings, Redirect, after_checkout, open
 from receivables.clock import Clock, SystemClock, clock_from_env
 from receivables.observability import logger
 from receivables.pages import Page
+from receivables.security_headers import SECURITY_HEADERS
 from receivables.settings import Settings
 
 if TYPE_CHECKING:
@@ -79,12 +81,23 @@ def default_dependencies() -> Dependencies:
     )
 
 
+@app.middleware("http")
+def html_is_never_unguarded(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Any HTML answer that a route built without them gets the security headers (the pages
+    set their own, with their stylesheet and form targets)."""
+    response = get_response(event)
+    kind = str(response.headers.get("Content-Type", ""))
+    if kind.startswith("text/html") and "Content-Security-Policy" not in response.headers:
+        response.headers = {**SECURITY_HEADERS, **response.headers}
+    return response
+
+
 def _page(page: Page) -> Response:
     headers: dict[str, str | list[str]] = {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",
         # The token in the address is the customer's credential: never send it on as a Referer.
-        "Referrer-Policy": "no-referrer",
+        **page.security_headers(),
         **page.headers,
     }
     return Response(body=page.render(), status_code=page.status, headers=headers)

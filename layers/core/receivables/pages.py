@@ -101,6 +101,13 @@ class Page:
     form: Form | None = None
     forms: tuple[Form, ...] = ()  # more forms after the first
 
+    def security_headers(self) -> dict[str, str]:
+        """The page's security headers: its stylesheet by hash, its forms' targets allowed."""
+        from receivables.security_headers import security_headers
+
+        forms = ((self.form,) if self.form is not None else ()) + self.forms
+        return security_headers((STYLE,), [f.action for f in forms])
+
     def render(self) -> str:
         """The page as an HTML document."""
         body = "".join(f"<p>{html.escape(p)}</p>" for p in self.paragraphs)

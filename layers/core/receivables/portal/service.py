@@ -23,7 +23,7 @@ from receivables.ledger import OPEN_RECEIVABLE
 from receivables.links import LinkError, LinkScope, sign_link, verify_link
 from receivables.money import Money
 from receivables.payment_methods import methods_for, stripe_methods
-from receivables.portal.pages import LANGUAGES, WORDS, language_of, render
+from receivables.portal.pages import LANGUAGES, PORTAL_STYLE, WORDS, language_of, render
 from receivables.portal.session import (
     AccessDeniedError,
     Session,
@@ -37,6 +37,7 @@ from receivables.portal.session import (
 )
 from receivables.portal.session_records import end_session, record_session, session_is_open
 from receivables.portal.statement import build_statement
+from receivables.security_headers import security_headers
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -67,17 +68,24 @@ class Answer:
 
     @classmethod
     def html(cls, status: int, body: str, **headers: str) -> Answer:
-        """A page; never cached, never leaking its address as a Referer."""
+        """A page; never cached, never framed, never leaking its address as a Referer, its
+        forms posting to the portal only (`posting_to` adds an upload's origin)."""
         return cls(
             status,
             body,
             {
                 "Content-Type": "text/html; charset=utf-8",
                 "Cache-Control": "no-store",
-                "Referrer-Policy": "no-referrer",
+                **security_headers((PORTAL_STYLE,)),
                 **headers,
             },
         )
+
+    def posting_to(self, targets: Iterable[str]) -> Answer:
+        """This page, its forms allowed to post to the origins of ``targets`` too (S3's, for a
+        presigned upload)."""
+        policy = security_headers((PORTAL_STYLE,), targets)["Content-Security-Policy"]
+        return replace(self, headers={**self.headers, "Content-Security-Policy": policy})
 
     @classmethod
     def redirect(cls, location: str, **headers: str) -> Answer:
@@ -315,6 +323,7 @@ class Portal:
         session, customer, invoice = own
         original = self._original(invoice)
         language = language_of(customer.language)
+        uploads = upload_forms(invoice, self.files, self.base_url)
         body = render(
             "invoice.html",
             language,
@@ -330,11 +339,11 @@ class Portal:
             else None,
             csrf=csrf_token(session, self.link_key),
             session_forms=True,
-            uploads=upload_forms(invoice, self.files, self.base_url),
+            uploads=uploads,
             notice=_words(language, notice) if notice else "",
             notice_ok=notice == "upload_received",
         )
-        return Answer.html(200, body)
+        return Answer.html(200, body).posting_to(u.url for u in uploads)
 
     def _form_link(self, action: str, invoice: Invoice, customer: Customer) -> str:
         """The dispute or promise form of ``invoice``: its signed link, made for this session's
