@@ -153,6 +153,18 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
+# socketserver's default listen backlog is 5: a burst of concurrent requests (a browser's, a
+# test's) had its sixth connection reset before a thread could accept it.
+LISTEN_BACKLOG = 128
+
+
+class _LocalHttpServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer with a backlog fit for concurrent clients."""
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
 class ApiServer:
     """One ThreadingHTTPServer in front of every API function's Chalice app."""
 
@@ -176,8 +188,7 @@ class ApiServer:
         self.gateways = [LocalGateway(app, Config()) for app in apps]
 
         handler = _handler_class(self.gateways, mailbox)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
+        self._server = _LocalHttpServer(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
 
     @property

@@ -786,6 +786,7 @@ class _HttpServer(ThreadingHTTPServer):
     can close keep-alive connections too."""
 
     daemon_threads = True
+    request_queue_size = 128  # the default 5 reset a burst of concurrent connections
 
     def __init__(self, address: tuple[str, int], app: LocalStripe) -> None:
         if ":" in address[0]:
