@@ -170,5 +170,8 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
         assert figure or f"; {label}:" in f"; {kpis.group(3) or ''}", (label, kpis.group(0))
     shot = re.search(r"(?:in a browser|page is in): (\S+)", finance)
     assert shot and Path(shot.group(1)).stat().st_size > 1000
+    # The last word: the books balance (a break is a bug, printed with its items; exit 1).
+    reconciled = out.split("15. Do the books balance?", 1)[1]
+    assert "BREAK" not in reconciled and "reconciliation: the books balance" in reconciled
     took = re.search(r"The demo took ([\d.]+) s", out)
     assert took and float(took.group(1)) < 240
