@@ -5,7 +5,11 @@ event id once (Powertools Idempotency on DynamoDB: a redelivery gets the first a
 the event to the ledger and answers 200. The ledger write is what the acknowledgement promises,
 so it happens before it; it takes a few DynamoDB calls. Everything slow (emails, stopping
 dunning) follows from the ledger's audit events on the bus, after the acknowledgement.
-An event that overtook the payment it refers to gets 503, so that Stripe delivers it again.
+An event that overtook the payment it refers to gets 503, so that Stripe delivers it again. A
+signed event the ledger can never take (a negative amount, an unknown currency, a refund in
+another currency than its payment) changes nothing and gets 200 with ``"action": "rejected"`` and
+its reason, logged with the event id: redelivering it for days would not make it right. Nothing a
+signed request holds answers 5xx but a retry the event asks for, or a failure of ours.
 """
 
 from __future__ import annotations
@@ -77,10 +81,20 @@ def default_dependencies() -> Dependencies:
 def apply_event(event: dict[str, Any], clock: Clock) -> dict[str, Any]:
     """Apply one verified event; the result is what a redelivery of it will be answered."""
     result = handle_event(event, clock)
-    logger.info(
-        "stripe event", extra={"event_id": result.event_id, "type": result.type, "action": result.action}
-    )
-    return {"received": True, "event": result.event_id, "type": result.type, "action": result.action}
+    fields = {"event_id": result.event_id, "type": result.type, "action": result.action}
+    answer: dict[str, Any] = {
+        "received": True,
+        "event": result.event_id,
+        "type": result.type,
+        "action": result.action,
+    }
+    if result.action == "rejected":
+        # Acknowledged so that Stripe stops; the log (and the idempotency record) keep why.
+        logger.warning("stripe event rejected", extra={**fields, "reason": result.detail})
+        answer["reason"] = result.detail
+    else:
+        logger.info("stripe event", extra=fields)
+    return answer
 
 
 def receive(raw_body: bytes, signature: str | None, deps: Dependencies) -> Response:

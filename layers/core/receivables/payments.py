@@ -372,6 +372,10 @@ def refund_to(source: str, external_id: str, total_refunded: Money, clock: Clock
         payment = store.get_payment(payment_id)
         if payment is None:
             raise UnknownPaymentError(f"no payment {external_id} from {source} in the ledger")
+        if total_refunded.currency != payment.amount.currency:
+            raise PaymentError(
+                f"a refund in {total_refunded.currency} of payment {external_id} in {payment.amount.currency}"
+            )
         delta = total_refunded - payment.refunded
         if delta.minor <= 0:
             return payment
@@ -467,6 +471,11 @@ def record_chargeback(chargeback: Chargeback, clock: Clock) -> str:
         if payment is None:
             raise UnknownPaymentError(
                 f"no payment {chargeback.external_id} from {chargeback.source} in the ledger"
+            )
+        if chargeback.amount.currency != payment.amount.currency:
+            raise PaymentError(
+                f"dispute {chargeback.dispute_id} in {chargeback.amount.currency} of a payment in "
+                f"{payment.amount.currency}"
             )
         pk = store.payment_pk(payment_id)
         if store.marker_exists(pk, f"dispute-closed#{chargeback.dispute_id}"):
