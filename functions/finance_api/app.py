@@ -1115,6 +1115,7 @@ def invitation_sender() -> Callable[[Any], str]:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
     from receivables.adapters.ses import ses_sender
+    from receivables.links import link_keys
     from receivables.mailer import MailSettings, send_enrolment_invitation
 
     settings, _ = context()
@@ -1123,7 +1124,7 @@ def invitation_sender() -> Callable[[Any], str]:
     key_name = os.environ["LINK_SIGNING_KEY_NAME"]
 
     def send(enrolment: Any) -> str:
-        key = str(get_secret(key_name, max_age=300)).encode()
+        key = link_keys(str(get_secret(key_name, max_age=300)))
         return send_enrolment_invitation(enrolment, mail, key, send_raw)
 
     return send
@@ -1543,6 +1544,7 @@ def link_sender() -> Callable[[Customer, str], str]:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
     from receivables.adapters.ses import ses_sender
+    from receivables.links import link_keys
     from receivables.mailer import MailSettings, send_account_link
 
     settings, clock = context()
@@ -1551,7 +1553,7 @@ def link_sender() -> Callable[[Customer, str], str]:
     key_name = os.environ["LINK_SIGNING_KEY_NAME"]
 
     def send(customer: Customer, address: str) -> str:
-        key = str(get_secret(key_name, max_age=300)).encode()
+        key = link_keys(str(get_secret(key_name, max_age=300)))
         return send_account_link(customer, address, mail, key, send_raw, clock)
 
     return send
@@ -1757,6 +1759,7 @@ def dashboard(who: str) -> Response:
     overdue customers, the worklist, disputes waiting for a decision, the emails and payments of
     the last days. ``?format=json`` gives the figures it is drawn from."""
     from receivables.dashboard import dashboard_data, render
+    from receivables.security_headers import dashboard_headers
 
     query = params()
     wanted = query.choice("format", ("html", "json"))
@@ -1766,4 +1769,5 @@ def dashboard(who: str) -> Response:
     if wanted == "json":
         return _json(data)
     page = render(data)
-    return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    headers: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", **dashboard_headers()}
+    return Response(body=page, status_code=200, headers=headers)
