@@ -148,10 +148,14 @@ class Query:
         if value is None:
             return None
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             self.errors.append(FieldError(name, "must be a date, YYYY-MM-DD"))
             return None
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            self.errors.append(FieldError(name, f"must be from {EARLIEST_DAY} to {LATEST_DAY}"))
+            return None
+        return day
 
     def currency(self, name: str = "currency") -> str | None:
         value = self.raw.get(name)
@@ -247,7 +251,22 @@ def listing(key: str, rows: list[dict[str, Any]], next_cursor: store.Cursor | No
     return _json({key: rows, "next_cursor": cursor_text(next_cursor)})
 
 
-def _months(first: date, last: date) -> list[str]:
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+MAX_PERIOD_MONTHS = 121  # ten years and a month: a listing reads one index partition a month
+
+
+def _months(first: date, last: date, field: str = "from") -> list[str]:
+    """The months from ``last`` back to ``first`` (``YYYY-MM``), at most `MAX_PERIOD_MONTHS`;
+    a longer or reversed period is a 400 naming ``field``."""
+    span = (last.year - first.year) * 12 + last.month - first.month
+    if not 0 <= span < MAX_PERIOD_MONTHS:
+        raise RequestInvalidError(
+            [
+                FieldError(
+                    field, f"must start at most {MAX_PERIOD_MONTHS - 1} months before the end, not after it"
+                )
+            ]
+        )
     months, month = [], last.replace(day=1)
     while month >= first.replace(day=1):
         months.append(month.isoformat()[:7])
@@ -688,7 +707,9 @@ def list_invoices(who: str) -> Response:
         invoices, last = store.open_invoices_by_due(limit, after, due_from, last_due)
         next_position = {"after": last} if last else None
     else:
-        invoices, next_position = store.invoices_issued(_months(issued_from, issued_to), limit, position)
+        invoices, next_position = store.invoices_issued(
+            _months(issued_from, issued_to, "issued_from"), limit, position
+        )
     rows = [invoice_json(i, today) for i in invoices if wanted(i)]
     return listing("invoices", rows, next_position, query)
 
@@ -1663,7 +1684,7 @@ def list_payments(who: str) -> Response:
     limit = query.integer("limit", 50, 1, 200)
     position = query.cursor()
     query.done()
-    payments, next_position = store.payments_received(_months(first, last), limit, position)
+    payments, next_position = store.payments_received(_months(first, last, "received_from"), limit, position)
     rows = [
         payment_json(p)
         for p in payments

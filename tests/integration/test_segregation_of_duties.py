@@ -330,3 +330,16 @@ def test_the_customer_aging_counts_what_is_disputed(api: Any, aws: Aws) -> None:
     (eur,) = report["currencies"]
     mine = next(c for c in eur["customers"] if c["customer_id"] == acme)
     assert (mine["disputed"], mine["disputed_invoices"]) == ("200.00", 1)
+
+
+def test_a_listing_period_is_bounded_not_a_query_a_month_since_year_one(api: Any) -> None:
+    ancient = api("GET", "/invoices", query={"issued_from": "0001-01-01"}, role="viewer")
+    decades = api(
+        "GET", "/payments", query={"received_from": "2000-01-01", "received_to": "2026-11-01"}, role="viewer"
+    )
+    reversed_ = api(
+        "GET", "/invoices", query={"issued_from": "2026-11-01", "issued_to": "2026-01-01"}, role="viewer"
+    )
+    assert ancient[0] == 400 and ancient[1]["errors"][0]["field"] == "issued_from"
+    assert decades[0] == 400 and decades[1]["errors"][0]["field"] == "received_from"
+    assert reversed_[0] == 400
