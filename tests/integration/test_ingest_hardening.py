@@ -166,3 +166,16 @@ def test_a_customer_name_with_a_line_break_is_stored_on_one_line_so_its_invoice_
     assert stored("L-3")
     [customer] = store.customers_by_identifier([PartyId("erp", "C-EVIL")]).values()
     assert store.get_customers({customer})[customer].name == "Evil Corp Bcc: victim@example.com"
+
+
+def test_an_invoice_too_large_for_one_item_is_a_problem_not_a_file_stuck_in_the_inbox(aws: Aws) -> None:
+    lines = [{"description": f"line {n} " + "x" * 600, "amount": "0.10"} for n in range(1000)]
+    text = json.dumps([invoice("BIG-1", lines=lines), invoice("OK-1")])
+
+    result = aws.drop("inbox/big.json", text)
+
+    assert (result["created"], result["problems"]) == (1, 1)
+    [problem] = aws.report(result["destination"])["problems"]
+    assert problem["code"] == "too_large" and problem["number"] == "BIG-1"
+    assert stored("OK-1") and not stored("BIG-1")
+    assert aws.keys("inbox/") == []

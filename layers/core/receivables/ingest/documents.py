@@ -37,6 +37,9 @@ ACTOR = "ingest"
 # The strongest identifier names a new customer and wins when a document's identifiers disagree.
 IDENTIFIER_STRENGTH = ("erp", "vat", "legal", "endpoint", "email", "name")
 MAX_CREDIT_ATTEMPTS = 4
+# A DynamoDB item holds at most 400 KB; an invoice whose stored form would not fit is refused
+# here, as a problem of its own, rather than failing its whole batch's write on every retry.
+MAX_DOCUMENT_BYTES = 300_000
 
 
 def fingerprint(doc: ParsedDocument) -> str:
@@ -147,6 +150,18 @@ class DocumentWriter:
                 )
             return
         self._seen[doc_id] = (digest, doc.location)
+        size = len(repr(doc).encode())  # what the stored item carries, and a little more
+        if size > MAX_DOCUMENT_BYTES:
+            self.outcome.problems.append(
+                Problem(
+                    doc.location,
+                    "too_large",
+                    f"{doc.doc_type.value} {doc.number} is about {size} bytes once stored, more than "
+                    f"the {MAX_DOCUMENT_BYTES} one invoice may take: split it, or shorten its lines",
+                    number=doc.number,
+                )
+            )
+            return
         pending = _Pending(doc, doc_id, digest)
         if doc.doc_type is DocumentType.CREDIT_NOTE:
             self._credit_notes.append(pending)
