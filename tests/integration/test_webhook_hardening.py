@@ -200,3 +200,35 @@ def test_a_webhook_payment_naming_an_unknown_customer_pays_nothing(hook: tuple[M
     assert payment is not None and payment.allocations == () and payment.customer_id is None
     invoice = store.get_invoice(INVOICE)
     assert invoice is not None and invoice.balance == Money(119000, "EUR")
+
+
+def test_a_failed_or_processing_payment_of_one_customer_never_touches_anothers_invoice(
+    hook: tuple[ModuleType, str],
+) -> None:
+    # Given customer Q's autopay failure and Q's debit in processing, whose metadata names P's invoice
+    module, p = hook
+    other = store.get_invoice(OTHER_INVOICE)
+    assert other is not None
+    q = other.customer_id
+    metadata = {"invoice_id": INVOICE, "customer_id": q, "source": "autopay"}
+    failed = event_of("payment_intent.payment_failed", p, setting("metadata", metadata))
+
+    def processing(obj: dict[str, Any]) -> dict[str, Any]:
+        event = json.loads(fixture(INTENT, p))
+        event["id"], event["type"] = "evt_processing_q", "payment_intent.processing"
+        event["data"]["object"].update(status="processing", metadata=metadata, amount=119000)
+        event["data"]["object"]["payment_method_types"] = ["sepa_debit"]
+        return event
+
+    in_processing = event_of(INTENT, p, processing)
+
+    # When Stripe delivers both
+    answers = [post(module, body, sign(body)).status_code for body in (in_processing, failed)]
+
+    # Then P's invoice carries neither a processing note nor a failure
+    invoice = store.get_invoice(INVOICE)
+    assert answers == [200, 200]
+    assert (
+        invoice is not None and invoice.dunning.processing is None and invoice.dunning.payment_failure is None
+    )
+    assert [e.type for e in store.invoice_events(INVOICE)] == ["InvoiceIngested"]

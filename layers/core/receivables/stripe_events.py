@@ -191,6 +191,24 @@ def invoices_of(metadata: dict[str, Any]) -> tuple[str, ...]:
     return found
 
 
+def payer_invoices(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """The invoices the metadata names that belong to the payer (``customer_id``, else the
+    customer of the first one that exists): a processing note or a failure of customer Q's
+    payment must never touch customer P's invoice, as its money cannot pay it (one BatchGetItem)."""
+    from receivables import store
+    from receivables.domain import Invoice
+
+    named = invoices_of(metadata)
+    if not named:
+        return named
+    heads = store.get_heads(named)
+    found = [head for i in named if isinstance(head := heads.get(i), Invoice)]
+    payer = metadata.get("customer_id")
+    if not isinstance(payer, str) or not payer:
+        payer = found[0].customer_id if found else None
+    return tuple(i.invoice_id for i in found if i.customer_id == payer)
+
+
 def _methods(types: Any) -> list[str]:
     """A session's or PaymentIntent's ``payment_method_types`` (card if none)."""
     if types is None or types == []:
@@ -216,7 +234,7 @@ def _checkout_session(obj: dict[str, Any], clock: Clock, method_if_several: str 
 
         method = _debit_method(obj.get("payment_method_types"))
         amount = _money(obj.get("amount_total"), obj.get("currency"))
-        marked = mark_processing(payment_intent, amount, method, invoices_of(metadata), clock)
+        marked = mark_processing(payment_intent, amount, method, payer_invoices(metadata), clock)
         return (
             "payment_processing",
             f"{payment_intent} by {method}: {len(marked)} invoice(s) wait for the bank",
@@ -279,7 +297,7 @@ def _payment_intent_processing(obj: dict[str, Any], clock: Clock) -> tuple[str, 
     from receivables.processing import mark_processing
 
     metadata = _dict(obj.get("metadata"), "metadata")
-    invoices = invoices_of(metadata)
+    invoices = payer_invoices(metadata)
     if obj.get("status") != "processing" or not invoices:
         return "ignored", f"status is {obj.get('status')}, invoices {list(invoices)}"
     method = _debit_method(obj.get("payment_method_types"))
@@ -301,7 +319,7 @@ def _payment_failed(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
     autopay = metadata.get("source") == "autopay"
     changed = record_failure(
         str(obj.get("id")),
-        invoices_of(metadata),
+        payer_invoices(metadata),
         reason,
         clock,
         method=_debit_method(obj.get("payment_method_types")),
@@ -318,7 +336,7 @@ def _async_failed(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
         return "ignored", "an asynchronous failure without a payment_intent"
     changed = record_failure(
         payment_intent,
-        invoices_of(_dict(obj.get("metadata"), "metadata")),
+        payer_invoices(_dict(obj.get("metadata"), "metadata")),
         "the customer's bank refused the debit",
         clock,
         method=_debit_method(obj.get("payment_method_types")),
