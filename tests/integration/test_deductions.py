@@ -345,3 +345,16 @@ def test_finance_records_a_short_transfer_and_reads_the_deductions(
         "policy.tolerance.EUR",
         "policy.owners[0]",
     ]
+
+
+def test_the_excess_of_an_overpayment_is_a_part_payment_of_another_invoice_not_a_deduction(
+    ledger: Aws,
+) -> None:
+    # D-4 is 100.00; the customer pays 150.00 for it: the 50.00 goes on to their oldest open invoice
+    outcome = record_receipt(bank("tx-9", "150.00", "payment D-4"), ledger.clock)
+
+    assert outcome.deductions == ()
+    assert invoice("D-4").status is S.PAID
+    spilled = [invoice(n) for n in ("D-2", "D-3") if invoice(n).paid.minor]
+    assert [(i.paid, i.status) for i in spilled] == [(eur("50.00"), S.PARTIALLY_PAID)]
+    assert store.listed_documents(deductions.LISTING) == []

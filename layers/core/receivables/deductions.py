@@ -116,14 +116,28 @@ def take_shortfalls(receipt: Receipt, payment: Payment, clock: Clock) -> list[di
         return []
     paid_on = date.fromisoformat(receipt.received_at[:10])
     taken: list[dict[str, Any]] = []
-    invoices = [store.get_invoice(i) for i, _ in payment.allocations]
-    named = [i for i in invoices if i is not None]
+    invoices = [i for i in (store.get_invoice(i) for i, _ in payment.allocations) if i is not None]
+    named = _named_by_remittance(receipt, invoices)
     for invoice in named:
         lines = _lines_for(invoice, receipt, single=len(named) == 1)
         found = take_shortfall(invoice.invoice_id, payment.payment_id, lines, paid_on, clock)
         if found is not None:
             taken.append(found)
     return taken
+
+
+def _named_by_remittance(receipt: Receipt, invoices: Sequence[Invoice]) -> list[Invoice]:
+    """The invoices the payer said they pay (the targets, or the numbers their text names):
+    only those can have been paid short on purpose. What the excess of an overpayment left on
+    the customer's other open invoices is a part payment of those, never a deduction."""
+    from receivables.cash import candidate_numbers, mentioned_invoices
+
+    if receipt.target_invoice_ids:
+        wanted = set(receipt.target_invoice_ids)
+        return [i for i in invoices if i.invoice_id in wanted]
+    text = receipt.reference or ""
+    numbers = {n.casefold() for n in candidate_numbers(text)}
+    return [i for i in invoices if i.number.casefold() in numbers] or mentioned_invoices(text, invoices)
 
 
 def _lines_for(invoice: Invoice, receipt: Receipt, *, single: bool) -> list[RemittanceLine]:
