@@ -144,7 +144,11 @@ def test_invite_enrol_with_a_mistake_corrected_then_approve_the_new_ap_address(w
     enrolment = get_enrolment(enrolment_id)
     assert enrolment is not None and (enrolment.state, enrolment.pending) == (
         "submitted",
-        {"email": "payables@alpha.example", "name": "Alpha Foods GmbH", "bank_iban": "DE89370400440532013000"},
+        {
+            "email": "payables@alpha.example",
+            "name": "Alpha Foods GmbH",
+            "bank_iban": "DE89370400440532013000",
+        },
     )
     assert world.post(link, FORM, "submit")[0] == 409, "a submitted form is closed"
 

@@ -214,7 +214,7 @@ def test_a_failed_or_processing_payment_of_one_customer_never_touches_anothers_i
     failed = event_of("payment_intent.payment_failed", p, setting("metadata", metadata))
 
     def processing(obj: dict[str, Any]) -> dict[str, Any]:
-        event = json.loads(fixture(INTENT, p))
+        event: dict[str, Any] = json.loads(fixture(INTENT, p))
         event["id"], event["type"] = "evt_processing_q", "payment_intent.processing"
         event["data"]["object"].update(status="processing", metadata=metadata, amount=119000)
         event["data"]["object"]["payment_method_types"] = ["sepa_debit"]

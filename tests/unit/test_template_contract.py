@@ -178,7 +178,7 @@ def test_every_finance_route_has_the_authorizer_and_only_the_public_functions_go
     # checkov's CKV_AWS_309 is skipped for the whole HTTP API (the public routes need it); this
     # is the check per route that the skip gives up: a finance route that lost its authorizer
     # would be open to the internet.
-    unauthenticated = {}
+    unauthenticated: dict[str, list[str]] = {}
     for logical_id, resource in TEMPLATE["Resources"].items():
         for name, trigger in (resource.get("Properties", {}).get("Events") or {}).items():
             if trigger["Type"] != "HttpApi":
