@@ -119,6 +119,8 @@ def body_fields(operation: dict[str, Any]) -> list[str]:
 
 
 WITH_BODIES = [(m, p, o) for m, p, o in OPERATIONS if body_fields(o)]
+# Beyond Decimal's own exponent range: abs() of them raised decimal.Overflow, not a ValueError.
+OVERFLOWING = ["1e999999999", "-1e999999999", "1e-999999999"]
 BAD_VALUES = st.one_of(
     st.none(),
     st.booleans(),
@@ -128,6 +130,7 @@ BAD_VALUES = st.one_of(
     st.sampled_from(
         ["1e400", "9" * 40, "-0.001", "12.345", "\r\nBcc: x@y.example", "\x00", "<script>", "EURO"]
     ),
+    st.sampled_from(OVERFLOWING),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
     st.just([[[[[[[[[[]]]]]]]]]]),
@@ -167,3 +170,14 @@ def test_no_malformed_body_is_a_server_error(call: Any, raw: str) -> None:
 def test_every_answer_is_json_with_a_reason(call: Any) -> None:
     status, body = call("POST", "/payments", "/payments", raw='{"amount": NaN}')
     assert status == 400 and json.loads(body)["errors"][0]["field"] == "body"
+
+
+def test_no_field_of_any_route_overflows_on_a_huge_exponent(call: Any) -> None:
+    wrong = []
+    for method, path, operation in WITH_BODIES:
+        for name in body_fields(operation):
+            for value in OVERFLOWING:
+                status, answer = call(method, path, concrete(path, "x_1"), body={name: value})
+                if status >= 500:
+                    wrong.append((method, path, name, value, answer))
+    assert wrong == []

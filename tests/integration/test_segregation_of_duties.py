@@ -343,3 +343,58 @@ def test_a_listing_period_is_bounded_not_a_query_a_month_since_year_one(api: Any
     assert ancient[0] == 400 and ancient[1]["errors"][0]["field"] == "issued_from"
     assert decades[0] == 400 and decades[1]["errors"][0]["field"] == "received_from"
     assert reversed_[0] == 400
+
+
+def test_an_exponent_beyond_decimals_range_is_a_400_on_every_money_field(api: Any) -> None:
+    acme = customer_id(api, "Acme Logistics")
+    huge = "1e999999999"
+    w2 = inv("W-2")
+    probes = [
+        ("POST", "/payments", "/payments", {"amount": huge, "currency": "EUR", "customer_id": acme}),
+        (
+            "POST",
+            "/payments",
+            "/payments",
+            {
+                "amount": "100.00",
+                "currency": "EUR",
+                "external_id": "tx-huge",
+                "invoices": ["W-2"],
+                "deductions": [{"invoice": "W-2", "amount": huge, "code": "pricing"}],
+            },
+        ),
+        (
+            "POST",
+            "/invoices/{invoice_id}/promise",
+            f"/invoices/{w2}/promise",
+            {"date": "2026-11-20", "amount": huge},
+        ),
+        (
+            "POST",
+            "/invoices/{invoice_id}/disputes",
+            f"/invoices/{w2}/disputes",
+            {"reason": "pricing", "amount": huge},
+        ),
+        (
+            "PUT",
+            "/customers/{customer_id}/credit-limit",
+            f"/customers/{acme}/credit-limit",
+            {"limit": huge, "currency": "EUR"},
+        ),
+        (
+            "PUT",
+            "/customers/{customer_id}/open-orders",
+            f"/customers/{acme}/open-orders",
+            {"amount": huge, "currency": "EUR"},
+        ),
+        (
+            "PATCH",
+            "/customers/{customer_id}/contact",
+            f"/customers/{acme}/contact",
+            {"standing_po": {"number": "PO-1", "amount": huge, "valid_until": "2027-01-01"}},
+        ),
+        ("POST", "/credit/check", "/credit/check", {"customer_id": acme, "amount": huge, "currency": "EUR"}),
+        ("PUT", "/customers/{customer_id}/terms", f"/customers/{acme}/terms", {"price_list": {"Wrap": huge}}),
+    ]
+    answers = [(path, api(method, resource, path, body=body)) for method, resource, path, body in probes]
+    assert [(path, status) for path, (status, _) in answers if status != 400] == []

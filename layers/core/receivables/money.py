@@ -42,6 +42,7 @@ ISO_4217_CODES: frozenset[str] = frozenset(
 # enough that a sum of many stays exact in Decimal's 28 digits and DynamoDB's 38. Finance's own,
 # lower ceiling per currency is `AmountLimits`.
 LARGEST_MAJOR = 10**15
+LARGEST_DIGITS = 15  # digits before the point of LARGEST_MAJOR - 1
 DEFAULT_AMOUNT_LIMIT = Decimal(10**12)
 
 
@@ -103,6 +104,24 @@ def parse_decimal(text: str, *, decimal_comma: bool = False) -> Decimal:
         raise MoneyError(f"not a number: {text!r}") from None
     if not value.is_finite():
         raise MoneyError(f"not a finite number: {text!r}")
+    if not value.is_zero() and not -30 <= value.adjusted() <= 30:
+        raise MoneyError(f"{text!r} is out of range for an amount")
+    return value
+
+
+def bounded_decimal(raw: object) -> Decimal:
+    """``raw`` (text, an int or a Decimal; never a float or a bool) as an exact, finite `Decimal`
+    of at most 30 digits either side of the point; `InvalidOperation` otherwise, so that a
+    quantity or a price such as ``1e999999999`` is refused before any arithmetic overflows.
+
+    >>> bounded_decimal("12.50")
+    Decimal('12.50')
+    """
+    if isinstance(raw, (bool, float)) or not isinstance(raw, (str, int, Decimal)):
+        raise InvalidOperation(f"not a decimal: {raw!r}")
+    value = Decimal(str(raw).strip())
+    if not value.is_finite() or (not value.is_zero() and not -30 <= value.adjusted() <= 30):
+        raise InvalidOperation(f"out of range: {raw!r}")
     return value
 
 
@@ -134,8 +153,9 @@ class Money:
     def from_decimal(cls, value: Decimal, currency: str) -> Money:
         """Exact conversion; raise `MoneyError` if ``value`` has more decimals than allowed."""
         exponent = currency_exponent(currency)
-        if not value.is_finite() or abs(value) >= LARGEST_MAJOR:
-            raise MoneyError(f"{value} {currency} is beyond the largest amount taken ({LARGEST_MAJOR:.0e})")
+        # adjusted() before any arithmetic: abs() of 1e999999999 raises decimal.Overflow.
+        if not value.is_finite() or (not value.is_zero() and not -30 <= value.adjusted() < LARGEST_DIGITS):
+            raise MoneyError(f"{value} {currency} is out of range: amounts are under {LARGEST_MAJOR:.0e}")
         scaled = value.scaleb(exponent)
         if scaled != scaled.to_integral_value():
             raise MoneyError(

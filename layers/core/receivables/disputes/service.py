@@ -45,7 +45,7 @@ from receivables.ledger import (
     open_dispute,
     void,
 )
-from receivables.money import Money
+from receivables.money import Money, bounded_decimal
 from receivables.validation import FieldError, RequestInvalidError
 
 if TYPE_CHECKING:
@@ -685,7 +685,7 @@ def parse_lines(
 ) -> tuple[Money | None, list[DisputedLine]]:
     """The contested amount and lines as a form or JSON body gives them; problems go to
     ``errors`` (the amount and the line ids are checked against the invoice when opening)."""
-    from decimal import Decimal, InvalidOperation
+    from decimal import InvalidOperation
 
     amount: Money | None = None
     if amount_text not in (None, ""):
@@ -704,8 +704,8 @@ def parse_lines(
             errors.append(FieldError(f"lines[{n}]", "must name a line_id"))
             continue
         try:
-            quantity = None if raw.get("quantity") in (None, "") else Decimal(str(raw["quantity"]))
-            price = None if raw.get("unit_price") in (None, "") else Decimal(str(raw["unit_price"]))
+            quantity = None if raw.get("quantity") in (None, "") else bounded_decimal(raw["quantity"])
+            price = None if raw.get("unit_price") in (None, "") else bounded_decimal(raw["unit_price"])
         except InvalidOperation:
             errors.append(FieldError(f"lines[{n}]", "quantity and unit_price must be decimal strings"))
             continue
@@ -773,7 +773,7 @@ def save_terms(customer_id: str, body: dict[str, Any], actor: str, clock: Clock)
 def terms_document(body: dict[str, Any]) -> dict[str, Any]:
     """The terms ``body`` asks for, checked (`RequestInvalidError` names each bad field) and
     normalised as they are stored: item descriptions folded, prices as decimal strings."""
-    from decimal import Decimal, InvalidOperation
+    from decimal import InvalidOperation
 
     errors: list[FieldError] = []
     requires = body.get("requires_po", False)
@@ -786,8 +786,8 @@ def terms_document(body: dict[str, Any]) -> dict[str, Any]:
         prices = {}
     for item, price in prices.items():
         try:
-            value = Decimal(str(price))
-            if not value.is_finite() or value < 0 or isinstance(price, float):
+            value = bounded_decimal(price)
+            if value < 0:
                 raise InvalidOperation
         except InvalidOperation:
             errors.append(FieldError(f"price_list.{item}", "must be a decimal string, such as 12.50"))
@@ -803,7 +803,7 @@ def save_purchase_order(
 ) -> dict[str, Any]:
     """File the customer's PO ``number``: ``{"currency": "EUR", "lines": [{"description",
     "quantity", "unit_price"}]}`` (decimal strings)."""
-    from decimal import Decimal, InvalidOperation
+    from decimal import InvalidOperation
 
     from receivables.money import MoneyError, normalise_currency
 
@@ -823,7 +823,7 @@ def save_purchase_order(
             errors.append(FieldError(f"lines[{n}].description", "is required"))
             continue
         try:
-            quantity, price = Decimal(str(raw.get("quantity"))), Decimal(str(raw.get("unit_price")))
+            quantity, price = bounded_decimal(raw.get("quantity")), bounded_decimal(raw.get("unit_price"))
             if not (quantity.is_finite() and price.is_finite()) or quantity <= 0 or price < 0:
                 raise InvalidOperation
         except InvalidOperation:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from receivables.money import Money, MoneyError, normalise_currency
+from receivables.money import Money, MoneyError, bounded_decimal, normalise_currency
 from receivables.validation import FieldError, RequestInvalidError
 
 ACTIONS = ("remind", "final_notice", "credit_hold")
@@ -220,7 +220,7 @@ def _late_fee(raw: Any, errors: list[FieldError]) -> LateFee | None:
         return None
     if "percent_per_month" in raw:
         try:
-            percent = Decimal(str(raw["percent_per_month"]))
+            percent = bounded_decimal(raw["percent_per_month"])
         except InvalidOperation:
             percent = Decimal(-1)
         if not isinstance(raw["percent_per_month"], str) or not Decimal(0) < percent <= Decimal(10):
