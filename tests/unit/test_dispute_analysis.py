@@ -140,7 +140,7 @@ def facts(**changes: object) -> Facts:
 
 
 def test_a_duplicate_is_voided_before_anything_else() -> None:
-    other = replace(INVOICE, invoice_id="inv_later", number="INV-2026-1009", issue_date=date(2026, 10, 20))
+    other = replace(INVOICE, invoice_id="inv_later", number="INV-2026-1009", issue_date=date(2026, 10, 6))
     findings = analyse(facts(others=(other,), payments=(payment(24600, "x"),)))
     assert [f.rule for f in findings if f.confirmed] == ["already_paid", "billed_twice"]
     settled = proposal(dispute(Reason.BILLED_TWICE), INVOICE, findings)
@@ -175,3 +175,29 @@ def test_small_amounts_are_credited_and_the_rest_goes_to_finance(
     settled = proposal(dispute(reason, amount), INVOICE, findings, DEFAULT_DISPUTE_POLICY)
     assert (settled.action if settled else None) == action
     assert (settled.credit.minor if settled and settled.credit else None) == credit
+
+
+def test_a_monthly_invoice_like_the_last_is_not_voided_without_a_person() -> None:
+    # The same retainer, PO and lines a month later: the finding is shown, a person decides.
+    later = replace(INVOICE, invoice_id="inv_next", number="INV-2026-1100", issue_date=date(2026, 10, 31))
+    findings = analyse(facts(others=(later,)))
+    assert [f.rule for f in findings if f.confirmed] == ["billed_twice"]
+    assert proposal(dispute(Reason.BILLED_TWICE), later, findings) is None
+
+
+def test_invoices_without_lines_are_never_duplicates_by_their_totals_alone() -> None:
+    bare = replace(INVOICE, lines=())
+    twin = replace(bare, invoice_id="inv_twin", number="INV-2026-1002", issue_date=date(2026, 10, 2))
+    findings = analyse(facts(invoice=bare, others=(twin,)))
+    assert "billed_twice" not in [f.rule for f in findings if f.confirmed]
+
+
+def test_small_disputes_one_after_another_earn_one_small_credit_per_invoice() -> None:
+    credited = replace(INVOICE, credited=Money(3000, "EUR"), balance=Money(21600, "EUR"))
+    again = proposal(dispute(Reason.QUALITY, amount=3000), credited, analyse(facts(invoice=credited)))
+    assert again is None, "30.00 credited before and 30.00 more is over the 50.00 a dispute earns alone"
+
+
+def test_a_credit_finance_asks_for_is_a_controllers_decision() -> None:
+    asked = replace(dispute(Reason.QUALITY, amount=1000), source=Source.FINANCE)
+    assert proposal(asked, INVOICE, analyse(facts())) is None

@@ -46,6 +46,9 @@ class DisputePolicy:
     """How far automatic settlement goes, and how long finance may take."""
 
     duplicate_window_days: int = 45
+    # A duplicate is voided without a person only when issued this close to its original: a
+    # monthly retainer repeats its lines a month later and is no duplicate.
+    auto_void_within_days: int = 10
     auto_credit_max: dict[str, Money] = field(
         default_factory=lambda: {
             "EUR": Money(5000, "EUR"),
@@ -166,13 +169,15 @@ def _signature(lines: Sequence[InvoiceLine]) -> tuple[tuple[str, str, str, int],
 
 
 def billed_twice(invoice: Invoice, others: Iterable[Invoice], window_days: int) -> Finding:
-    """Another invoice of the customer with the same PO, amount and lines, within the window."""
+    """Another invoice of the customer with the same PO, amount and lines, within the window.
+    Invoices without lines are never found the same: two totals alike say nothing."""
     gone = {InvoiceStatus.VOID, InvoiceStatus.CREDITED}
     for other in others:
         if other.invoice_id == invoice.invoice_id or other.status in gone:
             continue
         if (
-            other.total == invoice.total
+            invoice.lines
+            and other.total == invoice.total
             and other.po_number == invoice.po_number
             and abs((other.issue_date - invoice.issue_date).days) <= window_days
             and _signature(other.lines) == _signature(invoice.lines)
@@ -189,6 +194,7 @@ def billed_twice(invoice: Invoice, others: Iterable[Invoice], window_days: int) 
                     "duplicate_id": later.invoice_id,
                     "duplicate_number": later.number,
                     "original_id": earlier.invoice_id,
+                    "days_apart": str(abs((other.issue_date - invoice.issue_date).days)),
                 },
             )
     return Finding(
@@ -274,8 +280,10 @@ def proposal(
     twice = confirmed.get(BILLED_TWICE)
     # A duplicate settles a "billed twice" dispute, or one of the duplicate itself; a dispute of
     # the original about something else is not answered by voiding its twin.
-    if twice is not None and (
-        dispute.reason is Reason.BILLED_TWICE or twice.facts["duplicate_id"] == invoice.invoice_id
+    if (
+        twice is not None
+        and (dispute.reason is Reason.BILLED_TWICE or twice.facts["duplicate_id"] == invoice.invoice_id)
+        and int(twice.facts.get("days_apart", "0")) <= policy.auto_void_within_days
     ):
         return Proposal("void_duplicate", facts=twice.facts)
     paid = confirmed.get(ALREADY_PAID)
@@ -285,12 +293,16 @@ def proposal(
         return Proposal("apply_payment", facts=paid.facts)
     if dispute.reason not in CREDITABLE or invoice.balance.minor <= 0:
         return None
+    if dispute.source is Source.FINANCE:
+        return None  # a credit finance asks for is a controller's decision (maker and checker)
     contested = dispute.amount or invoice.balance
     if PRICE_OR_QUANTITY in confirmed:
         computed = Money.parse(confirmed[PRICE_OR_QUANTITY].facts["overbilled"], invoice.currency)
         contested = computed if dispute.amount is None else min(contested, computed)
     contested = min(contested, invoice.balance)
     limit = policy.auto_credit_max.get(invoice.currency)
-    if limit is not None and 0 < contested.minor <= limit.minor:
-        return Proposal("credit", contested, {"limit": str(limit)})
+    # The limit is per invoice, counting what it was credited before: a customer cannot earn a
+    # full credit note by opening one small dispute after another.
+    if limit is not None and contested.minor > 0 and (invoice.credited + contested).minor <= limit.minor:
+        return Proposal("credit", contested, {"limit": str(limit), "credited_before": str(invoice.credited)})
     return None
