@@ -623,14 +623,26 @@ def file_customer_terms(who: str, customer_id: str) -> Response:
 )
 @endpoint(Role.COLLECTOR)
 def file_purchase_order(who: str, customer_id: str, number: str) -> Response:
-    """File one of the customer's purchase orders (collector): ``{"currency": "EUR", "lines":
-    [{"description": "Pallet wrap", "quantity": "10", "unit_price": "12.00"}]}``."""
-    from receivables.disputes.service import save_purchase_order
+    """File one of the customer's purchase orders: ``{"currency": "EUR", "lines":
+    [{"description": "Pallet wrap", "quantity": "10", "unit_price": "12.00"}]}``. Its prices
+    decide pricing deductions, so under the approval policy a collector's PO is a proposal
+    (202) a controller approves."""
+    from receivables.approvals import load_policy, propose
+    from receivables.disputes.service import purchase_order_document, save_purchase_order
 
     _, clock = context()
     customer_or_404(customer_id)
-    order = save_purchase_order(customer_id, number, _body(), f"finance:{who}", clock)
-    return _json({"customer_id": customer_id, "number": number, "purchase_order": order})
+    order = purchase_order_document(number, _plain(_body()))
+    if load_policy().needs_approval("purchase_order", _role()):
+        summary = f"PO {number}: {len(order['lines'])} line(s) in {order['currency']}, " + ", ".join(
+            f"{line['description']} {line['quantity']} x {line['unit_price']}" for line in order["lines"][:5]
+        )
+        proposal = propose(
+            "purchase_order", customer_id, {"number": number, "order": order}, summary, who, clock
+        )
+        return _json({"customer_id": customer_id, "number": number, "approval": proposal.to_json()}, 202)
+    saved = save_purchase_order(customer_id, number, order, f"finance:{who}", clock)
+    return _json({"customer_id": customer_id, "number": number, "purchase_order": saved})
 
 
 # --- the finance workbench: invoices, customers, reports ------------------------------------------

@@ -116,7 +116,14 @@ def test_maker_and_checker_of_a_contact_change_are_two_people(api: Any) -> None:
 def test_four_eyes_makes_even_a_controllers_change_a_proposal(api: Any) -> None:
     acme = customer_id(api, "Acme Logistics")
     _, current = api("GET", "/approvals/policy", role="viewer")
-    policy = {**current["policy"], "modes": {"contact_change": "four_eyes", "terms_change": "controller"}}
+    policy = {
+        **current["policy"],
+        "modes": {
+            "contact_change": "four_eyes",
+            "terms_change": "controller",
+            "purchase_order": "controller",
+        },
+    }
     bad = api("PUT", "/approvals/policy", body={"version": 0, "policy": {"modes": {"contact_change": "x"}}})
     saved = api(
         "PUT", "/approvals/policy", body={"version": current["version"], "policy": policy}, who="ctl-1"
@@ -133,6 +140,7 @@ def test_four_eyes_makes_even_a_controllers_change_a_proposal(api: Any) -> None:
     assert bad[0] == 400 and {e["field"] for e in bad[1]["errors"]} == {
         "policy.modes.contact_change",
         "policy.modes.terms_change",
+        "policy.modes.purchase_order",
     }
     assert saved[0] == 200 and by_collector[0] == 403
     assert status == 202 and body["approval"]["summary"] == "name: 'Acme Logistics' -> 'Acme Ltd'"
@@ -220,7 +228,7 @@ def test_an_enrolment_link_dies_with_links_revoke(aws: Aws) -> None:
 
 # --- D5, D16: amounts ---------------------------------------------------------------------------
 def test_a_huge_amount_is_refused_never_rounded() -> None:
-    with pytest.raises(MoneyError, match="beyond the largest amount"):
+    with pytest.raises(MoneyError, match="out of range"):
         Money.parse("9" * 38, "EUR")
     with pytest.raises(MoneyError):
         Money.parse(str(LARGEST_MAJOR), "JPY")
@@ -398,3 +406,23 @@ def test_an_exponent_beyond_decimals_range_is_a_400_on_every_money_field(api: An
     ]
     answers = [(path, api(method, resource, path, body=body)) for method, resource, path, body in probes]
     assert [(path, status) for path, (status, _) in answers if status != 400] == []
+
+
+def test_a_collector_cannot_file_a_purchase_order_alone(api: Any) -> None:
+    from receivables.disputes.service import load_purchase_order
+
+    acme = customer_id(api, "Acme Logistics")
+    po = ("/customers/{customer_id}/purchase-orders/{number}", f"/customers/{acme}/purchase-orders/PO-777")
+    order = {
+        "currency": "EUR",
+        "lines": [{"description": "Pallet wrap", "quantity": "100", "unit_price": "7.50"}],
+    }
+
+    status, body = api("PUT", *po, body=order, who="col-1", role="collector")
+
+    assert status == 202 and load_purchase_order(acme, "PO-777") is None, "its prices would credit deductions"
+    assert "Pallet wrap 100 x 7.50" in body["approval"]["summary"]
+    approve = (f"/approvals/{body['approval']['approval_id']}/approve",) * 2
+    assert api("POST", "/approvals/{approval_id}/approve", approve[1], body={}, who="ctl-1")[0] == 200
+    filed = load_purchase_order(acme, "PO-777")
+    assert filed is not None and filed.lines[0].unit_price == Decimal("7.50")

@@ -1,9 +1,10 @@
 """Segregation of duties: a change that redirects mail or money waits for a second person.
 
 Some changes are how money is lost without anyone stealing it outright: a customer's AP address
-or legal name replaced (the next invoices and links go to a fraudster), a price list filed
-(against which the next short payment is "validly" credited). Each such action has a *mode* in
-the approval policy, which a controller edits (``GET|PUT /approvals/policy``):
+or legal name replaced (the next invoices and links go to a fraudster), a price list or a
+purchase order filed (against which the next short payment is "validly" credited). Each such
+action has a *mode* in the approval policy, which a controller edits (``GET|PUT
+/approvals/policy``):
 
 - ``controller``: a controller's change applies at once; anyone else's becomes a *proposal*;
 - ``four_eyes``: every change is a proposal, a controller's too.
@@ -50,6 +51,7 @@ MODES = ("controller", "four_eyes")
 ACTIONS = {
     "contact_change": "a customer's AP email, legal name, VAT id, country or invoice delivery",
     "terms_change": "a customer's terms and price list",
+    "purchase_order": "a customer's purchase order (its prices decide pricing deductions)",
 }
 DEFAULT_AUTO_CREDIT = Decimal("250")
 
@@ -292,7 +294,15 @@ def _apply_terms_change(proposal: Proposal, checker: str, clock: Clock) -> None:
     )
 
 
+def _apply_purchase_order(proposal: Proposal, checker: str, clock: Clock) -> None:
+    from receivables.disputes.service import save_purchase_order
+
+    actor = f"finance:{checker} (approval {proposal.approval_id})"
+    save_purchase_order(proposal.subject, proposal.params["number"], proposal.params["order"], actor, clock)
+
+
 APPLIERS: dict[str, Callable[[Proposal, str, Clock], None]] = {
     "contact_change": _apply_contact_change,
     "terms_change": _apply_terms_change,
+    "purchase_order": _apply_purchase_order,
 }

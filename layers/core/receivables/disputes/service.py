@@ -803,6 +803,14 @@ def save_purchase_order(
 ) -> dict[str, Any]:
     """File the customer's PO ``number``: ``{"currency": "EUR", "lines": [{"description",
     "quantity", "unit_price"}]}`` (decimal strings)."""
+    document = purchase_order_document(number, body)
+    _put_filed(po_pk(customer_id, number), store.HEAD, document, "PurchaseOrderFiled", actor, clock)
+    return document
+
+
+def purchase_order_document(number: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The PO ``body`` describes, checked (`RequestInvalidError` names each bad field) and
+    normalised as it is stored."""
     from decimal import InvalidOperation
 
     from receivables.money import MoneyError, normalise_currency
@@ -842,9 +850,7 @@ def save_purchase_order(
         errors.append(FieldError("number", "must be a PO number of at most 64 characters"))
     if errors:
         raise RequestInvalidError(errors)
-    document = {"currency": currency, "lines": lines}
-    _put_filed(po_pk(customer_id, number), store.HEAD, document, "PurchaseOrderFiled", actor, clock)
-    return document
+    return {"currency": currency, "lines": lines}
 
 
 def _put_filed(pk: str, sk: str, document: dict[str, Any], kind: str, actor: str, clock: Clock) -> None:
