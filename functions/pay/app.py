@@ -64,14 +64,15 @@ def default_dependencies() -> Dependencies:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
     from receivables.links import link_keys
+    from receivables.security_headers import allow_checkout_at
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     link_key_name = os.environ["LINK_SIGNING_KEY_NAME"]
     stripe_key_name = os.environ["STRIPE_API_KEY_NAME"]
-    gateway = StripeGateway(
-        lambda: str(get_secret(stripe_key_name, max_age=300)), os.environ.get("STRIPE_API_BASE") or None
-    )
+    api_base = os.environ.get("STRIPE_API_BASE") or None
+    gateway = StripeGateway(lambda: str(get_secret(stripe_key_name, max_age=300)), api_base)
+    allow_checkout_at(api_base)
     return Dependencies(
         PayLinkSettings(os.environ["PUBLIC_BASE_URL"], os.environ.get("CONTACT_EMAIL") or "us"),
         lambda: link_keys(str(get_secret(link_key_name, max_age=300))),

@@ -104,18 +104,24 @@ def test_the_portal_sends_no_referer_and_cannot_be_framed(aws: Aws, client: Clie
     assert_guarded(home, "/portal")
 
 
+def form_action(policy: str) -> set[str]:
+    """The sources of the policy's form-action directive."""
+    found = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    return set(found.split()[1:])
+
+
 def test_an_upload_form_may_post_to_its_bucket_and_nowhere_else() -> None:
-    s3 = "https://test-invoices.s3.eu-west-1.amazonaws.com/"
-    page = Answer.html(200, "<p>x</p>").posting_to([s3, "/portal/invoices/x/po"])
-    assert "form-action 'self' https://test-invoices.s3.eu-west-1.amazonaws.com;" in (
-        page.headers["Content-Security-Policy"] + ";"
-    )
-    upload = Page(201, "Dispute received", form=Form(s3, (), "Upload", multipart=True))
-    assert (
-        "form-action 'self' https://test-invoices.s3.eu-west-1.amazonaws.com"
-        in (upload.security_headers()["Content-Security-Policy"])
-    )
-    assert "form-action 'self';" in Page(200, "x").security_headers()["Content-Security-Policy"] + ";"
+    from receivables.security_headers import CHECKOUT_ORIGINS
+
+    s3 = "https://test-invoices.s3.eu-west-1.amazonaws.com"
+    checkout = {"'self'", *CHECKOUT_ORIGINS}  # where a form's 303 may lead: Stripe Checkout
+    page = Answer.html(200, "<p>x</p>").posting_to([f"{s3}/", "/portal/invoices/x/po"])
+    upload = Page(201, "Dispute received", form=Form(f"{s3}/", (), "Upload", multipart=True))
+
+    assert form_action(page.headers["Content-Security-Policy"]) == {*checkout, s3}
+    assert form_action(upload.security_headers()["Content-Security-Policy"]) == {*checkout, s3}
+    assert form_action(Page(200, "x").security_headers()["Content-Security-Policy"]) == checkout
+    assert "https://checkout.stripe.com" in CHECKOUT_ORIGINS
 
 
 def test_the_dashboard_headers_allow_its_stylesheet_and_bar_widths_only() -> None:

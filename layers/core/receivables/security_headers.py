@@ -3,8 +3,9 @@ what the pages use, no framing, no type sniffing, no Referer.
 
 The pages have no scripts, load nothing from elsewhere and style themselves with one static
 ``<style>`` block each, allowed by its hash (so an injected style or script runs nowhere); their
-forms post to the page's own origin, and the upload forms to the S3 origin of their presigned
-POST, which the page names (``form_targets``). ``Referrer-Policy: no-referrer`` matters most:
+forms post to the page's own origin (and may lead to Stripe Checkout, `CHECKOUT_ORIGINS`), and
+the upload forms to the S3 origin of their presigned POST, which the page names
+(``form_targets``). ``Referrer-Policy: no-referrer`` matters most:
 the signed links carry the customer's token in the path.
 
 The finance dashboard (rendered in `receivables.dashboard`) also sizes its bars with ``style``
@@ -21,6 +22,19 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+
+# Stripe Checkout, where a portal form's 303 leads: browsers apply form-action to the redirect
+# after a form too, so its origin is a form target of every page. The local runtime's Stripe
+# serves its checkout pages on its own origin, which the pay function adds at cold start.
+CHECKOUT_ORIGINS: list[str] = ["https://checkout.stripe.com"]
+
+
+def allow_checkout_at(api_base: str | None) -> None:
+    """Add the origin of ``api_base`` (a local Stripe's) to the Checkout origins forms may lead to."""
+    origin = origin_of(api_base or "")
+    if origin is not None and origin not in CHECKOUT_ORIGINS:
+        CHECKOUT_ORIGINS.append(origin)
 
 
 def style_hash(css: str) -> str:
@@ -43,7 +57,7 @@ def content_security_policy(
     """The policy of a page whose ``<style>`` elements hold ``styles`` and whose forms may also
     post to the origins of ``form_targets`` (absolute URLs; relative ones are the page's own)."""
     hashes = sorted({style_hash(css) for css in styles})
-    targets = sorted({o for o in (origin_of(u) for u in form_targets) if o is not None})
+    targets = sorted({o for o in (origin_of(u) for u in (*form_targets, *CHECKOUT_ORIGINS)) if o is not None})
     directives = [
         "default-src 'self'",
         "script-src 'none'",
