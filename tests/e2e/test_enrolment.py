@@ -103,7 +103,9 @@ def test_a_customer_enrols_correcting_a_wrong_vat_number(local: Local) -> None:
 
     status, found = api(connection, "GET", f"/enrolments/{enrolment_id}")
     assert status == 200 and found["enrolment"]["state"] == "submitted"
-    assert found["enrolment"]["pending"] == {"name": "Elm Bakery GmbH"}, "a new legal name waits"
+    pending = found["enrolment"]["pending"]
+    assert pending["name"] == "Elm Bakery GmbH", "a new legal name waits"
+    assert pending["identifiers"] == ["vat:DE136695976"], "so does a VAT id ingest would match"
     status, found = api(connection, "POST", f"/enrolments/{enrolment_id}/approve", {"note": "Kbis checked"})
     assert status == 200 and found["enrolment"]["state"] == "approved"
     status, record = api(connection, "GET", f"/customers/{customer}")

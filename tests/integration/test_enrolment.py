@@ -18,7 +18,7 @@ from chalice.test import Client
 from receivables import store
 from receivables.checkout import PayLinkSettings
 from receivables.domain import PartyId
-from receivables.enrolment import get_enrolment
+from receivables.enrolment import get_enrolment, list_enrolments
 from receivables.mailer import MailSettings, send_enrolment_invitation
 from receivables_local.functions import load_function
 from tests.integration.test_finance_api import event
@@ -135,8 +135,8 @@ def test_invite_enrol_with_a_mistake_corrected_then_approve_the_new_ap_address(w
     customer = store.get_customer(alpha)
     assert customer is not None
     assert customer.name == "Alpha Foods", "a new legal name waits for a controller"
-    assert customer.invoice_delivery == "email_einvoice"
-    assert PartyId("vat", "DE136695976") in customer.identifiers
+    assert customer.invoice_delivery is None, "another delivery waits for a controller"
+    assert PartyId("vat", "DE136695976") not in customer.identifiers, "so does a VAT id ingest would match"
     assert customer.email == "ap@alpha.example", "a new AP address waits for a controller"
     assert customer.profile is not None and customer.profile.get("bank_iban") is None, (
         "a first bank account waits for a controller too"
@@ -148,6 +148,8 @@ def test_invite_enrol_with_a_mistake_corrected_then_approve_the_new_ap_address(w
             "email": "payables@alpha.example",
             "name": "Alpha Foods GmbH",
             "bank_iban": "DE89370400440532013000",
+            "identifiers": ["legal:DE:Berlin (Charlottenburg) HRB 12345", "vat:DE136695976"],
+            "invoice_delivery": "email_einvoice",
         },
     )
     assert world.post(link, FORM, "submit")[0] == 409, "a submitted form is closed"
@@ -162,6 +164,8 @@ def test_invite_enrol_with_a_mistake_corrected_then_approve_the_new_ap_address(w
     assert customer is not None and customer.email == "payables@alpha.example"
     assert customer.name == "Alpha Foods GmbH" and customer.profile is not None
     assert customer.profile["bank_iban"] == "DE89370400440532013000"
+    assert customer.invoice_delivery == "email_einvoice"
+    assert PartyId("vat", "DE136695976") in customer.identifiers
     assert PartyId("email", "payables@alpha.example") in customer.identifiers
     assert [e.type for e in store.audit_events(store.customer_pk(alpha))][-2:] == [
         "CustomerEnrolled",
@@ -282,3 +286,26 @@ def _id(customer_id: str) -> str:
     from receivables.enrolment import enrolment_id_for
 
     return enrolment_id_for(customer_id, "")
+
+
+def test_a_prospects_form_never_writes_to_an_existing_customer(world: World) -> None:
+    # Given a prospect invited at an address of their own, who names Alpha's VAT id in the form
+    alpha = customer_of("A-1")
+    world.api("POST", "/enrolments", body={"customers": [alpha]})
+    first = world.link_to("ap@alpha.example")
+    assert world.post(first, FORM, "submit")[0] == 200
+    approve = ("/enrolments/{enrolment_id}/approve", f"/enrolments/{_id(alpha)}/approve")
+    assert world.api("POST", *approve, body={}, role="controller")[0] == 200
+    before = store.get_customer(alpha)
+    prospect = {"company_name": "Totally New Ltd", "email": "mallory@evil.example"}
+    world.api("POST", "/enrolments", body={"prospects": [prospect]})
+    link = world.link_to("mallory@evil.example")
+
+    # When they submit it
+    status, page = world.post(link, {**FORM, "contact_0_email": "mallory@evil.example"}, "submit")
+
+    # Then Alpha is untouched and nothing waits to be approved onto Alpha
+    assert status == 409 and "another customer" in page
+    assert store.get_customer(alpha) == before
+    (mallory,) = [e for e in list_enrolments() if e.email == "mallory@evil.example"]
+    assert mallory.customer_id is None and mallory.pending == {}

@@ -7,9 +7,11 @@ draft until it is submitted. Submitting writes the customer record with its audi
 (``CustomerEnrolled``): their legal name, ids, address, contacts, how they want invoices, how
 they pay, what their AP requires, a standing PO, their time zone.
 
-Three changes wait for a controller instead of being applied (`SENSITIVE`): a new AP email
-address where one is on file, a legal name other than the one on file, and any bank account
-(the first one too). That is how invoice redirection fraud works: a forged "we changed our
+Some changes wait for a controller instead of being applied (`SENSITIVE`): a new AP email
+address where one is on file, a legal name other than the one on file, any bank account (the
+first one too), a VAT or company id the customer did not have (ingest finds customers by them),
+another country, another way of delivering invoices. A prospect's form never writes to an
+existing customer whose ids it names. That is how invoice redirection fraud works: a forged "we changed our
 details" sends the next invoices, or the next refund, elsewhere. The link honours finance's
 revocation (`revoke_links`): it carries the customer's link generation, as the portal's do.
 The enrolment is then *submitted*; a controller approves (the changes are
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from receivables import store
 from receivables.clock import iso_timestamp
+from receivables.delivery import DEFAULT_DELIVERY
 from receivables.domain import AuditEvent, Customer, PartyId
 from receivables.links import LinkError, LinkScope, sign_link, verify_link
 
@@ -43,7 +46,7 @@ ACTION = "enrol"
 ENROLMENT_LINK_DAYS = 14
 STATES = ("invited", "opened", "submitted", "approved", "rejected")
 OPEN_STATES = ("invited", "opened")
-SENSITIVE = ("email", "name", "bank_iban")
+SENSITIVE = ("email", "name", "bank_iban", "identifiers", "country", "invoice_delivery")
 LISTING = "ENROLMENTS"
 ACTOR_CUSTOMER = "customer:enrolment"
 
@@ -54,6 +57,10 @@ class EnrolmentError(Exception):
     def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(message)
         self.status = status
+
+
+class DetailsTakenError(EnrolmentError):
+    """The form names ids (a VAT id, a company id, an address) that are another customer's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +359,17 @@ def _sensitive_changes(customer: Customer, details: EnrolmentDetails) -> dict[st
     on_file = (customer.profile or {}).get("bank_iban")
     if details.bank_iban and details.bank_iban != on_file:
         pending["bank_iban"] = details.bank_iban
+    # A VAT or company id finds the customer at ingest: claiming one would bring another
+    # company's invoices here. How invoices are delivered and the country are the customer's
+    # record as finance keeps it: changed only by a controller, as through the finance API.
+    claimed = sorted(i.key() for i in _identifiers(details, None) if i not in customer.identifiers)
+    if claimed:
+        pending["identifiers"] = claimed
+    if details.country and customer.country and details.country != customer.country:
+        pending["country"] = details.country
+    delivery = customer.invoice_delivery or DEFAULT_DELIVERY
+    if details.invoice_delivery and details.invoice_delivery != delivery:
+        pending["invoice_delivery"] = details.invoice_delivery
     return pending
 
 
@@ -374,7 +392,10 @@ def _write_customer(enrolment: Enrolment, details: EnrolmentDetails, clock: Cloc
     email, language = _ap_contact(details)
     wanted = _identifiers(details, email)
     known = store.customers_by_identifier(wanted)
-    customer_id = enrolment.customer_id or next(iter(known.values()), None)
+    if enrolment.customer_id is None and known:
+        # A prospect's form never writes to an existing customer, whose ids it names.
+        raise DetailsTakenError("these details are another customer's already; please contact us")
+    customer_id = enrolment.customer_id
     if customer_id is None:
         return _create_customer(enrolment, details, wanted, clock)
     current = store.get_customer(customer_id)
@@ -388,6 +409,7 @@ def _write_customer(enrolment: Enrolment, details: EnrolmentDetails, clock: Cloc
         if i not in current.identifiers
         and i not in taken
         and not (i.scheme == "email" and pending.get("email"))
+        and i.key() not in pending.get("identifiers", ())
     ]
 
     def apply(c: Customer) -> Customer:
@@ -418,11 +440,13 @@ def _with_details(
     return replace(
         customer,
         name=customer.name if "name" in pending else (details.legal_name or customer.name),
-        country=details.country or customer.country,
+        country=customer.country if "country" in pending else (details.country or customer.country),
         email=email or customer.email,
         language=language or customer.language,
         identifiers=(*customer.identifiers, *new_ids),
-        invoice_delivery=details.invoice_delivery or customer.invoice_delivery,
+        invoice_delivery=customer.invoice_delivery
+        if "invoice_delivery" in pending
+        else (details.invoice_delivery or customer.invoice_delivery),
         preferred_method=details.preferred_method or customer.preferred_method,
         document_requirements=details.requirements,
         standing_po=details.standing_po,
@@ -456,7 +480,7 @@ def _create_customer(
     )
     refused = store.create_all([store.Creation.customer(customer, event)])
     if refused:
-        raise EnrolmentError("these details are another customer's already; please contact us")
+        raise DetailsTakenError("these details are another customer's already; please contact us")
     return customer
 
 
@@ -488,21 +512,34 @@ def _apply_pending(enrolment: Enrolment, actor: str, clock: Clock, change_custom
     assert enrolment.customer_id is not None
     email = pending.get("email")
     contact = PartyId("email", email) if email else None
+    claimed = [PartyId(*key.split(":", 1)) for key in pending.get("identifiers", ())]
     extra = []
+    owners = store.customers_by_identifier([*claimed, *([contact] if contact else [])])
     if contact is not None:
-        owner = store.customers_by_identifier([contact]).get(contact)
+        owner = owners.get(contact)
         if owner not in (None, enrolment.customer_id):
             raise EnrolmentError("this AP address is another customer's contact")
         if owner is None:
             extra.append(store.customer_key_record(enrolment.customer_id, contact))
+    for identifier in claimed:
+        if owners.get(identifier) not in (None, enrolment.customer_id):
+            raise EnrolmentError(f"{identifier.key()} is another customer's")
+        if owners.get(identifier) is None:
+            extra.append(store.customer_key_record(enrolment.customer_id, identifier))
 
     def apply(c: Customer) -> Customer:
         profile = dict(c.profile or {})
         if "bank_iban" in pending:
             profile["bank_iban"] = pending["bank_iban"]
-        ids = c.identifiers if contact is None or contact in c.identifiers else (*c.identifiers, contact)
+        added = [i for i in (*claimed, *([contact] if contact else [])) if i not in c.identifiers]
         return replace(
-            c, name=pending.get("name") or c.name, email=email or c.email, identifiers=ids, profile=profile
+            c,
+            name=pending.get("name") or c.name,
+            email=email or c.email,
+            identifiers=(*c.identifiers, *added),
+            country=pending.get("country") or c.country,
+            invoice_delivery=pending.get("invoice_delivery") or c.invoice_delivery,
+            profile=profile,
         )
 
     change_customer(

@@ -90,6 +90,7 @@ WORDS: dict[str, dict[str, str]] = {
         "pending": "Waiting for our check:",
         "closed": "This form has been sent already. To change your details, please ask us for a new link.",
         "expired": "This link has expired or is not valid. Please ask us for a new one.",
+        "taken": "These details are another customer's already. Please contact us.",
     },
     "fr": {
         "title": "Vos informations de facturation",
@@ -169,6 +170,7 @@ WORDS: dict[str, dict[str, str]] = {
             "Ce formulaire a déjà été envoyé. Pour modifier vos informations, demandez-nous un nouveau lien."
         ),
         "expired": "Ce lien a expiré ou n'est pas valide. Merci de nous en demander un nouveau.",
+        "taken": "Ces informations sont déjà celles d'un autre client. Merci de nous contacter.",
     },
     "de": {
         "title": "Ihre Rechnungsdaten",
@@ -246,6 +248,7 @@ WORDS: dict[str, dict[str, str]] = {
             "neuen Link."
         ),
         "expired": "Dieser Link ist abgelaufen oder ungültig. Bitte fordern Sie einen neuen an.",
+        "taken": "Diese Angaben gehören bereits einem anderen Kunden. Bitte kontaktieren Sie uns.",
     },
 }
 
@@ -368,7 +371,14 @@ def post_form(token: str, body: bytes, key: bytes, clock: Clock, base_url: str) 
     or the page that says what happens next."""
     from dataclasses import replace
 
-    from receivables.enrolment import OPEN_STATES, EnrolmentError, from_link, save_draft, submit
+    from receivables.enrolment import (
+        OPEN_STATES,
+        DetailsTakenError,
+        EnrolmentError,
+        from_link,
+        save_draft,
+        submit,
+    )
     from receivables.links import LinkError
 
     try:
@@ -393,6 +403,8 @@ def post_form(token: str, body: bytes, key: bytes, clock: Clock, base_url: str) 
                 return _message(200, language, "", done)
             return _page(400, done, language, action, given, errors)
         kept, errors = save_draft(enrolment, fields, requirements, clock)
+    except DetailsTakenError:
+        return _message(409, language, "taken")
     except EnrolmentError:
         return _message(409, language, "closed", enrolment)
     return _page(200, kept, language, action, given, errors, saved=True)
