@@ -321,7 +321,9 @@ def payment_json(payment: Payment) -> dict[str, Any]:
 def record_payment(who: str) -> Response:
     """Record a manual payment; 201 when new, 200 when it was recorded before."""
     settings, clock = context()
-    receipt = receipt_from_request(_json_value(), seller_id=settings.default_seller_id)
+    receipt = receipt_from_request(
+        _json_value(), seller_id=settings.default_seller_id, limits=settings.amount_limits
+    )
     outcome = record_receipt(receipt, clock, sellers=(settings.default_seller_id,))
     logger.info(
         "manual payment",
@@ -611,7 +613,8 @@ def file_customer_terms(who: str, customer_id: str) -> Response:
     customer_or_404(customer_id)
     terms = terms_document(_plain(_body()))
     if load_policy().needs_approval("terms_change", _role()):
-        summary = f"terms: requires_po {terms['requires_po']}, {len(terms['price_list'])} price(s)"
+        prices = ", ".join(f"{item} {price}" for item, price in list(terms["price_list"].items())[:20])
+        summary = f"requires_po {terms['requires_po']}; price list: {prices or 'none'}"
         proposal = propose("terms_change", customer_id, terms, summary, who, clock)
         return _json({"customer_id": customer_id, "approval": proposal.to_json()}, 202)
     saved = save_terms(customer_id, terms, f"finance:{who}", clock)
@@ -1654,9 +1657,7 @@ def customer_contact(who: str, customer_id: str) -> Response:
     _, clock = context()
     customer = customer_or_404(customer_id)
     if SENSITIVE & set(body) and load_policy().needs_approval("contact_change", _role()):
-        summary = "; ".join(
-            f"{k}: {customer_field(customer, k)!r} -> {body[k]!r}" for k in sorted(SENSITIVE & set(body))
-        )
+        summary = "; ".join(f"{k}: {customer_field(customer, k)!r} -> {body[k]!r}" for k in sorted(body))
         proposal = propose("contact_change", customer_id, body, summary, who, clock)
         logger.info("contact change proposed", extra={"customer_id": customer_id, "by": who})
         return _json({"approval": proposal.to_json(), "customer": customer_json(customer)}, 202)

@@ -426,3 +426,25 @@ def test_a_collector_cannot_file_a_purchase_order_alone(api: Any) -> None:
     assert api("POST", "/approvals/{approval_id}/approve", approve[1], body={}, who="ctl-1")[0] == 200
     filed = load_purchase_order(acme, "PO-777")
     assert filed is not None and filed.lines[0].unit_price == Decimal("7.50")
+
+
+def test_a_payment_above_finances_ceiling_is_refused_naming_the_amount(
+    api: Any, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    limited = replace(aws.settings, amount_limits=AmountLimits.parse("EUR=5000"))
+    monkeypatch.setattr(load_function("finance_api"), "context", lambda: (limited, aws.clock))
+    body = {"amount": "900000000.00", "currency": "EUR", "method": "bank_transfer", "external_id": "tx-big"}
+    status, answer = api("POST", "/payments", body={**body, "received_at": "2026-11-01"}, role="collector")
+    assert status == 400 and answer["errors"][0]["field"] == "amount"
+    assert "5000.00 EUR" in answer["errors"][0]["reason"]
+
+
+def test_a_proposal_says_everything_it_would_change(api: Any) -> None:
+    acme = customer_id(api, "Acme Logistics")
+    body = {"email": "pay@acme.example", "account_owner": "ann@seller.example"}
+    _, proposed = api(
+        "PATCH", "/customers/{customer_id}/contact", f"/customers/{acme}/contact", body=body, role="collector"
+    )
+    assert "account_owner: None -> 'ann@seller.example'" in proposed["approval"]["summary"]

@@ -12,7 +12,7 @@ from receivables import store
 from receivables.deduction_rules import RemittanceLine, parse_decimal_amount
 from receivables.domain import DocumentType, Invoice
 from receivables.ledger import document_id
-from receivables.money import Money, MoneyError, normalise_currency
+from receivables.money import AmountLimits, Money, MoneyError, normalise_currency
 from receivables.payments import EARLIEST_RECEIPT, MAX_RECEIPT_MINOR, Receipt
 from receivables.validation import FieldError, RequestInvalidError
 
@@ -35,7 +35,9 @@ ALLOWED = {
 DEDUCTION_FIELDS = {"invoice", "amount", "code", "note"}
 
 
-def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
+def receipt_from_request(
+    body: Any, *, seller_id: str = "self", limits: AmountLimits | None = None
+) -> Receipt:
     """The receipt a ``POST /payments`` body describes, or `RequestInvalidError` naming every bad
     field. ``external_id`` (the bank's transaction id, the cheque number) makes recording it twice
     harmless; ``invoices`` (numbers) pins the targets, else the ``reference`` is matched.
@@ -46,11 +48,12 @@ def receipt_from_request(body: Any, *, seller_id: str = "self") -> Receipt:
     ``customer_id`` (or, without it, than the first invoice's): a payment pays one customer's
     invoices only. The amount's ceiling and the window ``received_at`` must fall in (from
     2000-01-01 and at most ten years back, to a day ahead of now) are checked by
-    `receivables.payments.record_receipt` against the clock, naming the same fields."""
+    `receivables.payments.record_receipt` against the clock, naming the same fields; ``limits``
+    (the ``AMOUNT_LIMITS`` setting) is finance's own ceiling per currency."""
     if not isinstance(body, dict):
         raise RequestInvalidError([FieldError("body", "must be a JSON object")])
     errors = [FieldError(k, "is not a field of a payment") for k in sorted(set(body) - ALLOWED)]
-    amount = _amount(body, errors)
+    amount = _amount(body, errors, limits or AmountLimits())
     method = body.get("method")
     if not isinstance(method, str) or method not in METHODS:
         errors.append(FieldError("method", f"must be one of {', '.join(sorted(METHODS))}"))
@@ -151,7 +154,7 @@ def _deductions(raw: Any, currency: str, errors: list[FieldError]) -> list[Remit
     return lines
 
 
-def _amount(body: dict[str, Any], errors: list[FieldError]) -> Money | None:
+def _amount(body: dict[str, Any], errors: list[FieldError], limits: AmountLimits) -> Money | None:
     currency = ""
     try:
         currency = normalise_currency(str(body.get("currency", "")))
@@ -174,7 +177,11 @@ def _amount(body: dict[str, Any], errors: list[FieldError]) -> Money | None:
     if amount.minor > MAX_RECEIPT_MINOR:
         errors.append(FieldError("amount", f"must be at most {Money(MAX_RECEIPT_MINOR, currency)}"))
         return None
-    return amount
+    try:
+        return limits.check(amount)
+    except MoneyError as exc:
+        errors.append(FieldError("amount", str(exc)))
+        return None
 
 
 def _timestamp(value: Any, errors: list[FieldError]) -> str:

@@ -144,7 +144,9 @@ def open_dispute_on(
             raise DisputeError(f"no invoice {invoice_id}")
         ids = store.invoice_dispute_ids(invoice_id)
         if ids:
-            latest = store.get_dispute(ids[-1])
+            # The n-th dispute by its derived id: the listing's order among disputes opened in
+            # the same millisecond is the hash's, and a closed one could hide an open one.
+            latest = store.get_dispute(dispute_id_for(invoice_id, len(ids)))
             if latest is not None and not latest.final:
                 return latest, False
         _validate(invoice, source, amount, lines)
