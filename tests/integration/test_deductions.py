@@ -358,3 +358,23 @@ def test_the_excess_of_an_overpayment_is_a_part_payment_of_another_invoice_not_a
     spilled = [invoice(n) for n in ("D-2", "D-3") if invoice(n).paid.minor]
     assert [(i.paid, i.status) for i in spilled] == [(eur("50.00"), S.PARTIALLY_PAID)]
     assert store.listed_documents(deductions.LISTING) == []
+
+
+def test_a_pricing_claim_is_credited_once_however_many_short_payments_repeat_it(ledger: Aws) -> None:
+    customer_id = invoice("D-2").customer_id
+    disputes.save_terms(customer_id, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
+    # The lines are overbilled by 50.00; twenty transfers of 0.01 each claim it again.
+    for n in range(20):
+        record_receipt(bank(f"tx-r{n}", "0.01", "D-2 price difference 50.00"), ledger.clock)
+
+    assert invoice("D-2").credited == eur("50.00"), "the overbilling is credited once"
+    conserved("D-2")
+
+
+def test_an_early_payment_discount_is_given_once_per_invoice(ledger: Aws) -> None:
+    # D-1 is 2380.00 on 2/10 net 30: the discount is 47.60, however often it is deducted.
+    for n in range(3):
+        record_receipt(bank(f"tx-s{n}", "100.00", "D-1 less 2% skonto"), ledger.clock)
+
+    assert invoice("D-1").credited == eur("47.60")
+    conserved("D-1")

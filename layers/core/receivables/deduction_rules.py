@@ -445,15 +445,71 @@ def check_pricing(part: Part, overbilled: Money | None, against: str) -> list[Pa
     ]
 
 
-def hold_for_controller(parts: Sequence[Part], limit: Money) -> list[Part]:
-    """Valid pricing parts above ``limit`` made open again, for the owner's decision (a
-    controller's): what the price list or PO bears out is only data finance filed, and a credit
-    note above the limit must not follow from one person's filing alone (segregation of duties).
-    The check's finding is kept in the part's check text."""
+def cap_cumulative(parts: Sequence[Part], already: dict[str, Money]) -> list[Part]:
+    """``parts`` with each valid one kept within what its allowance (a discount's ``allowed``, a
+    pricing claim's ``overbilled``) leaves after what was credited before for the same reason on
+    the invoice (``already``, by reason, updated in place): a discount is given once, an
+    overbilling credited once, however many short payments claim them. The rest is invalid.
+
+    >>> eur = Money(5000, "EUR")
+    >>> claim = Part("pricing", eur, validity="valid", facts={"overbilled": "50.00"})
+    >>> [p.validity for p in cap_cumulative([claim], {"pricing": Money(2000, "EUR")})]
+    ['valid', 'invalid']
+    """
+    kept: list[Part] = []
+    for part in parts:
+        allowance_text = part.facts.get("allowed") or part.facts.get("overbilled")
+        if part.validity != "valid" or allowance_text is None:
+            kept.append(part)
+            continue
+        currency = part.amount.currency
+        allowance = Money.parse(allowance_text, currency)
+        before = already.get(part.reason, Money.zero(currency))
+        room = max(allowance - before, Money.zero(currency))
+        if part.amount <= room:
+            kept.append(part)
+            already[part.reason] = before + part.amount
+            continue
+        if room.minor > 0:
+            kept.append(
+                replace_validity(
+                    Part(part.reason, room, part.code, part.note),
+                    "valid",
+                    part.check,
+                    part.finding,
+                    part.facts,
+                )
+            )
+        facts = part.facts | {"credited_before": before.to_decimal_string()}
+        kept.append(
+            replace_validity(
+                Part(part.reason, part.amount - room, part.code, part.note),
+                "invalid",
+                f"{before} of the {allowance} allowed was credited on this invoice already",
+                "already_credited",
+                facts,
+            )
+        )
+        already[part.reason] = before + room
+    return kept
+
+
+def hold_for_controller(parts: Sequence[Part], limit: Money, before: Money) -> list[Part]:
+    """Valid pricing parts made open again, for the owner's decision (a controller's), when they
+    and the pricing credits given on the invoice ``before`` come to more than ``limit``: what
+    the price list or PO bears out is only data finance filed, and credit notes above the limit
+    must not follow from one person's filing alone (segregation of duties), nor from many small
+    claims. The check's finding is kept in the part's check text."""
+    pricing = sum((p.amount for p in parts if p.reason == PRICING and p.validity == "valid"), before)
+    if pricing <= limit:
+        return list(parts)
     held = []
     for part in parts:
-        if part.reason == PRICING and part.validity == "valid" and part.amount > limit:
-            check = f"{part.check}; above the {limit} credited without a controller: for the owner to decide"
+        if part.reason == PRICING and part.validity == "valid":
+            check = (
+                f"{part.check}; with {before} credited before, above the {limit} credited without a "
+                "controller: for the owner to decide"
+            )
             held.append(
                 Part(part.reason, part.amount, part.code, part.note, "open", check, "", dict(part.facts))
             )

@@ -32,6 +32,7 @@ from receivables.deduction_rules import (
     DeductionPolicy,
     Part,
     RemittanceLine,
+    cap_cumulative,
     check_discount,
     check_pricing,
     decide_open,
@@ -246,12 +247,17 @@ def _take(
     policy: DeductionPolicy,
     clock: Clock,
 ) -> dict[str, Any]:
+    from receivables.approvals import load_policy
+
     now = iso_timestamp(clock.now())
+    already = credited_by_reason(invoice.invoice_id, invoice.currency)
+    pricing_before = already.get(PRICING, Money.zero(invoice.currency))
     parts = [
         c
         for p in split(invoice.balance, lines, invoice.customer_id, policy)
-        for c in _checked(p, invoice, paid_on)
+        for c in cap_cumulative(_checked(p, invoice, paid_on), already)
     ]
+    parts = hold_for_controller(parts, load_policy().auto_credit_limit(invoice.currency), pricing_before)
     open_parts = [p for p in parts if p.validity == "open"]
     main = max(open_parts, key=lambda p: p.amount.minor).reason if open_parts else None
     owner = policy.owner_for(main, invoice.customer_id) if main else None
@@ -269,8 +275,15 @@ def _take(
         )
         body["credit_note"] = note.number
         changed = replace(changed, version=invoice.version + 1, updated_at=now)
+        by_reason: dict[str, Money] = {}
+        for part in parts:
+            if part.validity == "valid":
+                by_reason[part.reason] = (
+                    by_reason.get(part.reason, Money.zero(invoice.currency)) + part.amount
+                )
         data = _invoice_data(invoice, deduction_id, payment_id) | {
             "credited": valid.to_decimal_string(),
+            "by_reason": {reason: amount.to_decimal_string() for reason, amount in sorted(by_reason.items())},
             "credit_note": note.number,
             "balance": changed.balance.to_decimal_string(),
             "status_to": changed.status.value,
@@ -292,6 +305,22 @@ def _take(
         extra.append(allocation)
     store.apply_changes(changes, creations=creations, extra=extra, updates=[_record(body, 1, now)])
     return body
+
+
+def credited_by_reason(invoice_id: str, currency: str) -> dict[str, Money]:
+    """What earlier deductions credited on the invoice, by reason (its ``DeductionCredited``
+    events; one Query of the invoice's partition). An event written before reasons were kept
+    counts for every reason: a credit is never given twice for want of knowing why."""
+    found: dict[str, Money] = {}
+    for event in store.invoice_events(invoice_id):
+        if event.type != "DeductionCredited":
+            continue
+        reasons = event.data.get("by_reason")
+        if not isinstance(reasons, dict):
+            reasons = dict.fromkeys((PRICING, EARLY_PAYMENT_DISCOUNT), event.data.get("credited", "0"))
+        for reason, amount in reasons.items():
+            found[reason] = found.get(reason, Money.zero(currency)) + Money.parse(str(amount), currency)
+    return found
 
 
 def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
@@ -317,10 +346,7 @@ def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
             if finding.confirmed
             else Money.zero(invoice.currency)
         )
-        from receivables.approvals import load_policy
-
-        limit = load_policy().auto_credit_limit(invoice.currency)
-        return hold_for_controller(check_pricing(part, overbilled, against), limit)
+        return check_pricing(part, overbilled, against)
     return [part]
 
 
