@@ -1647,7 +1647,12 @@ def customer_contact(who: str, customer_id: str) -> Response:
     needs a controller under the approval policy: anyone else's is a proposal (202) that a
     second person approves (`POST /approvals/{id}/approve`)."""
     from receivables.approvals import load_policy, propose
-    from receivables.contact_changes import SENSITIVE, apply_contact_change, contact_change_errors
+    from receivables.contact_changes import (
+        SENSITIVE,
+        apply_contact_change,
+        contact_change_errors,
+        prepare_contact_change,
+    )
     from receivables.finance import customer_json
 
     body = _plain(_body())
@@ -1657,6 +1662,7 @@ def customer_contact(who: str, customer_id: str) -> Response:
     _, clock = context()
     customer = customer_or_404(customer_id)
     if SENSITIVE & set(body) and load_policy().needs_approval("contact_change", _role()):
+        prepare_contact_change(customer, body)  # every bad field is named now, not at approval
         summary = "; ".join(f"{k}: {customer_field(customer, k)!r} -> {body[k]!r}" for k in sorted(body))
         proposal = propose("contact_change", customer_id, body, summary, who, clock)
         logger.info("contact change proposed", extra={"customer_id": customer_id, "by": who})

@@ -309,6 +309,7 @@ def test_finance_sets_requirements_gives_a_po_and_uploads_a_timesheet(
             "standing_po": {"number": "SPO-1", "amount": "50.00", "valid_until": "2026-10-31"},
             "account_owner": "owner@seller.example",
         },
+        role="controller",  # a standing PO goes on every new invoice: a collector's is a proposal
     )
     assert status == 200, changed
     assert changed["customer"]["standing_po"] == {

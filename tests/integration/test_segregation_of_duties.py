@@ -16,6 +16,7 @@ import pytest
 
 from receivables import approvals, store
 from receivables.access import Role, role_of
+from receivables.deduction_rules import RemittanceLine
 from receivables.money import LARGEST_MAJOR, AmountLimits, Money, MoneyError
 from receivables.portal.service import known_contact
 from receivables.validation import RequestInvalidError, parse_json
@@ -448,3 +449,56 @@ def test_a_proposal_says_everything_it_would_change(api: Any) -> None:
         "PATCH", "/customers/{customer_id}/contact", f"/customers/{acme}/contact", body=body, role="collector"
     )
     assert "account_owner: None -> 'ann@seller.example'" in proposed["approval"]["summary"]
+
+
+def test_a_po_number_given_to_an_invoice_afterwards_earns_no_credit_alone(ledger: Aws) -> None:  # noqa: F811
+    from receivables.disputes import service as disputes
+    from receivables.payments import Receipt, record_receipt
+    from receivables.requirements import provide_po_number
+
+    customer = invoice("D-2").customer_id
+    order = {
+        "currency": "EUR",
+        "lines": [{"description": "Pallet wrap", "quantity": "100", "unit_price": "9.50"}],
+    }
+    disputes.save_purchase_order(customer, "PO-OLD", order, "finance:ctl-1", ledger.clock)  # another order's
+    provide_po_number(invoice("D-2").invoice_id, "PO-OLD", "finance:col-1", ledger.clock)
+
+    outcome = record_receipt(
+        Receipt(
+            "bank",
+            "tx-po",
+            Money.parse("950.00", "EUR"),
+            "2026-11-02T09:00:00.000Z",
+            "bank_transfer",
+            reference="D-2",
+            deductions=(RemittanceLine("D-2", Money.parse("50.00", "EUR"), "pricing", ""),),
+        ),
+        ledger.clock,
+    )
+
+    (taken,) = outcome.deductions
+    assert [p["validity"] for p in taken["parts"]] == ["open"], "for the owner to decide"
+    assert invoice("D-2").credited.is_zero()
+
+
+def test_a_collectors_standing_po_is_a_proposal(api: Any) -> None:
+    acme = customer_id(api, "Acme Logistics")
+    body = {"standing_po": {"number": "PO-OLD", "amount": "5000.00", "valid_until": "2027-12-31"}}
+    status, proposed = api(
+        "PATCH", "/customers/{customer_id}/contact", f"/customers/{acme}/contact", body=body, role="collector"
+    )
+    assert status == 202 and proposed["customer"]["standing_po"] is None
+
+
+def test_a_bad_proposal_is_refused_when_proposed_not_when_approved(api: Any) -> None:
+    acme = customer_id(api, "Acme Logistics")
+    contact = ("/customers/{customer_id}/contact", f"/customers/{acme}/contact")
+    vat = api("PATCH", *contact, body={"vat_id": "DE 136 695 978", "country": "DE"}, role="collector")
+    po = api("PATCH", *contact, body={"standing_po": {"number": "X", "amount": "1.001"}}, role="collector")
+    assert vat[0] == 400 and "check digits" in str(vat[1])
+    assert po[0] == 400 and {e["field"] for e in po[1]["errors"]} == {
+        "standing_po.amount",
+        "standing_po.valid_until",
+    }
+    assert api("GET", "/approvals", role="viewer")[1]["approvals"] == []

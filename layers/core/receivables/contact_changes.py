@@ -1,9 +1,9 @@
 """Changing a customer's contact details and preferences, checked field by field.
 
 Some fields redirect mail or money (`SENSITIVE`: the AP email, the legal name, the VAT id, the
-country, how invoices are delivered); a change that touches one of them goes through
+country, how invoices are delivered, the standing PO); a change that touches one of them goes through
 `receivables.approvals` (a collector proposes, a controller approves). The others (language,
-partial payments, requirements, the standing PO, the account owner) apply at once.
+partial payments, requirements, the account owner) apply at once.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from receivables.clock import Clock
     from receivables.domain import Customer
 
-SENSITIVE = frozenset({"email", "name", "vat_id", "country", "invoice_delivery"})
+# standing_po: ingest gives its number to every new invoice, and a PO's prices decide pricing
+# deductions.
+SENSITIVE = frozenset({"email", "name", "vat_id", "country", "invoice_delivery", "standing_po"})
 
 CONTACT_FIELDS = {"email": 254, "name": 200, "language": 5, "country": 2, "vat_id": 40}
 PREFERENCES = {
@@ -130,6 +132,35 @@ def _add_vat_id(body: dict[str, Any], customer: Customer, changes: dict[str, Any
     changes.pop("vat_id", None)
 
 
+def prepare_contact_change(customer: Customer, body: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+    """The customer's fields a change that `contact_change_errors` found fine sets, and the key
+    items it adds, without writing anything: the standing PO parsed, the VAT id checked with its
+    country's check digits, a new address checked to be no other customer's. A proposal is
+    checked this way before it waits for its checker, and again when it is applied."""
+    from receivables.domain import PartyId
+
+    known = set(CONTACT_FIELDS) | PREFERENCES
+    email = body.get("email")
+    changes: dict[str, Any] = {name: body[name] for name in known if name in body}
+    if "document_requirements" in changes:
+        changes["document_requirements"] = tuple(dict.fromkeys(changes["document_requirements"]))
+    if "standing_po" in changes:
+        changes["standing_po"] = _standing_po(changes["standing_po"], customer)
+    extra: list[Any] = []
+    if isinstance(email, str):
+        contact = PartyId("email", email.strip().lower())
+        owner = store.customers_by_identifier([contact]).get(contact)
+        if owner not in (None, customer.customer_id):
+            raise LedgerError("this address is already a contact of another customer")
+        if owner is None:
+            extra.append(store.customer_key_record(customer.customer_id, contact))
+        if contact not in customer.identifiers:
+            changes["identifiers"] = (*customer.identifiers, contact)
+    if isinstance(body.get("vat_id"), str):
+        _add_vat_id(body, customer, changes, extra)
+    return changes, extra
+
+
 def apply_contact_change(
     customer_id: str,
     body: dict[str, Any],
@@ -140,29 +171,10 @@ def apply_contact_change(
     """Apply a contact change that `contact_change_errors` found fine (``ContactChanged``, naming
     the approval it went through, if any). The new email becomes a known contact: it can ask the
     portal for a fresh link. A VAT id is checked with its country's check digits."""
-    from receivables.domain import PartyId
     from receivables.finance import change_customer, customer_or_404
 
+    changes, extra = prepare_contact_change(customer_or_404(customer_id), body)
     known = set(CONTACT_FIELDS) | PREFERENCES
-    email = body.get("email")
-    changes: dict[str, Any] = {name: body[name] for name in known if name in body}
-    if "document_requirements" in changes:
-        changes["document_requirements"] = tuple(dict.fromkeys(changes["document_requirements"]))
-    customer = customer_or_404(customer_id)
-    if "standing_po" in changes:
-        changes["standing_po"] = _standing_po(changes["standing_po"], customer)
-    extra = []
-    if isinstance(email, str):
-        contact = PartyId("email", email.strip().lower())
-        owner = store.customers_by_identifier([contact]).get(contact)
-        if owner not in (None, customer_id):
-            raise LedgerError("this address is already a contact of another customer")
-        if owner is None:
-            extra.append(store.customer_key_record(customer_id, contact))
-        if contact not in customer.identifiers:
-            changes["identifiers"] = (*customer.identifiers, contact)
-    if isinstance(body.get("vat_id"), str):
-        _add_vat_id(body, customer, changes, extra)
     data = {k: v for k, v in body.items() if k in known}
     if approval is not None:
         data["approval"] = approval

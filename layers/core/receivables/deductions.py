@@ -335,7 +335,10 @@ def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
         from receivables.disputes.analysis import price_or_quantity
         from receivables.disputes.service import load_purchase_order, load_terms
 
-        po = load_purchase_order(invoice.customer_id, invoice.po_number)
+        # Only the PO the invoice came with from the ERP: a PO number given to it afterwards (by
+        # a collector, or the customer's AP) is one person's word, not a ground for a credit.
+        given_later = any(e.type == "PurchaseOrderGiven" for e in store.invoice_events(invoice.invoice_id))
+        po = None if given_later else load_purchase_order(invoice.customer_id, invoice.po_number)
         terms = load_terms(invoice.customer_id)
         if po is None and not terms.price_list:
             return [part]
