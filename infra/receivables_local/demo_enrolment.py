@@ -72,11 +72,17 @@ def enrolment_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, 
     status, page = _post(link, [*fields, ("action", "submit")])
     _, found = api("GET", f"/enrolments/{enrolment['enrolment_id']}")
     customer_id = found["enrolment"]["customer_id"]
+    held = ", ".join(sorted(found["enrolment"]["pending"])) or "nothing"
     print(
         f"   corrected to DE136695976 and submitted: {status}; enrolment {found['enrolment']['state']}, "
-        f"customer {customer_id} created",
+        f"customer {customer_id} created; held for a controller: {held}",
         file=out,
     )
+    if found["enrolment"]["state"] == "submitted":
+        note = {"note": "VAT id checked in VIES"}
+        status, decided = api("POST", f"/enrolments/{enrolment['enrolment_id']}/approve", note)
+        state = decided["enrolment"]["state"]
+        print(f"   a controller checks the VAT id and approves: {status}, enrolment {state}", file=out)
     status, _ = api(
         "PATCH",
         f"/customers/{customer_id}/contact",

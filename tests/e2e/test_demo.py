@@ -121,8 +121,11 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     enrolment = out.split("12. A new customer enrols", 1)[1].split("13. Credit limits", 1)[0]
     assert "submits with VAT DE136695977: 400, " in enrolment and "check digit" in enrolment
     assert re.search(
-        r"corrected to DE136695976 and submitted: 200; enrolment approved, customer cus_\w+", enrolment
+        r"corrected to DE136695976 and submitted: 200; enrolment submitted, customer cus_\w+ created; "
+        r"held for a controller: identifiers",
+        enrolment,
     )
+    assert "a controller checks the VAT id and approves: 200, enrolment approved" in enrolment
     assert "their AP requires on every invoice: po_number, delivery_note" in enrolment
     assert "blocked: WIL-2027-001, awaiting document" in enrolment
     assert "to owner@seller.example" in enrolment and "to ap@willow.example" in enrolment

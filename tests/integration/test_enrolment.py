@@ -17,8 +17,9 @@ from chalice.test import Client
 
 from receivables import store
 from receivables.checkout import PayLinkSettings
-from receivables.domain import PartyId
+from receivables.domain import DocumentType, PartyId
 from receivables.enrolment import get_enrolment, list_enrolments
+from receivables.ledger import document_id
 from receivables.mailer import MailSettings, send_enrolment_invitation
 from receivables_local.functions import load_function
 from tests.integration.test_finance_api import event
@@ -218,13 +219,18 @@ def test_a_prospect_becomes_a_customer_and_a_second_invitation_is_a_reminder(wor
     enrolment_id = again["invitations"][0]["enrolment"]["enrolment_id"]
     enrolment = get_enrolment(enrolment_id)
     assert enrolment is not None and enrolment.customer_id is not None
-    assert (enrolment.state, enrolment.pending) == ("submitted", {"bank_iban": "DE89370400440532013000"})
+    assert (enrolment.state, enrolment.pending) == (
+        "submitted",
+        {"bank_iban": "DE89370400440532013000", "identifiers": ["legal:FR:303265045", "vat:FR40303265045"]},
+    )
     customer = store.get_customer(enrolment.customer_id)
     assert customer is not None and customer.email == "ap@gamma.example" and customer.country == "FR"
     assert customer.document_requirements == ("po_number", "delivery_note")
-    assert store.customers_by_identifier([PartyId("vat", "FR40303265045")]) == {
-        PartyId("vat", "FR40303265045"): customer.customer_id
-    }
+    vat = PartyId("vat", "FR40303265045")
+    assert store.customers_by_identifier([vat]) == {}, "a prospect's VAT id finds no invoices until approved"
+    approve = ("/enrolments/{enrolment_id}/approve", f"/enrolments/{enrolment_id}/approve")
+    assert world.api("POST", *approve, body={"note": "VIES checked"}, role="controller")[0] == 200
+    assert store.customers_by_identifier([vat]) == {vat: customer.customer_id}
 
 
 def test_a_bank_account_change_waits_for_a_controller_who_may_reject_it(world: World) -> None:
@@ -309,3 +315,40 @@ def test_a_prospects_form_never_writes_to_an_existing_customer(world: World) -> 
     assert store.get_customer(alpha) == before
     (mallory,) = [e for e in list_enrolments() if e.email == "mallory@evil.example"]
     assert mallory.customer_id is None and mallory.pending == {}
+
+
+def test_a_prospect_cannot_catch_the_invoices_of_a_company_it_names_by_vat(world: World) -> None:
+    # Given a prospect invited at its own address, which names a VAT id no customer has yet
+    world.api(
+        "POST",
+        "/enrolments",
+        body={"prospects": [{"company_name": "Bigco", "email": "mallory@evil.example"}]},
+    )
+    link = world.link_to("mallory@evil.example")
+    claimed = {
+        **FORM,
+        "legal_name": "Bigco SA",
+        "country": "FR",
+        "vat_id": "FR40303265045",
+        "registration_id": "303 265 045",
+        "peppol_endpoint": "0002:303265045",
+        "contact_0_email": "mallory@evil.example",
+        "postcode": "75001",
+        "city": "Paris",
+        "time_zone": "Europe/Paris",
+    }
+    assert world.post(link, claimed, "submit")[0] == 200
+
+    # When the real company's invoice arrives from the ERP with that VAT id
+    world.aws.drop(
+        "inbox/bigco.csv",
+        "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,"
+        "customer_vat,total_amount\n"
+        "BIG-1,2026-10-01,2026-10-31,EUR,BIGCO,Bigco SA,ap@bigco.example,FR40303265045,50000.00\n",
+    )
+
+    # Then it is not the prospect's: the VAT id waits for a controller's approval of the enrolment
+    (mallory,) = [e for e in list_enrolments() if e.email == "mallory@evil.example"]
+    big = store.get_invoice(document_id("self", DocumentType.INVOICE, "BIG-1"))
+    assert big is not None and big.customer_id != mallory.customer_id
+    assert mallory.pending["identifiers"] == ["legal:FR:303265045", "vat:FR40303265045"]

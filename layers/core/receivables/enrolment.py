@@ -460,15 +460,18 @@ def _create_customer(
     from receivables.ledger import customer_id_for
 
     email, language = _ap_contact(details)
-    strongest = ids[0] if ids else PartyId("email", enrolment.email)
+    # A new customer is known by its address until a controller approves the VAT and company
+    # ids it claims (`_sensitive_changes` holds them): ingest finds customers by those, and a
+    # prospect must not catch the invoices of a company no one has enrolled yet.
+    contacts = [i for i in ids if i.scheme == "email"] or [PartyId("email", enrolment.email)]
     at = iso_timestamp(clock.now())
     customer = _with_details(
-        Customer(customer_id_for(strongest.key()), None, (), None, created_at=at, version=1),
+        Customer(customer_id_for(contacts[0].key()), None, (), None, created_at=at, version=1),
         details,
         email,
         language,
         {"bank_iban": details.bank_iban} if details.bank_iban else {},
-        ids,
+        contacts,
     )
     event = AuditEvent(
         customer.customer_id,
