@@ -160,3 +160,14 @@ def test_the_pay_function_serves_the_form_and_takes_the_post(ledger: Aws, pay_fu
     invoice = store.get_invoice(INVOICE)
     assert invoice is not None and invoice.dunning.promise is not None
     assert invoice.dunning.promise.date == day
+
+
+def test_a_form_with_more_fields_than_it_has_is_a_413_not_a_500(ledger: Aws) -> None:
+    from receivables.dispute_link import submit_dispute
+
+    crowded = "&".join(f"f{n}=x" for n in range(300)).encode()
+
+    promise = submit_promise(link(ledger), crowded, KEY, ledger.clock, SETTINGS)
+    dispute = submit_dispute(link(ledger, "dispute"), crowded, KEY, ledger.clock, SETTINGS, None)  # type: ignore[arg-type]
+
+    assert (promise.status, dispute.status) == (413, 413)

@@ -85,7 +85,10 @@ def submit_dispute(
         return found
     if len(body) > MAX_FORM_BYTES:
         return Page(413, "The form is too large", ("Please use the form as it is shown.",))
-    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=100)
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=100)
+    except ValueError:  # more fields than the form has
+        return Page(413, "The form is too large", ("Please use the form as it is shown.",))
     form = {k: v[0] for k, v in fields.items()}
     chosen = tuple(fields.get("line", []))
     errors: list[FieldError] = []

@@ -47,7 +47,10 @@ def submit_promise(token: str, body: bytes, link_key: bytes, clock: Clock, setti
         return closed
     if len(body) > MAX_FORM_BYTES:
         return Page(413, "The form is too large", ("Please use the form as it is shown.",))
-    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), max_num_fields=10).items()}
+    try:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), max_num_fields=10).items()}
+    except ValueError:  # more fields than the form has
+        return Page(413, "The form is too large", ("Please use the form as it is shown.",))
     try:
         day, amount = parse_promise(found, form.get("date"), form.get("amount"))
         changed = record_promise(found.invoice_id, day, amount, f"customer:{found.customer_id}", clock)

@@ -387,7 +387,10 @@ def post_form(token: str, body: bytes, key: bytes, clock: Clock, base_url: str) 
         return _message(404, "en", "expired")
     if len(body) > MAX_FORM_BYTES:
         return _message(413, enrolment.language if enrolment.language in LANGUAGES else "en", "expired")
-    parsed = parse_qs(body.decode("utf-8", "replace"), max_num_fields=200, keep_blank_values=True)
+    try:
+        parsed = parse_qs(body.decode("utf-8", "replace"), max_num_fields=200, keep_blank_values=True)
+    except ValueError:  # more fields than the form has
+        return _message(413, enrolment.language if enrolment.language in LANGUAGES else "en", "expired")
     fields = {k: v[0] for k, v in parsed.items() if k not in ("requirements", "action", "lang")}
     requirements = parsed.get("requirements", [])
     language = _language(enrolment, {"lang": (parsed.get("lang") or [""])[0]})
