@@ -54,7 +54,7 @@ LEDGER = json.dumps(
     {
         "invoices": [
             invoice("D-1", "C1", "2026-10-01", WRAP, "246.00", "41.00"),
-            invoice("D-2", "C1", "2026-10-09", WRAP, "246.00", "41.00"),  # the same, billed again
+            invoice("D-2", "C1", "2026-10-03", WRAP, "246.00", "41.00"),  # the same, billed again
             invoice(
                 "D-3", "C2", "2026-10-05", [line("Consulting", "8", "125.00", "1000.00")], "1200.00", "200.00"
             ),

@@ -140,7 +140,7 @@ def facts(**changes: object) -> Facts:
 
 
 def test_a_duplicate_is_voided_before_anything_else() -> None:
-    other = replace(INVOICE, invoice_id="inv_later", number="INV-2026-1009", issue_date=date(2026, 10, 6))
+    other = replace(INVOICE, invoice_id="inv_later", number="INV-2026-1009", issue_date=date(2026, 10, 3))
     findings = analyse(facts(others=(other,), payments=(payment(24600, "x"),)))
     assert [f.rule for f in findings if f.confirmed] == ["already_paid", "billed_twice"]
     settled = proposal(dispute(Reason.BILLED_TWICE), INVOICE, findings)
@@ -201,3 +201,9 @@ def test_small_disputes_one_after_another_earn_one_small_credit_per_invoice() ->
 def test_a_credit_finance_asks_for_is_a_controllers_decision() -> None:
     asked = replace(dispute(Reason.QUALITY, amount=1000), source=Source.FINANCE)
     assert proposal(asked, INVOICE, analyse(facts())) is None
+
+
+def test_a_weekly_delivery_like_last_weeks_is_not_voided_without_a_person() -> None:
+    next_week = replace(INVOICE, invoice_id="inv_week", number="INV-2026-1010", issue_date=date(2026, 10, 8))
+    findings = analyse(facts(others=(next_week,)))
+    assert proposal(dispute(Reason.BILLED_TWICE), next_week, findings) is None

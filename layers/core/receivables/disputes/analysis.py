@@ -46,9 +46,9 @@ class DisputePolicy:
     """How far automatic settlement goes, and how long finance may take."""
 
     duplicate_window_days: int = 45
-    # A duplicate is voided without a person only when issued this close to its original: a
-    # monthly retainer repeats its lines a month later and is no duplicate.
-    auto_void_within_days: int = 10
+    # A duplicate is voided without a person only when issued this close to its original (an
+    # export run twice): a weekly delivery or a monthly retainer repeats its lines and is none.
+    auto_void_within_days: int = 3
     auto_credit_max: dict[str, Money] = field(
         default_factory=lambda: {
             "EUR": Money(5000, "EUR"),
