@@ -378,3 +378,21 @@ def test_an_early_payment_discount_is_given_once_per_invoice(ledger: Aws) -> Non
 
     assert invoice("D-1").credited == eur("47.60")
     conserved("D-1")
+
+
+def test_an_overbilling_a_dispute_credited_is_not_credited_again_by_a_deduction(ledger: Aws) -> None:
+    from receivables.disputes.model import Reason, Source
+
+    customer_id = invoice("D-2").customer_id
+    disputes.save_terms(customer_id, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
+    opened, _ = disputes.open_dispute_on(
+        inv("D-2"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock, amount=eur("50.00")
+    )
+    disputes.analyse_dispute(opened.dispute_id, ledger.clock)
+    disputes.settle_dispute(opened.dispute_id, ledger.clock)
+    assert invoice("D-2").credited == eur("50.00"), "the dispute credited the overbilling"
+
+    record_receipt(bank("tx-d2", "900.00", "D-2 price difference 50.00"), ledger.clock)
+
+    assert invoice("D-2").credited == eur("50.00"), "and the deduction does not credit it twice"
+    conserved("D-2")

@@ -320,3 +320,23 @@ def test_an_unapplied_payment_that_covers_the_invoice_is_applied(ledger: Aws) ->
     paid, applied = store.get_invoice(inv("D-3")), store.get_payment("pay_waiting")
     assert paid is not None and paid.status is InvoiceStatus.PAID and paid.balance.is_zero()
     assert applied is not None and applied.unapplied.is_zero()
+
+
+def test_a_po_number_given_afterwards_never_makes_a_second_order_a_duplicate(aws: Aws) -> None:
+    # Given E-1 with its PO from the ERP and E-2, the same order two days later, without one
+    e1 = invoice("E-1", "C7", "2026-10-01", WRAP, "246.00", "41.00")
+    e2 = {**invoice("E-2", "C7", "2026-10-03", WRAP, "246.00", "41.00"), "po_number": None}
+    aws.drop("inbox/orders.json", json.dumps({"invoices": [e1, e2]}))
+    from receivables.requirements import provide_po_number
+
+    # When E-2 is given E-1's PO number afterwards (the portal, a collector) and disputed as billed twice
+    provide_po_number(inv("E-2"), "PO-77", "customer:portal", aws.clock)
+    opened, _ = service.open_dispute_on(
+        inv("E-2"), Source.CUSTOMER, Reason.BILLED_TWICE, "customer", aws.clock
+    )
+    analysed = service.analyse_dispute(opened.dispute_id, aws.clock)
+
+    # Then nothing is voided without a person
+    assert analysed["proposal"] is None
+    second = store.get_invoice(inv("E-2"))
+    assert second is not None and second.status is not InvoiceStatus.VOID

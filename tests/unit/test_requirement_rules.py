@@ -58,3 +58,23 @@ def test_a_reference_is_kept_with_its_whitespace_collapsed(text: str, kept: str)
 def test_an_empty_or_overlong_reference_is_refused_with_its_limits(text: str) -> None:
     with pytest.raises(RequirementError, match="1 to 100 characters"):
         clean_reference(text, "contract_reference")
+
+
+def test_a_po_number_is_the_erps_only_if_the_invoice_came_with_it() -> None:
+    from dataclasses import replace
+
+    from receivables.domain import AuditEvent
+    from receivables.requirements import po_from_erp
+    from tests.unit.test_ledger import make_invoice
+
+    def event(kind: str, **data: object) -> AuditEvent:
+        return AuditEvent("inv_1", 1, kind, "2026-11-01T00:00:00.000Z", "x", dict(data))
+
+    with_po = replace(make_invoice(10000), po_number="PO-1")
+    assert po_from_erp(with_po, [event("InvoiceIngested", po_number="PO-1")])
+    assert not po_from_erp(with_po, [event("InvoiceIngested", po_number=None)]), "given later"
+    # An invoice held for its PO and released by the one the portal gave (no PurchaseOrderGiven)
+    released = [event("InvoiceIngested"), event("InvoiceReleased", po_number="PO-1", given="po_number")]
+    assert not po_from_erp(with_po, released)
+    assert po_from_erp(with_po, [event("InvoiceIngested")]), "an older invoice, nothing given since"
+    assert not po_from_erp(make_invoice(10000), [event("InvoiceIngested")]), "no PO at all"

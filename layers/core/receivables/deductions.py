@@ -312,14 +312,23 @@ def credited_by_reason(invoice_id: str, currency: str) -> dict[str, Money]:
     events; one Query of the invoice's partition). An event written before reasons were kept
     counts for every reason: a credit is never given twice for want of knowing why."""
     found: dict[str, Money] = {}
+    by_deductions = Money.zero(currency)
     for event in store.invoice_events(invoice_id):
         if event.type != "DeductionCredited":
             continue
+        by_deductions += Money.parse(str(event.data.get("credited", "0")), currency)
         reasons = event.data.get("by_reason")
         if not isinstance(reasons, dict):
             reasons = dict.fromkeys((PRICING, EARLY_PAYMENT_DISCOUNT), event.data.get("credited", "0"))
         for reason, amount in reasons.items():
             found[reason] = found.get(reason, Money.zero(currency)) + Money.parse(str(amount), currency)
+    # What else credited the invoice (a dispute settled or decided, a credit note from the ERP)
+    # may have answered the same claim: it counts for every reason.
+    invoice = store.get_invoice(invoice_id)
+    other = (invoice.credited - by_deductions) if invoice is not None else Money.zero(currency)
+    if other.minor > 0:
+        for reason in {*found, PRICING, EARLY_PAYMENT_DISCOUNT}:
+            found[reason] = found.get(reason, Money.zero(currency)) + other
     return found
 
 
@@ -337,8 +346,10 @@ def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
 
         # Only the PO the invoice came with from the ERP: a PO number given to it afterwards (by
         # a collector, or the customer's AP) is one person's word, not a ground for a credit.
-        given_later = any(e.type == "PurchaseOrderGiven" for e in store.invoice_events(invoice.invoice_id))
-        po = None if given_later else load_purchase_order(invoice.customer_id, invoice.po_number)
+        from receivables.requirements import po_from_erp
+
+        erp = po_from_erp(invoice, store.invoice_events(invoice.invoice_id))
+        po = load_purchase_order(invoice.customer_id, invoice.po_number) if erp else None
         terms = load_terms(invoice.customer_id)
         if po is None and not terms.price_list:
             return [part]

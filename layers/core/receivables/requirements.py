@@ -30,10 +30,10 @@ from receivables.clock import iso_timestamp
 from receivables.invoice_changes import Change, change_invoice
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from receivables.clock import Clock
-    from receivables.domain import Customer, Invoice, InvoiceDocument
+    from receivables.domain import AuditEvent, Customer, Invoice, InvoiceDocument
 
 REFERENCES = ("po_number", "contract_reference")  # given as text
 DOCUMENTS = ("delivery_note", "timesheet")  # uploaded as files
@@ -199,6 +199,20 @@ def clean_reference(text: str, what: str) -> str:
     if any(ord(c) < 32 for c in value):
         raise RequirementError(f"the {label} has control characters")
     return value
+
+
+def po_from_erp(invoice: Invoice, events: Sequence[AuditEvent]) -> bool:
+    """Whether the invoice's PO number is the one it came with from the ERP (``events``, its
+    audit trail): a number given afterwards, by the customer's AP on the portal or by a
+    collector, releases a held invoice but is one person's word, never a ground for a credit or
+    a void. An invoice ingested before the ingest event named its PO counts as from the ERP
+    unless a later event gave one."""
+    if not invoice.po_number:
+        return False
+    ingested = next((e for e in events if e.type == "InvoiceIngested"), None)
+    if ingested is not None and "po_number" in ingested.data:
+        return bool(ingested.data["po_number"] == invoice.po_number)
+    return not any(e.data.get("po_number") for e in events if e.type != "InvoiceIngested")
 
 
 def provide_reference(invoice_id: str, what: str, text: str, actor: str, clock: Clock) -> Invoice:

@@ -238,7 +238,20 @@ def next_version(dispute: Dispute, now: str, **changes: Any) -> Dispute:
 
 def gather_facts(invoice: Invoice) -> Facts:
     """What the rules look at, read fresh: the customer's invoices, payments, terms and the PO."""
-    others = tuple(d for d in store.customer_documents(invoice.customer_id) if isinstance(d, Invoice))
+    from receivables.requirements import po_from_erp
+
+    def as_issued(found: Invoice) -> Invoice:
+        # A PO number given after ingest is not the ERP's: the rules see the invoice without it.
+        if not found.po_number or po_from_erp(found, store.invoice_events(found.invoice_id)):
+            return found
+        return replace(found, po_number=None)
+
+    invoice = as_issued(invoice)
+    others = tuple(
+        as_issued(d) if d.po_number and d.total == invoice.total else d
+        for d in store.customer_documents(invoice.customer_id)
+        if isinstance(d, Invoice)
+    )
     payments = tuple(store.customer_payments(invoice.customer_id))
     terms = load_terms(invoice.customer_id)
     return Facts(

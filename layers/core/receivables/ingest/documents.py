@@ -368,6 +368,7 @@ class DocumentWriter:
                 "seller_id": invoice.seller_id,
                 "customer_id": invoice.customer_id,
                 "currency": invoice.currency,
+                "po_number": invoice.po_number,  # the ERP's: see requirements.po_from_erp
                 "amount_due": invoice.balance.to_decimal_string(),
                 "amount_due_minor": invoice.balance.minor,
                 "issue_date": invoice.issue_date.isoformat(),
