@@ -138,7 +138,8 @@ class Query:
         value = self.raw.get(name)
         if value is None:
             return default
-        if not value.isdigit() or not low <= int(value) <= high:
+        # isascii: str.isdigit() is true of "²" and "①", which int() refuses.
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
             self.errors.append(FieldError(name, f"must be a whole number from {low} to {high}"))
             return default
         return int(value)
@@ -1436,7 +1437,7 @@ def invoice_document(who: str, invoice_id: str, index: str) -> Response:
     """A document kept with the invoice (1-based ``index``): a download link valid five minutes,
     which makes the browser save it as the type its bytes showed."""
     invoice = invoice_or_404(invoice_id)
-    n = int(index) if index.isdigit() else 0
+    n = int(index) if index.isascii() and index.isdigit() else 0
     if not 0 < n <= len(invoice.documents):
         raise NotFoundError(f"invoice {invoice_id} has no document {index}")
     document = invoice.documents[n - 1]

@@ -181,3 +181,22 @@ def test_no_field_of_any_route_overflows_on_a_huge_exponent(call: Any) -> None:
                 if status >= 500:
                     wrong.append((method, path, name, value, answer))
     assert wrong == []
+
+
+def test_unicode_digits_in_a_number_are_a_400_not_a_500(call: Any) -> None:
+    wrong = []
+    for resource in ("/invoices", "/customers", "/payments", "/worklist", "/deductions", "/forecast"):
+        for value in ("²", "①", "٣"):
+            name = "weeks" if resource == "/forecast" else "limit"
+            status, answer = call("GET", resource, resource, role="viewer", query={name: value})
+            if status != 400:
+                wrong.append((resource, value, status, answer))
+    assert wrong == []
+
+
+def test_an_identifier_too_long_for_a_key_never_reaches_dynamodb(aws: Aws) -> None:
+    from receivables import store
+
+    long_id = "inv_" + "x" * 20_000
+    assert store.get_invoice(long_id) is None and store.get_heads([long_id]) == {}
+    assert store.get_customer("cus_" + "y" * 5000) is None and store.get_document("P#" + "z" * 5000) is None

@@ -153,7 +153,9 @@ def customer_currency(customer_id: str | None) -> str:
 
 def invoice_or_404(invoice_id: str) -> Invoice:
     """The invoice, or `NotFoundError`."""
-    invoice = store.get_invoice(invoice_id) if invoice_id.startswith("inv_") else None
+    invoice = (
+        store.get_invoice(invoice_id) if invoice_id.startswith("inv_") and len(invoice_id) < 100 else None
+    )
     if invoice is None:
         raise NotFoundError(f"no invoice {invoice_id}")
     return invoice

@@ -438,7 +438,7 @@ def _rating_row(row: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, A
     if not who.startswith("cus_") and ":" not in who:
         return {"field": "customer", "reason": "must be a customer id (cus_…) or an identifier (vat:…)"}, {}
     raw = (row.get("rating") or "").strip()
-    if not raw.isdigit() or not 0 <= int(raw) <= 100:
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 100:
         return {"field": "rating", "reason": f"must be a whole number from 0 to 100, not {raw!r}"}, {}
     agency = (row.get("agency") or "").strip()
     if not 0 < len(agency) <= 100:

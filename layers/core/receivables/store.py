@@ -1120,6 +1120,8 @@ def credit_note_creation(credit_note: CreditNote, event: AuditEvent) -> Creation
 # --- reads --------------------------------------------------------------------------------------
 def get_invoice(invoice_id: str) -> Invoice | None:
     """The invoice ``invoice_id``, or None."""
+    if not _fits(invoice_id):
+        return None
     try:
         record = InvoiceRecord.get(invoice_pk(invoice_id), HEAD, consistent_read=True)
     except InvoiceRecord.DoesNotExist:
@@ -1129,6 +1131,8 @@ def get_invoice(invoice_id: str) -> Invoice | None:
 
 def get_credit_note(credit_note_id: str) -> CreditNote | None:
     """The credit note ``credit_note_id``, or None."""
+    if not _fits(credit_note_id):
+        return None
     try:
         record = CreditNoteRecord.get(credit_note_pk(credit_note_id), HEAD, consistent_read=True)
     except CreditNoteRecord.DoesNotExist:
@@ -1138,6 +1142,8 @@ def get_credit_note(credit_note_id: str) -> CreditNote | None:
 
 def get_payment(payment_id: str) -> Payment | None:
     """The payment ``payment_id``, or None."""
+    if not _fits(payment_id):
+        return None
     try:
         record = PaymentRecord.get(payment_pk(payment_id), HEAD, consistent_read=True)
     except PaymentRecord.DoesNotExist:
@@ -1170,11 +1176,19 @@ def unapplied_payments(currency: str, limit: int = 100) -> list[Payment]:
 
 def get_customer(customer_id: str) -> Customer | None:
     """The customer ``customer_id``, or None."""
+    if not _fits(customer_id):
+        return None
     try:
         record = CustomerRecord.get(customer_pk(customer_id), HEAD, consistent_read=True)
     except CustomerRecord.DoesNotExist:
         return None
     return _customer(record)
+
+
+def _fits(identifier: str) -> bool:
+    """Whether ``identifier`` can be part of a key: DynamoDB refuses a partition key over 2048
+    bytes with a ValidationException, which must not be what a crafted id from a request meets."""
+    return len(identifier) <= 256
 
 
 def _batch_get(keys: Iterable[tuple[str, str]]) -> Iterator[LedgerRecord]:
@@ -1185,7 +1199,9 @@ def _batch_get(keys: Iterable[tuple[str, str]]) -> Iterator[LedgerRecord]:
 
 def get_heads(document_ids: Iterable[str]) -> dict[str, Invoice | CreditNote]:
     """Invoices and credit notes by id (``inv_…``, ``cn_…``), fetched in batches."""
-    keys = [(invoice_pk(i) if i.startswith("inv_") else credit_note_pk(i), HEAD) for i in document_ids]
+    keys = [
+        (invoice_pk(i) if i.startswith("inv_") else credit_note_pk(i), HEAD) for i in document_ids if _fits(i)
+    ]
     found: dict[str, Invoice | CreditNote] = {}
     for record in _batch_get(keys):
         if isinstance(record, InvoiceRecord):
@@ -1300,6 +1316,8 @@ def _dispute(record: DisputeRecord) -> Dispute:
 
 def get_dispute(dispute_id: str) -> Dispute | None:
     """A dispute by id (a consistent GetItem)."""
+    if not _fits(dispute_id):
+        return None
     try:
         return _dispute(DisputeRecord.get(dispute_pk(dispute_id), HEAD, consistent_read=True))
     except DisputeRecord.DoesNotExist:
@@ -1335,6 +1353,8 @@ def open_disputes(limit: int = 200) -> list[Dispute]:
 
 def get_document(pk: str, sk: str = HEAD) -> tuple[dict[str, Any], int] | None:
     """A JSON document and its version, or None."""
+    if not (_fits(pk) and _fits(sk)):
+        return None
     try:
         record = DocumentRecord.get(pk, sk, consistent_read=True)
     except DocumentRecord.DoesNotExist:

@@ -407,7 +407,7 @@ class Portal:
         if isinstance(own, Answer):
             return own
         _, customer, invoice = own
-        n = int(index) if index.isdigit() else 0
+        n = int(index) if index.isascii() and index.isdigit() else 0
         document = invoice.documents[n - 1] if 0 < n <= len(invoice.documents) else None
         data = (
             self.read_object(invoice.source.bucket, document.key) if document and self.read_object else None
@@ -499,7 +499,7 @@ class Portal:
             return self.denied(exc)
         language = language_of(customer.language)
         chosen = list(dict.fromkeys(fields.get("invoice", [])))
-        heads = store.get_heads(i for i in chosen[:100] if i.startswith("inv_"))
+        heads = store.get_heads(i for i in chosen[:100] if i.startswith("inv_") and len(i) < 100)
         invoices = [h for h in heads.values() if isinstance(h, Invoice)]
         payable = [
             i
