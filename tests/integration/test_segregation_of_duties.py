@@ -502,3 +502,35 @@ def test_a_bad_proposal_is_refused_when_proposed_not_when_approved(api: Any) -> 
         "standing_po.valid_until",
     }
     assert api("GET", "/approvals", role="viewer")[1]["approvals"] == []
+
+
+def test_a_proposal_that_can_no_longer_apply_fails_visibly_and_changes_nothing(api: Any) -> None:
+    acme, bolt = customer_id(api, "Acme Logistics"), customer_id(api, "Bolt Parts")
+    _, proposed = api(
+        "PATCH",
+        "/customers/{customer_id}/contact",
+        f"/customers/{acme}/contact",
+        body={"email": "shared@x.example"},
+        who="col-1",
+        role="collector",
+    )
+    # Meanwhile a controller gives that address to another customer
+    status, _ = api(
+        "PATCH",
+        "/customers/{customer_id}/contact",
+        f"/customers/{bolt}/contact",
+        body={"email": "shared@x.example"},
+        who="ctl-1",
+    )
+    assert status == 200
+    approval_id = proposed["approval"]["approval_id"]
+
+    status, answer = api(
+        "POST", "/approvals/{approval_id}/approve", f"/approvals/{approval_id}/approve", body={}, who="ctl-2"
+    )
+
+    assert status == 409 and "another customer" in answer["message"]
+    _, one = api("GET", "/approvals/{approval_id}", f"/approvals/{approval_id}", role="viewer")
+    assert one["approval"]["status"] == "failed"
+    assert [h["type"] for h in one["history"]] == ["ChangeProposed", "ChangeApproved", "ChangeFailed"]
+    assert store.get_customer(acme).email == "ap@acme.example"  # type: ignore[union-attr]

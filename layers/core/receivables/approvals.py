@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 POLICY_PK = "APPROVAL#policy"
 LISTING = "APPROVALS"
 PENDING = "APPROVALS#pending"
-STATUSES = ("pending", "approved", "rejected")
+STATUSES = ("pending", "approved", "rejected", "failed")
 MODES = ("controller", "four_eyes")
 
 # The actions under the policy, and what each one is.
@@ -247,9 +247,14 @@ def propose(
 
 
 def decide(approval_id: str, approve: bool, note: str, checker: str, clock: Clock) -> Proposal:
-    """The checker approves (the change is applied, then ``ChangeApproved``) or rejects
+    """The checker approves (``ChangeApproved``, then the change is applied) or rejects
     (``ChangeRejected``: nothing changes). The checker must not be the proposer
-    (`SelfApprovalError`); a decided proposal cannot be decided again (`LedgerError`)."""
+    (`SelfApprovalError`); a decided proposal cannot be decided again (`LedgerError`).
+
+    The decision is written first, on condition that the proposal is still the version read, so
+    of two controllers deciding at once one wins and the other gets a `LedgerError`; a change that
+    can no longer be applied (the address became another customer's meanwhile) leaves the
+    proposal ``failed`` with the reason (``ChangeFailed``) and raises."""
     proposal = get_proposal(approval_id)
     if proposal is None:
         raise LookupError(f"no approval {approval_id}")
@@ -258,8 +263,6 @@ def decide(approval_id: str, approve: bool, note: str, checker: str, clock: Cloc
     if proposal.proposed_by == checker:
         raise SelfApprovalError("you proposed this change: another controller must decide it")
     at = iso_timestamp(clock.now())
-    if approve:
-        APPLIERS[proposal.action](proposal, checker, clock)
     decided = Proposal(
         **{
             **proposal.to_json(),
@@ -271,7 +274,20 @@ def decide(approval_id: str, approve: bool, note: str, checker: str, clock: Cloc
         version=proposal.version,
     )
     kind = "ChangeApproved" if approve else "ChangeRejected"
-    return _write(decided, kind, {"approval_id": approval_id, "note": note}, checker, at)
+    try:
+        decided = _write(decided, kind, {"approval_id": approval_id, "note": note}, checker, at)
+    except store.ConcurrentChangeError:
+        raise LedgerError("the proposal was decided meanwhile: read it again") from None
+    if approve:
+        try:
+            APPLIERS[proposal.action](proposal, checker, clock)
+        except Exception as exc:
+            failed = Proposal(
+                **{**decided.to_json(), "status": "failed", "note": str(exc)}, version=decided.version
+            )
+            _write(failed, "ChangeFailed", {"approval_id": approval_id, "reason": str(exc)}, checker, at)
+            raise
+    return decided
 
 
 def _apply_contact_change(proposal: Proposal, checker: str, clock: Clock) -> None:
