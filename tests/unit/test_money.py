@@ -104,11 +104,25 @@ def test_decimal_strings_at_the_edges(money: Money, text: str) -> None:
     assert money.to_decimal_string() == text
 
 
-@given(minor=minor_units, currency=currencies)
+# What the edges take: under 10^15 major units, so under 10^15 minor units in every currency.
+parseable_minor_units = st.integers(min_value=-(10**15 - 1), max_value=10**15 - 1)
+
+
+@given(minor=parseable_minor_units, currency=currencies)
 def test_decimal_string_round_trips(minor: int, currency: str) -> None:
     money = Money(minor, currency)
     assert Money.parse(money.to_decimal_string(), currency) == money
     assert Money.from_decimal(money.to_decimal(), currency) == money
+
+
+@given(
+    major=st.integers(min_value=10**15, max_value=10**40), currency=currencies, sign=st.sampled_from([1, -1])
+)
+def test_an_amount_of_a_quadrillion_major_units_or_more_is_refused_never_rounded(
+    major: int, currency: str, sign: int
+) -> None:
+    with pytest.raises(MoneyError, match="out of range"):
+        Money.parse(str(sign * major), currency)
 
 
 @given(a=minor_units, b=minor_units, c=minor_units, currency=currencies)
