@@ -371,13 +371,28 @@ def test_a_pricing_claim_is_credited_once_however_many_short_payments_repeat_it(
     conserved("D-2")
 
 
-def test_an_early_payment_discount_is_given_once_per_invoice(ledger: Aws) -> None:
-    # D-1 is 2380.00 on 2/10 net 30: the discount is 47.60, however often it is deducted.
+def test_a_token_payment_on_time_earns_no_early_payment_discount(ledger: Aws) -> None:
+    # D-1 is 2380.00 on 2/10 net 30: a discount of 47.60 is earned by paying the other 2332.40.
     for n in range(3):
-        record_receipt(bank(f"tx-s{n}", "100.00", "D-1 less 2% skonto"), ledger.clock)
+        outcome = record_receipt(bank(f"tx-s{n}", "0.01", "D-1 less 2% skonto"), ledger.clock)
+        assert [p["validity"] for p in outcome.deductions[0]["parts"]] == ["invalid"]
 
-    assert invoice("D-1").credited == eur("47.60")
+    assert invoice("D-1").credited.is_zero()
     conserved("D-1")
+
+
+def test_a_discount_over_the_controllers_limit_waits_for_the_owner(ledger: Aws) -> None:
+    from receivables import approvals
+
+    policy = approvals.policy_from_json(
+        {"modes": dict.fromkeys(approvals.ACTIONS, "controller"), "auto_credit": {"EUR": "40.00"}}
+    )
+    approvals.save_policy(policy, 0, "ctl-1", ledger.clock)
+
+    outcome = record_receipt(bank("tx-big", "2332.40", "D-1 less 2% skonto"), ledger.clock)
+
+    assert [(p["amount"], p["validity"]) for p in outcome.deductions[0]["parts"]] == [("47.60", "open")]
+    assert invoice("D-1").credited.is_zero()
 
 
 def test_an_overbilling_a_dispute_credited_is_not_credited_again_by_a_deduction(ledger: Aws) -> None:

@@ -365,7 +365,9 @@ def check_discount(
 ) -> list[Part]:
     """An early-payment discount taken: valid within the terms' period up to the discount's
     amount (one minor unit of rounding allowed); what is taken late, without terms granting it,
-    or beyond the discount is invalid and chased."""
+    or beyond the discount is invalid and chased. A discount is earned by paying the rest in the
+    period: a "discount" that leaves more than the discount again unpaid (a token payment
+    calling itself a Skonto) earns nothing, and all of it is chased."""
     if discount is None:
         return [
             replace_validity(
@@ -400,6 +402,17 @@ def check_discount(
             )
         ]
     excess = part.amount - allowed
+    if excess > allowed:
+        return [
+            replace_validity(
+                part,
+                "invalid",
+                f"a {discount.percent} % discount is earned by paying the rest by {deadline}; "
+                f"{excess} beyond the {allowed} it allows was left unpaid",
+                "discount_beyond",
+                facts,
+            )
+        ]
     return [
         replace_validity(
             Part(part.reason, allowed, part.code, part.note),
@@ -494,18 +507,24 @@ def cap_cumulative(parts: Sequence[Part], already: dict[str, Money]) -> list[Par
     return kept
 
 
+CREDITED_BY_CHECK = frozenset({PRICING, EARLY_PAYMENT_DISCOUNT})
+
+
 def hold_for_controller(parts: Sequence[Part], limit: Money, before: Money) -> list[Part]:
-    """Valid pricing parts made open again, for the owner's decision (a controller's), when they
-    and the pricing credits given on the invoice ``before`` come to more than ``limit``: what
-    the price list or PO bears out is only data finance filed, and credit notes above the limit
-    must not follow from one person's filing alone (segregation of duties), nor from many small
-    claims. The check's finding is kept in the part's check text."""
-    pricing = sum((p.amount for p in parts if p.reason == PRICING and p.validity == "valid"), before)
-    if pricing <= limit:
+    """Valid parts (a pricing claim, a discount: what a check credits) made open again, for the
+    owner's decision (a controller's), when they and what the invoice was credited ``before``
+    come to more than ``limit``: a check rests on data people filed or typed (a price list, a PO,
+    the date a payment is recorded as received), and credit notes above the limit must not
+    follow from one person's word alone (segregation of duties), nor from many small claims. The
+    check's finding is kept in the part's check text."""
+    credited = sum(
+        (p.amount for p in parts if p.reason in CREDITED_BY_CHECK and p.validity == "valid"), before
+    )
+    if credited <= limit:
         return list(parts)
     held = []
     for part in parts:
-        if part.reason == PRICING and part.validity == "valid":
+        if part.reason in CREDITED_BY_CHECK and part.validity == "valid":
             check = (
                 f"{part.check}; with {before} credited before, above the {limit} credited without a "
                 "controller: for the owner to decide"

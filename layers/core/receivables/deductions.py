@@ -251,13 +251,12 @@ def _take(
 
     now = iso_timestamp(clock.now())
     already = credited_by_reason(invoice.invoice_id, invoice.currency)
-    pricing_before = already.get(PRICING, Money.zero(invoice.currency))
     parts = [
         c
         for p in split(invoice.balance, lines, invoice.customer_id, policy)
         for c in cap_cumulative(_checked(p, invoice, paid_on), already)
     ]
-    parts = hold_for_controller(parts, load_policy().auto_credit_limit(invoice.currency), pricing_before)
+    parts = hold_for_controller(parts, load_policy().auto_credit_limit(invoice.currency), invoice.credited)
     open_parts = [p for p in parts if p.validity == "open"]
     main = max(open_parts, key=lambda p: p.amount.minor).reason if open_parts else None
     owner = policy.owner_for(main, invoice.customer_id) if main else None
