@@ -411,3 +411,12 @@ def test_an_overbilling_a_dispute_credited_is_not_credited_again_by_a_deduction(
 
     assert invoice("D-2").credited == eur("50.00"), "and the deduction does not credit it twice"
     conserved("D-2")
+
+
+def test_a_discount_is_not_earned_by_calling_the_unpaid_rest_another_reason(ledger: Aws) -> None:
+    # 0.01 paid on a 2380.00 invoice on 2/10 net 30, "Skonto 47.60, freight 2332.39"
+    outcome = record_receipt(bank("tx-fr", "0.01", "D-1 Skonto 47.60 freight 2332.39"), ledger.clock)
+
+    parts = {p["reason"]: p["validity"] for p in outcome.deductions[0]["parts"]}
+    assert parts["early_payment_discount"] == "open", "it stands or falls with the rest: the owner decides"
+    assert invoice("D-1").credited.is_zero()

@@ -361,13 +361,20 @@ def _merged(parts: Iterable[Part]) -> list[Part]:
 
 # --- checks -------------------------------------------------------------------------------------
 def check_discount(
-    part: Part, discount: CashDiscount | None, issue_date: date, paid_on: date, payable: Money
+    part: Part,
+    discount: CashDiscount | None,
+    issue_date: date,
+    paid_on: date,
+    payable: Money,
+    shortfall: Money | None = None,
 ) -> list[Part]:
     """An early-payment discount taken: valid within the terms' period up to the discount's
     amount (one minor unit of rounding allowed); what is taken late, without terms granting it,
     or beyond the discount is invalid and chased. A discount is earned by paying the rest in the
     period: a "discount" that leaves more than the discount again unpaid (a token payment
-    calling itself a Skonto) earns nothing, and all of it is chased."""
+    calling itself a Skonto) earns nothing, and all of it is chased. ``shortfall`` is everything
+    the payment left owing, whatever reasons the remittance gives for the rest of it: a discount
+    is not earned by calling the unpaid balance freight."""
     if discount is None:
         return [
             replace_validity(
@@ -395,6 +402,15 @@ def check_discount(
     allowed = Money(discount.of(payable.minor), payable.currency)
     within = f"{discount.percent} % of {payable} within {discount.days} days (until {deadline})"
     facts |= {"allowed": allowed.to_decimal_string()}
+    elsewhere = (shortfall or part.amount) - part.amount  # the rest of the shortfall, other reasons'
+    if part.amount - allowed <= allowed < elsewhere:
+        # The payment left more unpaid than the discount, under other reasons: the discount
+        # stands or falls with them, so their owner decides it too.
+        check = (
+            f"a {discount.percent} % discount is earned by paying the rest by {deadline}; "
+            f"{elsewhere} of the rest is claimed for other reasons: for the owner to decide"
+        )
+        return [Part(part.reason, part.amount, part.code, part.note, "open", check, "", facts)]
     if part.amount.minor <= allowed.minor + 1:
         return [
             replace_validity(

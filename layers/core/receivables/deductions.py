@@ -338,7 +338,7 @@ def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
 
         payment_terms = parse_payment_terms(invoice.payment_terms)
         discount = payment_terms.discount if payment_terms is not None else None
-        return check_discount(part, discount, invoice.issue_date, paid_on, invoice.payable)
+        return check_discount(part, discount, invoice.issue_date, paid_on, invoice.payable, invoice.balance)
     if part.reason == PRICING:
         from receivables.disputes.analysis import price_or_quantity
         from receivables.disputes.service import load_purchase_order, load_terms
