@@ -1523,6 +1523,7 @@ def _monthly(
         isinstance(position, dict)
         and set(position) == {"month", "key"}
         and isinstance(position["month"], str)
+        and (not cursor or (len(position["month"]) == 7 and position["month"][4] == "-"))
     ):
         raise CursorError("not a position of this listing")
     out: list[LedgerRecord] = []
