@@ -15,6 +15,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from receivables_local.clock import WorkCounter
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -83,10 +85,18 @@ def _authorize(event: dict[str, Any], token: str) -> dict[str, Any] | None:
     return {**event, "requestContext": context}
 
 
-def _handler_class(gateways: list[Any], mailbox: Callable[[], list[dict[str, Any]]] | None) -> type[Any]:
+def _handler_class(
+    gateways: list[Any], mailbox: Callable[[], list[dict[str, Any]]] | None, in_flight: WorkCounter
+) -> type[Any]:
     """The request handler for these apps (and the SES mailbox, if given)."""
     return type(
-        "Handler", (_Handler,), {"gateways": gateways, "mailbox": staticmethod(mailbox) if mailbox else None}
+        "Handler",
+        (_Handler,),
+        {
+            "gateways": gateways,
+            "mailbox": staticmethod(mailbox) if mailbox else None,
+            "in_flight": in_flight,
+        },
     )
 
 
@@ -96,11 +106,16 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     gateways: list[Any] = []
     mailbox: Callable[[], list[dict[str, Any]]] | None = None
+    in_flight: WorkCounter
 
     def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _handle(self) -> None:
+        with self.in_flight:
+            self._answer()
+
+    def _answer(self) -> None:
         from chalice.local import ForbiddenError, LocalGatewayException
 
         length = int(self.headers.get("content-length", "0") or 0)
@@ -186,8 +201,9 @@ class ApiServer:
             for f in functions
         ]
         self.gateways = [LocalGateway(app, Config()) for app in apps]
-
-        handler = _handler_class(self.gateways, mailbox)
+        # For the local clock: time does not move while a request is being answered.
+        self.in_flight = WorkCounter("HTTP API requests")
+        handler = _handler_class(self.gateways, mailbox, self.in_flight)
         self._server = _LocalHttpServer(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
 

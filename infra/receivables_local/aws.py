@@ -68,6 +68,7 @@ class StreamReader:
         self._client = streams_client
         self._arn = stream_arn
         self._iterators: dict[str, str] = {}
+        self.records_read = 0  # every record read so far, matched by a filter or not
 
     def read(self) -> list[dict[str, Any]]:
         """Every record added since the last call, in the event shape Lambda delivers."""
@@ -83,6 +84,7 @@ class StreamReader:
             )
             while iterator:
                 page = self._client.get_records(ShardIterator=iterator, Limit=1000)
+                self.records_read += len(page["Records"])
                 for record in page["Records"]:
                     record["eventSourceARN"] = self._arn
                     created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")

@@ -35,14 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument(
             "--port-base", type=int, default=DEFAULT_PORT_BASE, help="first port; the services use N, N+1, …"
         )
-        command.add_argument(
-            "--time-scale",
-            type=_positive,
-            default=1.0,
-            help="simulated seconds per real second (86400: a day a second)",
-        )
         command.add_argument("--state-dir", type=Path, default=None, help="where local.json is written")
-    demo.set_defaults(time_scale=86400.0)
+    local.add_argument(
+        "--time-scale",
+        type=_positive,
+        default=1.0,
+        help="simulated seconds per real second while the system is idle (86400: a day a second); "
+        "time stands still while work is pending",
+    )
     reconcile = commands.add_parser(
         "reconcile",
         help="check that the books balance (exit 1 when anything does not)",
@@ -71,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_reconcile(args, sys.stdout)
     from receivables_local.demo import run_demo
 
-    return run_demo(
-        sys.stdout, port_base=args.port_base, time_scale=args.time_scale, state_dir=args.state_dir
-    )
+    return run_demo(sys.stdout, port_base=args.port_base, state_dir=args.state_dir)
 
 
 def run_local(args: Any) -> int:

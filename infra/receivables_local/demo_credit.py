@@ -11,7 +11,6 @@ from each customer's payment behaviour.
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -31,10 +30,10 @@ def credit_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
     path = f"/customers/{willow['customer_id']}"
     status, _ = api("PUT", f"{path}/credit-limit", {"limit": "3500.00", "currency": "EUR"})
     print(f"   a controller sets Willow Labs' credit limit to 3500.00 EUR: {status}", file=out)
-    _print_exposure(api, path, out)
+    _print_exposure(runtime, api, path, out)
     status, _ = api("PUT", f"{path}/open-orders", {"amount": "600.00", "currency": "EUR"})
     print(f"   the ERP reports an open order of 600.00 EUR: {status}", file=out)
-    _print_exposure(api, path, out)
+    _print_exposure(runtime, api, path, out)
     key = "inbox/2027-03/willow-2.csv"
     rows = (
         "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount,po_number\n"
@@ -43,7 +42,7 @@ def credit_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
     s3.put_object(Bucket=bucket, Key=key, Body=rows.encode())
     runtime.settle()
     print("   " + file_line(key, report_of(s3, bucket, key)), file=out)
-    _print_exposure(api, path, out, wait_for_level=100)
+    _print_exposure(runtime, api, path, out, wait_for_level=100)
     _, events = api("GET", f"{path}")
     print(
         f"   Willow Labs is on credit hold: {'yes' if events['customer']['credit_hold'] else 'no'}", file=out
@@ -65,13 +64,15 @@ def credit_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
         print(f"   {currency}: {shown or 'nothing'}{more}; later {row['later']}", file=out)
 
 
-def _print_exposure(api: Any, path: str, out: TextIO, wait_for_level: int | None = None) -> None:
-    deadline = time.monotonic() + 30
-    while True:
+def _print_exposure(
+    runtime: LocalRuntime, api: Any, path: str, out: TextIO, wait_for_level: int | None = None
+) -> None:
+    def exposure_seen() -> dict[str, Any] | None:
         _, seen = api("GET", f"{path}/exposure")
-        if wait_for_level is None or seen["credit_level"] >= wait_for_level or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+        reached = wait_for_level is None or seen["credit_level"] >= wait_for_level
+        return dict(seen) if reached else None
+
+    seen = runtime.wait_until(exposure_seen, what=f"credit level {wait_for_level}")
     exposure = seen["exposure"]
     print(
         f"   exposure {exposure['total']} EUR (receivables {exposure['receivables']}, open orders "
@@ -135,14 +136,12 @@ def _deductions(runtime: LocalRuntime, s3: Any, bucket: str, api: Any, out: Text
                 f"     deduction of {taken['amount']} EUR on {taken['number']}: {parts}{credited}{routed}",
                 file=out,
             )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        mails = [m for m in runtime.mailbox(seen) if "Deduction:" in str(m["Subject"])]
-        if mails:
-            to = ", ".join(dict.fromkeys(mails[0]["Destination"]["ToAddresses"]))
-            print(f"   {to} is mailed: {str(mails[0]['Subject']).strip()}", file=out)
-            break
-        time.sleep(0.2)
+    mails = runtime.wait_until(
+        lambda: [m for m in runtime.mailbox(seen) if "Deduction:" in str(m["Subject"])],
+        what="the deduction's mail to its owner",
+    )
+    to = ", ".join(dict.fromkeys(mails[0]["Destination"]["ToAddresses"]))
+    print(f"   {to} is mailed: {str(mails[0]['Subject']).strip()}", file=out)
     _, report = api("GET", "/deductions/report")
     eur = report["currencies"]["EUR"]
     reasons = ", ".join(f"{r} {v['taken']}" for r, v in eur["by_reason"].items())

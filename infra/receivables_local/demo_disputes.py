@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import time
 import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any, TextIO
@@ -90,7 +89,7 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
         link, [("reason", "billed_twice"), ("comment", "Same crates as INV-2027-0101.")]
     )
     print(f"\n   Orchard Supplies disputes INV-2027-0102 from its email: {status} '{_title(page)}'", file=out)
-    orchard = _wait(lambda: _final(store, "INV-2027-0102"), lambda: _history(store, "INV-2027-0102"))
+    orchard = _wait(runtime, lambda: _final(store, "INV-2027-0102"), lambda: _history(store, "INV-2027-0102"))
     _print_dispute(runtime, orchard.dispute_id, out)
     print(
         f"   -> INV-2027-0102 {_state(store, 'INV-2027-0102')}; "
@@ -114,7 +113,9 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
         f"attaches a PDF straight to S3: {stored} -> {attached}",
         file=out,
     )
-    waiting = _wait(lambda: _waiting(store, "INV-2027-0201"), lambda: _history(store, "INV-2027-0201"))
+    waiting = _wait(
+        runtime, lambda: _waiting(store, "INV-2027-0201"), lambda: _history(store, "INV-2027-0201")
+    )
     api = runtime.api_endpoint or ""
     token = runtime.connection["api_token"]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -137,7 +138,7 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
         decided = response.status
     print(f"   finance accepts a 500.00 EUR credit (POST /disputes/{{id}}/decision): {decided}", file=out)
-    lumen = _wait(lambda: _final(store, "INV-2027-0201"), lambda: _history(store, "INV-2027-0201"))
+    lumen = _wait(runtime, lambda: _final(store, "INV-2027-0201"), lambda: _history(store, "INV-2027-0201"))
     _print_dispute(runtime, lumen.dispute_id, out)
     print(f"   -> INV-2027-0201 {_state(store, 'INV-2027-0201')} (dunning resumes on what is left)", file=out)
     told = _outcome_mails(runtime)
@@ -185,14 +186,11 @@ def _title(page: str) -> str:
     return html.unescape(found.group(1)) if found else ""
 
 
-def _wait(check: Callable[[], Any], story: Callable[[], str], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise TimeoutError(f"the dispute did not get there in time: {story()}")
+def _wait(runtime: LocalRuntime, check: Callable[[], Any], story: Callable[[], str]) -> Any:
+    try:
+        return runtime.wait_until(check, what="the dispute's next step")
+    except TimeoutError as exc:
+        raise TimeoutError(f"the dispute did not get there in time: {story()}") from exc
 
 
 def _history(store: Any, number: str) -> str:
@@ -246,16 +244,20 @@ def _print_dispute(runtime: LocalRuntime, dispute_id: str, out: TextIO) -> None:
     print(f"   status {dispute['status']}: {resolution.get('action')}{amount}", file=out)
 
 
-def _outcome_mails(runtime: LocalRuntime, expected: int = 2, timeout: float = 30.0) -> list[str]:
+def _outcome_mails(runtime: LocalRuntime, expected: int = 2) -> list[str]:
     """The subjects of the outcome emails sent so far; the workflow sends each one after the
-    dispute's final status, so wait (a while) for the ``expected`` two."""
-    deadline = time.monotonic() + timeout
-    while True:
-        told = [
+    dispute's final status, so wait for the ``expected`` two."""
+
+    def told() -> list[str]:
+        return [
             str(m["Subject"])
             for m in runtime.mailbox()
             if m.get("Headers", {}).get("X-Receivables-Mail", "").startswith("dispute_outcome")
         ]
-        if len(told) >= expected or time.monotonic() > deadline:
-            return told
-        time.sleep(0.1)
+
+    try:
+        return runtime.wait_until(
+            lambda: told() if len(told()) >= expected else None, what="the outcome mails"
+        )
+    except TimeoutError:
+        return told()

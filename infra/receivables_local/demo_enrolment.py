@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.parse
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from receivables_local.demo import file_line, http, report_of
@@ -111,8 +111,7 @@ def enrolment_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, 
     _, requests = api("GET", "/document-requests")
     print(f"   finance's open documentation requests: {requests['count']}", file=out)
 
-    time.sleep(WAIT_DAYS * 86400 / runtime.time_scale)
-    runtime.settle()
+    runtime.advance(timedelta(days=WAIT_DAYS))
     _, held = api("GET", f"/invoices/{_invoice_id(requests)}")
     reminders = [h for h in held["history"] if h["type"] == "DocumentsReminded"]
     print(f"   {WAIT_DAYS} days on, the sweep has reminded the request {len(reminders)} time(s)", file=out)
@@ -195,16 +194,19 @@ def _new_mail(runtime: LocalRuntime, seen: int) -> list[dict[str, Any]]:
     return runtime.mailbox(seen)
 
 
-def _wait_for_link(runtime: LocalRuntime, seen: int, subject: str, path: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_for_link(runtime: LocalRuntime, seen: int, subject: str, path: str) -> str:
+    def link() -> str | None:
         for message in runtime.mailbox(seen):
             if subject in message["Subject"]:
                 found = re.search(rf"(http://\S+/{path}/[\w.-]+)", message["Body"]["text_part"] or "")
                 if found:
                     return found.group(1)
-        time.sleep(0.1)
-    raise RuntimeError(f"no email about {subject!r} with a {path} link")
+        return None
+
+    try:
+        return runtime.wait_until(link, within=timedelta(days=7), what=f"an email about {subject!r}")
+    except TimeoutError as exc:
+        raise RuntimeError(f"no email about {subject!r} with a {path} link") from exc
 
 
 def _invoice_id(requests: dict[str, Any]) -> str:

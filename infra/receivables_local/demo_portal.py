@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import time
 import urllib.parse
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
@@ -78,13 +77,13 @@ def portal_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
     status, headers, _ = http(checkout, debit.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
     back = headers.get("Location", "").replace(base, "")
     print(f"   IBAN DE89 3704 0044 0532 0130 00 and the mandate: {status}, back to {back}", file=out)
-    _wait(lambda: all(_processing(n) for n in NUMBERS))
+    _wait(runtime, lambda: all(_processing(n) for n in NUMBERS))
     _, _, page = http(base + "/portal", None, {"Cookie": cookie})
     shown = page.count('class="processing"')
     print(f"   the portal shows {shown} invoices as 'payment processing'; the ledger:", file=out)
     for invoice_number in NUMBERS:
         print(f"   -> {invoice_number}: {_state(invoice_number)}, {_processing(invoice_number)}", file=out)
-    _wait(lambda: all(_state(n).startswith("paid") for n in NUMBERS))
+    _wait(runtime, lambda: all(_state(n).startswith("paid") for n in NUMBERS))
     runtime.settle()
     print("   two days later (on the demo's clock) the bank confirms the debit:", file=out)
     for invoice_number in NUMBERS:
@@ -167,9 +166,10 @@ def _autopay(runtime: LocalRuntime, s3: Any, bucket: str, base: str, cookie: str
     from receivables import store
 
     _wait(  # the sweep records its attempt once Stripe answered (the webhook may be first with the money)
-        lambda: any(e.type == "AutopayAttempted" for e in store.invoice_events(_invoice_id(AUTOPAY_INVOICE)))
+        runtime,
+        lambda: any(e.type == "AutopayAttempted" for e in store.invoice_events(_invoice_id(AUTOPAY_INVOICE))),
     )
-    _wait(lambda: _state(AUTOPAY_INVOICE).startswith("paid"))
+    _wait(runtime, lambda: _state(AUTOPAY_INVOICE).startswith("paid"))
 
     attempt = next(
         (e for e in store.invoice_events(_invoice_id(AUTOPAY_INVOICE)) if e.type == "AutopayAttempted"), None
@@ -186,12 +186,8 @@ def _processing(number: str) -> str:
     return f"{debit.amount} by {debit.method} processing" if debit else ""
 
 
-def _wait(probe: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the demo waited too long for the local runtime")
-        time.sleep(0.05)
+def _wait(runtime: LocalRuntime, probe: Callable[[], bool]) -> None:
+    runtime.wait_until(probe, within=timedelta(days=60), what="the portal's next step")
 
 
 def _invoice_id(number: str) -> str:

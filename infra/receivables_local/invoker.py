@@ -105,7 +105,8 @@ class Invoker:
     _queue: queue.Queue[tuple[str, Any, Callable[[], None] | None] | None] = field(
         default_factory=queue.Queue
     )
-    _pending: int = 0
+    _pending: int = 0  # queued, not yet finished
+    _running: int = 0  # synchronous invocations asked for, not yet finished
     _idle: threading.Condition = field(default_factory=threading.Condition)
     _worker: threading.Thread | None = None
 
@@ -167,8 +168,23 @@ class Invoker:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
 
+    def probe(self) -> tuple[bool, int]:
+        """For the local clock: busy while an invocation is queued or running; the progress mark
+        is the number of invocations finished."""
+        with self._idle:
+            return self._pending > 0 or self._running > 0, len(self.history)
+
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
         """Run the function now and return its result (or the error it raised)."""
+        with self._idle:
+            self._running += 1
+        try:
+            return self._invoke(name_or_arn, event)
+        finally:
+            with self._idle:
+                self._running -= 1
+
+    def _invoke(self, name_or_arn: str, event: Any) -> Invocation:
         function = self.find(name_or_arn)
         if function is None:
             invocation = Invocation(name_or_arn, False, None, f"no local function {name_or_arn}")
@@ -186,7 +202,7 @@ class Invoker:
                 return
             name, event, done = item
             try:
-                invocation = self.invoke(name, event)
+                invocation = self._invoke(name, event)
                 if not invocation.ok:
                     log.warning("async invocation of %s failed: %s", name, invocation.error)
             finally:

@@ -277,7 +277,7 @@ def install_runtime(router: Any) -> None:
 
     ``router`` has ``invoke(name_or_arn, event) -> (payload, errored)`` (synchronous, for the
     Invoke API and Step Functions tasks), ``invoke_async(name_or_arn, event)``,
-    ``deliver_rule_target(rule, target, event)``, a ``clock`` and a ``time_scale``.
+    ``deliver_rule_target(rule, target, event)`` and a ``clock`` (receivables_local.clock).
     """
     global _runtime_target
     install()
@@ -382,35 +382,27 @@ def _rule_sender(original: Any) -> Any:
 
 
 # --- time in Step Functions ---------------------------------------------------------------------
-# Wait states wait in real seconds (an event wait), and a TimestampPath is compared with a naive
-# datetime.now(). On the local runtime a wait is in simulated time: Seconds/SecondsPath are
-# divided by the time scale, and Timestamp/TimestampPath are measured against the runtime's clock
-# (timezone-aware, so the process's time zone no longer matters).
+# moto waits in real seconds: a Wait state on an event, a Retry interval with time.sleep, a callback
+# task on its endpoint's event, and a TimestampPath is compared with a naive datetime.now(). On the
+# local runtime every one of those waits is on the runtime's clock (receivables_local.clock), in
+# simulated time: the waiting execution is not busy while it waits, and the clock wakes it when it
+# reaches the instant (a paced clock once the rest of the system is quiescent, a stepped one when
+# a story steps there). Each execution is one unit of the clock's work from StartExecution to its
+# end, so the clock never moves while an execution is between its states. (Our state machines
+# run one thread of an execution at a time; a Map or Parallel state would need a unit per branch.)
 def _install_scaled_waits() -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker, SyncExecutionWorker
 
-    WaitFunction._eval_body = _scaled_wait_body  # type: ignore[method-assign]
-    # A task's TimeoutSeconds (a callback task waiting for its token, say) is simulated time too;
-    # the default (no timeout) stays as it is.
-    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
-
-    def scaled_timeout(self: Any, env: Any) -> int:
-        if self.is_default_value():
-            return int(self.timeout_seconds)
-        scale = float(getattr(_runtime_target, "time_scale", 1.0) or 1.0)
-        return max(1, round(float(self.timeout_seconds) / scale))
-
-    TimeoutSeconds._eval_seconds = scaled_timeout  # type: ignore[method-assign]
-    # A Retry's IntervalSeconds (with its backoff) is simulated time as well: moto sleeps real
-    # seconds, so at a day a second a task retried six times would stall its execution for two
-    # simulated months.
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-
-    retrier_decl.time = _ScaledSleep()  # type: ignore[attr-defined,assignment]
+    WaitFunction._eval_body = _clocked_wait_body  # type: ignore[method-assign]
+    retrier_decl.time = _ClockedSleep()  # type: ignore[attr-defined,assignment]
+    _count_executions(ExecutionWorker, SyncExecutionWorker)
+    _clock_callbacks(CallbackEndpoint)
     original_parse = Timestamp._from_timestamp_string
-
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import timestamp
 
     def get_wait_seconds(self: Any, env: Any) -> int:
         self.string.eval(env=env)
@@ -424,8 +416,80 @@ def _install_scaled_waits() -> None:
     Timestamp._get_wait_seconds = get_wait_seconds  # type: ignore[method-assign]
 
 
-class _ScaledSleep:
-    """``time`` for moto's retrier: ``sleep`` takes simulated seconds; the rest is ``time``'s."""
+def _count_executions(worker: Any, sync_worker: Any) -> None:
+    """An execution is one unit of the clock's work from its start (in the StartExecution
+    request, before its thread runs) to the end of its program."""
+    original_logic = worker._execution_logic
+    original_start = worker.start
+    original_sync_start = sync_worker.start
+
+    def counted(start: Any) -> Any:
+        def begin_then_start(self: Any) -> None:
+            self._local_clock = _runtime_target.clock
+            self._local_clock.work.begin()
+            try:
+                start(self)
+            except BaseException:
+                self._local_clock.work.end()
+                raise
+
+        return begin_then_start
+
+    def execution_logic(self: Any) -> None:
+        try:
+            original_logic(self)
+        finally:
+            clock = getattr(self, "_local_clock", None)
+            if clock is not None:
+                clock.work.end()
+
+    worker._execution_logic = execution_logic
+    worker.start = counted(original_start)
+    sync_worker.start = counted(original_sync_start)
+
+
+def _clock_callbacks(endpoint: Any) -> None:
+    """A task waiting for its token waits on the clock (its TimeoutSeconds is simulated time); the
+    call that brings the outcome (SendTaskSuccess, SendTaskFailure, a stop) wakes it, counted
+    again before that call returns."""
+    from datetime import timedelta
+
+    original_notify = endpoint.notify
+    original_interrupt = endpoint.interrupt_all
+
+    def wait(self: Any, timeout: float | None = None) -> Any:
+        clock = _runtime_target.clock
+        seconds = timeout if timeout is not None else 10 * 365 * 86400
+        sleeper = clock.sleeper(clock.now() + timedelta(seconds=seconds))
+        if sleeper is None:
+            return self._outcome
+        self._local_sleeper = (clock, sleeper)
+        if self._notify_event.is_set():  # the outcome came before the sleeper was in place
+            clock.wake(sleeper)
+        sleeper.event.wait()
+        return self._outcome
+
+    def wake(self: Any) -> None:
+        registered = getattr(self, "_local_sleeper", None)
+        if registered is not None:
+            clock, sleeper = registered
+            clock.wake(sleeper)
+
+    def notify(self: Any, outcome: Any) -> None:
+        original_notify(self, outcome)
+        wake(self)
+
+    def interrupt_all(self: Any) -> None:
+        original_interrupt(self)
+        wake(self)
+
+    endpoint.wait = wait
+    endpoint.notify = notify
+    endpoint.interrupt_all = interrupt_all
+
+
+class _ClockedSleep:
+    """``time`` for moto's retrier: ``sleep`` takes simulated seconds, on the runtime's clock."""
 
     def __getattr__(self, name: str) -> Any:
         import time
@@ -434,23 +498,12 @@ class _ScaledSleep:
 
     @staticmethod
     def sleep(seconds: float) -> None:
-        import time
-
-        scale = float(getattr(_runtime_target, "time_scale", 1.0) or 1.0)
-        time.sleep(max(0.0, seconds) / scale)
+        _runtime_target.clock.sleep(seconds)
 
 
-def _scaled_wait_body(self: Any, env: Any) -> None:
-    import time
-
+def _clocked_wait_body(self: Any, env: Any) -> None:
     simulated = self._get_wait_seconds(env=env)
-    scale = float(getattr(_runtime_target, "time_scale", 1.0) or 1.0)
-    deadline = time.monotonic() + max(0.0, simulated / scale)
-    while env.is_running():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        env.program_state_event.wait(left)
+    _runtime_target.clock.sleep(simulated, interrupted=lambda: not env.is_running())
 
 
 # --- Secrets Manager in CloudFormation -------------------------------------------------------------

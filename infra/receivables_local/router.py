@@ -6,8 +6,12 @@
 - DynamoDB stream event source mappings, polled as Lambda's poller does: batches, filter
   criteria (matched with moto's own EventBridge pattern matcher), ReportBatchItemFailures, and
   the on-failure destination once the retries are spent.
-- Scheduled rules (``rate(...)`` and ``cron(...)``), on the runtime's clock, so an accelerated
-  clock makes a daily schedule fire every few seconds.
+- Scheduled rules (``rate(...)`` and ``cron(...)``), fired by the runtime's clock when it
+  reaches them (a timer source of receivables_local.clock), so an accelerated clock makes a daily
+  schedule fire every few seconds, and a stepped one fires it when a story steps to it.
+
+It is a probe of the clock too: busy while it delivers a batch, or while a stream holds records
+it has not read.
 """
 
 from __future__ import annotations
@@ -17,26 +21,30 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from receivables_local.aws import LOCAL_CONFIG, StreamReader
+from receivables_local.clock import TimerSource
 from receivables_local.schedule import Schedule
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import boto3
 
-    from receivables.clock import Clock
+    from receivables_local.clock import LocalClock
     from receivables_local.invoker import Invoker
     from receivables_local.provision import Stack
 
 log = logging.getLogger("receivables.local.router")
+ACCOUNT = "123456789012"  # moto's default account, the local runtime's
 
 
 @dataclass
 class _StreamPoller:
     source: dict[str, Any]
     reader: StreamReader
+    table: str
     pending: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
 
@@ -50,7 +58,7 @@ class Router:
         session: boto3.session.Session,
         endpoint: str,
         region: str,
-        clock: Clock,
+        clock: LocalClock,
         poll_seconds: float = 0.2,
         time_scale: float = 1.0,
     ) -> None:
@@ -65,12 +73,16 @@ class Router:
         self._schedules: dict[str, tuple[Schedule, datetime]] = {}
         self._schedule_busy: set[str] = set()
         self._stop = threading.Event()
+        self._poll_now = threading.Event()
         self._thread: threading.Thread | None = None
-        self._scheduler: threading.Thread | None = None
         self._events: Any = None
         self._busy_clients = threading.Lock()
         self._busy = threading.Lock()
+        self._delivering = 0
         self.stack: Stack | None = None
+        clock.add_probe("event router", self.probe)
+        clock.add_nudge(self._poll_now.set)
+        clock.add_source(TimerSource("schedules", self._next_schedule, lambda _: self._fire_schedules()))
 
     def client(self, service: str) -> Any:
         """A client of the emulator (a boto3 session makes clients for one thread at a time)."""
@@ -121,7 +133,7 @@ class Router:
                 continue
             table = source["stream"]["table"]
             arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-            self._pollers.append(_StreamPoller(source, StreamReader(streams, arn)))
+            self._pollers.append(_StreamPoller(source, StreamReader(streams, arn), table))
         events = self.client("events")
         for bus in events.list_event_buses()["EventBuses"]:
             for rule in events.list_rules(EventBusName=bus["Name"])["Rules"]:
@@ -131,70 +143,81 @@ class Router:
                     self._schedules[key] = (schedule, schedule.next_after(self.clock.now()))
 
     def start(self) -> None:
-        """Run the pollers and the scheduler, each on its own background thread: a stream
-        delivery waits for its function to run, and a schedule must not wait with it."""
+        """Run the stream pollers on a background thread (the clock fires the schedules)."""
         self._thread = threading.Thread(target=self._loop, name="event-router", daemon=True)
         self._thread.start()
-        self._scheduler = threading.Thread(target=self._schedule_loop, name="event-scheduler", daemon=True)
-        self._scheduler.start()
 
     def stop(self) -> None:
         """Stop polling (what is already queued still runs)."""
         self._stop.set()
-        for thread in (self._thread, self._scheduler):
-            if thread is not None:
-                thread.join(timeout=10)
+        self._poll_now.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
-    def settle(self, timeout: float = 60.0) -> bool:
-        """Wait until every queued invocation ran and every stream is drained."""
-        deadline = datetime.now(UTC) + timedelta(seconds=timeout)
-        while datetime.now(UTC) < deadline:
-            if not self.invoker.wait_idle(timeout=max(0.0, (deadline - datetime.now(UTC)).total_seconds())):
-                return False
-            with self._busy:
-                drained = self._poll_streams() == 0
-            if drained and self.invoker.wait_idle(timeout=0):
-                return True
-        return False
+    def probe(self) -> tuple[bool, tuple[int, ...]]:
+        """For the local clock: busy while a stream is being read or a batch delivered, or while a
+        stream holds records not yet read or delivered; the progress marks are the records read
+        per stream."""
+        with self._busy_clients:
+            delivering = self._delivering > 0
+        read = tuple(p.reader.records_read for p in self._pollers)
+        busy = delivering or any(p.pending or self._unread(p) for p in self._pollers)
+        return busy, read
+
+    def _unread(self, poller: _StreamPoller) -> bool:
+        """Whether the table's stream holds records this poller has not read (moto's stream, read
+        in-process: no request, so the clock may ask as often as it likes)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends[ACCOUNT][self.region].tables.get(poller.table)
+        shard = getattr(table, "stream_shard", None)
+        return shard is not None and len(shard.items) > poller.reader.records_read
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
+        while not self._stop.is_set():
+            self._poll_now.wait(self.poll_seconds)
+            self._poll_now.clear()
             try:
                 with self._busy:
                     self._poll_streams()
             except Exception:
                 log.exception("event router iteration failed")
 
-    def _schedule_loop(self) -> None:
-        # Firing only queues the invocation, so this loop keeps the schedules' time.
-        while not self._stop.wait(min(self.poll_seconds, 0.05)):
-            try:
-                self._fire_schedules()
-            except Exception:
-                log.exception("event scheduler iteration failed")
-
     # --- streams ----------------------------------------------------------------------------
     def _poll_streams(self) -> int:
         """Deliver what the streams hold; returns how many records were delivered."""
         delivered = 0
         for poller in self._pollers:
-            poller.pending.extend(r for r in poller.reader.read() if self._matches(poller.source, r))
-            while poller.pending:
-                batch = poller.pending[: poller.source["batch_size"]]
-                failed_from = self._deliver_batch(poller, batch)
-                if failed_from is None:
-                    del poller.pending[: len(batch)]
-                    poller.attempts = 0
-                    delivered += len(batch)
-                    continue
-                poller.attempts += 1
-                if poller.attempts > poller.source["max_retries"]:
-                    self._send_to_failure_destination(poller.source, batch[failed_from:])
-                    del poller.pending[: len(batch)]
-                    poller.attempts = 0
-                else:
-                    del poller.pending[:failed_from]  # checkpoint: retry from the first failure
-                break
+            if not poller.pending and not self._unread(poller):
+                continue
+            with self._busy_clients:
+                self._delivering += 1
+            try:
+                delivered += self._poll_stream(poller)
+            finally:
+                with self._busy_clients:
+                    self._delivering -= 1
+        return delivered
+
+    def _poll_stream(self, poller: _StreamPoller) -> int:
+        delivered = 0
+        poller.pending.extend(r for r in poller.reader.read() if self._matches(poller.source, r))
+        while poller.pending:
+            batch = poller.pending[: poller.source["batch_size"]]
+            failed_from = self._deliver_batch(poller, batch)
+            if failed_from is None:
+                del poller.pending[: len(batch)]
+                poller.attempts = 0
+                delivered += len(batch)
+                continue
+            poller.attempts += 1
+            if poller.attempts > poller.source["max_retries"]:
+                self._send_to_failure_destination(poller.source, batch[failed_from:])
+                del poller.pending[: len(batch)]
+                poller.attempts = 0
+            else:
+                del poller.pending[:failed_from]  # checkpoint: retry from the first failure
+            break
         return delivered
 
     def _matches(self, source: dict[str, Any], record: dict[str, Any]) -> bool:
@@ -237,6 +260,10 @@ class Router:
             )
 
     # --- schedules --------------------------------------------------------------------------
+    def _next_schedule(self) -> datetime | None:
+        dues = [due for _, due in list(self._schedules.values())]
+        return min(dues) if dues else None
+
     def _fire_schedules(self) -> None:
         """Fire the schedules that are due. At an accelerated clock a schedule can come round
         faster than its function runs: while its last firing is still queued or running, the
@@ -263,10 +290,10 @@ class Router:
             "id": f"scheduled-{rule_name}-{at.strftime('%Y%m%dT%H%M%S')}",
             "detail-type": "Scheduled Event",
             "source": "aws.events",
-            "account": "123456789012",
+            "account": ACCOUNT,
             "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": self.region,
-            "resources": [f"arn:aws:events:{self.region}:123456789012:rule/{rule_name}"],
+            "resources": [f"arn:aws:events:{self.region}:{ACCOUNT}:rule/{rule_name}"],
             "detail": {},
         }
         targets = events.list_targets_by_rule(Rule=rule_name, EventBusName=bus)["Targets"]

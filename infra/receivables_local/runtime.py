@@ -4,6 +4,9 @@
   the local runtime's adapters installed (receivables_local.moto_patches);
 - the stack created from template.yaml (receivables_local.provision);
 - the event router and the in-process Lambda invoker (receivables_local.router, .invoker);
+- the runtime's clock (receivables_local.clock): the wall clock, or simulated time that runs
+  ``time_scale`` times faster while the system is quiescent (and stands while work is pending),
+  or, ``stepped``, time that moves only when `LocalRuntime.advance` is called;
 - the connection file ``.receivables/local.json`` and a banner.
 
 State is in memory and starts empty at every run.
@@ -18,11 +21,12 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from receivables.clock import Clock, ScaledClock, SystemClock
+from receivables import clock as shared_clock
 from receivables_local.api import ApiServer, api_functions, protected_functions
 from receivables_local.aws import FAKE_CREDENTIALS
+from receivables_local.clock import LocalClock, Mode, TimerSource
 from receivables_local.functions import REPO_ROOT
 from receivables_local.invoker import Invoker
 from receivables_local.provision import Stack, provision
@@ -30,9 +34,12 @@ from receivables_local.router import Router
 from receivables_local.stripe_local import LocalStripe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import timedelta
     from pathlib import Path
 
 log = logging.getLogger("receivables.local")
+T = TypeVar("T")
 
 DEFAULT_PORT_BASE = 4566
 # The customary ports: moto/LocalStack 4566, stripe-mock 12111, sam local 3000. With any other
@@ -60,11 +67,14 @@ class LocalRuntime:
     """Start with `start`, stop with `stop`; `connection` is what local.json holds."""
 
     port_base: int = DEFAULT_PORT_BASE
+    # 1.0: the wall clock; above: simulated time that fast while the system is quiescent.
     time_scale: float = 1.0
     state_dir: Path = field(default_factory=lambda: REPO_ROOT / ".receivables")
     region: str = REGION
     function_log_level: str | None = None  # overrides the template's POWERTOOLS_LOG_LEVEL
-    clock: Clock = field(default_factory=SystemClock)
+    # Time moves only on `advance` / `advance_to_next` (the demo and the tests' stories).
+    stepped: bool = False
+    clock: LocalClock = field(init=False)
     # How long a SEPA or ACH debit takes to settle on the local Stripe, on the runtime's clock.
     debit_settlement_seconds: int = 2 * 86400
     stack: Stack | None = None
@@ -75,6 +85,10 @@ class LocalRuntime:
     _api: ApiServer | None = None
     _stripe: LocalStripe | None = None
     _time_origin: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # Replaced at `start` (time starts then); until then the runtime's time is the wall's.
+        self.clock = LocalClock(datetime.now(UTC), "real")
 
     @property
     def aws_endpoint(self) -> str:
@@ -118,8 +132,8 @@ class LocalRuntime:
         _quiet_emulator_logs()
         wall_now = datetime.now(UTC)
         self._time_origin = wall_now
-        if self.time_scale != 1.0:
-            self.clock = ScaledClock(wall_now, self.time_scale, wall_origin=wall_now)
+        self.clock = LocalClock(wall_now, self.clock_mode, self.time_scale)
+        shared_clock.share_clock(self.clock)
         base_env = {
             **FAKE_CREDENTIALS,
             "AWS_REGION": self.region,
@@ -128,22 +142,23 @@ class LocalRuntime:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-            "RECEIVABLES_TIME_SCALE": str(self.time_scale),
-            "RECEIVABLES_TIME_ORIGIN": wall_now.isoformat(),
-            "RECEIVABLES_TIME_ORIGIN_WALL": wall_now.isoformat(),
+            shared_clock.LOCAL_CLOCK_VARIABLE: "local",
         }
         session = boto3.session.Session(region_name=self.region)
         self._stripe = LocalStripe(
             port=self.stripe_port,
             clock=lambda: self.clock.now().timestamp(),
             debit_settlement_seconds=self.debit_settlement_seconds,
+            sweep=False,  # the clock fires its settlements and expiries
         )
         self._stripe.start()
+        self._watch_stripe(self._stripe)
         # The official Stripe client of the functions, pointed at the local Stripe.
         overrides = {"STRIPE_API_BASE": self._stripe.url}
         if self.function_log_level:
             overrides["POWERTOOLS_LOG_LEVEL"] = self.function_log_level
         self.invoker = Invoker(base_environment=base_env, overrides=overrides)
+        self.clock.add_probe("Lambda invocations", self.invoker.probe)
         self.router = Router(
             self.invoker, session, self.aws_endpoint, self.region, self.clock, time_scale=self.time_scale
         )
@@ -170,11 +185,74 @@ class LocalRuntime:
                 protected=protected_functions(self.stack.specs),
             )
             self._api.start()
+            self.clock.add_probe(self._api.in_flight.name, self._api.in_flight.probe)
             self._stripe.add_webhook_endpoint(
                 f"{self._api.url}/webhooks/stripe", secret=self._webhook_secret, enabled_events=["*"]
             )
+        self.clock.start()
         self.started_seconds = time.perf_counter() - started
         self._write_connection_file()
+
+    @property
+    def clock_mode(self) -> Mode:
+        """``real``, ``paced`` (accelerated while quiescent) or ``stepped``."""
+        if self.stepped:
+            return "stepped"
+        return "real" if self.time_scale == 1.0 else "paced"
+
+    def wait_until(
+        self,
+        check: Callable[[], T | None],
+        *,
+        within: timedelta | None = None,
+        timeout: float = 300.0,
+        what: str = "the condition",
+    ) -> T:
+        """What ``check()`` returns once it is truthy, waiting for the system to get there.
+
+        On a stepped clock: settle, check, step to the next scheduled thing (never more than
+        ``within`` of simulated time from now), and again; so a story reacts to each thing as it
+        happens, whatever the machine's speed. On a paced or real clock: check every few
+        milliseconds while time runs on its own. TimeoutError (naming ``what``) once ``within``
+        simulated time or ``timeout`` real seconds have passed without it."""
+        deadline = time.monotonic() + timeout
+        limit = self.clock.now() + within if within is not None else None
+        while True:
+            if self.clock.mode == "stepped":
+                self.clock.wait_quiescent(max(0.0, deadline - time.monotonic()))
+            found = check()
+            if found:
+                return found
+            now = self.clock.now()
+            if time.monotonic() > deadline or (limit is not None and now >= limit):
+                raise TimeoutError(f"{what} did not happen by {now.isoformat()} (the runtime's time)")
+            if self.clock.mode == "stepped":
+                if self.clock.next_due() is None and limit is None:
+                    raise TimeoutError(f"{what} did not happen, and nothing more is scheduled")
+                self.advance_to_next(limit=limit, timeout=max(1.0, deadline - time.monotonic()))
+            else:
+                time.sleep(0.05)
+
+    def _watch_stripe(self, stripe: LocalStripe) -> None:
+        """The local Stripe's settlements and expiries are the clock's to fire; its webhooks and
+        requests in flight keep time still."""
+
+        def next_due() -> datetime | None:
+            due = stripe.next_due()
+            return datetime.fromtimestamp(due, UTC) if due is not None else None
+
+        self.clock.add_source(TimerSource("local Stripe", next_due, lambda _: stripe.run_due()))
+        self.clock.add_probe("local Stripe", stripe.probe)
+
+    def advance(self, delta: timedelta, timeout: float | None = 300.0) -> datetime:
+        """Move the runtime's time forward by ``delta`` (a paced or stepped clock), firing what
+        falls due on the way, in order, and waiting for the work each firing sets off."""
+        return self.clock.advance(delta, timeout=timeout)
+
+    def advance_to_next(self, limit: datetime | None = None, timeout: float | None = 300.0) -> datetime:
+        """Move time to the next scheduled thing (a schedule, a Wait state's end, a debit's
+        settlement…), not past ``limit``, and wait for what it sets off; the new instant."""
+        return self.clock.advance_to_next(limit=limit, timeout=timeout)
 
     def _set_local_secrets(self, session: Any) -> None:
         """The secrets a local client must know: the webhook signing secret is the one in
@@ -221,6 +299,7 @@ class LocalRuntime:
 
     def stop(self) -> None:
         """Stop the router, let queued invocations finish, stop the emulator."""
+        self.clock.stop()
         if self._api is not None:
             self._api.stop()
             self._api = None
@@ -241,16 +320,10 @@ class LocalRuntime:
             moto_api_backend.reset()
 
     def settle(self, timeout: float = 120.0) -> bool:
-        """Wait until every event in flight has been delivered and handled: the local Stripe's
-        webhooks, then what they set off on the bus and streams."""
-        deadline = time.monotonic() + timeout
-        for _ in range(3):
-            left = max(0.0, deadline - time.monotonic())
-            if self._stripe is not None and not self._stripe.wait_for_deliveries(left):
-                return False
-            if self.router is not None and not self.router.settle(max(0.0, deadline - time.monotonic())):
-                return False
-        return True
+        """Wait until the system is quiescent: every event in flight delivered and handled (the
+        local Stripe's webhooks, what they set off on the bus and streams, the executions between
+        their states, the HTTP requests being answered); False if ``timeout`` seconds pass."""
+        return self.clock.wait_quiescent(timeout)
 
     # --- the connection file ---------------------------------------------------------------
     @property
@@ -275,6 +348,7 @@ class LocalRuntime:
             "resources": dict(sorted(self.stack.resources.items())),
             "time": {
                 "scale": self.time_scale,
+                "mode": self.clock_mode,
                 "origin": self._time_origin.isoformat() if self._time_origin else None,
             },
             "state": "in memory; starts empty at every run",
@@ -309,12 +383,19 @@ class LocalRuntime:
             f"  invoice inbox  s3://{bucket}/inbox/",
             f"  ledger table   {self.stack.resources.get('Table', '?')}",
             f"  functions      {', '.join(sorted(self.stack.functions))} (run in-process)",
-            f"  time           x{self.time_scale:g}" + (" (accelerated)" if self.time_scale != 1 else ""),
+            f"  time           {self._time_line()}",
             f"  connection     {self.connection_file}",
             "State is in memory and starts empty at every run. Ctrl-C stops.",
             f"Try: aws --endpoint-url {self.aws_endpoint} s3 cp samples/invoices.csv s3://{bucket}/inbox/",
         ]
         return "\n".join(lines)
+
+    def _time_line(self) -> str:
+        if self.clock_mode == "stepped":
+            return "stepped (moves when the story advances it)"
+        if self.clock_mode == "paced":
+            return f"x{self.time_scale:g} while idle (stands still while work is pending)"
+        return "real"
 
 
 def _message_json(message: Any, region: str) -> dict[str, Any]:

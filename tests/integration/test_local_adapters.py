@@ -15,8 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from receivables.clock import FixedClock
 from receivables_local import moto_patches
+from receivables_local.clock import LocalClock
 from receivables_local.provision import _inline_state_machine_definitions
 from receivables_local.router import Router
 
@@ -30,10 +30,9 @@ ROLE = "arn:aws:iam::123456789012:role/local"
 class RecordingRouter:
     """Stands in for the runtime's router: records what moto hands over."""
 
-    time_scale = 86400.0
-
     def __init__(self) -> None:
-        self.clock = FixedClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
+        # Paced: a simulated day a real second, while no execution is between its states.
+        self.clock = LocalClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC), "paced", 86400.0)
         self.sync: list[tuple[str, Any]] = []
         self.queued: list[tuple[str, Any]] = []
         self.rule_targets: list[tuple[str, dict[str, Any]]] = []
@@ -56,9 +55,13 @@ class RecordingRouter:
 def router() -> Iterator[RecordingRouter]:
     recording = RecordingRouter()
     moto_patches.install_runtime(recording)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        create_role()
-        yield recording
+    recording.clock.start()
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            create_role()
+            yield recording
+    finally:
+        recording.clock.stop()
 
 
 def create_role() -> None:
@@ -266,25 +269,23 @@ class _Invoker:
             done()
 
 
-def test_scheduled_rules_fire_on_the_runtime_clock() -> None:
+def test_scheduled_rules_fire_when_the_runtime_clock_reaches_them() -> None:
     with mock_aws():
         create_role()
         arn = make_function()
         events = boto3.client("events", region_name=REGION)
         events.put_rule(Name="daily-sweep", ScheduleExpression="rate(1 day)")
         events.put_targets(Rule="daily-sweep", Targets=[{"Id": "fn", "Arn": arn}])
-        clock = FixedClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
+        clock = LocalClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC), "stepped")
         invoker = _Invoker()
         router = Router(invoker, boto3.session.Session(region_name=REGION), None, REGION, clock)  # type: ignore[arg-type]
         from receivables_local.provision import Stack
 
         router.attach(Stack("s"))
 
-        router._fire_schedules()
+        assert clock.next_due() == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
         assert invoker.queued == []
-        clock.advance_to(clock.now() + timedelta(days=3, minutes=1))
-        for _ in range(3):
-            router._fire_schedules()
+        clock.advance(timedelta(days=3, minutes=1), timeout=10)
 
     assert [event["detail-type"] for _, event in invoker.queued] == ["Scheduled Event"] * 3
     assert [event["time"] for _, event in invoker.queued] == [
@@ -309,21 +310,19 @@ def test_a_schedule_whose_last_run_is_still_busy_folds_its_missed_firings() -> N
         events = boto3.client("events", region_name=REGION)
         events.put_rule(Name="daily-sweep", ScheduleExpression="rate(1 day)")
         events.put_targets(Rule="daily-sweep", Targets=[{"Id": "fn", "Arn": arn}])
-        clock = FixedClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
+        # A busy invoker that is not a probe of the clock: as if the clock could not see it
+        # (on the real clock a schedule comes round whether or not its last run is done).
+        clock = LocalClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC), "stepped")
         invoker = _BusyInvoker()
         router = Router(invoker, boto3.session.Session(region_name=REGION), None, REGION, clock)  # type: ignore[arg-type]
         from receivables_local.provision import Stack
 
         router.attach(Stack("s"))
-        clock.advance_to(clock.now() + timedelta(days=1, minutes=1))
-        router._fire_schedules()
-        clock.advance_to(clock.now() + timedelta(days=5))
-        for _ in range(5):
-            router._fire_schedules()  # still busy: nothing more is queued
+        clock.advance(timedelta(days=1, minutes=1), timeout=10)
+        clock.advance(timedelta(days=5), timeout=10)  # still busy: nothing more is queued
         assert len(invoker.queued) == 1
         invoker.done()
-        clock.advance_to(clock.now() + timedelta(days=1))
-        router._fire_schedules()
+        clock.advance(timedelta(days=1), timeout=10)
 
     assert len(invoker.queued) == 2, "once free, it fires again, without the backlog"
 

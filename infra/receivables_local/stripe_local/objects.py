@@ -785,6 +785,11 @@ class Store:
         if targets:
             self._on_event(copy.deepcopy(event), targets)
 
+    def event_count(self) -> int:
+        """How many events there have been."""
+        with self.lock:
+            return len(self._events)
+
     def all_events(self) -> list[dict[str, Any]]:
         """Every event so far, oldest first (copies)."""
         with self.lock:
@@ -1131,6 +1136,14 @@ class Store:
                 )
             self._expire(session, request)
             return copy.deepcopy(session)
+
+    def next_due(self) -> int | None:
+        """The earliest epoch second at which something happens here on its own (a pending debit
+        settles, an open Checkout Session expires); None when nothing waits for the clock."""
+        with self.lock:
+            dues = list(self._pending.values())
+            dues += [s["expires_at"] for s in self._all("checkout.session") if s["status"] == "open"]
+            return min(dues) if dues else None
 
     def expire_due(self) -> int:
         """Expire every open session whose ``expires_at`` has passed by the clock, as Stripe does

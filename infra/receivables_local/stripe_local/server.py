@@ -459,10 +459,16 @@ class LocalStripe:
         port: int = 12111,
         clock: Callable[[], float] = time.time,
         debit_settlement_seconds: int = DEBIT_SETTLEMENT_SECONDS,
+        *,
+        sweep: bool = True,
     ) -> None:
         self.host = host
         self.port = port
         self._clock = clock
+        # Without a sweep of its own, whoever owns the clock calls `next_due` and `run_due`.
+        self._sweeping = sweep
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         self.store = Store(
             clock, lambda: self.url, self._enqueue, debit_settlement_seconds=debit_settlement_seconds
         )
@@ -492,8 +498,11 @@ class LocalStripe:
             threading.Thread(
                 target=httpd.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="local-stripe", daemon=True
             ),
-            threading.Thread(target=self._sweep, name="local-stripe-expiry", daemon=True),
         ]
+        if self._sweeping:
+            self._threads.append(
+                threading.Thread(target=self._sweep, name="local-stripe-expiry", daemon=True)
+            )
         for thread in self._threads:
             thread.start()
 
@@ -534,6 +543,22 @@ class LocalStripe:
         the number settled."""
         return self.store.settle_due()
 
+    def next_due(self) -> float | None:
+        """When the next session expires or debit settles on its own (epoch seconds), if any."""
+        return self.store.next_due()
+
+    def run_due(self) -> None:
+        """Expire the sessions and settle the debits that are due by the clock."""
+        self.store.expire_due()
+        self.settle_due()
+
+    def probe(self) -> tuple[bool, tuple[int, ...]]:
+        """For a local clock: busy while a request is being answered or a webhook is undelivered
+        (queued, in flight or waiting for a retry)."""
+        busy, marks = self._dispatcher.probe()
+        with self._in_flight_lock:
+            return busy or self._in_flight > 0, (*marks, self.store.event_count())
+
     # -- internals -----------------------------------------------------------------------------
 
     def _enqueue(self, event: dict[str, Any], targets: list[Target]) -> None:
@@ -554,6 +579,15 @@ class LocalStripe:
 
     def handle(self, request: Request) -> Response:
         """Answer one HTTP request."""
+        with self._in_flight_lock:
+            self._in_flight += 1
+        try:
+            return self._route(request)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+    def _route(self, request: Request) -> Response:
         if request.path.startswith("/v1/"):
             return self._api(request)
         if request.path.startswith("/c/pay/"):

@@ -152,6 +152,13 @@ class Dispatcher:
                 self._cond.wait(remaining)
             return True
 
+    def probe(self) -> tuple[bool, tuple[int, int]]:
+        """For a local clock: busy while a delivery is queued, waiting for a retry or in flight;
+        the progress marks count the deliveries logged and the attempts made."""
+        with self._cond:
+            attempts = sum(len(entry["attempts"]) for entry in self._log)
+            return bool(self._heap or self._in_flight), (len(self._log), attempts)
+
     def deliveries(self) -> list[dict[str, Any]]:
         """The delivery log, oldest first: event, type, endpoint, url, status (pending, succeeded,
         failed) and attempts (clock time ``at``, HTTP ``status`` or None, ``error`` or None)."""

@@ -40,44 +40,31 @@ class FixedClock:
         self._instant = instant
 
 
-class ScaledClock:
-    """Time that runs ``scale`` times faster than the wall clock from ``origin`` on.
+# The clock of the local runtime, shared with the handlers it runs in its own process.
+_shared: Clock | None = None
 
-    The local runtime's accelerated time: with ``scale=86400`` one simulated day passes per real
-    second, so due dates, schedules and waits play out in seconds. Never used on AWS.
-    """
+LOCAL_CLOCK_VARIABLE = "RECEIVABLES_CLOCK"
 
-    def __init__(
-        self, origin: datetime, scale: float, wall: Clock | None = None, wall_origin: datetime | None = None
-    ) -> None:
-        if origin.tzinfo is None:
-            raise ValueError("ScaledClock needs a timezone-aware origin")
-        if scale <= 0:
-            raise ValueError("the time scale must be positive")
-        self._wall = wall or SystemClock()
-        self._origin = origin
-        self._wall_origin = wall_origin or self._wall.now()
-        self.scale = scale
 
-    def now(self) -> datetime:
-        return self._origin + (self._wall.now() - self._wall_origin) * self.scale
+def share_clock(clock: Clock | None) -> None:
+    """Make ``clock`` the one `clock_from_env` hands to handlers whose environment names the
+    local runtime's clock (None: forget it). Only the local runtime calls this: its simulated time
+    advances when its work is done, so it cannot be re-created from environment variables."""
+    global _shared
+    _shared = clock
 
 
 def clock_from_env(env: Mapping[str, str]) -> Clock:
-    """The system clock, unless the local runtime asked for accelerated time.
+    """The system clock, unless the handler runs in the local runtime.
 
-    ``RECEIVABLES_TIME_SCALE`` (a factor) and ``RECEIVABLES_TIME_ORIGIN`` (the ISO instant the
-    simulated time started from, at the real instant ``RECEIVABLES_TIME_ORIGIN_WALL``) are set only
-    by the local runtime; on AWS they are absent and production reads the real clock.
+    ``RECEIVABLES_CLOCK=local`` is set only by the local runtime (which shares its clock with
+    `share_clock`); on AWS it is absent and production reads the real clock.
     """
-    scale = env.get("RECEIVABLES_TIME_SCALE")
-    if not scale or float(scale) == 1.0:
+    if env.get(LOCAL_CLOCK_VARIABLE) != "local":
         return SystemClock()
-    origin = datetime.fromisoformat(env["RECEIVABLES_TIME_ORIGIN"])
-    wall_origin = datetime.fromisoformat(
-        env.get("RECEIVABLES_TIME_ORIGIN_WALL", env["RECEIVABLES_TIME_ORIGIN"])
-    )
-    return ScaledClock(origin, float(scale), wall_origin=wall_origin)
+    if _shared is None:
+        raise RuntimeError(f"{LOCAL_CLOCK_VARIABLE}=local, but no local runtime shares its clock here")
+    return _shared
 
 
 def today(clock: Clock) -> date:
