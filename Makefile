@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CHECKOV_VENV := .tools/checkov
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: .venv demo test lint typecheck template-lint statemachine-lint browser unit integration e2e bench clean
+.PHONY: .venv demo test lint typecheck imports template-lint statemachine-lint browser unit integration e2e bench clean
 
 .venv: $(VENV)/.installed
 
@@ -31,6 +31,10 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy layers/core infra functions tests
+
+# The packages' dependency contracts ([tool.importlinter] in pyproject.toml).
+imports: $(VENV)/.installed
+	$(BIN)/lint-imports
 
 template-lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
@@ -60,7 +64,7 @@ browser:
 		{ $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1; } || \
 		echo "chromium could not be installed: the browser tests will be skipped"; }
 
-test: lint typecheck template-lint statemachine-lint browser
+test: lint typecheck imports template-lint statemachine-lint browser
 	$(BIN)/pytest -n 2 --dist loadgroup tests/unit tests/integration tests/e2e
 
 bench: $(VENV)/.installed

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from receivables import store
+from receivables.storage import store
 from receivables_local.aws import FAKE_CREDENTIALS
 
 if TYPE_CHECKING:

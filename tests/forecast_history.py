@@ -65,7 +65,7 @@ def backtest(customers: int, cutoff_months: int = 12, months: int = 18) -> tuple
     scored, the model's mean absolute error in days, the due date's)."""
     from collections import defaultdict
 
-    from receivables.forecast import Settled, behaviour, population, predict
+    from receivables.credit.forecast import Settled, behaviour, population, predict
 
     invoices = simulate(customers, months)
     cutoff = START + timedelta(days=cutoff_months * 30)
@@ -75,7 +75,7 @@ def backtest(customers: int, cutoff_months: int = 12, months: int = 18) -> tuple
             history[invoice.customer].append(Settled(invoice.due, invoice.paid, invoice.amount))
     known = {customer: behaviour(settled, cutoff) for customer, settled in history.items()}
     everyone = population(known.values())
-    from receivables.forecast import Behaviour
+    from receivables.credit.forecast import Behaviour
 
     errors, baseline = [], []
     for invoice in invoices:

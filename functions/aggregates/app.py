@@ -1,11 +1,11 @@
 """Aggregates function: keeps the receivables' running totals current from the table's stream.
 
 Every new version of an invoice replaces its contribution to the aging, per-customer and sales
-counters (`receivables.aggregates`), exactly once and in version order whatever the stream
+counters (`receivables.reporting.aggregates`), exactly once and in version order whatever the stream
 replays; every email sent and payment received is counted once in its day's activity; a
-customer with a credit limit has their credit level reviewed (`receivables.credit`); each risk
+customer with a credit limit has their credit level reviewed (`receivables.credit.limits`); each risk
 event (a broken promise, a failed debit, a dispute, a chargeback) is counted once, and the
-customers a batch touched are scored again, once each (`receivables.risk`). Records are handled
+customers a batch touched are scored again, once each (`receivables.credit.risk`). Records are handled
 one by one and failures reported per record (Powertools Batch).
 """
 
@@ -21,18 +21,18 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from receivables import store
-from receivables.aggregates import apply_activity, apply_invoice, risk_customer
-from receivables.clock import Clock, clock_from_env
-from receivables.credit import review
-from receivables.observability import logger, metrics
-from receivables.settings import Settings
+from receivables.credit.limits import review
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.observability import logger, metrics
+from receivables.kernel.settings import Settings
+from receivables.reporting.aggregates import apply_activity, apply_invoice, risk_customer
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from receivables.domain import Invoice
+    from receivables.ledger.model import Invoice
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 # The customers whose risk the batch's records bear on: scored again once each, after the batch.
@@ -88,7 +88,7 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     """Aggregate a batch of stream records (the store bound); the response lists the ones to retry.
     Then score the customers the batch touched again: a score that fails is logged and left for
     their next change (it is derived, and nothing else waits for it)."""
-    from receivables.risk import rescore
+    from receivables.credit.risk import rescore
 
     touched.clear()
     response = process_partial_response(event=event, record_handler=aggregate_record, processor=processor)

@@ -11,11 +11,11 @@ import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.clock import Clock, clock_from_env
-from receivables.observability import logger, metrics
-from receivables.payments import apply_customer_credit
-from receivables.settings import Settings
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.observability import logger, metrics
+from receivables.kernel.settings import Settings
+from receivables.payments.allocation import apply_customer_credit
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.clock import Clock, clock_from_env
 from receivables.disputes import service
-from receivables.observability import logger, metrics
-from receivables.settings import Settings
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.observability import logger, metrics
+from receivables.kernel.settings import Settings
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from receivables.disputes.model import Dispute
-    from receivables.domain import Customer, Invoice
+    from receivables.ledger.disputes import Dispute
+    from receivables.ledger.model import Customer, Invoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +50,9 @@ def default_dependencies() -> Dependencies:
 
     from receivables.adapters.once import once_by_key
     from receivables.adapters.ses import ses_sender
+    from receivables.customers.links import link_keys
     from receivables.disputes.emails import render_outcome
-    from receivables.links import link_keys
-    from receivables.mailer import MailSettings, mime_message, pay_url
+    from receivables.mail.mailer import MailSettings, mime_message, pay_url
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)

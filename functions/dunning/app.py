@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
 from receivables.adapters.ses import ses_sender
-from receivables.clock import Clock, clock_from_env
-from receivables.dunning.service import Mailer, next_plan, record_failure, take_step
-from receivables.mailer import MailSettings
-from receivables.observability import logger, metrics
-from receivables.settings import Settings
+from receivables.collections.dunning.service import Mailer, next_plan, record_failure, take_step
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.observability import logger, metrics
+from receivables.kernel.settings import Settings
+from receivables.mail.mailer import MailSettings
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,7 +43,7 @@ def default_dependencies() -> Dependencies:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
     from receivables.adapters.once import once_by_key
-    from receivables.links import link_keys
+    from receivables.customers.links import link_keys
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)

@@ -1,9 +1,9 @@
 """Dunning sweep function: daily (EventBridge schedule) and on demand (a ``DunningSweepRequested``
 event, which the finance API puts on the bus): first charge the due invoices of autopay customers
-off-session (`receivables.autopay`), then start one dunning execution per invoice entering the
+off-session (`receivables.payments.autopay`), then start one dunning execution per invoice entering the
 window (a declined autopay charge is among them), write the day's KPI snapshot
-(`receivables.dunning.sweep`), and remind the open documentation requests that are due a reminder
-(`receivables.requirements`)."""
+(`receivables.collections.dunning.sweep`), and remind the open documentation requests that are due a reminder
+(`receivables.customers.requirements`)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
 from receivables.adapters.stripe_api import StripeGateway
-from receivables.autopay import ChargeOutcome, charge_due
-from receivables.clock import Clock, clock_from_env
-from receivables.domain import Invoice
-from receivables.dunning.sweep import ExecutionExistsError, sweep
-from receivables.ledger import OPEN_RECEIVABLE
-from receivables.observability import logger, metrics
-from receivables.settings import Settings
+from receivables.collections.dunning.sweep import ExecutionExistsError, sweep
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.observability import logger, metrics
+from receivables.kernel.settings import Settings
+from receivables.ledger.model import Invoice
+from receivables.ledger.rules import OPEN_RECEIVABLE
+from receivables.payments.autopay import ChargeOutcome, charge_due
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -120,7 +120,7 @@ def handle(
 def remind_documentation_requests(clock: Clock) -> list[str]:
     """Remind the open documentation requests due a reminder (`DOCUMENT_REMINDER_DAYS` after the
     last); a failure is logged and the sweep's summary goes on."""
-    from receivables.requirements import remind_open_requests
+    from receivables.customers.requirements import remind_open_requests
 
     days = int(os.environ.get("DOCUMENT_REMINDER_DAYS") or 5)
     try:

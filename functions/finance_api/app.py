@@ -5,7 +5,7 @@ promise to pay), disputes (open, list, decide), invoices (list with filters and 
 void, write-off, note, collector), customers (list, statement, risk, credit hold, contact, terms,
 purchase orders) and the reports (aging, KPIs, worklist); every list also as CSV. Every route
 needs an authenticated caller (Cognito JWT authorizer on AWS, the local token locally) with a
-role (`receivables.access`), checked by `endpoint`.
+role (`receivables.kernel.access`), checked by `endpoint`.
 """
 
 from __future__ import annotations
@@ -24,24 +24,24 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Chalice, Response
 from pynamodb.exceptions import QueryError
 
-from receivables import store
-from receivables.access import AccessDeniedError, Role, require, role_of
-from receivables.clock import Clock, clock_from_env
-from receivables.finance import NotFoundError, customer_or_404, invoice_or_404
-from receivables.ledger import OPEN_RECEIVABLE, LedgerError
-from receivables.manual_payments import allocations_from_request, receipt_from_request
-from receivables.money import normalise_currency
-from receivables.observability import logger
-from receivables.payments import UnknownPaymentError, reallocate, record_receipt
-from receivables.settings import Settings
-from receivables.validation import FieldError, RequestInvalidError, parse_json
+from receivables.collections.finance import NotFoundError, customer_or_404, invoice_or_404
+from receivables.kernel.access import AccessDeniedError, Role, require, role_of
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.money import normalise_currency
+from receivables.kernel.observability import logger
+from receivables.kernel.settings import Settings
+from receivables.kernel.validation import FieldError, RequestInvalidError, parse_json
+from receivables.ledger.rules import OPEN_RECEIVABLE, LedgerError
+from receivables.payments.allocation import UnknownPaymentError, reallocate, record_receipt
+from receivables.payments.manual import allocations_from_request, receipt_from_request
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from receivables.dispute_link import Attachments
-    from receivables.disputes.model import Dispute
-    from receivables.domain import Customer, Invoice, Payment
+    from receivables.adapters.attachments import Attachments
+    from receivables.ledger.disputes import Dispute
+    from receivables.ledger.model import Customer, Invoice, Payment
 
 app = Chalice(app_name="receivables-finance")
 
@@ -208,7 +208,7 @@ def cursor_text(position: store.Cursor | None) -> str | None:
 def listing(key: str, rows: list[dict[str, Any]], next_cursor: store.Cursor | None, query: Query) -> Response:
     """A list as JSON (``{key: rows, "next_cursor": ...}``) or, with ``?format=csv``, as CSV."""
     if query.raw.get("format") == "csv":
-        from receivables.csv_export import to_csv
+        from receivables.reporting.csv_export import to_csv
 
         headers: dict[str, str | list[str]] = {
             "Content-Type": "text/csv; charset=utf-8",
@@ -369,8 +369,8 @@ def get_payment(who: str, payment_id: str) -> Response:
 @endpoint(Role.VIEWER)
 def get_dunning_policy(who: str) -> Response:
     """The dunning policy in force (the default until finance sets one), with its version."""
-    from receivables.dunning.policy import policy_to_json
-    from receivables.dunning.service import load_policy
+    from receivables.collections.dunning.policy import policy_to_json
+    from receivables.collections.dunning.service import load_policy
 
     policy = load_policy()
     return _json({"version": policy.version, "policy": policy_to_json(policy)})
@@ -380,8 +380,8 @@ def get_dunning_policy(who: str) -> Response:
 @endpoint(Role.CONTROLLER)
 def put_dunning_policy(who: str) -> Response:
     """Replace the policy: ``{"version": <the version read>, "policy": {...}}`` (controller)."""
-    from receivables.dunning.policy import policy_from_json, policy_to_json
-    from receivables.dunning.service import save_policy
+    from receivables.collections.dunning.policy import policy_from_json, policy_to_json
+    from receivables.collections.dunning.service import save_policy
 
     _, clock = context()
 
@@ -430,7 +430,7 @@ def sweep_now(who: str) -> Response:
 def promise_to_pay(who: str, invoice_id: str) -> Response:
     """Record the customer's promise to pay ``{"date": "2026-12-01", "amount": "500.00"}``:
     dunning waits until then (collector)."""
-    from receivables.dunning.service import DunningError, parse_promise, record_promise
+    from receivables.collections.dunning.service import DunningError, parse_promise, record_promise
 
     _, clock = context()
     invoice = invoice_or_404(invoice_id)
@@ -465,8 +465,8 @@ def open_invoice_dispute(who: str, invoice_id: str) -> Response:
     """Open a dispute for the customer (collector): ``{"reason": "pricing", "amount": "120.00",
     "lines": [{"line_id": "1", "quantity": "8"}], "comment": "..."}``; 201, or 200 with the
     dispute already open."""
-    from receivables.disputes.model import Reason, Source
     from receivables.disputes.service import DisputeError, dispute_view, open_dispute_on, parse_lines
+    from receivables.ledger.disputes import Reason, Source
 
     _, clock = context()
     invoice = invoice_or_404(invoice_id)
@@ -575,7 +575,7 @@ def file_customer_terms(who: str, customer_id: str) -> Response:
     "12.00"}}``; the dispute analysis and the deduction checks use them. A price list decides
     which short payments are credited, so under the approval policy a collector's terms are a
     proposal (202) a controller approves."""
-    from receivables.approvals import load_policy, propose
+    from receivables.customers.approvals import load_policy, propose
     from receivables.disputes.service import save_terms, terms_document
 
     _, clock = context()
@@ -599,7 +599,7 @@ def file_purchase_order(who: str, customer_id: str, number: str) -> Response:
     [{"description": "Pallet wrap", "quantity": "10", "unit_price": "12.00"}]}``. Its prices
     decide pricing deductions, so under the approval policy a collector's PO is a proposal
     (202) a controller approves."""
-    from receivables.approvals import load_policy, propose
+    from receivables.customers.approvals import load_policy, propose
     from receivables.disputes.service import purchase_order_document, save_purchase_order
 
     _, clock = context()
@@ -629,9 +629,9 @@ def list_invoices(who: str) -> Response:
     every seller invoices were issued by, or the one ``seller`` names);
     ``limit`` (1-200) and ``cursor`` page; ``format=csv`` exports. Each filter picks an index:
     a customer's (gsi1), the open invoices by due date (gsi2) or the issue months (gsi3)."""
-    from receivables.domain import DocumentType
-    from receivables.finance import invoice_json
-    from receivables.ledger import document_id
+    from receivables.collections.finance import invoice_json
+    from receivables.ledger.model import DocumentType
+    from receivables.ledger.rules import document_id
 
     query = params(
         "status",
@@ -676,7 +676,7 @@ def list_invoices(who: str) -> Response:
     if number is not None:
         # The number is the seller's: look under each seller invoices were ever issued by (or
         # the one ``seller`` names), one GetItem each.
-        from receivables.aggregates import Reads, sellers
+        from receivables.reporting.aggregates import Reads, sellers
 
         issuers = [seller] if seller else dict.fromkeys([settings.default_seller_id, *sellers(Reads())])
         found_all = (store.get_invoice(document_id(s, DocumentType.INVOICE, number)) for s in issuers)
@@ -702,7 +702,7 @@ def list_invoices(who: str) -> Response:
 @endpoint(Role.VIEWER)
 def get_invoice(who: str, invoice_id: str) -> Response:
     """One invoice with its full history (audit events, oldest first) and its disputes."""
-    from receivables.finance import event_json, invoice_json
+    from receivables.collections.finance import event_json, invoice_json
 
     _, clock = context()
     invoice = invoice_or_404(invoice_id)
@@ -716,7 +716,7 @@ def get_invoice(who: str, invoice_id: str) -> Response:
 
 
 def _invoice_reply(changed: Invoice) -> Response:
-    from receivables.finance import invoice_json
+    from receivables.collections.finance import invoice_json
 
     _, clock = context()
     return _json({"invoice": invoice_json(changed, clock.now().date())})
@@ -726,7 +726,7 @@ def _invoice_reply(changed: Invoice) -> Response:
 @endpoint(Role.CONTROLLER)
 def void_invoice(who: str, invoice_id: str) -> Response:
     """Cancel an invoice issued in error (controller): ``{"reason": "..."}``; 409 once money is on it."""
-    from receivables.finance import void_invoice
+    from receivables.collections.finance import void_invoice
 
     reason = _body("reason")["reason"]
     return _invoice_reply(void_invoice(invoice_id, reason, f"finance:{who}", context()[1]))
@@ -736,7 +736,7 @@ def void_invoice(who: str, invoice_id: str) -> Response:
 @endpoint(Role.CONTROLLER)
 def write_off_invoice(who: str, invoice_id: str) -> Response:
     """Write off what is left of an invoice (controller): ``{"reason": "..."}``."""
-    from receivables.finance import write_off_invoice
+    from receivables.collections.finance import write_off_invoice
 
     reason = _body("reason")["reason"]
     return _invoice_reply(write_off_invoice(invoice_id, reason, f"finance:{who}", context()[1]))
@@ -746,7 +746,7 @@ def write_off_invoice(who: str, invoice_id: str) -> Response:
 @endpoint(Role.COLLECTOR)
 def add_invoice_note(who: str, invoice_id: str) -> Response:
     """Put a note on the invoice's history (collector): ``{"text": "..."}``."""
-    from receivables.finance import add_note
+    from receivables.collections.finance import add_note
 
     text = _body("text")["text"]
     return _invoice_reply(add_note(invoice_id, text, f"finance:{who}", context()[1]))
@@ -756,7 +756,7 @@ def add_invoice_note(who: str, invoice_id: str) -> Response:
 @endpoint(Role.COLLECTOR)
 def assign_invoice_collector(who: str, invoice_id: str) -> Response:
     """Assign the person who works this invoice (collector): ``{"collector": "..."}``."""
-    from receivables.finance import assign_collector
+    from receivables.collections.finance import assign_collector
 
     collector = _body("collector")["collector"]
     return _invoice_reply(assign_collector(invoice_id, collector, f"finance:{who}", context()[1]))
@@ -765,7 +765,7 @@ def assign_invoice_collector(who: str, invoice_id: str) -> Response:
 # --- credit -------------------------------------------------------------------------------------
 def _money_field(body: dict[str, Any], name: str, currency: str, errors: list[FieldError]) -> Any:
     """``body[name]`` as Money in ``currency`` (a decimal string), None when absent or null."""
-    from receivables.money import Money, MoneyError
+    from receivables.kernel.money import Money, MoneyError
 
     raw = body.get(name)
     if raw is None:
@@ -809,8 +809,8 @@ def set_credit_limit(who: str, customer_id: str) -> Response:
     """Set the customer's credit limit (controller only): ``{"limit": "50000.00", "currency":
     "EUR", "insured_amount": "30000.00", "insured_until": "2027-12-31"}`` (the insurance is
     optional; a null limit removes it). ``CreditLimitChanged``; the credit level is reviewed at once."""
-    from receivables.credit import review
-    from receivables.finance import change_customer, customer_json
+    from receivables.collections.finance import change_customer, customer_json
+    from receivables.credit.limits import review
 
     body = _body()
     errors: list[FieldError] = []
@@ -855,8 +855,8 @@ def set_credit_limit(who: str, customer_id: str) -> Response:
 def report_open_orders(who: str, customer_id: str) -> Response:
     """What the customer has ordered and is not invoiced yet, as the ERP reports it (collector):
     ``{"amount": "1200.00", "currency": "EUR"}``; it counts in the exposure where the policy says."""
-    from receivables.credit import review
-    from receivables.finance import change_customer, customer_json
+    from receivables.collections.finance import change_customer, customer_json
+    from receivables.credit.limits import review
 
     amount = _amount_of(_body())
     customer_or_404(customer_id)
@@ -878,7 +878,7 @@ def report_open_orders(who: str, customer_id: str) -> Response:
 @endpoint(Role.VIEWER)
 def customer_exposure(who: str, customer_id: str) -> Response:
     """The customer's exposure against their limit (``?currency=``, default the limit's)."""
-    from receivables.credit import exposure, load_policy
+    from receivables.credit.limits import exposure, load_policy
 
     query = Query(["currency"])
     customer = customer_or_404(customer_id)
@@ -897,7 +897,7 @@ def customer_exposure(who: str, customer_id: str) -> Response:
 def get_credit_policy(who: str) -> Response:
     """The credit policy (thresholds, automatic hold, open orders counted, overdue days that
     refer or decline) and its version, for a change."""
-    from receivables.credit import policy_and_version
+    from receivables.credit.limits import policy_and_version
 
     policy, version = policy_and_version()
     return _json({"version": version, "policy": policy.to_json()})
@@ -908,7 +908,7 @@ def get_credit_policy(who: str) -> Response:
 def put_credit_policy(who: str) -> Response:
     """Replace the credit policy (controller): ``{"version": <the version read>, "policy":
     {...}}``; ``CreditPolicyChanged``. A 409 if it changed since it was read."""
-    from receivables.credit import policy_from_json, save_policy
+    from receivables.credit.limits import policy_from_json, save_policy
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
         return save_policy(policy, version, f"finance:{who}", context()[1]), policy.to_json()
@@ -923,7 +923,7 @@ def list_deductions(who: str) -> Response:
     first: ``status`` (open, resolved, written_off), ``customer``, ``since`` (a day; default 90
     days ago; the open ones are listed however old). Each with its parts by reason, what the
     checks or the owner found, the owner and the dispute that routes it."""
-    from receivables.deductions import deductions
+    from receivables.disputes.deductions import deductions
 
     query = params("status", "customer", "since")
     status = query.choice("status", ("open", "resolved", "written_off"))
@@ -939,7 +939,7 @@ def list_deductions(who: str) -> Response:
 def deductions_report(who: str) -> Response:
     """Per currency: open deductions aged, days deductions outstanding over ``days`` (default 90),
     amounts taken, valid, invalid, written off and open, by reason and by customer."""
-    from receivables.deductions import report
+    from receivables.disputes.deductions import report
 
     query = params("days")
     days = query.integer("days", 90, 1, 730)
@@ -952,7 +952,7 @@ def deductions_report(who: str) -> Response:
 def get_deduction_policy(who: str) -> Response:
     """The deduction policy (tolerance per currency, the customers' reason codes, the default
     reason, the owners by reason and customer) and its version, for a change."""
-    from receivables.deductions import policy_and_version
+    from receivables.disputes.deductions import policy_and_version
 
     policy, version = policy_and_version()
     return _json({"version": version, "policy": policy.to_json()})
@@ -963,8 +963,8 @@ def get_deduction_policy(who: str) -> Response:
 def put_deduction_policy(who: str) -> Response:
     """Replace the deduction policy (controller): ``{"version", "policy"}``;
     ``DeductionPolicyChanged``. A 409 if it changed since it was read."""
-    from receivables.deduction_rules import policy_from_json
-    from receivables.deductions import save_policy
+    from receivables.disputes.deduction_rules import policy_from_json
+    from receivables.disputes.deductions import save_policy
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
         return save_policy(policy, version, f"finance:{who}", context()[1]), policy.to_json()
@@ -976,7 +976,7 @@ def put_deduction_policy(who: str) -> Response:
 @endpoint(Role.VIEWER)
 def get_one_deduction(who: str, deduction_id: str) -> Response:
     """One deduction and its history (taken, routed, resolved)."""
-    from receivables.deductions import deduction_pk, get_deduction
+    from receivables.disputes.deductions import deduction_pk, get_deduction
 
     found = get_deduction(deduction_id)
     if found is None:
@@ -995,7 +995,7 @@ def credit_check(who: str) -> Response:
     ``approve``, ``refer`` or ``decline`` with each reason (hold, limit, insurance, overdue,
     score) and the exposure. Two reads, whatever the customer's history: for an ERP to call
     before it ships."""
-    from receivables.credit import check, load_policy
+    from receivables.credit.limits import check, load_policy
 
     body = _body("customer_id")
     amount = _amount_of(body)
@@ -1013,7 +1013,7 @@ def cash_forecast(who: str) -> Response:
     """Expected collections per week for the next 13 weeks (``?weeks=`` 1 to 26), per currency,
     with what comes from invoices already overdue apart: each open invoice's predicted payment
     date from its customer's behaviour (the population's for a new customer)."""
-    from receivables.forecast import WEEKS, ledger_forecast
+    from receivables.credit.forecast import WEEKS, ledger_forecast
 
     query = Query(["weeks"])
     weeks = query.integer("weeks", WEEKS, 1, 26)
@@ -1028,7 +1028,7 @@ def cash_forecast(who: str) -> Response:
 def list_approvals(who: str) -> Response:
     """Changes proposed for a second person's approval: ``?status=pending`` (the default),
     ``approved``, ``rejected`` or ``all``."""
-    from receivables.approvals import STATUSES, list_proposals
+    from receivables.customers.approvals import STATUSES, list_proposals
 
     query = params("status")
     status = query.choice("status", (*STATUSES, "all")) or "pending"
@@ -1038,7 +1038,7 @@ def list_approvals(who: str) -> Response:
 
 
 def _proposal_or_404(approval_id: str) -> Any:
-    from receivables.approvals import get_proposal
+    from receivables.customers.approvals import get_proposal
 
     found = get_proposal(approval_id)
     if found is None:
@@ -1051,7 +1051,7 @@ def _proposal_or_404(approval_id: str) -> Any:
 def get_approval_policy(who: str) -> Response:
     """Which changes need a second person (per action: ``controller`` or ``four_eyes``) and the
     largest pricing credit a deduction earns without a controller, per currency."""
-    from receivables.approvals import load_policy
+    from receivables.customers.approvals import load_policy
 
     policy = load_policy()
     return _json({"version": policy.version, "policy": policy.to_json()})
@@ -1062,7 +1062,7 @@ def get_approval_policy(who: str) -> Response:
 def put_approval_policy(who: str) -> Response:
     """Replace the approval policy (controller): ``{"version", "policy": {"modes": {...},
     "auto_credit": {"EUR": "250.00", "*": "250"}}}``."""
-    from receivables.approvals import policy_from_json, save_policy
+    from receivables.customers.approvals import policy_from_json, save_policy
 
     _, clock = context()
 
@@ -1076,7 +1076,7 @@ def put_approval_policy(who: str) -> Response:
 @endpoint(Role.VIEWER)
 def get_approval(who: str, approval_id: str) -> Response:
     """One proposal, with its history."""
-    from receivables.finance import event_json
+    from receivables.collections.finance import event_json
 
     proposal = _proposal_or_404(approval_id)
     history = [event_json(e) for e in store.audit_events(f"APPROVAL#{approval_id}")]
@@ -1099,7 +1099,7 @@ def reject_change(who: str, approval_id: str) -> Response:
 
 
 def _decide_proposal(who: str, approval_id: str, *, approve: bool, note: str) -> Response:
-    from receivables.approvals import SelfApprovalError, decide
+    from receivables.customers.approvals import SelfApprovalError, decide
 
     _proposal_or_404(approval_id)
     try:
@@ -1120,8 +1120,8 @@ def invitation_sender() -> Callable[[Any], str]:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
     from receivables.adapters.ses import ses_sender
-    from receivables.links import link_keys
-    from receivables.mailer import MailSettings, send_enrolment_invitation
+    from receivables.customers.links import link_keys
+    from receivables.mail.mailer import MailSettings, send_enrolment_invitation
 
     settings, _ = context()
     mail = MailSettings.from_env(os.environ)
@@ -1141,7 +1141,7 @@ def _enrolment_reply(enrolment: Any, status: int = 200) -> Response:
 
 def _is_contact_of(customer: Customer, address: Any) -> bool:
     """Whether ``address`` is the customer's email on file or one of their known contacts."""
-    from receivables.domain import PartyId
+    from receivables.ledger.model import PartyId
 
     if not isinstance(address, str) or "@" not in address:
         return False
@@ -1198,7 +1198,7 @@ def invite_to_enrol(who: str) -> Response:
     ["cus_…" | {"customer_id", "email"}], "prospects": [{"company_name", "email"}], "language"}``.
     Each gets a signed link by email (valid 14 days); one already invited is reminded. Nothing is
     sent unless every invitee is valid."""
-    from receivables.enrolment import invite
+    from receivables.customers.enrolment import invite
 
     body = _body()
     language = body.get("language")
@@ -1222,7 +1222,7 @@ def invite_to_enrol(who: str) -> Response:
 @endpoint(Role.VIEWER)
 def list_enrolments(who: str) -> Response:
     """Every enrolment and its state (``?state=invited|opened|submitted|approved|rejected``)."""
-    from receivables.enrolment import STATES, list_enrolments
+    from receivables.customers.enrolment import STATES, list_enrolments
 
     query = Query(["state"])
     state = query.raw.get("state")
@@ -1234,7 +1234,7 @@ def list_enrolments(who: str) -> Response:
 
 
 def _enrolment_or_404(enrolment_id: str) -> Any:
-    from receivables.enrolment import get_enrolment
+    from receivables.customers.enrolment import get_enrolment
 
     found = get_enrolment(enrolment_id)
     if found is None:
@@ -1246,7 +1246,7 @@ def _enrolment_or_404(enrolment_id: str) -> Any:
 @endpoint(Role.VIEWER)
 def get_enrolment(who: str, enrolment_id: str) -> Response:
     """One enrolment: its state, the details given, what waits for approval, and its history."""
-    from receivables.finance import event_json
+    from receivables.collections.finance import event_json
 
     enrolment = _enrolment_or_404(enrolment_id)
     history = [event_json(e) for e in store.audit_events(f"ENROL#{enrolment_id}")]
@@ -1257,7 +1257,7 @@ def get_enrolment(who: str, enrolment_id: str) -> Response:
 @endpoint(Role.COLLECTOR)
 def remind_enrolment(who: str, enrolment_id: str) -> Response:
     """Send an open invitation again, with a fresh link (collector)."""
-    from receivables.enrolment import EnrolmentError, remind
+    from receivables.customers.enrolment import EnrolmentError, remind
 
     try:
         done = remind(_enrolment_or_404(enrolment_id), f"finance:{who}", context()[1], invitation_sender())
@@ -1283,7 +1283,7 @@ def reject_enrolment(who: str, enrolment_id: str) -> Response:
 
 
 def _decide(who: str, enrolment_id: str, *, approve: bool, note: str) -> Response:
-    from receivables.enrolment import EnrolmentError, decide
+    from receivables.customers.enrolment import EnrolmentError, decide
 
     _enrolment_or_404(enrolment_id)
     try:
@@ -1308,7 +1308,7 @@ def invoice_files() -> Attachments:
 def document_requests(who: str) -> Response:
     """The open documentation requests: invoices held until their customer's AP has what it
     requires (oldest first), with what each lacks, since when, and the reminders sent."""
-    from receivables.requirements import open_requests
+    from receivables.customers.requirements import open_requests
 
     rows = [
         {
@@ -1333,7 +1333,7 @@ def give_invoice_references(who: str, invoice_id: str) -> Response:
     """The PO number and/or contract reference the customer's AP needs on the invoice
     (collector): ``{"po_number": "...", "contract_reference": "..."}``; a held invoice is
     released (and mailed) once it lacks nothing more."""
-    from receivables.requirements import REFERENCES, RequirementError, provide_reference
+    from receivables.customers.requirements import REFERENCES, RequirementError, provide_reference
 
     body = _body()
     given = {k: v for k, v in body.items() if k in REFERENCES}
@@ -1361,8 +1361,8 @@ def upload_invoice_document(who: str, invoice_id: str) -> Response:
     to confirm with ``POST /invoices/{id}/documents/confirm`` once S3 has it."""
     import secrets
 
-    from receivables.portal.requests import KEY_PREFIX
-    from receivables.requirements import DOCUMENTS
+    from receivables.customers.requirements import DOCUMENTS
+    from receivables.web.portal.requests import KEY_PREFIX
 
     kind = _body("kind")["kind"]
     if kind not in DOCUMENTS:
@@ -1380,7 +1380,7 @@ def confirm_invoice_document(who: str, invoice_id: str) -> Response:
     """Keep an uploaded document with the invoice (collector): ``{"key": "..."}`` from the
     upload. Its first bytes must show a PDF, PNG or JPEG and it must be at most 10 MB; anything
     else is deleted and refused with the reason (400)."""
-    from receivables.portal.requests import keep_upload
+    from receivables.web.portal.requests import keep_upload
 
     key = _body("key")["key"]
     invoice = invoice_or_404(invoice_id)
@@ -1429,7 +1429,7 @@ def invoice_document(who: str, invoice_id: str, index: str) -> Response:
 @endpoint(Role.VIEWER)
 def list_customers(who: str) -> Response:
     """Customers by name; ``limit``, ``cursor``, ``format=csv``."""
-    from receivables.finance import customer_json
+    from receivables.collections.finance import customer_json
 
     query = params()
     limit = query.integer("limit", 50, 1, 200)
@@ -1444,8 +1444,8 @@ def list_customers(who: str) -> Response:
 def get_customer(who: str, customer_id: str) -> Response:
     """One customer, with the links they were sent (one per email) and when one last opened the
     portal."""
-    from receivables.aggregates import links_sent
-    from receivables.finance import customer_json
+    from receivables.collections.finance import customer_json
+    from receivables.reporting.aggregates import links_sent
 
     body = customer_json(customer_or_404(customer_id))
     return _json({"customer": {**body, "links_sent": links_sent(customer_id)}})
@@ -1456,7 +1456,7 @@ def get_customer(who: str, customer_id: str) -> Response:
 def customer_statement(who: str, customer_id: str) -> Response:
     """The customer's statement in one currency (``?currency=``, required): invoices, payments,
     credits and write-offs in date order with the running balance; ``format=csv`` exports."""
-    from receivables.finance import statement
+    from receivables.collections.finance import statement
 
     query = params("currency")
     currency = query.currency()
@@ -1476,7 +1476,7 @@ def customer_statement(who: str, customer_id: str) -> Response:
 def customer_risk_score(who: str, customer_id: str) -> Response:
     """The customer's risk score now, each factor with its value, its points and why, the
     dunning variant its class sets; and the daily points of its history, for a trend line."""
-    from receivables.risk import current, history
+    from receivables.credit.risk import current, history
 
     customer = customer_or_404(customer_id)
     today = context()[1].now().date()
@@ -1496,7 +1496,7 @@ def import_risk_ratings(who: str) -> Response:
     (customer id or identifier such as ``vat:DE136695976``; rating 0 to 100, 100 the safest).
     Counts imported and unchanged, and each rejected row with its number, field and reason; the
     stream scores the customers again."""
-    from receivables.risk import import_ratings
+    from receivables.credit.risk import import_ratings
 
     request = app.current_request
     assert request is not None
@@ -1512,7 +1512,7 @@ def import_risk_ratings(who: str) -> Response:
 @endpoint(Role.CONTROLLER)
 def customer_credit_hold(who: str, customer_id: str) -> Response:
     """Put the customer on credit hold or lift it (controller): ``{"on": true, "reason": "..."}``."""
-    from receivables.finance import change_customer, customer_json
+    from receivables.collections.finance import change_customer, customer_json
 
     body = _body("reason")
     if not isinstance(body.get("on"), bool):
@@ -1535,7 +1535,7 @@ def customer_credit_hold(who: str, customer_id: str) -> Response:
 def revoke_customer_links(who: str, customer_id: str) -> Response:
     """Revoke every link sent to the customer, and the portal sessions they opened (collector):
     ``{"reason": "..."}``. Links sent from now on work."""
-    from receivables.finance import customer_json, revoke_links
+    from receivables.collections.finance import customer_json, revoke_links
 
     reason = _body("reason")["reason"]
     changed = revoke_links(customer_id, reason, f"finance:{who}", context()[1])
@@ -1549,8 +1549,8 @@ def link_sender() -> Callable[[Customer, str], str]:
     from aws_lambda_powertools.utilities.parameters import get_secret
 
     from receivables.adapters.ses import ses_sender
-    from receivables.links import link_keys
-    from receivables.mailer import MailSettings, send_account_link
+    from receivables.customers.links import link_keys
+    from receivables.mail.mailer import MailSettings, send_account_link
 
     settings, clock = context()
     mail = MailSettings.from_env(os.environ)
@@ -1569,8 +1569,8 @@ def link_sender() -> Callable[[Customer, str], str]:
 def resend_customer_link(who: str, customer_id: str) -> Response:
     """Mail the customer a fresh link to their account on the portal (collector): to their email
     on file, or ``{"email": "..."}``, one of their known contacts."""
-    from receivables.finance import customer_json
-    from receivables.portal.service import known_contact
+    from receivables.collections.finance import customer_json
+    from receivables.web.portal.service import known_contact
 
     customer = customer_or_404(customer_id)
     body = _body()
@@ -1591,7 +1591,7 @@ def resend_customer_link(who: str, customer_id: str) -> Response:
 def remove_customer_contact(who: str, customer_id: str) -> Response:
     """``{"email": "..."}`` is no longer a contact of the customer (collector): it cannot ask the
     portal for a link any more. The email on file can only be replaced (409)."""
-    from receivables.finance import customer_json, remove_contact
+    from receivables.collections.finance import customer_json, remove_contact
 
     address = _body("email")["email"]
     changed = remove_contact(customer_id, address, f"finance:{who}", context()[1])
@@ -1615,14 +1615,14 @@ def customer_contact(who: str, customer_id: str) -> Response:
     A change to a field that redirects mail (email, name, VAT id, country, invoice delivery)
     needs a controller under the approval policy: anyone else's is a proposal (202) that a
     second person approves (`POST /approvals/{id}/approve`)."""
-    from receivables.approvals import load_policy, propose
-    from receivables.contact_changes import (
+    from receivables.collections.finance import customer_json
+    from receivables.customers.approvals import load_policy, propose
+    from receivables.customers.contact_changes import (
         SENSITIVE,
         apply_contact_change,
         contact_change_errors,
         prepare_contact_change,
     )
-    from receivables.finance import customer_json
 
     body = _plain(_body())
     errors = contact_change_errors(body)
@@ -1688,7 +1688,7 @@ def list_payments(who: str) -> Response:
 def aging(who: str) -> Response:
     """The aging report, per currency and per customer (``?currency=`` for one), from the
     stream's aggregates; ``format=csv`` exports one row per customer and currency."""
-    from receivables.reports.service import aging_report
+    from receivables.reporting.service import aging_report
 
     query = params("currency")
     currency = query.currency()
@@ -1715,9 +1715,9 @@ def kpis(who: str) -> Response:
     """DSO (standard and countback), best possible DSO, average days delinquent, CEI, overdue
     ratio and dispute rate over ``days`` (default 30) per currency, with the daily trend over
     ``trend_days`` (default 30) from the sweep's snapshots."""
-    from receivables import aggregates
-    from receivables.reports.service import kpis as figures
-    from receivables.reports.service import trend
+    from receivables.reporting import aggregates
+    from receivables.reporting.service import kpis as figures
+    from receivables.reporting.service import trend
 
     query = params("currency", "days", "trend_days")
     currency = query.currency()
@@ -1748,7 +1748,7 @@ def work(who: str) -> Response:
     """Overdue invoices by expected loss (balance x days late x risk weight), highest first;
     ``currency``, ``limit`` (1-200), ``format=csv``. The daily sweep ranks them; the invoices it
     ranked are read fresh and ranked again as of today (``ranked_on`` says which day's ranking)."""
-    from receivables.finance import ranked_worklist
+    from receivables.collections.finance import ranked_worklist
 
     query = params("currency")
     currency = query.currency()
@@ -1767,8 +1767,8 @@ def dashboard(who: str) -> Response:
     """The finance dashboard, one HTML page: aging bars per currency, the DSO trend, the top
     overdue customers, the worklist, disputes waiting for a decision, the emails and payments of
     the last days. ``?format=json`` gives the figures it is drawn from."""
-    from receivables.dashboard import dashboard_data, render
-    from receivables.security_headers import dashboard_headers
+    from receivables.web.dashboard import dashboard_data, render
+    from receivables.web.security_headers import dashboard_headers
 
     query = params()
     wanted = query.choice("format", ("html", "json"))

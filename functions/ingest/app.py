@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
 from receivables.adapters.s3 import ObjectStore
-from receivables.clock import Clock, clock_from_env
 from receivables.ingest.service import ingest_object, object_events
-from receivables.observability import logger, metrics
-from receivables.settings import Settings
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.observability import logger, metrics
+from receivables.kernel.settings import Settings
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -2,7 +2,7 @@
 finance is told (at CONTACT_EMAIL) of each failed debit or automatic charge (``PaymentFailed``).
 
 Triggered by the ledger's ``InvoiceIngested`` events on the bus (at least once, in any order).
-`receivables.mailer` decides and records; this module wires it to SES (v2, one raw MIME message)
+`receivables.mail.mailer` decides and records; this module wires it to SES (v2, one raw MIME message)
 and to the secrets. The invoice id is the idempotency key: a retried or duplicated event waits
 for, or gets, the first one's answer, and the marker stored with the ``InvoiceEmailed`` audit
 event stops any later one.
@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
 from receivables.adapters.s3 import processed_reader
 from receivables.adapters.ses import ses_sender
-from receivables.clock import Clock, clock_from_env
-from receivables.mailer import (
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.observability import logger, metrics
+from receivables.kernel.settings import Settings
+from receivables.mail.mailer import (
     MailOutcome,
     MailSettings,
     send_credit_note,
@@ -30,8 +31,7 @@ from receivables.mailer import (
     send_invoice_email,
     send_payment_failed_notice,
 )
-from receivables.observability import logger, metrics
-from receivables.settings import Settings
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,7 +69,7 @@ def default_dependencies() -> Dependencies:
     )
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    from receivables.links import link_keys
+    from receivables.customers.links import link_keys
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)

@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Response
 
-from receivables import store
 from receivables.adapters.stripe_api import StripeGateway, StripeUnavailableError
-from receivables.checkout import PayLinkSettings, Redirect, after_checkout, open_pay_link
-from receivables.clock import Clock, SystemClock, clock_from_env
-from receivables.observability import logger
-from receivables.pages import Page
-from receivables.security_headers import SECURITY_HEADERS
-from receivables.settings import Settings
+from receivables.kernel.clock import Clock, SystemClock, clock_from_env
+from receivables.kernel.observability import logger
+from receivables.kernel.settings import Settings
+from receivables.storage import store
+from receivables.web.checkout import PayLinkSettings, Redirect, after_checkout, open_pay_link
+from receivables.web.pages import Page
+from receivables.web.security_headers import SECURITY_HEADERS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from receivables.dispute_link import Attachments
+    from receivables.adapters.attachments import Attachments
 
 app = Chalice(app_name="receivables-pay")
 # The portal's downloads: PDFs, e-invoices as received and the files embedded in them.
@@ -63,8 +63,8 @@ def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    from receivables.links import link_keys
-    from receivables.security_headers import allow_checkout_at
+    from receivables.customers.links import link_keys
+    from receivables.web.security_headers import allow_checkout_at
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
@@ -141,7 +141,7 @@ def pay_cancelled(token: str) -> Response:
 @app.route("/promise/{token}", methods=["GET"])
 def promise_link(token: str) -> Response:
     """The promise-to-pay form of an overdue reminder."""
-    from receivables.promise_link import promise_form
+    from receivables.web.promise_link import promise_form
 
     deps = default_dependencies()
     return _page(promise_form(token, deps.link_key(), deps.clock, deps.settings))
@@ -150,7 +150,7 @@ def promise_link(token: str) -> Response:
 @app.route("/promise/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 def promise_submitted(token: str) -> Response:
     """The customer's promise, posted from that form."""
-    from receivables.promise_link import submit_promise
+    from receivables.web.promise_link import submit_promise
 
     deps = default_dependencies()
     request = app.current_request
@@ -176,7 +176,7 @@ def attachments() -> Attachments:
 @app.route("/dispute/{token}", methods=["GET"])
 def dispute_link(token: str) -> Response:
     """The dispute form of an invoice (or its open dispute, with its documents)."""
-    from receivables.dispute_link import dispute_form
+    from receivables.web.dispute_link import dispute_form
 
     deps = default_dependencies()
     return _page(dispute_form(token, deps.link_key(), deps.clock, deps.settings, attachments()))
@@ -185,7 +185,7 @@ def dispute_link(token: str) -> Response:
 @app.route("/dispute/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 def dispute_submitted(token: str) -> Response:
     """The customer's dispute, posted from that form."""
-    from receivables.dispute_link import submit_dispute
+    from receivables.web.dispute_link import submit_dispute
 
     deps = default_dependencies()
     request = app.current_request
@@ -201,7 +201,7 @@ def dispute_submitted(token: str) -> Response:
 @app.route("/dispute/{token}/attached", methods=["GET"])
 def dispute_attached(token: str) -> Response:
     """Where S3 sends the customer after uploading a document."""
-    from receivables.dispute_link import attached
+    from receivables.web.dispute_link import attached
 
     deps = default_dependencies()
     request = app.current_request
@@ -214,8 +214,8 @@ def dispute_attached(token: str) -> Response:
 # --- the customer portal -------------------------------------------------------------------------
 def portal() -> Any:
     """The portal over this function's key and clock (on HTTPS unless the base URL is http)."""
-    from receivables.payment_methods import parse_bank_accounts
-    from receivables.portal.service import Portal
+    from receivables.payments.methods import parse_bank_accounts
+    from receivables.web.portal.service import Portal
 
     deps = default_dependencies()
     base = deps.settings.public_base_url
@@ -259,7 +259,7 @@ def invoice_objects() -> Callable[[str, str], bytes | None]:
 def link_mailer() -> Callable[[Any, str], str]:
     """Mails a fresh portal link to a known contact, through SES (built on first use)."""
     from receivables.adapters.ses import ses_sender
-    from receivables.mailer import MailSettings, send_account_link
+    from receivables.mail.mailer import MailSettings, send_account_link
 
     deps = default_dependencies()
     mail = MailSettings.from_env(os.environ)
@@ -427,7 +427,7 @@ def portal_logout() -> Response:
 
 # --- enrolment ---------------------------------------------------------------------------------
 def _enrolment_answer(answer: tuple[int, str]) -> Response:
-    from receivables.portal.service import Answer
+    from receivables.web.portal.service import Answer
 
     status, body = answer
     return _answer(Answer.html(status, body))
@@ -436,7 +436,7 @@ def _enrolment_answer(answer: tuple[int, str]) -> Response:
 @app.route("/enrol/{token}", methods=["GET"])
 def enrolment_form(token: str) -> Response:
     """The enrolment form an invitation links to (``?lang=`` picks its language)."""
-    from receivables.portal.enrolment_page import show_form
+    from receivables.web.portal.enrolment_page import show_form
 
     deps = default_dependencies()
     request = app.current_request
@@ -450,7 +450,7 @@ def enrolment_form(token: str) -> Response:
 @app.route("/enrol/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 def enrolment_posted(token: str) -> Response:
     """The enrolment form, saved as a draft or submitted."""
-    from receivables.portal.enrolment_page import post_form
+    from receivables.web.portal.enrolment_page import post_form
 
     deps = default_dependencies()
     answer = post_form(token, _form_body(), deps.link_key(), deps.clock, deps.settings.public_base_url)

@@ -18,9 +18,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from receivables.adapters.events import EventPublisher
-from receivables.ledger_events import bus_event_from_stream_image
-from receivables.observability import logger, metrics
-from receivables.settings import Settings
+from receivables.kernel.observability import logger, metrics
+from receivables.kernel.settings import Settings
+from receivables.ledger.events import bus_event_from_stream_image
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord

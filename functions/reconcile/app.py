@@ -1,5 +1,5 @@
 """Reconcile function: daily (EventBridge schedule), the whole ledger checked for an auditor
-(`receivables.reconcile`: money in, invoice balances, allocations, the aging aggregates, the audit
+(`receivables.reporting.reconcile`: money in, invoice balances, allocations, the aging aggregates, the audit
 trail). It publishes ``ReconciliationBreaks`` (0 when the books balance; the template's alarm
 fires above 0) and logs every break with the items involved. It only reads the table."""
 
@@ -9,15 +9,15 @@ import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.observability import logger, metrics
-from receivables.reconcile import reconcile
-from receivables.settings import Settings
+from receivables.kernel.observability import logger, metrics
+from receivables.kernel.settings import Settings
+from receivables.reporting.reconcile import reconcile
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from receivables.reconcile import LedgerReader
+    from receivables.reporting.reconcile import LedgerReader
 
 
 @cache

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Response
 
-from receivables import store
-from receivables.clock import Clock, clock_from_env
-from receivables.observability import logger
-from receivables.settings import Settings
-from receivables.stripe_events import RetryLaterError, WebhookRejectedError, handle_event, verify
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.observability import logger
+from receivables.kernel.settings import Settings
+from receivables.payments.stripe_events import RetryLaterError, WebhookRejectedError, handle_event, verify
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from receivables.reconcile import Report
+    from receivables.reporting.reconcile import Report
 
 
 def _positive(text: str) -> float:
@@ -107,8 +107,8 @@ def run_reconcile(args: Any, out: TextIO) -> int:
     import json
     import os
 
-    from receivables import store
-    from receivables.reconcile import reconcile
+    from receivables.reporting.reconcile import reconcile
+    from receivables.storage import store
     from receivables_local.functions import REPO_ROOT
 
     connection: dict[str, Any] = {}

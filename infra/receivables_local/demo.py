@@ -112,7 +112,7 @@ def reconciliation_chapter(runtime: LocalRuntime, out: TextIO, number: int) -> b
     """The story's last word: `receivables reconcile` over the whole table once the runtime is
     idle (the aggregates follow the stream). A break is a bug, printed with its items, and the
     demo exits 1. Returns whether the books balance."""
-    from receivables.reconcile import reconcile
+    from receivables.reporting.reconcile import reconcile
     from receivables_local.cli import print_report
 
     print(f"\n{number}. Do the books balance? (receivables reconcile, once the runtime is idle)", file=out)
@@ -125,7 +125,7 @@ def reconciliation_chapter(runtime: LocalRuntime, out: TextIO, number: int) -> b
 def _story(runtime: LocalRuntime, out: TextIO) -> None:
     import boto3
 
-    from receivables import store
+    from receivables.storage import store
     from receivables_local.demo_credit import credit_chapter
     from receivables_local.demo_disputes import disputes_chapter
     from receivables_local.demo_dunning import dunning_chapter
@@ -239,9 +239,9 @@ def emailed_link(runtime: LocalRuntime, number: str, path: str) -> str:
 
 
 def _state(number: str) -> str:
-    from receivables import store
-    from receivables.domain import DocumentType
-    from receivables.ledger import document_id
+    from receivables.ledger.model import DocumentType
+    from receivables.ledger.rules import document_id
+    from receivables.storage import store
 
     invoice = store.get_invoice(document_id("self", DocumentType.INVOICE, number))
     if invoice is None:
@@ -338,7 +338,9 @@ def _observe_bus(events: Any, sqs: Any, bus: str) -> str:
     url: str = sqs.create_queue(QueueName="demo-ledger-events")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(
-        Name="demo-observer", EventBusName=bus, EventPattern=json.dumps({"source": ["receivables.ledger"]})
+        Name="demo-observer",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": ["receivables.ledger"]}),
     )
     events.put_targets(Rule="demo-observer", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
     return url
@@ -396,8 +398,8 @@ def _drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 
 
 def _print_ledger(out: TextIO, runtime: LocalRuntime) -> None:
-    from receivables import store
-    from receivables.domain import CreditNote
+    from receivables.ledger.model import CreditNote
+    from receivables.storage import store
 
     customers = store.get_customers(_customer_ids(runtime))
     for customer in sorted(customers.values(), key=lambda c: c.name or ""):

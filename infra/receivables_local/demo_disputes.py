@@ -74,8 +74,8 @@ PDF = b"%PDF-1.4\n% a delivery note with the damage marked\n" + b"0" * 1024
 
 def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -> None:
     """Drop the invoices, play both disputes, print what became of them."""
-    from receivables import store
-    from receivables.disputes.model import Status
+    from receivables.ledger.disputes import Status
+    from receivables.storage import store
 
     print("\n10. Disputes: one settled without a person, one decided by finance:", file=out)
     key = "inbox/disputes/february.json"
@@ -215,7 +215,7 @@ def _final(store: Any, number: str) -> Any:
 
 
 def _waiting(store: Any, number: str) -> Any:
-    from receivables.disputes.model import Status
+    from receivables.ledger.disputes import Status
 
     found = [d for d in _disputes(store, number) if d.status is Status.AWAITING_FINANCE]
     return found[-1] if found else None

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from receivables_local.demo import file_line, http, pay_by_card, report_of
 
 if TYPE_CHECKING:
-    from receivables.domain import AuditEvent
+    from receivables.ledger.model import AuditEvent
     from receivables_local.runtime import LocalRuntime
 
 DUE_IN_DAYS = 5  # the friendly reminder is due at D-3: the daily sweep starts dunning before it
@@ -74,8 +74,8 @@ def dunning_file(today: date) -> tuple[str, bytes]:
 
 def invoice_id(number: str) -> str:
     """The ledger id of one of our own invoices."""
-    from receivables.domain import DocumentType
-    from receivables.ledger import document_id
+    from receivables.ledger.model import DocumentType
+    from receivables.ledger.rules import document_id
 
     return document_id("self", DocumentType.INVOICE, number)
 
@@ -85,7 +85,7 @@ def dunning_chapter(
 ) -> None:
     """Drop the chapter's invoices, play the customers' parts until the silent ones are on credit
     hold, and print what happened to each invoice, day by day."""
-    from receivables import store
+    from receivables.storage import store
 
     today = runtime.clock.now().astimezone(PARIS).date()
     print(

@@ -109,7 +109,7 @@ def portal_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
     )
     print(f"   a form naming another customer's invoice: {status}, no checkout", file=out)
 
-    from receivables import store
+    from receivables.storage import store
 
     invoice = store.get_invoice(_invoice_id(NUMBERS[0]))
     customer_id = invoice.customer_id if invoice else ""
@@ -163,7 +163,7 @@ def _autopay(runtime: LocalRuntime, s3: Any, bucket: str, base: str, cookie: str
     s3.put_object(Bucket=bucket, Key=key, Body=(DOCUMENTS.splitlines()[0] + "\n" + row).encode())
     runtime.settle()
     print(f"   {AUTOPAY_INVOICE} (312.00 EUR) arrives, due {due}: {_state(AUTOPAY_INVOICE)}", file=out)
-    from receivables import store
+    from receivables.storage import store
 
     _wait(  # the sweep records its attempt once Stripe answered (the webhook may be first with the money)
         runtime,
@@ -179,7 +179,7 @@ def _autopay(runtime: LocalRuntime, s3: Any, bucket: str, base: str, cookie: str
 
 
 def _processing(number: str) -> str:
-    from receivables import store
+    from receivables.storage import store
 
     invoice = store.get_invoice(_invoice_id(number))
     debit = invoice.dunning.processing if invoice else None
@@ -191,7 +191,7 @@ def _wait(runtime: LocalRuntime, probe: Callable[[], bool]) -> None:
 
 
 def _invoice_id(number: str) -> str:
-    from receivables.domain import DocumentType
-    from receivables.ledger import document_id
+    from receivables.ledger.model import DocumentType
+    from receivables.ledger.rules import document_id
 
     return document_id("self", DocumentType.INVOICE, number)

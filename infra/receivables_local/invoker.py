@@ -263,11 +263,11 @@ class Invoker:
 
 def _forget_metrics() -> None:
     """Each Lambda function has its own process; here they share the one Metrics object of
-    receivables.observability. With metrics disabled (locally) Powertools never clears it, and
+    receivables.kernel.observability. With metrics disabled (locally) Powertools never clears it, and
     at 100 values it prints them anyway: clear it after every invocation, as a new process would
     start empty."""
     import sys
 
-    observability = sys.modules.get("receivables.observability")
+    observability = sys.modules.get("receivables.kernel.observability")
     if observability is not None:
         observability.metrics.clear_metrics()

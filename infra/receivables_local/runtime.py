@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from receivables import clock as shared_clock
+from receivables.kernel import clock as shared_clock
 from receivables_local.api import ApiServer, api_functions, protected_functions
 from receivables_local.aws import FAKE_CREDENTIALS
 from receivables_local.clock import LocalClock, Mode, TimerSource

@@ -16,11 +16,11 @@ def ingest_big_csv(rows: int, customers: int = 1000) -> tuple[int, float]:
 
     import boto3
 
-    from receivables import store
     from receivables.adapters.s3 import ObjectStore
-    from receivables.clock import SystemClock
     from receivables.ingest.service import ObjectEvent, ingest_object
-    from receivables.settings import Settings
+    from receivables.kernel.clock import SystemClock
+    from receivables.kernel.settings import Settings
+    from receivables.storage import store
     from tests.data import big_csv
 
     s3 = boto3.client("s3", region_name="eu-west-1")

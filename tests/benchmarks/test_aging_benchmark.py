@@ -81,7 +81,7 @@ def _every_invoice() -> Iterator[Any]:
     index partition through moto's Query sorts the whole partition for every page)."""
     from moto.dynamodb.models import dynamodb_backends
 
-    from receivables import store
+    from receivables.storage import store
 
     table = dynamodb_backends["123456789012"]["eu-west-1"].get_table("bench-ledger")
     for item in list(table.all_items()):
@@ -91,7 +91,7 @@ def _every_invoice() -> Iterator[Any]:
 
 
 def _aggregate_one_by_one() -> int:
-    from receivables.aggregates import apply_invoice
+    from receivables.reporting.aggregates import apply_invoice
 
     return sum(apply_invoice(invoice) for invoice in _every_invoice())
 
@@ -100,7 +100,7 @@ def _aggregate_in_bulk() -> int:
     """The items `apply_invoice` would leave, written without a transaction per invoice."""
     import boto3
 
-    from receivables.aggregates import INDEX_KEY, Share
+    from receivables.reporting.aggregates import INDEX_KEY, Share
 
     client: Any = boto3.client("dynamodb", region_name="eu-west-1")
 
@@ -124,9 +124,9 @@ def _aggregate_in_bulk() -> int:
 
 
 def _write_todays_snapshot() -> dict[str, Any]:
-    from receivables import store
-    from receivables.dunning.sweep import snapshot
-    from receivables.reports.service import SNAPSHOT_PK
+    from receivables.collections.dunning.sweep import snapshot
+    from receivables.reporting.service import SNAPSHOT_PK
+    from receivables.storage import store
 
     body = snapshot(store.open_receivables_due_by(date.max), TODAY)
     store.put_document(SNAPSHOT_PK, body, 1, f"{TODAY.isoformat()}T06:00:00.000Z", None, sk=TODAY.isoformat())
@@ -146,8 +146,8 @@ def _measure(call: Callable[[], Any], runs: int = 5) -> tuple[float, int]:
 
 
 def test_aging_and_dashboard_reads_do_not_grow_with_the_invoices() -> None:
-    from receivables.dashboard import dashboard_data
-    from receivables.reports.service import aging_report
+    from receivables.reporting.service import aging_report
+    from receivables.web.dashboard import dashboard_data
 
     moto_patches.install()
     read: dict[str, dict[int, int]] = {"aging": {}, "dashboard": {}}

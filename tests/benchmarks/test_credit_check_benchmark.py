@@ -27,9 +27,9 @@ TODAY = date(2026, 11, 23)
 
 
 def test_credit_check_latency() -> None:
-    from receivables import store
-    from receivables.credit import check, load_policy
-    from receivables.money import Money
+    from receivables.credit.limits import check, load_policy
+    from receivables.kernel.money import Money
+    from receivables.storage import store
 
     moto_patches.install()
     with mock_aws():

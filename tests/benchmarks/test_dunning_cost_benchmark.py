@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from receivables import store
-from receivables.clock import iso_timestamp
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
-from receivables.money import Money
-from receivables.payments import Receipt, record_receipt
+from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.storage import store
 from receivables_local.demo import free_port_base
 from receivables_local.runtime import LocalRuntime
 from tests.benchmarks.aws_prices import Usage, cost_usd

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 from chalice.test import Client
 from moto import mock_aws
 
-from receivables import store
-from receivables.checkout import PayLinkSettings
-from receivables.clock import SystemClock
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
-from receivables.links import LinkScope, sign_link
+from receivables.customers.links import LinkScope, sign_link
+from receivables.kernel.clock import SystemClock
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.storage import store
+from receivables.web.checkout import PayLinkSettings
 from receivables_local import moto_patches
 from receivables_local.functions import load_function
 from receivables_local.stripe_local import LocalStripe

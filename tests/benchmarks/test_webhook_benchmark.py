@@ -17,9 +17,9 @@ import time
 from chalice.test import Client
 from moto import mock_aws
 
-from receivables import store
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.storage import store
 from receivables_local import moto_patches
 from tests.benchmarks.conftest import ingest_big_csv, report
 from tests.integration.test_stripe_webhook_function import webhook_function

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
 from receivables_local.demo import free_port_base
 from tests.conftest import REPO_ROOT, SAMPLES
 from tests.e2e.test_demo import receivables_command

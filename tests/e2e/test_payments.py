@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
 from tests.e2e.test_local_runtime import client, local
 
 if TYPE_CHECKING:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from receivables import store
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.storage import store
 from receivables_local.demo import emailed_link, free_port_base, http
 from receivables_local.runtime import LocalRuntime
 from tests.conftest import store_bound_to

@@ -8,8 +8,8 @@ import subprocess
 import time
 from typing import TYPE_CHECKING, Any
 
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
 from tests.conftest import REPO_ROOT, SAMPLES
 from tests.e2e.test_credit_and_deductions import api
 from tests.e2e.test_demo import receivables_command

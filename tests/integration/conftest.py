@@ -11,10 +11,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from receivables import store
 from receivables.adapters.s3 import ObjectStore
-from receivables.clock import FixedClock
-from receivables.settings import Settings
+from receivables.kernel.clock import FixedClock
+from receivables.kernel.settings import Settings
+from receivables.storage import store
 from receivables_local import moto_patches
 from receivables_local.aws import LOCAL_CONFIG, StreamReader, s3_put_notification
 from receivables_local.functions import load_function

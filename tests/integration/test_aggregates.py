@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables import store
-from receivables.aggregates import Reads, activity, compact, query
-from receivables.clock import iso_timestamp
-from receivables.domain import AuditEvent, DocumentType
-from receivables.dunning.sweep import snapshot
-from receivables.ledger import document_id, open_dispute, void
-from receivables.money import Money
-from receivables.payments import Receipt, record_receipt
-from receivables.reports.service import aging_report, kpis
+from receivables.collections.dunning.sweep import snapshot
+from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.money import Money
+from receivables.ledger.model import AuditEvent, DocumentType
+from receivables.ledger.rules import document_id, open_dispute, void
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.reporting.aggregates import Reads, activity, compact, query
+from receivables.reporting.service import aging_report, kpis
+from receivables.storage import store
 from receivables_local.functions import load_function
 
 if TYPE_CHECKING:

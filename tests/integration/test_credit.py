@@ -11,8 +11,8 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.mailer import MailSettings, send_credit_notice
+from receivables.mail.mailer import MailSettings, send_credit_notice
+from receivables.storage import store
 from receivables_local.functions import load_function
 from tests.integration.test_finance_api import HEADER, event
 
@@ -173,11 +173,11 @@ def test_the_forecast_spreads_the_open_balances_over_the_weeks(
 ) -> None:
     from decimal import Decimal
 
-    from receivables.clock import iso_timestamp
-    from receivables.domain import DocumentType
-    from receivables.ledger import document_id
-    from receivables.money import Money
-    from receivables.payments import Receipt, record_receipt
+    from receivables.kernel.clock import iso_timestamp
+    from receivables.kernel.money import Money
+    from receivables.ledger.model import DocumentType
+    from receivables.ledger.rules import document_id
+    from receivables.payments.allocation import Receipt, record_receipt
 
     call = api(aws, monkeypatch)
     aws.drop(

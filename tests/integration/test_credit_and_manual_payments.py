@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables import store
-from receivables.domain import DocumentType, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.money import Money
-from receivables.payments import Receipt, apply_customer_credit, record_receipt
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.payments.allocation import Receipt, apply_customer_credit, record_receipt
+from receivables.storage import store
 from receivables_local.functions import load_function
 
 if TYPE_CHECKING:

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables import deductions, store
-from receivables.deduction_rules import DeductionPolicy, OwnerRule, RemittanceLine
+from receivables.disputes import deductions
 from receivables.disputes import service as disputes
-from receivables.domain import DocumentType, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.mailer import MailSettings, send_deduction_notice, send_deduction_refusal
-from receivables.money import Money
-from receivables.payments import Receipt, record_receipt
+from receivables.disputes.deduction_rules import DeductionPolicy, OwnerRule, RemittanceLine
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.mail.mailer import MailSettings, send_deduction_notice, send_deduction_refusal
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws
@@ -263,7 +264,7 @@ def test_one_payment_for_two_invoices_holds_back_what_the_advice_deducts_from_ea
     assert [d["number"] for d in deductions.deductions("open")] == ["D-3"]
     assert deductions.deductions(since="2027-01-01T00:00:00.000Z") == []
     # The dashboard counts it among the deductions waiting for their owner.
-    from receivables.dashboard import dashboard_data, render
+    from receivables.web.dashboard import dashboard_data, render
 
     shown = dashboard_data(ledger.clock.now().date())
     assert shown["open_deductions"]["count"] == 1 and shown["open_deductions"]["amounts"] == {"EUR": "60.00"}
@@ -382,7 +383,7 @@ def test_a_token_payment_on_time_earns_no_early_payment_discount(ledger: Aws) ->
 
 
 def test_a_discount_over_the_controllers_limit_waits_for_the_owner(ledger: Aws) -> None:
-    from receivables import approvals
+    from receivables.customers import approvals
 
     policy = approvals.policy_from_json(
         {"modes": dict.fromkeys(approvals.ACTIONS, "controller"), "auto_credit": {"EUR": "40.00"}}
@@ -396,7 +397,7 @@ def test_a_discount_over_the_controllers_limit_waits_for_the_owner(ledger: Aws) 
 
 
 def test_an_overbilling_a_dispute_credited_is_not_credited_again_by_a_deduction(ledger: Aws) -> None:
-    from receivables.disputes.model import Reason, Source
+    from receivables.ledger.disputes import Reason, Source
 
     customer_id = invoice("D-2").customer_id
     disputes.save_terms(customer_id, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)

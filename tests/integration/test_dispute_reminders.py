@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables import store
-from receivables.disputes.model import Status
+from receivables.ledger.disputes import Status
+from receivables.storage import store
 from tests.conftest import store_bound_to
 from tests.integration.test_dispute_workflow import api, inv, ledger_runtime, wait_for
 

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from receivables import store
-from receivables.disputes.model import Status
-from receivables.domain import DocumentType, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.disputes import Status
+from receivables.ledger.model import DocumentType, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.storage import store
 from receivables_local.demo import free_port_base, http
 from receivables_local.demo_disputes import upload
 from receivables_local.runtime import LocalRuntime

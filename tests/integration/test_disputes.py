@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables import store
 from receivables.disputes import service
-from receivables.disputes.model import Reason, Source, Status
 from receivables.disputes.service import po_pk
-from receivables.domain import CreditNote, DocumentType, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.money import Money
-from receivables.validation import RequestInvalidError
+from receivables.kernel.money import Money
+from receivables.kernel.validation import RequestInvalidError
+from receivables.ledger.disputes import Reason, Source, Status
+from receivables.ledger.model import CreditNote, DocumentType, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws
@@ -287,7 +287,7 @@ def test_finance_files_terms_and_a_po_through_the_api_and_the_analysis_reads_the
 
 
 def test_an_unapplied_payment_that_covers_the_invoice_is_applied(ledger: Aws) -> None:
-    from receivables.domain import AuditEvent, Payment
+    from receivables.ledger.model import AuditEvent, Payment
 
     invoice = store.get_invoice(inv("D-3"))
     assert invoice is not None
@@ -327,7 +327,7 @@ def test_a_po_number_given_afterwards_never_makes_a_second_order_a_duplicate(aws
     e1 = invoice("E-1", "C7", "2026-10-01", WRAP, "246.00", "41.00")
     e2 = {**invoice("E-2", "C7", "2026-10-03", WRAP, "246.00", "41.00"), "po_number": None}
     aws.drop("inbox/orders.json", json.dumps({"invoices": [e1, e2]}))
-    from receivables.requirements import provide_po_number
+    from receivables.customers.requirements import provide_po_number
 
     # When E-2 is given E-1's PO number afterwards (the portal, a collector) and disputed as billed twice
     provide_po_number(inv("E-2"), "PO-77", "customer:portal", aws.clock)

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from chalice.test import Client
 
-from receivables import store
 from receivables.adapters.attachments import s3_attachments
 from receivables.adapters.s3 import processed_reader
-from receivables.clock import FixedClock
-from receivables.domain import StandingPo
-from receivables.finance import change_customer
-from receivables.mailer import MailSettings, send_documentation_request, send_invoice_email
-from receivables.money import Money
-from receivables.portal.service import Portal
-from receivables.requirements import open_requests, remind_open_requests
+from receivables.collections.finance import change_customer
+from receivables.customers.requirements import open_requests, remind_open_requests
+from receivables.kernel.clock import FixedClock
+from receivables.kernel.money import Money
+from receivables.ledger.model import StandingPo
+from receivables.mail.mailer import MailSettings, send_documentation_request, send_invoice_email
+from receivables.storage import store
+from receivables.web.portal.service import Portal
 from receivables_local.functions import load_function
 from tests.integration.conftest import BUCKET
 from tests.integration.test_portal import KEY, LEDGER, customer_of, get, inv, link, post, sign_in
@@ -381,7 +381,7 @@ def test_finance_sets_requirements_gives_a_po_and_uploads_a_timesheet(
 
 
 def test_the_dashboard_counts_the_invoices_blocked_by_missing_documents(aws: Aws) -> None:
-    from receivables.dashboard import dashboard_data, render
+    from receivables.web.dashboard import dashboard_data, render
 
     aws.drop("inbox/portal.csv", LEDGER)
     require(aws, "A-1", "delivery_note")

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from receivables import store
-from receivables.domain import DocumentType
-from receivables.dunning import service
-from receivables.dunning.sweep import ExecutionExistsError
-from receivables.ledger import document_id
-from receivables.money import Money
-from receivables.payments import Receipt, record_receipt
+from receivables.collections.dunning import service
+from receivables.collections.dunning.sweep import ExecutionExistsError
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.storage import store
 from receivables_local.functions import load_function
 from tests.integration.conftest import REGION, TABLE
 
@@ -103,8 +103,8 @@ def test_a_reminder_speaks_the_customers_language_and_links_to_payment_and_promi
     import re
     from email import policy
 
-    from receivables.checkout import PayLinkSettings
-    from receivables.promise_link import promise_form
+    from receivables.web.checkout import PayLinkSettings
+    from receivables.web.promise_link import promise_form
 
     dunning({"op": "step", "invoice_id": inv("R-1"), "run": 1})
     message = email.message_from_string(sent()[0].raw_data, policy=policy.default)

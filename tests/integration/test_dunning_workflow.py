@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from receivables import store
-from receivables.clock import iso_timestamp
-from receivables.domain import AuditEvent, DocumentType
-from receivables.dunning.planner import step_time
-from receivables.dunning.policy import DEFAULT_POLICY
-from receivables.dunning.policy import Step as DunningStep
-from receivables.dunning.service import record_promise, save_policy
-from receivables.ledger import document_id, end_dispute, open_dispute
-from receivables.money import Money
-from receivables.payments import Receipt, record_receipt
+from receivables.collections.dunning.planner import step_time
+from receivables.collections.dunning.policy import DEFAULT_POLICY
+from receivables.collections.dunning.policy import Step as DunningStep
+from receivables.collections.dunning.service import record_promise, save_policy
+from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.money import Money
+from receivables.ledger.model import AuditEvent, DocumentType
+from receivables.ledger.rules import document_id, end_dispute, open_dispute
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.storage import store
 from receivables_local.demo import free_port_base
 from receivables_local.runtime import LocalRuntime
 from tests.conftest import store_bound_to

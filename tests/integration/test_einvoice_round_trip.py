@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from receivables import store
-from receivables.domain import CreditNote, DocumentType, DueDateSource, Invoice
-from receivables.einvoice import Seller, build_credit_note, build_invoice
 from receivables.ingest.documents import fingerprint
 from receivables.ingest.model import ParsedDocument
 from receivables.ingest.ubl import parse_ubl
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.model import CreditNote, DocumentType, DueDateSource, Invoice
+from receivables.mail.einvoice import Seller, build_credit_note, build_invoice
+from receivables.storage import store
 from tests.conftest import EINVOICES
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
-from receivables import store
-from receivables.checkout import PayLinkSettings
-from receivables.domain import DocumentType, PartyId
-from receivables.enrolment import get_enrolment, list_enrolments
-from receivables.ledger import document_id
-from receivables.mailer import MailSettings, send_enrolment_invitation
+from receivables.customers.enrolment import get_enrolment, list_enrolments
+from receivables.ledger.model import DocumentType, PartyId
+from receivables.ledger.rules import document_id
+from receivables.mail.mailer import MailSettings, send_enrolment_invitation
+from receivables.storage import store
+from receivables.web.checkout import PayLinkSettings
 from receivables_local.functions import load_function
 from tests.integration.test_finance_api import event
 from tests.integration.test_portal import KEY, LEDGER, customer_of
@@ -289,7 +289,7 @@ def test_links_that_are_not_an_invitations_are_refused(world: World) -> None:
 
 
 def _id(customer_id: str) -> str:
-    from receivables.enrolment import enrolment_id_for
+    from receivables.customers.enrolment import enrolment_id_for
 
     return enrolment_id_for(customer_id, "")
 

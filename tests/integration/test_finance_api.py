@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables.clock import iso_timestamp
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
-from receivables.money import Money
-from receivables.payments import Receipt, record_receipt
+from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.payments.allocation import Receipt, record_receipt
 from receivables_local.functions import load_function
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ def test_aging_kpis_worklist_and_csv(api: Any) -> None:
 def test_paging_the_open_invoices_by_due_date_loses_and_repeats_nothing(aws: Aws) -> None:
     from datetime import date, timedelta
 
-    from receivables import store
+    from receivables.storage import store
 
     # The hard case: the last pages' invoices all sit in one shard of the due-date index.
     numbers = [f"P-{n}" for n in range(200)]
@@ -276,7 +276,7 @@ def test_paging_the_open_invoices_by_due_date_loses_and_repeats_nothing(aws: Aws
 
 
 def test_a_payment_is_re_allocated_to_the_invoices_finance_names(api: Any, aws: Aws) -> None:
-    from receivables.payments import payment_id_for
+    from receivables.payments.allocation import payment_id_for
 
     paid = payment_id_for("bank", "B-9")  # 500.00 on W-1
     path = f"/payments/{paid}/allocations"
@@ -339,9 +339,9 @@ def test_a_payment_is_re_allocated_to_the_invoices_finance_names(api: Any, aws: 
 
 
 def test_the_worklist_reads_the_sweeps_ranking_fresh(api: Any, aws: Aws) -> None:
-    from receivables import store
-    from receivables.dunning.sweep import snapshot
-    from receivables.reports.service import SNAPSHOT_PK
+    from receivables.collections.dunning.sweep import snapshot
+    from receivables.reporting.service import SNAPSHOT_PK
+    from receivables.storage import store
 
     _, live = api("GET", "/worklist", role="viewer")
     assert live["ranked_on"] is None, "before the first sweep it is ranked now"
@@ -412,7 +412,7 @@ def test_finance_resends_a_portal_link_to_a_known_contact(api: Any, monkeypatch:
 
 
 def test_a_new_contact_address_becomes_a_known_contact(api: Any) -> None:
-    from receivables.portal.service import known_contact
+    from receivables.web.portal.service import known_contact
 
     _, listed = api("GET", "/customers", role="viewer")
     acme = next(c for c in listed["customers"] if c["name"] == "Acme Logistics")
@@ -442,8 +442,8 @@ def test_a_new_contact_address_becomes_a_known_contact(api: Any) -> None:
 
 
 def test_a_vat_id_is_checked_for_its_country_and_finds_the_customer(api: Any) -> None:
-    from receivables import store
-    from receivables.domain import PartyId
+    from receivables.ledger.model import PartyId
+    from receivables.storage import store
 
     _, listed = api("GET", "/customers", role="viewer")
     acme = next(c for c in listed["customers"] if c["name"] == "Acme Logistics")

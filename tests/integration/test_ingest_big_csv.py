@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from receivables import store
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.storage import store
 from tests.data import big_csv
 
 if TYPE_CHECKING:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from receivables import store
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.storage import store
 from tests.conftest import SAMPLES
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def test_the_report_is_json_with_what_was_created(aws: Aws) -> None:
 def test_the_lambda_entry_point_runs_with_logging_and_metrics_on(
     aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from receivables.observability import logger
+    from receivables.kernel.observability import logger
 
     monkeypatch.setattr(aws.ingest, "default_dependencies", aws.deps)
     logger.setLevel("INFO")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from receivables import store
-from receivables.domain import DocumentType, DueDateSource, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, DueDateSource, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.storage import store
 from tests.conftest import EINVOICES
 
 if TYPE_CHECKING:

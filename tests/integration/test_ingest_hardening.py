@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.domain import DocumentType, PartyId
-from receivables.ledger import document_id
+from receivables.ledger.model import DocumentType, PartyId
+from receivables.ledger.rules import document_id
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from receivables import store
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.storage import store
 from tests.conftest import SAMPLES
 from tests.unit.test_ubl import BILLION_LAUGHS, XXE
 

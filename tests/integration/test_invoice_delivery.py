@@ -10,14 +10,14 @@ from dataclasses import replace
 from email import policy
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.domain import DocumentType
-from receivables.einvoice import Seller
-from receivables.finance import change_customer
+from receivables.collections.finance import change_customer
 from receivables.ingest.model import ParsedDocument
 from receivables.ingest.ubl import parse_ubl
-from receivables.ledger import document_id
-from receivables.mailer import MailSettings, send_invoice_email
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.mail.einvoice import Seller
+from receivables.mail.mailer import MailSettings, send_invoice_email
+from receivables.storage import store
 from tests.conftest import EINVOICES
 from tests.integration.conftest import BUCKET
 from tests.integration.test_portal_documents import PDF, with_attachments
@@ -131,7 +131,7 @@ def test_the_default_is_the_pdf_and_portal_only_attaches_nothing(aws: Aws) -> No
 
 
 def test_a_credit_note_goes_as_an_einvoice_to_a_customer_who_takes_them_once(aws: Aws) -> None:
-    from receivables.mailer import send_credit_note
+    from receivables.mail.mailer import send_credit_note
 
     aws.drop(
         "inbox/cn.csv",

@@ -13,11 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from receivables import store
-from receivables.domain import DocumentType, InvoiceStatus
-from receivables.ledger import LedgerError, document_id
-from receivables.money import Money
-from receivables.payments import (
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, InvoiceStatus
+from receivables.ledger.rules import LedgerError, document_id
+from receivables.payments.allocation import (
     Chargeback,
     PaymentError,
     Receipt,
@@ -28,6 +27,7 @@ from receivables.payments import (
     record_receipt,
     refund_to,
 )
+from receivables.storage import store
 from tests.integration.conftest import REGION
 
 if TYPE_CHECKING:

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from receivables import store
-from receivables.checkout import PayLinkSettings, Redirect, open_pay_link
-from receivables.domain import DocumentType, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.links import LinkScope, sign_link
-from receivables.mailer import MailSettings, send_invoice_email
-from receivables.money import Money
-from receivables.pages import Page
+from receivables.customers.links import LinkScope, sign_link
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.mail.mailer import MailSettings, send_invoice_email
+from receivables.storage import store
+from receivables.web.checkout import PayLinkSettings, Redirect, open_pay_link
+from receivables.web.pages import Page
 from receivables_local.functions import load_function
 from tests.integration.conftest import REGION
 
@@ -102,7 +102,7 @@ def test_the_mailer_function_sends_through_ses_once_per_event_delivery(ledger: A
 
 
 def test_finance_is_told_once_of_a_failed_debit(ledger: Aws) -> None:
-    from receivables.processing import mark_processing, record_failure
+    from receivables.payments.processing import mark_processing, record_failure
 
     mark_processing("pi_sepa_9", Money(119000, "EUR"), "sepa_debit", [inv("M-1")], ledger.clock)
     record_failure("pi_sepa_9", [inv("M-1")], "The account has insufficient funds.", ledger.clock)
@@ -161,7 +161,7 @@ def test_the_pay_link_opens_checkout_for_the_current_balance(ledger: Aws) -> Non
 
 
 def test_a_pay_link_of_an_invoice_being_debited_opens_no_second_checkout(ledger: Aws) -> None:
-    from receivables.processing import mark_processing
+    from receivables.payments.processing import mark_processing
 
     mark_processing("pi_sepa_1", Money(119000, "EUR"), "sepa_debit", [inv("M-1")], ledger.clock)
     stripe = Stripe()
@@ -197,7 +197,7 @@ def test_an_expired_link_and_a_link_for_another_customer_are_refused(ledger: Aws
 
 
 def test_a_link_finance_revoked_is_refused_and_a_new_one_works(ledger: Aws) -> None:
-    from receivables.finance import revoke_links
+    from receivables.collections.finance import revoke_links
 
     stripe = Stripe()
     old = token(ledger, "M-1")
@@ -231,7 +231,7 @@ def test_a_settled_disputed_or_void_invoice_gets_a_page_not_a_charge(
 ) -> None:
     from dataclasses import replace
 
-    from receivables.domain import AuditEvent
+    from receivables.ledger.model import AuditEvent
 
     invoice = store.get_invoice(inv("M-1"))
     assert invoice is not None

@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
-from receivables.checkout import PayLinkSettings
-from receivables.pages import Form, Page
-from receivables.portal.service import Answer, Portal
-from receivables.security_headers import dashboard_headers, style_hash
+from receivables.web.checkout import PayLinkSettings
+from receivables.web.pages import Form, Page
+from receivables.web.portal.service import Answer, Portal
+from receivables.web.security_headers import dashboard_headers, style_hash
 from receivables_local.functions import load_function
 from tests.integration.conftest import BUCKET
 from tests.integration.test_portal import KEY, LEDGER, csrf_of, inv, link, sign_in
@@ -111,7 +111,7 @@ def form_action(policy: str) -> set[str]:
 
 
 def test_an_upload_form_may_post_to_its_bucket_and_nowhere_else() -> None:
-    from receivables.security_headers import CHECKOUT_ORIGINS
+    from receivables.web.security_headers import CHECKOUT_ORIGINS
 
     s3 = "https://test-invoices.s3.eu-west-1.amazonaws.com"
     checkout = {"'self'", *CHECKOUT_ORIGINS}  # where a form's 303 may lead: Stripe Checkout
@@ -125,7 +125,7 @@ def test_an_upload_form_may_post_to_its_bucket_and_nowhere_else() -> None:
 
 
 def test_the_dashboard_headers_allow_its_stylesheet_and_bar_widths_only() -> None:
-    from receivables.dashboard import STYLE
+    from receivables.web.dashboard import STYLE
 
     policy = dashboard_headers()["Content-Security-Policy"]
     assert f"style-src-elem 'self' {style_hash(STYLE)}" in policy

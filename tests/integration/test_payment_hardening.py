@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables import store
-from receivables.checkout import PayLinkSettings, Redirect, open_pay_link
-from receivables.domain import InvoiceStatus
-from receivables.links import LinkScope, sign_link
-from receivables.money import Money
-from receivables.payments import Receipt, payment_id_for, record_receipt
-from receivables.validation import RequestInvalidError
+from receivables.customers.links import LinkScope, sign_link
+from receivables.kernel.money import Money
+from receivables.kernel.validation import RequestInvalidError
+from receivables.ledger.model import InvoiceStatus
+from receivables.payments.allocation import Receipt, payment_id_for, record_receipt
+from receivables.storage import store
+from receivables.web.checkout import PayLinkSettings, Redirect, open_pay_link
 from receivables_local.functions import load_function
 from tests.integration.test_credit_and_manual_payments import api_event
 from tests.integration.test_mailer_and_pay_link import KEY, inv

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from receivables import store
-from receivables.domain import DocumentType, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.money import Money
-from receivables.payments import PaymentError, Receipt, record_receipt, refund_to
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.payments.allocation import PaymentError, Receipt, record_receipt, refund_to
+from receivables.storage import store
 from tests.conftest import SAMPLES
 
 if TYPE_CHECKING:

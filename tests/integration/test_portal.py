@@ -14,15 +14,15 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
-from receivables import store
-from receivables.domain import DocumentType
-from receivables.finance import revoke_links
-from receivables.ledger import document_id
-from receivables.links import LinkScope, sign_link
-from receivables.money import Money
-from receivables.payments import Receipt, record_receipt
-from receivables.portal.service import Portal
-from receivables.portal.session import COOKIE, open_session
+from receivables.collections.finance import revoke_links
+from receivables.customers.links import LinkScope, sign_link
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.storage import store
+from receivables.web.portal.service import Portal
+from receivables.web.portal.session import COOKIE, open_session
 from receivables_local.functions import load_function
 
 if TYPE_CHECKING:
@@ -285,7 +285,7 @@ def checkout_for(aws: Aws, monkeypatch: pytest.MonkeyPatch, base_url: str = "") 
 
 def paid(aws: Aws, params: dict[str, Any], payment_intent: str, amount: int) -> None:
     """Stripe says the Checkout Session of ``params`` was paid."""
-    from receivables.stripe_events import handle_event
+    from receivables.payments.stripe_events import handle_event
 
     session = {
         "id": "cs_" + payment_intent,
@@ -339,8 +339,8 @@ def test_a_selection_that_cannot_be_paid_opens_no_checkout(
 ) -> None:
     from dataclasses import replace
 
-    from receivables.domain import AuditEvent
-    from receivables.ledger import open_dispute
+    from receivables.ledger.model import AuditEvent
+    from receivables.ledger.rules import open_dispute
 
     checkout = checkout_for(aws, monkeypatch)
     cookie = sign_in(portal, link(aws, "A-1"))
@@ -379,7 +379,7 @@ def test_a_fresh_link_is_mailed_to_a_known_contact_and_the_answer_never_tells(
     import re
     from email import message_from_bytes, policy
 
-    from receivables.mailer import MailSettings, send_account_link
+    from receivables.mail.mailer import MailSettings, send_account_link
 
     mail = MailSettings("billing@seller.example", "Seller", "ar@seller.example", "http://portal.example")
     sent: list[tuple[str, bytes]] = []
@@ -422,14 +422,14 @@ def test_a_fresh_link_is_mailed_to_a_known_contact_and_the_answer_never_tells(
     assert len(sent) == 3
 
     # Finance sees the links sent (each recorded as PortalLinkSent, counted from the stream).
-    from receivables.aggregates import links_sent
+    from receivables.reporting.aggregates import links_sent
 
     assert load_function("aggregates").handle({"Records": aws.stream().read()}) == {"batchItemFailures": []}
     assert links_sent(customer_of("A-1")) == 3 and links_sent(customer_of("B-1")) == 0
 
 
 def test_the_start_page_is_rate_limited_per_client(aws: Aws, portal: Client) -> None:
-    from receivables.portal.service import PER_CLIENT_PER_HOUR
+    from receivables.web.portal.service import PER_CLIENT_PER_HOUR
 
     answers = [
         portal.http.post(
@@ -457,7 +457,7 @@ def test_the_invoice_and_the_statement_download_as_pdf(aws: Aws, portal: Client)
 
 
 def test_the_payer_uses_their_credit_first(aws: Aws, portal: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    from receivables.payments import payment_id_for, reallocate
+    from receivables.payments.allocation import payment_id_for, reallocate
 
     reallocate(payment_id_for("bank", "T-1"), {}, aws.clock, actor="finance:u-1")  # 400.00 credit
     checkout = checkout_for(aws, monkeypatch)
@@ -486,7 +486,7 @@ def test_a_part_payment_where_finance_allows_it_goes_oldest_first(
 ) -> None:
     from dataclasses import replace
 
-    from receivables.finance import change_customer
+    from receivables.collections.finance import change_customer
 
     checkout = checkout_for(aws, monkeypatch)
     cookie = sign_in(portal, link(aws, "A-1"))

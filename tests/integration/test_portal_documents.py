@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from chalice.test import Client
 
-from receivables import store
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
-from receivables.portal.service import Portal
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.storage import store
+from receivables.web.portal.service import Portal
 from receivables_local.functions import load_function
 from tests.integration.conftest import BUCKET
 from tests.integration.test_portal import KEY, LEDGER, get, inv, link, sign_in
@@ -63,7 +63,7 @@ def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
         return data
 
     from receivables.adapters.attachments import s3_attachments
-    from receivables.checkout import PayLinkSettings
+    from receivables.web.checkout import PayLinkSettings
 
     module = load_function("pay")
     monkeypatch.setattr(module, "portal", lambda: Portal(KEY, aws.clock, secure=False, read_object=read))
@@ -78,7 +78,7 @@ def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
 
 
 def ubl_session(aws: Aws, portal: Client) -> str:
-    from receivables.links import LinkScope, sign_link
+    from receivables.customers.links import LinkScope, sign_link
 
     invoice = store.get_invoice(UBL_INVOICE)
     assert invoice is not None

@@ -11,13 +11,13 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
-from receivables import store
 from receivables.adapters.stripe_api import ChargeDeclinedError
-from receivables.autopay import charge_due
-from receivables.money import Money
-from receivables.payments import Receipt, record_receipt
-from receivables.portal.service import Portal
-from receivables.stripe_events import handle_event
+from receivables.kernel.money import Money
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.payments.autopay import charge_due
+from receivables.payments.stripe_events import handle_event
+from receivables.storage import store
+from receivables.web.portal.service import Portal
 from receivables_local.functions import load_function
 from tests.integration.test_portal import KEY, LEDGER, csrf_of, customer_of, get, inv, link, post, sign_in
 
@@ -236,7 +236,7 @@ def consent_since(aws: Aws, number: str, day: str) -> None:
     """Say the customer of invoice ``number`` consented to autopay on ``day``."""
     from dataclasses import replace
 
-    from receivables.finance import change_customer
+    from receivables.collections.finance import change_customer
 
     def back(customer: Any) -> Any:
         return replace(customer, autopay=replace(customer.autopay, consented_at=f"{day}T09:00:00.000Z"))

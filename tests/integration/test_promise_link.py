@@ -11,13 +11,13 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from receivables import store
-from receivables.checkout import PayLinkSettings
-from receivables.domain import AuditEvent, DocumentType, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.links import LinkScope, sign_link
-from receivables.pages import Page
-from receivables.promise_link import promise_form, submit_promise
+from receivables.customers.links import LinkScope, sign_link
+from receivables.ledger.model import AuditEvent, DocumentType, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.storage import store
+from receivables.web.checkout import PayLinkSettings
+from receivables.web.pages import Page
+from receivables.web.promise_link import promise_form, submit_promise
 from receivables_local.functions import load_function
 from tests.integration.conftest import REGION
 
@@ -163,7 +163,7 @@ def test_the_pay_function_serves_the_form_and_takes_the_post(ledger: Aws, pay_fu
 
 
 def test_a_form_with_more_fields_than_it_has_is_a_413_not_a_500(ledger: Aws) -> None:
-    from receivables.dispute_link import submit_dispute
+    from receivables.web.dispute_link import submit_dispute
 
     crowded = "&".join(f"f{n}=x" for n in range(300)).encode()
 

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from receivables import store
-from receivables.domain import AuditEvent, DocumentType
-from receivables.finance import write_off_invoice
-from receivables.ledger import charge_fee, document_id
-from receivables.money import Money
-from receivables.payments import (
+from receivables.collections.finance import write_off_invoice
+from receivables.kernel.money import Money
+from receivables.ledger.model import AuditEvent, DocumentType
+from receivables.ledger.rules import charge_fee, document_id
+from receivables.payments.allocation import (
     Chargeback,
     Receipt,
     payment_id_for,
@@ -25,7 +24,7 @@ from receivables.payments import (
     record_receipt,
     refund_to,
 )
-from receivables.reconcile import (
+from receivables.reporting.reconcile import (
     AGING_AGGREGATES,
     ALLOCATIONS,
     AUDIT_TRAIL,
@@ -34,6 +33,7 @@ from receivables.reconcile import (
     Break,
     reconcile,
 )
+from receivables.storage import store
 from receivables_local.functions import load_function
 from tests.conftest import SAMPLES
 from tests.integration.conftest import REGION, TABLE

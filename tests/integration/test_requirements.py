@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from chalice.test import Client
 
-from receivables import store
-from receivables.dunning.planner import plan
-from receivables.dunning.policy import DEFAULT_POLICY
-from receivables.finance import change_customer
-from receivables.mailer import MailSettings, send_invoice_email
-from receivables.portal.service import Portal
+from receivables.collections.dunning.planner import plan
+from receivables.collections.dunning.policy import DEFAULT_POLICY
+from receivables.collections.finance import change_customer
+from receivables.mail.mailer import MailSettings, send_invoice_email
+from receivables.storage import store
+from receivables.web.portal.service import Portal
 from receivables_local.functions import load_function
 from tests.integration.test_portal import KEY, LEDGER, csrf_of, customer_of, get, inv, link, post, sign_in
 

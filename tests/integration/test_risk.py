@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.disputes.model import Reason, Source
 from receivables.disputes.service import open_dispute_on
-from receivables.domain import DocumentType
-from receivables.ledger import document_id
-from receivables.money import Money
-from receivables.payments import Receipt, record_receipt
+from receivables.kernel.money import Money
+from receivables.ledger.disputes import Reason, Source
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.storage import store
 from receivables_local.functions import load_function
 from tests.integration.test_credit import api
 

@@ -195,7 +195,7 @@ def test_unicode_digits_in_a_number_are_a_400_not_a_500(call: Any) -> None:
 
 
 def test_an_identifier_too_long_for_a_key_never_reaches_dynamodb(aws: Aws) -> None:
-    from receivables import store
+    from receivables.storage import store
 
     long_id = "inv_" + "x" * 20_000
     assert store.get_invoice(long_id) is None and store.get_heads([long_id]) == {}

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables import approvals, store
-from receivables.access import Role, role_of
-from receivables.deduction_rules import RemittanceLine
-from receivables.money import LARGEST_MAJOR, AmountLimits, Money, MoneyError
-from receivables.portal.service import known_contact
-from receivables.validation import RequestInvalidError, parse_json
+from receivables.customers import approvals
+from receivables.disputes.deduction_rules import RemittanceLine
+from receivables.kernel.access import Role, role_of
+from receivables.kernel.money import LARGEST_MAJOR, AmountLimits, Money, MoneyError
+from receivables.kernel.validation import RequestInvalidError, parse_json
+from receivables.storage import store
+from receivables.web.portal.service import known_contact
 from receivables_local.functions import load_function
 from tests.integration.test_deductions import bank, invoice, ledger  # noqa: F401 - the fixture
 from tests.integration.test_finance_api import HEADER, ROWS, event, inv
@@ -178,7 +179,7 @@ def test_a_collector_cannot_file_a_price_list_alone(api: Any) -> None:
 
 def test_a_large_pricing_credit_waits_for_a_controllers_decision(ledger: Aws) -> None:  # noqa: F811
     from receivables.disputes import service as disputes
-    from receivables.payments import record_receipt
+    from receivables.payments.allocation import record_receipt
 
     policy = approvals.policy_from_json(
         {"modes": dict.fromkeys(approvals.ACTIONS, "controller"), "auto_credit": {"EUR": "20.00"}}
@@ -208,9 +209,9 @@ def test_an_invitation_goes_only_to_a_known_contact(api: Any) -> None:
 
 
 def test_an_enrolment_link_dies_with_links_revoke(aws: Aws) -> None:
-    from receivables.enrolment import from_link, invite, token_for
-    from receivables.finance import revoke_links
-    from receivables.links import LinkError
+    from receivables.collections.finance import revoke_links
+    from receivables.customers.enrolment import from_link, invite, token_for
+    from receivables.customers.links import LinkError
 
     aws.drop("inbox/w.csv", HEADER + ROWS)
     customer = store.get_customer(store.get_invoice(inv("W-1")).customer_id)  # type: ignore[union-attr]
@@ -452,9 +453,9 @@ def test_a_proposal_says_everything_it_would_change(api: Any) -> None:
 
 
 def test_a_po_number_given_to_an_invoice_afterwards_earns_no_credit_alone(ledger: Aws) -> None:  # noqa: F811
+    from receivables.customers.requirements import provide_po_number
     from receivables.disputes import service as disputes
-    from receivables.payments import Receipt, record_receipt
-    from receivables.requirements import provide_po_number
+    from receivables.payments.allocation import Receipt, record_receipt
 
     customer = invoice("D-2").customer_id
     order = {

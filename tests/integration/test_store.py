@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from receivables import store
-from receivables.domain import AuditEvent, InvoiceStatus
-from receivables.ledger import transition
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.model import AuditEvent, InvoiceStatus
+from receivables.ledger.rules import transition
+from receivables.storage import store
 from tests.unit.test_ledger import make_invoice
 
 

@@ -9,9 +9,9 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from receivables import store
-from receivables.domain import InvoiceStatus
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.model import InvoiceStatus
+from receivables.storage import store
 from receivables_local.functions import load_function
 from tests.conftest import SAMPLES
 from tests.integration.conftest import REGION

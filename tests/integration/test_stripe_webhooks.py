@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import stripe
 
-from receivables import store
-from receivables.domain import DocumentType, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.money import Money
-from receivables.payments import payment_id_for
-from receivables.stripe_events import RetryLaterError, WebhookRejectedError, handle_event, verify
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.payments.allocation import payment_id_for
+from receivables.payments.stripe_events import RetryLaterError, WebhookRejectedError, handle_event, verify
+from receivables.storage import store
 from tests.conftest import REPO_ROOT, SAMPLES
 
 if TYPE_CHECKING:

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables import store
-from receivables.domain import DocumentType, InvoiceStatus
-from receivables.ledger import document_id
-from receivables.money import Money
-from receivables.payments import payment_id_for
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, InvoiceStatus
+from receivables.ledger.rules import document_id
+from receivables.payments.allocation import payment_id_for
+from receivables.storage import store
 from tests.conftest import SAMPLES
 from tests.integration.test_stripe_webhook_function import post, webhook_function
 from tests.integration.test_stripe_webhooks import INVOICE, fixture, sign

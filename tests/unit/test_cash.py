@@ -8,16 +8,16 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receivables.cash import (
+from receivables.kernel.money import Money
+from receivables.ledger.model import Invoice, InvoiceStatus
+from receivables.ledger.rules import apply_credit, apply_payment, reverse_payment
+from receivables.payments.cash import (
     candidate_numbers,
     match_receipt,
     mentioned_invoices,
     plan_allocation,
     plan_refund,
 )
-from receivables.domain import Invoice, InvoiceStatus
-from receivables.ledger import apply_credit, apply_payment, reverse_payment
-from receivables.money import Money
 from tests.unit.test_ledger import make_invoice
 
 S = InvoiceStatus

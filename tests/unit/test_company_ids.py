@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from receivables.company_ids import check_registration, check_vat
-from receivables.validation import RequestInvalidError
+from receivables.kernel.company_ids import check_registration, check_vat
+from receivables.kernel.validation import RequestInvalidError
 
 
 @pytest.mark.parametrize(

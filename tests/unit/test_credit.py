@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from receivables import aggregates
-from receivables.credit import CreditPolicy, check, exposure, level_of
-from receivables.domain import Customer
-from receivables.money import Money
+from receivables.credit.limits import CreditPolicy, check, exposure, level_of
+from receivables.kernel.money import Money
+from receivables.ledger.model import Customer
+from receivables.reporting import aggregates
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -100,8 +100,8 @@ def test_the_level_is_the_highest_threshold_reached(
 
 
 def test_a_policy_is_read_with_every_bad_field_named() -> None:
-    from receivables.credit import policy_from_json
-    from receivables.validation import RequestInvalidError
+    from receivables.credit.limits import policy_from_json
+    from receivables.kernel.validation import RequestInvalidError
 
     good = policy_from_json({"thresholds": [100, 75], "hold_at": None, "refer_overdue_days": 15})
     assert (good.thresholds, good.hold_at, good.refer_overdue_days) == ((75, 100), None, 15)

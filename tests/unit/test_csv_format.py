@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from receivables.domain import DocumentType, PartyId
 from receivables.ingest.csv_format import parse_csv
 from receivables.ingest.model import FileRejectedError, ParsedDocument, RejectedDocument
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, PartyId
 from tests.conftest import SAMPLES
 
 if TYPE_CHECKING:

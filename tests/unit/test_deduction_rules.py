@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receivables.deduction_rules import (
+from receivables.disputes.deduction_rules import (
     DeductionPolicy,
     OwnerRule,
     Part,
@@ -26,10 +26,10 @@ from receivables.deduction_rules import (
     split,
     total,
 )
-from receivables.ledger import apply_credit, apply_payment, write_off_small_balance
-from receivables.money import Money
-from receivables.terms import CashDiscount
-from receivables.validation import RequestInvalidError
+from receivables.kernel.money import Money
+from receivables.kernel.validation import RequestInvalidError
+from receivables.ledger.rules import apply_credit, apply_payment, write_off_small_balance
+from receivables.ledger.terms import CashDiscount
 from tests.unit.test_ledger import make_invoice
 
 

@@ -21,9 +21,9 @@ from receivables.disputes.analysis import (
     proposal,
     purchase_order,
 )
-from receivables.disputes.model import Dispute, Reason, Source
-from receivables.domain import InvoiceLine, InvoiceStatus, Payment
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.disputes import Dispute, Reason, Source
+from receivables.ledger.model import InvoiceLine, InvoiceStatus, Payment
 from tests.unit.test_ledger import make_invoice
 
 LINES = (

@@ -10,11 +10,17 @@ from typing import Any
 
 import pytest
 
-from receivables.domain import Customer, DunningState, InvoiceStatus, Processing, Promise
-from receivables.dunning.planner import Plan, fee_steps, plan, step_time
-from receivables.dunning.policy import DEFAULT_POLICY, LateFee, Policy, policy_from_json, policy_to_json
-from receivables.money import Money
-from receivables.validation import RequestInvalidError
+from receivables.collections.dunning.planner import Plan, fee_steps, plan, step_time
+from receivables.collections.dunning.policy import (
+    DEFAULT_POLICY,
+    LateFee,
+    Policy,
+    policy_from_json,
+    policy_to_json,
+)
+from receivables.kernel.money import Money
+from receivables.kernel.validation import RequestInvalidError
+from receivables.ledger.model import Customer, DunningState, InvoiceStatus, Processing, Promise
 from tests.unit.test_ledger import make_invoice
 
 S = InvoiceStatus

@@ -15,8 +15,11 @@ from defusedxml.ElementTree import fromstring
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receivables.domain import CreditNote, Customer, DocumentType, InvoiceLine, PartyId, SourceRef
-from receivables.einvoice import (
+from receivables.ingest.model import ParsedDocument
+from receivables.ingest.ubl import parse_ubl
+from receivables.kernel.money import Money
+from receivables.ledger.model import CreditNote, Customer, DocumentType, InvoiceLine, PartyId, SourceRef
+from receivables.mail.einvoice import (
     CAC_NS,
     CBC_NS,
     CREDIT_NOTE_NS,
@@ -26,14 +29,11 @@ from receivables.einvoice import (
     build_credit_note,
     build_invoice,
 )
-from receivables.ingest.model import ParsedDocument
-from receivables.ingest.ubl import parse_ubl
-from receivables.money import Money
 from tests.conftest import EINVOICES
 from tests.unit.test_ledger import make_invoice
 
 if TYPE_CHECKING:
-    from receivables.domain import Invoice
+    from receivables.ledger.model import Invoice
 
 SELLER = Seller("Receivables Demo GmbH", "DE", "9930", "DE123456789", vat_id="DE123456789", city="Berlin")
 BUYER = Customer(

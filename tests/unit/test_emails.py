@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from receivables.emails import InvoiceEmail, format_money, locale_for, render_invoice_email
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.mail.emails import InvoiceEmail, format_money, locale_for, render_invoice_email
 
 if TYPE_CHECKING:
     from string import Template
@@ -85,7 +85,7 @@ def test_english_and_french_render() -> None:
     "template", ["friendly", "reminder_soft", "reminder", "reminder_firm", "final_notice"]
 )
 def test_every_overdue_reminder_offers_the_promise_link(template: str, locale: str) -> None:
-    from receivables.dunning.templates import render_reminder
+    from receivables.collections.dunning.templates import render_reminder
 
     mail = render_reminder(
         template,
@@ -112,7 +112,7 @@ def test_every_overdue_reminder_offers_the_promise_link(template: str, locale: s
 
 
 def test_the_deduction_email_says_in_each_language_what_was_refused_and_why() -> None:
-    from receivables.emails import (
+    from receivables.mail.emails import (
         DEDUCTION_EMAILS,
         DEDUCTION_FINDINGS,
         DEDUCTION_REASONS,

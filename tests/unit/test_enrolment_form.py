@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receivables.domain import StandingPo
-from receivables.enrolment_form import (
+from receivables.customers.enrolment_form import (
     CONTACT_PARTS,
     FIELD_ORDER,
     MESSAGES,
@@ -24,10 +23,11 @@ from receivables.enrolment_form import (
     message,
     parse_enrolment,
 )
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.model import StandingPo
 
 if TYPE_CHECKING:
-    from receivables.validation import FieldError
+    from receivables.kernel.validation import FieldError
 
 GOOD: dict[str, str] = {
     "legal_name": "Muster Maschinenbau GmbH",

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from receivables.forecast import Behaviour, Settled, behaviour, population, predict, weekly_collections
-from receivables.money import Money
+from receivables.credit.forecast import Behaviour, Settled, behaviour, population, predict, weekly_collections
+from receivables.kernel.money import Money
 from tests.forecast_history import backtest
 from tests.unit.test_ledger import make_invoice
 

@@ -23,7 +23,7 @@ from receivables.ingest.model import (
     RejectedDocument,
 )
 from receivables.ingest.ubl import parse_ubl
-from receivables.money import Money
+from receivables.kernel.money import Money
 from tests.conftest import EINVOICES
 
 if TYPE_CHECKING:

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from receivables.domain import DocumentType
 from receivables.ingest.json_format import parse_json
 from receivables.ingest.model import FileRejectedError, ParsedDocument, RejectedDocument
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType
 from tests.conftest import SAMPLES
 
 MINIMAL = {

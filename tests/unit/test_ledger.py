@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receivables.domain import DocumentType, DueDateSource, Invoice, InvoiceStatus, SourceRef
-from receivables.ledger import (
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, DueDateSource, Invoice, InvoiceStatus, SourceRef
+from receivables.ledger.rules import (
     ALLOWED_TRANSITIONS,
     InvalidTransitionError,
     LedgerError,
@@ -20,7 +21,6 @@ from receivables.ledger import (
     document_id,
     transition,
 )
-from receivables.money import Money
 
 S = InvoiceStatus
 
@@ -146,7 +146,7 @@ def test_credits_conserve_money(payable: int, credits: list[int]) -> None:
 
 
 def test_a_small_balance_written_off_is_owed_again_when_its_payment_is_taken_back() -> None:
-    from receivables.ledger import apply_payment, reverse_payment, write_off_small_balance
+    from receivables.ledger.rules import apply_payment, reverse_payment, write_off_small_balance
 
     paid, _ = apply_payment(make_invoice(10000), Money(9996, "EUR"))
     settled = write_off_small_balance(paid)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receivables.links import LinkError, LinkScope, link_keys, sign_link, verify_link
+from receivables.customers.links import LinkError, LinkScope, link_keys, sign_link, verify_link
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

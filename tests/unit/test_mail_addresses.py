@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receivables.domain import Customer
-from receivables.emails import InvoiceEmail
-from receivables.mailer import MailSettings, header_text, mailbox, mime_message, new_message
+from receivables.ledger.model import Customer
+from receivables.mail.emails import InvoiceEmail
+from receivables.mail.mailer import MailSettings, header_text, mailbox, mime_message, new_message
 
 if TYPE_CHECKING:
     from email.message import EmailMessage

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receivables.money import (
+from receivables.kernel.money import (
     ISO_4217_CODES,
     CurrencyMismatchError,
     Money,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from receivables.links import LinkScope, sign_link
-from receivables.portal.session import (
+from receivables.customers.links import LinkScope, sign_link
+from receivables.web.portal.session import (
     COOKIE,
     SESSION_SECONDS,
     AccessDeniedError,

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receivables.domain import CreditNote, Invoice, InvoiceStatus, Payment, SourceRef
-from receivables.money import Money
-from receivables.portal.statement import build_statement
+from receivables.documents.statement import build_statement
+from receivables.kernel.money import Money
+from receivables.ledger.model import CreditNote, Invoice, InvoiceStatus, Payment, SourceRef
 from tests.unit.test_ledger import make_invoice
 
 START = date(2026, 1, 1)

@@ -7,10 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from receivables.aggregates import Share
-from receivables.domain import Allocation, AuditEvent, CreditNote, Invoice, InvoiceStatus, Payment, SourceRef
-from receivables.money import Money
-from receivables.reconcile import (
+from receivables.kernel.money import Money
+from receivables.ledger.model import (
+    Allocation,
+    AuditEvent,
+    CreditNote,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    SourceRef,
+)
+from receivables.reporting.aggregates import Share
+from receivables.reporting.reconcile import (
     AGING_AGGREGATES,
     ALLOCATIONS,
     AUDIT_TRAIL,
@@ -27,7 +35,7 @@ from tests.unit.test_ledger import make_invoice
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from receivables.reconcile import PartitionItem
+    from receivables.reporting.reconcile import PartitionItem
 
 
 def eur(minor: int) -> Money:
@@ -308,7 +316,7 @@ def test_a_break_a_second_reading_does_not_confirm_is_not_reported() -> None:
 
 
 def test_the_reconcile_function_publishes_the_breaks_it_found() -> None:
-    from receivables.observability import metrics
+    from receivables.kernel.observability import metrics
     from receivables_local.functions import load_function
 
     books = Books()

@@ -8,8 +8,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receivables.reports.aging import BUCKET_NAMES, DueBalance, age, bucket_of
-from receivables.reports.kpis import Inputs, Period, compute, countback
+from receivables.reporting.aging import BUCKET_NAMES, DueBalance, age, bucket_of
+from receivables.reporting.kpis import Inputs, Period, compute, countback
 
 TODAY = date(2026, 11, 23)
 

@@ -7,8 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from receivables.domain import Customer, InvoiceDocument
-from receivables.requirements import REQUIREMENTS, RequirementError, clean_reference, missing, provided
+from receivables.customers.requirements import (
+    REQUIREMENTS,
+    RequirementError,
+    clean_reference,
+    missing,
+    provided,
+)
+from receivables.ledger.model import Customer, InvoiceDocument
 from tests.unit.test_ledger import make_invoice
 
 NOTE = InvoiceDocument(
@@ -63,8 +69,8 @@ def test_an_empty_or_overlong_reference_is_refused_with_its_limits(text: str) ->
 def test_a_po_number_is_the_erps_only_if_the_invoice_came_with_it() -> None:
     from dataclasses import replace
 
-    from receivables.domain import AuditEvent
-    from receivables.requirements import po_from_erp
+    from receivables.customers.requirements import po_from_erp
+    from receivables.ledger.model import AuditEvent
     from tests.unit.test_ledger import make_invoice
 
     def event(kind: str, **data: object) -> AuditEvent:

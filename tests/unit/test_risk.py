@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from receivables.domain import Invoice, InvoiceStatus, Payment
-from receivables.money import Money
-from receivables.risk import Rating, Score, score
+from receivables.credit.risk import Rating, Score, score
+from receivables.kernel.money import Money
+from receivables.ledger.model import Invoice, InvoiceStatus, Payment
 from tests.unit.test_ledger import make_invoice
 
 TODAY = date(2026, 11, 2)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from receivables.ingest.service import INBOX
-from receivables.settings import Settings
-from receivables.store import LedgerRecord
+from receivables.kernel.settings import Settings
+from receivables.storage.store import LedgerRecord
 from receivables_local.template import functions, load_template, translate
 from tests.conftest import REPO_ROOT
 

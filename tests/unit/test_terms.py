@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from receivables.terms import CashDiscount, PaymentTerms, parse_payment_terms
+from receivables.ledger.terms import CashDiscount, PaymentTerms, parse_payment_terms
 
 
 @pytest.mark.parametrize(

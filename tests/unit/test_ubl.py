@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from receivables.domain import DocumentType, PartyId
 from receivables.ingest.model import FileRejectedError, ParsedDocument, RejectedDocument
 from receivables.ingest.ubl import parse_ubl
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.model import DocumentType, PartyId
 from tests.conftest import EINVOICES
 
 

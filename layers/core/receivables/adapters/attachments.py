@@ -4,12 +4,30 @@ download links that make the browser save the file, with boto3."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from receivables.dispute_link import MAX_ATTACHMENT_BYTES, Attachments
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
+# What a customer may upload: one file's limit, and the kinds taken by their first bytes.
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+SIGNATURES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 UPLOAD_SECONDS = 3600
 LINK_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Attachments:
+    """Where customers' documents go: ``presign(key, redirect)`` gives the (url, fields) of a
+    presigned POST for exactly ``key``; ``peek(key)`` the object's size and first bytes (None if
+    absent); ``delete(key)`` removes a refused one; ``link`` gives a download link (finance's)."""
+
+    presign: Callable[[str, str], tuple[str, dict[str, str]]]
+    peek: Callable[[str], tuple[int, bytes] | None]
+    delete: Callable[[str], None]
+    # A short-lived download link for (key, content type, file name), served as an attachment.
+    link: Callable[[str, str, str], str] | None = None
 
 
 def s3_attachments(bucket: str, endpoint_url: str | None = None) -> Attachments:

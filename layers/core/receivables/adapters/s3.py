@@ -104,7 +104,7 @@ def processed_reader(
     def read(where: str, key: str) -> bytes | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from receivables.observability import logger
+        from receivables.kernel.observability import logger
 
         if where != bucket or not key.startswith(prefixes) or ".." in key:
             return None

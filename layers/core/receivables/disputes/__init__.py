@@ -1,1 +1,7 @@
-"""Disputes: the model, the analysis rules, the service the workflow and the API call."""
+"""Disputes: what customers contest. The service the workflow and the API call (`service`),
+the analysis rules (`analysis`), chargebacks (`chargebacks`), the deductions of short payments and
+their rules (`deductions`, `deduction_rules`), the emails (`emails`).
+
+May import: the other domain packages, `receivables.reporting`, `receivables.storage`,
+`receivables.adapters`, `receivables.ledger`, `receivables.kernel`; never `receivables.web`.
+"""

@@ -23,15 +23,15 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
-from receivables.disputes.model import Finding, Reason, Source
-from receivables.domain import InvoiceStatus
-from receivables.money import Money
+from receivables.kernel.money import Money
+from receivables.ledger.disputes import Finding, Reason, Source
+from receivables.ledger.model import InvoiceStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from receivables.disputes.model import Dispute
-    from receivables.domain import Invoice, InvoiceLine, Payment
+    from receivables.ledger.disputes import Dispute
+    from receivables.ledger.model import Invoice, InvoiceLine, Payment
 
 ALREADY_PAID = "already_paid"
 BILLED_TWICE = "billed_twice"

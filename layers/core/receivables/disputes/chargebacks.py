@@ -1,16 +1,13 @@
 """Stripe chargebacks as disputes: one opens with ``charge.dispute.created`` for each invoice the
 disputed payment paid, the workflow stages the evidence on Stripe for finance to submit, and
 ``charge.dispute.closed`` ends it as won or lost (the ledger side, the money taken back on a
-loss, is `receivables.payments.record_chargeback`'s)."""
+loss, is `receivables.payments.allocation.record_chargeback`'s)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.clock import iso_timestamp
-from receivables.disputes.model import Reason, Resolution, Source, Status
 from receivables.disputes.service import (
     ACTOR,
     MAX_ATTEMPTS,
@@ -19,12 +16,15 @@ from receivables.disputes.service import (
     open_dispute_on,
     po_pk,
 )
-from receivables.emails import format_money
+from receivables.kernel.clock import iso_timestamp
+from receivables.ledger.disputes import Reason, Resolution, Source, Status
+from receivables.mail.emails import format_money
+from receivables.storage import store
 
 if TYPE_CHECKING:
-    from receivables.clock import Clock
-    from receivables.disputes.model import Dispute
-    from receivables.payments import Chargeback
+    from receivables.kernel.clock import Clock
+    from receivables.ledger.disputes import Dispute
+    from receivables.payments.allocation import Chargeback
 
 # Stripe's dispute reasons, as ours.
 STRIPE_REASONS = {
@@ -39,7 +39,7 @@ MAX_EVIDENCE_TEXT = 20_000  # Stripe's limit on a text field of the evidence
 
 def invoices_of(chargeback: Chargeback) -> list[str]:
     """The invoices the disputed payment paid, now or before a reversal."""
-    from receivables.payments import invoices_paid_by, payment_id_for
+    from receivables.payments.allocation import invoices_paid_by, payment_id_for
 
     payment = store.get_payment(payment_id_for(chargeback.source, chargeback.external_id))
     if payment is None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from string import Template
 from typing import TYPE_CHECKING
 
-from receivables.emails import LOCALES, InvoiceEmail, format_money, locale_for, render
+from receivables.mail.emails import LOCALES, InvoiceEmail, format_money, locale_for, render
 
 if TYPE_CHECKING:
-    from receivables.disputes.model import Dispute
-    from receivables.domain import Customer, Invoice
+    from receivables.ledger.disputes import Dispute
+    from receivables.ledger.model import Customer, Invoice
 
 T = Template
 _SUBJECT = {

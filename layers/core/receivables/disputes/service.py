@@ -14,8 +14,6 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.clock import iso_timestamp
 from receivables.disputes.analysis import (
     DEFAULT_DISPUTE_POLICY,
     DisputePolicy,
@@ -26,7 +24,10 @@ from receivables.disputes.analysis import (
     analyse,
     proposal,
 )
-from receivables.disputes.model import (
+from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.money import Money, bounded_decimal
+from receivables.kernel.validation import FieldError, RequestInvalidError
+from receivables.ledger.disputes import (
     Dispute,
     DisputedLine,
     Reason,
@@ -35,8 +36,8 @@ from receivables.disputes.model import (
     Status,
     dispute_to_json,
 )
-from receivables.domain import Allocation, AuditEvent, CreditNote, DocumentType, Invoice, InvoiceStatus
-from receivables.ledger import (
+from receivables.ledger.model import Allocation, AuditEvent, CreditNote, DocumentType, Invoice, InvoiceStatus
+from receivables.ledger.rules import (
     COLLECTIBLE,
     LedgerError,
     apply_credit,
@@ -45,14 +46,13 @@ from receivables.ledger import (
     open_dispute,
     void,
 )
-from receivables.money import Money, bounded_decimal
-from receivables.validation import FieldError, RequestInvalidError
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from receivables.clock import Clock
-    from receivables.domain import Customer
+    from receivables.kernel.clock import Clock
+    from receivables.ledger.model import Customer
 
 MAX_ATTEMPTS = 5
 ACTOR = "disputes"
@@ -238,7 +238,7 @@ def next_version(dispute: Dispute, now: str, **changes: Any) -> Dispute:
 
 def gather_facts(invoice: Invoice) -> Facts:
     """What the rules look at, read fresh: the customer's invoices, payments, terms and the PO."""
-    from receivables.requirements import po_from_erp
+    from receivables.customers.requirements import po_from_erp
 
     def as_issued(found: Invoice) -> Invoice:
         # A PO number given after ingest is not the ERP's: the rules see the invoice without it.
@@ -310,7 +310,7 @@ def analyse_dispute(dispute_id: str, clock: Clock, execution_arn: str | None = N
 def settle_dispute(dispute_id: str, clock: Clock) -> dict[str, Any]:
     """Carry out what the analysis proposes (void the duplicate, apply the payment, confirm paid,
     credit a small amount) and end the dispute; ``settled`` False when finance must decide."""
-    from receivables.payments import apply_payment_to_invoice
+    from receivables.payments.allocation import apply_payment_to_invoice
 
     for _ in range(MAX_ATTEMPTS):
         dispute, invoice = _fresh(dispute_id)
@@ -520,7 +520,7 @@ def _resolve(
         )
     updates: list[tuple[store.LedgerRecord, Any]] = []
     if dispute.source is Source.DEDUCTION:
-        from receivables.deductions import resolution_update
+        from receivables.disputes.deductions import resolution_update
 
         updates, records = resolution_update(dispute, resolution, now)
         extra.extend(records)
@@ -828,7 +828,7 @@ def purchase_order_document(number: str, body: dict[str, Any]) -> dict[str, Any]
     normalised as it is stored."""
     from decimal import InvalidOperation
 
-    from receivables.money import MoneyError, normalise_currency
+    from receivables.kernel.money import MoneyError, normalise_currency
 
     errors: list[FieldError] = []
     currency = ""

@@ -8,9 +8,10 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from receivables import store
-from receivables.clock import iso_timestamp
-from receivables.domain import (
+from receivables.ingest.model import ParsedDocument, Problem, ProblemLog
+from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.money import Money
+from receivables.ledger.model import (
     Allocation,
     AuditEvent,
     CreditNote,
@@ -22,16 +23,15 @@ from receivables.domain import (
     PartyId,
     SourceRef,
 )
-from receivables.ingest.model import ParsedDocument, Problem, ProblemLog
-from receivables.ledger import apply_credit, customer_id_for, document_id
-from receivables.money import Money
-from receivables.terms import PaymentTerms, parse_payment_terms
+from receivables.ledger.rules import apply_credit, customer_id_for, document_id
+from receivables.ledger.terms import PaymentTerms, parse_payment_terms
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import date
 
-    from receivables.clock import Clock
+    from receivables.kernel.clock import Clock
 
 ACTOR = "ingest"
 # The strongest identifier names a new customer and wins when a document's identifiers disagree.
@@ -412,7 +412,7 @@ class DocumentWriter:
     def _note_blocked(self, invoice: Invoice, pending: _Pending) -> None:
         """List a new invoice its customer's AP would refuse: the mailer holds it (the report
         says why it was not sent)."""
-        from receivables.requirements import missing
+        from receivables.customers.requirements import missing
 
         lacking = missing(invoice, self._customers.get(invoice.customer_id))
         if lacking:
@@ -440,7 +440,7 @@ class DocumentWriter:
     def _complete_stored(self, pending: _Pending, stored: Invoice) -> bool:
         """A re-sent invoice that carries the PO number (or contract reference) the stored one
         lacks: the stored one takes it (and is released if that was all it lacked)."""
-        from receivables.requirements import RequirementError, provide_reference
+        from receivables.customers.requirements import RequirementError, provide_reference
 
         given = False
         for what, value, current in (

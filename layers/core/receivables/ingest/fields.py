@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from receivables.domain import Buyer, DocumentType, InvoiceLine, PartyId
 from receivables.ingest.model import ParsedDocument, ProblemCollector
-from receivables.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
+from receivables.kernel.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
+from receivables.ledger.model import Buyer, DocumentType, InvoiceLine, PartyId
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

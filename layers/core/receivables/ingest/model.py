@@ -10,8 +10,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from datetime import date
 
-    from receivables.domain import Buyer, DocumentType, InvoiceLine
-    from receivables.money import Money
+    from receivables.kernel.money import Money
+    from receivables.ledger.model import Buyer, DocumentType, InvoiceLine
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,17 +6,17 @@ import csv
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from receivables.clock import iso_timestamp
 from receivables.ingest.documents import DocumentWriter
 from receivables.ingest.model import FileRejectedError, ParsedDocument, Problem, ProblemLog
+from receivables.kernel.clock import iso_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from receivables.adapters.s3 import ObjectStore, StoredObject
-    from receivables.clock import Clock
     from receivables.ingest.model import ParseResult
-    from receivables.settings import Settings
+    from receivables.kernel.clock import Clock
+    from receivables.kernel.settings import Settings
 
 INBOX = "inbox/"
 PROCESSED = "processed/"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from receivables.domain import Buyer, DocumentType, InvoiceLine, PartyId
 from receivables.ingest.fields import (
     FieldError,
     bounded_number,
@@ -19,7 +18,8 @@ from receivables.ingest.fields import (
     parse_date,
 )
 from receivables.ingest.model import FileRejectedError, ParsedDocument, ProblemCollector
-from receivables.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
+from receivables.kernel.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
+from receivables.ledger.model import Buyer, DocumentType, InvoiceLine, PartyId
 
 if TYPE_CHECKING:
     from datetime import date

@@ -1,0 +1,1 @@
+"""Dunning: the policy, the planner, the steps, the sweep, the reminder templates."""

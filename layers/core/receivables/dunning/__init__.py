@@ -1,1 +1,0 @@
-"""Dunning: the policy, the planner, the steps, the sweep."""

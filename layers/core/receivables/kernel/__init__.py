@@ -1,0 +1,7 @@
+"""The kernel: what every other package may use and that uses nothing of ours. Exact money
+(`money`), the one clock (`clock`), company and VAT ids (`company_ids`), typed settings read once
+(`settings`), strict request validation (`validation`), the finance roles (`access`) and the
+shared Logger, Metrics and Tracer (`observability`).
+
+May import: the standard library and third-party libraries (no boto3, PynamoDB or Stripe).
+"""

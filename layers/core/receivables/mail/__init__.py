@@ -1,0 +1,6 @@
+"""Mail: what is emailed. The mailer's decisions (`mailer`), the invoice email and its
+attachments (`emails`, `delivery`), Peppol e-invoices built from the ledger (`einvoice`).
+
+May import: the other domain packages, `receivables.reporting`, `receivables.storage`,
+`receivables.adapters`, `receivables.ledger`, `receivables.kernel`; never `receivables.web`.
+"""

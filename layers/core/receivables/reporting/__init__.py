@@ -1,0 +1,7 @@
+"""Reporting: what finance reads; it never writes to the ledger. The stream-kept aggregates
+(`aggregates`, the risk counters among them), the aging report and the KPIs (`aging`, `kpis`: pure
+figures; `service` reads the aggregates), CSV exports (`csv_export`) and the reconciliation of the
+whole table (`reconcile`).
+
+May import: `receivables.storage`, `receivables.ledger`, `receivables.kernel`.
+"""

@@ -1,0 +1,183 @@
+"""Reading the figures: aging, per-customer aging and KPIs from the stream's aggregates
+(`receivables.reporting.aggregates`), trends from the daily snapshots. A bounded number of items whatever
+the number of invoices: one per due date and one per customer with a balance, one per issue
+day for sales, one snapshot per day of a trend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from receivables.kernel.money import Money
+from receivables.reporting import aggregates
+from receivables.reporting.aggregates import DUE_PREFIX, Reads, number
+from receivables.reporting.aging import Aging, DueBalance, age
+from receivables.reporting.kpis import Inputs, Kpis, Period, compute
+from receivables.storage import store
+
+SNAPSHOT_PK = "KPI#daily"
+SALES_HISTORY_DAYS = 400  # a countback walks at most twelve months back
+
+
+def _due(sk: str) -> date:
+    return date.fromisoformat(sk.removeprefix("DUE#"))
+
+
+def currency_aging(currency: str, today: date, reads: Reads) -> Aging:
+    """One currency's aging (one Query over its due dates)."""
+    rows = aggregates.query("AR#" + currency, reads)
+    return age(
+        currency,
+        (
+            DueBalance(
+                _due(item["sk"]["S"]),
+                number(item, "open"),
+                number(item, "invoices"),
+                number(item, "disputed"),
+                number(item, "disputed_invoices"),
+            )
+            for item in rows
+        ),
+        today,
+    )
+
+
+@dataclass
+class CustomerAging:
+    """One customer's aging in one currency."""
+
+    customer_id: str
+    aging: Aging
+    invoices: int
+
+    def to_json(self) -> dict[str, Any]:
+        """As the API shows it (invoice counts per bucket are kept per currency only)."""
+        body = {"customer_id": self.customer_id, **self.aging.to_json(), "invoices": self.invoices}
+        body.pop("bucket_invoices")
+        return body
+
+
+def customer_agings(currency: str, today: date, reads: Reads) -> list[CustomerAging]:
+    """Every customer with a balance in ``currency``, most overdue first (one Query)."""
+    result = []
+    for item in aggregates.query("ARC#" + currency, reads):
+        if number(item, "open") == 0:
+            continue
+        balances = (
+            DueBalance(date.fromisoformat(name.removeprefix(DUE_PREFIX)), int(value["N"]))
+            for name, value in item.items()
+            if name.startswith(DUE_PREFIX)
+        )
+        aging = age(currency, balances, today)
+        aging.disputed = number(item, "disputed")
+        aging.disputed_invoices = number(item, "disputed_invoices")
+        result.append(CustomerAging(item["sk"]["S"], aging, number(item, "invoices")))
+    result.sort(key=lambda c: (-c.aging.overdue, -c.aging.total, c.customer_id))
+    return result
+
+
+@dataclass
+class AgingReport:
+    """The aging per currency, and per customer within each currency."""
+
+    today: date
+    currencies: dict[str, Aging] = field(default_factory=dict)
+    customers: dict[str, list[CustomerAging]] = field(default_factory=dict)
+    reads: Reads = field(default_factory=Reads)
+
+    def to_json(self) -> dict[str, Any]:
+        """As the API shows it."""
+        return {
+            "as_of": self.today.isoformat(),
+            "currencies": [
+                {**aging.to_json(), "customers": [c.to_json() for c in self.customers.get(code, [])]}
+                for code, aging in self.currencies.items()
+            ],
+        }
+
+
+def aging_report(today: date, currency: str | None = None, with_customers: bool = True) -> AgingReport:
+    """The aging report as of ``today``, for one currency or all of them."""
+    report = AgingReport(today)
+    codes = [currency] if currency else aggregates.currencies(report.reads)
+    for code in codes:
+        report.currencies[code] = currency_aging(code, today, report.reads)
+        if with_customers:
+            report.customers[code] = customer_agings(code, today, report.reads)
+    return report
+
+
+def sales_by_day(
+    currency: str, today: date, reads: Reads
+) -> tuple[dict[date, int], dict[date, tuple[int, int]]]:
+    """Credit sales per issue day, and (issued, disputed) invoice counts per issue day."""
+    first = today - timedelta(days=SALES_HISTORY_DAYS)
+    rows = aggregates.query(
+        "SALES#" + currency, reads, ("DAY#" + first.isoformat(), "DAY#" + today.isoformat())
+    )
+    sales: dict[date, int] = {}
+    counts: dict[date, tuple[int, int]] = {}
+    for item in rows:
+        day = date.fromisoformat(item["sk"]["S"].removeprefix("DAY#"))
+        sales[day] = number(item, "sales")
+        counts[day] = (number(item, "issued"), number(item, "disputed"))
+    return sales, counts
+
+
+def snapshot_on(day: date) -> dict[str, Any] | None:
+    """The daily snapshot the sweep wrote on ``day``, if any."""
+    found = store.get_document(SNAPSHOT_PK, day.isoformat())
+    return found[0] if found else None
+
+
+def kpis(
+    currency: str, today: date, days: int, reads: Reads | None = None, aging: Aging | None = None
+) -> Kpis:
+    """The KPIs of ``currency`` over the ``days`` days ending ``today``."""
+    reads = reads if reads is not None else Reads()
+    period = Period(today, days)
+    aging = aging or currency_aging(currency, today, reads)
+    sales, counts = sales_by_day(currency, today, reads)
+    start = snapshot_on(period.first_day)
+    beginning = None
+    if start is not None:
+        beginning = int(start.get("currencies", {}).get(currency, {}).get("open", 0))
+    inside = [counts[d] for d in counts if period.holds(d)]
+    return compute(
+        Inputs(
+            ending_ar=aging.total,
+            ending_current_ar=aging.current,
+            sales_by_day=sales,
+            beginning_ar=beginning,
+            issued=sum(i for i, _ in inside),
+            disputed=sum(d for _, d in inside),
+        ),
+        period,
+    )
+
+
+def trend(currency: str, today: date, days: int) -> list[dict[str, Any]]:
+    """The daily snapshots of the last ``days`` days: per day, the open total, what is overdue
+    and the KPIs of that day (for the dashboard's DSO trend)."""
+    first = today - timedelta(days=days - 1)
+    points = []
+    for sk, body in store.documents(SNAPSHOT_PK, first.isoformat(), today.isoformat()):
+        figures = body.get("currencies", {}).get(currency)
+        if figures is None:
+            continue
+        points.append(
+            {
+                "date": sk,
+                "open": Money(int(figures.get("open", 0)), currency).to_decimal_string(),
+                "overdue": Money(int(figures.get("overdue", 0)), currency).to_decimal_string(),
+                "kpis": figures.get("kpis", {}),
+            }
+        )
+    return points
+
+
+def latest_snapshot(today: date, days_back: int = 7) -> dict[str, Any] | None:
+    """The newest daily snapshot of the last ``days_back`` days (one Query), or None."""
+    found = store.documents(SNAPSHOT_PK, (today - timedelta(days=days_back)).isoformat(), today.isoformat())
+    return found[-1][1] if found else None

@@ -1,0 +1,6 @@
+"""Storage: the only package that knows DynamoDB. The PynamoDB records, keys and indexes, the
+conditional and transactional writes (`store`), and one change to an invoice with its audit event,
+retried on a concurrent change (`changes`).
+
+May import: `receivables.ledger`, `receivables.kernel`.
+"""

@@ -1,0 +1,70 @@
+"""The server-side record of each portal session: opened with the session, checked on every
+request, ended by signing out, so that a cookie is refused once its session has ended.
+
+One item per session (``SESSION#<session_id>``, the random id the cookie's token carries, never
+the cookie itself), written on the ledger table through `receivables.storage.store.dispatch` like the
+portal's rate limits, and gone with the table's TTL when the session would have expired anyway.
+Each call is one request: a conditional PutItem, a consistent GetItem, a conditional UpdateItem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from receivables.storage import store
+
+SORT_KEY = "SESSION"
+
+
+def _key(session_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SESSION#{session_id}"}, "sk": {"S": SORT_KEY}}
+
+
+def record_session(session_id: str, customer_id: str, expires_at: int, at: str) -> None:
+    """Record a session just opened, until ``expires_at`` (epoch seconds, the table's TTL).
+    Conditional: an id is recorded once (a second session can never take over a first one's)."""
+    if not session_id:
+        raise ValueError("a session is recorded under its id")
+    store.dispatch(
+        "PutItem",
+        {
+            "Item": {
+                **_key(session_id),
+                "customer_id": {"S": customer_id},
+                "opened_at": {"S": at},
+                "expires_at": {"N": str(expires_at)},
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+
+
+def session_is_open(session_id: str, customer_id: str) -> bool:
+    """True while the session is recorded for ``customer_id`` and not ended (read consistently,
+    so a sign-out is seen by the very next request)."""
+    if not session_id:
+        return False
+    item = store.dispatch("GetItem", {"Key": _key(session_id), "ConsistentRead": True}).get("Item")
+    return item is not None and item.get("customer_id", {}).get("S") == customer_id and "ended_at" not in item
+
+
+def end_session(session_id: str, at: str) -> bool:
+    """Mark the session ended, if it is open; False when it was not (ended already, by a second
+    sign-out racing the first, or never recorded). One conditional UpdateItem."""
+    from botocore.exceptions import ClientError
+
+    try:
+        store.dispatch(
+            "UpdateItem",
+            {
+                "Key": _key(session_id),
+                "UpdateExpression": "SET ended_at = :at",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(ended_at)",
+                "ExpressionAttributeValues": {":at": {"S": at}},
+            },
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
