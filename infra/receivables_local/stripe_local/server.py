@@ -4,7 +4,7 @@
 
 - ``/v1/…``: the API as the ``stripe`` SDK calls it (form-encoded parameters, JSON answers, Stripe's
   error objects and status codes). Any key ``sk_test_…`` is accepted, as Bearer or Basic auth.
-  Parameters are checked against each endpoint's schema; an unknown one is a 400
+  Parameters are checked against each endpoint's schema (`routes`); an unknown one is a 400
   ``parameter_unknown``, as at Stripe.
 - API versions: a request's ``Stripe-Version`` header (else `API_VERSION`) is echoed back and
   handed to the handlers (`RequestInfo.api_version`). It decides what ``payment_method_types``
@@ -40,16 +40,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
 from receivables_local.stripe_local import checkout_page, forms
 from receivables_local.stripe_local.bank import BankInputError, read_iban, read_us_bank_account
-from receivables_local.stripe_local.forms import MAP, STRING, STRINGS, FormError, SchemaNode
+from receivables_local.stripe_local.forms import FormError
 from receivables_local.stripe_local.objects import (
     API_VERSION,
     DEBIT_SETTLEMENT_SECONDS,
-    DISPUTE_EVIDENCE_FIELDS,
     Acceptance,
     Card,
     CardInputError,
@@ -61,6 +60,7 @@ from receivables_local.stripe_local.objects import (
     new_id,
     read_card,
 )
+from receivables_local.stripe_local.routes import ID, ROUTES
 from receivables_local.stripe_local.webhooks import Dispatcher
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from email.message import Message
 
     from receivables_local.stripe_local.forms import Params
+    from receivables_local.stripe_local.routes import Route
     from receivables_local.stripe_local.webhooks import Target
 
 log = logging.getLogger("receivables.local.stripe")
@@ -77,7 +78,6 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BODY_BYTES = 1 << 20
 EXPIRY_SWEEP_SECONDS = 0.5
 SHUTDOWN_POLL_SECONDS = 0.05  # how soon serve_forever notices `stop`
-_ID = r"([A-Za-z0-9_]+)"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -165,247 +165,6 @@ class IdempotencyCache:
     ) -> None:
         """Remember the first response for ``key``."""
         self._saved[key] = _Saved(path, params, response.status, response.body, request_id, self._clock())
-
-
-# -- routes ----------------------------------------------------------------------------------------
-
-_LIST: dict[str, SchemaNode] = {
-    "limit": STRING,
-    "starting_after": STRING,
-    "ending_before": STRING,
-    "expand": STRINGS,
-}
-_EXPAND: dict[str, SchemaNode] = {"expand": STRINGS}
-_SESSION_CREATE: dict[str, SchemaNode] = {
-    "mode": STRING,
-    "line_items": [
-        {
-            "price": STRING,
-            "quantity": STRING,
-            "price_data": {
-                "currency": STRING,
-                "unit_amount": STRING,
-                "product": STRING,
-                "product_data": {"name": STRING, "description": STRING, "metadata": MAP},
-            },
-        }
-    ],
-    "customer": STRING,
-    "customer_email": STRING,
-    "currency": STRING,
-    "client_reference_id": STRING,
-    "metadata": MAP,
-    "payment_intent_data": {"metadata": MAP, "description": STRING},
-    "setup_intent_data": {"metadata": MAP, "description": STRING},
-    "success_url": STRING,
-    "cancel_url": STRING,
-    "expires_at": STRING,
-    "payment_method_types": STRINGS,
-    "allowed_payment_method_types": STRINGS,
-    "locale": STRING,
-    "expand": STRINGS,
-}
-_SESSION_LIST: dict[str, SchemaNode] = {
-    **_LIST,
-    "payment_intent": STRING,
-    "status": STRING,
-    "customer_details": {"email": STRING},
-}
-_REFUND_CREATE: dict[str, SchemaNode] = {
-    "payment_intent": STRING,
-    "charge": STRING,
-    "amount": STRING,
-    "reason": STRING,
-    "metadata": MAP,
-    "expand": STRINGS,
-}
-_DISPUTE_UPDATE: dict[str, SchemaNode] = {
-    "evidence": dict.fromkeys(DISPUTE_EVIDENCE_FIELDS, STRING),
-    "metadata": MAP,
-    "submit": STRING,
-    "expand": STRINGS,
-}
-_EVENT_LIST: dict[str, SchemaNode] = {**_LIST, "type": STRING, "types": STRINGS}
-_CUSTOMER_CREATE: dict[str, SchemaNode] = {
-    "email": STRING,
-    "name": STRING,
-    "description": STRING,
-    "metadata": MAP,
-    "preferred_locales": STRINGS,
-    "expand": STRINGS,
-}
-_CUSTOMER_PAYMENT_METHODS: dict[str, SchemaNode] = {**_LIST, "type": STRING}
-_INTENT_CREATE: dict[str, SchemaNode] = {
-    "amount": STRING,
-    "currency": STRING,
-    "customer": STRING,
-    "payment_method": STRING,
-    "payment_method_types": STRINGS,
-    "allowed_payment_method_types": STRINGS,
-    "confirm": STRING,
-    "off_session": STRING,
-    "description": STRING,
-    "metadata": MAP,
-    "statement_descriptor_suffix": STRING,
-    "expand": STRINGS,
-}
-_ENDPOINT_CREATE: dict[str, SchemaNode] = {
-    "url": STRING,
-    "enabled_events": STRINGS,
-    "description": STRING,
-    "metadata": MAP,
-    "expand": STRINGS,
-}
-
-Handler: TypeAlias = "Callable[[LocalStripe, Params, tuple[str, ...], RequestInfo], dict[str, Any]]"
-
-
-@dataclass(frozen=True, slots=True)
-class _Route:
-    method: str
-    pattern: re.Pattern[str]
-    schema: dict[str, SchemaNode]
-    handler: Handler
-
-
-def _route(method: str, path: str, schema: dict[str, SchemaNode], handler: Handler) -> _Route:
-    return _Route(method, re.compile("^" + path.replace("{id}", _ID) + "$"), schema, handler)
-
-
-def _create_session(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.create_session(params, req)
-
-
-def _list_sessions(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.list_sessions(params)
-
-
-def _get_session(app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo) -> dict[str, Any]:
-    return app.store.get_session(ids[0])
-
-
-def _expire_session(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.expire_session(ids[0], req)
-
-
-def _session_items(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.session_line_items(ids[0], params)
-
-
-def _getter(object_type: str) -> Handler:
-    def get(app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo) -> dict[str, Any]:
-        return app.store.retrieve(object_type, ids[0])
-
-    return get
-
-
-def _create_customer(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.create_customer(params, req)
-
-
-def _customer_payment_methods(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.list_customer_payment_methods(ids[0], params)
-
-
-def _detach_payment_method(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.detach_payment_method(ids[0], req)
-
-
-def _create_payment_intent(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.create_payment_intent(params, req)
-
-
-def _create_refund(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.create_refund(params, req)
-
-
-def _update_dispute(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.update_dispute(ids[0], params, req)
-
-
-def _close_dispute(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.close_dispute(ids[0], req)
-
-
-def _list_events(app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo) -> dict[str, Any]:
-    return app.store.list_events(params)
-
-
-def _create_endpoint(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.add_endpoint(
-        forms.required_string(params, "url"),
-        forms.strings(params, "enabled_events"),
-        description=forms.string(params, "description"),
-        metadata=forms.mapping(params, "metadata"),
-    )
-
-
-def _list_endpoints(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.list_endpoints(params)
-
-
-def _delete_endpoint(
-    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
-) -> dict[str, Any]:
-    return app.store.delete_endpoint(ids[0])
-
-
-ROUTES: tuple[_Route, ...] = (
-    _route("POST", "/v1/checkout/sessions", _SESSION_CREATE, _create_session),
-    _route("GET", "/v1/checkout/sessions", _SESSION_LIST, _list_sessions),
-    _route("GET", "/v1/checkout/sessions/{id}", _EXPAND, _get_session),
-    _route("POST", "/v1/checkout/sessions/{id}/expire", _EXPAND, _expire_session),
-    _route("GET", "/v1/checkout/sessions/{id}/line_items", _LIST, _session_items),
-    _route("POST", "/v1/payment_intents", _INTENT_CREATE, _create_payment_intent),
-    _route(
-        "GET", "/v1/payment_intents/{id}", {**_EXPAND, "client_secret": STRING}, _getter("payment_intent")
-    ),
-    _route("GET", "/v1/setup_intents/{id}", {**_EXPAND, "client_secret": STRING}, _getter("setup_intent")),
-    _route("POST", "/v1/customers", _CUSTOMER_CREATE, _create_customer),
-    _route("GET", "/v1/customers/{id}", _EXPAND, _getter("customer")),
-    _route("GET", "/v1/customers/{id}/payment_methods", _CUSTOMER_PAYMENT_METHODS, _customer_payment_methods),
-    _route("GET", "/v1/payment_methods/{id}", _EXPAND, _getter("payment_method")),
-    _route("POST", "/v1/payment_methods/{id}/detach", _EXPAND, _detach_payment_method),
-    _route("GET", "/v1/mandates/{id}", _EXPAND, _getter("mandate")),
-    _route("GET", "/v1/charges/{id}", _EXPAND, _getter("charge")),
-    _route("POST", "/v1/refunds", _REFUND_CREATE, _create_refund),
-    _route("GET", "/v1/refunds/{id}", _EXPAND, _getter("refund")),
-    _route("GET", "/v1/disputes/{id}", _EXPAND, _getter("dispute")),
-    _route("POST", "/v1/disputes/{id}", _DISPUTE_UPDATE, _update_dispute),
-    _route("POST", "/v1/disputes/{id}/close", _EXPAND, _close_dispute),
-    _route("GET", "/v1/events", _EVENT_LIST, _list_events),
-    _route("GET", "/v1/events/{id}", _EXPAND, _getter("event")),
-    _route("POST", "/v1/webhook_endpoints", _ENDPOINT_CREATE, _create_endpoint),
-    _route("GET", "/v1/webhook_endpoints", _LIST, _list_endpoints),
-    _route("GET", "/v1/webhook_endpoints/{id}", _EXPAND, _getter("webhook_endpoint")),
-    _route("DELETE", "/v1/webhook_endpoints/{id}", {}, _delete_endpoint),
-)
 
 
 def _unrecognized(method: str, path: str) -> StripeError:
@@ -639,7 +398,7 @@ class LocalStripe:
         extra = {"WWW-Authenticate": 'Basic realm="Stripe"'} if error.status == 401 else {}
         return _json(error.status, error.to_dict(), {**headers, **extra})
 
-    def _match(self, method: str, path: str) -> tuple[_Route, tuple[str, ...]]:
+    def _match(self, method: str, path: str) -> tuple[Route, tuple[str, ...]]:
         for route in ROUTES:
             match = route.pattern.match(path)
             if match is not None and route.method == method:
@@ -647,7 +406,7 @@ class LocalStripe:
         raise _unrecognized(method, path)
 
     def _run(
-        self, route: _Route, params: Params, ids: tuple[str, ...], info: RequestInfo, headers: dict[str, str]
+        self, route: Route, params: Params, ids: tuple[str, ...], info: RequestInfo, headers: dict[str, str]
     ) -> tuple[Response, bool]:
         """Run one API call: its object (expanded) or its error, as a response; and whether the
         call got past validation (what an Idempotency-Key remembers: not invalid_request_error)."""
@@ -669,7 +428,7 @@ class LocalStripe:
     # -- the hosted page ------------------------------------------------------------------------
 
     def _checkout(self, request: Request) -> Response:
-        match = re.fullmatch(r"/c/pay/" + _ID, request.path)
+        match = re.fullmatch(r"/c/pay/" + ID, request.path)
         if match is None:
             return _html(404, checkout_page.render_notice("Not found", "There is no such checkout page."))
         if request.method not in ("GET", "POST"):
@@ -804,7 +563,7 @@ class LocalStripe:
 
     def _mandate_page(self, path: str) -> Response:
         """``/mandates/{id}``: the text the customer accepted, with the mandate's reference."""
-        match = re.fullmatch(r"/mandates/" + _ID, path)
+        match = re.fullmatch(r"/mandates/" + ID, path)
         try:
             mandate = self.store.retrieve("mandate", match.group(1) if match else "")
         except StripeError:
