@@ -16,9 +16,10 @@
   same key, path and parameters replay it (``Idempotent-Replayed: true``); the same key with other
   parameters or another path is a 400 ``idempotency_error``. As at Stripe, a request refused by
   validation (any ``invalid_request_error``) stores nothing; card errors and API errors are stored.
-- ``/c/pay/{session}``: the hosted Checkout page (`checkout_page`) and its form POSTs, one form per
-  payment method of the session (card, SEPA Direct Debit, ACH Direct Debit); in setup mode they
-  save the method to the session's customer. ``/mandates/{id}``: a debit mandate's text.
+- ``/c/pay/{session}``: the hosted Checkout page (`pages`, rendered by `checkout_page`) and its form
+  POSTs, one form per payment method of the session (card, SEPA Direct Debit, ACH Direct Debit);
+  in setup mode they save the method to the session's customer. ``/mandates/{id}``: a debit
+  mandate's text.
 - Debits settle on the clock: a background sweep (every `EXPIRY_SWEEP_SECONDS`) expires sessions
   and settles the debits whose ``debit_settlement_seconds`` have passed (`Store.settle_due`), as
   does every API request before it runs, so that an answer never shows a debit already due.
@@ -31,36 +32,28 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import json
 import logging
-import re
 import socket
 import socketserver
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl
 
-from receivables_local.stripe_local import checkout_page, forms
-from receivables_local.stripe_local.bank import BankInputError, read_iban, read_us_bank_account
+from receivables_local.stripe_local import forms
 from receivables_local.stripe_local.forms import FormError
+from receivables_local.stripe_local.messages import Request, Response, json_response
 from receivables_local.stripe_local.objects import (
     API_VERSION,
     DEBIT_SETTLEMENT_SECONDS,
-    Acceptance,
-    Card,
-    CardInputError,
-    Instrument,
-    PaymentOutcome,
     RequestInfo,
     Store,
     StripeError,
     new_id,
-    read_card,
 )
-from receivables_local.stripe_local.routes import ID, ROUTES
+from receivables_local.stripe_local.pages import HostedPages
+from receivables_local.stripe_local.routes import ROUTES
 from receivables_local.stripe_local.webhooks import Dispatcher
 
 if TYPE_CHECKING:
@@ -78,39 +71,6 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BODY_BYTES = 1 << 20
 EXPIRY_SWEEP_SECONDS = 0.5
 SHUTDOWN_POLL_SECONDS = 0.05  # how soon serve_forever notices `stop`
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One HTTP request, read off the socket."""
-
-    method: str
-    path: str
-    query: str
-    headers: Message
-    body: bytes
-    client_address: str | None = None
-
-
-@dataclass(slots=True)
-class Response:
-    """One HTTP response."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-    body = (json.dumps(payload, indent=2) + "\n").encode("utf-8")
-    return Response(status, body, "application/json", dict(headers or {}))
-
-
-def _html(status: int, page: str, headers: dict[str, str] | None = None) -> Response:
-    merged = {"Cache-Control": "no-store", **(headers or {})}
-    return Response(status, page.encode("utf-8"), "text/html; charset=utf-8", merged)
 
 
 # -- idempotency -----------------------------------------------------------------------------------
@@ -235,6 +195,7 @@ class LocalStripe:
         # them against its own clock (300 s tolerance), as it does Stripe's.
         self._dispatcher = Dispatcher(time.time, self.store.delivery_succeeded)
         self._idempotency = IdempotencyCache(clock)
+        self._pages = HostedPages(self.store, clock)
         self._httpd: _HttpServer | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -350,15 +311,15 @@ class LocalStripe:
         if request.path.startswith("/v1/"):
             return self._api(request)
         if request.path.startswith("/c/pay/"):
-            return self._checkout(request)
+            return self._pages.checkout(request)
         if request.method == "GET" and request.path.startswith("/mandates/"):
-            return self._mandate_page(request.path)
+            return self._pages.mandate(request.path)
         if request.method == "GET" and request.path == "/_local/events":
-            return _json(200, self.events())
+            return json_response(200, self.events())
         if request.method == "GET" and request.path == "/_local/deliveries":
-            return _json(200, self.deliveries())
+            return json_response(200, self.deliveries())
         error = _unrecognized(request.method, request.path)
-        return _json(error.status, error.to_dict())
+        return json_response(error.status, error.to_dict())
 
     def _api(self, request: Request) -> Response:
         request_id = new_id("req_", 14)
@@ -396,7 +357,7 @@ class LocalStripe:
         except UnicodeDecodeError:
             error = StripeError(400, "The request body is not valid UTF-8.")
         extra = {"WWW-Authenticate": 'Basic realm="Stripe"'} if error.status == 401 else {}
-        return _json(error.status, error.to_dict(), {**headers, **extra})
+        return json_response(error.status, error.to_dict(), {**headers, **extra})
 
     def _match(self, method: str, path: str) -> tuple[Route, tuple[str, ...]]:
         for route in ROUTES:
@@ -415,7 +376,7 @@ class LocalStripe:
                 self.store.settle_due()
                 result = route.handler(self, params, ids, info)
                 result = self.store.expand(result, forms.strings(params, "expand"))
-            return _json(200, result, headers), True
+            return json_response(200, result, headers), True
         except FormError as exc:
             error = StripeError(400, exc.message, param=exc.param, code=exc.code)
         except StripeError as exc:
@@ -423,152 +384,8 @@ class LocalStripe:
         except Exception:  # a bug here is Stripe's api_error (500), not a dropped connection
             log.exception("local Stripe: %s failed", route.pattern.pattern)
             error = StripeError(500, "An unknown error occurred", error_type="api_error")
-        return _json(error.status, error.to_dict(), headers), error.error_type != "invalid_request_error"
-
-    # -- the hosted page ------------------------------------------------------------------------
-
-    def _checkout(self, request: Request) -> Response:
-        match = re.fullmatch(r"/c/pay/" + ID, request.path)
-        if match is None:
-            return _html(404, checkout_page.render_notice("Not found", "There is no such checkout page."))
-        if request.method not in ("GET", "POST"):
-            page = checkout_page.render_notice("Method not allowed", "Open this page in a browser.")
-            return _html(405, page, {"Allow": "GET, POST"})
-        session_id = match.group(1)
-        with self.store.lock:
-            self.store.expire_due()
-            self.store.settle_due()
-            try:
-                session = self.store.retrieve("checkout.session", session_id)
-            except StripeError:
-                return _html(
-                    404,
-                    checkout_page.render_notice("Not found", "This checkout page does not exist."),
-                )
-            if session["status"] != "open":
-                intent_id = session.get("payment_intent")
-                intent = self.store.retrieve("payment_intent", str(intent_id)) if intent_id else None
-                return self._closed(session, intent)
-            if request.method == "GET":
-                page = checkout_page.render_checkout(
-                    session,
-                    self.store.session_products(session_id),
-                    known_email=self.store.session_email(session),
-                )
-                return _html(200, page)
-            return self._pay(session, request)
-
-    @staticmethod
-    def _closed(session: dict[str, Any], intent: dict[str, Any] | None) -> Response:
-        """The page of a session that is no longer open: done (paid, saved, a debit processing
-        or refused by the bank), or expired (410)."""
-        if session["status"] == "expired":
-            cancel = session.get("cancel_url")
-            page = checkout_page.render_notice(
-                "Session expired",
-                "This checkout session has expired. Ask for a new payment link.",
-                link=str(cancel) if cancel else None,
-            )
-            return _html(410, page)
-        if session["mode"] == "setup":
-            title, message = "Already saved", "Your payment details are already saved. Thank you!"
-        elif session["payment_status"] == "paid":
-            title, message = "Already paid", "This checkout session is already paid. Thank you!"
-        elif intent is not None and intent["status"] == "requires_payment_method":
-            title, message = (
-                "Payment failed",
-                "Your bank did not accept this payment. Ask for a new payment link.",
-            )
-        else:
-            title, message = "Payment processing", "Your bank is processing this payment. Thank you!"
-        page = checkout_page.render_notice(
-            title,
-            message,
-            link=str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", str(session["id"])),
-            link_text="Continue",
-        )
-        return _html(200, page)
-
-    def _pay(self, session: dict[str, Any], request: Request) -> Response:
-        """The form POST: ``method`` (card when absent) says which form; bad input or a refusal
-        shows the page again with ``#error`` (402), success redirects (303) to ``success_url``."""
-        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-        method = form.get("method") or "card"
-        name = form.get("name", "").strip()
-        typed_email = form.get("email", "").strip()
-        session_id = str(session["id"])
-        known_email = self.store.session_email(session)
-
-        def refused(message: str) -> Response:
-            page = checkout_page.render_checkout(
-                session,
-                self.store.session_products(session_id),
-                error=message,
-                method=method,
-                name=name,
-                email=typed_email,
-                known_email=known_email,
-            )
-            return _html(402, page)
-
-        if method not in session["payment_method_types"]:
-            return refused("This payment method is not available for this checkout session.")
-        email = known_email or typed_email
-        if not email:
-            return refused("Your email is incomplete.")
-        if not _EMAIL.match(email):
-            return refused("Your email address is invalid.")
-        try:
-            instrument = self._instrument(method, form)
-        except (CardInputError, BankInputError) as exc:
-            return refused(str(exc))
-        if method != "card" and not name:
-            return refused("Your name is incomplete.")
-        outcome = self._confirm(session, instrument, email, name, request)
-        if not outcome.paid:
-            return refused(outcome.decline_message or "Your card was declined.")
-        location = str(outcome.redirect_url)
-        if session["mode"] == "setup":
-            title = "Saved"
-        elif method == "card":
-            title = "Paid"
-        else:
-            title = "Payment submitted"
-        page = checkout_page.render_notice(
-            title, "Thank you! Redirecting…", link=location, link_text="Continue"
-        )
-        return _html(303, page, {"Location": location})
-
-    def _instrument(self, method: str, form: dict[str, str]) -> Instrument:
-        """The card or bank account of the submitted form, checked."""
-        if method == "sepa_debit":
-            return read_iban(form.get("iban", ""))
-        if method == "us_bank_account":
-            return read_us_bank_account(form.get("routing_number", ""), form.get("account_number", ""))
-        card: Card = read_card(
-            form.get("cardnumber", ""), form.get("exp", ""), form.get("cvc", ""), self._clock()
-        )
-        return card
-
-    def _confirm(
-        self, session: dict[str, Any], instrument: Instrument, email: str, name: str, request: Request
-    ) -> PaymentOutcome:
-        session_id = str(session["id"])
-        acceptance = Acceptance(request.client_address, request.headers.get("User-Agent"))
-        if session["mode"] == "setup":
-            return self.store.save(session_id, instrument, email, name or None, acceptance)
-        if isinstance(instrument, Card):
-            return self.store.pay(session_id, instrument, email, name or None)
-        return self.store.pay_debit(session_id, instrument, email, name, acceptance)
-
-    def _mandate_page(self, path: str) -> Response:
-        """``/mandates/{id}``: the text the customer accepted, with the mandate's reference."""
-        match = re.fullmatch(r"/mandates/" + ID, path)
-        try:
-            mandate = self.store.retrieve("mandate", match.group(1) if match else "")
-        except StripeError:
-            return _html(404, checkout_page.render_notice("Not found", "There is no such mandate."))
-        return _html(200, checkout_page.render_mandate(mandate))
+        validated = error.error_type != "invalid_request_error"
+        return json_response(error.status, error.to_dict(), headers), validated
 
 
 # -- the socket side ---------------------------------------------------------------------------
@@ -653,7 +470,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception:  # never drop the connection without an answer
             log.exception("local Stripe: %s %s failed", self.command, path)
             error = StripeError(500, "An unknown error occurred", error_type="api_error")
-            response = _json(500, error.to_dict())
+            response = json_response(500, error.to_dict())
         self._send(response)
 
     def _send(self, response: Response) -> None:
