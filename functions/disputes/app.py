@@ -16,10 +16,18 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from receivables.adapters.once import once_by_key
+from receivables.adapters.secrets import secret_reader
+from receivables.adapters.ses import ses_sender
+from receivables.adapters.stripe_api import StripeGateway
+from receivables.customers.links import key_ring_reader
 from receivables.disputes import service
+from receivables.disputes.chargebacks import stage_evidence
+from receivables.disputes.emails import render_outcome
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger, metrics
 from receivables.kernel.settings import Settings
+from receivables.mail.mailer import MailSettings, mime_message, pay_url
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -39,59 +47,33 @@ class Dependencies:
     # Sends the outcome email of a dispute (once per dispute), returning the message id.
     tell: Callable[[Dispute, Invoice, Customer], str]
     # Stages a chargeback's evidence on Stripe (the Stripe dispute id, the evidence fields).
-    stage_evidence: Callable[[str, dict[str, str]], None]
+    stage_evidence: Callable[[str, dict[str, str]], object]
     register_context: Callable[[Any], None] = lambda context: None
 
 
 @cache
 def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
-    from receivables.adapters.once import once_by_key
-    from receivables.adapters.ses import ses_sender
-    from receivables.customers.links import link_keys
-    from receivables.disputes.emails import render_outcome
-    from receivables.mail.mailer import MailSettings, mime_message, pay_url
-
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     mail = MailSettings.from_env(os.environ)
     clock = clock_from_env(os.environ)
-    once, register_context = once_by_key(os.environ["IDEMPOTENCY_TABLE_NAME"])
+    once, register_context = once_by_key(settings.need("idempotency_table_name"))
     send_raw = ses_sender(mail.sender, settings.endpoint_url)
-    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+    keys = key_ring_reader(settings.need("link_signing_key_name"))
 
     def tell(dispute: Dispute, invoice: Invoice, customer: Customer) -> str:
-        link_key = link_keys(str(get_secret(key_name, max_age=300)))
+        link = pay_url(invoice, customer, mail, keys(), clock)
         rendered = render_outcome(
-            dispute,
-            invoice,
-            customer,
-            seller_name=mail.seller_name,
-            contact=mail.contact,
-            pay_url=pay_url(invoice, customer, mail, link_key, clock),
+            dispute, invoice, customer, seller_name=mail.seller_name, contact=mail.contact, pay_url=link
         )
-        message = mime_message(
-            rendered, customer, mail, invoice.invoice_id, f"dispute_outcome; dispute={dispute.dispute_id}"
-        )
+        kind = f"dispute_outcome; dispute={dispute.dispute_id}"
+        message = mime_message(rendered, customer, mail, invoice.invoice_id, kind)
         email = str(customer.email)
         return once(f"dispute-outcome#{dispute.dispute_id}", lambda: send_raw(email, message.as_bytes()))
 
-    stripe_key_name = os.environ["STRIPE_API_KEY_NAME"]
-    stripe_base = os.environ.get("STRIPE_API_BASE") or None
-
-    def stage_evidence(stripe_dispute_id: str, evidence: dict[str, str]) -> None:
-        import stripe
-
-        addresses: Any = {"api": stripe_base} if stripe_base else None
-        client = stripe.StripeClient(
-            str(get_secret(stripe_key_name, max_age=300)), base_addresses=addresses, max_network_retries=2
-        )
-        params: Any = {"evidence": evidence, "submit": False}
-        client.v1.disputes.update(stripe_dispute_id, params=params)
-
-    return Dependencies(clock, tell, stage_evidence, register_context)
+    gateway = StripeGateway(secret_reader(settings.need("stripe_api_key_name")), settings.stripe_api_base)
+    return Dependencies(clock, tell, gateway.stage_dispute_evidence, register_context)
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
@@ -112,15 +94,7 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     elif op == "notify":
         result = service.notify_customer(dispute_id, clock, deps.tell)
     elif op == "evidence":
-        from receivables.disputes.chargebacks import evidence_for, record_evidence
-
-        dispute = store.get_dispute(dispute_id)
-        if dispute is None or not dispute.chargeback_id:
-            raise ValueError(f"{dispute_id} is not a chargeback")
-        evidence = evidence_for(dispute)
-        deps.stage_evidence(dispute.chargeback_id, evidence)  # staging the same fields again is harmless
-        record_evidence(dispute_id, evidence, clock)
-        result = {"dispute_id": dispute_id, "staged": sorted(evidence)}
+        result = stage_evidence(dispute_id, deps.stage_evidence, clock)
     elif op == "fail":
         result = service.record_failure(dispute_id, event.get("error"), clock)
     else:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from receivables.adapters.once import once_by_key
 from receivables.adapters.ses import ses_sender
 from receivables.collections.dunning.service import Mailer, next_plan, record_failure, take_step
+from receivables.customers.links import key_ring_reader
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger, metrics
 from receivables.kernel.settings import Settings
@@ -40,22 +42,15 @@ class Dependencies:
 @cache
 def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
-    from receivables.adapters.once import once_by_key
-    from receivables.customers.links import link_keys
-
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     mail = MailSettings.from_env(os.environ)
-    once, register_context = once_by_key(os.environ["IDEMPOTENCY_TABLE_NAME"])
-
+    once, register_context = once_by_key(settings.need("idempotency_table_name"))
     send_raw = ses_sender(mail.sender, settings.endpoint_url)
-    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+    keys = key_ring_reader(settings.need("link_signing_key_name"))
 
     def mailer() -> Mailer:
-        key = link_keys(str(get_secret(key_name, max_age=300)))
-        return Mailer(mail, key, send_raw, once)
+        return Mailer(mail, keys(), send_raw, once)
 
     return Dependencies(clock_from_env(os.environ), mailer, register_context)
 

@@ -1,36 +1,29 @@
 """Dunning sweep function: daily (EventBridge schedule) and on demand (a ``DunningSweepRequested``
-event, which the finance API puts on the bus): first charge the due invoices of autopay customers
-off-session (`receivables.payments.autopay`), then start one dunning execution per invoice entering the
-window (a declined autopay charge is among them), write the day's KPI snapshot
-(`receivables.collections.dunning.sweep`), and remind the open documentation requests that are due a reminder
-(`receivables.customers.requirements`)."""
+event, which the finance API puts on the bus), the day's collections run
+(`receivables.collections.dunning.daily`): autopay charges, dunning executions started, the KPI
+snapshot, documentation reminders."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from receivables.adapters.secrets import secret_reader
 from receivables.adapters.stripe_api import StripeGateway
-from receivables.collections.dunning.sweep import ExecutionExistsError, sweep
+from receivables.collections.dunning.daily import Starter, run_day
+from receivables.collections.dunning.sweep import ExecutionExistsError
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger, metrics
 from receivables.kernel.settings import Settings
-from receivables.ledger.model import Invoice
-from receivables.ledger.rules import OPEN_RECEIVABLE
-from receivables.payments.autopay import ChargeOutcome, charge_due
 from receivables.storage import store
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-def execution_starter(
-    state_machine_arn: str, endpoint_url: str | None = None
-) -> Callable[[str, dict[str, Any]], str]:
+def execution_starter(state_machine_arn: str, endpoint_url: str | None = None) -> Starter:
     """Start a named execution; a name already taken raises `ExecutionExistsError` with its ARN."""
     import boto3
 
@@ -49,90 +42,30 @@ def execution_starter(
     return start
 
 
-Starter = Callable[[str, dict[str, Any]], str]
-
-
 @cache
-def default_dependencies() -> tuple[Clock, Starter, StripeGateway]:
+def default_dependencies() -> tuple[Settings, Clock, Starter, StripeGateway]:
     """Built once per cold start from the function's environment."""
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
-    stripe_key_name = os.environ["STRIPE_API_KEY_NAME"]
-    gateway = StripeGateway(
-        lambda: str(get_secret(stripe_key_name, max_age=300)), os.environ.get("STRIPE_API_BASE") or None
-    )
-    return (
-        clock_from_env(os.environ),
-        execution_starter(os.environ["STATE_MACHINE_ARN"], settings.endpoint_url),
-        gateway,
-    )
+    gateway = StripeGateway(secret_reader(settings.need("stripe_api_key_name")), settings.stripe_api_base)
+    starter = execution_starter(settings.need("state_machine_arn"), settings.endpoint_url)
+    return settings, clock_from_env(os.environ), starter, gateway
 
 
 def handle(
     event: dict[str, Any],
     clock: Clock,
-    start: Callable[[str, dict[str, Any]], str],
+    start: Starter,
     gateway: StripeGateway | None = None,
+    reminder_days: int = 5,
 ) -> dict[str, Any]:
-    """Charge autopay, then sweep once; a summary for the logs and the caller. The due-date
-    index is read once for both (every open receivable); what autopay charged is read again."""
-    charged = ChargeOutcome()
-    everything = store.open_receivables_due_by(date.max)
-    if gateway is not None:
-        try:
-            charged = charge_due(clock, gateway, everything)
-        except Exception:  # noqa: BLE001 - the day's dunning and snapshot go on without autopay
-            logger.exception("autopay: the charges were not made")
-            metrics.add_metric(name="AutopayFailed", unit="Count", value=1)
-    touched = {*charged.charged, *charged.processing, *charged.declined, *charged.errors}
-    if touched:
-        fresh = store.get_heads(touched)
-        read_again = (fresh.get(i.invoice_id) if i.invoice_id in touched else i for i in everything)
-        everything = [i for i in read_again if isinstance(i, Invoice) and i.status in OPEN_RECEIVABLE]
-    outcome = sweep(clock, start, everything)
-    reminded = remind_documentation_requests(clock)
-    summary = {
-        "documentation_requests_reminded": len(reminded),
-        "autopay_charged": len(charged.charged),
-        "autopay_processing": len(charged.processing),
-        "autopay_declined": len(charged.declined),
-        "autopay_over_limit": len(charged.over_limit),
-        "autopay_errors": len(charged.errors),
-        "trigger": event.get("detail-type", "direct"),
-        "considered": outcome.considered,
-        "started": len(outcome.started),
-        "already_running": outcome.already_running,
-        "completed_before": outcome.completed_before,
-        "aggregates_compacted": outcome.compacted,
-        "snapshot_date": outcome.snapshot.get("date"),
-    }
-    logger.info("dunning sweep", extra={"sweep": summary})
-    metrics.add_metric(name="DunningStarted", unit="Count", value=len(outcome.started))
-    metrics.add_metric(
-        name="AutopayCharged", unit="Count", value=len(charged.charged) + len(charged.processing)
-    )
-    metrics.add_metric(name="AutopayDeclined", unit="Count", value=len(charged.declined))
-    return summary
-
-
-def remind_documentation_requests(clock: Clock) -> list[str]:
-    """Remind the open documentation requests due a reminder (`DOCUMENT_REMINDER_DAYS` after the
-    last); a failure is logged and the sweep's summary goes on."""
-    from receivables.customers.requirements import remind_open_requests
-
-    days = int(os.environ.get("DOCUMENT_REMINDER_DAYS") or 5)
-    try:
-        return remind_open_requests(days, clock)
-    except Exception:  # noqa: BLE001 - the day's dunning is done already; tomorrow tries again
-        logger.exception("documentation requests: the reminders were not made")
-        return []
+    """The day's run (`receivables.collections.dunning.daily`); a summary for the logs."""
+    return run_day(event.get("detail-type", "direct"), clock, start, gateway, reminder_days)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
-    clock, start, gateway = default_dependencies()
-    return handle(event, clock, start, gateway)
+    settings, clock, start, gateway = default_dependencies()
+    return handle(event, clock, start, gateway, settings.document_reminder_days)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Response
 
+from receivables.adapters.secrets import secret_reader
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger
 from receivables.kernel.settings import Settings
@@ -47,19 +48,18 @@ class Dependencies:
 @cache
 def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
+    # The SDK and Powertools' idempotency load at the first request, after the cold start.
     import stripe
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent_function,
     )
-    from aws_lambda_powertools.utilities.parameters import get_secret
 
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     clock = clock_from_env(os.environ)
-    secret_name = os.environ["STRIPE_WEBHOOK_SECRET_NAME"]
-    persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
+    persistence = DynamoDBPersistenceLayer(table_name=settings.need("idempotency_table_name"))
     # Stripe retries for up to three days: remember each event id for a week.
     config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=7 * 24 * 3600)
 
@@ -67,11 +67,8 @@ def default_dependencies() -> Dependencies:
     def process(event: dict[str, Any]) -> dict[str, Any]:
         return apply_event(event, clock)
 
-    def webhook_secret() -> str:
-        return str(get_secret(secret_name, max_age=300))
-
     return Dependencies(
-        webhook_secret,
+        secret_reader(settings.need("stripe_webhook_secret_name")),
         lambda event: process(event=event),
         stripe.Webhook.construct_event,
         config.register_lambda_context,

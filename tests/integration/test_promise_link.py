@@ -130,7 +130,7 @@ def pay_function(ledger: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Modul
         "CONTACT_EMAIL": SETTINGS.contact,
         "LINK_SIGNING_KEY_NAME": secrets.create_secret(Name="link", SecretString=KEY.decode())["ARN"],
         "STRIPE_API_KEY_NAME": secrets.create_secret(Name="stripe", SecretString="sk_test_x")["ARN"],
-        "RECEIVABLES_TIME_SCALE": "",
+        "RECEIVABLES_CLOCK": "",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(name, value)

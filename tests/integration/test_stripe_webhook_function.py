@@ -50,7 +50,7 @@ def webhook_function(ledger_table: str, monkeypatch: pytest.MonkeyPatch) -> Modu
         "TABLE_NAME": ledger_table,
         "IDEMPOTENCY_TABLE_NAME": "idempotency",
         "STRIPE_WEBHOOK_SECRET_NAME": secret_arn,
-        "RECEIVABLES_TIME_SCALE": "",
+        "RECEIVABLES_CLOCK": "",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(name, value)

@@ -48,9 +48,15 @@ def test_every_handler_the_template_names_exists(logical_id: str) -> None:
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
 def test_every_function_gets_the_settings_it_parses(logical_id: str) -> None:
-    env = {k: "x" if not isinstance(v, str) else v for k, v in FUNCTIONS[logical_id].environment.items()}
-    env["DEFAULT_PAYMENT_TERMS_DAYS"] = "30"  # a !Ref to a Number parameter in the template
-    env["AMOUNT_LIMITS"] = "EUR=5000000,*=1000000000"  # a !Ref to the AmountLimits parameter
+    parameters = TEMPLATE.get("Parameters", {})
+
+    def value(raw: Any) -> str:
+        # A !Ref to a parameter is the parameter's default; any other reference, a name.
+        if isinstance(raw, dict) and raw.get("Ref") in parameters:
+            return str(parameters[raw["Ref"]].get("Default", "x"))
+        return raw if isinstance(raw, str) else "x"
+
+    env = {k: value(v) for k, v in FUNCTIONS[logical_id].environment.items()}
     Settings.from_env(env)
     assert env["POWERTOOLS_SERVICE_NAME"]
 

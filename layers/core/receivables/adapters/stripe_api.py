@@ -33,6 +33,16 @@ class ChargeDeclinedError(Exception):
         self.payment_intent = payment_intent
 
 
+def stripe_client(api_key: str, api_base: str | None = None) -> Any:
+    """The one way we build the SDK's `StripeClient`: two network retries, pointed at
+    ``api_base`` (the local runtime's Stripe) when it is given."""
+    # The SDK loads on the first call that needs it, not at cold start.
+    import stripe
+
+    addresses: Any = {"api": api_base} if api_base else None
+    return stripe.StripeClient(api_key, base_addresses=addresses, max_network_retries=2)
+
+
 class StripeGateway:
     """The Stripe calls we make, with the secret read through ``api_key`` (cached by the caller)."""
 
@@ -42,15 +52,10 @@ class StripeGateway:
         self._clients: dict[str, Any] = {}
 
     def _client(self) -> Any:
-        import stripe
-
         secret = self._api_key()
         client = self._clients.get(secret)
         if client is None:
-            addresses: Any = {"api": self._api_base} if self._api_base else None
-            client = self._clients[secret] = stripe.StripeClient(
-                secret, base_addresses=addresses, max_network_retries=2
-            )
+            client = self._clients[secret] = stripe_client(secret, self._api_base)
         return client
 
     def _call(self, call: Callable[[Any], Any]) -> dict[str, Any]:
@@ -64,6 +69,11 @@ class StripeGateway:
             raise StripeUnavailableError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
         data: dict[str, Any] = result.to_dict()
         return data
+
+    def stage_dispute_evidence(self, dispute_id: str, evidence: dict[str, str]) -> dict[str, Any]:
+        """Stage a chargeback's evidence on Stripe, without submitting it (finance submits)."""
+        params: Any = {"evidence": evidence, "submit": False}
+        return self._call(lambda c: c.v1.disputes.update(dispute_id, params=params))
 
     def create_session(self, params: dict[str, Any], key: str) -> dict[str, Any]:
         """A Checkout Session (payment or setup mode)."""

@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from receivables.adapters.secrets import secret_reader
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from datetime import datetime
 
 VERSION = 1
@@ -90,6 +92,14 @@ class KeyRing(bytes):
 
 
 @lru_cache(maxsize=4)
+def key_ring_reader(secret_name: str) -> Callable[[], KeyRing]:
+    """The one loader of the signing keys of every link kind (pay, portal, promise, dispute,
+    enrolment): reads the secret ``secret_name`` (cached five minutes, so a rotation reaches a
+    warm function soon) and parses it with `link_keys`."""
+    read = secret_reader(secret_name)
+    return lambda: link_keys(read())
+
+
 def link_keys(secret_text: str) -> KeyRing:
     """The keys the link signing secret holds: one key (the plain string) or the JSON
     ``{"current": "...", "previous": "..."}`` of a rotation (see the module's docstring).

@@ -22,6 +22,8 @@ from receivables.mail.emails import format_money
 from receivables.storage import store
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from receivables.kernel.clock import Clock
     from receivables.ledger.disputes import Dispute
     from receivables.payments.allocation import Chargeback
@@ -182,3 +184,18 @@ def record_evidence(dispute_id: str, evidence: dict[str, str], clock: Clock) -> 
             continue
         return changed
     raise store.StoreError(f"dispute {dispute_id}: too much contention, try again")
+
+
+def stage_evidence(
+    dispute_id: str, stage: Callable[[str, dict[str, str]], object], clock: Clock
+) -> dict[str, Any]:
+    """Stage the evidence of the chargeback ``dispute_id`` (with ``stage(stripe_dispute_id,
+    fields)``, Stripe's dispute update, not submitted: finance submits it) and record it on the
+    dispute. Staging the same fields again is harmless, so a retried step is safe."""
+    dispute = store.get_dispute(dispute_id)
+    if dispute is None or not dispute.chargeback_id:
+        raise ValueError(f"{dispute_id} is not a chargeback")
+    evidence = evidence_for(dispute)
+    stage(dispute.chargeback_id, evidence)
+    record_evidence(dispute_id, evidence, clock)
+    return {"dispute_id": dispute_id, "staged": sorted(evidence)}

@@ -65,6 +65,25 @@ class Settings:
     max_lines_per_invoice: int = 1000
     endpoint_url: str | None = None  # the local runtime's AWS endpoint; None on AWS
     amount_limits: AmountLimits = field(default_factory=AmountLimits)
+    # Resources and secrets only some functions have (template.yaml gives each what it uses);
+    # `need` names the variable when a function reads one it was not given.
+    idempotency_table_name: str | None = None
+    link_signing_key_name: str | None = None
+    stripe_api_key_name: str | None = None
+    stripe_webhook_secret_name: str | None = None
+    stripe_api_base: str | None = None  # the local Stripe; None on AWS (api.stripe.com)
+    state_machine_arn: str | None = None
+    documents_bucket: str | None = None
+    attachments_bucket: str | None = None
+    document_reminder_days: int = 5
+
+    def need(self, name: str) -> str:
+        """The value of the optional setting ``name`` (a field name), or `SettingsError` naming
+        its environment variable when the function was not given it."""
+        value = getattr(self, name)
+        if not value:
+            raise SettingsError(f"{name.upper()} is not set")
+        return str(value)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -83,4 +102,13 @@ class Settings:
             max_lines_per_invoice=_int(env, "MAX_LINES_PER_INVOICE", 1000),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             amount_limits=_amount_limits(env),
+            idempotency_table_name=env.get("IDEMPOTENCY_TABLE_NAME") or None,
+            link_signing_key_name=env.get("LINK_SIGNING_KEY_NAME") or None,
+            stripe_api_key_name=env.get("STRIPE_API_KEY_NAME") or None,
+            stripe_webhook_secret_name=env.get("STRIPE_WEBHOOK_SECRET_NAME") or None,
+            stripe_api_base=env.get("STRIPE_API_BASE") or None,
+            state_machine_arn=env.get("STATE_MACHINE_ARN") or None,
+            documents_bucket=env.get("DOCUMENTS_BUCKET") or None,
+            attachments_bucket=env.get("ATTACHMENTS_BUCKET") or None,
+            document_reminder_days=_int(env, "DOCUMENT_REMINDER_DAYS", 5),
         )
