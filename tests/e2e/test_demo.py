@@ -34,7 +34,7 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # real seconds: the story is stepped, a loaded machine only makes it slower
         check=False,
     )
 
@@ -177,4 +177,4 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     reconciled = out.split("15. Do the books balance?", 1)[1]
     assert "BREAK" not in reconciled and "reconciliation: the books balance" in reconciled
     took = re.search(r"The demo took ([\d.]+) s", out)
-    assert took and float(took.group(1)) < 240
+    assert took and float(took.group(1)) < 480  # about 60 s on a quiet 2-core machine

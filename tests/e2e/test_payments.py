@@ -53,7 +53,7 @@ def http(
         return error.code, dict(error.headers), error.read().decode()
 
 
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 300) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()

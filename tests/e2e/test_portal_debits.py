@@ -210,7 +210,7 @@ def test_autopay_is_set_up_on_the_portal_and_charged_on_the_due_date(runtime: Lo
     assert done == 200 and "Automatic payment is on" in page
 
     # The sweep records its attempt after Stripe answered; the webhook may record the money first.
-    wait_for("the charge on the due date", lambda: "AutopayAttempted" in kinds("AP-1"), timeout=120)
+    wait_for("the charge on the due date", lambda: "AutopayAttempted" in kinds("AP-1"), timeout=300)
     assert status("AP-1") == "paid"
     attempted = [e for e in store.invoice_events(inv("AP-1")) if e.type == "AutopayAttempted"]
     assert len(attempted) == 1 and attempted[0].data["result"] == "succeeded"

@@ -33,7 +33,7 @@ def inv(number: str) -> str:
     return document_id("self", DocumentType.INVOICE, number)
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 60) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 300) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()

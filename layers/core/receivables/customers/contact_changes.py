@@ -51,7 +51,7 @@ def contact_change_errors(body: dict[str, Any]) -> list[FieldError]:
     if "invoice_delivery" in body and body["invoice_delivery"] not in DELIVERIES:
         errors.append(FieldError("invoice_delivery", f"must be one of {', '.join(DELIVERIES)}"))
     required = body.get("document_requirements", [])
-    if not isinstance(required, list) or not set(required) <= set(REQUIREMENTS):
+    if not isinstance(required, list) or not all(isinstance(r, str) and r in REQUIREMENTS for r in required):
         errors.append(FieldError("document_requirements", f"must be a list of {', '.join(REQUIREMENTS)}"))
     if "ask_customer_for_documents" in body and not isinstance(body["ask_customer_for_documents"], bool):
         errors.append(FieldError("ask_customer_for_documents", "must be true or false"))
