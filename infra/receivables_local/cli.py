@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_local(args)
     if args.command == "reconcile":
         return run_reconcile(args, sys.stdout)
-    from receivables_local.demo import run_demo
+    from receivables_local.demo.story import run_demo
 
     return run_demo(sys.stdout, port_base=args.port_base, state_dir=args.state_dir)
 
