@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from receivables.reporting.reconcile import Report
+    from receivables.reporting.reconcile_report import Report
 
 
 def _positive(text: str) -> float:
