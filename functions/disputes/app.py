@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables.disputes import service
+from receivables.disputes import deciding, workflow
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger, metrics
 from receivables.kernel.settings import Settings
@@ -100,17 +100,17 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     dispute_id = str(event["dispute_id"])
     clock = deps.clock
     if op == "analyse":
-        result = service.analyse_dispute(dispute_id, clock, event.get("execution_arn"))
+        result = workflow.analyse_dispute(dispute_id, clock, event.get("execution_arn"))
     elif op == "settle":
-        result = service.settle_dispute(dispute_id, clock)
+        result = workflow.settle_dispute(dispute_id, clock)
     elif op == "await":
         reminders = int(event.get("reminders", 0))
         escalated = reminders > int(event.get("escalate_after", 2))
-        result = service.await_finance(dispute_id, str(event["task_token"]), clock, reminders, escalated)
+        result = workflow.await_finance(dispute_id, str(event["task_token"]), clock, reminders, escalated)
     elif op == "apply":
-        result = service.apply_decision(dispute_id, clock)
+        result = deciding.apply_decision(dispute_id, clock)
     elif op == "notify":
-        result = service.notify_customer(dispute_id, clock, deps.tell)
+        result = workflow.notify_customer(dispute_id, clock, deps.tell)
     elif op == "evidence":
         from receivables.disputes.chargebacks import evidence_for, record_evidence
 
@@ -122,7 +122,7 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
         record_evidence(dispute_id, evidence, clock)
         result = {"dispute_id": dispute_id, "staged": sorted(evidence)}
     elif op == "fail":
-        result = service.record_failure(dispute_id, event.get("error"), clock)
+        result = workflow.record_failure(dispute_id, event.get("error"), clock)
     else:
         raise ValueError(f"unknown op {op!r}")
     logger.info("dispute", extra={"dispute_id": dispute_id, "op": op, "result": result})
