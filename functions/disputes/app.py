@@ -21,7 +21,7 @@ from receivables.adapters.secrets import secret_reader
 from receivables.adapters.ses import ses_sender
 from receivables.adapters.stripe_api import StripeGateway
 from receivables.customers.links import key_ring_reader
-from receivables.disputes import service
+from receivables.disputes import deciding, workflow
 from receivables.disputes.chargebacks import stage_evidence
 from receivables.disputes.emails import render_outcome
 from receivables.kernel.clock import Clock, clock_from_env
@@ -82,21 +82,21 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     dispute_id = str(event["dispute_id"])
     clock = deps.clock
     if op == "analyse":
-        result = service.analyse_dispute(dispute_id, clock, event.get("execution_arn"))
+        result = workflow.analyse_dispute(dispute_id, clock, event.get("execution_arn"))
     elif op == "settle":
-        result = service.settle_dispute(dispute_id, clock)
+        result = workflow.settle_dispute(dispute_id, clock)
     elif op == "await":
         reminders = int(event.get("reminders", 0))
         escalated = reminders > int(event.get("escalate_after", 2))
-        result = service.await_finance(dispute_id, str(event["task_token"]), clock, reminders, escalated)
+        result = workflow.await_finance(dispute_id, str(event["task_token"]), clock, reminders, escalated)
     elif op == "apply":
-        result = service.apply_decision(dispute_id, clock)
+        result = deciding.apply_decision(dispute_id, clock)
     elif op == "notify":
-        result = service.notify_customer(dispute_id, clock, deps.tell)
+        result = workflow.notify_customer(dispute_id, clock, deps.tell)
     elif op == "evidence":
         result = stage_evidence(dispute_id, deps.stage_evidence, clock)
     elif op == "fail":
-        result = service.record_failure(dispute_id, event.get("error"), clock)
+        result = workflow.record_failure(dispute_id, event.get("error"), clock)
     else:
         raise ValueError(f"unknown op {op!r}")
     logger.info("dispute", extra={"dispute_id": dispute_id, "op": op, "result": result})

@@ -465,7 +465,8 @@ def open_invoice_dispute(who: str, invoice_id: str) -> Response:
     """Open a dispute for the customer (collector): ``{"reason": "pricing", "amount": "120.00",
     "lines": [{"line_id": "1", "quantity": "8"}], "comment": "..."}``; 201, or 200 with the
     dispute already open."""
-    from receivables.disputes.service import DisputeError, dispute_view, open_dispute_on, parse_lines
+    from receivables.disputes.opening import open_dispute_on, parse_lines
+    from receivables.disputes.service import DisputeError, dispute_view
     from receivables.ledger.disputes import Reason, Source
 
     _, clock = context()
@@ -521,7 +522,8 @@ def dispute_decision(who: str, dispute_id: str) -> Response:
     "reissue", "corrected_total": "1080.00"}``; the workflow then applies it (202)."""
     from botocore.exceptions import ClientError
 
-    from receivables.disputes.service import DisputeError, decide, dispute_view
+    from receivables.disputes.deciding import decide
+    from receivables.disputes.service import DisputeError, dispute_view
 
     _, clock = context()
     _dispute_or_404(dispute_id)
@@ -576,7 +578,7 @@ def file_customer_terms(who: str, customer_id: str) -> Response:
     which short payments are credited, so under the approval policy a collector's terms are a
     proposal (202) a controller approves."""
     from receivables.customers.approvals import load_policy, propose
-    from receivables.disputes.service import save_terms, terms_document
+    from receivables.disputes.evidence import save_terms, terms_document
 
     _, clock = context()
     customer_or_404(customer_id)
@@ -600,7 +602,7 @@ def file_purchase_order(who: str, customer_id: str, number: str) -> Response:
     decide pricing deductions, so under the approval policy a collector's PO is a proposal
     (202) a controller approves."""
     from receivables.customers.approvals import load_policy, propose
-    from receivables.disputes.service import purchase_order_document, save_purchase_order
+    from receivables.disputes.evidence import purchase_order_document, save_purchase_order
 
     _, clock = context()
     customer_or_404(customer_id)

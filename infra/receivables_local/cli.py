@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from receivables.reporting.reconcile import Report
+    from receivables.reporting.reconcile_report import Report
 
 
 def _positive(text: str) -> float:
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_local(args)
     if args.command == "reconcile":
         return run_reconcile(args, sys.stdout)
-    from receivables_local.demo import run_demo
+    from receivables_local.demo.story import run_demo
 
     return run_demo(sys.stdout, port_base=args.port_base, state_dir=args.state_dir)
 

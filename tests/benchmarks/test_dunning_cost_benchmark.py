@@ -37,7 +37,7 @@ from receivables.ledger.model import DocumentType
 from receivables.ledger.rules import document_id
 from receivables.payments.allocation import Receipt, record_receipt
 from receivables.storage import store
-from receivables_local.demo import free_port_base
+from receivables_local.demo.helpers import free_port_base
 from receivables_local.runtime import LocalRuntime
 from tests.benchmarks.aws_prices import Usage, cost_usd
 from tests.benchmarks.conftest import report

@@ -16,7 +16,7 @@ import pytest
 
 from receivables.ledger.model import DocumentType
 from receivables.ledger.rules import document_id
-from receivables_local.demo import free_port_base
+from receivables_local.demo.helpers import free_port_base
 from tests.conftest import REPO_ROOT, SAMPLES
 from tests.e2e.test_demo import receivables_command
 

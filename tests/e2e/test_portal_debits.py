@@ -22,7 +22,7 @@ import pytest
 from receivables.ledger.model import DocumentType
 from receivables.ledger.rules import document_id
 from receivables.storage import store
-from receivables_local.demo import emailed_link, free_port_base, http
+from receivables_local.demo.helpers import emailed_link, free_port_base, http
 from receivables_local.runtime import LocalRuntime
 from tests.conftest import store_bound_to
 from tests.e2e.test_payments import _chromium, wait_for

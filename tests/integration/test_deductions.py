@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables.disputes import deductions
-from receivables.disputes import service as disputes
+from receivables.disputes import deciding, deductions, evidence, opening, workflow
 from receivables.disputes.deduction_rules import DeductionPolicy, OwnerRule, RemittanceLine
 from receivables.kernel.money import Money
 from receivables.ledger.model import DocumentType, InvoiceStatus
@@ -135,7 +134,7 @@ def test_a_small_shortfall_is_written_off_under_the_tolerance(ledger: Aws) -> No
 
 def test_a_pricing_claim_is_checked_against_the_price_list(ledger: Aws) -> None:
     customer_id = invoice("D-2").customer_id
-    disputes.save_terms(customer_id, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
+    evidence.save_terms(customer_id, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
     # 100 rolls at 0.50 overbilled = 50.00; the customer deducts 80.00 for pricing.
     outcome = record_receipt(bank("tx-4", "920.00", "D-2 price difference 80.00"), ledger.clock)
 
@@ -205,15 +204,15 @@ def test_a_split_short_payment_goes_to_its_owner_and_their_decision_closes_it(le
     assert "proof of delivery" in body and f"/disputes/{dispute.dispute_id}" in body
 
     # The workflow: no automatic settlement for a deduction; the owner accepts the damage only.
-    assert disputes.analyse_dispute(dispute.dispute_id, ledger.clock)["proposal"] is None
-    disputes.await_finance(dispute.dispute_id, "token-d", ledger.clock)
-    disputes.decide(
+    assert workflow.analyse_dispute(dispute.dispute_id, ledger.clock)["proposal"] is None
+    workflow.await_finance(dispute.dispute_id, "token-d", ledger.clock)
+    deciding.decide(
         dispute.dispute_id,
         {"decision": "accept", "credit": "100.00", "reason": "POD shows 2 cartons damaged"},
         "logistics@seller.example",
         ledger.clock,
     )
-    disputes.apply_decision(dispute.dispute_id, ledger.clock)
+    deciding.apply_decision(dispute.dispute_id, ledger.clock)
 
     closed, version = deductions.get_deduction(taken["deduction_id"]) or ({}, 0)
     assert version == 3 and closed["status"] == "resolved"
@@ -363,7 +362,7 @@ def test_the_excess_of_an_overpayment_is_a_part_payment_of_another_invoice_not_a
 
 def test_a_pricing_claim_is_credited_once_however_many_short_payments_repeat_it(ledger: Aws) -> None:
     customer_id = invoice("D-2").customer_id
-    disputes.save_terms(customer_id, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
+    evidence.save_terms(customer_id, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
     # The lines are overbilled by 50.00; twenty transfers of 0.01 each claim it again.
     for n in range(20):
         record_receipt(bank(f"tx-r{n}", "0.01", "D-2 price difference 50.00"), ledger.clock)
@@ -400,12 +399,12 @@ def test_an_overbilling_a_dispute_credited_is_not_credited_again_by_a_deduction(
     from receivables.ledger.disputes import Reason, Source
 
     customer_id = invoice("D-2").customer_id
-    disputes.save_terms(customer_id, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
-    opened, _ = disputes.open_dispute_on(
+    evidence.save_terms(customer_id, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
+    opened, _ = opening.open_dispute_on(
         inv("D-2"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock, amount=eur("50.00")
     )
-    disputes.analyse_dispute(opened.dispute_id, ledger.clock)
-    disputes.settle_dispute(opened.dispute_id, ledger.clock)
+    workflow.analyse_dispute(opened.dispute_id, ledger.clock)
+    workflow.settle_dispute(opened.dispute_id, ledger.clock)
     assert invoice("D-2").credited == eur("50.00"), "the dispute credited the overbilling"
 
     record_receipt(bank("tx-d2", "900.00", "D-2 price difference 50.00"), ledger.clock)

@@ -16,8 +16,7 @@ from receivables.ledger.disputes import Status
 from receivables.ledger.model import DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
 from receivables.storage import store
-from receivables_local.demo import free_port_base, http
-from receivables_local.demo_disputes import upload
+from receivables_local.demo.helpers import free_port_base, http, upload
 from receivables_local.runtime import LocalRuntime
 from tests.conftest import store_bound_to
 from tests.integration.test_disputes import LEDGER
@@ -203,7 +202,7 @@ def test_a_card_chargeback_becomes_a_dispute_with_its_evidence_staged_and_ends_w
 
     import stripe
 
-    from receivables_local.demo import pay_by_card
+    from receivables_local.demo.helpers import pay_by_card
 
     pay_link = next(
         found.group(1)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from receivables.disputes import service
-from receivables.disputes.service import po_pk
+from receivables.disputes import deciding, opening, service, workflow
+from receivables.disputes.evidence import po_pk
 from receivables.kernel.money import Money
 from receivables.kernel.validation import RequestInvalidError
 from receivables.ledger.disputes import Reason, Source, Status
@@ -82,10 +82,10 @@ def ledger(aws: Aws) -> Aws:
 
 
 def test_a_duplicate_is_voided_without_a_person(ledger: Aws) -> None:
-    opened, created = service.open_dispute_on(
+    opened, created = opening.open_dispute_on(
         inv("D-2"), Source.CUSTOMER, Reason.BILLED_TWICE, "customer", ledger.clock
     )
-    again, created_again = service.open_dispute_on(
+    again, created_again = opening.open_dispute_on(
         inv("D-2"), Source.CUSTOMER, Reason.BILLED_TWICE, "customer", ledger.clock
     )
 
@@ -93,9 +93,9 @@ def test_a_duplicate_is_voided_without_a_person(ledger: Aws) -> None:
     disputed = store.get_invoice(inv("D-2"))
     assert disputed is not None and disputed.status is InvoiceStatus.DISPUTED  # dunning pauses
 
-    analysed = service.analyse_dispute(opened.dispute_id, ledger.clock)
-    settled = service.settle_dispute(opened.dispute_id, ledger.clock)
-    retried = service.settle_dispute(opened.dispute_id, ledger.clock)
+    analysed = workflow.analyse_dispute(opened.dispute_id, ledger.clock)
+    settled = workflow.settle_dispute(opened.dispute_id, ledger.clock)
+    retried = workflow.settle_dispute(opened.dispute_id, ledger.clock)
 
     assert analysed["proposal"] == "void_duplicate"
     assert settled == {"dispute_id": opened.dispute_id, "settled": True, "action": "void_duplicate"}
@@ -116,7 +116,7 @@ def test_a_duplicate_is_voided_without_a_person(ledger: Aws) -> None:
 
 
 def test_finance_accepts_with_a_partial_credit_through_the_task_token(ledger: Aws) -> None:
-    opened, _ = service.open_dispute_on(
+    opened, _ = opening.open_dispute_on(
         inv("D-3"),
         Source.FINANCE,
         Reason.QUALITY,
@@ -124,23 +124,25 @@ def test_finance_accepts_with_a_partial_credit_through_the_task_token(ledger: Aw
         ledger.clock,
         comment="two days were not delivered",
     )
-    assert service.analyse_dispute(opened.dispute_id, ledger.clock)["proposal"] is None  # 1,200.00: too much
-    assert service.settle_dispute(opened.dispute_id, ledger.clock)["settled"] is False
-    service.await_finance(opened.dispute_id, "token-1", ledger.clock)
+    assert workflow.analyse_dispute(opened.dispute_id, ledger.clock)["proposal"] is None  # 1,200.00: too much
+    assert workflow.settle_dispute(opened.dispute_id, ledger.clock)["settled"] is False
+    workflow.await_finance(opened.dispute_id, "token-1", ledger.clock)
     assert [d.dispute_id for d in store.open_disputes()] == [opened.dispute_id]
     with pytest.raises(RequestInvalidError) as bad:
-        service.decide(
+        deciding.decide(
             opened.dispute_id, {"decision": "accept", "credit": "5000.00"}, "finance:ana", ledger.clock
         )
     assert [e.field for e in bad.value.errors] == ["credit"]
 
-    decided, token = service.decide(
+    decided, token = deciding.decide(
         opened.dispute_id, {"decision": "accept", "credit": "300.00"}, "finance:ana", ledger.clock
     )
     with pytest.raises(service.DisputeError):  # the token is spent: a second decision is refused
-        service.decide(opened.dispute_id, {"decision": "reject", "reason": "no"}, "finance:bob", ledger.clock)
-    applied = service.apply_decision(opened.dispute_id, ledger.clock)
-    service.apply_decision(opened.dispute_id, ledger.clock)  # a retried task changes nothing
+        deciding.decide(
+            opened.dispute_id, {"decision": "reject", "reason": "no"}, "finance:bob", ledger.clock
+        )
+    applied = deciding.apply_decision(opened.dispute_id, ledger.clock)
+    deciding.apply_decision(opened.dispute_id, ledger.clock)  # a retried task changes nothing
 
     assert token == "token-1" and decided.task_token is None and applied["status"] == "accepted"
     changed = store.get_invoice(inv("D-3"))
@@ -156,19 +158,19 @@ def test_finance_accepts_with_a_partial_credit_through_the_task_token(ledger: Aw
 
 
 def test_a_rejection_needs_a_reason_and_puts_the_invoice_back_into_dunning(ledger: Aws) -> None:
-    opened, _ = service.open_dispute_on(inv("D-3"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
-    service.analyse_dispute(opened.dispute_id, ledger.clock)
-    service.await_finance(opened.dispute_id, "token-2", ledger.clock)
+    opened, _ = opening.open_dispute_on(inv("D-3"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
+    workflow.analyse_dispute(opened.dispute_id, ledger.clock)
+    workflow.await_finance(opened.dispute_id, "token-2", ledger.clock)
     with pytest.raises(RequestInvalidError):
-        service.decide(opened.dispute_id, {"decision": "reject"}, "finance:ana", ledger.clock)
+        deciding.decide(opened.dispute_id, {"decision": "reject"}, "finance:ana", ledger.clock)
 
-    service.decide(
+    deciding.decide(
         opened.dispute_id,
         {"decision": "reject", "reason": "the rate is the contract's"},
         "finance:ana",
         ledger.clock,
     )
-    service.apply_decision(opened.dispute_id, ledger.clock)
+    deciding.apply_decision(opened.dispute_id, ledger.clock)
 
     changed = store.get_invoice(inv("D-3"))
     assert (
@@ -176,7 +178,7 @@ def test_a_rejection_needs_a_reason_and_puts_the_invoice_back_into_dunning(ledge
         and changed.status is InvoiceStatus.OPEN
         and changed.balance == Money(120000, "EUR")
     )
-    second, created = service.open_dispute_on(
+    second, created = opening.open_dispute_on(
         inv("D-3"), Source.CUSTOMER, Reason.OTHER, "customer", ledger.clock
     )
     assert created and second.dispute_id != opened.dispute_id, "a new dispute once the last one ended"
@@ -184,13 +186,13 @@ def test_a_rejection_needs_a_reason_and_puts_the_invoice_back_into_dunning(ledge
 
 
 def test_a_reissue_voids_the_invoice_and_issues_the_corrected_one(ledger: Aws) -> None:
-    opened, _ = service.open_dispute_on(inv("D-3"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
-    service.analyse_dispute(opened.dispute_id, ledger.clock)
-    service.await_finance(opened.dispute_id, "token-3", ledger.clock)
-    service.decide(
+    opened, _ = opening.open_dispute_on(inv("D-3"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
+    workflow.analyse_dispute(opened.dispute_id, ledger.clock)
+    workflow.await_finance(opened.dispute_id, "token-3", ledger.clock)
+    deciding.decide(
         opened.dispute_id, {"decision": "reissue", "corrected_total": "1080.00"}, "finance:ana", ledger.clock
     )
-    service.apply_decision(opened.dispute_id, ledger.clock)
+    deciding.apply_decision(opened.dispute_id, ledger.clock)
 
     old, new = store.get_invoice(inv("D-3")), store.get_invoice(inv("D-3-R1"))
     assert old is not None and old.status is InvoiceStatus.VOID
@@ -209,10 +211,10 @@ def test_a_small_overbilling_against_the_po_on_file_is_credited(ledger: Aws) -> 
         f"TERMS#{original.customer_id}", {"requires_po": True}, 1, "2026-10-01T00:00:00Z", None
     )
 
-    opened, _ = service.open_dispute_on(inv("D-1"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
+    opened, _ = opening.open_dispute_on(inv("D-1"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
     # D-2 repeats D-1, but D-1 is the original: the dispute of D-1 is about its price.
-    service.analyse_dispute(opened.dispute_id, ledger.clock)
-    result = service.settle_dispute(opened.dispute_id, ledger.clock)
+    workflow.analyse_dispute(opened.dispute_id, ledger.clock)
+    result = workflow.settle_dispute(opened.dispute_id, ledger.clock)
 
     dispute = store.get_dispute(opened.dispute_id)
     assert dispute is not None
@@ -276,7 +278,7 @@ def test_finance_files_terms_and_a_po_through_the_api_and_the_analysis_reads_the
     assert status == 200 and body["terms"] == {"requires_po": True, "price_list": {"pallet wrap": "12.00"}}
     assert bad_status == 400 and [e["field"] for e in bad["errors"]] == ["currency", "lines[0]"]
     assert viewer_status == 403
-    found = service.gather_facts(original)
+    found = workflow.gather_facts(original)
     assert found.terms.requires_po and found.purchase_order is None  # PO-77 was refused, so not on file
     from receivables.disputes.analysis import analyse
 
@@ -310,11 +312,11 @@ def test_an_unapplied_payment_that_covers_the_invoice_is_applied(ledger: Aws) ->
         ]
     )
 
-    opened, _ = service.open_dispute_on(
+    opened, _ = opening.open_dispute_on(
         inv("D-3"), Source.CUSTOMER, Reason.ALREADY_PAID, "customer", ledger.clock
     )
-    assert service.analyse_dispute(opened.dispute_id, ledger.clock)["proposal"] == "apply_payment"
-    settled = service.settle_dispute(opened.dispute_id, ledger.clock)
+    assert workflow.analyse_dispute(opened.dispute_id, ledger.clock)["proposal"] == "apply_payment"
+    settled = workflow.settle_dispute(opened.dispute_id, ledger.clock)
 
     assert settled["action"] == "apply_payment"
     paid, applied = store.get_invoice(inv("D-3")), store.get_payment("pay_waiting")
@@ -331,10 +333,10 @@ def test_a_po_number_given_afterwards_never_makes_a_second_order_a_duplicate(aws
 
     # When E-2 is given E-1's PO number afterwards (the portal, a collector) and disputed as billed twice
     provide_po_number(inv("E-2"), "PO-77", "customer:portal", aws.clock)
-    opened, _ = service.open_dispute_on(
+    opened, _ = opening.open_dispute_on(
         inv("E-2"), Source.CUSTOMER, Reason.BILLED_TWICE, "customer", aws.clock
     )
-    analysed = service.analyse_dispute(opened.dispute_id, aws.clock)
+    analysed = workflow.analyse_dispute(opened.dispute_id, aws.clock)
 
     # Then nothing is voided without a person
     assert analysed["proposal"] is None

@@ -28,7 +28,7 @@ from receivables.ledger.model import AuditEvent, DocumentType
 from receivables.ledger.rules import document_id, end_dispute, open_dispute
 from receivables.payments.allocation import Receipt, record_receipt
 from receivables.storage import store
-from receivables_local.demo import free_port_base
+from receivables_local.demo.helpers import free_port_base
 from receivables_local.runtime import LocalRuntime
 from tests.conftest import store_bound_to
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from receivables_local.api import ApiServer, api_functions
-from receivables_local.demo import free_port_base
+from receivables_local.demo.helpers import free_port_base
 from receivables_local.invoker import Invoker, LocalFunction
 from receivables_local.template import FunctionSpec
 

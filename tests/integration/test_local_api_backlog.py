@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from receivables_local.api import ApiServer
-from receivables_local.demo import free_port_base
+from receivables_local.demo.helpers import free_port_base
 from receivables_local.invoker import Invoker
 from receivables_local.stripe_local.server import LocalStripe, _HttpServer
 from tests.integration.test_local_api import GREETER

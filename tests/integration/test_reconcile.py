@@ -24,14 +24,14 @@ from receivables.payments.allocation import (
     record_receipt,
     refund_to,
 )
-from receivables.reporting.reconcile import (
+from receivables.reporting.reconcile import reconcile
+from receivables.reporting.reconcile_report import (
     AGING_AGGREGATES,
     ALLOCATIONS,
     AUDIT_TRAIL,
     INVOICE_BALANCE,
     MONEY_IN,
     Break,
-    reconcile,
 )
 from receivables.storage import store
 from receivables_local.functions import load_function

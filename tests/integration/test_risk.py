@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from receivables.disputes.service import open_dispute_on
+from receivables.disputes.opening import open_dispute_on
 from receivables.kernel.money import Money
 from receivables.ledger.disputes import Reason, Source
 from receivables.ledger.model import DocumentType

@@ -162,7 +162,7 @@ def test_a_language_change_needs_no_second_person(api: Any) -> None:
 
 # --- D2: credits a collector could manufacture ----------------------------------------------------
 def test_a_collector_cannot_file_a_price_list_alone(api: Any) -> None:
-    from receivables.disputes.service import load_terms
+    from receivables.disputes.evidence import load_terms
 
     acme = customer_id(api, "Acme Logistics")
     terms = ("/customers/{customer_id}/terms", f"/customers/{acme}/terms")
@@ -178,7 +178,7 @@ def test_a_collector_cannot_file_a_price_list_alone(api: Any) -> None:
 
 
 def test_a_large_pricing_credit_waits_for_a_controllers_decision(ledger: Aws) -> None:  # noqa: F811
-    from receivables.disputes import service as disputes
+    from receivables.disputes import evidence
     from receivables.payments.allocation import record_receipt
 
     policy = approvals.policy_from_json(
@@ -186,7 +186,7 @@ def test_a_large_pricing_credit_waits_for_a_controllers_decision(ledger: Aws) ->
     )
     approvals.save_policy(policy, 0, "ctl-1", ledger.clock)
     customer = invoice("D-2").customer_id
-    disputes.save_terms(customer, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
+    evidence.save_terms(customer, {"price_list": {"Pallet wrap": "9.50"}}, "finance:ann", ledger.clock)
 
     outcome = record_receipt(bank("tx-4", "920.00", "D-2 price difference 80.00"), ledger.clock)
 
@@ -411,7 +411,7 @@ def test_an_exponent_beyond_decimals_range_is_a_400_on_every_money_field(api: An
 
 
 def test_a_collector_cannot_file_a_purchase_order_alone(api: Any) -> None:
-    from receivables.disputes.service import load_purchase_order
+    from receivables.disputes.evidence import load_purchase_order
 
     acme = customer_id(api, "Acme Logistics")
     po = ("/customers/{customer_id}/purchase-orders/{number}", f"/customers/{acme}/purchase-orders/PO-777")
@@ -454,7 +454,7 @@ def test_a_proposal_says_everything_it_would_change(api: Any) -> None:
 
 def test_a_po_number_given_to_an_invoice_afterwards_earns_no_credit_alone(ledger: Aws) -> None:  # noqa: F811
     from receivables.customers.requirements import provide_po_number
-    from receivables.disputes import service as disputes
+    from receivables.disputes import evidence
     from receivables.payments.allocation import Receipt, record_receipt
 
     customer = invoice("D-2").customer_id
@@ -462,7 +462,7 @@ def test_a_po_number_given_to_an_invoice_afterwards_earns_no_credit_alone(ledger
         "currency": "EUR",
         "lines": [{"description": "Pallet wrap", "quantity": "100", "unit_price": "9.50"}],
     }
-    disputes.save_purchase_order(customer, "PO-OLD", order, "finance:ctl-1", ledger.clock)  # another order's
+    evidence.save_purchase_order(customer, "PO-OLD", order, "finance:ctl-1", ledger.clock)  # another order's
     provide_po_number(invoice("D-2").invoice_id, "PO-OLD", "finance:col-1", ledger.clock)
 
     outcome = record_receipt(

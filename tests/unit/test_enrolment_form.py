@@ -13,16 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receivables.customers.enrolment_form import (
-    CONTACT_PARTS,
-    FIELD_ORDER,
-    MESSAGES,
-    REQUIREMENTS,
-    Contact,
-    EnrolmentDetails,
-    message,
-    parse_enrolment,
-)
+from receivables.customers.enrolment_fields import CONTACT_PARTS, FIELD_ORDER, REQUIREMENTS
+from receivables.customers.enrolment_form import Contact, EnrolmentDetails, parse_enrolment
+from receivables.customers.enrolment_messages import MESSAGES, message
 from receivables.kernel.money import Money
 from receivables.ledger.model import StandingPo
 

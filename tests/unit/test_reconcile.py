@@ -18,7 +18,9 @@ from receivables.ledger.model import (
     SourceRef,
 )
 from receivables.reporting.aggregates import Share
-from receivables.reporting.reconcile import (
+from receivables.reporting.reconcile import reconcile
+from receivables.reporting.reconcile_money import expected_balance
+from receivables.reporting.reconcile_report import (
     AGING_AGGREGATES,
     ALLOCATIONS,
     AUDIT_TRAIL,
@@ -26,10 +28,8 @@ from receivables.reporting.reconcile import (
     MONEY_IN,
     Break,
     Report,
-    audit_breaks,
-    expected_balance,
-    reconcile,
 )
+from receivables.reporting.reconcile_trail import audit_breaks
 from tests.unit.test_ledger import make_invoice
 
 if TYPE_CHECKING:

@@ -303,7 +303,7 @@ def _apply_contact_change(proposal: Proposal, checker: str, clock: Clock) -> Non
 
 
 def _apply_terms_change(proposal: Proposal, checker: str, clock: Clock) -> None:
-    from receivables.disputes.service import save_terms
+    from receivables.disputes.evidence import save_terms
 
     save_terms(
         proposal.subject, proposal.params, f"finance:{checker} (approval {proposal.approval_id})", clock
@@ -311,7 +311,7 @@ def _apply_terms_change(proposal: Proposal, checker: str, clock: Clock) -> None:
 
 
 def _apply_purchase_order(proposal: Proposal, checker: str, clock: Clock) -> None:
-    from receivables.disputes.service import save_purchase_order
+    from receivables.disputes.evidence import save_purchase_order
 
     actor = f"finance:{checker} (approval {proposal.approval_id})"
     save_purchase_order(proposal.subject, proposal.params["number"], proposal.params["order"], actor, clock)

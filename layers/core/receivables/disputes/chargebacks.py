@@ -8,14 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from receivables.disputes.service import (
-    ACTOR,
-    MAX_ATTEMPTS,
-    dispute_event,
-    next_version,
-    open_dispute_on,
-    po_pk,
-)
+from receivables.disputes.evidence import po_pk
+from receivables.disputes.opening import open_dispute_on
+from receivables.disputes.service import ACTOR, MAX_ATTEMPTS, dispute_event, next_version
 from receivables.kernel.clock import iso_timestamp
 from receivables.ledger.disputes import Reason, Resolution, Source, Status
 from receivables.mail.emails import format_money

@@ -267,7 +267,7 @@ def _take(
     creations: list[store.Creation] = []
     extra = [_event(deduction_id, 1, "DeductionTaken", now, body)]
     if valid.minor > 0:
-        from receivables.disputes.service import credit_note_for
+        from receivables.disputes.deciding import credit_note_for
 
         note, changed, allocation = credit_note_for(
             invoice, valid, f"D{deduction_id[-6:].upper()}", deduction_id, now
@@ -344,7 +344,7 @@ def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
         # a collector, or the customer's AP) is one person's word, not a ground for a credit.
         from receivables.customers.requirements import po_from_erp
         from receivables.disputes.analysis import price_or_quantity
-        from receivables.disputes.service import load_purchase_order, load_terms
+        from receivables.disputes.evidence import load_purchase_order, load_terms
 
         erp = po_from_erp(invoice, store.invoice_events(invoice.invoice_id))
         po = load_purchase_order(invoice.customer_id, invoice.po_number) if erp else None
@@ -365,7 +365,8 @@ def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
 def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[str, Any]:
     """Open the deduction's dispute when it has an open part and none yet (taken, then the
     process stopped before: the next delivery finishes it)."""
-    from receivables.disputes.service import DisputeError, open_dispute_on
+    from receivables.disputes.opening import open_dispute_on
+    from receivables.disputes.service import DisputeError
     from receivables.kernel.validation import RequestInvalidError
     from receivables.ledger.disputes import Reason, Source
 

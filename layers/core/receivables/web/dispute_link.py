@@ -61,7 +61,8 @@ def submit_dispute(
     token: str, body: bytes, link_key: bytes, clock: Clock, settings: PayLinkSettings, files: Attachments
 ) -> Page:
     """What ``POST /dispute/{token}`` answers: the dispute received (201), or the form again."""
-    from receivables.disputes.service import DisputeError, open_dispute_on, parse_lines
+    from receivables.disputes.opening import open_dispute_on, parse_lines
+    from receivables.disputes.service import DisputeError
 
     found = invoice_for_link(token, link_key, clock, settings, ACTION)
     if isinstance(found, Page):
@@ -106,7 +107,8 @@ def attached(
     token: str, key: str, link_key: bytes, clock: Clock, settings: PayLinkSettings, files: Attachments
 ) -> Page:
     """Where S3 sends the customer after an upload: keep the document if it is one we take."""
-    from receivables.disputes.service import add_attachment, open_dispute_of
+    from receivables.disputes.evidence import add_attachment
+    from receivables.disputes.service import open_dispute_of
 
     found = invoice_for_link(token, link_key, clock, settings, ACTION)
     if isinstance(found, Page):

@@ -269,7 +269,7 @@ def _zones() -> tuple[str, ...]:
 def _countries(language: str) -> tuple[tuple[str, str], ...]:
     from babel import Locale
 
-    from receivables.customers.enrolment_form import COUNTRIES
+    from receivables.customers.enrolment_fields import COUNTRIES
 
     names = Locale.parse(language).territories
     return tuple(sorted(((code, names.get(code, code)) for code in COUNTRIES), key=lambda pair: pair[1]))
@@ -289,7 +289,12 @@ def _page(
     errors: list[FieldError],
     saved: bool = False,
 ) -> tuple[int, str]:
-    from receivables.customers.enrolment_form import INVOICE_DELIVERIES, PAYMENT_METHODS, REQUIREMENTS, ROLES
+    from receivables.customers.enrolment_fields import (
+        INVOICE_DELIVERIES,
+        PAYMENT_METHODS,
+        REQUIREMENTS,
+        ROLES,
+    )
 
     words = WORDS[language]
     chosen = given.get("requirements") or []

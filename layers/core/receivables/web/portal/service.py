@@ -21,11 +21,13 @@ from receivables.customers.links import LinkError, LinkScope, sign_link, verify_
 from receivables.documents.statement import build_statement
 from receivables.documents.words import LANGUAGES, WORDS, language_of
 from receivables.kernel.money import Money
-from receivables.ledger.model import Invoice, InvoiceStatus
+from receivables.ledger.model import Invoice
 from receivables.ledger.rules import OPEN_RECEIVABLE
 from receivables.payments.methods import methods_for, stripe_methods
 from receivables.storage import store
+from receivables.web.portal.account import account, statement_csv
 from receivables.web.portal.pages import PORTAL_STYLE, render
+from receivables.web.portal.paying import apply_credit, autopay_limit, part_to_pay, remember_method
 from receivables.web.portal.session import (
     AccessDeniedError,
     Session,
@@ -54,7 +56,6 @@ FORM_LINK_SECONDS = 3600
 PER_ADDRESS_PER_HOUR = 3
 PER_CLIENT_PER_HOUR = 20
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[a-z]{2,}")
-RECENT_PAYMENTS = 5
 LONGEST_STATEMENT = timedelta(days=3 * 366)
 STATUS_OF_DENIAL = {"no_session": 401, "expired": 401, "revoked": 410, "invalid": 400, "csrf": 403}
 
@@ -515,16 +516,16 @@ class Portal:
             body = _message(language, "open_invoices", "cannot_pay", csrf_token(session, self.link_key))
             return Answer.html(400, body)
         if fields.get("use_credit") == ["1"]:
-            payable = _apply_credit(customer, payable, self.clock)
+            payable = apply_credit(customer, payable, self.clock)
             if not payable:
                 return Answer.redirect("/portal?paid=credit")
-        part, problem = _part(customer, payable, next(iter(fields.get("amount", [])), ""))
+        part, problem = part_to_pay(customer, payable, next(iter(fields.get("amount", [])), ""))
         currency = payable[0].currency
         method = next(iter(fields.get("method", [])), "") or "card"
         if method not in methods_for(currency, customer.preferred_method, self.bank_accounts):
             problem = problem or "method_not_offered"
         if problem is None and method == "bank_transfer":
-            _remember_method(customer, method, self.clock)
+            remember_method(customer, method, self.clock)
             return self._transfer(language, session, payable, part)
         if problem is None:
             try:
@@ -537,7 +538,7 @@ class Portal:
             )
         key = several_idempotency_key(payable, self.clock.now().timestamp(), part, method)
         checkout = self.create_session(params, key)
-        _remember_method(customer, method, self.clock)
+        remember_method(customer, method, self.clock)
         return Answer.redirect(str(checkout["url"]))
 
     def _transfer(
@@ -581,7 +582,7 @@ class Portal:
         currencies = sorted({d.currency for d in store.customer_documents(customer.customer_id)})
         method = fields.get("method") or "card"
         offered = {m for c in currencies for m in stripe_methods(c, None)} | {"card"}
-        limit, problem = _limit(fields.get("max_per_invoice", ""), currencies)
+        limit, problem = autopay_limit(fields.get("max_per_invoice", ""), currencies)
         if method not in offered:
             problem = "method_not_offered"
         if problem is not None:
@@ -642,62 +643,6 @@ class Portal:
         return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})
 
 
-def _part(customer: Customer, invoices: list[Invoice], text: str) -> tuple[Money | None, str | None]:
-    """The part of the selection's total the payer typed (None: all of it), or what is wrong:
-    not allowed for this customer, not an amount, not more than zero and less than the total."""
-    if not text.strip():
-        return None, None
-    if not customer.partial_payments:
-        return None, "partial_not_allowed"
-    total = Money.zero(invoices[0].currency)
-    for invoice in invoices:
-        total = total + invoice.balance
-    try:
-        part = Money.parse(text.strip().replace(",", "."), total.currency)
-    except (ValueError, ArithmeticError):
-        return None, "bad_amount"
-    if part.minor <= 0 or part > total:
-        return None, "bad_amount"
-    return (None, None) if part == total else (part, None)
-
-
-def _limit(text: str, currencies: list[str]) -> tuple[Money | None, str | None]:
-    """The autopay maximum per invoice the customer typed (None: no limit), in their currency;
-    or what is wrong with it."""
-    if not text.strip():
-        return None, None
-    if len(currencies) != 1:
-        return None, "bad_limit"
-    try:
-        limit = Money.parse(text.strip().replace(",", "."), currencies[0])
-    except (ValueError, ArithmeticError):
-        return None, "bad_limit"
-    return (limit, None) if limit.minor > 0 else (None, "bad_limit")
-
-
-def _apply_credit(customer: Customer, invoices: list[Invoice], clock: Clock) -> list[Invoice]:
-    """Apply the customer's credit (what their payments left unapplied, oldest first) to the
-    selected invoices, oldest due first; the invoices that still owe something, read fresh."""
-    from receivables.payments.allocation import apply_payment_to_invoice
-
-    ordered = sorted(invoices, key=lambda i: (i.due_date, i.number))
-    credits = sorted(
-        (p for p in store.customer_payments(customer.customer_id) if p.unapplied.minor > 0),
-        key=lambda p: p.received_at,
-    )
-    for payment in credits:
-        if payment.unapplied.currency != ordered[0].currency:
-            continue
-        for invoice in ordered:
-            apply_payment_to_invoice(payment.payment_id, invoice.invoice_id, clock)
-    fresh = store.get_heads(i.invoice_id for i in ordered)
-    return [
-        i
-        for i in (fresh.get(o.invoice_id) for o in ordered)
-        if isinstance(i, Invoice) and i.balance.minor > 0
-    ]
-
-
 def _record_use(customer: Customer, invoice_id: str | None, clock: Clock) -> None:
     """When a link last opened the portal, on the customer (finance sees it), with an audit
     event: who came in, and through which invoice's email."""
@@ -710,22 +655,6 @@ def _record_use(customer: Customer, invoice_id: str | None, clock: Clock) -> Non
         lambda c: replace(c, portal_last_used_at=at),
         "PortalOpened",
         {"invoice_id": invoice_id, "link_generation": customer.link_generation},
-        "customer:portal",
-        clock,
-    )
-
-
-def _remember_method(customer: Customer, method: str, clock: Clock) -> None:
-    """The way the payer chose becomes the customer's preferred one (offered first next time)."""
-    from receivables.collections.finance import change_customer
-
-    if customer.preferred_method == method:
-        return
-    change_customer(
-        customer.customer_id,
-        lambda c: replace(c, preferred_method=method),
-        "PreferredMethodChanged",
-        {"preferred_method": method, "before": customer.preferred_method},
         "customer:portal",
         clock,
     )
@@ -799,119 +728,3 @@ def _form_lists(body: bytes) -> dict[str, list[str]]:
 
 def _form(body: bytes) -> dict[str, str]:
     return {name: values[0] for name, values in _form_lists(body).items() if values}
-
-
-def account(customer: Customer, today: date, bank_accounts: dict[str, str] | None = None) -> dict[str, Any]:
-    """What the home page shows of ``customer``: their own documents and payments only; the ways
-    to pay their open invoices (the preferred first) and to set up automatic payment."""
-    documents = store.customer_documents(customer.customer_id)
-    payments = store.customer_payments(customer.customer_id)
-    invoices = sorted(
-        (
-            d
-            for d in documents
-            if isinstance(d, Invoice) and d.status in OPEN_RECEIVABLE and d.balance.minor > 0
-        ),
-        key=lambda i: (i.due_date, i.number),
-    )
-    credits: dict[str, Money] = {}
-    for payment in payments:
-        if payment.unapplied.minor > 0:
-            credits[payment.unapplied.currency] = (
-                credits.get(payment.unapplied.currency, Money.zero(payment.unapplied.currency))
-                + payment.unapplied
-            )
-    in_progress: list[dict[str, str]] = []
-    for dispute in store.customer_disputes(customer.customer_id):
-        if not dispute.final:
-            number = next(
-                (
-                    i.number
-                    for i in documents
-                    if isinstance(i, Invoice) and i.invoice_id == dispute.invoice_id
-                ),
-                "",
-            )
-            in_progress.append(
-                {"kind": "dispute", "number": number, "detail": dispute.status.value.replace("_", " ")}
-            )
-    for invoice in invoices:
-        promise = invoice.dunning.promise
-        if promise is not None:
-            in_progress.append(
-                {"kind": "promise", "number": invoice.number, "detail": f"{promise.amount} by {promise.date}"}
-            )
-    recent = sorted(payments, key=lambda p: p.received_at, reverse=True)[:RECENT_PAYMENTS]
-    open_currencies = sorted({i.currency for i in invoices})
-    all_currencies = sorted({d.currency for d in documents if isinstance(d, Invoice)})
-    return {
-        "methods": _union(
-            methods_for(c, customer.preferred_method, bank_accounts or {}) for c in open_currencies
-        ),
-        "autopay_methods": _union(stripe_methods(c, customer.preferred_method) for c in all_currencies)
-        or ["card"],
-        "invoices": [
-            {
-                "invoice": i,
-                "days_late": max((today - i.due_date).days, 0)
-                if i.status is not InvoiceStatus.DISPUTED
-                else 0,
-            }
-            for i in invoices
-        ],
-        "credits": [credits[c] for c in sorted(credits)],
-        "payments": [
-            {
-                "received": date.fromisoformat(p.received_at[:10]),
-                "amount": p.amount,
-                "reference": p.reference or "",
-            }
-            for p in recent
-        ],
-        "in_progress": in_progress,
-    }
-
-
-def _union(lists: Iterable[list[str]]) -> list[str]:
-    """The methods of several currencies, in first-seen order, each once."""
-    return list(dict.fromkeys(m for methods in lists for m in methods))
-
-
-def statement_csv(statements: list[Any]) -> str:
-    """The statement as CSV: a row per line, with the opening and closing rows per currency."""
-    from receivables.reporting.csv_export import to_csv
-
-    rows: list[dict[str, Any]] = []
-    for s in statements:
-        rows.append(
-            {
-                "currency": s.currency,
-                "date": "",
-                "kind": "opening",
-                "reference": "",
-                "amount": "",
-                "balance": s.opening.to_decimal_string(),
-            }
-        )
-        rows.extend(
-            {
-                "currency": s.currency,
-                "date": line.day.isoformat(),
-                "kind": line.kind,
-                "reference": line.reference,
-                "amount": line.amount.to_decimal_string(),
-                "balance": line.balance.to_decimal_string(),
-            }
-            for line in s.lines
-        )
-        rows.append(
-            {
-                "currency": s.currency,
-                "date": "",
-                "kind": "closing",
-                "reference": "",
-                "amount": "",
-                "balance": s.closing.to_decimal_string(),
-            }
-        )
-    return to_csv(rows)

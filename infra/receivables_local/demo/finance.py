@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from receivables_local.demo import http
+from receivables_local.demo.helpers import http
+from receivables_local.functions import REPO_ROOT
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from receivables_local.runtime import LocalRuntime
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
 KPI_LABELS = {
     "dso_standard": "DSO",
     "dso_countback": "DSO countback",

@@ -14,8 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
-from receivables_local.demo import file_line, report_of
-from receivables_local.demo_enrolment import _api
+from receivables_local.demo.helpers import file_line, finance_api, report_of
 
 if TYPE_CHECKING:
     from receivables_local.runtime import LocalRuntime
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 def credit_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, number: int = 13) -> None:
     """Tell the credit story through the finance API, as finance and an ERP would."""
     print(f"\n{number}. Credit limits and the cash forecast:", file=out)
-    api = _api(runtime)
+    api = finance_api(runtime)
     _, customers = api("GET", "/customers?limit=200")
     willow = next(c for c in customers["customers"] if (c["name"] or "").startswith("Willow"))
     path = f"/customers/{willow['customer_id']}"

@@ -12,14 +12,12 @@ waited for its PO.
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
-from receivables_local.demo import file_line, http, report_of
-from receivables_local.demo_disputes import upload
+from receivables_local.demo.helpers import file_line, finance_api, http, report_of, upload
 
 if TYPE_CHECKING:
     from receivables_local.runtime import LocalRuntime
@@ -45,7 +43,7 @@ WAIT_DAYS = 6  # the AP takes six days to find the PO: the sweep reminds after f
 def enrolment_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, number: int = 12) -> None:
     """Tell the enrolment and documents story through the HTTP API and the form, as people would."""
     print(f"\n{number}. A new customer enrols, and an invoice waits for its PO:", file=out)
-    api = _api(runtime)
+    api = finance_api(runtime)
     seen = len(runtime.mailbox())
     status, invited = api(
         "POST", "/enrolments", {"prospects": [{"company_name": "Willow Labs", "email": "ap@willow.example"}]}
@@ -167,20 +165,6 @@ def _give_po_and_note(portal: str, invoice_id: str, out: TextIO) -> None:
 def _action(page: str) -> str:
     found = re.search(r'<form method="post" action="([^"]+)" enctype="multipart/form-data"', page)
     return found.group(1) if found else ""
-
-
-def _api(runtime: LocalRuntime) -> Any:
-    headers = {
-        "Authorization": f"Bearer {runtime.connection['api_token']}",
-        "Content-Type": "application/json",
-    }
-
-    def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        status, _, text = http(f"{runtime.api_endpoint}{path}", data, headers, method)
-        return status, json.loads(text) if text else None
-
-    return call
 
 
 def _post(url: str, fields: list[tuple[str, str]]) -> tuple[int, str]:

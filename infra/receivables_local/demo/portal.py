@@ -18,7 +18,7 @@ import urllib.parse
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
-from receivables_local.demo import _state, emailed_link, file_line, http, report_of
+from receivables_local.demo.helpers import emailed_link, file_line, http, invoice_id, invoice_state, report_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -82,12 +82,15 @@ def portal_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
     shown = page.count('class="processing"')
     print(f"   the portal shows {shown} invoices as 'payment processing'; the ledger:", file=out)
     for invoice_number in NUMBERS:
-        print(f"   -> {invoice_number}: {_state(invoice_number)}, {_processing(invoice_number)}", file=out)
-    _wait(runtime, lambda: all(_state(n).startswith("paid") for n in NUMBERS))
+        print(
+            f"   -> {invoice_number}: {invoice_state(invoice_number)}, {_processing(invoice_number)}",
+            file=out,
+        )
+    _wait(runtime, lambda: all(invoice_state(n).startswith("paid") for n in NUMBERS))
     runtime.settle()
     print("   two days later (on the demo's clock) the bank confirms the debit:", file=out)
     for invoice_number in NUMBERS:
-        print(f"   -> {invoice_number}: {_state(invoice_number)}", file=out)
+        print(f"   -> {invoice_number}: {invoice_state(invoice_number)}", file=out)
 
     _autopay(runtime, s3, bucket, base, cookie, out)
 
@@ -101,7 +104,7 @@ def portal_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
         file=out,
     )
 
-    foreign = [("csrf", csrf.group(1) if csrf else ""), ("invoice", _invoice_id("INV-2026-1002"))]
+    foreign = [("csrf", csrf.group(1) if csrf else ""), ("invoice", invoice_id("INV-2026-1002"))]
     status, _, _ = http(
         base + "/portal/pay",
         urllib.parse.urlencode(foreign).encode(),
@@ -111,7 +114,7 @@ def portal_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
 
     from receivables.storage import store
 
-    invoice = store.get_invoice(_invoice_id(NUMBERS[0]))
+    invoice = store.get_invoice(invoice_id(NUMBERS[0]))
     customer_id = invoice.customer_id if invoice else ""
     token = runtime.connection["api_token"]
     status, _, _ = http(
@@ -162,36 +165,29 @@ def _autopay(runtime: LocalRuntime, s3: Any, bucket: str, base: str, cookie: str
     key = "inbox/2027-02/lakeside-next.csv"
     s3.put_object(Bucket=bucket, Key=key, Body=(DOCUMENTS.splitlines()[0] + "\n" + row).encode())
     runtime.settle()
-    print(f"   {AUTOPAY_INVOICE} (312.00 EUR) arrives, due {due}: {_state(AUTOPAY_INVOICE)}", file=out)
+    print(f"   {AUTOPAY_INVOICE} (312.00 EUR) arrives, due {due}: {invoice_state(AUTOPAY_INVOICE)}", file=out)
     from receivables.storage import store
 
     _wait(  # the sweep records its attempt once Stripe answered (the webhook may be first with the money)
         runtime,
-        lambda: any(e.type == "AutopayAttempted" for e in store.invoice_events(_invoice_id(AUTOPAY_INVOICE))),
+        lambda: any(e.type == "AutopayAttempted" for e in store.invoice_events(invoice_id(AUTOPAY_INVOICE))),
     )
-    _wait(runtime, lambda: _state(AUTOPAY_INVOICE).startswith("paid"))
+    _wait(runtime, lambda: invoice_state(AUTOPAY_INVOICE).startswith("paid"))
 
     attempt = next(
-        (e for e in store.invoice_events(_invoice_id(AUTOPAY_INVOICE)) if e.type == "AutopayAttempted"), None
+        (e for e in store.invoice_events(invoice_id(AUTOPAY_INVOICE)) if e.type == "AutopayAttempted"), None
     )
     when = attempt.at[:10] if attempt else "?"
-    print(f"   the daily sweep charges it off-session on {when}: {_state(AUTOPAY_INVOICE)}", file=out)
+    print(f"   the daily sweep charges it off-session on {when}: {invoice_state(AUTOPAY_INVOICE)}", file=out)
 
 
 def _processing(number: str) -> str:
     from receivables.storage import store
 
-    invoice = store.get_invoice(_invoice_id(number))
+    invoice = store.get_invoice(invoice_id(number))
     debit = invoice.dunning.processing if invoice else None
     return f"{debit.amount} by {debit.method} processing" if debit else ""
 
 
 def _wait(runtime: LocalRuntime, probe: Callable[[], bool]) -> None:
     runtime.wait_until(probe, within=timedelta(days=60), what="the portal's next step")
-
-
-def _invoice_id(number: str) -> str:
-    from receivables.ledger.model import DocumentType
-    from receivables.ledger.rules import document_id
-
-    return document_id("self", DocumentType.INVOICE, number)

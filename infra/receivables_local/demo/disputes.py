@@ -17,7 +17,7 @@ import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any, TextIO
 
-from receivables_local.demo import emailed_link, file_line, http, report_of
+from receivables_local.demo.helpers import emailed_link, file_line, http, invoice_id, report_of, upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -152,29 +152,6 @@ def dispute_link(runtime: LocalRuntime, number: str) -> str:
     return emailed_link(runtime, number, "dispute")
 
 
-def upload(page: str, content: bytes) -> tuple[int, dict[str, str]]:
-    """Post ``content`` with a page's presigned upload form (multipart), as a browser would;
-    S3's answer is not followed: (status, headers)."""
-    action = re.search(r'<form method="post" action="([^"]+)" enctype', page)
-    if action is None:
-        return 0, {}
-    fields = re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page)
-    boundary = "----receivables-upload"
-    disposition = '--{}\r\nContent-Disposition: form-data; name="{}"\r\n\r\n{}\r\n'
-    parts = [disposition.format(boundary, html.unescape(k), html.unescape(v)).encode() for k, v in fields]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="document"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + content
-        + b"\r\n"
-    )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    status, headers, _ = http(
-        html.unescape(action.group(1)), body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    )
-    return status, headers
-
-
 def _post_form(url: str, fields: list[tuple[str, str]]) -> tuple[int, dict[str, str], str]:
     return http(
         url, urllib.parse.urlencode(fields).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
@@ -203,8 +180,6 @@ def _history(store: Any, number: str) -> str:
 
 
 def _disputes(store: Any, number: str) -> list[Any]:
-    from receivables_local.demo_dunning import invoice_id
-
     ids = store.invoice_dispute_ids(invoice_id(number))
     return [d for i in ids if (d := store.get_dispute(i)) is not None]
 
@@ -222,8 +197,6 @@ def _waiting(store: Any, number: str) -> Any:
 
 
 def _state(store: Any, number: str) -> str:
-    from receivables_local.demo_dunning import invoice_id
-
     invoice = store.get_invoice(invoice_id(number))
     return "not in the ledger" if invoice is None else f"{invoice.status.value}, {invoice.balance} owed"
 

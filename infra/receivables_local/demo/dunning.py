@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
-from receivables_local.demo import file_line, http, pay_by_card, report_of
+from receivables_local.demo.helpers import file_line, http, invoice_id, pay_by_card, report_of
 
 if TYPE_CHECKING:
     from receivables.ledger.model import AuditEvent
@@ -70,14 +70,6 @@ def dunning_file(today: date) -> tuple[str, bytes]:
         "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount\n"
     )
     return f"inbox/{today:%Y-%m}/due-soon.csv", (header + rows).encode()
-
-
-def invoice_id(number: str) -> str:
-    """The ledger id of one of our own invoices."""
-    from receivables.ledger.model import DocumentType
-    from receivables.ledger.rules import document_id
-
-    return document_id("self", DocumentType.INVOICE, number)
 
 
 def dunning_chapter(
