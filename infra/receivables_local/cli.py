@@ -8,10 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
-
-if TYPE_CHECKING:
-    from receivables.reporting.reconcile_report import Report
+from typing import Any, TextIO
 
 
 def _positive(text: str) -> float:
@@ -133,23 +130,9 @@ def run_reconcile(args: Any, out: TextIO) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2), file=out)
     else:
-        print_report(
-            report, out, heading=f"Reconciliation of {table}" + (f" at {endpoint}" if endpoint else "")
-        )
+        heading = f"Reconciliation of {table}" + (f" at {endpoint}" if endpoint else "")
+        print("\n".join(report.text_lines(heading)), file=out)
     return 0 if report.clean else 1
-
-
-def print_report(report: Report, out: TextIO, heading: str | None = None, indent: str = "") -> None:
-    """Each break (check, items, what was expected and found), then the summary lines."""
-    if heading:
-        print(indent + heading + ":", file=out)
-    for found in report.breaks():
-        print(f"{indent}  BREAK [{found.check}] {found.line()}", file=out)
-    for name, check in report.checks.items():
-        if check.count > len(check.breaks):
-            print(f"{indent}  ({check.count - len(check.breaks)} more {name} breaks not shown)", file=out)
-    for line in report.summary_lines():
-        print(f"{indent}  {line}", file=out)
 
 
 if __name__ == "__main__":

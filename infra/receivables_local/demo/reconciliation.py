@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from receivables.reporting.reconcile import reconcile
+
 if TYPE_CHECKING:
     from receivables_local.runtime import LocalRuntime
 
@@ -12,11 +14,8 @@ def reconciliation_chapter(runtime: LocalRuntime, out: TextIO, number: int) -> b
     """The story's last word: `receivables reconcile` over the whole table once the runtime is
     idle (the aggregates follow the stream). A break is a bug, printed with its items, and the
     demo exits 1. Returns whether the books balance."""
-    from receivables.reporting.reconcile import reconcile
-    from receivables_local.cli import print_report
-
     print(f"\n{number}. Do the books balance? (receivables reconcile, once the runtime is idle)", file=out)
     runtime.settle()
     report = reconcile()
-    print_report(report, out, indent=" ")
+    print("\n".join(report.text_lines(indent=" ")), file=out)
     return report.clean

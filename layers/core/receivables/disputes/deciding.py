@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from receivables.disputes.credit_notes import credit_note_for
+from receivables.disputes.deductions import resolution_update
 from receivables.disputes.service import (
     MAX_ATTEMPTS,
     DisputeError,
@@ -20,8 +22,8 @@ from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
 from receivables.kernel.validation import FieldError, RequestInvalidError
 from receivables.ledger.disputes import Dispute, Resolution, Source, Status
-from receivables.ledger.model import Allocation, AuditEvent, CreditNote, DocumentType, Invoice, InvoiceStatus
-from receivables.ledger.rules import LedgerError, apply_credit, document_id, end_dispute, void
+from receivables.ledger.model import AuditEvent, DocumentType, Invoice, InvoiceStatus
+from receivables.ledger.rules import LedgerError, document_id, end_dispute, void
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -188,8 +190,6 @@ def resolve(
         )
     updates: list[tuple[store.LedgerRecord, Any]] = []
     if dispute.source is Source.DEDUCTION:
-        from receivables.disputes.deductions import resolution_update
-
         updates, records = resolution_update(dispute, resolution, now)
         extra.extend(records)
     ended = next_version(dispute, now, status=status, resolution=resolution, task_token=None)
@@ -210,36 +210,6 @@ def resolve(
     store.apply_changes(changes, creations=creations, extra=extra, updates=updates)
     if resolution.action == "reissue":
         _reissue(invoice, resolution, now, actor)
-
-
-def credit_note_for(
-    invoice: Invoice, amount: Money, suffix: str, cause: str, now: str
-) -> tuple[CreditNote, Invoice, store.LedgerRecord]:
-    """The credit note ``CN-<invoice>-<suffix>`` of ``amount`` on ``invoice`` for ``cause`` (a
-    dispute, a deduction), the invoice it reduces, and its allocation record."""
-    number = f"CN-{invoice.number}-{suffix}"
-    note_id = document_id(invoice.seller_id, DocumentType.CREDIT_NOTE, number)
-    changed, applied = apply_credit(invoice, amount)
-    note = CreditNote(
-        credit_note_id=note_id,
-        seller_id=invoice.seller_id,
-        number=number,
-        customer_id=invoice.customer_id,
-        currency=invoice.currency,
-        issue_date=date.fromisoformat(now[:10]),
-        amount=amount,
-        applied=applied,
-        invoice_reference=invoice.number,
-        fingerprint=hashlib.sha256(f"{cause}#{amount}".encode()).hexdigest(),
-        source=invoice.source,
-        applied_invoice_id=invoice.invoice_id,
-        version=1,
-        created_at=now,
-    )
-    allocation = store.allocation_record(
-        Allocation(f"alloc_{note_id}", "credit_note", note_id, invoice.invoice_id, applied, now)
-    )
-    return note, changed, allocation
 
 
 def _reissue(invoice: Invoice, resolution: Resolution, now: str, actor: str) -> None:

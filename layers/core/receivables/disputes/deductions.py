@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from receivables.disputes.credit_notes import credit_note_for
 from receivables.disputes.deduction_rules import (
     EARLY_PAYMENT_DISCOUNT,
     PRICING,
@@ -267,8 +268,6 @@ def _take(
     creations: list[store.Creation] = []
     extra = [_event(deduction_id, 1, "DeductionTaken", now, body)]
     if valid.minor > 0:
-        from receivables.disputes.deciding import credit_note_for
-
         note, changed, allocation = credit_note_for(
             invoice, valid, f"D{deduction_id[-6:].upper()}", deduction_id, now
         )

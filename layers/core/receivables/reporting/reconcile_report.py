@@ -181,6 +181,18 @@ class Report:
         )
         return [*lines, f"reconciliation: {verdict}"]
 
+    def text_lines(self, heading: str | None = None, indent: str = "") -> list[str]:
+        """The report as a person reads it: each break (check, items, what was expected and
+        found), how many more a check found than it kept, then the summary lines."""
+        lines = [indent + heading + ":"] if heading else []
+        lines += [f"{indent}  BREAK [{found.check}] {found.line()}" for found in self.breaks()]
+        lines += [
+            f"{indent}  ({check.count - len(check.breaks)} more {name} breaks not shown)"
+            for name, check in self.checks.items()
+            if check.count > len(check.breaks)
+        ]
+        return lines + [f"{indent}  {line}" for line in self.summary_lines()]
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: ``clean``, ``breaks`` (the count), per check its count and kept breaks,
         per currency its totals."""
