@@ -22,19 +22,26 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Response
-from pynamodb.exceptions import QueryError
 
-from receivables.collections.finance import NotFoundError, customer_or_404, invoice_or_404
-from receivables.kernel.access import AccessDeniedError, Role, require, role_of
+from receivables.collections.finance import customer_or_404, invoice_or_404
+from receivables.kernel.access import Role, require, role_of
 from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.errors import (
+    ConflictError,
+    FieldError,
+    InvalidRequestError,
+    NotFoundError,
+    ReceivablesError,
+)
 from receivables.kernel.money import normalise_currency
 from receivables.kernel.observability import logger
 from receivables.kernel.settings import Settings
-from receivables.kernel.validation import FieldError, RequestInvalidError, parse_json
-from receivables.ledger.rules import OPEN_RECEIVABLE, LedgerError
-from receivables.payments.allocation import UnknownPaymentError, reallocate, record_receipt
+from receivables.kernel.validation import parse_json
+from receivables.ledger.rules import OPEN_RECEIVABLE
+from receivables.payments.allocation import reallocate, record_receipt
 from receivables.payments.manual import allocations_from_request, receipt_from_request
 from receivables.storage import store
+from receivables.web.http_errors import http_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -71,12 +78,8 @@ def _caller(needed: Role) -> str:
     return require(request.context, needed)
 
 
-def _errors(exc: RequestInvalidError) -> Response:
-    return _json({"errors": [{"field": e.field, "reason": e.reason} for e in exc.errors]}, 400)
-
-
-# --- every route goes through `endpoint`: the caller's role first, then the view; a bad request
-# is a 400 naming each bad field, a missing thing a 404, a change the ledger forbids a 409.
+# --- every route goes through `endpoint`: the caller's role first, then the view; an error of the
+# kernel's hierarchy becomes its status and body (`http_error`), anything else stays a 500.
 def endpoint(needed: Role) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Wrap a view: authenticate and authorise, bind the store, map errors to status codes.
     The view gets the caller's identity as its first argument."""
@@ -88,21 +91,11 @@ def endpoint(needed: Role) -> Callable[[Callable[..., Response]], Callable[..., 
                 who = _caller(needed)
                 context()
                 return view(who, **path)
-            except AccessDeniedError as exc:
-                return _json({"message": str(exc)}, exc.status)
-            except RequestInvalidError as exc:
-                return _errors(exc)
-            except NotFoundError as exc:
-                return _json({"message": str(exc)}, 404)
-            except LedgerError as exc:
-                return _json({"message": str(exc)}, 409)
-            except (QueryError, store.CursorError):
-                # A well-shaped cursor DynamoDB refuses (another listing's position): the
-                # caller's mistake, not ours. Without a cursor it is ours, and stays a 500.
-                request = app.current_request
-                if request is None or "cursor" not in (request.query_params or {}):
+            except ReceivablesError as exc:
+                answer = http_error(exc)
+                if answer is None:
                     raise
-                return _errors(RequestInvalidError([FieldError("cursor", "is not a cursor of this listing")]))
+                return _json(answer[1], answer[0])
 
         return run
 
@@ -189,7 +182,7 @@ class Query:
         unknown = set(self.raw) - self.known
         self.errors.extend(FieldError(name, "is not a parameter of this route") for name in sorted(unknown))
         if self.errors:
-            raise RequestInvalidError(self.errors)
+            raise InvalidRequestError(self.errors)
 
 
 def params(*known: str) -> Query:
@@ -229,7 +222,7 @@ def _months(first: date, last: date, field: str = "from") -> list[str]:
     a longer or reversed period is a 400 naming ``field``."""
     span = (last.year - first.year) * 12 + last.month - first.month
     if not 0 <= span < MAX_PERIOD_MONTHS:
-        raise RequestInvalidError(
+        raise InvalidRequestError(
             [
                 FieldError(
                     field, f"must start at most {MAX_PERIOD_MONTHS - 1} months before the end, not after it"
@@ -256,14 +249,14 @@ def _body(*required: str) -> dict[str, Any]:
     """The JSON object body, with every ``required`` field a non-empty string (else a 400)."""
     body = _json_value()
     if not isinstance(body, dict):
-        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
+        raise InvalidRequestError([FieldError("body", "must be a JSON object")])
     errors = [
         FieldError(name, "is required: a non-empty string of at most 2000 characters")
         for name in required
         if not isinstance(body.get(name), str) or not 0 < len(body[name].strip()) <= 2000
     ]
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return body
 
 
@@ -329,7 +322,7 @@ def unapplied_queue(who: str) -> Response:
     try:
         currency = normalise_currency(raw)
     except ValueError:
-        raise RequestInvalidError([FieldError("currency", "must be an ISO 4217 code")]) from None
+        raise InvalidRequestError([FieldError("currency", "must be an ISO 4217 code")]) from None
     return _json({"payments": [payment_json(p) for p in store.unapplied_payments(currency)]})
 
 
@@ -346,10 +339,7 @@ def reallocate_payment(who: str, payment_id: str) -> Response:
     targets, version = allocations_from_request(
         _body(), payment.amount.currency, seller_id=settings.default_seller_id
     )
-    try:
-        moved, changed = reallocate(payment_id, targets, clock, actor=who, expected_version=version)
-    except UnknownPaymentError as exc:
-        raise NotFoundError(str(exc)) from None
+    moved, changed = reallocate(payment_id, targets, clock, actor=who, expected_version=version)
     logger.info("payment re-allocated", extra={"payment_id": payment_id, "by": who, "changed": changed})
     return _json({"payment": payment_json(moved), "changed": changed})
 
@@ -399,15 +389,15 @@ def _replace_policy(
     under ``policy.``, a 409 if it changed since it was read; the saved version and policy."""
     body = _body()
     if isinstance(body.get("version"), bool) or not isinstance(body.get("version"), int):
-        raise RequestInvalidError([FieldError("version", "the version you read is required")])
+        raise InvalidRequestError([FieldError("version", "the version you read is required")])
     try:
         policy = parse(body.get("policy"))
-    except RequestInvalidError as exc:
-        raise RequestInvalidError([FieldError(f"policy.{e.field}", e.reason) for e in exc.errors]) from None
+    except InvalidRequestError as exc:
+        raise InvalidRequestError([FieldError(f"policy.{e.field}", e.reason) for e in exc.errors]) from None
     try:
         version, saved = save(policy, int(body["version"]))
     except store.ConcurrentChangeError:
-        return _json({"message": "the policy changed since you read it: read it again"}, 409)
+        raise ConflictError("the policy changed since you read it: read it again") from None
     return _json({"version": version, "policy": saved})
 
 
@@ -430,16 +420,13 @@ def sweep_now(who: str) -> Response:
 def promise_to_pay(who: str, invoice_id: str) -> Response:
     """Record the customer's promise to pay ``{"date": "2026-12-01", "amount": "500.00"}``:
     dunning waits until then (collector)."""
-    from receivables.collections.dunning.service import DunningError, parse_promise, record_promise
+    from receivables.collections.dunning.service import parse_promise, record_promise
 
     _, clock = context()
     invoice = invoice_or_404(invoice_id)
     body = _body()
     day, amount = parse_promise(invoice, body.get("date"), body.get("amount"))
-    try:
-        changed = record_promise(invoice_id, day, amount, f"finance:{who}", clock)
-    except DunningError as exc:
-        raise NotFoundError(str(exc)) from None
+    changed = record_promise(invoice_id, day, amount, f"finance:{who}", clock)
     promise = changed.dunning.promise
     assert promise is not None
     return _json(
@@ -465,7 +452,7 @@ def open_invoice_dispute(who: str, invoice_id: str) -> Response:
     """Open a dispute for the customer (collector): ``{"reason": "pricing", "amount": "120.00",
     "lines": [{"line_id": "1", "quantity": "8"}], "comment": "..."}``; 201, or 200 with the
     dispute already open."""
-    from receivables.disputes.service import DisputeError, dispute_view, open_dispute_on, parse_lines
+    from receivables.disputes.service import dispute_view, open_dispute_on, parse_lines
     from receivables.ledger.disputes import Reason, Source
 
     _, clock = context()
@@ -478,20 +465,17 @@ def open_invoice_dispute(who: str, invoice_id: str) -> Response:
         errors.append(FieldError("reason", f"must be one of {', '.join(r.value for r in Reason)}"))
     amount, lines = parse_lines(invoice, body.get("amount"), body.get("lines"), errors)
     if errors:
-        raise RequestInvalidError(errors)
-    try:
-        dispute, created = open_dispute_on(
-            invoice_id,
-            Source.FINANCE,
-            reason,
-            f"finance:{who}",
-            clock,
-            amount=amount,
-            lines=lines,
-            comment=str(body.get("comment") or ""),
-        )
-    except DisputeError as exc:
-        raise NotFoundError(str(exc)) from None
+        raise InvalidRequestError(errors)
+    dispute, created = open_dispute_on(
+        invoice_id,
+        Source.FINANCE,
+        reason,
+        f"finance:{who}",
+        clock,
+        amount=amount,
+        lines=lines,
+        comment=str(body.get("comment") or ""),
+    )
     return _json({"dispute": dispute_view(dispute)}, 201 if created else 200)
 
 
@@ -521,14 +505,11 @@ def dispute_decision(who: str, dispute_id: str) -> Response:
     "reissue", "corrected_total": "1080.00"}``; the workflow then applies it (202)."""
     from botocore.exceptions import ClientError
 
-    from receivables.disputes.service import DisputeError, decide, dispute_view
+    from receivables.disputes.service import decide, dispute_view
 
     _, clock = context()
     _dispute_or_404(dispute_id)
-    try:
-        dispute, token = decide(dispute_id, _body(), f"finance:{who}", clock)
-    except DisputeError as exc:
-        return _json({"message": str(exc)}, 409)
+    dispute, token = decide(dispute_id, _body(), f"finance:{who}", clock)
     resolution = dispute.resolution
     assert resolution is not None
     output = {"decision": resolution.action, "by": resolution.by}
@@ -799,7 +780,7 @@ def _amount_of(body: dict[str, Any]) -> Any:
     if amount is None and not errors:
         errors.append(FieldError("amount", "is required"))
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return amount
 
 
@@ -826,7 +807,7 @@ def set_credit_limit(who: str, customer_id: str) -> Response:
     if "limit" not in body:
         errors.append(FieldError("limit", "is required (null removes the limit)"))
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     customer = customer_or_404(customer_id)
     _, clock = context()
     before = customer.credit_limit
@@ -1099,13 +1080,10 @@ def reject_change(who: str, approval_id: str) -> Response:
 
 
 def _decide_proposal(who: str, approval_id: str, *, approve: bool, note: str) -> Response:
-    from receivables.customers.approvals import SelfApprovalError, decide
+    from receivables.customers.approvals import decide
 
     _proposal_or_404(approval_id)
-    try:
-        decided = decide(approval_id, approve, note, who, context()[1])
-    except SelfApprovalError as exc:
-        return _json({"message": str(exc)}, 403)
+    decided = decide(approval_id, approve, note, who, context()[1])
     logger.info("change decided", extra={"approval_id": approval_id, "approved": approve, "by": who})
     return _json({"approval": decided.to_json()})
 
@@ -1206,7 +1184,7 @@ def invite_to_enrol(who: str) -> Response:
     if language is not None and language not in ("en", "fr", "de"):
         errors.append(FieldError("language", "must be one of en, fr, de"))
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     _, clock = context()
     done = []
     for customer, prospect, email in wanted:
@@ -1257,12 +1235,9 @@ def get_enrolment(who: str, enrolment_id: str) -> Response:
 @endpoint(Role.COLLECTOR)
 def remind_enrolment(who: str, enrolment_id: str) -> Response:
     """Send an open invitation again, with a fresh link (collector)."""
-    from receivables.customers.enrolment import EnrolmentError, remind
+    from receivables.customers.enrolment import remind
 
-    try:
-        done = remind(_enrolment_or_404(enrolment_id), f"finance:{who}", context()[1], invitation_sender())
-    except EnrolmentError as exc:
-        raise LedgerError(str(exc)) from None
+    done = remind(_enrolment_or_404(enrolment_id), f"finance:{who}", context()[1], invitation_sender())
     return _enrolment_reply(done)
 
 
@@ -1283,13 +1258,10 @@ def reject_enrolment(who: str, enrolment_id: str) -> Response:
 
 
 def _decide(who: str, enrolment_id: str, *, approve: bool, note: str) -> Response:
-    from receivables.customers.enrolment import EnrolmentError, decide
+    from receivables.customers.enrolment import decide
 
     _enrolment_or_404(enrolment_id)
-    try:
-        decided = decide(enrolment_id, approve, note, f"finance:{who}", context()[1])
-    except EnrolmentError as exc:
-        raise LedgerError(str(exc)) from None
+    decided = decide(enrolment_id, approve, note, f"finance:{who}", context()[1])
     return _enrolment_reply(decided)
 
 
@@ -1333,7 +1305,7 @@ def give_invoice_references(who: str, invoice_id: str) -> Response:
     """The PO number and/or contract reference the customer's AP needs on the invoice
     (collector): ``{"po_number": "...", "contract_reference": "..."}``; a held invoice is
     released (and mailed) once it lacks nothing more."""
-    from receivables.customers.requirements import REFERENCES, RequirementError, provide_reference
+    from receivables.customers.requirements import REFERENCES, provide_reference
 
     body = _body()
     given = {k: v for k, v in body.items() if k in REFERENCES}
@@ -1342,13 +1314,10 @@ def give_invoice_references(who: str, invoice_id: str) -> Response:
     ]
     errors += [FieldError(k, "must be a string") for k, v in given.items() if not isinstance(v, str)]
     if errors or not given:
-        raise RequestInvalidError(errors or [FieldError("body", "names no reference")])
+        raise InvalidRequestError(errors or [FieldError("body", "names no reference")])
     invoice = invoice_or_404(invoice_id)
     for what, value in given.items():
-        try:
-            invoice = provide_reference(invoice_id, what, value, f"finance:{who}", context()[1])
-        except RequirementError as exc:
-            raise LedgerError(str(exc)) from None
+        invoice = provide_reference(invoice_id, what, value, f"finance:{who}", context()[1])
     return _invoice_reply(invoice)
 
 
@@ -1366,7 +1335,7 @@ def upload_invoice_document(who: str, invoice_id: str) -> Response:
 
     kind = _body("kind")["kind"]
     if kind not in DOCUMENTS:
-        raise RequestInvalidError([FieldError("kind", f"must be one of {', '.join(DOCUMENTS)}")])
+        raise InvalidRequestError([FieldError("kind", f"must be one of {', '.join(DOCUMENTS)}")])
     invoice = invoice_or_404(invoice_id)
     key = f"{KEY_PREFIX}{invoice.invoice_id}/{kind}/{secrets.token_hex(8)}"
     confirm = f"/invoices/{invoice_id}/documents/confirm"
@@ -1386,7 +1355,7 @@ def confirm_invoice_document(who: str, invoice_id: str) -> Response:
     invoice = invoice_or_404(invoice_id)
     problem, kept = keep_upload(invoice, key, invoice_files(), f"finance:{who}", context()[1])
     if problem or kept is None:
-        raise RequestInvalidError([FieldError("key", DOCUMENT_REFUSALS.get(problem, problem))])
+        raise InvalidRequestError([FieldError("key", DOCUMENT_REFUSALS.get(problem, problem))])
     return _invoice_reply(kept)
 
 
@@ -1504,7 +1473,7 @@ def import_risk_ratings(who: str) -> Response:
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
-        raise RequestInvalidError([FieldError("body", "must be UTF-8 CSV")]) from None
+        raise InvalidRequestError([FieldError("body", "must be UTF-8 CSV")]) from None
     return _json(import_ratings(text, f"finance:{who}", context()[1]))
 
 
@@ -1516,7 +1485,7 @@ def customer_credit_hold(who: str, customer_id: str) -> Response:
 
     body = _body("reason")
     if not isinstance(body.get("on"), bool):
-        raise RequestInvalidError([FieldError("on", "is required: true or false")])
+        raise InvalidRequestError([FieldError("on", "is required: true or false")])
     on: bool = body["on"]
     _, clock = context()
     changed = change_customer(
@@ -1576,11 +1545,11 @@ def resend_customer_link(who: str, customer_id: str) -> Response:
     body = _body()
     address = body.get("email") if body.get("email") is not None else customer.email
     if not isinstance(address, str) or not address.strip():
-        raise LedgerError("the customer has no email address on file: set their contact first")
+        raise ConflictError("the customer has no email address on file: set their contact first")
     address = address.strip().lower()
     contact = known_contact(address)
     if contact is None or contact.customer_id != customer_id:
-        raise RequestInvalidError([FieldError("email", "is not a known contact of this customer")])
+        raise InvalidRequestError([FieldError("email", "is not a known contact of this customer")])
     message_id = link_sender()(customer, address)
     logger.info("portal link sent", extra={"customer_id": customer_id, "by": who})
     return _json({"customer": customer_json(customer), "sent_to": address, "message_id": message_id}, 202)
@@ -1627,7 +1596,7 @@ def customer_contact(who: str, customer_id: str) -> Response:
     body = _plain(_body())
     errors = contact_change_errors(body)
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     _, clock = context()
     customer = customer_or_404(customer_id)
     if SENSITIVE & set(body) and load_policy().needs_approval("contact_change", _role()):

@@ -10,8 +10,8 @@ import pytest
 
 from receivables.disputes import service
 from receivables.disputes.service import po_pk
+from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
-from receivables.kernel.validation import RequestInvalidError
 from receivables.ledger.disputes import Reason, Source, Status
 from receivables.ledger.model import CreditNote, DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
@@ -128,7 +128,7 @@ def test_finance_accepts_with_a_partial_credit_through_the_task_token(ledger: Aw
     assert service.settle_dispute(opened.dispute_id, ledger.clock)["settled"] is False
     service.await_finance(opened.dispute_id, "token-1", ledger.clock)
     assert [d.dispute_id for d in store.open_disputes()] == [opened.dispute_id]
-    with pytest.raises(RequestInvalidError) as bad:
+    with pytest.raises(InvalidRequestError) as bad:
         service.decide(
             opened.dispute_id, {"decision": "accept", "credit": "5000.00"}, "finance:ana", ledger.clock
         )
@@ -159,7 +159,7 @@ def test_a_rejection_needs_a_reason_and_puts_the_invoice_back_into_dunning(ledge
     opened, _ = service.open_dispute_on(inv("D-3"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
     service.analyse_dispute(opened.dispute_id, ledger.clock)
     service.await_finance(opened.dispute_id, "token-2", ledger.clock)
-    with pytest.raises(RequestInvalidError):
+    with pytest.raises(InvalidRequestError):
         service.decide(opened.dispute_id, {"decision": "reject"}, "finance:ana", ledger.clock)
 
     service.decide(

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from receivables.customers.links import LinkScope, sign_link
+from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
-from receivables.kernel.validation import RequestInvalidError
 from receivables.ledger.model import InvoiceStatus
 from receivables.payments.allocation import Receipt, payment_id_for, record_receipt
 from receivables.storage import store
@@ -225,6 +225,6 @@ def test_the_ledger_itself_refuses_a_receipt_typed_in_with_a_date_far_ahead(ledg
         "bank_transfer",
         entered_by_hand=True,
     )
-    with pytest.raises(RequestInvalidError, match="received_at"):
+    with pytest.raises(InvalidRequestError, match="received_at"):
         record_receipt(receipt, ledger.clock)
     assert untouched()

@@ -17,8 +17,9 @@ import pytest
 from receivables.customers import approvals
 from receivables.disputes.deduction_rules import RemittanceLine
 from receivables.kernel.access import Role, role_of
+from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import LARGEST_MAJOR, AmountLimits, Money, MoneyError
-from receivables.kernel.validation import RequestInvalidError, parse_json
+from receivables.kernel.validation import parse_json
 from receivables.storage import store
 from receivables.web.portal.service import known_contact
 from receivables_local.functions import load_function
@@ -265,7 +266,7 @@ def test_json_numbers_in_money_fields_are_exact_not_floats(api: Any) -> None:
 def test_a_malformed_body_is_a_400_naming_it(api: Any, raw: str, why: str) -> None:
     status, body = api("POST", "/invoices/{invoice_id}/void", f"/invoices/{inv('W-3')}/void", raw=raw)
     assert status == 400 and body["errors"][0]["field"] == "body" and why in body["errors"][0]["reason"]
-    with pytest.raises(RequestInvalidError):
+    with pytest.raises(InvalidRequestError):
         parse_json(raw)
 
 

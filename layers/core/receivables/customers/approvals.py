@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.kernel.access import Role
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import FieldError, ForbiddenError, InvalidRequestError
 from receivables.kernel.money import Money, MoneyError, currency_exponent, parse_decimal
-from receivables.kernel.validation import FieldError, RequestInvalidError
 from receivables.ledger.model import AuditEvent
 from receivables.ledger.rules import LedgerError
 from receivables.storage import store
@@ -56,7 +56,7 @@ ACTIONS = {
 DEFAULT_AUTO_CREDIT = Decimal("250")
 
 
-class SelfApprovalError(Exception):
+class SelfApprovalError(ForbiddenError):
     """The checker is the maker: a proposal needs a second person (403)."""
 
 
@@ -85,10 +85,10 @@ class ApprovalPolicy:
 
 def policy_from_json(raw: Any) -> ApprovalPolicy:
     """Validate ``{"modes": {action: mode}, "auto_credit": {"EUR": "250.00", "*": "100"}}``;
-    every action must have a mode. `RequestInvalidError` names each bad field."""
+    every action must have a mode. `InvalidRequestError` names each bad field."""
     errors: list[FieldError] = []
     if not isinstance(raw, dict):
-        raise RequestInvalidError([FieldError("policy", "must be an object with modes and auto_credit")])
+        raise InvalidRequestError([FieldError("policy", "must be an object with modes and auto_credit")])
     errors.extend(
         FieldError(name, "is not a field of the policy")
         for name in sorted(set(raw) - {"modes", "auto_credit"})
@@ -120,7 +120,7 @@ def policy_from_json(raw: Any) -> ApprovalPolicy:
             continue
         limits[code] = value
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return ApprovalPolicy({a: str(modes[a]) for a in ACTIONS}, limits or {"*": DEFAULT_AUTO_CREDIT})
 
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.customers.links import LinkError, LinkScope, sign_link, verify_link
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError
 from receivables.ledger.model import AuditEvent, Customer, PartyId
 from receivables.mail.delivery import DEFAULT_DELIVERY
 from receivables.storage import store
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
     from receivables.customers.enrolment_form import EnrolmentDetails
     from receivables.kernel.clock import Clock
-    from receivables.kernel.validation import FieldError
+    from receivables.kernel.errors import FieldError
 
 ACTION = "enrol"
 ENROLMENT_LINK_DAYS = 14
@@ -51,12 +52,8 @@ LISTING = "ENROLMENTS"
 ACTOR_CUSTOMER = "customer:enrolment"
 
 
-class EnrolmentError(Exception):
-    """A request the enrolment's state does not allow (409), or an unknown enrolment (404)."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.status = status
+class EnrolmentError(ConflictError):
+    """A request the enrolment's state does not allow."""
 
 
 class DetailsTakenError(EnrolmentError):
@@ -166,7 +163,7 @@ def invite(
     and what happened: "invited" or "reminded"."""
     address = (email or (customer.email if customer else None) or (prospect[1] if prospect else "")).strip()
     if "@" not in address:
-        raise EnrolmentError("there is no email address to send the invitation to", 400)
+        raise EnrolmentError("there is no email address to send the invitation to")
     customer_id = customer.customer_id if customer else None
     enrolment_id = enrolment_id_for(customer_id, address)
     existing = get_enrolment(enrolment_id)
@@ -400,7 +397,7 @@ def _write_customer(enrolment: Enrolment, details: EnrolmentDetails, clock: Cloc
         return _create_customer(enrolment, details, wanted, clock)
     current = store.get_customer(customer_id)
     if current is None:
-        raise EnrolmentError("the customer is gone", 404)
+        raise EnrolmentError("the customer is gone")
     pending = _sensitive_changes(current, details)
     taken = {i for i, owner in known.items() if owner != customer_id}
     new_ids = [
@@ -494,7 +491,7 @@ def decide(enrolment_id: str, approve: bool, note: str, actor: str, clock: Clock
 
     enrolment = get_enrolment(enrolment_id)
     if enrolment is None:
-        raise EnrolmentError(f"no enrolment {enrolment_id}", 404)
+        raise EnrolmentError(f"no enrolment {enrolment_id}")
     if enrolment.state != "submitted" or enrolment.customer_id is None:
         raise EnrolmentError(f"the enrolment is {enrolment.state}: there is nothing to decide")
     if approve and enrolment.pending:

@@ -57,8 +57,8 @@ from receivables.kernel.company_ids import (
     check_registration,
     check_vat,
 )
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.money import Money, MoneyError, currency_exponent, normalise_currency
-from receivables.kernel.validation import FieldError, RequestInvalidError
 from receivables.ledger.model import StandingPo
 
 if TYPE_CHECKING:
@@ -807,7 +807,7 @@ def _vat(form: _Form, country: str | None) -> str | None:
         return None
     try:
         value: str | None = check_vat(country, text)
-    except RequestInvalidError:
+    except InvalidRequestError:
         value = None
     other = _vat_country_of(text)
     if other is not None and other != country and (value is None or _is_vat_of(other, text)):
@@ -848,7 +848,7 @@ def _registration(form: _Form, country: str | None) -> str | None:
         return None
     try:
         return check_registration(country, text)
-    except RequestInvalidError:
+    except InvalidRequestError:
         pass
     scheme = REGISTRATION_SCHEMES.get(country)
     if scheme is None:

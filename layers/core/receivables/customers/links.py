@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from receivables.kernel.errors import ForbiddenError
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
@@ -46,7 +48,7 @@ SHORTEST_KEY = 32
 BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
-class LinkError(Exception):
+class LinkError(ForbiddenError):
     """A link that cannot be honoured; ``reason`` is "malformed", "tampered" or "expired"."""
 
     def __init__(self, reason: str, message: str) -> None:

@@ -25,8 +25,8 @@ from receivables.disputes.analysis import (
     proposal,
 )
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.money import Money, bounded_decimal
-from receivables.kernel.validation import FieldError, RequestInvalidError
 from receivables.ledger.disputes import (
     Dispute,
     DisputedLine,
@@ -59,8 +59,12 @@ ACTOR = "disputes"
 DECISIONS = ("accept", "reject", "reissue")
 
 
-class DisputeError(Exception):
-    """A dispute step that cannot go on (no such dispute, say)."""
+class DisputeError(ConflictError):
+    """A dispute step the dispute's state does not allow (a decision it does not wait for)."""
+
+
+class DisputeNotFoundError(NotFoundError, DisputeError):
+    """The dispute, or its invoice, does not exist."""
 
 
 # --- what finance keeps on file -----------------------------------------------------------------
@@ -141,7 +145,7 @@ def open_dispute_on(
     for _ in range(MAX_ATTEMPTS):
         invoice = store.get_invoice(invoice_id)
         if invoice is None:
-            raise DisputeError(f"no invoice {invoice_id}")
+            raise DisputeNotFoundError(f"no invoice {invoice_id}")
         ids = store.invoice_dispute_ids(invoice_id)
         if ids:
             # The n-th dispute by its derived id: the listing's order among disputes opened in
@@ -207,17 +211,17 @@ def _validate(invoice: Invoice, source: Source, amount: Money | None, lines: Seq
                 FieldError(f"lines[{n}].line_id", f"invoice {invoice.number} has no line {line.line_id}")
             )
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
 
 
 # --- the workflow's steps -------------------------------------------------------------------------
 def _fresh(dispute_id: str) -> tuple[Dispute, Invoice]:
     dispute = store.get_dispute(dispute_id)
     if dispute is None:
-        raise DisputeError(f"no dispute {dispute_id}")
+        raise DisputeNotFoundError(f"no dispute {dispute_id}")
     invoice = store.get_invoice(dispute.invoice_id)
     if invoice is None:
-        raise DisputeError(f"dispute {dispute_id}: no invoice {dispute.invoice_id}")
+        raise DisputeNotFoundError(f"dispute {dispute_id}: no invoice {dispute.invoice_id}")
     return dispute, invoice
 
 
@@ -364,7 +368,7 @@ def await_finance(
 
 def decide(dispute_id: str, body: dict[str, Any], by: str, clock: Clock) -> tuple[Dispute, str]:
     """Finance's decision, validated and recorded: (the dispute, the task token to release the
-    workflow with). Raises `RequestInvalidError` for a bad decision and `DisputeError` when the
+    workflow with). Raises `InvalidRequestError` for a bad decision and `DisputeError` when the
     dispute is not waiting for one."""
     dispute, invoice = _fresh(dispute_id)
     if dispute.status is not Status.AWAITING_FINANCE or not dispute.task_token:
@@ -426,7 +430,7 @@ def _parse_decision(body: dict[str, Any], invoice: Invoice) -> tuple[str, Money 
                 FieldError("decision", "an invoice with money applied cannot be reissued: accept a credit")
             )
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return str(decision), credit, total, reason
 
 
@@ -755,7 +759,7 @@ def add_attachment(dispute_id: str, key: str, size: int, kind: str, clock: Clock
     for _ in range(MAX_ATTEMPTS):
         dispute = store.get_dispute(dispute_id)
         if dispute is None:
-            raise DisputeError(f"no dispute {dispute_id}")
+            raise DisputeNotFoundError(f"no dispute {dispute_id}")
         if key in dispute.attachments:
             return dispute
         now = iso_timestamp(clock.now())
@@ -786,7 +790,7 @@ def save_terms(customer_id: str, body: dict[str, Any], actor: str, clock: Clock)
 
 
 def terms_document(body: dict[str, Any]) -> dict[str, Any]:
-    """The terms ``body`` asks for, checked (`RequestInvalidError` names each bad field) and
+    """The terms ``body`` asks for, checked (`InvalidRequestError` names each bad field) and
     normalised as they are stored: item descriptions folded, prices as decimal strings."""
     from decimal import InvalidOperation
 
@@ -809,7 +813,7 @@ def terms_document(body: dict[str, Any]) -> dict[str, Any]:
             continue
         clean[" ".join(str(item).casefold().split())] = str(value)
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return {"requires_po": bool(requires), "price_list": dict(sorted(clean.items()))}
 
 
@@ -824,7 +828,7 @@ def save_purchase_order(
 
 
 def purchase_order_document(number: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The PO ``body`` describes, checked (`RequestInvalidError` names each bad field) and
+    """The PO ``body`` describes, checked (`InvalidRequestError` names each bad field) and
     normalised as it is stored."""
     from decimal import InvalidOperation
 
@@ -864,7 +868,7 @@ def purchase_order_document(number: str, body: dict[str, Any]) -> dict[str, Any]
     if not number.strip() or len(number) > 64:
         errors.append(FieldError("number", "must be a PO number of at most 64 characters"))
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return {"currency": currency, "lines": lines}
 
 
