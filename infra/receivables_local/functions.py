@@ -15,20 +15,56 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 
 
+def module_name_of(code_dir: str, module: str = "app") -> str:
+    """The unique name the handler module of ``code_dir`` is imported under."""
+    return "receivables_function_" + code_dir.strip("/").replace("/", "_") + f"_{module}"
+
+
 @cache
 def load_module(code_dir: str, module: str = "app") -> ModuleType:
-    """Import ``<code_dir>/<module>.py`` under a name of its own (every function has an app.py)."""
+    """Import ``<code_dir>/<module>.py`` under a name of its own (every function has an app.py).
+
+    As on Lambda, the code directory is on ``sys.path`` while the module executes, so it imports
+    its own modules absolutely (``from routes import invoices``). Those modules are then
+    re-keyed under the handler's unique name (``<name>.routes.invoices``): two functions'
+    ``routes`` packages never meet, as each Lambda function has its own process."""
     path = REPO_ROOT / code_dir / f"{module}.py"
     if not path.is_file():
         raise FileNotFoundError(f"no handler module at {path}")
-    module_name = "receivables_function_" + code_dir.strip("/").replace("/", "_") + f"_{module}"
+    module_name = module_name_of(code_dir, module)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     loaded = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = loaded
-    spec.loader.exec_module(loaded)
+    directory = str(path.parent)
+    sys.path.insert(0, directory)
+    try:
+        spec.loader.exec_module(loaded)
+    finally:
+        sys.path.remove(directory)
+        _rekey(module_name, path.parent)
     return loaded
+
+
+def _rekey(module_name: str, directory: Path) -> None:
+    """Move the modules imported from ``directory`` (but the handler) under ``module_name``."""
+    own = [
+        name
+        for name, found in list(sys.modules.items())
+        if name != module_name
+        and not name.startswith(f"{module_name}.")
+        and getattr(found, "__file__", None)
+        and Path(str(found.__file__)).resolve().is_relative_to(directory.resolve())
+    ]
+    for name in own:
+        sys.modules[f"{module_name}.{name}"] = sys.modules.pop(name)
+
+
+def function_module(name: str, module: str) -> ModuleType:
+    """One of the modules of ``functions/<name>`` (``routes.wiring``), as its handler loaded it."""
+    load_function(name)
+    return sys.modules[f"{module_name_of(f'functions/{name}')}.{module}"]
 
 
 def load_function(name: str) -> ModuleType:

@@ -230,11 +230,12 @@ def test_a_small_overbilling_against_the_po_on_file_is_credited(ledger: Aws) -> 
 def test_finance_files_terms_and_a_po_through_the_api_and_the_analysis_reads_them(
     ledger: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from receivables_local.functions import load_function
+    from receivables_local.functions import function_module, load_function
     from tests.integration.test_credit_and_manual_payments import route_event
 
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (ledger.settings, ledger.clock))
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (ledger.settings, ledger.clock))
 
     def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         response = module.app(event, None)

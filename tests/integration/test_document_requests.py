@@ -26,7 +26,7 @@ from receivables.ledger.model import StandingPo
 from receivables.mail.mailer import MailSettings, send_documentation_request, send_invoice_email
 from receivables.storage import store
 from receivables.web.portal.service import Portal
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.conftest import BUCKET
 from tests.integration.test_portal import KEY, LEDGER, customer_of, get, inv, link, post, sign_in
 
@@ -289,9 +289,10 @@ def test_finance_sets_requirements_gives_a_po_and_uploads_a_timesheet(
 
     aws.drop("inbox/portal.csv", LEDGER)
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (aws.settings, aws.clock))
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (aws.settings, aws.clock))
     monkeypatch.setenv("DOCUMENTS_BUCKET", BUCKET)
-    module.invoice_files.cache_clear()
+    wiring.invoice_files.cache_clear()
 
     def call(
         method: str, resource: str, path: str, body: Any = None, role: str = "collector"

@@ -181,3 +181,10 @@ def apply_contact_change(
     return change_customer(
         customer_id, lambda c: replace(c, **changes), "ContactChanged", data, actor, clock, extra
     )
+
+
+def current_value(customer: Customer, name: str) -> Any:
+    """What the customer record says of contact field ``name`` now (for a proposal's summary)."""
+    if name == "vat_id":
+        return next((i.value for i in customer.identifiers if i.scheme == "vat"), None)
+    return getattr(customer, name, None)

@@ -10,6 +10,7 @@ dispute ends and the invoice is collectible again.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from receivables.disputes.analysis import (
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.money import Money, bounded_decimal
+from receivables.kernel.observability import logger
 from receivables.ledger.disputes import (
     Dispute,
     DisputedLine,
@@ -884,3 +886,20 @@ def _put_filed(pk: str, sk: str, document: dict[str, Any], kind: str, actor: str
             continue
         return
     raise store.StoreError(f"{pk}: too much contention, try again")
+
+
+def deliver_decision(dispute: Dispute, token: str, send_task_success: Callable[..., Any]) -> None:
+    """Hand finance's decision to the dispute's workflow (its waiting task's ``token``); a
+    `ConflictError` when the wait timed out just now (a reminder took over with a new token)."""
+    from botocore.exceptions import ClientError
+
+    resolution = dispute.resolution
+    assert resolution is not None
+    output = {"decision": resolution.action, "by": resolution.by}
+    try:
+        send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        logger.warning("decision not delivered", extra={"dispute_id": dispute.dispute_id, "code": code})
+        raise ConflictError(f"the dispute workflow moved on ({code}): send the decision again") from None
+    logger.info("dispute decided", extra={"dispute_id": dispute.dispute_id, "decision": resolution.action})
