@@ -86,9 +86,10 @@ def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     report = aws.report(aws.drop("inbox/next.csv", NEXT)["destination"])
     assert report["summary"]["blocked"] == 1, report
     module = load_function("pay")
+    wiring = function_module("pay", "routes.wiring")
     files = s3_attachments(BUCKET)
     monkeypatch.setattr(
-        module, "portal", lambda: Portal(KEY, aws.clock, secure=False, files=files, read_object=reader())
+        wiring, "portal", lambda: Portal(KEY, aws.clock, secure=False, files=files, read_object=reader())
     )
     with Client(module.app) as client:
         yield client

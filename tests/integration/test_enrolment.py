@@ -65,10 +65,11 @@ class World:
             function_module("finance_api", "routes.wiring"), "invitation_sender", lambda: self.send
         )
         pay = load_function("pay")
-        deps = pay.Dependencies(
+        pay_wiring = function_module("pay", "routes.wiring")
+        deps = pay_wiring.Dependencies(
             PayLinkSettings("https://p.example", "ar@seller.example"), lambda: KEY, None, aws.clock
         )
-        monkeypatch.setattr(pay, "default_dependencies", lambda: deps)
+        monkeypatch.setattr(pay_wiring, "default_dependencies", lambda: deps)
         self.pay = Client(pay.app)
 
     def send(self, enrolment: Any) -> str:
