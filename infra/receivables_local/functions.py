@@ -43,12 +43,13 @@ def load_module(code_dir: str, module: str = "app") -> ModuleType:
         spec.loader.exec_module(loaded)
     finally:
         sys.path.remove(directory)
-        _rekey(module_name, path.parent)
+        _OWN[id(loaded)] = _rekey(module_name, path.parent)
     return loaded
 
 
-def _rekey(module_name: str, directory: Path) -> None:
-    """Move the modules imported from ``directory`` (but the handler) under ``module_name``."""
+def _rekey(module_name: str, directory: Path) -> dict[str, ModuleType]:
+    """Move the modules imported from ``directory`` (but the handler) under ``module_name``;
+    they are answered by their own names (``routes.wiring``)."""
     own = [
         name
         for name, found in list(sys.modules.items())
@@ -57,14 +58,25 @@ def _rekey(module_name: str, directory: Path) -> None:
         and getattr(found, "__file__", None)
         and Path(str(found.__file__)).resolve().is_relative_to(directory.resolve())
     ]
-    for name in own:
-        sys.modules[f"{module_name}.{name}"] = sys.modules.pop(name)
+    moved = {name: sys.modules.pop(name) for name in own}
+    for name, found in moved.items():
+        sys.modules[f"{module_name}.{name}"] = found
+    return moved
+
+
+# Each loaded handler's own modules, by the handler's id: a handler loaded twice (the runtime and
+# a test each load theirs) keeps its own, though the second took the names in sys.modules.
+_OWN: dict[int, dict[str, ModuleType]] = {}
+
+
+def own_modules(handler: ModuleType) -> list[ModuleType]:
+    """The handler module and the modules of its code directory that it loaded."""
+    return [handler, *_OWN.get(id(handler), {}).values()]
 
 
 def function_module(name: str, module: str) -> ModuleType:
     """One of the modules of ``functions/<name>`` (``routes.wiring``), as its handler loaded it."""
-    load_function(name)
-    return sys.modules[f"{module_name_of(f'functions/{name}')}.{module}"]
+    return _OWN[id(load_function(name))][module]
 
 
 def load_function(name: str) -> ModuleType:
