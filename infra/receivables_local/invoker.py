@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from receivables_local.functions import load_module
+from receivables_local.functions import load_module, own_modules
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -137,9 +137,10 @@ class Invoker:
 
     def cold_start(self) -> None:
         """Forget what the handlers built at their cold start, as a new Lambda container would:
-        the ``@cache`` builders of each handler module, and Powertools' default parameter
-        providers (a boto3 client each, made against whatever endpoint was set when first used).
-        In one process, a handler module is shared with tests and with earlier runtimes."""
+        the ``@cache`` builders of each handler module and of its own modules (its ``routes``),
+        and Powertools' default parameter providers (a boto3 client each, made against whatever
+        endpoint was set when first used). In one process, a handler module is shared with tests
+        and with earlier runtimes."""
         from aws_lambda_powertools.utilities.parameters.base import clear_caches
 
         clear_caches()  # type: ignore[no-untyped-call]  # Powertools' way to drop its default providers
@@ -149,12 +150,13 @@ class Invoker:
             # runs with the function's environment, as on Lambda.
             with self._lock, self._environment(function):
                 module = load_module(function.code_dir, module_name)
-            for value in list(vars(module).values()):
-                if (
-                    callable(getattr(value, "cache_clear", None))
-                    and getattr(value, "__module__", "") == module.__name__
-                ):
-                    value.cache_clear()
+            for own in own_modules(module):  # the handler and its routes, wiring...
+                for value in list(vars(own).values()):
+                    if (
+                        callable(getattr(value, "cache_clear", None))
+                        and getattr(value, "__module__", "") == own.__name__
+                    ):
+                        value.cache_clear()
 
     def invoke_async(self, name_or_arn: str, event: Any, done: Callable[[], None] | None = None) -> None:
         """Queue an invocation, as Lambda's asynchronous invocation does; ``done`` is called

@@ -26,7 +26,7 @@ from receivables.ledger.rules import document_id
 from receivables.storage import store
 from receivables.web.checkout import PayLinkSettings
 from receivables_local import moto_patches
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from receivables_local.stripe_local import LocalStripe
 from tests.benchmarks.conftest import ingest_big_csv, report
 from tests.benchmarks.test_ingest_benchmark import _median_import_ms
@@ -47,13 +47,14 @@ def test_pay_link_latency_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
         with mock_aws():
             ingest_big_csv(LINKS, customers=50)
             pay = load_function("pay")
-            deps = pay.Dependencies(
+            pay_wiring = function_module("pay", "routes.wiring")
+            deps = pay_wiring.Dependencies(
                 PayLinkSettings("https://pay.example", "ar@example.com"),
                 lambda: KEY,
-                pay.stripe_session_creator(lambda: "sk_test_bench", stripe_server.url),
+                pay_wiring.stripe_session_creator(lambda: "sk_test_bench", stripe_server.url),
                 SystemClock(),
             )
-            monkeypatch.setattr(pay, "default_dependencies", lambda: deps)
+            monkeypatch.setattr(pay_wiring, "default_dependencies", lambda: deps)
             expires = int(time.time()) + 3600
             tokens = []
             for n in range(1, LINKS + 1):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.mail.mailer import MailSettings, send_credit_notice
 from receivables.storage import store
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.test_finance_api import HEADER, event
 
 if TYPE_CHECKING:
@@ -27,7 +27,8 @@ FIRST = HEADER + "B-1,2026-10-20,2026-11-19,EUR,BOLT,Bolt Parts,ap@bolt.example,
 
 def api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (aws.settings, aws.clock))
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (aws.settings, aws.clock))
 
     def call(
         method: str,

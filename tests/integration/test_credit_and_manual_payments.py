@@ -12,7 +12,7 @@ from receivables.ledger.model import DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
 from receivables.payments.allocation import Receipt, apply_customer_credit, record_receipt
 from receivables.storage import store
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws
@@ -120,7 +120,8 @@ def api_event(method: str, path: str, body: Any = None, groups: str | None = "[c
 def finance(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
     aws.drop("inbox/1.csv", HEADER + "B-7,2026-10-01,2026-10-31,EUR,C1,ap@c1.example,80.00\n")
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (aws.settings, aws.clock))
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (aws.settings, aws.clock))
 
     def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         response = module.app(event, None)

@@ -10,8 +10,8 @@ import pytest
 
 from receivables.disputes import deciding, opening, service, workflow
 from receivables.disputes.evidence import po_pk
+from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
-from receivables.kernel.validation import RequestInvalidError
 from receivables.ledger.disputes import Reason, Source, Status
 from receivables.ledger.model import CreditNote, DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
@@ -128,7 +128,7 @@ def test_finance_accepts_with_a_partial_credit_through_the_task_token(ledger: Aw
     assert workflow.settle_dispute(opened.dispute_id, ledger.clock)["settled"] is False
     workflow.await_finance(opened.dispute_id, "token-1", ledger.clock)
     assert [d.dispute_id for d in store.open_disputes()] == [opened.dispute_id]
-    with pytest.raises(RequestInvalidError) as bad:
+    with pytest.raises(InvalidRequestError) as bad:
         deciding.decide(
             opened.dispute_id, {"decision": "accept", "credit": "5000.00"}, "finance:ana", ledger.clock
         )
@@ -161,7 +161,7 @@ def test_a_rejection_needs_a_reason_and_puts_the_invoice_back_into_dunning(ledge
     opened, _ = opening.open_dispute_on(inv("D-3"), Source.CUSTOMER, Reason.PRICING, "customer", ledger.clock)
     workflow.analyse_dispute(opened.dispute_id, ledger.clock)
     workflow.await_finance(opened.dispute_id, "token-2", ledger.clock)
-    with pytest.raises(RequestInvalidError):
+    with pytest.raises(InvalidRequestError):
         deciding.decide(opened.dispute_id, {"decision": "reject"}, "finance:ana", ledger.clock)
 
     deciding.decide(
@@ -232,11 +232,12 @@ def test_a_small_overbilling_against_the_po_on_file_is_credited(ledger: Aws) -> 
 def test_finance_files_terms_and_a_po_through_the_api_and_the_analysis_reads_them(
     ledger: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from receivables_local.functions import load_function
+    from receivables_local.functions import function_module, load_function
     from tests.integration.test_credit_and_manual_payments import route_event
 
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (ledger.settings, ledger.clock))
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (ledger.settings, ledger.clock))
 
     def call(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         response = module.app(event, None)

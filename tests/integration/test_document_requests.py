@@ -26,7 +26,7 @@ from receivables.ledger.model import StandingPo
 from receivables.mail.mailer import MailSettings, send_documentation_request, send_invoice_email
 from receivables.storage import store
 from receivables.web.portal.service import Portal
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.conftest import BUCKET
 from tests.integration.test_portal import KEY, LEDGER, customer_of, get, inv, link, post, sign_in
 
@@ -86,9 +86,10 @@ def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     report = aws.report(aws.drop("inbox/next.csv", NEXT)["destination"])
     assert report["summary"]["blocked"] == 1, report
     module = load_function("pay")
+    wiring = function_module("pay", "routes.wiring")
     files = s3_attachments(BUCKET)
     monkeypatch.setattr(
-        module, "portal", lambda: Portal(KEY, aws.clock, secure=False, files=files, read_object=reader())
+        wiring, "portal", lambda: Portal(KEY, aws.clock, secure=False, files=files, read_object=reader())
     )
     with Client(module.app) as client:
         yield client
@@ -289,9 +290,10 @@ def test_finance_sets_requirements_gives_a_po_and_uploads_a_timesheet(
 
     aws.drop("inbox/portal.csv", LEDGER)
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (aws.settings, aws.clock))
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (aws.settings, aws.clock))
     monkeypatch.setenv("DOCUMENTS_BUCKET", BUCKET)
-    module.invoice_files.cache_clear()
+    wiring.invoice_files.cache_clear()
 
     def call(
         method: str, resource: str, path: str, body: Any = None, role: str = "collector"

@@ -21,7 +21,7 @@ from receivables.ledger.rules import document_id
 from receivables.mail.mailer import MailSettings, send_enrolment_invitation
 from receivables.storage import store
 from receivables.web.checkout import PayLinkSettings
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.test_finance_api import event
 from tests.integration.test_portal import KEY, LEDGER, customer_of
 
@@ -58,13 +58,18 @@ class World:
         self.aws = aws
         self.mails: list[tuple[str, Any]] = []
         self.finance = load_function("finance_api")
-        monkeypatch.setattr(self.finance, "context", lambda: (aws.settings, aws.clock))
-        monkeypatch.setattr(self.finance, "invitation_sender", lambda: self.send)
+        monkeypatch.setattr(
+            function_module("finance_api", "routes.wiring"), "context", lambda: (aws.settings, aws.clock)
+        )
+        monkeypatch.setattr(
+            function_module("finance_api", "routes.wiring"), "invitation_sender", lambda: self.send
+        )
         pay = load_function("pay")
-        deps = pay.Dependencies(
+        pay_wiring = function_module("pay", "routes.wiring")
+        deps = pay_wiring.Dependencies(
             PayLinkSettings("https://p.example", "ar@seller.example"), lambda: KEY, None, aws.clock
         )
-        monkeypatch.setattr(pay, "default_dependencies", lambda: deps)
+        monkeypatch.setattr(pay_wiring, "default_dependencies", lambda: deps)
         self.pay = Client(pay.app)
 
     def send(self, enrolment: Any) -> str:

@@ -14,7 +14,7 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import DocumentType
 from receivables.ledger.rules import document_id
 from receivables.payments.allocation import Receipt, record_receipt
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws
@@ -83,7 +83,8 @@ def api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
     )
     load_function("aggregates").handle({"Records": aws.stream().read()})
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (aws.settings, aws.clock))
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (aws.settings, aws.clock))
 
     def call(method: str, resource: str, path: str | None = None, **kwargs: Any) -> tuple[int, Any]:
         response = module.app(event(method, resource, path or resource, **kwargs), None)
@@ -386,14 +387,14 @@ def test_finance_revokes_a_customers_links(api: Any) -> None:
 
 
 def test_finance_resends_a_portal_link_to_a_known_contact(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = load_function("finance_api")
+    wiring = function_module("finance_api", "routes.wiring")
     sent: list[tuple[str, str]] = []
 
     def send(customer: Any, to: str) -> str:
         sent.append((customer.name, to))
         return "m-1"
 
-    monkeypatch.setattr(module, "link_sender", lambda: send)
+    monkeypatch.setattr(wiring, "link_sender", lambda: send)
     _, listed = api("GET", "/customers", role="viewer")
     acme = next(c for c in listed["customers"] if c["name"] == "Acme Logistics")
     path, resource = f"/customers/{acme['customer_id']}/links", "/customers/{customer_id}/links"

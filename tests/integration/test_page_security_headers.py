@@ -15,7 +15,7 @@ from receivables.web.checkout import PayLinkSettings
 from receivables.web.pages import Form, Page
 from receivables.web.portal.service import Answer, Portal
 from receivables.web.security_headers import dashboard_headers, style_hash
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.conftest import BUCKET
 from tests.integration.test_portal import KEY, LEDGER, csrf_of, inv, link, sign_in
 
@@ -33,15 +33,16 @@ def client(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
 
     aws.drop("inbox/portal.csv", LEDGER)
     module = load_function("pay")
-    monkeypatch.setattr(module, "portal", lambda: Portal(KEY, aws.clock, secure=False))
-    deps = module.Dependencies(
+    wiring = function_module("pay", "routes.wiring")
+    monkeypatch.setattr(wiring, "portal", lambda: Portal(KEY, aws.clock, secure=False))
+    deps = wiring.Dependencies(
         PayLinkSettings("https://p.example", "ar@seller.example"),
         lambda: KEY,
         lambda params, key: {"id": "cs_test_1", "url": CHECKOUT},
         aws.clock,
     )
-    monkeypatch.setattr(module, "default_dependencies", lambda: deps)
-    monkeypatch.setattr(module, "attachments", lambda: s3_attachments(BUCKET))
+    monkeypatch.setattr(wiring, "default_dependencies", lambda: deps)
+    monkeypatch.setattr(wiring, "attachments", lambda: s3_attachments(BUCKET))
     with Client(module.app) as client:
         client.routes = module.app.routes  # type: ignore[attr-defined]
         yield client

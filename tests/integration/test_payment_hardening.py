@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from receivables.customers.links import LinkScope, sign_link
+from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
-from receivables.kernel.validation import RequestInvalidError
 from receivables.ledger.model import InvoiceStatus
 from receivables.payments.allocation import Receipt, payment_id_for, record_receipt
 from receivables.storage import store
 from receivables.web.checkout import PayLinkSettings, Redirect, open_pay_link
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.test_credit_and_manual_payments import api_event
 from tests.integration.test_mailer_and_pay_link import KEY, inv
 
@@ -93,7 +93,8 @@ def test_a_second_valid_pay_link_of_the_same_invoice_opens_checkout_too(ledger: 
 def finance(ledger: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
     """POST /payments of the finance API, in-process on the ledger's clock (2026-11-02 09:00)."""
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (ledger.settings, ledger.clock))
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (ledger.settings, ledger.clock))
 
     def call(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         response = module.app(api_event("POST", "/payments", body), None)
@@ -225,6 +226,6 @@ def test_the_ledger_itself_refuses_a_receipt_typed_in_with_a_date_far_ahead(ledg
         "bank_transfer",
         entered_by_hand=True,
     )
-    with pytest.raises(RequestInvalidError, match="received_at"):
+    with pytest.raises(InvalidRequestError, match="received_at"):
         record_receipt(receipt, ledger.clock)
     assert untouched()

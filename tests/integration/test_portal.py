@@ -23,7 +23,7 @@ from receivables.payments.allocation import Receipt, record_receipt
 from receivables.storage import store
 from receivables.web.portal.service import Portal
 from receivables.web.portal.session import COOKIE, open_session
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -68,7 +68,8 @@ def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
         aws.clock,
     )
     module = load_function("pay")
-    monkeypatch.setattr(module, "portal", lambda: Portal(KEY, aws.clock, secure=False))
+    wiring = function_module("pay", "routes.wiring")
+    monkeypatch.setattr(wiring, "portal", lambda: Portal(KEY, aws.clock, secure=False))
     with Client(module.app) as client:
         yield client
 
@@ -274,9 +275,9 @@ class Checkout:
 def checkout_for(aws: Aws, monkeypatch: pytest.MonkeyPatch, base_url: str = "") -> Checkout:
     """The pay function's portal, with Stripe Checkout recorded."""
     checkout = Checkout()
-    module = load_function("pay")
+    wiring = function_module("pay", "routes.wiring")
     monkeypatch.setattr(
-        module,
+        wiring,
         "portal",
         lambda: Portal(KEY, aws.clock, secure=False, base_url=base_url, create_session=checkout),
     )
@@ -391,8 +392,8 @@ def test_a_fresh_link_is_mailed_to_a_known_contact_and_the_answer_never_tells(
     def send_link(customer: Any, address: str) -> str:
         return send_account_link(customer, address, mail, KEY, send_raw, aws.clock)
 
-    module = load_function("pay")
-    monkeypatch.setattr(module, "portal", lambda: Portal(KEY, aws.clock, secure=False, send_link=send_link))
+    wiring = function_module("pay", "routes.wiring")
+    monkeypatch.setattr(wiring, "portal", lambda: Portal(KEY, aws.clock, secure=False, send_link=send_link))
     start = portal.http.get("/portal/start?lang=fr")
     assert (
         start.status_code == 200

@@ -15,7 +15,7 @@ from receivables.ledger.model import DocumentType
 from receivables.ledger.rules import document_id
 from receivables.storage import store
 from receivables.web.portal.service import Portal
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.conftest import BUCKET
 from tests.integration.test_portal import KEY, LEDGER, get, inv, link, sign_in
 
@@ -66,13 +66,14 @@ def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     from receivables.web.checkout import PayLinkSettings
 
     module = load_function("pay")
-    monkeypatch.setattr(module, "portal", lambda: Portal(KEY, aws.clock, secure=False, read_object=read))
+    wiring = function_module("pay", "routes.wiring")
+    monkeypatch.setattr(wiring, "portal", lambda: Portal(KEY, aws.clock, secure=False, read_object=read))
     # The dispute and promise forms of the same function, on the same key and clock.
-    deps = module.Dependencies(
+    deps = wiring.Dependencies(
         PayLinkSettings("https://p.example", "ar@seller.example"), lambda: KEY, None, aws.clock
     )
-    monkeypatch.setattr(module, "default_dependencies", lambda: deps)
-    monkeypatch.setattr(module, "attachments", lambda: s3_attachments(BUCKET))
+    monkeypatch.setattr(wiring, "default_dependencies", lambda: deps)
+    monkeypatch.setattr(wiring, "attachments", lambda: s3_attachments(BUCKET))
     with Client(module.app) as client:
         yield client
 

@@ -13,7 +13,7 @@ from receivables.customers.links import LinkScope
 from receivables.web.portal.service import Portal
 from receivables.web.portal.session import COOKIE, open_session
 from receivables.web.portal.session_records import end_session, record_session, session_is_open
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.test_portal import KEY, LEDGER, csrf_of, customer_of, get, link, post, sign_in
 
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 def client(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     aws.drop("inbox/portal.csv", LEDGER)
     module = load_function("pay")
-    monkeypatch.setattr(module, "portal", lambda: Portal(KEY, aws.clock, secure=False))
+    wiring = function_module("pay", "routes.wiring")
+    monkeypatch.setattr(wiring, "portal", lambda: Portal(KEY, aws.clock, secure=False))
     with Client(module.app) as client:
         yield client
 

@@ -18,7 +18,7 @@ from receivables.payments.autopay import charge_due
 from receivables.payments.stripe_events import handle_event
 from receivables.storage import store
 from receivables.web.portal.service import Portal
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.test_portal import KEY, LEDGER, csrf_of, customer_of, get, inv, link, post, sign_in
 
 if TYPE_CHECKING:
@@ -91,8 +91,9 @@ def stripe() -> FakeStripe:
 def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch, stripe: FakeStripe) -> Iterator[Client]:
     aws.drop("inbox/portal.csv", LEDGER)
     module = load_function("pay")
+    wiring = function_module("pay", "routes.wiring")
     monkeypatch.setattr(
-        module,
+        wiring,
         "portal",
         lambda: Portal(
             KEY,

@@ -18,7 +18,7 @@ from receivables.storage import store
 from receivables.web.checkout import PayLinkSettings
 from receivables.web.pages import Page
 from receivables.web.promise_link import promise_form, submit_promise
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.conftest import REGION
 
 if TYPE_CHECKING:
@@ -135,9 +135,10 @@ def pay_function(ledger: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Modul
     }.items():
         monkeypatch.setenv(name, value)
     module = load_function("pay")
-    module.default_dependencies.cache_clear()
+    wiring = function_module("pay", "routes.wiring")
+    wiring.default_dependencies.cache_clear()
     yield module
-    module.default_dependencies.cache_clear()
+    wiring.default_dependencies.cache_clear()
 
 
 def test_the_pay_function_serves_the_form_and_takes_the_post(ledger: Aws, pay_function: ModuleType) -> None:

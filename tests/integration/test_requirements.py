@@ -17,7 +17,7 @@ from receivables.collections.finance import change_customer
 from receivables.mail.mailer import MailSettings, send_invoice_email
 from receivables.storage import store
 from receivables.web.portal.service import Portal
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.test_portal import KEY, LEDGER, csrf_of, customer_of, get, inv, link, post, sign_in
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ def portal(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     )
     aws.drop("inbox/next.csv", NEXT)
     module = load_function("pay")
-    monkeypatch.setattr(module, "portal", lambda: Portal(KEY, aws.clock, secure=False))
+    wiring = function_module("pay", "routes.wiring")
+    monkeypatch.setattr(wiring, "portal", lambda: Portal(KEY, aws.clock, secure=False))
     with Client(module.app) as client:
         yield client
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.test_finance_api import HEADER, ROWS, event
 from tests.unit.test_openapi import OPERATIONS, resolve
 
@@ -47,9 +47,10 @@ def call(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
         Name=str(aws.settings.event_bus_name)
     )
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (aws.settings, aws.clock))
-    monkeypatch.setattr(module, "invitation_sender", lambda: lambda enrolment: "m-1")
-    monkeypatch.setattr(module, "link_sender", lambda: lambda customer, address: "m-2")
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (aws.settings, aws.clock))
+    monkeypatch.setattr(wiring, "invitation_sender", lambda: lambda enrolment: "m-1")
+    monkeypatch.setattr(wiring, "link_sender", lambda: lambda customer, address: "m-2")
 
     def run(
         method: str, resource: str, path: str, role: str | None = "controller", **kwargs: Any

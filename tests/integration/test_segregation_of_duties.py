@@ -17,11 +17,12 @@ import pytest
 from receivables.customers import approvals
 from receivables.disputes.deduction_rules import RemittanceLine
 from receivables.kernel.access import Role, role_of
+from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import LARGEST_MAJOR, AmountLimits, Money, MoneyError
-from receivables.kernel.validation import RequestInvalidError, parse_json
+from receivables.kernel.validation import parse_json
 from receivables.storage import store
 from receivables.web.portal.service import known_contact
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.integration.test_deductions import bank, invoice, ledger  # noqa: F401 - the fixture
 from tests.integration.test_finance_api import HEADER, ROWS, event, inv
 
@@ -35,7 +36,8 @@ def api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Any:
     aws.drop("inbox/w.csv", HEADER + ROWS)
     load_function("aggregates").handle({"Records": aws.stream().read()})
     module = load_function("finance_api")
-    monkeypatch.setattr(module, "context", lambda: (aws.settings, aws.clock))
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (aws.settings, aws.clock))
 
     def call(
         method: str,
@@ -265,7 +267,7 @@ def test_json_numbers_in_money_fields_are_exact_not_floats(api: Any) -> None:
 def test_a_malformed_body_is_a_400_naming_it(api: Any, raw: str, why: str) -> None:
     status, body = api("POST", "/invoices/{invoice_id}/void", f"/invoices/{inv('W-3')}/void", raw=raw)
     assert status == 400 and body["errors"][0]["field"] == "body" and why in body["errors"][0]["reason"]
-    with pytest.raises(RequestInvalidError):
+    with pytest.raises(InvalidRequestError):
         parse_json(raw)
 
 
@@ -436,7 +438,9 @@ def test_a_payment_above_finances_ceiling_is_refused_naming_the_amount(
     from dataclasses import replace
 
     limited = replace(aws.settings, amount_limits=AmountLimits.parse("EUR=5000"))
-    monkeypatch.setattr(load_function("finance_api"), "context", lambda: (limited, aws.clock))
+    monkeypatch.setattr(
+        function_module("finance_api", "routes.wiring"), "context", lambda: (limited, aws.clock)
+    )
     body = {"amount": "900000000.00", "currency": "EUR", "method": "bank_transfer", "external_id": "tx-big"}
     status, answer = api("POST", "/payments", body={**body, "received_at": "2026-11-01"}, role="collector")
     assert status == 400 and answer["errors"][0]["field"] == "amount"

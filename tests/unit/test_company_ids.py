@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from receivables.kernel.company_ids import check_registration, check_vat
-from receivables.kernel.validation import RequestInvalidError
+from receivables.kernel.errors import InvalidRequestError
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_a_valid_vat_id_is_kept_compact_with_its_country_prefix(country: str, ty
     ],
 )
 def test_a_wrong_vat_id_says_what_is_wrong(country: str, typed: str, why: str) -> None:
-    with pytest.raises(RequestInvalidError) as refused:
+    with pytest.raises(InvalidRequestError) as refused:
         check_vat(country, typed)
     (error,) = refused.value.errors
     assert (
@@ -62,9 +62,9 @@ def test_a_registration_number_is_checked_where_the_registry_is_known(
 
 
 def test_a_wrong_registration_number_and_an_unknown_country_code_are_refused() -> None:
-    with pytest.raises(RequestInvalidError, match="registration_id: '404 833 047' the check digits"):
+    with pytest.raises(InvalidRequestError, match="registration_id: '404 833 047' the check digits"):
         check_registration("FR", "404 833 047")
-    with pytest.raises(RequestInvalidError, match="country: must be a two-letter country code"):
+    with pytest.raises(InvalidRequestError, match="country: must be a two-letter country code"):
         check_vat("Germany", "DE136695976")
-    with pytest.raises(RequestInvalidError, match="longer than 35"):
+    with pytest.raises(InvalidRequestError, match="longer than 35"):
         check_registration("IE", "x" * 36)

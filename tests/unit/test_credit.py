@@ -101,11 +101,11 @@ def test_the_level_is_the_highest_threshold_reached(
 
 def test_a_policy_is_read_with_every_bad_field_named() -> None:
     from receivables.credit.limits import policy_from_json
-    from receivables.kernel.validation import RequestInvalidError
+    from receivables.kernel.errors import InvalidRequestError
 
     good = policy_from_json({"thresholds": [100, 75], "hold_at": None, "refer_overdue_days": 15})
     assert (good.thresholds, good.hold_at, good.refer_overdue_days) == ((75, 100), None, 15)
-    with pytest.raises(RequestInvalidError) as bad:
+    with pytest.raises(InvalidRequestError) as bad:
         policy_from_json(
             {
                 "thresholds": [0],

@@ -26,8 +26,8 @@ from receivables.disputes.deduction_rules import (
     split,
     total,
 )
+from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
-from receivables.kernel.validation import RequestInvalidError
 from receivables.ledger.rules import apply_credit, apply_payment, write_off_small_balance
 from receivables.ledger.terms import CashDiscount
 from tests.unit.test_ledger import make_invoice
@@ -162,7 +162,7 @@ def test_the_policy_round_trips_and_names_each_bad_field() -> None:
         owners=(OwnerRule("pricing", "*", "p@s.example"),),
     )
     assert policy_from_json(policy.to_json()) == policy
-    with pytest.raises(RequestInvalidError) as bad:
+    with pytest.raises(InvalidRequestError) as bad:
         policy_from_json(
             {
                 "tolerance": {"EUR": "-1.00"},

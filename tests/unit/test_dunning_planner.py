@@ -18,8 +18,8 @@ from receivables.collections.dunning.policy import (
     policy_from_json,
     policy_to_json,
 )
+from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
-from receivables.kernel.validation import RequestInvalidError
 from receivables.ledger.model import Customer, DunningState, InvoiceStatus, Processing, Promise
 from tests.unit.test_ledger import make_invoice
 
@@ -289,7 +289,7 @@ def test_a_bad_policy_names_every_bad_field() -> None:
     document["variants"]["risky"].insert(0, {"level": "hold0", "offset_days": -9, "action": "credit_hold"})
     document["late_fee"] = {"percent_per_month": "25"}
     document["colour"] = "red"
-    with pytest.raises(RequestInvalidError) as caught:
+    with pytest.raises(InvalidRequestError) as caught:
         policy_from_json(document)
     fields = {e.field for e in caught.value.errors}
     assert fields == {

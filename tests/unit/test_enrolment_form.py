@@ -20,7 +20,7 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import StandingPo
 
 if TYPE_CHECKING:
-    from receivables.kernel.validation import FieldError
+    from receivables.kernel.errors import FieldError
 
 GOOD: dict[str, str] = {
     "legal_name": "Muster Maschinenbau GmbH",

@@ -10,7 +10,7 @@ from receivables.customers.links import LinkScope, sign_link
 from receivables.web.portal.session import (
     COOKIE,
     SESSION_SECONDS,
-    AccessDeniedError,
+    SessionRefusedError,
     check_csrf,
     check_generation,
     clear_cookie,
@@ -52,29 +52,29 @@ def test_a_link_opens_a_session_the_cookie_brings_back() -> None:
     ],
 )
 def test_no_usable_cookie_is_no_session(cookies: str | None, reason: str) -> None:
-    with pytest.raises(AccessDeniedError) as denied:
+    with pytest.raises(SessionRefusedError) as denied:
         session_from_cookies(cookies, KEY, NOW)
     assert denied.value.reason == reason
 
 
 def test_a_session_ends_after_its_time_and_is_ours_only() -> None:
     cookie = cookie_of(set_cookie(open_session(LINK, KEY, NOW), secure=False))
-    with pytest.raises(AccessDeniedError) as late:
+    with pytest.raises(SessionRefusedError) as late:
         session_from_cookies(cookie, KEY, NOW + timedelta(seconds=SESSION_SECONDS))
     assert late.value.reason == "expired"
-    with pytest.raises(AccessDeniedError) as forged:
+    with pytest.raises(SessionRefusedError) as forged:
         session_from_cookies(cookie, OTHER_KEY, NOW)
     assert forged.value.reason == "invalid"
     # A pay link is no session: the cookie must hold a session token.
     pay = sign_link(LinkScope("pay", "cus_1", "inv_1", LINK.expires, 3), KEY)
-    with pytest.raises(AccessDeniedError):
+    with pytest.raises(SessionRefusedError):
         session_from_cookies(f"{COOKIE}={pay}", KEY, NOW)
     assert clear_cookie(secure=True).startswith(f"{COOKIE}=; Path=/; Max-Age=0")
 
 
 def test_revoking_the_links_ends_the_sessions_they_opened() -> None:
     check_generation(3, 3)
-    with pytest.raises(AccessDeniedError) as revoked:
+    with pytest.raises(SessionRefusedError) as revoked:
         check_generation(3, 4)
     assert revoked.value.reason == "revoked"
 
@@ -85,6 +85,6 @@ def test_the_csrf_token_is_bound_to_its_session() -> None:
     check_csrf(token, session, KEY)
     other = open_session(LinkScope("portal", "cus_2", None, LINK.expires, 0), KEY, NOW)
     for given in (None, "", token[:-1] + ("A" if token[-1] != "A" else "B"), csrf_token(other, KEY)):
-        with pytest.raises(AccessDeniedError) as denied:
+        with pytest.raises(SessionRefusedError) as denied:
             check_csrf(given, session, KEY)
         assert denied.value.reason == "csrf"

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from receivables.kernel.errors import ReceivablesError
+
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
 SOURCE = "receivables.ledger"
 
 
-class EventPublishError(Exception):
+class EventPublishError(ReceivablesError):
     """EventBridge refused an entry."""
 
 

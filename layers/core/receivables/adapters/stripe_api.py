@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from receivables.kernel.errors import ReceivablesError, UnavailableError
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-class StripeUnavailableError(Exception):
+class StripeUnavailableError(UnavailableError):
     """Stripe could not be reached or refused the request: try again later."""
 
 
@@ -23,7 +25,7 @@ class StripeRefusedError(StripeUnavailableError):
     not help."""
 
 
-class ChargeDeclinedError(Exception):
+class ChargeDeclinedError(ReceivablesError):
     """An off-session charge was declined: ``payment_intent`` is the PaymentIntent (with its
     ``last_payment_error``), ``reason`` the decline message."""
 

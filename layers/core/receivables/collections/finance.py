@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import NotFoundError
 from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, Customer, Invoice, InvoiceStatus
 from receivables.ledger.rules import OPEN_RECEIVABLE, LedgerError, void, write_off
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 
 # How much a customer's risk weighs in the worklist's expected loss.
 RISK_WEIGHT = {"reliable": Decimal("0.5"), "standard": Decimal(1), "risky": Decimal(2)}
-
-
-class NotFoundError(Exception):
-    """The thing asked for does not exist (a 404)."""
 
 
 def money_text(minor: int, currency: str) -> str:

@@ -71,11 +71,11 @@ def policy_and_version() -> tuple[CreditPolicy, int]:
 
 
 def policy_from_json(body: Any) -> CreditPolicy:
-    """A policy from JSON, every field checked; `RequestInvalidError` names each bad one."""
-    from receivables.kernel.validation import FieldError, RequestInvalidError
+    """A policy from JSON, every field checked; `InvalidRequestError` names each bad one."""
+    from receivables.kernel.errors import FieldError, InvalidRequestError
 
     if not isinstance(body, dict):
-        raise RequestInvalidError([FieldError("policy", "must be an object")])
+        raise InvalidRequestError([FieldError("policy", "must be an object")])
     errors = []
     thresholds = body.get("thresholds", [80, 100])
     if (
@@ -107,7 +107,7 @@ def policy_from_json(body: Any) -> CreditPolicy:
     unknown = sorted(set(body) - set(CreditPolicy().to_json()))
     errors += [FieldError(name, "is not a field of the credit policy") for name in unknown]
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return CreditPolicy(
         thresholds=tuple(sorted(set(thresholds))),
         hold_at=hold_at,

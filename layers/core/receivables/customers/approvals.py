@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.kernel.access import Role
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import FieldError, ForbiddenError, InvalidRequestError
 from receivables.kernel.money import Money, MoneyError, currency_exponent, parse_decimal
-from receivables.kernel.validation import FieldError, RequestInvalidError
+from receivables.kernel.observability import logger
 from receivables.ledger.model import AuditEvent
 from receivables.ledger.rules import LedgerError
 from receivables.storage import store
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from receivables.kernel.clock import Clock
+    from receivables.ledger.model import Customer
 
 POLICY_PK = "APPROVAL#policy"
 LISTING = "APPROVALS"
@@ -56,7 +58,7 @@ ACTIONS = {
 DEFAULT_AUTO_CREDIT = Decimal("250")
 
 
-class SelfApprovalError(Exception):
+class SelfApprovalError(ForbiddenError):
     """The checker is the maker: a proposal needs a second person (403)."""
 
 
@@ -85,10 +87,10 @@ class ApprovalPolicy:
 
 def policy_from_json(raw: Any) -> ApprovalPolicy:
     """Validate ``{"modes": {action: mode}, "auto_credit": {"EUR": "250.00", "*": "100"}}``;
-    every action must have a mode. `RequestInvalidError` names each bad field."""
+    every action must have a mode. `InvalidRequestError` names each bad field."""
     errors: list[FieldError] = []
     if not isinstance(raw, dict):
-        raise RequestInvalidError([FieldError("policy", "must be an object with modes and auto_credit")])
+        raise InvalidRequestError([FieldError("policy", "must be an object with modes and auto_credit")])
     errors.extend(
         FieldError(name, "is not a field of the policy")
         for name in sorted(set(raw) - {"modes", "auto_credit"})
@@ -120,7 +122,7 @@ def policy_from_json(raw: Any) -> ApprovalPolicy:
             continue
         limits[code] = value
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return ApprovalPolicy({a: str(modes[a]) for a in ACTIONS}, limits or {"*": DEFAULT_AUTO_CREDIT})
 
 
@@ -322,3 +324,63 @@ APPLIERS: dict[str, Callable[[Proposal, str, Clock], None]] = {
     "terms_change": _apply_terms_change,
     "purchase_order": _apply_purchase_order,
 }
+
+
+# --- a change, or its proposal: what the finance API's customer routes call --------------------
+def change_terms(
+    customer_id: str, terms: dict[str, Any], role: Role | None, maker: str, actor: str, clock: Clock
+) -> tuple[dict[str, Any] | None, Proposal | None]:
+    """File the customer's terms (``terms_document``'s shape) as ``actor``, or, when the policy
+    needs a second person for ``role``, propose them as ``maker``: (saved, None) or (None, proposal)."""
+    from receivables.disputes.evidence import save_terms
+
+    if load_policy().needs_approval("terms_change", role):
+        prices = ", ".join(f"{item} {price}" for item, price in list(terms["price_list"].items())[:20])
+        summary = f"requires_po {terms['requires_po']}; price list: {prices or 'none'}"
+        return None, propose("terms_change", customer_id, terms, summary, maker, clock)
+    return save_terms(customer_id, terms, actor, clock), None
+
+
+def change_purchase_order(
+    customer_id: str,
+    number: str,
+    order: dict[str, Any],
+    role: Role | None,
+    maker: str,
+    actor: str,
+    clock: Clock,
+) -> tuple[dict[str, Any] | None, Proposal | None]:
+    """File one of the customer's purchase orders as ``actor``, or propose it as ``maker`` (as
+    `change_terms`)."""
+    from receivables.disputes.evidence import save_purchase_order
+
+    if load_policy().needs_approval("purchase_order", role):
+        summary = f"PO {number}: {len(order['lines'])} line(s) in {order['currency']}, " + ", ".join(
+            f"{line['description']} {line['quantity']} x {line['unit_price']}" for line in order["lines"][:5]
+        )
+        return None, propose(
+            "purchase_order", customer_id, {"number": number, "order": order}, summary, maker, clock
+        )
+    return save_purchase_order(customer_id, number, order, actor, clock), None
+
+
+def change_contact(
+    customer: Customer, body: dict[str, Any], role: Role | None, maker: str, actor: str, clock: Clock
+) -> tuple[Customer, Proposal | None]:
+    """Change the customer's contact details as ``actor``: (changed, None); a change of a field
+    that redirects mail, when the policy needs a second person for ``role``, is proposed as
+    ``maker`` instead: (customer as it is, proposal). Every bad field is named now."""
+    from receivables.customers.contact_changes import (
+        SENSITIVE,
+        apply_contact_change,
+        current_value,
+        prepare_contact_change,
+    )
+
+    if SENSITIVE & set(body) and load_policy().needs_approval("contact_change", role):
+        prepare_contact_change(customer, body)  # every bad field is named now, not at approval
+        summary = "; ".join(f"{k}: {current_value(customer, k)!r} -> {body[k]!r}" for k in sorted(body))
+        proposal = propose("contact_change", customer.customer_id, body, summary, maker, clock)
+        logger.info("contact change proposed", extra={"customer_id": customer.customer_id, "by": maker})
+        return customer, proposal
+    return apply_contact_change(customer.customer_id, body, actor, clock), None

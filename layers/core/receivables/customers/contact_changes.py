@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from receivables.kernel.validation import FieldError, RequestInvalidError
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.ledger.rules import LedgerError
 from receivables.storage import store
 
@@ -88,7 +88,7 @@ def _standing_po(raw: Any, customer: Customer) -> Any:
         or not isinstance(raw.get("number"), str)
         or not 0 < len(raw["number"]) <= 100
     ):
-        raise RequestInvalidError(
+        raise InvalidRequestError(
             [FieldError("standing_po", "must be {number, amount, valid_until[, currency]}")]
         )
     from receivables.collections.finance import customer_currency
@@ -107,7 +107,7 @@ def _standing_po(raw: Any, customer: Customer) -> Any:
         errors.append(FieldError("standing_po.valid_until", "must be an ISO date"))
         until = None
     if errors or amount is None or until is None:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return StandingPo(" ".join(raw["number"].split()), amount, until)
 
 
@@ -119,7 +119,7 @@ def _add_vat_id(body: dict[str, Any], customer: Customer, changes: dict[str, Any
 
     country = body.get("country") or customer.country
     if not country:
-        raise RequestInvalidError([FieldError("country", "is needed to check the VAT id")])
+        raise InvalidRequestError([FieldError("country", "is needed to check the VAT id")])
     vat = PartyId("vat", check_vat(str(country), body["vat_id"]))
     owner = store.customers_by_identifier([vat]).get(vat)
     if owner not in (None, customer.customer_id):
@@ -181,3 +181,10 @@ def apply_contact_change(
     return change_customer(
         customer_id, lambda c: replace(c, **changes), "ContactChanged", data, actor, clock, extra
     )
+
+
+def current_value(customer: Customer, name: str) -> Any:
+    """What the customer record says of contact field ``name`` now (for a proposal's summary)."""
+    if name == "vat_id":
+        return next((i.value for i in customer.identifiers if i.scheme == "vat"), None)
+    return getattr(customer, name, None)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.customers.links import LinkError, LinkScope, sign_link, verify_link
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError, FieldError
 from receivables.ledger.model import AuditEvent, Customer, PartyId
 from receivables.mail.delivery import DEFAULT_DELIVERY
 from receivables.storage import store
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
     from receivables.customers.enrolment_form import EnrolmentDetails
     from receivables.kernel.clock import Clock
-    from receivables.kernel.validation import FieldError
 
 ACTION = "enrol"
 ENROLMENT_LINK_DAYS = 14
@@ -51,12 +51,8 @@ LISTING = "ENROLMENTS"
 ACTOR_CUSTOMER = "customer:enrolment"
 
 
-class EnrolmentError(Exception):
-    """A request the enrolment's state does not allow (409), or an unknown enrolment (404)."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.status = status
+class EnrolmentError(ConflictError):
+    """A request the enrolment's state does not allow."""
 
 
 class DetailsTakenError(EnrolmentError):
@@ -166,7 +162,7 @@ def invite(
     and what happened: "invited" or "reminded"."""
     address = (email or (customer.email if customer else None) or (prospect[1] if prospect else "")).strip()
     if "@" not in address:
-        raise EnrolmentError("there is no email address to send the invitation to", 400)
+        raise EnrolmentError("there is no email address to send the invitation to")
     customer_id = customer.customer_id if customer else None
     enrolment_id = enrolment_id_for(customer_id, address)
     existing = get_enrolment(enrolment_id)
@@ -400,7 +396,7 @@ def _write_customer(enrolment: Enrolment, details: EnrolmentDetails, clock: Cloc
         return _create_customer(enrolment, details, wanted, clock)
     current = store.get_customer(customer_id)
     if current is None:
-        raise EnrolmentError("the customer is gone", 404)
+        raise EnrolmentError("the customer is gone")
     pending = _sensitive_changes(current, details)
     taken = {i for i, owner in known.items() if owner != customer_id}
     new_ids = [
@@ -494,7 +490,7 @@ def decide(enrolment_id: str, approve: bool, note: str, actor: str, clock: Clock
 
     enrolment = get_enrolment(enrolment_id)
     if enrolment is None:
-        raise EnrolmentError(f"no enrolment {enrolment_id}", 404)
+        raise EnrolmentError(f"no enrolment {enrolment_id}")
     if enrolment.state != "submitted" or enrolment.customer_id is None:
         raise EnrolmentError(f"the enrolment is {enrolment.state}: there is nothing to decide")
     if approve and enrolment.pending:
@@ -554,3 +550,57 @@ def _apply_pending(enrolment: Enrolment, actor: str, clock: Clock, change_custom
         clock,
         extra,
     )
+
+
+# --- who finance invites ----------------------------------------------------------------------
+MAX_INVITATIONS = 100
+
+
+def is_contact_of(customer: Customer, address: Any) -> bool:
+    """Whether ``address`` is the customer's email on file or one of their known contacts."""
+    if not isinstance(address, str) or "@" not in address:
+        return False
+    wanted = address.strip().lower()
+    if customer.email and customer.email.strip().lower() == wanted:
+        return True
+    contact = PartyId("email", wanted)
+    return store.customers_by_identifier([contact]).get(contact) == customer.customer_id
+
+
+def invitees(body: dict[str, Any]) -> tuple[list[tuple[Any, Any, str | None]], list[FieldError]]:
+    """The (customer, prospect, email) to invite, from ``customers`` and ``prospects``."""
+    errors: list[FieldError] = []
+    wanted: list[tuple[Any, Any, str | None]] = []
+    customers, prospects = body.get("customers", []), body.get("prospects", [])
+    if not isinstance(customers, list) or not isinstance(prospects, list):
+        return [], [FieldError("body", "customers and prospects are lists")]
+    if (not customers and not prospects) or len(customers) + len(prospects) > MAX_INVITATIONS:
+        errors.append(FieldError("body", f"names 1 to {MAX_INVITATIONS} customers or prospects"))
+    for n, item in enumerate(customers):
+        item = {"customer_id": item} if isinstance(item, str) else item
+        email = item.get("email") if isinstance(item, dict) else None
+        customer = store.get_customer(str(item.get("customer_id", ""))) if isinstance(item, dict) else None
+        if customer is None:
+            errors.append(FieldError(f"customers[{n}]", "is not a customer"))
+        elif not (email or customer.email):
+            errors.append(FieldError(f"customers[{n}].email", "is needed: the customer has no email on file"))
+        elif email is not None and not is_contact_of(customer, email):
+            # The link opens the customer's billing details: it goes only where their mail goes.
+            errors.append(
+                FieldError(
+                    f"customers[{n}].email",
+                    "is not a known contact of this customer: change their contact first",
+                )
+            )
+        else:
+            wanted.append((customer, None, email))
+    for n, item in enumerate(prospects):
+        name = item.get("company_name") if isinstance(item, dict) else None
+        email = item.get("email") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
+            errors.append(FieldError(f"prospects[{n}].company_name", "must be 1 to 200 characters"))
+        elif not isinstance(email, str) or "@" not in email or " " in email.strip() or len(email) > 254:
+            errors.append(FieldError(f"prospects[{n}].email", "must be an email address"))
+        else:
+            wanted.append((None, (name.strip(), email.strip()), None))
+    return wanted, errors

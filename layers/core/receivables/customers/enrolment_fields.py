@@ -12,7 +12,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from receivables.customers.enrolment_messages import message
-from receivables.kernel.validation import FieldError
+from receivables.kernel.errors import FieldError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -75,7 +75,7 @@ from receivables.ledger.model import StandingPo
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from receivables.kernel.validation import FieldError
+    from receivables.kernel.errors import FieldError
 
 _AMOUNT = re.compile(rf"\d{{1,{LARGEST_AMOUNT_DIGITS}}}(?:\.\d+)?", re.ASCII)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)

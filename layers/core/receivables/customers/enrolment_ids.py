@@ -22,7 +22,7 @@ from receivables.kernel.company_ids import (
     check_registration,
     check_vat,
 )
-from receivables.kernel.validation import RequestInvalidError
+from receivables.kernel.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -139,7 +139,7 @@ def read_vat(form: Form, country: str | None) -> str | None:
         return None
     try:
         value: str | None = check_vat(country, text)
-    except RequestInvalidError:
+    except InvalidRequestError:
         value = None
     other = _vat_country_of(text)
     if other is not None and other != country and (value is None or _is_vat_of(other, text)):
@@ -180,7 +180,7 @@ def read_registration(form: Form, country: str | None) -> str | None:
         return None
     try:
         return check_registration(country, text)
-    except RequestInvalidError:
+    except InvalidRequestError:
         pass
     scheme = REGISTRATION_SCHEMES.get(country)
     if scheme is None:

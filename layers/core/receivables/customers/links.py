@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from receivables.adapters.secrets import secret_reader
+from receivables.kernel.errors import ForbiddenError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -48,7 +49,7 @@ SHORTEST_KEY = 32
 BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
-class LinkError(Exception):
+class LinkError(ForbiddenError):
     """A link that cannot be honoured; ``reason`` is "malformed", "tampered" or "expired"."""
 
     def __init__(self, reason: str, message: str) -> None:

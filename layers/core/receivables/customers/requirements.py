@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError
 from receivables.storage import store
 from receivables.storage.changes import Change, change_invoice
 
@@ -44,7 +45,7 @@ REQUESTS_PK = "DOCREQ#open"
 ACTOR = "requirements"
 
 
-class RequirementError(ValueError):
+class RequirementError(ConflictError, ValueError):
     """A reference or document that cannot be taken, with the reason to show."""
 
 
@@ -261,7 +262,7 @@ def attach_document(invoice_id: str, document: InvoiceDocument, clock: Clock) ->
         return fresh
 
 
-class _AlreadyAttachedError(Exception):
+class _AlreadyAttachedError(ConflictError):
     """The same upload, seen again (a reloaded page, a retried confirmation)."""
 
 

@@ -5,6 +5,7 @@ reissued invoice) and the end of the dispute."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -19,14 +20,17 @@ from receivables.disputes.service import (
     next_version,
 )
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError
 from receivables.kernel.money import Money
-from receivables.kernel.validation import FieldError, RequestInvalidError
+from receivables.kernel.observability import logger
 from receivables.ledger.disputes import Dispute, Resolution, Source, Status
 from receivables.ledger.model import AuditEvent, DocumentType, Invoice, InvoiceStatus
 from receivables.ledger.rules import LedgerError, document_id, end_dispute, void
 from receivables.storage import store
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from receivables.kernel.clock import Clock
 
 DECISIONS = ("accept", "reject", "reissue")
@@ -34,7 +38,7 @@ DECISIONS = ("accept", "reject", "reissue")
 
 def decide(dispute_id: str, body: dict[str, Any], by: str, clock: Clock) -> tuple[Dispute, str]:
     """Finance's decision, validated and recorded: (the dispute, the task token to release the
-    workflow with). Raises `RequestInvalidError` for a bad decision and `DisputeError` when the
+    workflow with). Raises `InvalidRequestError` for a bad decision and `DisputeError` when the
     dispute is not waiting for one."""
     dispute, invoice = dispute_and_invoice(dispute_id)
     if dispute.status is not Status.AWAITING_FINANCE or not dispute.task_token:
@@ -96,7 +100,7 @@ def _parse_decision(body: dict[str, Any], invoice: Invoice) -> tuple[str, Money 
                 FieldError("decision", "an invoice with money applied cannot be reissued: accept a credit")
             )
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return str(decision), credit, total, reason
 
 
@@ -255,3 +259,20 @@ def _reissue(invoice: Invoice, resolution: Resolution, now: str, actor: str) -> 
             )
         ]
     )
+
+
+def deliver_decision(dispute: Dispute, token: str, send_task_success: Callable[..., Any]) -> None:
+    """Hand finance's decision to the dispute's workflow (its waiting task's ``token``); a
+    `ConflictError` when the wait timed out just now (a reminder took over with a new token)."""
+    from botocore.exceptions import ClientError
+
+    resolution = dispute.resolution
+    assert resolution is not None
+    output = {"decision": resolution.action, "by": resolution.by}
+    try:
+        send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        logger.warning("decision not delivered", extra={"dispute_id": dispute.dispute_id, "code": code})
+        raise ConflictError(f"the dispute workflow moved on ({code}): send the decision again") from None
+    logger.info("dispute decided", extra={"dispute_id": dispute.dispute_id, "decision": resolution.action})

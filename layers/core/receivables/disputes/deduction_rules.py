@@ -178,11 +178,11 @@ def reason_in_text(text: str) -> str | None:
 
 
 def policy_from_json(body: Any) -> DeductionPolicy:
-    """A policy from JSON, every field checked; `RequestInvalidError` names each bad one."""
-    from receivables.kernel.validation import FieldError, RequestInvalidError
+    """A policy from JSON, every field checked; `InvalidRequestError` names each bad one."""
+    from receivables.kernel.errors import FieldError, InvalidRequestError
 
     if not isinstance(body, dict):
-        raise RequestInvalidError([FieldError("policy", "must be an object")])
+        raise InvalidRequestError([FieldError("policy", "must be an object")])
     errors = [
         FieldError(k, "is not a field of the deduction policy")
         for k in sorted(set(body) - set(DeductionPolicy().to_json()))
@@ -222,12 +222,12 @@ def policy_from_json(body: Any) -> DeductionPolicy:
         ]
     owners = _owners(body.get("owners", []), errors)
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return DeductionPolicy(tolerance, str(default), {c: dict(m) for c, m in codes.items()}, tuple(owners))
 
 
 def _owners(raw: Any, errors: list[Any]) -> list[OwnerRule]:
-    from receivables.kernel.validation import FieldError
+    from receivables.kernel.errors import FieldError
 
     if not isinstance(raw, list) or len(raw) > 200:
         errors.append(FieldError("owners", "must be a list of at most 200 {reason, customer_id, owner}"))

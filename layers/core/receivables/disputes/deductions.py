@@ -366,7 +366,7 @@ def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[st
     process stopped before: the next delivery finishes it)."""
     from receivables.disputes.opening import open_dispute_on
     from receivables.disputes.service import DisputeError
-    from receivables.kernel.validation import RequestInvalidError
+    from receivables.kernel.errors import InvalidRequestError
     from receivables.ledger.disputes import Reason, Source
 
     if body.get("status") != "open" or body.get("dispute_id"):
@@ -384,7 +384,7 @@ def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[st
         dispute, _ = open_dispute_on(
             body["invoice_id"], Source.DEDUCTION, reason, ACTOR, clock, amount=open_amount, comment=comment
         )
-    except (DisputeError, LedgerError, RequestInvalidError):
+    except (DisputeError, LedgerError, InvalidRequestError):
         return body  # the invoice is no longer open to a dispute: the deduction stays unrouted
     now = iso_timestamp(clock.now())
     changed = body | {"dispute_id": dispute.dispute_id}

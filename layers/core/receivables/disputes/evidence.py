@@ -8,10 +8,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from receivables.disputes.analysis import DEFAULT_DISPUTE_POLICY, DisputePolicy, PoLine, PurchaseOrder, Terms
-from receivables.disputes.service import MAX_ATTEMPTS, DisputeError, dispute_event, next_version
+from receivables.disputes.service import (
+    MAX_ATTEMPTS,
+    DisputeNotFoundError,
+    dispute_event,
+    next_version,
+)
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.money import Money, bounded_decimal
-from receivables.kernel.validation import FieldError, RequestInvalidError
 from receivables.ledger.model import AuditEvent
 from receivables.storage import store
 
@@ -76,7 +81,7 @@ def add_attachment(dispute_id: str, key: str, size: int, kind: str, clock: Clock
     for _ in range(MAX_ATTEMPTS):
         dispute = store.get_dispute(dispute_id)
         if dispute is None:
-            raise DisputeError(f"no dispute {dispute_id}")
+            raise DisputeNotFoundError(f"no dispute {dispute_id}")
         if key in dispute.attachments:
             return dispute
         now = iso_timestamp(clock.now())
@@ -106,7 +111,7 @@ def save_terms(customer_id: str, body: dict[str, Any], actor: str, clock: Clock)
 
 
 def terms_document(body: dict[str, Any]) -> dict[str, Any]:
-    """The terms ``body`` asks for, checked (`RequestInvalidError` names each bad field) and
+    """The terms ``body`` asks for, checked (`InvalidRequestError` names each bad field) and
     normalised as they are stored: item descriptions folded, prices as decimal strings."""
     from decimal import InvalidOperation
 
@@ -129,7 +134,7 @@ def terms_document(body: dict[str, Any]) -> dict[str, Any]:
             continue
         clean[" ".join(str(item).casefold().split())] = str(value)
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return {"requires_po": bool(requires), "price_list": dict(sorted(clean.items()))}
 
 
@@ -144,7 +149,7 @@ def save_purchase_order(
 
 
 def purchase_order_document(number: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The PO ``body`` describes, checked (`RequestInvalidError` names each bad field) and
+    """The PO ``body`` describes, checked (`InvalidRequestError` names each bad field) and
     normalised as it is stored."""
     from decimal import InvalidOperation
 
@@ -184,7 +189,7 @@ def purchase_order_document(number: str, body: dict[str, Any]) -> dict[str, Any]
     if not number.strip() or len(number) > 64:
         errors.append(FieldError("number", "must be a PO number of at most 64 characters"))
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return {"currency": currency, "lines": lines}
 
 

@@ -8,10 +8,10 @@ import hashlib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from receivables.disputes.service import MAX_ATTEMPTS, DisputeError
+from receivables.disputes.service import MAX_ATTEMPTS, DisputeNotFoundError
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.money import Money, bounded_decimal
-from receivables.kernel.validation import FieldError, RequestInvalidError
 from receivables.ledger.disputes import Dispute, DisputedLine, Reason, Source
 from receivables.ledger.model import AuditEvent, Invoice, InvoiceStatus
 from receivables.ledger.rules import COLLECTIBLE, open_dispute
@@ -48,7 +48,7 @@ def open_dispute_on(
     for _ in range(MAX_ATTEMPTS):
         invoice = store.get_invoice(invoice_id)
         if invoice is None:
-            raise DisputeError(f"no invoice {invoice_id}")
+            raise DisputeNotFoundError(f"no invoice {invoice_id}")
         ids = store.invoice_dispute_ids(invoice_id)
         if ids:
             # The n-th dispute by its derived id: the listing's order among disputes opened in
@@ -114,7 +114,7 @@ def _validate(invoice: Invoice, source: Source, amount: Money | None, lines: Seq
                 FieldError(f"lines[{n}].line_id", f"invoice {invoice.number} has no line {line.line_id}")
             )
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
 
 
 def parse_lines(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from receivables.kernel.errors import ConflictError, NotFoundError
 from receivables.ledger.disputes import Dispute, dispute_to_json
 from receivables.ledger.model import AuditEvent, Invoice
 from receivables.storage import store
@@ -27,17 +28,21 @@ MAX_ATTEMPTS = 5
 ACTOR = "disputes"
 
 
-class DisputeError(Exception):
-    """A dispute step that cannot go on (no such dispute, say)."""
+class DisputeError(ConflictError):
+    """A dispute step the dispute's state does not allow (a decision it does not wait for)."""
+
+
+class DisputeNotFoundError(NotFoundError, DisputeError):
+    """The dispute, or its invoice, does not exist."""
 
 
 def dispute_and_invoice(dispute_id: str) -> tuple[Dispute, Invoice]:
     dispute = store.get_dispute(dispute_id)
     if dispute is None:
-        raise DisputeError(f"no dispute {dispute_id}")
+        raise DisputeNotFoundError(f"no dispute {dispute_id}")
     invoice = store.get_invoice(dispute.invoice_id)
     if invoice is None:
-        raise DisputeError(f"dispute {dispute_id}: no invoice {dispute.invoice_id}")
+        raise DisputeNotFoundError(f"dispute {dispute_id}: no invoice {dispute.invoice_id}")
     return dispute, invoice
 
 

@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from receivables.ingest.model import ParsedDocument, ProblemCollector
+from receivables.kernel.errors import ReceivablesError
 from receivables.kernel.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
 from receivables.ledger.model import Buyer, DocumentType, InvoiceLine, PartyId
 
@@ -92,7 +93,7 @@ FREE_TEXT_LINE_FIELDS = ("line_description",)
 MAX_INTEGER_DIGITS = 15
 
 
-class FieldError(ValueError):
+class FieldError(ReceivablesError, ValueError):
     """A value that cannot be read; the message says why."""
 
 

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from receivables.kernel.errors import ReceivablesError
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from datetime import date
@@ -126,7 +128,7 @@ class ProblemLog:
         return iter(self.listed)
 
 
-class FileRejectedError(Exception):
+class FileRejectedError(ReceivablesError):
     """The whole file is unusable (wrong type, not UTF-8, no header, too large, hostile XML)."""
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
+from receivables.kernel.errors import ForbiddenError, UnauthenticatedError
+
 
 class Role(IntEnum):
     """Ordered: each role may do what the ones below it may."""
@@ -20,14 +22,6 @@ class Role(IntEnum):
 
 
 _ROLE_NAMES = frozenset(role.name.lower() for role in Role)
-
-
-class AccessDeniedError(Exception):
-    """The caller is not authenticated (401) or lacks the role (403)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _groups(claims: dict[str, Any]) -> list[str]:
@@ -49,10 +43,11 @@ def role_of(request_context: dict[str, Any] | None) -> tuple[str, Role | None]:
 
 
 def require(request_context: dict[str, Any] | None, needed: Role) -> str:
-    """The caller's identity, if they hold ``needed`` or more; else `AccessDeniedError`."""
+    """The caller's identity, if they hold ``needed`` or more; else `UnauthenticatedError`
+    without an identity, `ForbiddenError` without the role."""
     who, role = role_of(request_context)
     if not who:
-        raise AccessDeniedError(401, "not authenticated")
+        raise UnauthenticatedError("not authenticated")
     if role is None or role < needed:
-        raise AccessDeniedError(403, f"this needs the {needed.name.lower()} role")
+        raise ForbiddenError(f"this needs the {needed.name.lower()} role")
     return who

@@ -15,7 +15,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from receivables.kernel.validation import FieldError, RequestInvalidError
+from receivables.kernel.errors import FieldError, InvalidRequestError
 
 # The registration number's scheme per country, where python-stdnum has one.
 REGISTRATION_SCHEMES = {
@@ -56,7 +56,7 @@ def _module(path: str) -> Any:
 
 def check_vat(country: str, value: str, field: str = "vat_id") -> str:
     """The VAT id ``value`` of a company in ``country`` (ISO 3166 alpha-2), compact and with its
-    country prefix (``DE136695976``); `RequestInvalidError` naming ``field`` and what is wrong."""
+    country prefix (``DE136695976``); `InvalidRequestError` naming ``field`` and what is wrong."""
     from stdnum import get_cc_module
     from stdnum.exceptions import ValidationError
 
@@ -78,7 +78,7 @@ def check_vat(country: str, value: str, field: str = "vat_id") -> str:
 
 
 def check_registration(country: str, value: str, field: str = "registration_id") -> str:
-    """The company registration number ``value`` in ``country``, compact; `RequestInvalidError`
+    """The company registration number ``value`` in ``country``, compact; `InvalidRequestError`
     naming ``field`` and what is wrong (checked where python-stdnum knows the country's registry)."""
     from stdnum.exceptions import ValidationError
 
@@ -95,8 +95,8 @@ def check_registration(country: str, value: str, field: str = "registration_id")
         raise _invalid(field, f"{text!r} {_reason(exc)} for a {code} company number") from None
 
 
-def _invalid(field: str, reason: str) -> RequestInvalidError:
-    return RequestInvalidError([FieldError(field, reason)])
+def _invalid(field: str, reason: str) -> InvalidRequestError:
+    return InvalidRequestError([FieldError(field, reason)])
 
 
 def _unchecked(text: str, field: str) -> str:

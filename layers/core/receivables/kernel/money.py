@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
+from receivables.kernel.errors import ReceivablesError
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
@@ -37,7 +39,6 @@ ISO_4217_CODES: frozenset[str] = frozenset(
     """.split()
 )
 
-
 # The largest amount taken in, in major units (a quadrillion): beyond any real invoice, and small
 # enough that a sum of many stays exact in Decimal's 28 digits and DynamoDB's 38. Finance's own,
 # lower ceiling per currency is `AmountLimits`.
@@ -46,7 +47,7 @@ LARGEST_DIGITS = 15  # digits before the point of LARGEST_MAJOR - 1
 DEFAULT_AMOUNT_LIMIT = Decimal(10**12)
 
 
-class MoneyError(ValueError):
+class MoneyError(ReceivablesError, ValueError):
     """An amount or currency that cannot be represented exactly."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from receivables.kernel.errors import ReceivablesError
 from receivables.kernel.money import AmountLimits, MoneyError
 
 if TYPE_CHECKING:
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 
 
-class SettingsError(ValueError):
+class SettingsError(ReceivablesError, ValueError):
     """A missing or malformed environment variable."""
 
 

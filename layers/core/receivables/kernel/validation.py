@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One thing wrong with a request: which field, and why."""
-
-    field: str
-    reason: str
-
-
-class RequestInvalidError(Exception):
-    """A request with one or more `FieldError`s (a 400 names them all)."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
-        self.errors = errors
-
+from receivables.kernel.errors import FieldError, InvalidRequestError
 
 # --- JSON at the edges ------------------------------------------------------------------------
 MAX_JSON_DEPTH = 32
@@ -80,7 +64,7 @@ def parse_json(
     max_bytes: int = MAX_BODY_BYTES,
     max_depth: int = MAX_JSON_DEPTH,
 ) -> Any:
-    """Parse JSON from outside strictly; raise `RequestInvalidError` naming ``field`` and why.
+    """Parse JSON from outside strictly; raise `InvalidRequestError` naming ``field`` and why.
 
     Numbers with a fraction or an exponent become exact `Decimal` (never a float: 12345678901234567.89
     stays itself); ``NaN`` and ``Infinity`` are refused, and so are a duplicated key (JSON leaves
@@ -92,18 +76,18 @@ def parse_json(
     """
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode())
     if size > max_bytes:
-        raise RequestInvalidError([FieldError(field, f"is larger than {max_bytes} bytes")])
+        raise InvalidRequestError([FieldError(field, f"is larger than {max_bytes} bytes")])
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
-        raise RequestInvalidError([FieldError(field, "is not UTF-8 text")]) from None
+        raise InvalidRequestError([FieldError(field, "is not UTF-8 text")]) from None
     if json_depth_exceeds(text, max_depth):
-        raise RequestInvalidError([FieldError(field, f"nests deeper than {max_depth} levels")])
+        raise InvalidRequestError([FieldError(field, f"nests deeper than {max_depth} levels")])
     try:
         return json.loads(
             text, parse_float=Decimal, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys
         )
     except _DuplicateKeyError as exc:
-        raise RequestInvalidError([FieldError(field, f"has the key {exc.args[0]!r} twice")]) from None
+        raise InvalidRequestError([FieldError(field, f"has the key {exc.args[0]!r} twice")]) from None
     except ValueError as exc:  # JSONDecodeError, a refused constant, an int of too many digits
-        raise RequestInvalidError([FieldError(field, f"is not valid JSON ({exc})")]) from None
+        raise InvalidRequestError([FieldError(field, f"is not valid JSON ({exc})")]) from None

@@ -9,6 +9,7 @@ import hashlib
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from receivables.kernel.errors import ConflictError
 from receivables.kernel.money import Money
 from receivables.ledger.model import DocumentType, InvoiceStatus
 
@@ -36,7 +37,7 @@ COLLECTIBLE = frozenset({S.OPEN, S.PARTIALLY_PAID})
 OPEN_RECEIVABLE = COLLECTIBLE | {S.DISPUTED}
 
 
-class LedgerError(Exception):
+class LedgerError(ConflictError):
     """A change the ledger's rules forbid."""
 
 

@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.money import Money
-from receivables.kernel.validation import FieldError, RequestInvalidError
 from receivables.ledger.model import Allocation, AuditEvent, DocumentType, Invoice, InvoiceStatus, Payment
 from receivables.ledger.rules import (
     LedgerError,
@@ -66,11 +66,11 @@ RECEIPT_YEARS_BACK = 10
 RECEIPT_AHEAD = timedelta(days=1)
 
 
-class PaymentError(Exception):
+class PaymentError(ConflictError):
     """A receipt or refund the ledger cannot take (more refunded than paid, say)."""
 
 
-class UnknownPaymentError(PaymentError):
+class UnknownPaymentError(NotFoundError, PaymentError):
     """The payment is not in the ledger (yet: a refund may overtake its payment)."""
 
 
@@ -145,12 +145,12 @@ def record_receipt(receipt: Receipt, clock: Clock, *, sellers: tuple[str, ...] =
     waits as credit (or, for an unknown payer, in the unapplied queue). A target that is not the
     payer's invoice is refused (see the module's docstring).
 
-    Raises `RequestInvalidError` naming ``amount`` or ``received_at`` for a receipt
+    Raises `InvalidRequestError` naming ``amount`` or ``received_at`` for a receipt
     `receipt_problems` finds implausible: nothing is recorded.
     """
     problems = receipt_problems(receipt, clock.now())
     if problems:
-        raise RequestInvalidError(problems)
+        raise InvalidRequestError(problems)
     payment_id = payment_id_for(receipt.source, receipt.external_id)
     for _ in range(MAX_ATTEMPTS):
         existing = store.get_payment(payment_id)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError
 from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, Autopay, Customer, Invoice
 from receivables.ledger.rules import COLLECTIBLE
@@ -38,7 +39,7 @@ SETUP_WINDOW_SECONDS = 12 * 3600
 DEBIT_CURRENCY = {"sepa_debit": "eur", "us_bank_account": "usd"}
 
 
-class AutopayError(Exception):
+class AutopayError(ConflictError):
     """What the customer asked cannot be done; ``key`` names the portal's message."""
 
     def __init__(self, key: str) -> None:

@@ -9,8 +9,8 @@ from decimal import InvalidOperation
 from typing import Any
 
 from receivables.disputes.deduction_rules import RemittanceLine, parse_decimal_amount
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.money import AmountLimits, Money, MoneyError, normalise_currency
-from receivables.kernel.validation import FieldError, RequestInvalidError
 from receivables.ledger.model import DocumentType, Invoice
 from receivables.ledger.rules import document_id
 from receivables.payments.allocation import EARLIEST_RECEIPT, MAX_RECEIPT_MINOR, Receipt
@@ -38,7 +38,7 @@ DEDUCTION_FIELDS = {"invoice", "amount", "code", "note"}
 def receipt_from_request(
     body: Any, *, seller_id: str = "self", limits: AmountLimits | None = None
 ) -> Receipt:
-    """The receipt a ``POST /payments`` body describes, or `RequestInvalidError` naming every bad
+    """The receipt a ``POST /payments`` body describes, or `InvalidRequestError` naming every bad
     field. ``external_id`` (the bank's transaction id, the cheque number) makes recording it twice
     harmless; ``invoices`` (numbers) pins the targets, else the ``reference`` is matched.
 
@@ -51,7 +51,7 @@ def receipt_from_request(
     `receivables.payments.allocation.record_receipt` against the clock, naming the same fields; ``limits``
     (the ``AMOUNT_LIMITS`` setting) is finance's own ceiling per currency."""
     if not isinstance(body, dict):
-        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
+        raise InvalidRequestError([FieldError("body", "must be a JSON object")])
     errors = [FieldError(k, "is not a field of a payment") for k in sorted(set(body) - ALLOWED)]
     amount = _amount(body, errors, limits or AmountLimits())
     method = body.get("method")
@@ -82,7 +82,7 @@ def receipt_from_request(
     if not isinstance(on_account, bool) or (on_account and deductions):
         errors.append(FieldError("on_account", "must be true or false, and not true beside deductions"))
     if errors or amount is None or not isinstance(method, str) or not isinstance(external_id, str):
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     targets = _known_targets(customer_id, numbers, seller_id)
     return Receipt(
         source=METHODS[method],
@@ -100,12 +100,12 @@ def receipt_from_request(
 
 
 def _known_targets(customer_id: str | None, numbers: list[str], seller_id: str) -> tuple[str, ...]:
-    """The ids of the invoices ``numbers`` name, all of the customer's; `RequestInvalidError`
+    """The ids of the invoices ``numbers`` name, all of the customer's; `InvalidRequestError`
     naming ``customer_id`` when the ledger does not know it, and ``invoices[n]`` for a number
     that matches no invoice or an invoice of another customer."""
     errors: list[FieldError] = []
     if customer_id is not None and store.get_customer(customer_id) is None:
-        raise RequestInvalidError(
+        raise InvalidRequestError(
             [FieldError("customer_id", f"{customer_id} is not a customer of the ledger")]
         )
     ids = [document_id(seller_id, DocumentType.INVOICE, n) for n in numbers]
@@ -123,7 +123,7 @@ def _known_targets(customer_id: str | None, numbers: list[str], seller_id: str) 
                 FieldError(f"invoices[{n}]", f"{number} is an invoice of another customer than {whose}'s")
             )
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return tuple(ids)
 
 
@@ -210,9 +210,9 @@ def allocations_from_request(
 ) -> tuple[dict[str, Money], int | None]:
     """The end state a ``POST /payments/{id}/allocations`` body asks for: invoice id to amount
     (in the payment's ``currency``; an invoice is named by ``invoice_id`` or ``number``), and the
-    payment ``version`` the caller saw, if given. `RequestInvalidError` names every bad field."""
+    payment ``version`` the caller saw, if given. `InvalidRequestError` names every bad field."""
     if not isinstance(body, dict):
-        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
+        raise InvalidRequestError([FieldError("body", "must be a JSON object")])
     errors = [
         FieldError(k, "is not a field of a re-allocation")
         for k in sorted(set(body) - {"allocations", "version"})
@@ -258,5 +258,5 @@ def allocations_from_request(
         else:
             targets[target] = amount
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return targets, version

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from receivables.kernel.errors import InvalidRequestError, ReceivablesError, UnavailableError
 from receivables.kernel.money import Money, MoneyError, normalise_currency
-from receivables.kernel.validation import RequestInvalidError
 from receivables.payments.allocation import (
     EARLIEST_RECEIPT,
     MAX_INVOICES_PER_RECEIPT,
@@ -46,16 +46,16 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 MAX_EVENT_DEPTH = 64
 
 
-class WebhookRejectedError(Exception):
+class WebhookRejectedError(ReceivablesError):
     """Unsigned, wrongly signed, stale or not an event at all: answer 400 and change nothing."""
 
 
-class EventRejectedError(Exception):
+class EventRejectedError(ReceivablesError):
     """A signed event the ledger can never take (a negative amount, an unknown currency...):
     nothing changes, and the event is acknowledged as ``rejected`` with this reason."""
 
 
-class RetryLaterError(Exception):
+class RetryLaterError(UnavailableError):
     """The event is valid but arrived before what it depends on: answer 5xx so Stripe retries."""
 
 
@@ -263,7 +263,7 @@ def _record(receipt: Receipt, clock: Clock) -> tuple[str, str]:
 
     try:
         outcome = record_receipt(receipt, clock)
-    except RequestInvalidError as exc:  # what the ledger finds implausible (an amount, a date)
+    except InvalidRequestError as exc:  # what the ledger finds implausible (an amount, a date)
         raise EventRejectedError(str(exc)) from None
     end_processing(receipt.external_id, receipt.target_invoice_ids, clock)
     return ("duplicate" if outcome.duplicate else "payment_recorded"), outcome.payment.payment_id

@@ -53,11 +53,12 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.constants import NUMBER
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import QueryError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, ReceivablesError
 from receivables.kernel.money import Money
 from receivables.ledger.disputes import Dispute
 from receivables.ledger.model import (
@@ -88,11 +89,11 @@ DUE_SHARDS = 8  # write-sharding of the sparse due-date index: no hot partition 
 MAX_TRANSACTION_ITEMS = 100
 
 
-class StoreError(Exception):
+class StoreError(ReceivablesError):
     """A storage operation that failed for a reason other than a refused condition."""
 
 
-class ConcurrentChangeError(StoreError):
+class ConcurrentChangeError(ConflictError, StoreError):
     """Someone else changed the aggregate since it was read (optimistic locking)."""
 
 
@@ -1478,8 +1479,23 @@ Cursor = dict[str, Any]
 _KEY_NAMES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk"})
 
 
-class CursorError(ValueError):
+class CursorError(InvalidRequestError, ValueError):
     """A cursor that is not a position of this listing (a client's mistake, or a forgery)."""
+
+    def __init__(self, detail: str = "not a position of this listing") -> None:
+        super().__init__([FieldError("cursor", "is not a cursor of this listing")])
+        self.detail = detail
+
+
+def _records(result: Any, start: Cursor | None) -> list[Any]:
+    """The items of a query from ``start``: a well-shaped position DynamoDB refuses (another
+    listing's) is the caller's mistake, a `CursorError`; without one the error is ours."""
+    try:
+        return list(result)
+    except QueryError:
+        if start is None:
+            raise
+        raise CursorError("DynamoDB refused the position") from None
 
 
 def _position(start: Any, index: Any, hash_key: str) -> Cursor | None:
@@ -1509,7 +1525,7 @@ def _page(
         last_evaluated_key=_position(start, index, hash_key),
         scan_index_forward=False,
     )
-    records = list(result)
+    records = _records(result, start)
     last = result.last_evaluated_key if len(records) >= limit else None
     return records, last
 
@@ -1560,7 +1576,7 @@ def customers_by_name(limit: int, cursor: Cursor | None) -> tuple[list[Customer]
     result = LedgerRecord.gsi3.query(
         "CUSTOMERS", limit=limit, last_evaluated_key=_position(cursor, LedgerRecord.gsi3, "CUSTOMERS")
     )
-    records = list(result)
+    records = _records(result, cursor)
     last = result.last_evaluated_key if len(records) >= limit else None
     return [_customer(r) for r in records if isinstance(r, CustomerRecord)], last
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from receivables.adapters.attachments import MAX_ATTACHMENT_BYTES, SIGNATURES, Attachments
-from receivables.kernel.validation import FieldError, RequestInvalidError
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.ledger.disputes import Reason, Source
 from receivables.mail.emails import format_date, format_money
 from receivables.web.checkout import PayLinkSettings, invoice_for_link
@@ -84,7 +84,7 @@ def submit_dispute(
     amount, lines = parse_lines(found, form.get("amount"), [{"line_id": c} for c in chosen], errors)
     try:
         if errors:
-            raise RequestInvalidError(errors)
+            raise InvalidRequestError(errors)
         dispute, created = open_dispute_on(
             found.invoice_id,
             Source.CUSTOMER,
@@ -95,7 +95,7 @@ def submit_dispute(
             lines=lines,
             comment=form.get("comment", ""),
         )
-    except RequestInvalidError as exc:
+    except InvalidRequestError as exc:
         problems = tuple((e.field, e.reason) for e in exc.errors)
         return _form_page(found, token, settings, problems, form, chosen, status=400)
     except DisputeError:

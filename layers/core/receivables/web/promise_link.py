@@ -13,7 +13,7 @@ from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from receivables.kernel.validation import RequestInvalidError
+from receivables.kernel.errors import InvalidRequestError
 from receivables.mail.emails import format_date, format_money
 from receivables.web.checkout import PayLinkSettings, invoice_for_link, nothing_to_pay_page
 from receivables.web.pages import Form, Input, Page
@@ -54,7 +54,7 @@ def submit_promise(token: str, body: bytes, link_key: bytes, clock: Clock, setti
     try:
         day, amount = parse_promise(found, form.get("date"), form.get("amount"))
         changed = record_promise(found.invoice_id, day, amount, f"customer:{found.customer_id}", clock)
-    except RequestInvalidError as exc:
+    except InvalidRequestError as exc:
         errors = tuple((e.field, e.reason) for e in exc.errors)
         return _form_page(found, token, clock, settings, errors, form, status=400)
     except DunningError:

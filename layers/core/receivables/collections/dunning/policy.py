@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.money import Money, MoneyError, bounded_decimal, normalise_currency
-from receivables.kernel.validation import FieldError, RequestInvalidError
 
 ACTIONS = ("remind", "final_notice", "credit_hold")
 RISKS = ("reliable", "standard", "risky")
@@ -248,9 +248,9 @@ def _late_fee(raw: Any, errors: list[FieldError]) -> LateFee | None:
 
 
 def policy_from_json(raw: Any, version: int = 0) -> Policy:
-    """A validated policy, or `RequestInvalidError` naming every bad field."""
+    """A validated policy, or `InvalidRequestError` naming every bad field."""
     if not isinstance(raw, dict):
-        raise RequestInvalidError([FieldError("body", "must be a JSON object")])
+        raise InvalidRequestError([FieldError("body", "must be a JSON object")])
     errors: list[FieldError] = []
     known = {
         "timezone",
@@ -291,5 +291,5 @@ def policy_from_json(raw: Any, version: int = 0) -> Policy:
         version=version,
     )
     if errors:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return policy

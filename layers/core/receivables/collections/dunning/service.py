@@ -22,7 +22,7 @@ from receivables.collections.dunning.planner import MAILS, Plan, plan
 from receivables.collections.dunning.policy import DEFAULT_POLICY, Policy, policy_from_json, policy_to_json
 from receivables.collections.dunning.templates import render_reminder
 from receivables.kernel.clock import iso_timestamp
-from receivables.kernel.validation import FieldError, RequestInvalidError
+from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
 from receivables.ledger.model import AuditEvent, DunningState, Promise
 from receivables.ledger.rules import COLLECTIBLE, LedgerError, charge_fee
 from receivables.mail.mailer import MailSettings, account_url, link_url, mime_message, pay_url
@@ -42,8 +42,12 @@ MAX_ATTEMPTS = 5
 MAX_PROMISE_DAYS = 90
 
 
-class DunningError(Exception):
-    """A dunning task that cannot go on (the invoice is gone, say)."""
+class DunningError(ConflictError):
+    """A dunning task that cannot go on (a late fee the ledger refuses, say)."""
+
+
+class DunningInvoiceGoneError(NotFoundError, DunningError):
+    """The invoice a dunning task or a promise is about does not exist."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,7 @@ def save_policy(policy: Policy, expected_version: int, actor: str, clock: Clock)
 def _fresh(invoice_id: str) -> tuple[Invoice, Customer | None]:
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
-        raise DunningError(f"no invoice {invoice_id}")
+        raise DunningInvoiceGoneError(f"no invoice {invoice_id}")
     return invoice, store.get_customer(invoice.customer_id)
 
 
@@ -346,7 +350,7 @@ def started(invoice: Invoice, run: int, execution_arn: str, clock: Clock) -> Non
 
 def parse_promise(invoice: Invoice, date_text: object, amount_text: object) -> tuple[date, Money]:
     """A promise as a form or JSON body gives it (``2026-12-01``, ``"500.00"``; no amount means
-    the whole balance), or `RequestInvalidError` naming each bad field."""
+    the whole balance), or `InvalidRequestError` naming each bad field."""
     from receivables.kernel.money import Money
 
     errors = []
@@ -362,7 +366,7 @@ def parse_promise(invoice: Invoice, date_text: object, amount_text: object) -> t
     except ValueError:
         errors.append(FieldError("amount", f"must be an amount in {invoice.currency}, such as 250.00"))
     if errors or day is None or amount is None:
-        raise RequestInvalidError(errors)
+        raise InvalidRequestError(errors)
     return day, amount
 
 
@@ -371,7 +375,7 @@ def record_promise(invoice_id: str, day: date, amount: Money, actor: str, clock:
     for _ in range(MAX_ATTEMPTS):
         invoice = store.get_invoice(invoice_id)
         if invoice is None:
-            raise DunningError(f"no invoice {invoice_id}")
+            raise DunningInvoiceGoneError(f"no invoice {invoice_id}")
         today = clock.now().astimezone(UTC).date()
         errors = []
         if invoice.status not in COLLECTIBLE:
@@ -381,7 +385,7 @@ def record_promise(invoice_id: str, day: date, amount: Money, actor: str, clock:
         if amount.currency != invoice.currency or not 0 < amount.minor <= invoice.balance.minor:
             errors.append(FieldError("amount", f"must be more than zero and at most {invoice.balance}"))
         if errors:
-            raise RequestInvalidError(errors)
+            raise InvalidRequestError(errors)
         now = iso_timestamp(clock.now())
         promise = Promise(day.isoformat(), amount, now, actor, invoice.balance)
         data = {

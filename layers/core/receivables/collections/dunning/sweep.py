@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from receivables.collections.dunning.service import load_policy, started
 from receivables.collections.finance import worklist
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError
 from receivables.ledger.model import InvoiceStatus
 from receivables.reporting import aggregates
 from receivables.reporting.aging import BUCKET_NAMES, bucket_of
@@ -40,7 +41,7 @@ WORKLIST_RANKED = 200  # the most GET /worklist pages through
 RESTARTABLE = frozenset({"", "stopped", "failed"})
 
 
-class ExecutionExistsError(Exception):
+class ExecutionExistsError(ConflictError):
     """Step Functions refused the start: an execution of that name exists; ``arn`` is its ARN."""
 
     def __init__(self, arn: str) -> None:

@@ -20,7 +20,7 @@ from receivables.web.portal.pages import render
 if TYPE_CHECKING:
     from receivables.customers.enrolment import Enrolment
     from receivables.kernel.clock import Clock
-    from receivables.kernel.validation import FieldError
+    from receivables.kernel.errors import FieldError
 
 MAX_FORM_BYTES = 32768
 

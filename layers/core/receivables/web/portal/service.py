@@ -29,8 +29,8 @@ from receivables.web.portal.account import account, statement_csv
 from receivables.web.portal.pages import PORTAL_STYLE, render
 from receivables.web.portal.paying import apply_credit, autopay_limit, part_to_pay, remember_method
 from receivables.web.portal.session import (
-    AccessDeniedError,
     Session,
+    SessionRefusedError,
     check_csrf,
     check_generation,
     clear_cookie,
@@ -129,14 +129,14 @@ class Portal:
             link = verify_link(token, self.link_key, now, action=PORTAL_ACTION)
         except LinkError as exc:
             return self.denied(
-                AccessDeniedError("expired" if exc.reason == "expired" else "invalid", str(exc))
+                SessionRefusedError("expired" if exc.reason == "expired" else "invalid", str(exc))
             )
         customer = store.get_customer(link.customer_id)
         if customer is None:
-            return self.denied(AccessDeniedError("invalid", "no such customer"))
+            return self.denied(SessionRefusedError("invalid", "no such customer"))
         try:
             check_generation(link.generation, customer.link_generation)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc, customer)
         _record_use(customer, link.invoice_id, self.clock)
         session = open_session(link, self.link_key, self._wall.now())
@@ -145,13 +145,13 @@ class Portal:
         return Answer.redirect(f"/portal{landing}", **{"Set-Cookie": set_cookie(session, secure=self.secure)})
 
     def session(self, cookies: str | None) -> tuple[Session, Customer]:
-        """The request's session and its customer, or `AccessDeniedError`."""
+        """The request's session and its customer, or `SessionRefusedError`."""
         session = session_from_cookies(cookies, self.link_key, self._wall.now())
         if not session_is_open(session.session_id, session.customer_id):  # signed out
-            raise AccessDeniedError("expired", "your session has ended: open the link in your email again")
+            raise SessionRefusedError("expired", "your session has ended: open the link in your email again")
         customer = store.get_customer(session.customer_id)
         if customer is None:
-            raise AccessDeniedError("invalid", "no such customer")
+            raise SessionRefusedError("invalid", "no such customer")
         check_generation(session.generation, customer.link_generation)
         return session, customer
 
@@ -160,7 +160,7 @@ class Portal:
 
         return iso_timestamp(self._wall.now())
 
-    def denied(self, exc: AccessDeniedError, customer: Customer | None = None) -> Answer:
+    def denied(self, exc: SessionRefusedError, customer: Customer | None = None) -> Answer:
         """The page that says why there is no access (and how to get it)."""
         language = language_of(customer.language if customer else None)
         body = _message(language, "denied_title", exc.reason)
@@ -214,7 +214,7 @@ class Portal:
         and promises; ``?paid=1`` when Checkout sends the payer back."""
         try:
             session, customer = self.session(cookies)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         language = language_of(customer.language)
         today = self.clock.now().date()
@@ -238,7 +238,7 @@ class Portal:
         """``GET /portal/statement?from=&to=[&format=csv]``: the statement for a date range."""
         try:
             session, customer = self.session(cookies)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         language = language_of(customer.language)
         try:
@@ -292,7 +292,7 @@ class Portal:
         denial, or a 404 that says nothing more (another customer's invoice, or none)."""
         try:
             session, customer = self.session(cookies)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         invoice = (
             store.get_invoice(invoice_id) if invoice_id.startswith("inv_") and len(invoice_id) < 100 else None
@@ -367,7 +367,7 @@ class Portal:
         fields = _form(form)
         try:
             check_csrf(fields.get("csrf"), session, self.link_key)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         language = language_of(customer.language)
         csrf = csrf_token(session, self.link_key)
@@ -472,7 +472,7 @@ class Portal:
             session, customer = self.session(cookies)
             fields = _form(form)
             check_csrf(fields.get("csrf"), session, self.link_key)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         chosen = fields.get("language", "")
         if chosen in LANGUAGES and chosen != language_of(customer.language):
@@ -497,7 +497,7 @@ class Portal:
             session, customer = self.session(cookies)
             fields = _form_lists(form)
             check_csrf(next(iter(fields.get("csrf", [])), None), session, self.link_key)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         language = language_of(customer.language)
         chosen = list(dict.fromkeys(fields.get("invoice", [])))
@@ -571,7 +571,7 @@ class Portal:
             session, customer = self.session(cookies)
             fields = _form(form)
             check_csrf(fields.get("csrf"), session, self.link_key)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         language = language_of(customer.language)
         csrf = csrf_token(session, self.link_key)
@@ -598,7 +598,7 @@ class Portal:
 
         try:
             session, customer = self.session(cookies)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         language = language_of(customer.language)
         csrf = csrf_token(session, self.link_key)
@@ -620,7 +620,7 @@ class Portal:
         try:
             session, customer = self.session(cookies)
             check_csrf(_form(form).get("csrf"), session, self.link_key)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         language = language_of(customer.language)
         if customer.autopay is not None:
@@ -635,7 +635,7 @@ class Portal:
         try:
             session, customer = self.session(cookies)
             check_csrf(_form(form).get("csrf"), session, self.link_key)
-        except AccessDeniedError as exc:
+        except SessionRefusedError as exc:
             return self.denied(exc)
         end_session(session.session_id, self._at())  # False: a sign-out racing this one ended it
         language = language_of(customer.language)

@@ -27,6 +27,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING
 
 from receivables.customers.links import LinkError, LinkScope, sign_link, verify_link
+from receivables.kernel.errors import ForbiddenError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -36,7 +37,7 @@ SESSION_SECONDS = 30 * 60
 SESSION_ACTION = "session"
 
 
-class AccessDeniedError(Exception):
+class SessionRefusedError(ForbiddenError):
     """No session, or one that cannot be honoured; ``reason`` says which, for the page to say."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -66,27 +67,29 @@ def open_session(link: LinkScope, key: bytes, now: datetime) -> Session:
 
 
 def session_from_cookies(cookie_header: str | None, key: bytes, now: datetime) -> Session:
-    """The session the request's ``Cookie`` header carries, or `AccessDeniedError`."""
+    """The session the request's ``Cookie`` header carries, or `SessionRefusedError`."""
     if not cookie_header:
-        raise AccessDeniedError("no_session", "open the link in your email to see your account")
+        raise SessionRefusedError("no_session", "open the link in your email to see your account")
     try:
         morsel = SimpleCookie(cookie_header).get(COOKIE)
     except CookieError:
         morsel = None
     if morsel is None or not morsel.value:
-        raise AccessDeniedError("no_session", "open the link in your email to see your account")
+        raise SessionRefusedError("no_session", "open the link in your email to see your account")
     try:
         scope = verify_link(morsel.value, key, now, action=SESSION_ACTION)
     except LinkError as exc:
         reason = "expired" if exc.reason == "expired" else "invalid"
-        raise AccessDeniedError(reason, "your session has ended: open the link in your email again") from None
+        raise SessionRefusedError(
+            reason, "your session has ended: open the link in your email again"
+        ) from None
     return Session(scope.customer_id, scope.generation, scope.expires, morsel.value, scope.nonce or "")
 
 
 def check_generation(session_or_link_generation: int, customer_generation: int) -> None:
-    """`AccessDeniedError` when finance has revoked the links since this one was issued."""
+    """`SessionRefusedError` when finance has revoked the links since this one was issued."""
     if session_or_link_generation != customer_generation:
-        raise AccessDeniedError("revoked", "this link is no longer valid: ask for a new one")
+        raise SessionRefusedError("revoked", "this link is no longer valid: ask for a new one")
 
 
 def set_cookie(session: Session, *, secure: bool) -> str:
@@ -112,6 +115,6 @@ def csrf_token(session: Session, key: bytes) -> str:
 
 
 def check_csrf(given: str | None, session: Session, key: bytes) -> None:
-    """`AccessDeniedError` unless ``given`` is this session's CSRF token."""
+    """`SessionRefusedError` unless ``given`` is this session's CSRF token."""
     if not given or not hmac.compare_digest(given.encode(), csrf_token(session, key).encode()):
-        raise AccessDeniedError("csrf", "the form has expired: reload the page and try again")
+        raise SessionRefusedError("csrf", "the form has expired: reload the page and try again")

@@ -1,0 +1,86 @@
+"""What the finance API's routes are bound to: the settings and clock (once per cold start) and
+the senders and clients built on first use. Tests replace these attributes."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.settings import Settings
+from receivables.storage import store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from receivables.adapters.attachments import Attachments
+    from receivables.ledger.model import Customer
+
+
+@cache
+def context() -> tuple[Settings, Clock]:
+    """Settings and clock, bound once per cold start."""
+    settings = Settings.from_env(os.environ)
+    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    return settings, clock_from_env(os.environ)
+
+
+@cache
+def states() -> Any:
+    """The Step Functions client (built on first use: only decisions need it)."""
+    import boto3
+
+    settings, _ = context()
+    return boto3.client("stepfunctions", endpoint_url=settings.endpoint_url)
+
+
+@cache
+def invitation_sender() -> Callable[[Any], str]:
+    """Mails an enrolment invitation through SES (built on first use)."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    from receivables.adapters.ses import ses_sender
+    from receivables.customers.links import link_keys
+    from receivables.mail.mailer import MailSettings, send_enrolment_invitation
+
+    settings, _ = context()
+    mail = MailSettings.from_env(os.environ)
+    send_raw = ses_sender(mail.sender, settings.endpoint_url)
+    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+
+    def send(enrolment: Any) -> str:
+        key = link_keys(str(get_secret(key_name, max_age=300)))
+        return send_enrolment_invitation(enrolment, mail, key, send_raw)
+
+    return send
+
+
+@cache
+def link_sender() -> Callable[[Customer, str], str]:
+    """Mails a customer's contact a fresh portal link, through SES (built on first use)."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    from receivables.adapters.ses import ses_sender
+    from receivables.customers.links import link_keys
+    from receivables.mail.mailer import MailSettings, send_account_link
+
+    settings, clock = context()
+    mail = MailSettings.from_env(os.environ)
+    send_raw = ses_sender(mail.sender, settings.endpoint_url)
+    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+
+    def send(customer: Customer, address: str) -> str:
+        key = link_keys(str(get_secret(key_name, max_age=300)))
+        return send_account_link(customer, address, mail, key, send_raw, clock)
+
+    return send
+
+
+@cache
+def invoice_files() -> Attachments:
+    """The documents kept with invoices, in the bucket the template names."""
+    from receivables.adapters.attachments import s3_attachments
+
+    settings, _ = context()
+    return s3_attachments(os.environ["DOCUMENTS_BUCKET"], settings.endpoint_url)
