@@ -1,6 +1,6 @@
 """A 100,000-invoice CSV: written in batches, bad rows reported, nothing lost.
 
-That the file is streamed rather than loaded is shown in tests/unit/test_csv_format.py (the parser
+That the file is streamed rather than loaded is shown in tests/unit/ingest/test_csv_format.py (the parser
 yields its first document having read only the first rows).
 """
 

@@ -10,7 +10,7 @@ from receivables.ledger.model import DocumentType
 from receivables.ledger.rules import document_id
 from receivables.storage import store
 from tests.conftest import SAMPLES
-from tests.unit.test_ubl import BILLION_LAUGHS, XXE
+from tests.unit.ingest.test_ubl import BILLION_LAUGHS, XXE
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws

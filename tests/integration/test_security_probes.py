@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from receivables_local.functions import function_module, load_function
 from tests.integration.test_finance_api import HEADER, ROWS, event
-from tests.unit.test_openapi import OPERATIONS, resolve
+from tests.unit.contracts.test_openapi import OPERATIONS, resolve
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws

@@ -11,7 +11,7 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, InvoiceStatus
 from receivables.ledger.rules import transition
 from receivables.storage import store
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 
 def event(invoice_id: str, seq: int, kind: str = "Noted") -> AuditEvent:

@@ -18,7 +18,7 @@ from receivables.payments.cash import (
     plan_allocation,
     plan_refund,
 )
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 S = InvoiceStatus
 

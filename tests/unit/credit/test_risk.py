@@ -13,7 +13,7 @@ import pytest
 from receivables.credit.risk import Rating, Score, score
 from receivables.kernel.money import Money
 from receivables.ledger.model import Invoice, InvoiceStatus, Payment
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 TODAY = date(2026, 11, 2)
 

@@ -24,7 +24,7 @@ from receivables.disputes.analysis import (
 from receivables.kernel.money import Money
 from receivables.ledger.disputes import Dispute, Reason, Source
 from receivables.ledger.model import InvoiceLine, InvoiceStatus, Payment
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 LINES = (
     InvoiceLine("1", "Pallet  wrap", Decimal(10), "EA", Decimal("12.50"), Money(12500, "EUR"), Decimal(20)),

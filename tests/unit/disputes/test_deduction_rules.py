@@ -30,7 +30,7 @@ from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
 from receivables.ledger.rules import apply_credit, apply_payment, write_off_small_balance
 from receivables.ledger.terms import CashDiscount
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 
 def eur(text: str) -> Money:

@@ -15,7 +15,7 @@ from receivables.customers.requirements import (
     provided,
 )
 from receivables.ledger.model import Customer, InvoiceDocument
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 NOTE = InvoiceDocument(
     "delivery_note", "documents/inv_test/delivery_note/0123456789abcdef", 900, "application/pdf", "t", "c"
@@ -71,7 +71,7 @@ def test_a_po_number_is_the_erps_only_if_the_invoice_came_with_it() -> None:
 
     from receivables.customers.requirements import po_from_erp
     from receivables.ledger.model import AuditEvent
-    from tests.unit.test_ledger import make_invoice
+    from tests.unit.ledger.test_ledger import make_invoice
 
     def event(kind: str, **data: object) -> AuditEvent:
         return AuditEvent("inv_1", 1, kind, "2026-11-01T00:00:00.000Z", "x", dict(data))

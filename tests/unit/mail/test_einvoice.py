@@ -30,7 +30,7 @@ from receivables.mail.einvoice import (
     build_invoice,
 )
 from tests.conftest import EINVOICES
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 if TYPE_CHECKING:
     from receivables.ledger.model import Invoice

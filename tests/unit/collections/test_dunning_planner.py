@@ -21,7 +21,7 @@ from receivables.collections.dunning.policy import (
 from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
 from receivables.ledger.model import Customer, DunningState, InvoiceStatus, Processing, Promise
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 S = InvoiceStatus
 EUR = "EUR"

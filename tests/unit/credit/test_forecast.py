@@ -10,7 +10,7 @@ import pytest
 from receivables.credit.forecast import Behaviour, Settled, behaviour, population, predict, weekly_collections
 from receivables.kernel.money import Money
 from tests.forecast_history import backtest
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 TODAY = date(2026, 11, 2)  # a Monday
 

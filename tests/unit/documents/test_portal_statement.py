@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from receivables.documents.statement import build_statement
 from receivables.kernel.money import Money
 from receivables.ledger.model import CreditNote, Invoice, InvoiceStatus, Payment, SourceRef
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 START = date(2026, 1, 1)
 CURRENCIES = ("EUR", "USD", "JPY")

@@ -30,7 +30,7 @@ from receivables.reporting.reconcile_report import (
     Report,
 )
 from receivables.reporting.reconcile_trail import audit_breaks
-from tests.unit.test_ledger import make_invoice
+from tests.unit.ledger.test_ledger import make_invoice
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
