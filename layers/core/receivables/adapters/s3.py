@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from receivables.kernel.observability import logger
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
@@ -103,8 +105,6 @@ def processed_reader(
 
     def read(where: str, key: str) -> bytes | None:
         from botocore.exceptions import BotoCoreError, ClientError
-
-        from receivables.kernel.observability import logger
 
         if where != bucket or not key.startswith(prefixes) or ".." in key:
             return None

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import NotFoundError
 from receivables.kernel.money import Money
-from receivables.ledger.model import AuditEvent, Customer, Invoice, InvoiceStatus
+from receivables.ledger.model import AuditEvent, Customer, Invoice, InvoiceStatus, PartyId
 from receivables.ledger.rules import OPEN_RECEIVABLE, LedgerError, void, write_off
+from receivables.reporting.service import latest_snapshot
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -256,7 +257,6 @@ def remove_contact(customer_id: str, address: str, actor: str, clock: Clock) -> 
     """``address`` is no longer a contact of the customer: it cannot ask the portal for a link
     any more (links already sent stay valid until finance revokes them). The email on file
     cannot be removed, only replaced."""
-    from receivables.ledger.model import PartyId
 
     customer = customer_or_404(customer_id)
     contact = PartyId("email", address.strip().lower())
@@ -398,7 +398,6 @@ def ranked_worklist(
 
     Without a snapshot (before the first sweep) it is ranked now from every overdue invoice
     when ``live``, else empty."""
-    from receivables.reporting.service import latest_snapshot
 
     snapshot = latest_snapshot(today)
     if snapshot is None:

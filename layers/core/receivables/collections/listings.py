@@ -14,6 +14,7 @@ from receivables.collections.finance import invoice_json
 from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.ledger.model import DocumentType
 from receivables.ledger.rules import OPEN_RECEIVABLE, document_id
+from receivables.reporting.aggregates import Reads, sellers
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -82,7 +83,6 @@ def list_invoices(
     if f.number is not None:
         # The number is the seller's: look under each seller invoices were ever issued by (or
         # the one ``seller`` names), one GetItem each.
-        from receivables.reporting.aggregates import Reads, sellers
 
         issuers = [f.seller] if f.seller else dict.fromkeys([default_seller, *sellers(Reads())])
         found_all = (store.get_invoice(document_id(s, DocumentType.INVOICE, f.number)) for s in issuers)

@@ -23,10 +23,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from receivables.kernel.money import Money
+from receivables.ledger.model import Invoice
+from receivables.storage import store
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from receivables.ledger.model import Invoice, Payment
+    from receivables.ledger.model import Payment
 
 HALF_LIFE_DAYS = 90
 PRIOR_WEIGHT = 1.0  # payments' worth of the population's behaviour in every customer's estimate
@@ -146,7 +150,6 @@ def weekly_collections(
     """Expected collections per week (Monday to Sunday, the first from ``today``'s Monday) for
     the next ``weeks`` weeks, per currency, with the part from invoices already overdue apart;
     what falls after the last week is ``later``."""
-    from receivables.kernel.money import Money
 
     everyone = population(behaviours.values())
     monday = today - timedelta(days=today.weekday())
@@ -187,8 +190,6 @@ def weekly_collections(
 def ledger_forecast(today: date, weeks: int = WEEKS) -> dict[str, Any]:
     """The forecast from the ledger: the open invoices (the due-date index) and, per customer
     with a balance, their invoices and payments (two Queries on their index range)."""
-    from receivables.ledger.model import Invoice
-    from receivables.storage import store
 
     open_invoices = [i for i in store.open_receivables_due_by(date.max) if i.balance.minor > 0]
     behaviours: dict[str, Behaviour] = {}

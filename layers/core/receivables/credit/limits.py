@@ -24,7 +24,13 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from receivables.collections.finance import change_customer
+from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.money import Money
+from receivables.ledger.model import AuditEvent
+from receivables.reporting import aggregates
+from receivables.reporting.aggregates import DUE_PREFIX
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -72,7 +78,6 @@ def policy_and_version() -> tuple[CreditPolicy, int]:
 
 def policy_from_json(body: Any) -> CreditPolicy:
     """A policy from JSON, every field checked; `InvalidRequestError` names each bad one."""
-    from receivables.kernel.errors import FieldError, InvalidRequestError
 
     if not isinstance(body, dict):
         raise InvalidRequestError([FieldError("policy", "must be an object")])
@@ -120,8 +125,6 @@ def policy_from_json(body: Any) -> CreditPolicy:
 def save_policy(policy: CreditPolicy, version: int, actor: str, clock: Clock) -> int:
     """Replace the policy read at ``version`` (``CreditPolicyChanged``); the new version.
     `store.ConcurrentChangeError` if someone changed it meanwhile."""
-    from receivables.kernel.clock import iso_timestamp
-    from receivables.ledger.model import AuditEvent
 
     at = iso_timestamp(clock.now())
     event = AuditEvent("credit-policy", version + 1, "CreditPolicyChanged", at, actor, policy.to_json())
@@ -179,9 +182,8 @@ class Exposure:
 
 def exposure(customer: Customer, currency: str, today: date, policy: CreditPolicy) -> Exposure:
     """The customer's exposure in ``currency`` (one GetItem of their running total)."""
-    from receivables.reporting.aggregates import DUE_PREFIX, customer_total
 
-    item = customer_total(customer.customer_id, currency)
+    item = aggregates.customer_total(customer.customer_id, currency)
     open_ = int(item.get("open", 0))
     overdue, oldest = 0, 0
     for name, value in item.items():
@@ -269,7 +271,6 @@ def review(customer_id: str, clock: Clock, policy: CreditPolicy | None = None) -
     over the insured amount in force, or back under it (``CreditInsuranceExceeded``,
     ``CreditBackUnderInsurance``). Idempotent: the level and the state are stored, so a replayed
     review records nothing. The customer as it now stands (None: unknown)."""
-    from receivables.collections.finance import change_customer
 
     customer = store.get_customer(customer_id)
     if customer is None or (customer.credit_limit is None and customer.insured_amount is None):

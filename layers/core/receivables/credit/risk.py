@@ -36,7 +36,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from receivables.ledger.model import InvoiceStatus
+from receivables.collections.finance import change_customer
+from receivables.credit.limits import exposure, load_policy
+from receivables.kernel.clock import iso_timestamp
+from receivables.ledger.model import Invoice, InvoiceStatus, PartyId
 from receivables.ledger.rules import OPEN_RECEIVABLE
 from receivables.reporting.aggregates import COUNTS_SK, risk_pk
 from receivables.storage import store
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from receivables.kernel.clock import Clock
-    from receivables.ledger.model import Customer, Invoice, Payment
+    from receivables.ledger.model import Customer, Payment
 
 HALF_LIFE_DAYS = 90
 RECENT_DAYS = 90
@@ -292,8 +295,6 @@ def counts_of(customer_id: str) -> dict[str, int]:
 
 def current(customer: Customer, today: date) -> Score:
     """The customer's score now, from the stored history (two Queries and two GetItems)."""
-    from receivables.credit.limits import exposure, load_policy
-    from receivables.ledger.model import Invoice
 
     invoices = [d for d in store.customer_documents(customer.customer_id) if isinstance(d, Invoice)]
     payments = store.customer_payments(customer.customer_id)
@@ -321,8 +322,6 @@ def history(customer_id: str, today: date) -> list[dict[str, Any]]:
 def rescore(customer_id: str, clock: Clock) -> Score | None:
     """Score the customer again and keep it: the day's point of the history, and, when the class
     changes, the customer's dunning variant (``RiskClassChanged``). None for an unknown customer."""
-    from receivables.collections.finance import change_customer
-    from receivables.kernel.clock import iso_timestamp
 
     customer = store.get_customer(customer_id)
     if customer is None:
@@ -360,9 +359,6 @@ def import_ratings(text: str, actor: str, clock: Clock) -> dict[str, Any]:
     with its number, its field and why, and the good rows beside it still go in."""
     import csv
     import io
-
-    from receivables.collections.finance import change_customer
-    from receivables.ledger.model import PartyId
 
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     header = set(rows[0]) if rows else set()

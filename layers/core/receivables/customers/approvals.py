@@ -28,6 +28,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from receivables.customers.contact_changes import (
+    SENSITIVE,
+    apply_contact_change,
+    current_value,
+    prepare_contact_change,
+)
+from receivables.disputes.evidence import save_purchase_order, save_terms
 from receivables.kernel.access import Role
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import FieldError, ForbiddenError, InvalidRequestError
@@ -293,7 +300,6 @@ def decide(approval_id: str, approve: bool, note: str, checker: str, clock: Cloc
 
 
 def _apply_contact_change(proposal: Proposal, checker: str, clock: Clock) -> None:
-    from receivables.customers.contact_changes import apply_contact_change
 
     apply_contact_change(
         proposal.subject,
@@ -305,7 +311,6 @@ def _apply_contact_change(proposal: Proposal, checker: str, clock: Clock) -> Non
 
 
 def _apply_terms_change(proposal: Proposal, checker: str, clock: Clock) -> None:
-    from receivables.disputes.evidence import save_terms
 
     save_terms(
         proposal.subject, proposal.params, f"finance:{checker} (approval {proposal.approval_id})", clock
@@ -313,7 +318,6 @@ def _apply_terms_change(proposal: Proposal, checker: str, clock: Clock) -> None:
 
 
 def _apply_purchase_order(proposal: Proposal, checker: str, clock: Clock) -> None:
-    from receivables.disputes.evidence import save_purchase_order
 
     actor = f"finance:{checker} (approval {proposal.approval_id})"
     save_purchase_order(proposal.subject, proposal.params["number"], proposal.params["order"], actor, clock)
@@ -332,7 +336,6 @@ def change_terms(
 ) -> tuple[dict[str, Any] | None, Proposal | None]:
     """File the customer's terms (``terms_document``'s shape) as ``actor``, or, when the policy
     needs a second person for ``role``, propose them as ``maker``: (saved, None) or (None, proposal)."""
-    from receivables.disputes.evidence import save_terms
 
     if load_policy().needs_approval("terms_change", role):
         prices = ", ".join(f"{item} {price}" for item, price in list(terms["price_list"].items())[:20])
@@ -352,7 +355,6 @@ def change_purchase_order(
 ) -> tuple[dict[str, Any] | None, Proposal | None]:
     """File one of the customer's purchase orders as ``actor``, or propose it as ``maker`` (as
     `change_terms`)."""
-    from receivables.disputes.evidence import save_purchase_order
 
     if load_policy().needs_approval("purchase_order", role):
         summary = f"PO {number}: {len(order['lines'])} line(s) in {order['currency']}, " + ", ".join(
@@ -370,12 +372,6 @@ def change_contact(
     """Change the customer's contact details as ``actor``: (changed, None); a change of a field
     that redirects mail, when the policy needs a second person for ``role``, is proposed as
     ``maker`` instead: (customer as it is, proposal). Every bad field is named now."""
-    from receivables.customers.contact_changes import (
-        SENSITIVE,
-        apply_contact_change,
-        current_value,
-        prepare_contact_change,
-    )
 
     if SENSITIVE & set(body) and load_policy().needs_approval("contact_change", role):
         prepare_contact_change(customer, body)  # every bad field is named now, not at approval

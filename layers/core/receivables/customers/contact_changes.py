@@ -12,8 +12,15 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from receivables.collections.finance import change_customer, customer_currency, customer_or_404
+from receivables.customers.requirements import REQUIREMENTS
+from receivables.kernel.company_ids import check_vat
 from receivables.kernel.errors import FieldError, InvalidRequestError
+from receivables.kernel.money import Money, MoneyError
+from receivables.ledger.model import PartyId, StandingPo
 from receivables.ledger.rules import LedgerError
+from receivables.mail.delivery import DELIVERIES
+from receivables.payments.methods import METHODS
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -38,9 +45,6 @@ PREFERENCES = {
 
 def contact_change_errors(body: dict[str, Any]) -> list[FieldError]:
     """What is wrong with a contact change, field by field (empty when it is fine)."""
-    from receivables.customers.requirements import REQUIREMENTS
-    from receivables.mail.delivery import DELIVERIES
-    from receivables.payments.methods import METHODS
 
     known = set(CONTACT_FIELDS) | PREFERENCES
     errors = [FieldError(name, "is not a contact field") for name in sorted(set(body) - known)]
@@ -77,8 +81,6 @@ def contact_change_errors(body: dict[str, Any]) -> list[FieldError]:
 def _standing_po(raw: Any, customer: Customer) -> Any:
     """``{"number", "amount", "valid_until"}`` (the amount in the customer's currency, or with
     ``currency``) as a `StandingPo`; null removes it."""
-    from receivables.kernel.money import Money, MoneyError
-    from receivables.ledger.model import StandingPo
 
     if raw is None:
         return None
@@ -91,7 +93,6 @@ def _standing_po(raw: Any, customer: Customer) -> Any:
         raise InvalidRequestError(
             [FieldError("standing_po", "must be {number, amount, valid_until[, currency]}")]
         )
-    from receivables.collections.finance import customer_currency
 
     currency = raw.get("currency") or customer_currency(customer.customer_id)
     try:
@@ -114,8 +115,6 @@ def _standing_po(raw: Any, customer: Customer) -> Any:
 def _add_vat_id(body: dict[str, Any], customer: Customer, changes: dict[str, Any], extra: list[Any]) -> None:
     """The VAT id, checked with the country's check digits and kept compact (the key ingest
     finds the customer by), added to ``changes`` and its key item to ``extra``."""
-    from receivables.kernel.company_ids import check_vat
-    from receivables.ledger.model import PartyId
 
     country = body.get("country") or customer.country
     if not country:
@@ -137,7 +136,6 @@ def prepare_contact_change(customer: Customer, body: dict[str, Any]) -> tuple[di
     items it adds, without writing anything: the standing PO parsed, the VAT id checked with its
     country's check digits, a new address checked to be no other customer's. A proposal is
     checked this way before it waits for its checker, and again when it is applied."""
-    from receivables.ledger.model import PartyId
 
     known = set(CONTACT_FIELDS) | PREFERENCES
     email = body.get("email")
@@ -171,7 +169,6 @@ def apply_contact_change(
     """Apply a contact change that `contact_change_errors` found fine (``ContactChanged``, naming
     the approval it went through, if any). The new email becomes a known contact: it can ask the
     portal for a fresh link. A VAT id is checked with its country's check digits."""
-    from receivables.collections.finance import change_customer, customer_or_404
 
     changes, extra = prepare_contact_change(customer_or_404(customer_id), body)
     known = set(CONTACT_FIELDS) | PREFERENCES

@@ -29,17 +29,19 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from receivables.collections.finance import change_customer, customer_currency
+from receivables.customers.enrolment_form import Contact, EnrolmentDetails, parse_enrolment
 from receivables.customers.links import LinkError, LinkScope, sign_link, verify_link
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, FieldError
 from receivables.ledger.model import AuditEvent, Customer, PartyId
+from receivables.ledger.rules import customer_id_for
 from receivables.mail.delivery import DEFAULT_DELIVERY
 from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from receivables.customers.enrolment_form import EnrolmentDetails
     from receivables.kernel.clock import Clock
 
 ACTION = "enrol"
@@ -241,14 +243,12 @@ def opened(enrolment: Enrolment, clock: Clock) -> Enrolment:
 
 def currency_of(enrolment: Enrolment) -> str:
     """The currency a standing PO is in: the customer's latest invoice's, else EUR."""
-    from receivables.collections.finance import customer_currency
 
     return customer_currency(enrolment.customer_id)
 
 
 def details_of(enrolment: Enrolment) -> EnrolmentDetails:
     """What the form shows: the draft, else what the customer record already says."""
-    from receivables.customers.enrolment_form import Contact, EnrolmentDetails
 
     if enrolment.draft is not None:
         return EnrolmentDetails.from_json(enrolment.draft)
@@ -279,7 +279,6 @@ def save_draft(
     enrolment: Enrolment, fields: Mapping[str, str], requirements: Sequence[str], clock: Clock
 ) -> tuple[Enrolment, list[FieldError]]:
     """Keep what the customer filled in so far (the valid values; the errors name the rest)."""
-    from receivables.customers.enrolment_form import parse_enrolment
 
     _open_or_raise(enrolment)
     details, errors = parse_enrolment(
@@ -311,7 +310,6 @@ def submit(
     """Validate the whole form; when it is complete, write the customer record (the sensitive
     changes wait for a controller) and the enrolment's new state. The errors, if any, name each
     field that is wrong, in the customer's language, and nothing is written but the draft."""
-    from receivables.customers.enrolment_form import parse_enrolment
 
     _open_or_raise(enrolment)
     details, errors = parse_enrolment(
@@ -383,7 +381,6 @@ def _identifiers(details: EnrolmentDetails, email: str | None) -> list[PartyId]:
 def _write_customer(enrolment: Enrolment, details: EnrolmentDetails, clock: Clock) -> Customer:
     """The customer record with the form's details, less what needs approval (kept as it was).
     A prospect becomes a customer here, unless one of its ids is already a customer's."""
-    from receivables.collections.finance import change_customer
 
     email, language = _ap_contact(details)
     wanted = _identifiers(details, email)
@@ -453,7 +450,6 @@ def _with_details(
 def _create_customer(
     enrolment: Enrolment, details: EnrolmentDetails, ids: list[PartyId], clock: Clock
 ) -> Customer:
-    from receivables.ledger.rules import customer_id_for
 
     email, language = _ap_contact(details)
     # A new customer is known by its address until a controller approves the VAT and company
@@ -486,7 +482,6 @@ def _create_customer(
 def decide(enrolment_id: str, approve: bool, note: str, actor: str, clock: Clock) -> Enrolment:
     """A controller approves the changes a submitted enrolment holds (they are applied to the
     customer: ``EnrolmentApproved``), or rejects them (nothing changes: ``EnrolmentRejected``)."""
-    from receivables.collections.finance import change_customer
 
     enrolment = get_enrolment(enrolment_id)
     if enrolment is None:

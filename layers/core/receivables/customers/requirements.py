@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError
+from receivables.ledger.model import Invoice
 from receivables.storage import store
 from receivables.storage.changes import Change, change_invoice
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from receivables.kernel.clock import Clock
-    from receivables.ledger.model import AuditEvent, Customer, Invoice, InvoiceDocument
+    from receivables.ledger.model import AuditEvent, Customer, InvoiceDocument
 
 REFERENCES = ("po_number", "contract_reference")  # given as text
 DOCUMENTS = ("delivery_note", "timesheet")  # uploaded as files
@@ -85,7 +86,6 @@ def standing_po_for(invoice: Invoice, customer: Customer) -> str | None:
         return None
     if invoice.currency != po.amount.currency:
         return None
-    from receivables.ledger.model import Invoice
 
     used = sum(
         other.payable.minor
@@ -269,7 +269,6 @@ class _AlreadyAttachedError(ConflictError):
 def open_requests(limit: int = 500) -> list[OpenRequest]:
     """The held invoices, oldest request first (a Query of the ``DOCREQ`` partition and a
     batch read of the invoices)."""
-    from receivables.ledger.model import Invoice
 
     held = [sk for sk, _ in store.documents(REQUESTS_PK, "inv_", "inv_~")][:limit]
     heads = store.get_heads(held)

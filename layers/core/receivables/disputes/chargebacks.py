@@ -14,6 +14,7 @@ from receivables.disputes.service import ACTOR, MAX_ATTEMPTS, dispute_event, nex
 from receivables.kernel.clock import iso_timestamp
 from receivables.ledger.disputes import Reason, Resolution, Source, Status
 from receivables.mail.emails import format_money
+from receivables.payments.allocation import invoices_paid_by, payment_id_for
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ MAX_EVIDENCE_TEXT = 20_000  # Stripe's limit on a text field of the evidence
 
 def invoices_of(chargeback: Chargeback) -> list[str]:
     """The invoices the disputed payment paid, now or before a reversal."""
-    from receivables.payments.allocation import invoices_paid_by, payment_id_for
 
     payment = store.get_payment(payment_id_for(chargeback.source, chargeback.external_id))
     if payment is None:

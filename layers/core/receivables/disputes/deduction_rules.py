@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.money import Money, MoneyError
 
 if TYPE_CHECKING:
@@ -179,7 +180,6 @@ def reason_in_text(text: str) -> str | None:
 
 def policy_from_json(body: Any) -> DeductionPolicy:
     """A policy from JSON, every field checked; `InvalidRequestError` names each bad one."""
-    from receivables.kernel.errors import FieldError, InvalidRequestError
 
     if not isinstance(body, dict):
         raise InvalidRequestError([FieldError("policy", "must be an object")])
@@ -227,7 +227,6 @@ def policy_from_json(body: Any) -> DeductionPolicy:
 
 
 def _owners(raw: Any, errors: list[Any]) -> list[OwnerRule]:
-    from receivables.kernel.errors import FieldError
 
     if not isinstance(raw, list) or len(raw) > 200:
         errors.append(FieldError("owners", "must be a list of at most 200 {reason, customer_id, owner}"))

@@ -23,6 +23,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from receivables.customers.requirements import po_from_erp
+from receivables.disputes.analysis import price_or_quantity
 from receivables.disputes.credit_notes import credit_note_for
 from receivables.disputes.deduction_rules import (
     EARLY_PAYMENT_DISCOUNT,
@@ -42,10 +44,17 @@ from receivables.disputes.deduction_rules import (
     split,
     total,
 )
+from receivables.disputes.evidence import load_purchase_order, load_terms
+from receivables.disputes.opening import open_dispute_on
+from receivables.disputes.service import DisputeError
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
+from receivables.ledger.disputes import Reason, Source
 from receivables.ledger.model import AuditEvent, Invoice
 from receivables.ledger.rules import COLLECTIBLE, LedgerError, write_off_small_balance
+from receivables.ledger.terms import parse_payment_terms
+from receivables.payments.cash import candidate_numbers, mentioned_invoices
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -132,7 +141,6 @@ def _named_by_remittance(receipt: Receipt, invoices: Sequence[Invoice]) -> list[
     """The invoices the payer said they pay (the targets, or the numbers their text names):
     only those can have been paid short on purpose. What the excess of an overpayment left on
     the customer's other open invoices is a part payment of those, never a deduction."""
-    from receivables.payments.cash import candidate_numbers, mentioned_invoices
 
     if receipt.target_invoice_ids:
         wanted = set(receipt.target_invoice_ids)
@@ -333,17 +341,12 @@ def credited_by_reason(invoice_id: str, currency: str) -> dict[str, Money]:
 def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
     """The checks the data allows for ``part``'s reason."""
     if part.reason == EARLY_PAYMENT_DISCOUNT:
-        from receivables.ledger.terms import parse_payment_terms
-
         payment_terms = parse_payment_terms(invoice.payment_terms)
         discount = payment_terms.discount if payment_terms is not None else None
         return check_discount(part, discount, invoice.issue_date, paid_on, invoice.payable, invoice.balance)
     if part.reason == PRICING:
         # Only the PO the invoice came with from the ERP: a PO number given to it afterwards (by
         # a collector, or the customer's AP) is one person's word, not a ground for a credit.
-        from receivables.customers.requirements import po_from_erp
-        from receivables.disputes.analysis import price_or_quantity
-        from receivables.disputes.evidence import load_purchase_order, load_terms
 
         erp = po_from_erp(invoice, store.invoice_events(invoice.invoice_id))
         po = load_purchase_order(invoice.customer_id, invoice.po_number) if erp else None
@@ -364,10 +367,6 @@ def _checked(part: Part, invoice: Invoice, paid_on: date) -> list[Part]:
 def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[str, Any]:
     """Open the deduction's dispute when it has an open part and none yet (taken, then the
     process stopped before: the next delivery finishes it)."""
-    from receivables.disputes.opening import open_dispute_on
-    from receivables.disputes.service import DisputeError
-    from receivables.kernel.errors import InvalidRequestError
-    from receivables.ledger.disputes import Reason, Source
 
     if body.get("status") != "open" or body.get("dispute_id"):
         return body

@@ -16,7 +16,7 @@ from receivables.disputes.service import (
 )
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import FieldError, InvalidRequestError
-from receivables.kernel.money import Money, bounded_decimal
+from receivables.kernel.money import Money, MoneyError, bounded_decimal, normalise_currency
 from receivables.ledger.model import AuditEvent
 from receivables.storage import store
 
@@ -152,8 +152,6 @@ def purchase_order_document(number: str, body: dict[str, Any]) -> dict[str, Any]
     """The PO ``body`` describes, checked (`InvalidRequestError` names each bad field) and
     normalised as it is stored."""
     from decimal import InvalidOperation
-
-    from receivables.kernel.money import MoneyError, normalise_currency
 
     errors: list[FieldError] = []
     currency = ""

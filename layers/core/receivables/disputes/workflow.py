@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from receivables.customers.requirements import po_from_erp
 from receivables.disputes.analysis import Facts, analyse, proposal
 from receivables.disputes.deciding import resolve
 from receivables.disputes.evidence import load_policy, load_purchase_order, load_terms
@@ -15,6 +16,7 @@ from receivables.kernel.clock import iso_timestamp
 from receivables.ledger.disputes import Dispute, Resolution, Source, Status
 from receivables.ledger.model import Invoice
 from receivables.ledger.rules import LedgerError
+from receivables.payments.allocation import apply_payment_to_invoice
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 
 def gather_facts(invoice: Invoice) -> Facts:
     """What the rules look at, read fresh: the customer's invoices, payments, terms and the PO."""
-    from receivables.customers.requirements import po_from_erp
 
     def as_issued(found: Invoice) -> Invoice:
         # A PO number given after ingest is not the ERP's: the rules see the invoice without it.
@@ -98,7 +99,6 @@ def analyse_dispute(dispute_id: str, clock: Clock, execution_arn: str | None = N
 def settle_dispute(dispute_id: str, clock: Clock) -> dict[str, Any]:
     """Carry out what the analysis proposes (void the duplicate, apply the payment, confirm paid,
     credit a small amount) and end the dispute; ``settled`` False when finance must decide."""
-    from receivables.payments.allocation import apply_payment_to_invoice
 
     for _ in range(MAX_ATTEMPTS):
         dispute, invoice = dispute_and_invoice(dispute_id)

@@ -19,6 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from receivables.ingest.documents import fingerprint
+from receivables.ingest.model import FileRejectedError, ParsedDocument
+from receivables.ingest.ubl import parse_ubl
+
 if TYPE_CHECKING:
     from receivables.ledger.model import CreditNote, Invoice
 
@@ -53,9 +57,6 @@ def original_location(invoice: Invoice | CreditNote) -> tuple[str, str] | None:
 def is_original(data: bytes, invoice: Invoice | CreditNote) -> bool:
     """Whether ``data`` still is the document the invoice (or credit note) was made from (same
     fingerprint)."""
-    from receivables.ingest.documents import fingerprint
-    from receivables.ingest.model import FileRejectedError, ParsedDocument
-    from receivables.ingest.ubl import parse_ubl
 
     try:
         parsed = parse_ubl(data)

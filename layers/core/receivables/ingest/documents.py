@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from receivables.customers.requirements import RequirementError, missing, provide_reference
 from receivables.ingest.model import ParsedDocument, Problem, ProblemLog
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
@@ -412,7 +413,6 @@ class DocumentWriter:
     def _note_blocked(self, invoice: Invoice, pending: _Pending) -> None:
         """List a new invoice its customer's AP would refuse: the mailer holds it (the report
         says why it was not sent)."""
-        from receivables.customers.requirements import missing
 
         lacking = missing(invoice, self._customers.get(invoice.customer_id))
         if lacking:
@@ -440,7 +440,6 @@ class DocumentWriter:
     def _complete_stored(self, pending: _Pending, stored: Invoice) -> bool:
         """A re-sent invoice that carries the PO number (or contract reference) the stored one
         lacks: the stored one takes it (and is released if that was all it lacked)."""
-        from receivables.customers.requirements import RequirementError, provide_reference
 
         given = False
         for what, value, current in (

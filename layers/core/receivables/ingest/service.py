@@ -6,8 +6,11 @@ import csv
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from receivables.ingest.csv_format import parse_csv
 from receivables.ingest.documents import DocumentWriter
+from receivables.ingest.json_format import parse_json
 from receivables.ingest.model import FileRejectedError, ParsedDocument, Problem, ProblemLog
+from receivables.ingest.ubl import parse_ubl
 from receivables.kernel.clock import iso_timestamp
 
 if TYPE_CHECKING:
@@ -201,8 +204,6 @@ def _parse(obj: StoredObject, fmt: str, objects: ObjectStore, settings: Settings
             f"{obj.size} bytes; {fmt.upper()} files are accepted up to {limit} bytes",
         )
     if fmt == "csv":
-        from receivables.ingest.csv_format import parse_csv
-
         chunks = objects.chunks(obj)
         first = next(chunks, b"")
         _sniff(first, fmt)
@@ -220,15 +221,12 @@ def _parse(obj: StoredObject, fmt: str, objects: ObjectStore, settings: Settings
     data = objects.read(obj)
     _sniff(data[:64], fmt)
     if fmt == "json":
-        from receivables.ingest.json_format import parse_json
-
         return parse_json(
             data,
             default_seller_id=settings.default_seller_id,
             max_lines=settings.max_lines_per_invoice,
             max_bytes=limit,
         )
-    from receivables.ingest.ubl import parse_ubl
 
     def one_document() -> Iterator[ParseResult]:  # parsed when read, so within `_guarded`
         yield parse_ubl(data)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from receivables.kernel.money import Money
+
 if TYPE_CHECKING:
     from decimal import Decimal
-
-    from receivables.kernel.money import Money
 
 
 class Reason(StrEnum):
@@ -129,7 +129,6 @@ def _money_json(money: Money | None) -> dict[str, str] | None:
 
 
 def _money_from(raw: dict[str, str] | None) -> Money | None:
-    from receivables.kernel.money import Money
 
     return None if raw is None else Money.parse(raw["amount"], raw["currency"])
 

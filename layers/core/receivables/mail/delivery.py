@@ -23,11 +23,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from receivables.documents.originals import embedded, invoice_image, is_original, original_location
+from receivables.documents.pdf import invoice_pdf
+from receivables.documents.words import language_of
+from receivables.mail.einvoice import Seller, build_invoice
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from receivables.ledger.model import Customer, Invoice
-    from receivables.mail.einvoice import Seller
 
 DELIVERIES = ("email_pdf", "email_einvoice", "portal_only")
 DEFAULT_DELIVERY = "email_pdf"
@@ -46,7 +50,6 @@ class Attachment:
 def seller_from_env(env: Mapping[str, str]) -> Seller | None:
     """The seller's Peppol identity (``SELLER_COUNTRY``, ``SELLER_ENDPOINT`` as ``scheme:id``,
     optionally ``SELLER_VAT_ID``), or None when it is not configured."""
-    from receivables.mail.einvoice import Seller
 
     country = (env.get("SELLER_COUNTRY") or "").strip().upper()
     endpoint = (env.get("SELLER_ENDPOINT") or "").strip()
@@ -70,8 +73,6 @@ def attachments(
     read_object: Callable[[str, str], bytes | None] | None,
 ) -> list[Attachment]:
     """The files the invoice email carries for ``customer`` (see the module docstring)."""
-    from receivables.documents.originals import embedded, invoice_image, is_original, original_location
-    from receivables.documents.words import language_of
 
     delivery = customer.invoice_delivery or DEFAULT_DELIVERY
     if delivery == "portal_only":
@@ -86,8 +87,6 @@ def attachments(
     if image is not None:
         files = [Attachment(_file_name(invoice.number, "pdf"), "application/pdf", image.data, "received")]
     else:
-        from receivables.documents.pdf import invoice_pdf
-
         rendered = invoice_pdf(invoice, customer, seller_name, language_of(customer.language))
         files = [Attachment(_file_name(invoice.number, "pdf"), "application/pdf", rendered, "rendered")]
     if delivery == "email_einvoice":
@@ -96,8 +95,6 @@ def attachments(
                 Attachment(_file_name(invoice.number, "xml"), "application/xml", original, "received")
             )
         elif seller is not None:
-            from receivables.mail.einvoice import build_invoice
-
             built = build_invoice(invoice, customer, seller)
             files.append(Attachment(_file_name(invoice.number, "xml"), "application/xml", built, "built"))
     return files + _documents(invoice, read_object)

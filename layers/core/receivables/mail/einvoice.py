@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element, SubElement, register_namespace, tostring
 
 from receivables.kernel.money import Money, currency_exponent
+from receivables.ledger.model import InvoiceLine
 
 if TYPE_CHECKING:
     from datetime import date
 
-    from receivables.ledger.model import CreditNote, Customer, Invoice, InvoiceLine, PartyId
+    from receivables.ledger.model import CreditNote, Customer, Invoice, PartyId
 
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
@@ -179,7 +180,6 @@ class _Amounts:
 
 
 def _single_line(description: str, net: Money, percent: Decimal | None) -> InvoiceLine:
-    from receivables.ledger.model import InvoiceLine
 
     return InvoiceLine("1", description, Decimal(1), "C62", None, net, percent)
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from string import Template
 from typing import TYPE_CHECKING, Any
 
+from receivables.kernel.money import Money
+
 if TYPE_CHECKING:
     from datetime import date
 
-    from receivables.kernel.money import Money
 
 DEFAULT_LOCALE = "en"
 
@@ -536,8 +537,6 @@ def deduction_part_line(part: dict[str, Any], currency: str, locale: str) -> str
     """One part of a deduction as the customer reads it: its reason, its amount, what we found."""
     from datetime import date as day
 
-    from receivables.kernel.money import Money
-
     locale = locale_for(locale)
     facts = dict(part.get("facts") or {})
     values = {
@@ -578,7 +577,6 @@ def render_deduction_email(
     language: str | None,
 ) -> InvoiceEmail:
     """What we found in the customer's deduction from invoice ``number``, in their language."""
-    from receivables.kernel.money import Money
 
     locale = locale_for(language)
     subject, body, button = DEDUCTION_EMAILS[locale]

@@ -23,13 +23,27 @@ from email.policy import default as default_policy
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
+from receivables.collections.finance import change_customer
+from receivables.customers.enrolment import token_for
 from receivables.customers.links import LinkScope, sign_link
+from receivables.customers.requirements import hold_if_incomplete, missing
+from receivables.disputes.deductions import deduction_pk, get_deduction
+from receivables.documents.originals import is_original, original_location
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
-from receivables.ledger.model import AuditEvent
+from receivables.ledger.model import AuditEvent, Customer
 from receivables.ledger.rules import COLLECTIBLE
-from receivables.mail.delivery import seller_from_env
-from receivables.mail.emails import InvoiceEmail, render_invoice_email
+from receivables.mail.delivery import DEFAULT_DELIVERY, attachments, seller_from_env
+from receivables.mail.einvoice import build_credit_note
+from receivables.mail.emails import (
+    InvoiceEmail,
+    render_account_email,
+    render_deduction_email,
+    render_document_request_email,
+    render_enrolment_email,
+    render_invoice_email,
+    requirement_list,
+)
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -38,7 +52,7 @@ if TYPE_CHECKING:
 
     from receivables.customers.enrolment import Enrolment
     from receivables.kernel.clock import Clock
-    from receivables.ledger.model import Customer, Invoice
+    from receivables.ledger.model import Invoice
     from receivables.mail.delivery import Attachment
     from receivables.mail.einvoice import Seller
 
@@ -282,7 +296,6 @@ def send_invoice_email(
     """Email invoice ``invoice_id`` to its customer unless it was emailed already, is settled,
     or its customer has no address (then the customer stays flagged for contact details); with
     the files their AP wants attached (``read_object`` reads an e-invoice as it was received)."""
-    from receivables.mail.delivery import DEFAULT_DELIVERY, attachments
 
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
@@ -294,7 +307,6 @@ def send_invoice_email(
     customer = store.get_customer(invoice.customer_id)
     if customer is None or not customer.email:
         return MailOutcome(invoice_id, "skipped", "the customer has no email address")
-    from receivables.customers.requirements import hold_if_incomplete, missing
 
     # Only an invoice that lacks something is read again (and held, once, or given the
     # customer's standing PO): the others are sent as they are.
@@ -386,7 +398,6 @@ def send_account_link(
     """Email ``address`` (a known contact of ``customer``) a fresh link to their account on the
     portal, under the customer's current link generation, and record it (``PortalLinkSent``);
     returns the message id."""
-    from receivables.mail.emails import render_account_email
 
     expires = int((clock.now() + timedelta(days=settings.link_ttl_days)).timestamp())
     token = sign_link(
@@ -402,7 +413,6 @@ def send_account_link(
     )
     message = mime_message(rendered, replace(customer, email=address), settings, "", "account_link")
     message_id = send_raw(address, message.as_bytes())
-    from receivables.collections.finance import change_customer
 
     change_customer(
         customer.customer_id,
@@ -478,7 +488,6 @@ def send_documentation_request(
     account owner named on the customer (else finance's address) is told which invoice waits
     for what; the customer's AP is asked through the portal where the customer is configured for
     it (`Customer.ask_customer_for_documents`). Once per event (a marker beside the invoice)."""
-    from receivables.mail.emails import render_document_request_email, requirement_list
 
     invoice_id = str(detail.get("invoice_id") or "")
     event_id = str(detail.get("event_id") or "")
@@ -549,10 +558,6 @@ def send_enrolment_invitation(
     address it was sent to, in the enrolment's language; the message id."""
     from datetime import UTC, datetime
 
-    from receivables.customers.enrolment import token_for
-    from receivables.ledger.model import Customer
-    from receivables.mail.emails import render_enrolment_email
-
     url = f"{settings.public_base_url.rstrip('/')}/enrol/{token_for(enrolment, link_key)}"
     rendered = render_enrolment_email(
         customer_name=enrolment.company_name,
@@ -582,8 +587,6 @@ def send_credit_note(
     Peppol identity), to a customer whose AP takes e-documents (``invoice_delivery``
     ``email_einvoice``); the others see it on their statement and the portal. Once per credit
     note (a marker and ``CreditNoteEmailed``, in one transaction)."""
-    from receivables.documents.originals import is_original, original_location
-    from receivables.mail.einvoice import build_credit_note
 
     credit_note_id = str(detail.get("credit_note_id") or "")
     note = store.get_credit_note(credit_note_id) if credit_note_id else None
@@ -697,7 +700,6 @@ def send_deduction_notice(
     """A ``DeductionRouted`` event: tell the deduction's owner (else the customer's account
     owner, else finance's address) what was deducted and why, the evidence to gather and the
     dispute to decide it on. Once per deduction (a marker beside it)."""
-    from receivables.disputes.deductions import deduction_pk, get_deduction
 
     deduction_id = str(detail.get("deduction_id") or "")
     found = get_deduction(deduction_id) if deduction_id else None
@@ -754,8 +756,6 @@ def send_deduction_refusal(
     language, what was accepted, what was not and why, with a link to pay the balance. Once per
     deduction (a marker beside it); nothing when every part was accepted or waits for its owner
     (who decides, and the dispute's outcome email tells the customer)."""
-    from receivables.disputes.deductions import deduction_pk, get_deduction
-    from receivables.mail.emails import render_deduction_email
 
     deduction_id = str(detail.get("deduction_id") or "")
     found = get_deduction(deduction_id) if deduction_id else None

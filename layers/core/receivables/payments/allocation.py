@@ -23,11 +23,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from receivables.disputes.deductions import take_shortfalls
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.money import Money
 from receivables.ledger.model import Allocation, AuditEvent, DocumentType, Invoice, InvoiceStatus, Payment
 from receivables.ledger.rules import (
+    COLLECTIBLE,
     LedgerError,
     apply_payment,
     document_id,
@@ -179,7 +181,6 @@ def _shortfalls(receipt: Receipt, payment: Payment, clock: Clock) -> tuple[dict[
     start free of the deduction rules)."""
     if receipt.source == "stripe":
         return ()
-    from receivables.disputes.deductions import take_shortfalls
 
     return tuple(take_shortfalls(receipt, payment, clock))
 
@@ -576,7 +577,6 @@ def apply_customer_credit(customer_id: str, clock: Clock) -> list[CreditApplied]
     """Apply the customer's credit (what their payments have left unused, an overpayment say) to
     their open invoices, oldest payment to oldest invoice first. Running it again after it did
     everything changes nothing: the ledger, not the event that triggered it, says what is left."""
-    from receivables.ledger.rules import COLLECTIBLE
 
     applied: list[CreditApplied] = []
     for payment in store.customer_payments(customer_id):

@@ -20,11 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from receivables.adapters.stripe_api import ChargeDeclinedError, StripeUnavailableError
+from receivables.collections.finance import change_customer
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError
 from receivables.kernel.money import Money
+from receivables.kernel.observability import logger
 from receivables.ledger.model import AuditEvent, Autopay, Customer, Invoice
 from receivables.ledger.rules import COLLECTIBLE
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.payments.processing import mark_processing, record_failure
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -49,7 +54,6 @@ class AutopayError(ConflictError):
 
 def stripe_customer(customer: Customer, gateway: StripeGateway, clock: Clock) -> str:
     """The customer's Stripe Customer id, created (once: its key is our customer id) and kept."""
-    from receivables.collections.finance import change_customer
 
     if customer.stripe_customer_id:
         return customer.stripe_customer_id
@@ -121,7 +125,6 @@ def _label(payment_method: dict[str, Any]) -> str:
 def confirm_setup(customer: Customer, session_id: str, gateway: StripeGateway, clock: Clock) -> Customer:
     """Checkout sent the payer back from ``session_id``: if Stripe says it saved a payment
     method for this customer, that is their consent (recorded once)."""
-    from receivables.collections.finance import change_customer
 
     session = gateway.retrieve_session(session_id, ("setup_intent.payment_method",))
     metadata = session.get("metadata") or {}
@@ -175,7 +178,6 @@ def confirm_setup(customer: Customer, session_id: str, gateway: StripeGateway, c
 
 def turn_off(customer_id: str, actor: str, clock: Clock) -> Customer:
     """No more automatic charges (an audit event records who turned it off, and what it was)."""
-    from receivables.collections.finance import change_customer
 
     def off(c: Customer) -> Customer:
         return replace(c, autopay=None)
@@ -262,7 +264,6 @@ def charge_due(
     """Charge every invoice `due_for_autopay` once (see the module docstring); ``receivables``
     are the open receivables if the caller read them already. One invoice's error is logged and
     counted, and the others are still charged."""
-    from receivables.kernel.observability import logger
 
     outcome = ChargeOutcome()
     for invoice, customer in due_for_autopay(clock.now().date(), receivables):
@@ -277,7 +278,6 @@ def charge_due(
 def _charge_one(
     invoice: Invoice, customer: Customer, clock: Clock, gateway: StripeGateway, outcome: ChargeOutcome
 ) -> None:
-    from receivables.adapters.stripe_api import ChargeDeclinedError, StripeUnavailableError
 
     consent = customer.autopay
     assert consent is not None
@@ -300,8 +300,6 @@ def _charge_one(
         outcome.declined.append(invoice.invoice_id)
         return
     except StripeUnavailableError:
-        from receivables.kernel.observability import logger
-
         logger.warning(
             "autopay: Stripe unavailable, tried again tomorrow", extra={"invoice_id": invoice.invoice_id}
         )
@@ -312,8 +310,6 @@ def _charge_one(
         _succeeded(invoice, intent, consent, clock)
         outcome.charged.append(invoice.invoice_id)
     elif status == "processing":
-        from receivables.payments.processing import mark_processing
-
         amount = Money(int(intent["amount"]), invoice.currency)
         mark_processing(str(intent["id"]), amount, consent.method, [invoice.invoice_id], clock)
         _attempted(invoice.invoice_id, "processing", str(intent["id"]), clock)
@@ -324,7 +320,6 @@ def _charge_one(
 
 
 def _succeeded(invoice: Invoice, intent: dict[str, Any], consent: Autopay, clock: Clock) -> None:
-    from receivables.payments.allocation import Receipt, record_receipt
 
     received = iso_timestamp(clock.now())
     receipt = Receipt(
@@ -342,7 +337,6 @@ def _succeeded(invoice: Invoice, intent: dict[str, Any], consent: Autopay, clock
 
 
 def _declined(invoice: Invoice, consent: Autopay, intent: dict[str, Any], reason: str, clock: Clock) -> None:
-    from receivables.payments.processing import record_failure
 
     intent_id = str(intent.get("id") or f"autopay-{invoice.invoice_id}")
     record_failure(

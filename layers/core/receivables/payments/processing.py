@@ -23,6 +23,7 @@ from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
 from receivables.ledger.model import Invoice, Processing
 from receivables.ledger.rules import COLLECTIBLE
+from receivables.payments.allocation import payment_id_for
 from receivables.storage import store
 from receivables.storage.changes import change_invoice
 
@@ -71,7 +72,6 @@ def _note(
 ) -> tuple[bool, Money]:
     """Note the debit's part on one invoice: whether it was written, and the part it takes (the
     part already noted, for a repeated event)."""
-    from receivables.payments.allocation import payment_id_for
 
     payment_id = payment_id_for("stripe", payment_intent)
     taken = [Money.zero(remaining.currency)]

@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from receivables.disputes.chargebacks import track
 from receivables.kernel.errors import InvalidRequestError, ReceivablesError, UnavailableError
 from receivables.kernel.money import Money, MoneyError, normalise_currency
+from receivables.ledger.model import Invoice
 from receivables.payments.allocation import (
+    CLOSED_DISPUTE_STATUSES,
     EARLIEST_RECEIPT,
     MAX_INVOICES_PER_RECEIPT,
     MAX_RECEIPT_MINOR,
@@ -35,6 +38,8 @@ from receivables.payments.allocation import (
     record_receipt,
     refund_to,
 )
+from receivables.payments.processing import end_processing, mark_processing, record_failure
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -195,8 +200,6 @@ def payer_invoices(metadata: dict[str, Any]) -> tuple[str, ...]:
     """The invoices the metadata names that belong to the payer (``customer_id``, else the
     customer of the first one that exists): a processing note or a failure of customer Q's
     payment must never touch customer P's invoice, as its money cannot pay it (one BatchGetItem)."""
-    from receivables.ledger.model import Invoice
-    from receivables.storage import store
 
     named = invoices_of(metadata)
     if not named:
@@ -230,7 +233,6 @@ def _checkout_session(obj: dict[str, Any], clock: Clock, method_if_several: str 
     if obj.get("payment_status") != "paid":
         if obj.get("mode", "payment") != "payment" or obj.get("status") != "complete" or not payment_intent:
             return "ignored", f"a {obj.get('mode')} session with payment_status {obj.get('payment_status')}"
-        from receivables.payments.processing import mark_processing
 
         method = _debit_method(obj.get("payment_method_types"))
         amount = _money(obj.get("amount_total"), obj.get("currency"))
@@ -259,7 +261,6 @@ def _async_succeeded(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
 
 def _record(receipt: Receipt, clock: Clock) -> tuple[str, str]:
     """Record a receipt; end any processing note of it its allocation did not reach."""
-    from receivables.payments.processing import end_processing
 
     try:
         outcome = record_receipt(receipt, clock)
@@ -294,7 +295,6 @@ def _intent_id(obj: dict[str, Any]) -> str:
 
 
 def _payment_intent_processing(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
-    from receivables.payments.processing import mark_processing
 
     metadata = _dict(obj.get("metadata"), "metadata")
     invoices = payer_invoices(metadata)
@@ -311,7 +311,6 @@ def _payment_failed(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
     """A debit that had been processing, or an autopay charge, failed: the invoices are owed
     again and finance is told. A card the payer declined on the Checkout page changes nothing
     (they can try another)."""
-    from receivables.payments.processing import record_failure
 
     error = _dict(obj.get("last_payment_error"), "last_payment_error")
     reason = str(error.get("message") or error.get("code") or "declined")
@@ -329,7 +328,6 @@ def _payment_failed(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
 
 
 def _async_failed(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
-    from receivables.payments.processing import record_failure
 
     payment_intent = _id(obj.get("payment_intent"))
     if payment_intent is None:
@@ -379,8 +377,6 @@ def _dispute(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
     except PaymentError as exc:  # another currency than the payment
         raise EventRejectedError(str(exc)) from None
     # The dispute of each invoice it paid: opened (its workflow stages the evidence), or ended.
-    from receivables.disputes.chargebacks import track
-    from receivables.payments.allocation import CLOSED_DISPUTE_STATUSES
 
     closing = chargeback.status in CLOSED_DISPUTE_STATUSES
     if closing or action == "dispute_opened":  # a closed one that arrives late opens nothing

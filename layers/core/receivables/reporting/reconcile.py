@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from receivables.ledger.model import Allocation, AuditEvent, CreditNote, Invoice, Payment
+from receivables.reporting import aggregates
 from receivables.reporting.aggregates import SHARE_SK, Share
 from receivables.reporting.reconcile_money import (
     credit_note_breaks,
@@ -64,6 +65,7 @@ from receivables.reporting.reconcile_report import (
     payment_name,
 )
 from receivables.reporting.reconcile_trail import AGGREGATE_PREFIXES, AgingTally, audit_breaks, share_breaks
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -105,26 +107,22 @@ class StoreReader:
 
     def head_keys(self) -> Iterable[str]:
         """A Scan of the heads' keys (an offline audit's read)."""
-        from receivables.storage import store
 
         return store.ledger_head_keys()
 
     def partition(self, pk: str) -> Iterable[PartitionItem]:
         """One consistent, paginated Query."""
-        from receivables.storage import store
 
         return store.ledger_partition(pk)
 
     def invoices(self, invoice_ids: Iterable[str]) -> Mapping[str, Invoice]:
         """Batched GetItems."""
-        from receivables.storage import store
 
         heads = store.get_heads([i for i in invoice_ids if i.startswith("inv_")])
         return {i: h for i, h in heads.items() if isinstance(h, Invoice)}
 
     def sources(self, source_ids: Iterable[str]) -> Mapping[str, Payment | CreditNote]:
         """Batched GetItems."""
-        from receivables.storage import store
 
         ids = list(source_ids)
         found: dict[str, Payment | CreditNote] = dict(
@@ -137,13 +135,11 @@ class StoreReader:
 
     def currencies(self) -> Iterable[str]:
         """The aggregates' currency index."""
-        from receivables.reporting import aggregates
 
         return aggregates.currencies(aggregates.Reads())
 
     def aggregate_items(self, pk: str) -> Iterable[dict[str, Any]]:
         """A paginated Query of the partition."""
-        from receivables.reporting import aggregates
 
         return aggregates.query(pk, aggregates.Reads())
 

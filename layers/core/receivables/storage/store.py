@@ -60,7 +60,7 @@ from pynamodb.transactions import TransactWrite
 
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, ReceivablesError
 from receivables.kernel.money import Money
-from receivables.ledger.disputes import Dispute
+from receivables.ledger.disputes import Dispute, dispute_from_json, dispute_to_json
 from receivables.ledger.model import (
     Allocation,
     AuditEvent,
@@ -1293,7 +1293,6 @@ def dispute_pk(dispute_id: str) -> str:
 
 
 def _dispute_record(dispute: Dispute) -> DisputeRecord:
-    from receivables.ledger.disputes import dispute_to_json
 
     waiting = not dispute.final
     return DisputeRecord(
@@ -1310,7 +1309,6 @@ def _dispute_record(dispute: Dispute) -> DisputeRecord:
 
 
 def _dispute(record: DisputeRecord) -> Dispute:
-    from receivables.ledger.disputes import dispute_from_json
 
     return dispute_from_json(json.loads(record.body))
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from receivables.collections.finance import ranked_worklist
 from receivables.customers.requirements import OpenRequest, open_requests
+from receivables.disputes.deductions import deductions
 from receivables.kernel.money import Money
 from receivables.reporting.aggregates import EMAIL_KINDS, Reads, activity
 from receivables.reporting.aging import BUCKET_NAMES
@@ -104,7 +105,6 @@ def dashboard_data(today: date) -> dict[str, Any]:
 
 def _deductions(today: date) -> dict[str, Any]:
     """Deductions waiting for their owner: how many, the amount open per currency, the oldest."""
-    from receivables.disputes.deductions import deductions
 
     waiting = sorted(deductions("open"), key=lambda d: d["opened_at"])
     amounts: dict[str, Money] = {}

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from receivables.adapters.attachments import MAX_ATTACHMENT_BYTES, SIGNATURES, Attachments
+from receivables.disputes.evidence import add_attachment
+from receivables.disputes.opening import open_dispute_on, parse_lines
+from receivables.disputes.service import DisputeError, open_dispute_of
 from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.ledger.disputes import Reason, Source
 from receivables.mail.emails import format_date, format_money
@@ -46,7 +49,6 @@ def dispute_form(
     token: str, link_key: bytes, clock: Clock, settings: PayLinkSettings, files: Attachments
 ) -> Page:
     """What ``GET /dispute/{token}`` answers: the form, or the open dispute with its documents."""
-    from receivables.disputes.service import open_dispute_of
 
     found = invoice_for_link(token, link_key, clock, settings, ACTION)
     if isinstance(found, Page):
@@ -61,8 +63,6 @@ def submit_dispute(
     token: str, body: bytes, link_key: bytes, clock: Clock, settings: PayLinkSettings, files: Attachments
 ) -> Page:
     """What ``POST /dispute/{token}`` answers: the dispute received (201), or the form again."""
-    from receivables.disputes.opening import open_dispute_on, parse_lines
-    from receivables.disputes.service import DisputeError
 
     found = invoice_for_link(token, link_key, clock, settings, ACTION)
     if isinstance(found, Page):
@@ -107,8 +107,6 @@ def attached(
     token: str, key: str, link_key: bytes, clock: Clock, settings: PayLinkSettings, files: Attachments
 ) -> Page:
     """Where S3 sends the customer after an upload: keep the document if it is one we take."""
-    from receivables.disputes.evidence import add_attachment
-    from receivables.disputes.service import open_dispute_of
 
     found = invoice_for_link(token, link_key, clock, settings, ACTION)
     if isinstance(found, Page):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from receivables.web.security_headers import security_headers
+
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;"
     "line-height:1.5;color:#111}h1{font-size:1.4rem}"
@@ -103,7 +105,6 @@ class Page:
 
     def security_headers(self) -> dict[str, str]:
         """The page's security headers: its stylesheet by hash, its forms' targets allowed."""
-        from receivables.web.security_headers import security_headers
 
         forms = ((self.form,) if self.form is not None else ()) + self.forms
         return security_headers((STYLE,), [f.action for f in forms])

@@ -13,6 +13,12 @@ from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
+from receivables.collections.dunning.service import (
+    MAX_PROMISE_DAYS,
+    DunningError,
+    parse_promise,
+    record_promise,
+)
 from receivables.kernel.errors import InvalidRequestError
 from receivables.mail.emails import format_date, format_money
 from receivables.web.checkout import PayLinkSettings, invoice_for_link, nothing_to_pay_page
@@ -37,7 +43,6 @@ def promise_form(token: str, link_key: bytes, clock: Clock, settings: PayLinkSet
 def submit_promise(token: str, body: bytes, link_key: bytes, clock: Clock, settings: PayLinkSettings) -> Page:
     """What ``POST /promise/{token}`` answers: the promise recorded (200), the form again with
     what is wrong (400), or the page of a link or invoice that takes no promise."""
-    from receivables.collections.dunning.service import DunningError, parse_promise, record_promise
 
     found = invoice_for_link(token, link_key, clock, settings, ACTION)
     if isinstance(found, Page):
@@ -82,7 +87,6 @@ def _form_page(
     given: dict[str, str],
     status: int = 200,
 ) -> Page:
-    from receivables.collections.dunning.service import MAX_PROMISE_DAYS
 
     today = clock.now().astimezone(UTC).date()
     balance = format_money(invoice.balance, "en")

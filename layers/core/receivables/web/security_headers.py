@@ -20,6 +20,8 @@ import hashlib
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from receivables.web.dashboard import STYLE
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -104,6 +106,5 @@ SECURITY_HEADERS = security_headers()
 def dashboard_headers() -> dict[str, str]:
     """The headers of the finance dashboard's HTML: its stylesheet by hash, its bars' inline
     widths allowed, no forms."""
-    from receivables.web.dashboard import STYLE
 
     return security_headers((STYLE,), style_attributes=True)

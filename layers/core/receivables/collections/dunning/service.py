@@ -23,6 +23,7 @@ from receivables.collections.dunning.policy import DEFAULT_POLICY, Policy, polic
 from receivables.collections.dunning.templates import render_reminder
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
+from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, DunningState, Promise
 from receivables.ledger.rules import COLLECTIBLE, LedgerError, charge_fee
 from receivables.mail.mailer import MailSettings, account_url, link_url, mime_message, pay_url
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
     from receivables.collections.dunning.policy import Step
     from receivables.kernel.clock import Clock
-    from receivables.kernel.money import Money
     from receivables.ledger.model import Customer, Invoice
 
 POLICY_PK = "POLICY#dunning"
@@ -351,7 +351,6 @@ def started(invoice: Invoice, run: int, execution_arn: str, clock: Clock) -> Non
 def parse_promise(invoice: Invoice, date_text: object, amount_text: object) -> tuple[date, Money]:
     """A promise as a form or JSON body gives it (``2026-12-01``, ``"500.00"``; no amount means
     the whole balance), or `InvalidRequestError` naming each bad field."""
-    from receivables.kernel.money import Money
 
     errors = []
     day: date | None = None

@@ -11,6 +11,7 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import Invoice, InvoiceStatus
 from receivables.ledger.rules import OPEN_RECEIVABLE
 from receivables.payments.methods import methods_for, stripe_methods
+from receivables.reporting.csv_export import to_csv
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -99,7 +100,6 @@ def _union(lists: Iterable[list[str]]) -> list[str]:
 
 def statement_csv(statements: list[Any]) -> str:
     """The statement as CSV: a row per line, with the opening and closing rows per currency."""
-    from receivables.reporting.csv_export import to_csv
 
     rows: list[dict[str, Any]] = []
     for s in statements:

@@ -14,6 +14,24 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from receivables.customers.enrolment import (
+    OPEN_STATES,
+    DetailsTakenError,
+    EnrolmentError,
+    details_of,
+    from_link,
+    opened,
+    save_draft,
+    submit,
+)
+from receivables.customers.enrolment_fields import (
+    COUNTRIES,
+    INVOICE_DELIVERIES,
+    PAYMENT_METHODS,
+    REQUIREMENTS,
+    ROLES,
+)
+from receivables.customers.links import LinkError
 from receivables.documents.words import LANGUAGES
 from receivables.web.portal.pages import render
 
@@ -269,8 +287,6 @@ def _zones() -> tuple[str, ...]:
 def _countries(language: str) -> tuple[tuple[str, str], ...]:
     from babel import Locale
 
-    from receivables.customers.enrolment_fields import COUNTRIES
-
     names = Locale.parse(language).territories
     return tuple(sorted(((code, names.get(code, code)) for code in COUNTRIES), key=lambda pair: pair[1]))
 
@@ -289,12 +305,6 @@ def _page(
     errors: list[FieldError],
     saved: bool = False,
 ) -> tuple[int, str]:
-    from receivables.customers.enrolment_fields import (
-        INVOICE_DELIVERIES,
-        PAYMENT_METHODS,
-        REQUIREMENTS,
-        ROLES,
-    )
 
     words = WORDS[language]
     chosen = given.get("requirements") or []
@@ -352,8 +362,6 @@ def _enrol_page(language: str, **values: Any) -> str:
 
 def show_form(token: str, query: dict[str, str], key: bytes, clock: Clock, base_url: str) -> tuple[int, str]:
     """``GET /enrol/{token}``: the form (the first open is recorded), or why it cannot be shown."""
-    from receivables.customers.enrolment import OPEN_STATES, details_of, from_link, opened
-    from receivables.customers.links import LinkError
 
     try:
         enrolment = from_link(token, key, clock)
@@ -376,16 +384,6 @@ def post_form(token: str, body: bytes, key: bytes, clock: Clock, base_url: str) 
     """``POST /enrol/{token}``: save the draft, or submit; the form again with its errors (400),
     or the page that says what happens next."""
     from dataclasses import replace
-
-    from receivables.customers.enrolment import (
-        OPEN_STATES,
-        DetailsTakenError,
-        EnrolmentError,
-        from_link,
-        save_draft,
-        submit,
-    )
-    from receivables.customers.links import LinkError
 
     try:
         enrolment = from_link(token, key, clock)

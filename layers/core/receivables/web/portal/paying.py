@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from receivables.collections.finance import change_customer
 from receivables.kernel.money import Money
 from receivables.ledger.model import Invoice
+from receivables.payments.allocation import apply_payment_to_invoice
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -52,7 +54,6 @@ def autopay_limit(text: str, currencies: list[str]) -> tuple[Money | None, str |
 def apply_credit(customer: Customer, invoices: list[Invoice], clock: Clock) -> list[Invoice]:
     """Apply the customer's credit (what their payments left unapplied, oldest first) to the
     selected invoices, oldest due first; the invoices that still owe something, read fresh."""
-    from receivables.payments.allocation import apply_payment_to_invoice
 
     ordered = sorted(invoices, key=lambda i: (i.due_date, i.number))
     credits = sorted(
@@ -74,7 +75,6 @@ def apply_credit(customer: Customer, invoices: list[Invoice], clock: Clock) -> l
 
 def remember_method(customer: Customer, method: str, clock: Clock) -> None:
     """The way the payer chose becomes the customer's preferred one (offered first next time)."""
-    from receivables.collections.finance import change_customer
 
     if customer.preferred_method == method:
         return

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from receivables.adapters.attachments import MAX_ATTACHMENT_BYTES, SIGNATURES
+from receivables.customers.requirements import DOCUMENTS, RequirementError, attach_document
 from receivables.kernel.clock import iso_timestamp
+from receivables.ledger.model import InvoiceDocument
 
 if TYPE_CHECKING:
     from receivables.adapters.attachments import Attachments
@@ -43,7 +45,6 @@ def sniffed_type(head: bytes) -> str | None:
 
 def upload_forms(invoice: Invoice, files: Attachments | None, base_url: str) -> list[UploadForm]:
     """A presigned upload for each document the held invoice lacks."""
-    from receivables.customers.requirements import DOCUMENTS
 
     if files is None:
         return []
@@ -70,7 +71,6 @@ def refusal(peeked: tuple[int, bytes] | None) -> str:
 
 def kind_of_key(invoice: Invoice, key: str) -> str | None:
     """The document kind an upload key of ``invoice`` names, if it is one of its keys."""
-    from receivables.customers.requirements import DOCUMENTS
 
     parts = key.split("/")
     if len(parts) != 4 or ".." in key or f"{parts[0]}/" != KEY_PREFIX or parts[1] != invoice.invoice_id:
@@ -86,8 +86,6 @@ def keep_upload(
 ) -> tuple[str, Invoice | None]:
     """Check the object S3 took at ``key`` and keep it with the invoice: ("", the invoice) or
     (the refusal's message key, None). A refused object is deleted."""
-    from receivables.customers.requirements import RequirementError, attach_document
-    from receivables.ledger.model import InvoiceDocument
 
     kind = kind_of_key(invoice, key)
     if kind is None:

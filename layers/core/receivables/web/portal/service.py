@@ -17,17 +17,32 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from receivables.adapters.stripe_api import StripeRefusedError
+from receivables.collections.finance import change_customer
 from receivables.customers.links import LinkError, LinkScope, sign_link, verify_link
+from receivables.customers.requirements import REFERENCES, RequirementError, provide_reference
+from receivables.documents.originals import (
+    SAFE_TYPES,
+    embedded,
+    invoice_image,
+    is_original,
+    original_location,
+)
+from receivables.documents.pdf import invoice_pdf, statement_pdf
 from receivables.documents.statement import build_statement
 from receivables.documents.words import LANGUAGES, WORDS, language_of
+from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
-from receivables.ledger.model import Invoice
-from receivables.ledger.rules import OPEN_RECEIVABLE
+from receivables.ledger.model import Invoice, PartyId
+from receivables.ledger.rules import COLLECTIBLE, OPEN_RECEIVABLE
+from receivables.payments.autopay import AutopayError, confirm_setup, start_setup, turn_off
 from receivables.payments.methods import methods_for, stripe_methods
 from receivables.storage import store
+from receivables.web.checkout import several_checkout_params, several_idempotency_key
 from receivables.web.portal.account import account, statement_csv
 from receivables.web.portal.pages import PORTAL_STYLE, render
 from receivables.web.portal.paying import apply_credit, autopay_limit, part_to_pay, remember_method
+from receivables.web.portal.requests import keep_upload, upload_forms
 from receivables.web.portal.session import (
     Session,
     SessionRefusedError,
@@ -156,7 +171,6 @@ class Portal:
         return session, customer
 
     def _at(self) -> str:
-        from receivables.kernel.clock import iso_timestamp
 
         return iso_timestamp(self._wall.now())
 
@@ -255,8 +269,6 @@ class Portal:
             last,
         )
         if query.get("format") == "pdf":
-            from receivables.documents.pdf import statement_pdf
-
             name = f"statement-{first.isoformat()}-{last.isoformat()}.pdf"
             document = statement_pdf(statements, customer, first, last, self.seller_name, language)
             return _pdf(document, name)
@@ -304,7 +316,6 @@ class Portal:
 
     def _original(self, invoice: Invoice) -> bytes | None:
         """The e-invoice file the invoice was made from, if it was one and is still that file."""
-        from receivables.documents.originals import is_original, original_location
 
         location = original_location(invoice)
         if location is None or self.read_object is None:
@@ -315,9 +326,6 @@ class Portal:
     def invoice_page(self, cookies: str | None, invoice_id: str, notice: str = "") -> Answer:
         """``GET /portal/invoices/<id>``: the invoice, its downloads (the PDF, the e-invoice as
         received and the files embedded in it), and the dispute and promise-to-pay forms."""
-        from receivables.documents.originals import embedded
-        from receivables.ledger.rules import COLLECTIBLE
-        from receivables.web.portal.requests import upload_forms
 
         own = self._own_invoice(cookies, invoice_id)
         if isinstance(own, Answer):
@@ -358,7 +366,6 @@ class Portal:
         """``POST /portal/invoices/<id>/po``: the PO number or contract reference the customer's
         AP needs on a held invoice (the form's ``po_number`` or ``contract_reference``); the
         invoice is released and mailed once it lacks nothing more."""
-        from receivables.customers.requirements import REFERENCES, RequirementError, provide_reference
 
         own = self._own_invoice(cookies, invoice_id)
         if isinstance(own, Answer):
@@ -389,7 +396,6 @@ class Portal:
         """``GET /portal/invoices/<id>/uploaded``: where S3 sends the browser after an
         upload. The object is checked (size, first bytes) and kept with the invoice, or deleted
         with the reason; either way the invoice page follows."""
-        from receivables.web.portal.requests import keep_upload
 
         own = self._own_invoice(cookies, invoice_id)
         if isinstance(own, Answer):
@@ -424,8 +430,6 @@ class Portal:
     def invoice_document(self, cookies: str | None, invoice_id: str) -> Answer:
         """``GET /portal/invoices/<id>/pdf``: one of the customer's invoices as a PDF: the PDF
         its e-invoice came with, else one rendered from the invoice's data."""
-        from receivables.documents.originals import embedded, invoice_image
-        from receivables.documents.pdf import invoice_pdf
 
         own = self._own_invoice(cookies, invoice_id)
         if isinstance(own, Answer):
@@ -451,7 +455,6 @@ class Portal:
 
     def invoice_attachment(self, cookies: str | None, invoice_id: str, index: str) -> Answer:
         """``GET /portal/invoices/<id>/attachments/<n>``: the n-th file embedded in the e-invoice."""
-        from receivables.documents.originals import SAFE_TYPES, embedded
 
         own = self._own_invoice(cookies, invoice_id)
         if isinstance(own, Answer):
@@ -476,8 +479,6 @@ class Portal:
             return self.denied(exc)
         chosen = fields.get("language", "")
         if chosen in LANGUAGES and chosen != language_of(customer.language):
-            from receivables.collections.finance import change_customer
-
             change_customer(
                 customer.customer_id,
                 lambda c: replace(c, language=chosen),
@@ -490,8 +491,6 @@ class Portal:
 
     def pay(self, cookies: str | None, form: bytes) -> Answer:
         """``POST /portal/pay``: one Checkout Session for the invoices the payer ticked."""
-        from receivables.ledger.rules import COLLECTIBLE
-        from receivables.web.checkout import several_checkout_params, several_idempotency_key
 
         try:
             session, customer = self.session(cookies)
@@ -565,7 +564,6 @@ class Portal:
     def autopay_start(self, cookies: str | None, form: bytes) -> Answer:
         """``POST /portal/autopay``: with the consent ticked, a setup-mode Checkout Session to
         save the chosen method (the consent is recorded when Stripe confirms it, `autopay_done`)."""
-        from receivables.payments.autopay import start_setup
 
         try:
             session, customer = self.session(cookies)
@@ -593,8 +591,6 @@ class Portal:
     def autopay_done(self, cookies: str | None, query: dict[str, str]) -> Answer:
         """``GET /portal/autopay/done?session_id=…``: Stripe's answer read from Stripe itself;
         the consent is recorded if it saved a method for this customer."""
-        from receivables.adapters.stripe_api import StripeRefusedError
-        from receivables.payments.autopay import AutopayError, confirm_setup
 
         try:
             session, customer = self.session(cookies)
@@ -615,7 +611,6 @@ class Portal:
 
     def autopay_off(self, cookies: str | None, form: bytes) -> Answer:
         """``POST /portal/autopay/off``: no more automatic charges, from now on."""
-        from receivables.payments.autopay import turn_off
 
         try:
             session, customer = self.session(cookies)
@@ -646,8 +641,6 @@ class Portal:
 def _record_use(customer: Customer, invoice_id: str | None, clock: Clock) -> None:
     """When a link last opened the portal, on the customer (finance sees it), with an audit
     event: who came in, and through which invoice's email."""
-    from receivables.collections.finance import change_customer
-    from receivables.kernel.clock import iso_timestamp
 
     at = iso_timestamp(clock.now())
     change_customer(
@@ -690,7 +683,6 @@ def _digest(text: str) -> str:
 def known_contact(address: str) -> Customer | None:
     """The customer whose contact ``address`` is (their email, or an email they were invoiced
     under), or None: a GetItem on the customer key, then the customer."""
-    from receivables.ledger.model import PartyId
 
     found = store.customers_by_identifier([PartyId("email", address)])
     customer = store.get_customer(next(iter(found.values()))) if found else None
