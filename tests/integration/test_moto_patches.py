@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -144,21 +145,25 @@ def test_transaction_cost_does_not_grow_with_the_table() -> None:
         client = create_table()
 
         def timed(batch: int) -> float:
-            start = time.perf_counter()
+            """The median time of one 50-item transaction among 20: a pause of the machine (the
+            other test worker, the collector) moves a sum, hardly a median."""
+            times = []
             for n in range(20):
+                start = time.perf_counter()
                 client.transact_write_items(
                     TransactItems=[
                         {"Put": {"TableName": TABLE, "Item": item(f"{batch}-{n}-{i}")}} for i in range(50)
                     ]
                 )
-            return time.perf_counter() - start
+                times.append(time.perf_counter() - start)
+            return statistics.median(times)
 
         small = timed(0)  # table: 0 → 1,000 items
         for b in range(1, 5):
             timed(b)  # table grows to 5,000 items
         large = timed(9)  # table: 5,000 → 6,000 items
         # moto's whole-table copy would make the last run several times slower than the first.
-        assert large < small * 4 + 0.5  # CI is noisy; moto's own gets tens of times slower
+        assert large < small * 4 + 0.025  # moto's own copy gets tens of times slower per transaction
 
 
 def test_the_table_listing_keeps_motos_order() -> None:

@@ -6,11 +6,10 @@ import csv
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from receivables.ingest import json_format, ubl
 from receivables.ingest.csv_format import parse_csv
 from receivables.ingest.documents import DocumentWriter
-from receivables.ingest.json_format import parse_json
 from receivables.ingest.model import FileRejectedError, ParsedDocument, Problem, ProblemLog
-from receivables.ingest.ubl import parse_ubl
 from receivables.kernel.clock import iso_timestamp
 
 if TYPE_CHECKING:
@@ -221,7 +220,7 @@ def _parse(obj: StoredObject, fmt: str, objects: ObjectStore, settings: Settings
     data = objects.read(obj)
     _sniff(data[:64], fmt)
     if fmt == "json":
-        return parse_json(
+        return json_format.parse_json(
             data,
             default_seller_id=settings.default_seller_id,
             max_lines=settings.max_lines_per_invoice,
@@ -229,7 +228,7 @@ def _parse(obj: StoredObject, fmt: str, objects: ObjectStore, settings: Settings
         )
 
     def one_document() -> Iterator[ParseResult]:  # parsed when read, so within `_guarded`
-        yield parse_ubl(data)
+        yield ubl.parse_ubl(data)
 
     return one_document()
 
