@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from receivables.storage.store import LedgerRecord
+from receivables.storage.records import LedgerRecord
 from receivables_local import moto_patches
 from tests.benchmarks.conftest import ingest_big_csv, report
 from tests.conftest import REPO_ROOT

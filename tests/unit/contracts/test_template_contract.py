@@ -11,7 +11,7 @@ import pytest
 
 from receivables.ingest.service import INBOX
 from receivables.kernel.settings import Settings
-from receivables.storage.store import LedgerRecord
+from receivables.storage.records import LedgerRecord
 from receivables_local.template import functions, load_template, translate
 from tests.conftest import REPO_ROOT
 

@@ -178,17 +178,16 @@ def _change(
     data: dict[str, Any],
     actor: str,
     clock: Clock,
-    extra: Sequence[store.LedgerRecord] = (),
-    removals: Sequence[tuple[store.LedgerRecord, Any]] = (),
+    writes: Sequence[store.Write] = (),
 ) -> Head:
-    """Apply ``how`` to the fresh state ``load`` reads, with a ``kind`` audit event (and
-    ``extra`` new items, ``removals`` deleted); read again and retried on a concurrent change."""
+    """Apply ``how`` to the fresh state ``load`` reads, with a ``kind`` audit event (and the
+    items ``writes`` creates or deletes); read again and retried on a concurrent change."""
     for _ in range(5):
         head = load(aggregate_id)
         changed = replace(how(head), version=head.version + 1)
         event = AuditEvent(aggregate_id, changed.version, kind, iso_timestamp(clock.now()), actor, data)
         try:
-            store.apply_changes([(changed, event)], extra=extra, removals=removals)
+            store.UnitOfWork().save(changed, event).add(*writes).commit()
             return changed
         except store.ConcurrentChangeError:
             continue
@@ -244,13 +243,11 @@ def change_customer(
     data: dict[str, Any],
     actor: str,
     clock: Clock,
-    extra: Sequence[store.LedgerRecord] = (),
-    removals: Sequence[tuple[store.LedgerRecord, Any]] = (),
+    writes: Sequence[store.Write] = (),
 ) -> Customer:
-    """Apply ``how`` to the customer's fresh state, with its audit event (and ``extra`` new
-    items, such as a key that finds the customer by a new contact address, and ``removals``);
-    retried on a concurrent change."""
-    return _change(customer_id, customer_or_404, how, kind, data, actor, clock, extra, removals)
+    """Apply ``how`` to the customer's fresh state, with its audit event (and ``writes``, such
+    as a key that finds the customer by a new contact address); retried on a concurrent change."""
+    return _change(customer_id, customer_or_404, how, kind, data, actor, clock, writes)
 
 
 def remove_contact(customer_id: str, address: str, actor: str, clock: Clock) -> Customer:
@@ -271,7 +268,7 @@ def remove_contact(customer_id: str, address: str, actor: str, clock: Clock) -> 
         {"email": contact.value},
         actor,
         clock,
-        removals=[store.customer_key_removal(customer_id, contact)],
+        writes=[store.customer_key_removal(customer_id, contact)],
     )
 
 

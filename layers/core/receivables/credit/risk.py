@@ -330,8 +330,8 @@ def rescore(customer_id: str, clock: Clock) -> Score | None:
     scored = current(customer, today)
     now = iso_timestamp(clock.now())
     point = {"date": today.isoformat(), "score": scored.score, "class": scored.risk_class, "at": now}
-    record = store.document_record(risk_pk(customer_id), f"H#{today.isoformat()}", point, 1, now)
-    record.save()
+    history = store.document_replacement(risk_pk(customer_id), f"H#{today.isoformat()}", point, now)
+    store.UnitOfWork().add(history).commit()
     if customer.risk != scored.variant:
         data = {
             "customer_id": customer_id,

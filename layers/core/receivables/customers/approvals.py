@@ -217,7 +217,7 @@ def _write(proposal: Proposal, kind: str, data: dict[str, Any], actor: str, at: 
     saved = Proposal(**proposal.to_json(), version=proposal.version + 1)
     sort_key = f"{saved.proposed_at}#{saved.approval_id}"
     event = AuditEvent(_pk(saved.approval_id), saved.version, kind, at, actor, data)
-    record, condition = store.document_update(
+    update = store.document_update(
         _pk(saved.approval_id),
         saved.to_json(),
         saved.version,
@@ -225,9 +225,7 @@ def _write(proposal: Proposal, kind: str, data: dict[str, Any], actor: str, at: 
         listing=(LISTING, sort_key),
         waiting=(PENDING, sort_key) if saved.status == "pending" else None,
     )
-    store.apply_changes(
-        [], extra=[store.event_record(_pk(saved.approval_id), event)], updates=[(record, condition)]
-    )
+    store.UnitOfWork().add(store.audit_event(_pk(saved.approval_id), event), update).commit()
     return saved
 
 

@@ -124,7 +124,7 @@ def _add_vat_id(body: dict[str, Any], customer: Customer, changes: dict[str, Any
     if owner not in (None, customer.customer_id):
         raise LedgerError("this VAT id is another customer's")
     if owner is None:
-        extra.append(store.customer_key_record(customer.customer_id, vat))
+        extra.append(store.customer_key(customer.customer_id, vat))
     known_ids = changes.get("identifiers", customer.identifiers)
     if vat not in known_ids:
         changes["identifiers"] = (*known_ids, vat)
@@ -151,7 +151,7 @@ def prepare_contact_change(customer: Customer, body: dict[str, Any]) -> tuple[di
         if owner not in (None, customer.customer_id):
             raise LedgerError("this address is already a contact of another customer")
         if owner is None:
-            extra.append(store.customer_key_record(customer.customer_id, contact))
+            extra.append(store.customer_key(customer.customer_id, contact))
         if contact not in customer.identifiers:
             changes["identifiers"] = (*customer.identifiers, contact)
     if isinstance(body.get("vat_id"), str):

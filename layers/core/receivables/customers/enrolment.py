@@ -415,7 +415,7 @@ def _write_customer(enrolment: Enrolment, details: EnrolmentDetails, clock: Cloc
         {"enrolment_id": enrolment.enrolment_id, "held_for_approval": sorted(pending)},
         ACTOR_CUSTOMER,
         clock,
-        [store.customer_key_record(customer_id, i) for i in new_ids],
+        [store.customer_key(customer_id, i) for i in new_ids],
     )
 
 
@@ -514,12 +514,12 @@ def _apply_pending(enrolment: Enrolment, actor: str, clock: Clock, change_custom
         if owner not in (None, enrolment.customer_id):
             raise EnrolmentError("this AP address is another customer's contact")
         if owner is None:
-            extra.append(store.customer_key_record(enrolment.customer_id, contact))
+            extra.append(store.customer_key(enrolment.customer_id, contact))
     for identifier in claimed:
         if owners.get(identifier) not in (None, enrolment.customer_id):
             raise EnrolmentError(f"{identifier.key()} is another customer's")
         if owners.get(identifier) is None:
-            extra.append(store.customer_key_record(enrolment.customer_id, identifier))
+            extra.append(store.customer_key(enrolment.customer_id, identifier))
 
     def apply(c: Customer) -> Customer:
         profile = dict(c.profile or {})

@@ -97,14 +97,14 @@ def standing_po_for(invoice: Invoice, customer: Customer) -> str | None:
     return po.number if used + invoice.payable.minor <= po.amount.minor else None
 
 
-def _request_item(invoice: Invoice, lacking: tuple[str, ...], at: str) -> store.LedgerRecord:
+def _request_item(invoice: Invoice, lacking: tuple[str, ...], at: str) -> store.Write:
     body = {
         "number": invoice.number,
         "customer_id": invoice.customer_id,
         "missing": list(lacking),
         "since": at,
     }
-    return store.document_record(REQUESTS_PK, invoice.invoice_id, body, 1, at)
+    return store.new_document(REQUESTS_PK, invoice.invoice_id, body, 1, at)
 
 
 def hold_if_incomplete(invoice_id: str, clock: Clock) -> tuple[str, ...]:
@@ -136,7 +136,7 @@ def hold_if_incomplete(invoice_id: str, clock: Clock) -> tuple[str, ...]:
             replace(invoice, dunning=dunning),
             "InvoiceHeld",
             data,
-            extra=(_request_item(invoice, lacking[0], at),),
+            writes=(_request_item(invoice, lacking[0], at),),
         )
 
     change_invoice(invoice_id, hold, ACTOR, clock)
@@ -175,7 +175,7 @@ def _release(held: Invoice, given: Invoice, data: dict[str, Any], clock: Clock) 
     )
     waited = _waited(held.dunning.awaiting_since, clock)
     removal = store.document_removal(REQUESTS_PK, held.invoice_id)
-    return Change(released, "InvoiceReleased", {**data, "waited_hours": waited}, removals=(removal,))
+    return Change(released, "InvoiceReleased", {**data, "waited_hours": waited}, writes=(removal,))
 
 
 def _event_kind(what: str) -> str:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def credit_note_for(
     invoice: Invoice, amount: Money, suffix: str, cause: str, now: str
-) -> tuple[CreditNote, Invoice, store.LedgerRecord]:
+) -> tuple[CreditNote, Invoice, store.Write]:
     """The credit note ``CN-<invoice>-<suffix>`` of ``amount`` on ``invoice`` for ``cause`` (a
     dispute, a deduction), the invoice it reduces, and its allocation record."""
     number = f"CN-{invoice.number}-{suffix}"
@@ -39,7 +39,7 @@ def credit_note_for(
         version=1,
         created_at=now,
     )
-    allocation = store.allocation_record(
+    allocation = store.allocation(
         Allocation(f"alloc_{note_id}", "credit_note", note_id, invoice.invoice_id, applied, now)
     )
     return note, changed, allocation

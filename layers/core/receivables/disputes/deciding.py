@@ -131,7 +131,7 @@ def resolve(
     the dispute ended; each with its audit event."""
     changes: list[tuple[Any, AuditEvent]] = []
     creations: list[store.Creation] = []
-    extra: list[store.LedgerRecord] = []
+    extra: list[store.Write] = []
     data = {"dispute_id": dispute.dispute_id, "resolution": resolution.action}
     changed = invoice
     if resolution.action == "void_duplicate" and resolution.facts.get("duplicate_id") != invoice.invoice_id:
@@ -172,7 +172,7 @@ def resolve(
                 "number": note.number,
             },
         )
-        creations.append(store.credit_note_creation(note, note_event))
+        creations.append(store.Creation.credit_note(note, note_event))
         extra.append(allocation)
     if changed.status is InvoiceStatus.DISPUTED:
         changed = end_dispute(changed)
@@ -192,10 +192,8 @@ def resolve(
                 ),
             )
         )
-    updates: list[tuple[store.LedgerRecord, Any]] = []
     if dispute.source is Source.DEDUCTION:
-        updates, records = resolution_update(dispute, resolution, now)
-        extra.extend(records)
+        extra.extend(resolution_update(dispute, resolution, now))
     ended = next_version(dispute, now, status=status, resolution=resolution, task_token=None)
     changes.append(
         (
@@ -211,7 +209,7 @@ def resolve(
             ),
         )
     )
-    store.apply_changes(changes, creations=creations, extra=extra, updates=updates)
+    store.apply_changes(changes, creations=creations, writes=extra)
     if resolution.action == "reissue":
         _reissue(invoice, resolution, now, actor)
 

@@ -241,8 +241,7 @@ def _write_off(
                 AuditEvent(invoice.invoice_id, changed.version, "SmallBalanceWrittenOff", now, ACTOR, data),
             )
         ],
-        extra=[_event(deduction_id, 1, "SmallBalanceWrittenOff", now, body)],
-        updates=[_record(body, 1, now)],
+        writes=[_event(deduction_id, 1, "SmallBalanceWrittenOff", now, body), _record(body, 1, now)],
     )
     return body
 
@@ -307,9 +306,9 @@ def _take(
             ACTOR,
             note_data | {"amount": valid.to_decimal_string(), "currency": valid.currency},
         )
-        creations.append(store.credit_note_creation(note, note_event))
+        creations.append(store.Creation.credit_note(note, note_event))
         extra.append(allocation)
-    store.apply_changes(changes, creations=creations, extra=extra, updates=[_record(body, 1, now)])
+    store.apply_changes(changes, creations=creations, writes=[*extra, _record(body, 1, now)])
     return body
 
 
@@ -390,7 +389,7 @@ def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[st
     try:
         store.apply_changes(
             [],
-            extra=[
+            writes=[
                 _event(
                     body["deduction_id"],
                     version + 1,
@@ -408,15 +407,15 @@ def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[st
                         "evidence_needed": sorted({e for p in body["parts"] for e in p["evidence_needed"]}),
                     },
                 ),
-                store.document_record(
+                store.new_document(
                     _dispute_link(dispute.dispute_id),
                     store.HEAD,
                     {"deduction_id": body["deduction_id"]},
                     1,
                     now,
                 ),
+                _record(changed, version + 1, now),
             ],
-            updates=[_record(changed, version + 1, now)],
         )
     except store.ConcurrentChangeError:
         found = get_deduction(body["deduction_id"])
@@ -425,14 +424,13 @@ def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[st
 
 
 # --- the owner's decision, through the dispute ----------------------------------------------------
-def resolution_update(
-    dispute: Dispute, resolution: Resolution, now: str
-) -> tuple[list[tuple[store.LedgerRecord, Any]], list[store.LedgerRecord]]:
+def resolution_update(dispute: Dispute, resolution: Resolution, now: str) -> list[store.Write]:
     """The deduction a dispute's resolution closes, to write in the resolution's transaction
-    (updates, new records): the credit given is valid, the rest of the open parts invalid."""
+    (the deduction and its audit event): the credit given is valid, the rest of the open parts
+    invalid."""
     found = _deduction_of(dispute.dispute_id)
     if found is None:
-        return [], []
+        return []
     body, version = found
     currency = body["currency"]
     credit = resolution.credit if resolution.action in ("accept", "credit") else None
@@ -462,7 +460,7 @@ def resolution_update(
             "by": resolution.by,
         },
     )
-    return [_record(changed, version + 1, now)], [event]
+    return [_record(changed, version + 1, now), event]
 
 
 def _dispute_link(dispute_id: str) -> str:
@@ -488,7 +486,7 @@ def _part(raw: dict[str, Any], currency: str) -> Part:
 
 
 # --- records --------------------------------------------------------------------------------------
-def _record(body: dict[str, Any], version: int, now: str) -> tuple[store.LedgerRecord, Any]:
+def _record(body: dict[str, Any], version: int, now: str) -> store.Write:
     """The deduction's item: listed by the day it was taken (gsi3), and on the sparse index of
     open ones (gsi2) while it waits for its owner."""
     key = f"{body['opened_at']}#{body['deduction_id']}"
@@ -498,9 +496,9 @@ def _record(body: dict[str, Any], version: int, now: str) -> tuple[store.LedgerR
     )
 
 
-def _event(deduction_id: str, seq: int, kind: str, now: str, data: dict[str, Any]) -> store.LedgerRecord:
+def _event(deduction_id: str, seq: int, kind: str, now: str, data: dict[str, Any]) -> store.Write:
     payload = {k: v for k, v in data.items() if k != "status"} | {"deduction_id": deduction_id}
-    return store.event_record(
+    return store.audit_event(
         deduction_pk(deduction_id), AuditEvent(deduction_id, seq, kind, now, ACTOR, payload)
     )
 

@@ -197,7 +197,7 @@ def notify_customer(
         )
         try:
             store.apply_changes(
-                [(next_version(fresh, now), event)], extra=[store.marker(pk, "customer-told", now)]
+                [(next_version(fresh, now), event)], writes=[store.marker(pk, "customer-told", now)]
             )
         except store.ConcurrentChangeError:
             if store.marker_exists(pk, "customer-told"):

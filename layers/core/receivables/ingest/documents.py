@@ -290,12 +290,9 @@ class DocumentWriter:
                 "source": f"s3://{self.bucket}/{self.key}",
             },
         )
-        keys = [
-            store.CustomerKeyRecord(pk=store.customer_key_pk(i), sk="KEY", customer_id=customer.customer_id)
-            for i in added
-        ]
+        keys = [store.customer_key(customer.customer_id, i) for i in added]
         try:
-            store.apply_changes([(customer, event)], extra=keys)
+            store.apply_changes([(customer, event)], writes=keys)
         except store.ConcurrentChangeError:
             return  # someone else changed this customer: learning can wait for the next file
         customer.version = event.seq
@@ -567,7 +564,7 @@ class DocumentWriter:
                     )
                 )
                 extra.append(
-                    store.allocation_record(
+                    store.allocation(
                         Allocation(
                             f"alloc_{pending.doc_id}",
                             "credit_note",
@@ -612,7 +609,7 @@ class DocumentWriter:
                 "note": note or None,
             },
         )
-        store.apply_changes(changes, creations=[store.credit_note_creation(credit_note, event)], extra=extra)
+        store.apply_changes(changes, creations=[store.Creation.credit_note(credit_note, event)], writes=extra)
         if applied.minor:
             self.outcome.credit_notes_applied += 1
         self.outcome.created.append(

@@ -376,7 +376,7 @@ def _record_sent(
         changed = replace(invoice, version=invoice.version + 1, updated_at=now)
         try:
             store.apply_changes(
-                [(changed, event)], extra=[store.marker(store.invoice_pk(invoice.invoice_id), MARKER, now)]
+                [(changed, event)], writes=[store.marker(store.invoice_pk(invoice.invoice_id), MARKER, now)]
             )
             return
         except store.ConcurrentChangeError:
@@ -429,7 +429,7 @@ def _mark_sent(pk: str, name: str, clock: Clock) -> bool:
     """Record that mail ``name`` about aggregate ``pk`` went out (a once-only marker beside it);
     False if a concurrent delivery of the same event recorded it first."""
     try:
-        store.apply_changes([], extra=[store.marker(pk, name, iso_timestamp(clock.now()))])
+        store.apply_changes([], writes=[store.marker(pk, name, iso_timestamp(clock.now()))])
     except store.ConcurrentChangeError:
         return False
     return True
@@ -639,7 +639,7 @@ def send_credit_note(
         try:
             store.apply_changes(
                 [(replace(note, version=note.version + 1), event)],
-                extra=[store.marker(pk, CREDIT_NOTE_MARKER, now)],
+                writes=[store.marker(pk, CREDIT_NOTE_MARKER, now)],
             )
             return MailOutcome(credit_note_id, "sent", customer.email, message_id)
         except store.ConcurrentChangeError:

@@ -243,7 +243,7 @@ def _apply_new_receipt(
     now = iso_timestamp(clock.now())
     by_id = {i.invoice_id: i for i in (*targets, *open_invoices)}
     changes: list[tuple[Invoice | Payment, AuditEvent]] = []
-    extra: list[store.LedgerRecord] = []
+    extra: list[store.Write] = []
     settled: list[str] = []
     for invoice_id, part in plan.allocations:
         invoice = by_id[invoice_id]
@@ -258,7 +258,7 @@ def _apply_new_receipt(
             settled.append(invoice_id)
         changes.append((changed, _invoice_event(changed, invoice, "PaymentApplied", payment_id, part, now)))
         extra.append(
-            store.allocation_record(
+            store.allocation(
                 Allocation(f"alloc_{payment_id}_{invoice_id}", "payment", payment_id, invoice_id, part, now)
             )
         )
@@ -295,7 +295,7 @@ def _apply_new_receipt(
             **({"refused_targets": [{"invoice_id": i, "reason": r} for i, r in refused]} if refused else {}),
         },
     )
-    store.apply_changes(changes, creations=[store.Creation.payment(payment, received)], extra=extra)
+    store.apply_changes(changes, creations=[store.Creation.payment(payment, received)], writes=extra)
     return ReceiptOutcome(payment, duplicate=False, settled=tuple(settled), candidates=candidates)
 
 
@@ -400,7 +400,7 @@ def _apply_refund(
     plan = plan_refund(amount, payment.unapplied, payment.allocations)
     remaining = dict(payment.allocations)
     changes: list[tuple[Invoice | Payment, AuditEvent]] = []
-    extra: list[store.LedgerRecord] = []
+    extra: list[store.Write] = []
     for invoice_id, part in plan.reversals:
         invoice = store.get_invoice(invoice_id)
         if invoice is None:
@@ -414,9 +414,7 @@ def _apply_refund(
         # The lettering history keeps the reversal as a negative allocation of this refund.
         reversal_id = f"{payment.payment_id}#{payment.version}"
         extra.append(
-            store.allocation_record(
-                Allocation(f"rev_{reversal_id}", "refund", reversal_id, invoice_id, -part, now)
-            )
+            store.allocation(Allocation(f"rev_{reversal_id}", "refund", reversal_id, invoice_id, -part, now))
         )
     refunded = replace(
         payment,
@@ -441,7 +439,7 @@ def _apply_refund(
     )
     if once is not None:
         extra.append(store.marker(store.payment_pk(payment.payment_id), once, now))
-    store.apply_changes([*changes, (refunded, event)], extra=extra)
+    store.apply_changes([*changes, (refunded, event)], writes=extra)
     return refunded
 
 
@@ -531,7 +529,7 @@ def _open_chargeback(payment: Payment, chargeback: Chargeback, clock: Clock) -> 
         changed.version, changed.updated_at = invoice.version + 1, now
         changes.append((changed, _dispute_event(changed, invoice, "ChargebackOpened", chargeback, now)))
     pk = store.payment_pk(payment.payment_id)
-    store.apply_changes(changes, extra=[store.marker(pk, f"dispute-opened#{chargeback.dispute_id}", now)])
+    store.apply_changes(changes, writes=[store.marker(pk, f"dispute-opened#{chargeback.dispute_id}", now)])
 
 
 def _close_chargeback(payment: Payment, chargeback: Chargeback, clock: Clock) -> None:
@@ -552,7 +550,7 @@ def _close_chargeback(payment: Payment, chargeback: Chargeback, clock: Clock) ->
         changed = end_dispute(invoice)
         changed.version, changed.updated_at = invoice.version + 1, now
         changes.append((changed, _dispute_event(changed, invoice, "ChargebackClosed", chargeback, now)))
-    store.apply_changes(changes, extra=[store.marker(pk, f"dispute-closed#{chargeback.dispute_id}", now)])
+    store.apply_changes(changes, writes=[store.marker(pk, f"dispute-closed#{chargeback.dispute_id}", now)])
 
 
 def invoices_paid_by(payment_id: str) -> list[str]:
@@ -626,7 +624,7 @@ def _apply_credit_plan(
     now = iso_timestamp(clock.now())
     by_id = {i.invoice_id: i for i in invoices}
     changes: list[tuple[Invoice | Payment, AuditEvent]] = []
-    extra: list[store.LedgerRecord] = []
+    extra: list[store.Write] = []
     allocations = dict(payment.allocations)
     done: list[CreditApplied] = []
     for invoice_id, part in plan.allocations[:MAX_INVOICES_PER_RECEIPT]:
@@ -639,7 +637,7 @@ def _apply_credit_plan(
             (changed, _invoice_event(changed, invoice, "PaymentApplied", payment.payment_id, part, now))
         )
         extra.append(
-            store.allocation_record(
+            store.allocation(
                 Allocation(
                     f"alloc_{payment.payment_id}_{invoice_id}_{payment.version}",
                     "payment",
@@ -675,7 +673,7 @@ def _apply_credit_plan(
             "unapplied": changed_payment.unapplied.to_decimal_string(),
         },
     )
-    store.apply_changes([*changes, (changed_payment, event)], extra=extra)
+    store.apply_changes([*changes, (changed_payment, event)], writes=extra)
     return done
 
 
@@ -745,7 +743,7 @@ def _reallocate(
     now = iso_timestamp(clock.now())
     version = payment.version + 1
     changes: list[tuple[Invoice | Payment, AuditEvent]] = []
-    extra: list[store.LedgerRecord] = []
+    extra: list[store.Write] = []
     for invoice_id, delta in sorted(deltas.items()):
         invoice = invoices[invoice_id]
         assert isinstance(invoice, Invoice)
@@ -767,9 +765,7 @@ def _reallocate(
         )
         source = f"{payment.payment_id}#{version}"
         extra.append(
-            store.allocation_record(
-                Allocation(f"realloc_{source}", "reallocation", source, invoice_id, delta, now)
-            )
+            store.allocation(Allocation(f"realloc_{source}", "reallocation", source, invoice_id, delta, now))
         )
     order = [i for i, _ in payment.allocations if i in wanted] + [i for i in wanted if i not in current]
     moved = replace(
@@ -795,5 +791,5 @@ def _reallocate(
             "unapplied": moved.unapplied.to_decimal_string(),
         },
     )
-    store.apply_changes([*changes, (moved, event)], extra=extra)
+    store.apply_changes([*changes, (moved, event)], writes=extra)
     return moved, True

@@ -163,7 +163,7 @@ def record_failure(
             changed_ids.append(invoice_id)
     marker = store.marker(_failure_pk(payment_intent), FAILED, iso_timestamp(clock.now()))
     with suppress(store.ConcurrentChangeError):  # another delivery of the same failure wrote it
-        store.apply_changes([], extra=[marker])
+        store.apply_changes([], writes=[marker])
     return changed_ids
 
 

@@ -26,15 +26,13 @@ MAX_ATTEMPTS = 5
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A changed invoice with its audit event's ``kind`` and ``data``, and the items created
-    (``extra``, each on condition that it does not exist) and deleted (``removals``, each on its
-    own condition) with it."""
+    """A changed invoice with its audit event's ``kind`` and ``data``, and the items written
+    with it (``writes``, each on its own condition: created, updated or deleted)."""
 
     invoice: Invoice
     kind: str
     data: dict[str, Any]
-    extra: tuple[store.LedgerRecord, ...] = ()
-    removals: tuple[tuple[store.LedgerRecord, Any], ...] = ()
+    writes: tuple[store.Write, ...] = ()
 
 
 def change_invoice(
@@ -66,7 +64,7 @@ def change_invoice(
             {"invoice_id": invoice_id, "number": invoice.number, "customer_id": invoice.customer_id, **data},
         )
         try:
-            store.apply_changes([(changed, event)], extra=outcome.extra, removals=outcome.removals)
+            store.UnitOfWork().save(changed, event).add(*outcome.writes).commit()
         except store.ConcurrentChangeError:
             continue
         return True
