@@ -184,7 +184,7 @@ def test_a_split_short_payment_goes_to_its_owner_and_their_decision_closes_it(le
     assert disputed.status is S.DISPUTED and disputed.balance == eur("120.00")
     dispute = store.get_dispute(taken["dispute_id"])
     assert dispute is not None and dispute.source.value == "deduction" and dispute.amount == eur("120.00")
-    routed = store.audit_events(deductions.deduction_pk(taken["deduction_id"]))
+    routed = store.audit_events(store.deduction_pk(taken["deduction_id"]))
     assert [e.type for e in routed] == ["DeductionTaken", "DeductionRouted"]
     assert routed[-1].data["evidence_needed"] == ["freight_terms", "proof_of_delivery"]
 
@@ -357,7 +357,7 @@ def test_the_excess_of_an_overpayment_is_a_part_payment_of_another_invoice_not_a
     assert invoice("D-4").status is S.PAID
     spilled = [invoice(n) for n in ("D-2", "D-3") if invoice(n).paid.minor]
     assert [(i.paid, i.status) for i in spilled] == [(eur("50.00"), S.PARTIALLY_PAID)]
-    assert store.listed_documents(deductions.LISTING) == []
+    assert store.listed_documents(store.DEDUCTIONS_LISTING) == []
 
 
 def test_a_pricing_claim_is_credited_once_however_many_short_payments_repeat_it(ledger: Aws) -> None:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from receivables.disputes import deciding, opening, service, workflow
-from receivables.disputes.evidence import po_pk
 from receivables.kernel.errors import InvalidRequestError
 from receivables.kernel.money import Money
 from receivables.ledger.disputes import Reason, Source, Status
@@ -206,7 +205,9 @@ def test_a_small_overbilling_against_the_po_on_file_is_credited(ledger: Aws) -> 
         "currency": "EUR",
         "lines": [{"description": "pallet wrap", "quantity": "10", "unit_price": "12.00"}],
     }
-    store.put_document(po_pk(original.customer_id, "PO-77"), po, 1, "2026-10-01T00:00:00Z", None)
+    store.put_document(
+        store.purchase_order_pk(original.customer_id, "PO-77"), po, 1, "2026-10-01T00:00:00Z", None
+    )
     store.put_document(
         f"TERMS#{original.customer_id}", {"requires_po": True}, 1, "2026-10-01T00:00:00Z", None
     )

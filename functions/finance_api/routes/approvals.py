@@ -81,7 +81,7 @@ def get_approval(who: str, approval_id: str) -> Response:
     from receivables.collections.finance import event_json
 
     proposal = _proposal_or_404(approval_id)
-    history = [event_json(e) for e in store.audit_events(f"APPROVAL#{approval_id}")]
+    history = [event_json(e) for e in store.audit_events(store.approval_pk(approval_id))]
     return reply({"approval": proposal.to_json(), "history": history})
 
 

@@ -83,13 +83,13 @@ def put_deduction_policy(who: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def get_one_deduction(who: str, deduction_id: str) -> Response:
     """One deduction and its history (taken, routed, resolved)."""
-    from receivables.disputes.deductions import deduction_pk, get_deduction
+    from receivables.disputes.deductions import get_deduction
 
     found = get_deduction(deduction_id)
     if found is None:
         raise NotFoundError(f"no deduction {deduction_id}")
     history = [
         {"type": e.type, "at": e.at, "actor": e.actor, "data": e.data}
-        for e in store.audit_events(deduction_pk(deduction_id))
+        for e in store.audit_events(store.deduction_pk(deduction_id))
     ]
     return reply({**found[0], "version": found[1], "history": history})

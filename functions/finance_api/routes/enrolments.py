@@ -87,7 +87,7 @@ def get_enrolment(who: str, enrolment_id: str) -> Response:
     from receivables.collections.finance import event_json
 
     enrolment = _enrolment_or_404(enrolment_id)
-    history = [event_json(e) for e in store.audit_events(f"ENROL#{enrolment_id}")]
+    history = [event_json(e) for e in store.audit_events(store.enrolment_pk(enrolment_id))]
     return reply({"enrolment": enrolment.to_json(), "history": history})
 
 

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from receivables.ledger.model import Customer
 
 DECISIONS = ("approve", "refer", "decline")
-POLICY_PK = "CREDIT#policy"
 ACTOR = "credit"
 
 
@@ -70,7 +69,7 @@ def load_policy() -> CreditPolicy:
 
 def policy_and_version() -> tuple[CreditPolicy, int]:
     """Finance's credit policy and its version (0: the default, never saved)."""
-    found = store.get_document(POLICY_PK)
+    found = store.get_document(store.CREDIT_POLICY_PK)
     if found is None:
         return CreditPolicy(), 0
     return policy_from_json(found[0]), found[1]
@@ -128,7 +127,7 @@ def save_policy(policy: CreditPolicy, version: int, actor: str, clock: Clock) ->
 
     at = iso_timestamp(clock.now())
     event = AuditEvent("credit-policy", version + 1, "CreditPolicyChanged", at, actor, policy.to_json())
-    store.put_document(POLICY_PK, policy.to_json(), version + 1, at, event)
+    store.put_document(store.CREDIT_POLICY_PK, policy.to_json(), version + 1, at, event)
     return version + 1
 
 

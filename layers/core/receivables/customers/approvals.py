@@ -50,9 +50,6 @@ if TYPE_CHECKING:
     from receivables.kernel.clock import Clock
     from receivables.ledger.model import Customer
 
-POLICY_PK = "APPROVAL#policy"
-LISTING = "APPROVALS"
-PENDING = "APPROVALS#pending"
 STATUSES = ("pending", "approved", "rejected", "failed")
 MODES = ("controller", "four_eyes")
 
@@ -135,7 +132,7 @@ def policy_from_json(raw: Any) -> ApprovalPolicy:
 
 def load_policy() -> ApprovalPolicy:
     """The policy in force: the default (every action controller-only) until one is saved."""
-    found = store.get_document(POLICY_PK)
+    found = store.get_document(store.APPROVAL_POLICY_PK)
     if found is None:
         return ApprovalPolicy()
     body, version = found
@@ -147,9 +144,14 @@ def save_policy(policy: ApprovalPolicy, version: int, actor: str, clock: Clock) 
     """Replace the policy read at ``version`` (`store.ConcurrentChangeError` if it moved)."""
     at = iso_timestamp(clock.now())
     event = AuditEvent(
-        POLICY_PK, version + 1, "ApprovalPolicyChanged", at, f"finance:{actor}", policy.to_json()
+        store.APPROVAL_POLICY_PK,
+        version + 1,
+        "ApprovalPolicyChanged",
+        at,
+        f"finance:{actor}",
+        policy.to_json(),
     )
-    store.put_document(POLICY_PK, policy.to_json(), version + 1, at, event)
+    store.put_document(store.APPROVAL_POLICY_PK, policy.to_json(), version + 1, at, event)
     return version + 1
 
 
@@ -188,10 +190,6 @@ class Proposal:
         }
 
 
-def _pk(approval_id: str) -> str:
-    return f"APPROVAL#{approval_id}"
-
-
 def _proposal(body: dict[str, Any], version: int) -> Proposal:
     return Proposal(**body, version=version)
 
@@ -200,7 +198,7 @@ def get_proposal(approval_id: str) -> Proposal | None:
     """The proposal, or None."""
     if not approval_id.startswith("apr_") or len(approval_id) > 40:
         return None
-    found = store.get_document(_pk(approval_id))
+    found = store.get_document(store.approval_pk(approval_id))
     return _proposal(*found) if found else None
 
 
@@ -208,24 +206,24 @@ def list_proposals(status: str | None = "pending", limit: int = 200) -> list[Pro
     """Proposals, oldest first: the pending ones from their sparse index (one Query), or every
     one listed, filtered by ``status``."""
     if status == "pending":
-        return [_proposal(b, v) for b, v in store.waiting_documents(PENDING, limit)]
-    found = [_proposal(b, v) for b, v in store.listed_documents(LISTING, limit)]
+        return [_proposal(b, v) for b, v in store.waiting_documents(store.PENDING_APPROVALS, limit)]
+    found = [_proposal(b, v) for b, v in store.listed_documents(store.APPROVALS_LISTING, limit)]
     return [p for p in found if status is None or p.status == status]
 
 
 def _write(proposal: Proposal, kind: str, data: dict[str, Any], actor: str, at: str) -> Proposal:
     saved = Proposal(**proposal.to_json(), version=proposal.version + 1)
     sort_key = f"{saved.proposed_at}#{saved.approval_id}"
-    event = AuditEvent(_pk(saved.approval_id), saved.version, kind, at, actor, data)
+    event = AuditEvent(store.approval_pk(saved.approval_id), saved.version, kind, at, actor, data)
     update = store.document_update(
-        _pk(saved.approval_id),
+        store.approval_pk(saved.approval_id),
         saved.to_json(),
         saved.version,
         at,
-        listing=(LISTING, sort_key),
-        waiting=(PENDING, sort_key) if saved.status == "pending" else None,
+        listing=(store.APPROVALS_LISTING, sort_key),
+        waiting=(store.PENDING_APPROVALS, sort_key) if saved.status == "pending" else None,
     )
-    store.UnitOfWork().add(store.audit_event(_pk(saved.approval_id), event), update).commit()
+    store.UnitOfWork().add(store.audit_event(store.approval_pk(saved.approval_id), event), update).commit()
     return saved
 
 

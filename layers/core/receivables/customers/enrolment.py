@@ -49,7 +49,6 @@ ENROLMENT_LINK_DAYS = 14
 STATES = ("invited", "opened", "submitted", "approved", "rejected")
 OPEN_STATES = ("invited", "opened")
 SENSITIVE = ("email", "name", "bank_iban", "identifiers", "country", "invoice_delivery")
-LISTING = "ENROLMENTS"
 ACTOR_CUSTOMER = "customer:enrolment"
 
 
@@ -96,15 +95,11 @@ def enrolment_id_for(customer_id: str | None, email: str) -> str:
     return "enr_" + hashlib.sha256(basis.encode()).hexdigest()[:20]
 
 
-def _pk(enrolment_id: str) -> str:
-    return f"ENROL#{enrolment_id}"
-
-
 def get_enrolment(enrolment_id: str) -> Enrolment | None:
     """The enrolment, or None."""
     if not enrolment_id.startswith("enr_") or len(enrolment_id) > 40:
         return None
-    found = store.get_document(_pk(enrolment_id))
+    found = store.get_document(store.enrolment_pk(enrolment_id))
     if found is None:
         return None
     body, version = found
@@ -113,7 +108,10 @@ def get_enrolment(enrolment_id: str) -> Enrolment | None:
 
 def list_enrolments(state: str | None = None, limit: int = 500) -> list[Enrolment]:
     """Every enrolment, in the order they were first invited; only ``state`` if given."""
-    found = [Enrolment(**{**body, "version": v}) for body, v in store.listed_documents(LISTING, limit)]
+    found = [
+        Enrolment(**{**body, "version": v})
+        for body, v in store.listed_documents(store.ENROLMENTS_LISTING, limit)
+    ]
     return [e for e in found if state is None or e.state == state]
 
 
@@ -133,12 +131,12 @@ def _save(enrolment: Enrolment, kind: str, data: dict[str, Any], actor: str, clo
         {"enrolment_id": saved.enrolment_id, "customer_id": saved.customer_id, **data},
     )
     store.put_document(
-        _pk(saved.enrolment_id),
+        store.enrolment_pk(saved.enrolment_id),
         body,
         saved.version,
         at,
         event,
-        listing=(LISTING, f"{saved.invited_at}#{saved.enrolment_id}"),
+        listing=(store.ENROLMENTS_LISTING, f"{saved.invited_at}#{saved.enrolment_id}"),
     )
     return saved
 

@@ -42,7 +42,6 @@ DOCUMENTS = ("delivery_note", "timesheet")  # uploaded as files
 REQUIREMENTS = (*REFERENCES, *DOCUMENTS)
 LONGEST_REFERENCE = 100
 MAX_DOCUMENTS = 10  # per invoice
-REQUESTS_PK = "DOCREQ#open"
 ACTOR = "requirements"
 
 
@@ -104,7 +103,7 @@ def _request_item(invoice: Invoice, lacking: tuple[str, ...], at: str) -> store.
         "missing": list(lacking),
         "since": at,
     }
-    return store.new_document(REQUESTS_PK, invoice.invoice_id, body, 1, at)
+    return store.new_document(store.DOCUMENT_REQUESTS_PK, invoice.invoice_id, body, 1, at)
 
 
 def hold_if_incomplete(invoice_id: str, clock: Clock) -> tuple[str, ...]:
@@ -174,7 +173,7 @@ def _release(held: Invoice, given: Invoice, data: dict[str, Any], clock: Clock) 
         ),
     )
     waited = _waited(held.dunning.awaiting_since, clock)
-    removal = store.document_removal(REQUESTS_PK, held.invoice_id)
+    removal = store.document_removal(store.DOCUMENT_REQUESTS_PK, held.invoice_id)
     return Change(released, "InvoiceReleased", {**data, "waited_hours": waited}, writes=(removal,))
 
 
@@ -270,7 +269,7 @@ def open_requests(limit: int = 500) -> list[OpenRequest]:
     """The held invoices, oldest request first (a Query of the ``DOCREQ`` partition and a
     batch read of the invoices)."""
 
-    held = [sk for sk, _ in store.documents(REQUESTS_PK, "inv_", "inv_~")][:limit]
+    held = [sk for sk, _ in store.documents(store.DOCUMENT_REQUESTS_PK, "inv_", "inv_~")][:limit]
     heads = store.get_heads(held)
     found = []
     for invoice_id in held:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from receivables.disputes.evidence import po_pk
 from receivables.disputes.opening import open_dispute_on
 from receivables.disputes.service import ACTOR, MAX_ATTEMPTS, dispute_event, next_version
 from receivables.kernel.clock import iso_timestamp
@@ -130,7 +129,9 @@ def evidence_for(dispute: Dispute) -> dict[str, str]:
         elif event.type == "PromiseToPay":
             story.append(f"{event.at[:10]}: the customer promised to pay by {data.get('date')}.")
     purchase_order = (
-        store.get_document(po_pk(invoice.customer_id, invoice.po_number)) if invoice.po_number else None
+        store.get_document(store.purchase_order_pk(invoice.customer_id, invoice.po_number))
+        if invoice.po_number
+        else None
     )
     if purchase_order is not None:
         story.append(

@@ -65,9 +65,6 @@ if TYPE_CHECKING:
     from receivables.ledger.model import Payment
     from receivables.payments.allocation import Receipt
 
-POLICY_PK = "DEDUCTION#policy"
-LISTING = "DEDUCTIONS"
-OPEN = "DEDUCTIONS#open"
 ACTOR = "deductions"
 MAX_ATTEMPTS = 5
 # Sources whose short payments are deductions: the payer chose the amount and may say why.
@@ -82,7 +79,7 @@ def load_policy() -> DeductionPolicy:
 
 def policy_and_version() -> tuple[DeductionPolicy, int]:
     """Finance's deduction policy and its version (0: the default, never saved)."""
-    found = store.get_document(POLICY_PK)
+    found = store.get_document(store.DEDUCTION_POLICY_PK)
     if found is None:
         return DeductionPolicy(), 0
     return policy_from_json(found[0]), found[1]
@@ -92,7 +89,7 @@ def save_policy(policy: DeductionPolicy, version: int, actor: str, clock: Clock)
     """Replace the policy read at ``version`` (``DeductionPolicyChanged``); the new version."""
     at = iso_timestamp(clock.now())
     event = AuditEvent("deduction-policy", version + 1, "DeductionPolicyChanged", at, actor, policy.to_json())
-    store.put_document(POLICY_PK, policy.to_json(), version + 1, at, event)
+    store.put_document(store.DEDUCTION_POLICY_PK, policy.to_json(), version + 1, at, event)
     return version + 1
 
 
@@ -101,14 +98,9 @@ def deduction_id_for(payment_id: str, invoice_id: str) -> str:
     return "ded_" + hashlib.sha256(f"{payment_id}#{invoice_id}".encode()).hexdigest()[:24]
 
 
-def deduction_pk(deduction_id: str) -> str:
-    """The deduction document's partition."""
-    return f"DED#{deduction_id}"
-
-
 def get_deduction(deduction_id: str) -> tuple[dict[str, Any], int] | None:
     """A deduction and its version, or None."""
-    return store.get_document(deduction_pk(deduction_id))
+    return store.get_document(store.deduction_pk(deduction_id))
 
 
 # --- taking a short payment ---------------------------------------------------------------------
@@ -408,7 +400,7 @@ def _ensure_dispute(body: dict[str, Any], version: int, clock: Clock) -> dict[st
                     },
                 ),
                 store.new_document(
-                    _dispute_link(dispute.dispute_id),
+                    store.dispute_deduction_pk(dispute.dispute_id),
                     store.HEAD,
                     {"deduction_id": body["deduction_id"]},
                     1,
@@ -463,12 +455,8 @@ def resolution_update(dispute: Dispute, resolution: Resolution, now: str) -> lis
     return [_record(changed, version + 1, now), event]
 
 
-def _dispute_link(dispute_id: str) -> str:
-    return f"DED#dispute#{dispute_id}"
-
-
 def _deduction_of(dispute_id: str) -> tuple[dict[str, Any], int] | None:
-    link = store.get_document(_dispute_link(dispute_id))
+    link = store.get_document(store.dispute_deduction_pk(dispute_id))
     return None if link is None else get_deduction(str(link[0]["deduction_id"]))
 
 
@@ -490,16 +478,21 @@ def _record(body: dict[str, Any], version: int, now: str) -> store.Write:
     """The deduction's item: listed by the day it was taken (gsi3), and on the sparse index of
     open ones (gsi2) while it waits for its owner."""
     key = f"{body['opened_at']}#{body['deduction_id']}"
-    waiting = (OPEN, key) if body.get("status") == "open" else None
+    waiting = (store.OPEN_DEDUCTIONS, key) if body.get("status") == "open" else None
     return store.document_update(
-        deduction_pk(body["deduction_id"]), body, version, now, (LISTING, key), waiting=waiting
+        store.deduction_pk(body["deduction_id"]),
+        body,
+        version,
+        now,
+        (store.DEDUCTIONS_LISTING, key),
+        waiting=waiting,
     )
 
 
 def _event(deduction_id: str, seq: int, kind: str, now: str, data: dict[str, Any]) -> store.Write:
     payload = {k: v for k, v in data.items() if k != "status"} | {"deduction_id": deduction_id}
     return store.audit_event(
-        deduction_pk(deduction_id), AuditEvent(deduction_id, seq, kind, now, ACTOR, payload)
+        store.deduction_pk(deduction_id), AuditEvent(deduction_id, seq, kind, now, ACTOR, payload)
     )
 
 
@@ -526,9 +519,9 @@ def deductions(
     their sparse index (however old), the others taken ``since`` (an ISO instant) from the
     listing by day. One Query each, never the whole history unless asked for."""
     if status == "open":
-        found = [body for body, _ in store.waiting_documents(OPEN)]
+        found = [body for body, _ in store.waiting_documents(store.OPEN_DEDUCTIONS)]
     else:
-        found = [body for body, _ in store.listed_documents(LISTING, None, since=since)]
+        found = [body for body, _ in store.listed_documents(store.DEDUCTIONS_LISTING, None, since=since)]
     return [
         d
         for d in reversed(found)

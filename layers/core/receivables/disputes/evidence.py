@@ -29,7 +29,7 @@ def load_terms(customer_id: str) -> Terms:
     """The customer's terms (PO required? a price list), or none."""
     from decimal import Decimal
 
-    found = store.get_document(f"TERMS#{customer_id}")
+    found = store.get_document(store.terms_pk(customer_id))
     if found is None:
         return Terms()
     body = found[0]
@@ -38,18 +38,13 @@ def load_terms(customer_id: str) -> Terms:
     )
 
 
-def po_pk(customer_id: str, number: str) -> str:
-    """Where the customer's PO ``number`` is filed (a document of its own, with its history)."""
-    return f"PO#{customer_id}#{number}"
-
-
 def load_purchase_order(customer_id: str, number: str | None) -> PurchaseOrder | None:
     """The customer's PO ``number`` if finance filed it."""
     from decimal import Decimal
 
     if not number:
         return None
-    found = store.get_document(po_pk(customer_id, number))
+    found = store.get_document(store.purchase_order_pk(customer_id, number))
     if found is None:
         return None
     body = found[0]
@@ -62,7 +57,7 @@ def load_purchase_order(customer_id: str, number: str | None) -> PurchaseOrder |
 
 def load_policy() -> DisputePolicy:
     """The dispute policy finance set, else the default."""
-    found = store.get_document("POLICY#disputes")
+    found = store.get_document(store.DISPUTE_POLICY_PK)
     if found is None:
         return DEFAULT_DISPUTE_POLICY
     body = found[0]
@@ -106,7 +101,7 @@ def add_attachment(dispute_id: str, key: str, size: int, kind: str, clock: Clock
 def save_terms(customer_id: str, body: dict[str, Any], actor: str, clock: Clock) -> dict[str, Any]:
     """Replace the customer's terms: ``{"requires_po": true, "price_list": {"item": "12.00"}}``."""
     document = terms_document(body)
-    _put_filed(f"TERMS#{customer_id}", store.HEAD, document, "CustomerTermsFiled", actor, clock)
+    _put_filed(store.terms_pk(customer_id), store.HEAD, document, "CustomerTermsFiled", actor, clock)
     return document
 
 
@@ -144,7 +139,9 @@ def save_purchase_order(
     """File the customer's PO ``number``: ``{"currency": "EUR", "lines": [{"description",
     "quantity", "unit_price"}]}`` (decimal strings)."""
     document = purchase_order_document(number, body)
-    _put_filed(po_pk(customer_id, number), store.HEAD, document, "PurchaseOrderFiled", actor, clock)
+    _put_filed(
+        store.purchase_order_pk(customer_id, number), store.HEAD, document, "PurchaseOrderFiled", actor, clock
+    )
     return document
 
 

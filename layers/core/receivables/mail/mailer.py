@@ -27,7 +27,7 @@ from receivables.collections.finance import change_customer
 from receivables.customers.enrolment import token_for
 from receivables.customers.links import LinkScope, sign_link
 from receivables.customers.requirements import hold_if_incomplete, missing
-from receivables.disputes.deductions import deduction_pk, get_deduction
+from receivables.disputes.deductions import get_deduction
 from receivables.documents.originals import is_original, original_location
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
@@ -706,7 +706,7 @@ def send_deduction_notice(
     if found is None:
         return MailOutcome(deduction_id, "skipped", "no such deduction")
     deduction = found[0]
-    pk, name = deduction_pk(deduction_id), "owner-told"
+    pk, name = store.deduction_pk(deduction_id), "owner-told"
     if store.marker_exists(pk, name):
         return MailOutcome(deduction_id, "already_sent")
     customer = store.get_customer(deduction["customer_id"])
@@ -765,7 +765,7 @@ def send_deduction_refusal(
     currency = deduction["currency"]
     if Money.parse(deduction["invalid"], currency).minor <= 0:
         return MailOutcome(deduction_id, "skipped", "nothing was refused")
-    pk, name = deduction_pk(deduction_id), "customer-told"
+    pk, name = store.deduction_pk(deduction_id), "customer-told"
     if store.marker_exists(pk, name):
         return MailOutcome(deduction_id, "already_sent")
     invoice = store.get_invoice(deduction["invoice_id"])

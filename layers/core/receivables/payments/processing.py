@@ -105,13 +105,9 @@ def _note(
     return written, taken[0]
 
 
-def _failure_pk(payment_intent: str) -> str:
-    return f"STRIPE#{payment_intent}"
-
-
 def failed_already(payment_intent: str) -> bool:
     """Whether a failure of ``payment_intent`` was recorded (its marker)."""
-    return store.marker_exists(_failure_pk(payment_intent), FAILED)
+    return store.marker_exists(store.payment_intent_pk(payment_intent), FAILED)
 
 
 def record_failure(
@@ -161,7 +157,7 @@ def record_failure(
     for invoice_id in invoice_ids:
         if _update(invoice_id, fail, clock):
             changed_ids.append(invoice_id)
-    marker = store.marker(_failure_pk(payment_intent), FAILED, iso_timestamp(clock.now()))
+    marker = store.marker(store.payment_intent_pk(payment_intent), FAILED, iso_timestamp(clock.now()))
     with suppress(store.ConcurrentChangeError):  # another delivery of the same failure wrote it
         store.apply_changes([], writes=[marker])
     return changed_ids

@@ -62,6 +62,60 @@ def customer_key_pk(identifier: PartyId) -> str:
     return f"CKEY#{identifier.key()}"
 
 
+# --- the domains' JSON documents (`reads.get_document`, `unit_of_work.document_update`) ------------
+# Policies: one document each, versioned, with its audit trail.
+DUNNING_POLICY_PK = "POLICY#dunning"
+DISPUTE_POLICY_PK = "POLICY#disputes"
+CREDIT_POLICY_PK = "CREDIT#policy"
+DEDUCTION_POLICY_PK = "DEDUCTION#policy"
+APPROVAL_POLICY_PK = "APPROVAL#policy"
+
+# Partitions of the listing index (gsi3) and of the sparse waiting index (gsi2).
+DEDUCTIONS_LISTING = "DEDUCTIONS"
+OPEN_DEDUCTIONS = "DEDUCTIONS#open"
+ENROLMENTS_LISTING = "ENROLMENTS"
+APPROVALS_LISTING = "APPROVALS"
+PENDING_APPROVALS = "APPROVALS#pending"
+
+# The invoices held until the customer's AP gets the documents it requires (one item each).
+DOCUMENT_REQUESTS_PK = "DOCREQ#open"
+
+
+def terms_pk(customer_id: str) -> str:
+    """The customer's terms and conditions on file (what a dispute is judged against)."""
+    return f"TERMS#{customer_id}"
+
+
+def purchase_order_pk(customer_id: str, number: str) -> str:
+    """A purchase order the customer filed, by its number."""
+    return f"PO#{customer_id}#{number}"
+
+
+def deduction_pk(deduction_id: str) -> str:
+    """A deduction taken from a payment, with its audit trail."""
+    return f"DED#{deduction_id}"
+
+
+def dispute_deduction_pk(dispute_id: str) -> str:
+    """The pointer from the dispute a deduction was routed to back to the deduction."""
+    return f"DED#dispute#{dispute_id}"
+
+
+def enrolment_pk(enrolment_id: str) -> str:
+    """A customer's enrolment (its invitation, form and answers), with its audit trail."""
+    return f"ENROL#{enrolment_id}"
+
+
+def approval_pk(approval_id: str) -> str:
+    """A maker's proposal waiting for its checker, with its audit trail."""
+    return f"APPROVAL#{approval_id}"
+
+
+def payment_intent_pk(payment_intent: str) -> str:
+    """What is remembered of a Stripe PaymentIntent (a failure told once)."""
+    return f"STRIPE#{payment_intent}"
+
+
 def event_sk(seq: int) -> str:
     return f"EVT#{seq:08d}"
 

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from receivables.kernel.clock import Clock
     from receivables.ledger.model import Customer, Invoice
 
-POLICY_PK = "POLICY#dunning"
 ACTOR = "dunning"
 MAX_ATTEMPTS = 5
 MAX_PROMISE_DAYS = 90
@@ -63,7 +62,7 @@ class Mailer:
 
 def load_policy() -> Policy:
     """The policy finance set, else the default."""
-    found = store.get_document(POLICY_PK)
+    found = store.get_document(store.DUNNING_POLICY_PK)
     if found is None:
         return DEFAULT_POLICY
     body, version = found
@@ -76,7 +75,7 @@ def save_policy(policy: Policy, expected_version: int, actor: str, clock: Clock)
     version = expected_version + 1
     body = policy_to_json(policy)
     event = AuditEvent("dunning-policy", version, "DunningPolicyChanged", now, actor, {"policy": body})
-    store.put_document(POLICY_PK, body, version, now, event)
+    store.put_document(store.DUNNING_POLICY_PK, body, version, now, event)
     return replace(policy, version=version)
 
 
