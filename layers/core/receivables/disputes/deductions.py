@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from receivables.customers import approvals
 from receivables.customers.requirements import po_from_erp
 from receivables.disputes.analysis import price_or_quantity
 from receivables.disputes.credit_notes import credit_note_for
@@ -247,8 +248,6 @@ def _take(
     policy: DeductionPolicy,
     clock: Clock,
 ) -> dict[str, Any]:
-    from receivables.customers.approvals import load_policy
-
     now = iso_timestamp(clock.now())
     already = credited_by_reason(invoice.invoice_id, invoice.currency)
     parts = [
@@ -256,7 +255,8 @@ def _take(
         for p in split(invoice.balance, lines, invoice.customer_id, policy)
         for c in cap_cumulative(_checked(p, invoice, paid_on), already)
     ]
-    parts = hold_for_controller(parts, load_policy().auto_credit_limit(invoice.currency), invoice.credited)
+    auto_credit = approvals.load_policy().auto_credit_limit(invoice.currency)
+    parts = hold_for_controller(parts, auto_credit, invoice.credited)
     open_parts = [p for p in parts if p.validity == "open"]
     main = max(open_parts, key=lambda p: p.amount.minor).reason if open_parts else None
     owner = policy.owner_for(main, invoice.customer_id) if main else None
