@@ -31,6 +31,7 @@ risk counters           RISK#<customer> / COUNTS
 risk score of a day     RISK#<customer> / H#<date>
 links sent              LINKS#<customer> / SENT
 KPI snapshot            KPI#daily / <date>
+portal session          SESSION#<id> / SESSION
 ======================  ==========================  =====================================
 
 Access patterns: invoice by id (GetItem); invoice by (seller, number) (GetItem: the id is
@@ -195,3 +196,9 @@ def links_key(customer_id: str) -> tuple[str, str]:
 def invoice_id_of(pk: str) -> str | None:
     """The invoice whose partition ``pk`` is, or None when it is another aggregate's."""
     return pk.removeprefix("INV#") if pk.startswith("INV#") else None
+
+
+# --- portal sessions (`receivables.storage.sessions`) -------------------------------------------
+def session_key(session_id: str) -> tuple[str, str]:
+    """The item recording one portal session (its random id, never the cookie)."""
+    return f"SESSION#{session_id}", "SESSION"

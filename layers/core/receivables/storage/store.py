@@ -1,10 +1,10 @@
 """The storage API the domain packages call: one import for the reads, the writes and the keys.
 
 It re-exports what `reads`, `listings`, `unit_of_work`, `keys`, `connection`, `counters`,
-`audits`, `projections` (the items the stream keeps) and `errors` define; the records
-(`records`) and their conversion (`mapping`) stay inside the package (an import-linter contract
-says so). Callers give and get plain values: the objects of `receivables.ledger`, strings,
-integers, dicts of counters.
+`audits`, `projections` (the items the stream keeps), `sessions` (the portal's) and `errors`
+define; the records (`records`) and their conversion (`mapping`) stay inside the package (an
+import-linter contract says so). Callers give and get plain values: the objects of
+`receivables.ledger`, strings, integers, dicts of counters.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ from receivables.storage.reads import (
     unapplied_payments,
     waiting_documents,
 )
+from receivables.storage.sessions import end_session, record_session, session_is_open
 from receivables.storage.unit_of_work import (
     MAX_TRANSACTION_ITEMS,
     Aggregate,
@@ -178,6 +179,7 @@ __all__ = [
     "due_date_counters",
     "due_date_key",
     "due_shard",
+    "end_session",
     "event_sk",
     "get_credit_note",
     "get_customer",
@@ -207,6 +209,7 @@ __all__ = [
     "payment_pk",
     "payments_received",
     "put_document",
+    "record_session",
     "remove_if_zero",
     "risk_counts",
     "risk_counts_key",
@@ -214,6 +217,7 @@ __all__ = [
     "risk_points",
     "sales_counters",
     "sales_key",
+    "session_is_open",
     "share_in",
     "share_item",
     "stored_share",
