@@ -3,14 +3,15 @@
 It re-exports what `reads`, `listings`, `unit_of_work`, `keys`, `connection`, `counters`,
 `audits`, `projections` (the items the stream keeps), `sessions` (the portal's) and `errors`
 define; the records (`records`) and their conversion (`mapping`) stay inside the package (an
-import-linter contract says so). Callers give and get plain values: the objects of
-`receivables.ledger`, strings, integers, dicts of counters.
+import-linter contract says so), and so does the low-level call (`connection.dispatch`). Callers
+give and get plain values: the objects of `receivables.ledger`, strings, integers, dicts of
+counters.
 """
 
 from __future__ import annotations
 
 from receivables.storage.audits import AUDITED_HEAD_KINDS, PartitionItem, ledger_head_keys, ledger_partition
-from receivables.storage.connection import bind, binding, create_table, dispatch
+from receivables.storage.connection import bind, binding, create_table
 from receivables.storage.counters import within_rate
 from receivables.storage.errors import ConcurrentChangeError, StoreError
 from receivables.storage.keys import (
@@ -170,7 +171,6 @@ __all__ = [
     "customers_by_identifier",
     "customers_by_name",
     "delete_if_zero",
-    "dispatch",
     "dispute_pk",
     "document_removal",
     "document_replacement",
