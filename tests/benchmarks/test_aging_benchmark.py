@@ -100,7 +100,8 @@ def _aggregate_in_bulk() -> int:
     """The items `apply_invoice` would leave, written without a transaction per invoice."""
     import boto3
 
-    from receivables.reporting.aggregates import INDEX_KEY, Share
+    from receivables.reporting.aggregates import Share
+    from receivables.storage.keys import AGGREGATE_INDEX as INDEX_KEY
 
     client: Any = boto3.client("dynamodb", region_name="eu-west-1")
 

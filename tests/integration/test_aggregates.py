@@ -16,9 +16,10 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, DocumentType
 from receivables.ledger.rules import document_id, open_dispute, void
 from receivables.payments.allocation import Receipt, record_receipt
-from receivables.reporting.aggregates import Reads, activity, compact, query
+from receivables.reporting.aggregates import Reads, activity, compact
 from receivables.reporting.service import aging_report, kpis
 from receivables.storage import store
+from receivables.storage.projections import aggregate_items as query
 from receivables_local.functions import load_function
 
 if TYPE_CHECKING:

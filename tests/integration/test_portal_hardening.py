@@ -10,9 +10,9 @@ from botocore.exceptions import ClientError
 from chalice.test import Client
 
 from receivables.customers.links import LinkScope
+from receivables.storage.sessions import end_session, record_session, session_is_open
 from receivables.web.portal.service import Portal
 from receivables.web.portal.session import COOKIE, open_session
-from receivables.web.portal.session_records import end_session, record_session, session_is_open
 from receivables_local.functions import function_module, load_function
 from tests.integration.test_portal import KEY, LEDGER, csrf_of, customer_of, get, link, post, sign_in
 

@@ -41,7 +41,6 @@ from receivables.credit.limits import exposure, load_policy
 from receivables.kernel.clock import iso_timestamp
 from receivables.ledger.model import Invoice, InvoiceStatus, PartyId
 from receivables.ledger.rules import OPEN_RECEIVABLE
-from receivables.reporting.aggregates import COUNTS_SK, risk_pk
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -283,14 +282,7 @@ def rating_of(customer: Customer) -> Rating | None:
 
 def counts_of(customer_id: str) -> dict[str, int]:
     """The risk events counted on the stream for the customer."""
-    found = (
-        store.dispatch(
-            "GetItem",
-            {"Key": {"pk": {"S": risk_pk(customer_id)}, "sk": {"S": COUNTS_SK}}, "ConsistentRead": True},
-        ).get("Item")
-        or {}
-    )
-    return {name: int(value["N"]) for name, value in found.items() if "N" in value}
+    return store.risk_counts(customer_id)
 
 
 def current(customer: Customer, today: date) -> Score:
@@ -314,9 +306,7 @@ def current(customer: Customer, today: date) -> Score:
 def history(customer_id: str, today: date) -> list[dict[str, Any]]:
     """The score's daily points over the last ``HISTORY_DAYS`` days, oldest first."""
     first = date.fromordinal(today.toordinal() - HISTORY_DAYS).isoformat()
-    return [
-        body for _, body in store.documents(risk_pk(customer_id), f"H#{first}", f"H#{today.isoformat()}~")
-    ]
+    return store.risk_points(customer_id, first, today.isoformat())
 
 
 def rescore(customer_id: str, clock: Clock) -> Score | None:
@@ -330,8 +320,7 @@ def rescore(customer_id: str, clock: Clock) -> Score | None:
     scored = current(customer, today)
     now = iso_timestamp(clock.now())
     point = {"date": today.isoformat(), "score": scored.score, "class": scored.risk_class, "at": now}
-    history = store.document_replacement(risk_pk(customer_id), f"H#{today.isoformat()}", point, now)
-    store.UnitOfWork().add(history).commit()
+    store.UnitOfWork().add(store.risk_point(customer_id, today.isoformat(), point, now)).commit()
     if customer.risk != scored.variant:
         data = {
             "customer_id": customer_id,

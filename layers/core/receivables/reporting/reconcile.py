@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from receivables.ledger.model import Allocation, AuditEvent, CreditNote, Invoice, Payment
 from receivables.reporting import aggregates
-from receivables.reporting.aggregates import SHARE_SK, Share
+from receivables.reporting.aggregates import Share
 from receivables.reporting.reconcile_money import (
     credit_note_breaks,
     currency_breaks,
@@ -64,7 +64,7 @@ from receivables.reporting.reconcile_report import (
     invoice_name,
     payment_name,
 )
-from receivables.reporting.reconcile_trail import AGGREGATE_PREFIXES, AgingTally, audit_breaks, share_breaks
+from receivables.reporting.reconcile_trail import AgingTally, audit_breaks, share_breaks
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -98,7 +98,8 @@ class LedgerReader(Protocol):
         ...
 
     def aggregate_items(self, pk: str) -> Iterable[dict[str, Any]]:
-        """Every item of the aggregate partition ``pk`` (``AR#EUR``…), attribute-value form."""
+        """Every item of the aggregate partition ``pk`` (one of
+        `receivables.storage.store.counter_partitions`), as the table holds it."""
         ...
 
 
@@ -141,7 +142,7 @@ class StoreReader:
     def aggregate_items(self, pk: str) -> Iterable[dict[str, Any]]:
         """A paginated Query of the partition."""
 
-        return aggregates.query(pk, aggregates.Reads())
+        return store.aggregate_items(pk, aggregates.Reads())
 
 
 @dataclass(slots=True)
@@ -168,8 +169,8 @@ def _check_partition(items: Iterable[PartitionItem], reader: LedgerReader) -> _O
             letters.append(item)
         elif isinstance(item, Invoice | CreditNote | Payment):
             head = item
-        elif item.get("sk", {}).get("S") == SHARE_SK and item.get("kind", {}).get("S") == "aggregate_share":
-            share = Share.from_item(item)
+        elif (stored := store.share_in(item)) is not None:
+            share = Share.stored(stored)
     outcome = _Outcome()
     if head is None:  # deleted between the scan and the query
         return outcome
@@ -249,8 +250,8 @@ def reconcile(reader: LedgerReader | None = None) -> Report:
     stored = (
         item
         for cur in currencies
-        for prefix in AGGREGATE_PREFIXES
-        for item in source.aggregate_items(prefix + cur)
+        for pk in store.counter_partitions(cur)
+        for item in source.aggregate_items(pk)
     )
     report.add(tally.breaks(_counted(stored, report)))
     return report

@@ -1,6 +1,7 @@
 """The reconciliation's checks of what the ledger's changes leave beside it
 (`receivables.reporting.reconcile`, checks 4 and 5): the aging aggregates the stream keeps, and
-the audit trail. Pure: given items, their breaks."""
+the audit trail. Pure: given items, their breaks (the stored counters decoded by
+`receivables.storage.store.counters_of`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from receivables.reporting.aggregates import DUE_PREFIX, Share
+from receivables.reporting.aggregates import DUE_PREFIX, Key, Share
 from receivables.reporting.reconcile_report import (
     AGING_AGGREGATES,
     AUDIT_TRAIL,
@@ -16,6 +17,7 @@ from receivables.reporting.reconcile_report import (
     amount_text,
     invoice_name,
 )
+from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
 
 # The aggregate counters that hold minor units (the others count invoices).
 MONEY_COUNTERS = frozenset({"open", "disputed", "sales"})
-AGGREGATE_PREFIXES = ("AR#", "ARC#", "SALES#")
 
 
 # --- 4. aging aggregates --------------------------------------------------------------------------
@@ -94,20 +95,20 @@ class AgingTally:
             self.expected[key][attribute] += amount
 
     def breaks(self, stored: Iterable[dict[str, Any]]) -> Iterator[Break]:
-        """The stored counter items (DynamoDB's attribute-value form, `AGGREGATE_PREFIXES`)
-        against what the invoices call for; an absent counter is zero."""
+        """The stored counter items (as the table holds them, from the partitions of
+        `receivables.storage.store.counter_partitions`) against what the invoices call for; an
+        absent counter is zero."""
         expected = {key: dict(counters) for key, counters in self.expected.items()}
         for item in stored:
-            key = (item["pk"]["S"], item["sk"]["S"])
+            key, held = store.counters_of(item)
             wanted = expected.pop(key, {})
-            held = {name: int(value["N"]) for name, value in item.items() if "N" in value}
             yield from _counter_breaks(key, wanted, held)
         for key, wanted in sorted(expected.items()):
             yield from _counter_breaks(key, wanted, {})
 
 
-def _counter_breaks(key: tuple[str, str], wanted: dict[str, int], held: dict[str, int]) -> Iterator[Break]:
-    currency = key[0].split("#", 1)[1]
+def _counter_breaks(key: Key, wanted: dict[str, int], held: dict[str, int]) -> Iterator[Break]:
+    currency = store.currency_of_partition(key[0])
     for attribute in sorted({*wanted, *held}):
         want, have = wanted.get(attribute, 0), held.get(attribute, 0)
         if want == have:

@@ -11,33 +11,29 @@ from typing import Any
 
 from receivables.kernel.money import Money
 from receivables.reporting import aggregates
-from receivables.reporting.aggregates import DUE_PREFIX, Reads, number
+from receivables.reporting.aggregates import DUE_PREFIX, Reads
 from receivables.reporting.aging import Aging, DueBalance, age
 from receivables.reporting.kpis import Inputs, Kpis, Period, compute
 from receivables.storage import store
 
-SNAPSHOT_PK = "KPI#daily"
+SNAPSHOT_PK = store.KPI_SNAPSHOT_PK  # the daily snapshots (the sweep writes them)
 SALES_HISTORY_DAYS = 400  # a countback walks at most twelve months back
-
-
-def _due(sk: str) -> date:
-    return date.fromisoformat(sk.removeprefix("DUE#"))
 
 
 def currency_aging(currency: str, today: date, reads: Reads) -> Aging:
     """One currency's aging (one Query over its due dates)."""
-    rows = aggregates.query("AR#" + currency, reads)
+    rows = store.due_date_counters(currency, reads)
     return age(
         currency,
         (
             DueBalance(
-                _due(item["sk"]["S"]),
-                number(item, "open"),
-                number(item, "invoices"),
-                number(item, "disputed"),
-                number(item, "disputed_invoices"),
+                date.fromisoformat(due),
+                counted.get("open", 0),
+                counted.get("invoices", 0),
+                counted.get("disputed", 0),
+                counted.get("disputed_invoices", 0),
             )
-            for item in rows
+            for due, counted in rows
         ),
         today,
     )
@@ -61,18 +57,18 @@ class CustomerAging:
 def customer_agings(currency: str, today: date, reads: Reads) -> list[CustomerAging]:
     """Every customer with a balance in ``currency``, most overdue first (one Query)."""
     result = []
-    for item in aggregates.query("ARC#" + currency, reads):
-        if number(item, "open") == 0:
+    for customer_id, counted in store.customer_counters(currency, reads):
+        if counted.get("open", 0) == 0:
             continue
         balances = (
-            DueBalance(date.fromisoformat(name.removeprefix(DUE_PREFIX)), int(value["N"]))
-            for name, value in item.items()
+            DueBalance(date.fromisoformat(name.removeprefix(DUE_PREFIX)), value)
+            for name, value in counted.items()
             if name.startswith(DUE_PREFIX)
         )
         aging = age(currency, balances, today)
-        aging.disputed = number(item, "disputed")
-        aging.disputed_invoices = number(item, "disputed_invoices")
-        result.append(CustomerAging(item["sk"]["S"], aging, number(item, "invoices")))
+        aging.disputed = counted.get("disputed", 0)
+        aging.disputed_invoices = counted.get("disputed_invoices", 0)
+        result.append(CustomerAging(customer_id, aging, counted.get("invoices", 0)))
     result.sort(key=lambda c: (-c.aging.overdue, -c.aging.total, c.customer_id))
     return result
 
@@ -113,15 +109,12 @@ def sales_by_day(
 ) -> tuple[dict[date, int], dict[date, tuple[int, int]]]:
     """Credit sales per issue day, and (issued, disputed) invoice counts per issue day."""
     first = today - timedelta(days=SALES_HISTORY_DAYS)
-    rows = aggregates.query(
-        "SALES#" + currency, reads, ("DAY#" + first.isoformat(), "DAY#" + today.isoformat())
-    )
     sales: dict[date, int] = {}
     counts: dict[date, tuple[int, int]] = {}
-    for item in rows:
-        day = date.fromisoformat(item["sk"]["S"].removeprefix("DAY#"))
-        sales[day] = number(item, "sales")
-        counts[day] = (number(item, "issued"), number(item, "disputed"))
+    for issued_on, counted in store.sales_counters(currency, first.isoformat(), today.isoformat(), reads):
+        day = date.fromisoformat(issued_on)
+        sales[day] = counted.get("sales", 0)
+        counts[day] = (counted.get("issued", 0), counted.get("disputed", 0))
     return sales, counts
 
 

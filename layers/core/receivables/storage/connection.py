@@ -57,8 +57,9 @@ def create_table() -> None:
 # --- raw calls (aggregate counters) -------------------------------------------------------------
 def dispatch(operation: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """A low-level DynamoDB call on the bound table, for what records cannot express: counters
-    added to attributes named at run time (`receivables.reporting.aggregates`). ``TableName`` is filled in;
-    the response carries ``ConsumedCapacity``."""
+    added to attributes named at run time (`projections`, `counters`), the portal's sessions
+    (`sessions`), the audits' scan (`audits`). Storage's own: the package gives its callers
+    plain values. ``TableName`` is filled in; the response carries ``ConsumedCapacity``."""
     calls: dict[str, Any] = {"TableName": _binding.table_name, **arguments}
     if operation == "TransactWriteItems":
         calls.pop("TableName")

@@ -20,6 +20,18 @@ dispute of an invoice   INV#<id> / DSP#<dispute id>
 (listings)                                          gsi3 ISSUED#<yyyy-mm> / <issued>#<id> (invoices),
                                                     RECEIVED#<yyyy-mm> / <at>#<id> (payments),
                                                     CUSTOMERS / <name>#<id> (customers)
+aggregate share         INV#<id> / AGG              (the projections, kept from the stream)
+due-date counters       AR#<cur> / DUE#<date>
+customer total          ARC#<cur> / <customer>
+sales of a day          SALES#<cur> / DAY#<date>
+aggregate index         AGG#index / CURRENCIES
+activity of a day       ACT#day / <date>
+counted marker          <item pk> / AGG#<item sk>
+risk counters           RISK#<customer> / COUNTS
+risk score of a day     RISK#<customer> / H#<date>
+links sent              LINKS#<customer> / SENT
+KPI snapshot            KPI#daily / <date>
+portal session          SESSION#<id> / SESSION
 ======================  ==========================  =====================================
 
 Access patterns: invoice by id (GetItem); invoice by (seller, number) (GetItem: the id is
@@ -129,3 +141,118 @@ HEAD = "HEAD"
 
 def dispute_pk(dispute_id: str) -> str:
     return f"DSP#{dispute_id}"
+
+
+# --- projections: the items the stream keeps beside the ledger ----------------------------------
+# (`receivables.storage.projections`; what they count is `receivables.reporting.aggregates`'s).
+# Counters are (pk, sk) pairs the aggregates hand back to `projections` as they got them.
+AGGREGATE_INDEX = ("AGG#index", "CURRENCIES")
+SHARE_SK = "AGG"
+ACTIVITY_PK = "ACT#day"
+_RISK_COUNTS_SK = "COUNTS"
+KPI_SNAPSHOT_PK = "KPI#daily"
+_DUE_DATE = "DUE#"
+_SALES_DAY = "DAY#"
+_COUNTED = "AGG#"
+_RISK_POINT = "H#"
+
+
+def share_key(invoice_id: str) -> tuple[str, str]:
+    """The item holding an invoice's contribution to the aggregates, beside its head."""
+    return invoice_pk(invoice_id), SHARE_SK
+
+
+def due_dates_pk(currency: str) -> str:
+    """The partition of a currency's open receivables, one item per due date."""
+    return f"AR#{currency}"
+
+
+def due_date_key(currency: str, due_date: str) -> tuple[str, str]:
+    """The counters of one due date (ISO) in ``currency``."""
+    return due_dates_pk(currency), _DUE_DATE + due_date
+
+
+def due_date_of(sk: str) -> str:
+    """The due date (ISO) a due-date counters item is of, from its sort key."""
+    return sk.removeprefix(_DUE_DATE)
+
+
+def customer_totals_pk(currency: str) -> str:
+    """The partition of a currency's running totals per customer, one item per customer."""
+    return f"ARC#{currency}"
+
+
+def customer_total_key(currency: str, customer_id: str) -> tuple[str, str]:
+    """The running total of one customer in ``currency``."""
+    return customer_totals_pk(currency), customer_id
+
+
+def sales_pk(currency: str) -> str:
+    """The partition of a currency's sales, one item per issue date."""
+    return f"SALES#{currency}"
+
+
+def sales_key(currency: str, day: str) -> tuple[str, str]:
+    """The sales counters of one issue date (ISO) in ``currency``."""
+    return sales_pk(currency), _SALES_DAY + day
+
+
+def sales_sk(day: str) -> str:
+    """The sort key of a sales item of ``day`` (ISO), to bound a Query."""
+    return _SALES_DAY + day
+
+
+def sales_day_of(sk: str) -> str:
+    """The issue date (ISO) a sales item is of, from its sort key."""
+    return sk.removeprefix(_SALES_DAY)
+
+
+def counter_partitions(currency: str) -> tuple[str, str, str]:
+    """The partitions of a currency's counters (due dates, customers, sales), in that order."""
+    return due_dates_pk(currency), customer_totals_pk(currency), sales_pk(currency)
+
+
+def currency_of_partition(pk: str) -> str:
+    """The currency a counters partition (`counter_partitions`) is of."""
+    return pk.split("#", 1)[1]
+
+
+def activity_key(day: str) -> tuple[str, str]:
+    """The counters of one day's emails and payments (``day`` ISO)."""
+    return ACTIVITY_PK, day
+
+
+def counted_marker(pk: str, sk: str) -> tuple[str, str]:
+    """The marker beside item (``pk``, ``sk``) that says it was counted."""
+    return pk, _COUNTED + sk
+
+
+def risk_pk(customer_id: str) -> str:
+    """The partition of a customer's risk: the counters, the history of the score."""
+    return f"RISK#{customer_id}"
+
+
+def risk_counts_key(customer_id: str) -> tuple[str, str]:
+    """The counters of a customer's risk events (broken promises, failed debits …)."""
+    return risk_pk(customer_id), _RISK_COUNTS_SK
+
+
+def risk_point_sk(day: str) -> str:
+    """The sort key of the risk score's point of ``day`` (ISO) in the risk partition."""
+    return _RISK_POINT + day
+
+
+def links_key(customer_id: str) -> tuple[str, str]:
+    """The counters of the links a customer was sent (every email to them carries links)."""
+    return f"LINKS#{customer_id}", "SENT"
+
+
+def invoice_id_of(pk: str) -> str | None:
+    """The invoice whose partition ``pk`` is, or None when it is another aggregate's."""
+    return pk.removeprefix("INV#") if pk.startswith("INV#") else None
+
+
+# --- portal sessions (`receivables.storage.sessions`) -------------------------------------------
+def session_key(session_id: str) -> tuple[str, str]:
+    """The item recording one portal session (its random id, never the cookie)."""
+    return f"SESSION#{session_id}", "SESSION"

@@ -1,15 +1,17 @@
 """The storage API the domain packages call: one import for the reads, the writes and the keys.
 
 It re-exports what `reads`, `listings`, `unit_of_work`, `keys`, `connection`, `counters`,
-`audits` and `errors` define; the records (`records`) and their conversion (`mapping`) stay
-inside the package (an import-linter contract says so). Callers give and get the plain objects
-of `receivables.ledger`.
+`audits`, `projections` (the items the stream keeps), `sessions` (the portal's) and `errors`
+define; the records (`records`) and their conversion (`mapping`) stay inside the package (an
+import-linter contract says so), and so does the low-level call (`connection.dispatch`). Callers
+give and get plain values: the objects of `receivables.ledger`, strings, integers, dicts of
+counters.
 """
 
 from __future__ import annotations
 
 from receivables.storage.audits import AUDITED_HEAD_KINDS, PartitionItem, ledger_head_keys, ledger_partition
-from receivables.storage.connection import bind, binding, create_table, dispatch
+from receivables.storage.connection import bind, binding, create_table
 from receivables.storage.counters import within_rate
 from receivables.storage.errors import ConcurrentChangeError, StoreError
 from receivables.storage.keys import (
@@ -24,22 +26,31 @@ from receivables.storage.keys import (
     DUNNING_POLICY_PK,
     ENROLMENTS_LISTING,
     HEAD,
+    KPI_SNAPSHOT_PK,
     OPEN_DEDUCTIONS,
     PENDING_APPROVALS,
+    activity_key,
     approval_pk,
+    counter_partitions,
     credit_note_pk,
+    currency_of_partition,
     customer_key_pk,
     customer_pk,
+    customer_total_key,
     deduction_pk,
     dispute_deduction_pk,
     dispute_pk,
+    due_date_key,
     due_shard,
     enrolment_pk,
     event_sk,
     invoice_pk,
+    links_key,
     payment_intent_pk,
     payment_pk,
     purchase_order_pk,
+    risk_counts_key,
+    sales_key,
     terms_pk,
 )
 from receivables.storage.listings import (
@@ -50,6 +61,33 @@ from receivables.storage.listings import (
     invoices_issued,
     open_invoices_by_due,
     payments_received,
+)
+from receivables.storage.projections import (
+    AggregateIndex,
+    Reads,
+    ShareFields,
+    StreamedItem,
+    activity_counters,
+    aggregate_index,
+    aggregate_items,
+    aging_counters,
+    count_once,
+    counters_of,
+    customer_counters,
+    customer_total,
+    delete_if_zero,
+    due_date_counters,
+    link_counts,
+    remove_if_zero,
+    risk_counts,
+    risk_point,
+    risk_points,
+    sales_counters,
+    share_in,
+    share_item,
+    stored_share,
+    streamed_item,
+    write_share,
 )
 from receivables.storage.reads import (
     audit_events,
@@ -78,6 +116,7 @@ from receivables.storage.reads import (
     unapplied_payments,
     waiting_documents,
 )
+from receivables.storage.sessions import end_session, record_session, session_is_open
 from receivables.storage.unit_of_work import (
     MAX_TRANSACTION_ITEMS,
     Aggregate,
@@ -111,18 +150,28 @@ __all__ = [
     "DUNNING_POLICY_PK",
     "ENROLMENTS_LISTING",
     "HEAD",
+    "KPI_SNAPSHOT_PK",
     "MAX_TRANSACTION_ITEMS",
     "OPEN_DEDUCTIONS",
     "PENDING_APPROVALS",
     "Aggregate",
+    "AggregateIndex",
     "ConcurrentChangeError",
     "Creation",
     "Cursor",
     "CursorError",
     "PartitionItem",
+    "Reads",
+    "ShareFields",
     "StoreError",
+    "StreamedItem",
     "UnitOfWork",
     "Write",
+    "activity_counters",
+    "activity_key",
+    "aggregate_index",
+    "aggregate_items",
+    "aging_counters",
     "allocation",
     "apply_changes",
     "approval_pk",
@@ -131,9 +180,14 @@ __all__ = [
     "bind",
     "binding",
     "collectible_invoices_due_by",
+    "count_once",
+    "counter_partitions",
+    "counters_of",
     "create_all",
     "create_table",
     "credit_note_pk",
+    "currency_of_partition",
+    "customer_counters",
     "customer_disputes",
     "customer_documents",
     "customer_invoices",
@@ -142,17 +196,22 @@ __all__ = [
     "customer_key_removal",
     "customer_payments",
     "customer_pk",
+    "customer_total",
+    "customer_total_key",
     "customers_by_identifier",
     "customers_by_name",
     "deduction_pk",
-    "dispatch",
+    "delete_if_zero",
     "dispute_deduction_pk",
     "dispute_pk",
     "document_removal",
     "document_replacement",
     "document_update",
     "documents",
+    "due_date_counters",
+    "due_date_key",
     "due_shard",
+    "end_session",
     "enrolment_pk",
     "event_sk",
     "get_credit_note",
@@ -171,6 +230,8 @@ __all__ = [
     "invoices_issued",
     "ledger_head_keys",
     "ledger_partition",
+    "link_counts",
+    "links_key",
     "listed_documents",
     "marker",
     "marker_exists",
@@ -183,8 +244,22 @@ __all__ = [
     "payments_received",
     "purchase_order_pk",
     "put_document",
+    "record_session",
+    "remove_if_zero",
+    "risk_counts",
+    "risk_counts_key",
+    "risk_point",
+    "risk_points",
+    "sales_counters",
+    "sales_key",
+    "session_is_open",
+    "share_in",
+    "share_item",
+    "stored_share",
+    "streamed_item",
     "terms_pk",
     "unapplied_payments",
     "waiting_documents",
     "within_rate",
+    "write_share",
 ]

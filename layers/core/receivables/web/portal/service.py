@@ -3,7 +3,7 @@ returns an `Answer` (status, headers, body).
 
 Access: a portal link (``/portal/link/<token>``, in every invoice email) is verified, checked
 against the customer's link generation, and opens a session (`receivables.web.portal.session`),
-recorded server-side (`receivables.web.portal.session_records`); every other route reads the
+recorded server-side (`receivables.storage.sessions`); every other route reads the
 session from its cookie and checks it against its record and the customer again, so revoked
 links and signing out end their sessions at once. Each route reads the data of the session's
 customer only: nothing in a request names a customer, an invoice or a payment.
@@ -54,7 +54,6 @@ from receivables.web.portal.session import (
     session_from_cookies,
     set_cookie,
 )
-from receivables.web.portal.session_records import end_session, record_session, session_is_open
 from receivables.web.security_headers import security_headers
 
 if TYPE_CHECKING:
@@ -155,14 +154,14 @@ class Portal:
             return self.denied(exc, customer)
         _record_use(customer, link.invoice_id, self.clock)
         session = open_session(link, self.link_key, self._wall.now())
-        record_session(session.session_id, session.customer_id, session.expires, self._at())
+        store.record_session(session.session_id, session.customer_id, session.expires, self._at())
         landing = f"#inv-{link.invoice_id}" if link.invoice_id else ""
         return Answer.redirect(f"/portal{landing}", **{"Set-Cookie": set_cookie(session, secure=self.secure)})
 
     def session(self, cookies: str | None) -> tuple[Session, Customer]:
         """The request's session and its customer, or `SessionRefusedError`."""
         session = session_from_cookies(cookies, self.link_key, self._wall.now())
-        if not session_is_open(session.session_id, session.customer_id):  # signed out
+        if not store.session_is_open(session.session_id, session.customer_id):  # signed out
             raise SessionRefusedError("expired", "your session has ended: open the link in your email again")
         customer = store.get_customer(session.customer_id)
         if customer is None:
@@ -632,7 +631,7 @@ class Portal:
             check_csrf(_form(form).get("csrf"), session, self.link_key)
         except SessionRefusedError as exc:
             return self.denied(exc)
-        end_session(session.session_id, self._at())  # False: a sign-out racing this one ended it
+        store.end_session(session.session_id, self._at())  # False: a sign-out racing this one ended it
         language = language_of(customer.language)
         body = _message(language, "signed_out", "no_session")
         return Answer.html(200, body, **{"Set-Cookie": clear_cookie(secure=self.secure)})
