@@ -5,11 +5,11 @@ reissued invoice) and the end of the dispute."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from receivables.adapters import workflows
 from receivables.disputes.credit_notes import credit_note_for
 from receivables.disputes.deductions import resolution_update
 from receivables.disputes.service import (
@@ -262,15 +262,12 @@ def _reissue(invoice: Invoice, resolution: Resolution, now: str, actor: str) -> 
 def deliver_decision(dispute: Dispute, token: str, send_task_success: Callable[..., Any]) -> None:
     """Hand finance's decision to the dispute's workflow (its waiting task's ``token``); a
     `ConflictError` when the wait timed out just now (a reminder took over with a new token)."""
-    from botocore.exceptions import ClientError
-
     resolution = dispute.resolution
     assert resolution is not None
     output = {"decision": resolution.action, "by": resolution.by}
     try:
-        send_task_success(taskToken=token, output=json.dumps(output))
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        logger.warning("decision not delivered", extra={"dispute_id": dispute.dispute_id, "code": code})
-        raise ConflictError(f"the dispute workflow moved on ({code}): send the decision again") from None
+        workflows.send_task_success(send_task_success, token, output)
+    except workflows.WorkflowMovedOnError as exc:
+        logger.warning("decision not delivered", extra={"dispute_id": dispute.dispute_id, "code": exc.code})
+        raise ConflictError(f"the dispute workflow moved on ({exc.code}): send the decision again") from None
     logger.info("dispute decided", extra={"dispute_id": dispute.dispute_id, "decision": resolution.action})
