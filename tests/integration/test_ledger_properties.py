@@ -17,16 +17,15 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import DocumentType, InvoiceStatus
 from receivables.ledger.rules import LedgerError, document_id
 from receivables.payments.allocation import (
-    Chargeback,
     PaymentError,
     Receipt,
     apply_customer_credit,
     payment_id_for,
     reallocate,
-    record_chargeback,
     record_receipt,
     refund_to,
 )
+from receivables.payments.chargebacks import Chargeback, record_chargeback
 from receivables.storage import store
 from tests.integration.conftest import REGION
 

@@ -17,13 +17,12 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, DocumentType
 from receivables.ledger.rules import charge_fee, document_id
 from receivables.payments.allocation import (
-    Chargeback,
     Receipt,
     payment_id_for,
-    record_chargeback,
     record_receipt,
     refund_to,
 )
+from receivables.payments.chargebacks import Chargeback, record_chargeback
 from receivables.reporting.reconcile import reconcile
 from receivables.reporting.reconcile_report import (
     AGING_AGGREGATES,

@@ -1,7 +1,7 @@
 """Stripe chargebacks as disputes: one opens with ``charge.dispute.created`` for each invoice the
 disputed payment paid, the workflow stages the evidence on Stripe for finance to submit, and
 ``charge.dispute.closed`` ends it as won or lost (the ledger side, the money taken back on a
-loss, is `receivables.payments.allocation.record_chargeback`'s)."""
+loss, is `receivables.payments.chargebacks.record_chargeback`'s)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from receivables.kernel.clock import Clock
     from receivables.ledger.disputes import Dispute
-    from receivables.payments.allocation import Chargeback
+    from receivables.payments.chargebacks import Chargeback
 
 # Stripe's dispute reasons, as ours.
 STRIPE_REASONS = {

@@ -319,6 +319,9 @@ class Allocation:
     invoice_id: str
     amount: Money
     at: str
+    # The lettering code of the matched set it belongs to (a bank line, its invoices and
+    # amounts), unique per customer account: what the accounting export carries.
+    lettering: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

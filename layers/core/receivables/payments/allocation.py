@@ -33,8 +33,6 @@ from receivables.ledger.rules import (
     LedgerError,
     apply_payment,
     document_id,
-    end_dispute,
-    open_dispute,
     reverse_payment,
 )
 from receivables.payments.cash import (
@@ -96,6 +94,11 @@ class Receipt:
     # The remittance advice's explanation of what it pays short (reason codes, amounts).
     deductions: tuple[RemittanceLine, ...] = ()
     on_account: bool = False  # a part payment the payer means as such (an instalment): no deduction
+    # The bank line's lettering code (`receivables.banking`), on every allocation it makes.
+    lettering: str | None = None
+    # False when the source matched it already (a bank line's rules): the remittance is kept
+    # for the record, never matched again here.
+    match_remittance: bool = True
     # Typed in by finance (POST /payments), not reported by a source: its date may be a typo, so
     # it is held to a window around the clock (`receipt_problems`).
     entered_by_hand: bool = False
@@ -204,7 +207,7 @@ def _apply_new_receipt(
     customer_id, targets, refused = _own_targets(receipt)
     named = (
         _invoices_named(receipt.reference, sellers)
-        if receipt.reference and not targets and not refused
+        if receipt.reference and receipt.match_remittance and not targets and not refused
         else []
     )
     payers = {i.customer_id for i in named}
@@ -220,6 +223,8 @@ def _apply_new_receipt(
     elif targets:
         holdbacks = _holdbacks(receipt, targets)
         plan, matched_by = plan_allocation(receipt.amount, targets, open_invoices, holdbacks), "target"
+    elif not receipt.match_remittance:
+        plan, matched_by = AllocationPlan((), receipt.amount), None
     else:
         match = match_receipt(
             receipt.amount,
@@ -256,10 +261,12 @@ def _apply_new_receipt(
             changed = replace(changed, dunning=replace(changed.dunning, processing=None))  # it arrived
         if changed.status is InvoiceStatus.PAID:
             settled.append(invoice_id)
-        changes.append((changed, _invoice_event(changed, invoice, "PaymentApplied", payment_id, part, now)))
+        event = _invoice_event(changed, invoice, "PaymentApplied", payment_id, part, now, receipt.lettering)
+        changes.append((changed, event))
+        allocation_id = f"alloc_{payment_id}_{invoice_id}"
         extra.append(
             store.allocation(
-                Allocation(f"alloc_{payment_id}_{invoice_id}", "payment", payment_id, invoice_id, part, now)
+                Allocation(allocation_id, "payment", payment_id, invoice_id, part, now, receipt.lettering)
             )
         )
     payment = Payment(
@@ -292,6 +299,7 @@ def _apply_new_receipt(
             "matched_by": matched_by,
             "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in plan.allocations],
             "unapplied": plan.unapplied.to_decimal_string(),
+            **({"lettering": receipt.lettering} if receipt.lettering and plan.allocations else {}),
             **({"refused_targets": [{"invoice_id": i, "reason": r} for i, r in refused]} if refused else {}),
         },
     )
@@ -339,7 +347,13 @@ def _holdbacks(receipt: Receipt, invoices: list[Invoice]) -> dict[str, Money]:
 
 
 def _invoice_event(
-    changed: Invoice, before: Invoice, kind: str, payment_id: str, amount: Money, at: str
+    changed: Invoice,
+    before: Invoice,
+    kind: str,
+    payment_id: str,
+    amount: Money,
+    at: str,
+    lettering: str | None = None,
 ) -> AuditEvent:
     return AuditEvent(
         changed.invoice_id,
@@ -359,6 +373,7 @@ def _invoice_event(
             "status_to": changed.status.value,
             # Dunning listens for this: a settled invoice ends its dunning.
             "settled": changed.status is InvoiceStatus.PAID,
+            **({"lettering": lettering} if lettering else {}),
         },
     )
 
@@ -383,19 +398,22 @@ def refund_to(source: str, external_id: str, total_refunded: Money, clock: Clock
         if delta.minor > (payment.unapplied + payment.allocated).minor:
             raise PaymentError(f"{total_refunded} refunded is more than payment {external_id} holds")
         try:
-            return _apply_refund(payment, delta, clock)
+            return apply_refund(payment, delta, clock)
         except store.ConcurrentChangeError:
             continue
     raise store.StoreError(f"refund of {external_id}: too much contention, try again")
 
 
-def _apply_refund(
+def apply_refund(
     payment: Payment,
     amount: Money,
     clock: Clock,
     kind: str = "PaymentRefunded",
     once: str | None = None,
 ) -> Payment:
+    """Take ``amount`` of ``payment`` back (a refund, a chargeback lost, a bank's return): from
+    what waits unapplied first, then off the invoices it paid, which are owed again; ``once``
+    names a marker that makes it happen once only. One transaction."""
     now = iso_timestamp(clock.now())
     plan = plan_refund(amount, payment.unapplied, payment.allocations)
     remaining = dict(payment.allocations)
@@ -441,116 +459,6 @@ def _apply_refund(
         extra.append(store.marker(store.payment_pk(payment.payment_id), once, now))
     store.apply_changes([*changes, (refunded, event)], writes=extra)
     return refunded
-
-
-@dataclass(frozen=True, slots=True)
-class Chargeback:
-    """A dispute the payer opened with their bank (a Stripe ``dispute``), as the source reports it."""
-
-    source: str
-    external_id: str  # the disputed payment's id at the source (the payment intent)
-    dispute_id: str
-    amount: Money
-    reason: str
-    status: str  # Stripe's: needs_response, under_review, won, lost, …
-
-
-CLOSED_DISPUTE_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
-
-
-def record_chargeback(chargeback: Chargeback, clock: Clock) -> str:
-    """Bring the ledger to the dispute's state, whatever order its events arrive in: an open
-    dispute puts the invoices its payment paid under dispute; a closed one takes them out, and
-    a lost one first takes the money back (like a refund). Each step happens once (markers on
-    the payment). Returns what was done."""
-    payment_id = payment_id_for(chargeback.source, chargeback.external_id)
-    closing = chargeback.status in CLOSED_DISPUTE_STATUSES
-    for _ in range(MAX_ATTEMPTS):
-        payment = store.get_payment(payment_id)
-        if payment is None:
-            raise UnknownPaymentError(
-                f"no payment {chargeback.external_id} from {chargeback.source} in the ledger"
-            )
-        if chargeback.amount.currency != payment.amount.currency:
-            raise PaymentError(
-                f"dispute {chargeback.dispute_id} in {chargeback.amount.currency} of a payment in "
-                f"{payment.amount.currency}"
-            )
-        pk = store.payment_pk(payment_id)
-        if store.marker_exists(pk, f"dispute-closed#{chargeback.dispute_id}"):
-            return "already_closed"
-        if not closing and store.marker_exists(pk, f"dispute-opened#{chargeback.dispute_id}"):
-            return "already_open"
-        try:
-            if closing:
-                _close_chargeback(payment, chargeback, clock)
-                return f"dispute_{chargeback.status}"
-            _open_chargeback(payment, chargeback, clock)
-            return "dispute_opened"
-        except store.ConcurrentChangeError:
-            continue
-    raise store.StoreError(f"dispute {chargeback.dispute_id}: too much contention, try again")
-
-
-def _dispute_event(
-    invoice: Invoice, before: Invoice, kind: str, chargeback: Chargeback, at: str
-) -> AuditEvent:
-    return AuditEvent(
-        invoice.invoice_id,
-        invoice.version,
-        kind,
-        at,
-        chargeback.source,
-        {
-            "invoice_id": invoice.invoice_id,
-            "number": invoice.number,
-            "customer_id": invoice.customer_id,
-            "dispute_id": chargeback.dispute_id,
-            "payment_id": payment_id_for(chargeback.source, chargeback.external_id),
-            "amount": chargeback.amount.to_decimal_string(),
-            "currency": chargeback.amount.currency,
-            "reason": chargeback.reason,
-            "outcome": chargeback.status,
-            "status_from": before.status.value,
-            "status_to": invoice.status.value,
-            "balance": invoice.balance.to_decimal_string(),
-        },
-    )
-
-
-def _open_chargeback(payment: Payment, chargeback: Chargeback, clock: Clock) -> None:
-    now = iso_timestamp(clock.now())
-    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
-    for invoice_id, _ in payment.allocations:
-        invoice = store.get_invoice(invoice_id)
-        if invoice is None or invoice.status is InvoiceStatus.DISPUTED:
-            continue
-        changed = open_dispute(invoice)
-        changed.version, changed.updated_at = invoice.version + 1, now
-        changes.append((changed, _dispute_event(changed, invoice, "ChargebackOpened", chargeback, now)))
-    pk = store.payment_pk(payment.payment_id)
-    store.apply_changes(changes, writes=[store.marker(pk, f"dispute-opened#{chargeback.dispute_id}", now)])
-
-
-def _close_chargeback(payment: Payment, chargeback: Chargeback, clock: Clock) -> None:
-    reversal = f"dispute-lost#{chargeback.dispute_id}"
-    pk = store.payment_pk(payment.payment_id)
-    if chargeback.status == "lost" and not store.marker_exists(pk, reversal):
-        # The bank took the money back: the invoices it paid are owed again.
-        taken = min(chargeback.amount, payment.unapplied + payment.allocated)
-        if taken.minor > 0:
-            payment = _apply_refund(payment, taken, clock, kind="PaymentChargedBack", once=reversal)
-    now = iso_timestamp(clock.now())
-    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
-    touched = {i for i, _ in payment.allocations} | set(invoices_paid_by(payment.payment_id))
-    for invoice_id in sorted(touched):
-        invoice = store.get_invoice(invoice_id)
-        if invoice is None or invoice.status is not InvoiceStatus.DISPUTED:
-            continue
-        changed = end_dispute(invoice)
-        changed.version, changed.updated_at = invoice.version + 1, now
-        changes.append((changed, _dispute_event(changed, invoice, "ChargebackClosed", chargeback, now)))
-    store.apply_changes(changes, writes=[store.marker(pk, f"dispute-closed#{chargeback.dispute_id}", now)])
 
 
 def invoices_paid_by(payment_id: str) -> list[str]:
@@ -684,9 +592,13 @@ def reallocate(
     *,
     actor: str,
     expected_version: int | None = None,
+    lettering: str | None = None,
+    unlettered: str | None = None,
 ) -> tuple[Payment, bool]:
     """Move a payment's money so that it pays exactly ``targets`` (invoice id to amount; an
     invoice it paid that is left out gets its part back), what is left waiting as unapplied.
+    ``lettering`` is the code of the new matched set (a bank line lettered by hand), on its
+    allocations and events; ``unlettered`` the code of the set this undoes.
 
     Finance's correction of a wrong match, or the allocation of a payment from the unapplied
     queue (which then takes the invoices' customer). The targets are the end state, so sending
@@ -703,15 +615,20 @@ def reallocate(
                 f"payment {payment_id} is at version {payment.version}, not {expected_version}: read it again"
             )
         try:
-            return _reallocate(payment, targets, clock, actor)
+            return _reallocate(payment, targets, clock, actor, (lettering, unlettered))
         except store.ConcurrentChangeError:
             continue
     raise store.StoreError(f"payment {payment_id}: too much contention, try again")
 
 
 def _reallocate(
-    payment: Payment, targets: Mapping[str, Money], clock: Clock, actor: str
+    payment: Payment,
+    targets: Mapping[str, Money],
+    clock: Clock,
+    actor: str,
+    codes: tuple[str | None, str | None] = (None, None),
 ) -> tuple[Payment, bool]:
+    lettering, unlettered = codes
     currency = payment.amount.currency
     zero = Money.zero(currency)
     if any(a.currency != currency or a.minor < 0 for a in targets.values()):
@@ -755,17 +672,16 @@ def _reallocate(
         else:
             changed, kind = reverse_payment(invoice, -delta), "PaymentReversed"
         changed.version, changed.updated_at = invoice.version + 1, now
+        code = lettering if delta.minor > 0 else None
+        amount = delta if delta.minor > 0 else -delta
         changes.append(
-            (
-                changed,
-                _invoice_event(
-                    changed, invoice, kind, payment.payment_id, delta if delta.minor > 0 else -delta, now
-                ),
-            )
+            (changed, _invoice_event(changed, invoice, kind, payment.payment_id, amount, now, code))
         )
         source = f"{payment.payment_id}#{version}"
         extra.append(
-            store.allocation(Allocation(f"realloc_{source}", "reallocation", source, invoice_id, delta, now))
+            store.allocation(
+                Allocation(f"realloc_{source}", "reallocation", source, invoice_id, delta, now, code)
+            )
         )
     order = [i for i, _ in payment.allocations if i in wanted] + [i for i in wanted if i not in current]
     moved = replace(
@@ -789,6 +705,8 @@ def _reallocate(
             "before": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in payment.allocations],
             "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in moved.allocations],
             "unapplied": moved.unapplied.to_decimal_string(),
+            **({"lettering": lettering} if lettering else {}),
+            **({"unlettered": unlettered} if unlettered else {}),
         },
     )
     store.apply_changes([*changes, (moved, event)], writes=extra)

@@ -25,19 +25,17 @@ from receivables.kernel.errors import InvalidRequestError, ReceivablesError, Una
 from receivables.kernel.money import Money, MoneyError, normalise_currency
 from receivables.ledger.model import Invoice
 from receivables.payments.allocation import (
-    CLOSED_DISPUTE_STATUSES,
     EARLIEST_RECEIPT,
     MAX_INVOICES_PER_RECEIPT,
     MAX_RECEIPT_MINOR,
     RECEIPT_AHEAD,
-    Chargeback,
     PaymentError,
     Receipt,
     UnknownPaymentError,
-    record_chargeback,
     record_receipt,
     refund_to,
 )
+from receivables.payments.chargebacks import CLOSED_DISPUTE_STATUSES, Chargeback, record_chargeback
 from receivables.payments.processing import end_processing, mark_processing, record_failure
 from receivables.storage import store
 

@@ -95,7 +95,13 @@ def _partition_item(item: dict[str, Any]) -> PartitionItem:
     if isinstance(record, AllocationRecord):
         amount = Money(int(record.amount), record.currency)
         return Allocation(
-            record.allocation_id, record.source_type, record.source_id, record.invoice_id, amount, record.at
+            record.allocation_id,
+            record.source_type,
+            record.source_id,
+            record.invoice_id,
+            amount,
+            record.at,
+            record.lettering,
         )
     if isinstance(record, InvoiceRecord):
         return invoice_from_record(record)

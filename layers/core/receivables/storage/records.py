@@ -248,6 +248,7 @@ class AllocationRecord(LedgerRecord, discriminator="allocation"):
     amount = IntegerAttribute()
     currency = UnicodeAttribute()
     at = UnicodeAttribute()
+    lettering = UnicodeAttribute(null=True)
 
 
 RECORD_TYPES: tuple[type[LedgerRecord], ...] = (

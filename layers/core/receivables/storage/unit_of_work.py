@@ -286,6 +286,7 @@ def allocation(allocation: Allocation) -> Write:
             amount=allocation.amount.minor,
             currency=allocation.amount.currency,
             at=allocation.at,
+            lettering=allocation.lettering,
         )
     )
 
