@@ -83,6 +83,9 @@ class Entry:
     return_reason: str | None = None
     bank_transaction_code: str | None = None
     additional_info: str | None = None  # the bank's own words on the entry (AddtlNtryInf, :86:)
+    # The bank marks the entry as the reversal of an earlier one (camt ``RvslInd``, MT940
+    # ``RC``/``RD``); ``direction`` is still the way this entry's money went.
+    reversal: bool = False
 
     def identity(self, account: str) -> str:
         """How this entry is known across files: the bank's reference when it gives one, else a
@@ -118,10 +121,15 @@ class Balance:
 
 @dataclass(frozen=True, slots=True)
 class EntryProblem:
-    """An entry that could not be read: where, and why (the other entries still go through)."""
+    """An entry that could not be read: where, and why (the other entries still go through).
+
+    ``code`` says what kind of problem for machines (``missing_amount``, ``invalid_date``,
+    ``currency_mismatch``…), so a report counts them and a test asserts them without reading the
+    ``reason``, which is for people."""
 
     position: str
     reason: str
+    code: str = "invalid_entry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +155,6 @@ class Statement:
     closing: Balance | None = None
     problems: tuple[EntryProblem, ...] = ()
     account_bic: str | None = None
+    # Entries the bank reports but has not booked (camt ``Sts`` ``PDNG``, ``INFO``, ``FUTR``):
+    # skipped, a later statement books them, and counted here for the report.
+    pending_skipped: int = 0
