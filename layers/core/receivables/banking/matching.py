@@ -65,6 +65,7 @@ NAME_THRESHOLD = 90.0  # rapidfuzz token_sort_ratio of normalised names
 # searches, so a line that is not a short payment at all (an overpayment, a payment on account)
 # would be lettered wrongly; with a reference naming the invoices, the shortfall letters.
 SHORT_BY_AMOUNT = 0.65
+MAX_NUMBERS = 200  # candidate numbers looked up per line (a batch of GetItems on a ledger)
 MAX_TEXT = 2000  # remittance characters read (SEPA carries 140; camt a few lines of it)
 
 
@@ -258,13 +259,15 @@ def end_to_end_id(line: _Line) -> list[Match]:
 def invoice_number(line: _Line) -> list[Match]:
     """Invoice numbers the remittance names, each found exactly once, confirmed (or not) by the
     amount, the payer's IBAN or name."""
-    keys = dict.fromkeys(number_key(n) for n in candidate_numbers(line.text))
+    # Too short to be told from other figures (as mentioned_invoices): left out.
+    candidates = [
+        n for n in candidate_numbers(line.text) if len(number_key(n)) >= 4 and any(c.isdigit() for c in n)
+    ]
+    named = line.view.numbered(candidates[:MAX_NUMBERS])
     found: list[tuple[str, Invoice]] = []
     notes: list[str] = []
-    for key in keys:
-        if len(key) < 4 or not any(c.isdigit() for c in key):
-            continue  # too short to be told from other figures (as mentioned_invoices)
-        invoices = line.view.by_number(key)
+    for key in dict.fromkeys(number_key(n) for n in candidates):
+        invoices = named.get(key, ())
         if len(invoices) == 1:
             found.append((f"{invoices[0].number} is named in the remittance", invoices[0]))
         elif invoices:
@@ -472,7 +475,8 @@ def baseline_decide(entry: Entry, view: OpenItemsView) -> Decision:
         return Decision(None, [], "not a customer's payment")
     text = entry.remittance.text
     numbers = candidate_numbers(text)[:100]
-    named = {i.invoice_id: i for n in numbers for i in view.by_number(n) if i.number == n}
+    exact = set(numbers)
+    named = {i.invoice_id: i for found in view.numbered(numbers).values() for i in found if i.number in exact}
     payers = {i.customer_id for i in named.values()}
     if len(payers) != 1:
         return Decision(None, [], "today's rule found no invoice number of one customer")

@@ -88,6 +88,10 @@ class OpenItemsView(Protocol):
         """The invoices of that number, however spaced or punctuated (several sellers may reuse
         one)."""
 
+    def numbered(self, candidates: Sequence[str]) -> Mapping[str, Sequence[Invoice]]:
+        """The invoices the remittance's candidate numbers (as written, `candidate_numbers`)
+        name, by `number_key`: one lookup for all of them (a ledger reads them in one batch)."""
+
     def issued(self, reference: str) -> Sequence[str]:
         """The invoice ids a reference we issued stands for (a direct-debit collection's
         EndToEndId, a payout): empty when we issued none of that name."""
@@ -172,6 +176,11 @@ class OpenItems:
     def by_number(self, number: str) -> Sequence[Invoice]:
         """The invoices of that number, however spaced or punctuated."""
         return self.numbers.get(number_key(number), ())
+
+    def numbered(self, candidates: Sequence[str]) -> Mapping[str, Sequence[Invoice]]:
+        """The invoices of each candidate number, by `number_key`, where there are any."""
+        keys = dict.fromkeys(number_key(c) for c in candidates)
+        return {k: self.numbers[k] for k in keys if k in self.numbers}
 
     def issued(self, reference: str) -> Sequence[str]:
         """The invoice ids a reference we issued stands for."""

@@ -99,6 +99,9 @@ class Receipt:
     # False when the source matched it already (a bank line's rules): the remittance is kept
     # for the record, never matched again here.
     match_remittance: bool = True
+    # Whether money left after the targets pays the customer's other open invoices (True) or
+    # stays on account (a bank line's matching said what it pays).
+    excess_to_others: bool = True
     # Typed in by finance (POST /payments), not reported by a source: its date may be a typo, so
     # it is held to a window around the clock (`receipt_problems`).
     entered_by_hand: bool = False
@@ -222,7 +225,8 @@ def _apply_new_receipt(
         matched_by = "target" if plan.allocations else None
     elif targets:
         holdbacks = _holdbacks(receipt, targets)
-        plan, matched_by = plan_allocation(receipt.amount, targets, open_invoices, holdbacks), "target"
+        others = open_invoices if receipt.excess_to_others else []
+        plan, matched_by = plan_allocation(receipt.amount, targets, others, holdbacks), "target"
     elif not receipt.match_remittance:
         plan, matched_by = AllocationPlan((), receipt.amount), None
     else:

@@ -256,3 +256,33 @@ def invoice_id_of(pk: str) -> str | None:
 def session_key(session_id: str) -> tuple[str, str]:
     """The item recording one portal session (its random id, never the cookie)."""
     return f"SESSION#{session_id}", "SESSION"
+
+
+# --- bank statements and their lines (`receivables.banking`) --------------------------------------
+STATEMENTS_LISTING = "STATEMENTS"  # gsi3: every statement imported, by import time
+UNMATCHED_BANK_LINES = "BANKLINES#unmatched"  # gsi2: the lines waiting for a person
+
+
+def statement_pk(account: str, statement_id: str, sequence: str | None) -> str:
+    """One bank statement (or notification) of an account, by the bank's id and sequence."""
+    return f"STMT#{account}#{statement_id}#{sequence or '-'}"
+
+
+def bank_account_pk(account: str) -> str:
+    """What is known of one of our bank accounts: the last closing balance imported."""
+    return f"BANKACCT#{account}"
+
+
+def bank_line_pk(line_id: str) -> str:
+    """One line of a bank statement, known across files by its identity (``bl_…``)."""
+    return f"BLINE#{line_id}"
+
+
+def lettering_pk(customer_id: str) -> str:
+    """The counter of a customer account's lettering codes."""
+    return f"LETTERING#{customer_id}"
+
+
+def statement_lines_listing(statement_key: str) -> str:
+    """The listing partition (gsi3) of the lines a statement brought, in file order."""
+    return f"LINES#{statement_key}"

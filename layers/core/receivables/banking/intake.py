@@ -1,0 +1,419 @@
+"""Bank statements in: every credit line becomes a receipt, lettered when the matching is sure.
+
+A file (camt.053, camt.054, MT940, or a ZIP of them) is read by `receivables.banking.formats`;
+each statement it holds is imported once and each of its lines once:
+
+- a statement is known by account, the bank's statement id and sequence; imported again (the
+  same file twice, a notification the statement repeats) it books nothing twice;
+- a line is known by its identity (the bank's reference, else a fingerprint,
+  `receivables.banking.statement.Entry.identity`); its receipt's id derives from it, so a line
+  met again in another file, or after a crash half-way, is never a second receipt;
+- the opening balance is checked against the closing balance of the account's previous
+  statement, and the entries against the statement's own balances; a gap is reported;
+- a credit line the matching letters automatically (`receivables.banking.matching.decide`) is
+  recorded on its invoices with a lettering code; any other credit line is recorded as a receipt
+  that waits for a person, in the review queue with its ranked candidates;
+- a debit line (a return, bank charges, a transfer of ours) is listed, not booked on customers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from receivables.banking import lettering
+from receivables.banking.formats import StatementFile, read_statements
+from receivables.banking.ledger_view import LedgerView
+from receivables.banking.matching import DEFAULT_THRESHOLD, Decision, Match, decide
+from receivables.banking.statement import Direction, Entry, EntryProblem, Statement
+from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.money import Money
+from receivables.payments.allocation import Receipt, record_receipt
+from receivables.storage import store
+
+if TYPE_CHECKING:
+    from receivables.banking.reading import ReadProblem
+    from receivables.kernel.clock import Clock
+
+MAX_STATEMENT_BYTES = 64 * 1024 * 1024
+MAX_REMITTANCE = 1000  # what a receipt keeps of the remittance (SEPA carries 140 characters)
+MAX_CANDIDATES = 5  # what the review queue keeps of a line's ranked candidates
+
+LETTERED, REVIEW, DUPLICATE, DEBIT = "lettered", "review", "duplicate", "debit"
+
+
+def line_id_of(entry: Entry, account: str) -> str:
+    """The ledger's id of a bank line: ``bl_`` and a digest of its identity."""
+    return "bl_" + hashlib.sha256(entry.identity(account).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class LineOutcome:
+    """What became of one line of a statement."""
+
+    position: str
+    line_id: str
+    direction: str
+    amount: Money
+    status: str  # lettered, review, duplicate (imported before), debit (listed only)
+    rule: str | None = None
+    evidence: str | None = None
+    payment_id: str | None = None
+    lettering: str | None = None
+    invoices: tuple[str, ...] = ()  # the ids of the invoices it paid
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON; the amount as a decimal string."""
+        return {
+            "position": self.position,
+            "line_id": self.line_id,
+            "direction": self.direction,
+            "amount": self.amount.to_decimal_string(),
+            "currency": self.amount.currency,
+            "status": self.status,
+            **{
+                k: v
+                for k, v in (
+                    ("rule", self.rule),
+                    ("evidence", self.evidence),
+                    ("payment_id", self.payment_id),
+                    ("lettering", self.lettering),
+                )
+                if v
+            },
+            **({"invoices": list(self.invoices)} if self.invoices else {}),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatementOutcome:
+    """What importing one statement did: its lines, the problems of its unreadable entries, and
+    whether its balances follow on from the account's previous statement."""
+
+    statement_key: str
+    statement: Statement
+    repeated: bool
+    lines: tuple[LineOutcome, ...]
+    balance_problems: tuple[str, ...] = ()
+
+    def counts(self) -> dict[str, Any]:
+        """How many lines by status, lettered lines by rule, and the amounts."""
+        by_status: dict[str, int] = {}
+        by_rule: dict[str, int] = {}
+        for line in self.lines:
+            by_status[line.status] = by_status.get(line.status, 0) + 1
+            if line.status == LETTERED and line.rule:
+                by_rule[line.rule] = by_rule.get(line.rule, 0) + 1
+        return {
+            "lines": len(self.lines),
+            **by_status,
+            "lettered_by_rule": by_rule,
+            "problems": len(self.statement.problems),
+            "pending_skipped": self.statement.pending_skipped,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The statement's report: what it is, its balances, counts and every line."""
+        return {**statement_summary(self.statement, self.statement_key), **self.body()}
+
+    def body(self) -> dict[str, Any]:
+        """The report's part that importing decided (repeated, balances, counts, lines)."""
+        return {
+            "repeated": self.repeated,
+            "balance_problems": list(self.balance_problems),
+            "counts": self.counts(),
+            "entry_problems": [_problem_json(p) for p in self.statement.problems],
+            "lines": [line.to_json() for line in self.lines],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatementImport:
+    """The report of one file: what it was, what could not be read and every statement in it."""
+
+    name: str
+    format: str
+    refused: tuple[ReadProblem, ...] = ()
+    statements: tuple[StatementOutcome, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for the intake report and the API."""
+        return {
+            "file": self.name,
+            "format": self.format,
+            "refused": [{"where": p.location, "code": p.code, "why": p.message} for p in self.refused],
+            "statements": [s.to_json() for s in self.statements],
+        }
+
+
+def import_statement_file(
+    data: bytes,
+    name: str,
+    clock: Clock,
+    *,
+    sellers: tuple[str, ...] = ("self",),
+    threshold: float = DEFAULT_THRESHOLD,
+    max_bytes: int = MAX_STATEMENT_BYTES,
+) -> StatementImport:
+    """Import every statement of the file ``name`` (its bytes ``data``): see the module."""
+    read = read_statements(data, name, max_bytes)
+    view = LedgerView(sellers)
+    outcomes: list[StatementOutcome] = []
+    refused: list[ReadProblem] = []
+    for part in _flattened(read):
+        refused.extend(part.problems)
+        for statement in part.statements:
+            outcomes.append(import_statement(statement, view, clock, sellers=sellers, threshold=threshold))
+    return StatementImport(read.name, read.format, tuple(refused), tuple(outcomes))
+
+
+def _flattened(read: StatementFile) -> list[StatementFile]:
+    return [read, *(m for member in read.members for m in _flattened(member))]
+
+
+def statement_key_of(statement: Statement) -> str:
+    """The ledger's key of a statement: its account, the bank's id and sequence."""
+    return store.statement_pk(statement.account_iban, statement.statement_id, statement.sequence)
+
+
+def import_statement(
+    statement: Statement,
+    view: LedgerView,
+    clock: Clock,
+    *,
+    sellers: tuple[str, ...] = ("self",),
+    threshold: float = DEFAULT_THRESHOLD,
+) -> StatementOutcome:
+    """Import one statement: record it once, check its balances, and each line once."""
+    key = statement_key_of(statement)
+    now = iso_timestamp(clock.now())
+    summary = statement_summary(statement, key)
+    found = store.get_document(key)
+    repeated = found is not None
+    if found is None:
+        try:
+            store.put_document(key, summary, 1, now, None, listing=(store.STATEMENTS_LISTING, f"{now}#{key}"))
+        except store.ConcurrentChangeError:
+            repeated = True
+    problems = [] if repeated else balance_problems(statement, clock)
+    lines = tuple(
+        _import_line(entry, statement, key, view, clock, sellers=sellers, threshold=threshold)
+        for entry in statement.entries
+    )
+    outcome = StatementOutcome(key, statement, repeated, lines, tuple(problems))
+    if not repeated:
+        _record_outcome(key, summary, outcome, clock)
+    return outcome
+
+
+def statement_summary(statement: Statement, key: str) -> dict[str, Any]:
+    """A statement's own facts, as stored and reported: account, ids, dates and balances."""
+    return {
+        "statement_key": key,
+        "account": statement.account_iban,
+        "statement_id": statement.statement_id,
+        "sequence": statement.sequence,
+        "format": statement.format,
+        "kind": statement.kind.value,
+        "currency": statement.currency,
+        "from": statement.from_date.isoformat() if statement.from_date else None,
+        "to": statement.to_date.isoformat() if statement.to_date else None,
+        "opening": _balance_json(statement.opening),
+        "closing": _balance_json(statement.closing),
+        "entries": len(statement.entries),
+    }
+
+
+def _balance_json(balance: Any) -> dict[str, str] | None:
+    if balance is None:
+        return None
+    return {"kind": balance.kind, "amount": balance.amount.to_decimal_string(), "on": balance.on.isoformat()}
+
+
+def _problem_json(problem: EntryProblem) -> dict[str, str]:
+    return {"where": problem.position, "code": problem.code, "why": problem.reason}
+
+
+def _record_outcome(key: str, summary: dict[str, Any], outcome: StatementOutcome, clock: Clock) -> None:
+    """The statement's document at version 2: its counts and balance problems beside its facts."""
+    body = {**summary, "counts": outcome.counts(), "balance_problems": list(outcome.balance_problems)}
+    now = iso_timestamp(clock.now())
+    listing = (store.STATEMENTS_LISTING, f"{now}#{key}")
+    # another delivery of the same file recorded it first: the same counts
+    with contextlib.suppress(store.ConcurrentChangeError):
+        store.put_document(key, body, 2, now, None, listing=listing)
+
+
+# --- balances -----------------------------------------------------------------------------------
+def balance_problems(statement: Statement, clock: Clock) -> list[str]:
+    """What does not add up: the entries against the statement's opening and closing balances,
+    and its opening against the account's previous closing (a statement missing between them).
+    The account then remembers this closing when it is the latest."""
+    problems: list[str] = []
+    opening, closing = statement.opening, statement.closing
+    if opening is not None and closing is not None and not statement.problems:
+        moved = sum(
+            (e.amount if e.direction is Direction.CREDIT else -e.amount for e in statement.entries),
+            Money.zero(statement.currency),
+        )
+        if opening.amount + moved != closing.amount:
+            problems.append(
+                f"the entries move {moved} but the balance goes from {opening.amount} to "
+                f"{closing.amount}: an entry is missing or was read wrongly"
+            )
+    pk = store.bank_account_pk(statement.account_iban)
+    found = store.get_document(pk)
+    previous, version = found if found is not None else (None, 0)
+    if previous is not None and opening is not None and previous["on"] <= opening.on.isoformat():
+        before = Money.parse(previous["amount"], statement.currency)
+        if before != opening.amount:
+            problems.append(
+                f"the opening balance {opening.amount} on {opening.on.isoformat()} is not the closing "
+                f"balance {before} of statement {previous['statement_id']} ({previous['on']}): a "
+                "statement may be missing between them"
+            )
+    if closing is not None and (previous is None or previous["on"] <= closing.on.isoformat()):
+        body = {
+            "amount": closing.amount.to_decimal_string(),
+            "on": closing.on.isoformat(),
+            "statement_id": statement.statement_id,
+        }
+        # another statement of the account landed meanwhile; its closing stands
+        with contextlib.suppress(store.ConcurrentChangeError):
+            store.put_document(pk, body, version + 1, iso_timestamp(clock.now()), None)
+    return problems
+
+
+# --- lines --------------------------------------------------------------------------------------
+def _import_line(
+    entry: Entry,
+    statement: Statement,
+    statement_key: str,
+    view: LedgerView,
+    clock: Clock,
+    *,
+    sellers: tuple[str, ...],
+    threshold: float,
+) -> LineOutcome:
+    line_id = line_id_of(entry, statement.account_iban)
+    found = store.get_document(store.bank_line_pk(line_id))
+    if found is not None:
+        body = found[0]
+        if body.get("statement_key") != statement_key:
+            return LineOutcome(entry.position, line_id, entry.direction.value, entry.amount, DUPLICATE)
+        return _outcome_of(body)
+    if entry.direction is not Direction.CREDIT or entry.reversal:
+        outcome = LineOutcome(entry.position, line_id, entry.direction.value, entry.amount, DEBIT)
+        _save_line(line_id, entry, statement_key, outcome, None, clock)
+        return outcome
+    decision = decide(entry, view, threshold)
+    automatic = decision.automatic
+    code = None
+    if automatic is not None and automatic.customer_id and automatic.allocations:
+        code = lettering.reserve_code(automatic.customer_id, clock)
+    else:
+        automatic = None
+    receipt = Receipt(
+        source="bank",
+        external_id=line_id,
+        amount=entry.amount,
+        received_at=f"{(entry.value_date or entry.booking_date).isoformat()}T00:00:00Z",
+        method="bank_transfer",
+        customer_id=automatic.customer_id if automatic else None,
+        reference=entry.remittance.text[:MAX_REMITTANCE] or None,
+        target_invoice_ids=tuple(i for i, _ in automatic.allocations) if automatic else (),
+        lettering=code,
+        match_remittance=False,
+        excess_to_others=False,
+    )
+    recorded = record_receipt(receipt, clock, sellers=sellers)
+    paid = tuple(i for i, _ in recorded.payment.allocations)
+    status = LETTERED if automatic is not None and paid else REVIEW
+    best = automatic or (decision.candidates[0] if decision.candidates else None)
+    outcome = LineOutcome(
+        entry.position,
+        line_id,
+        entry.direction.value,
+        entry.amount,
+        status,
+        rule=best.rule.value if best else None,
+        evidence=best.evidence if best else decision.reason or None,
+        payment_id=recorded.payment.payment_id,
+        lettering=code if status == LETTERED else None,
+        invoices=paid,
+    )
+    _save_line(line_id, entry, statement_key, outcome, decision, clock)
+    return outcome
+
+
+def _save_line(
+    line_id: str,
+    entry: Entry,
+    statement_key: str,
+    outcome: LineOutcome,
+    decision: Decision | None,
+    clock: Clock,
+) -> None:
+    """The line's document: the entry as the bank gave it, what became of it and, for the review
+    queue, its ranked candidates (on the sparse waiting index while it waits)."""
+    now = iso_timestamp(clock.now())
+    body = {
+        **outcome.to_json(),
+        "statement_key": statement_key,
+        "booking_date": entry.booking_date.isoformat(),
+        "value_date": entry.value_date.isoformat() if entry.value_date else None,
+        "bank_reference": entry.bank_reference,
+        "payer": {
+            "name": entry.counterparty.name,
+            "iban": entry.counterparty.iban,
+            "bic": entry.counterparty.bic,
+        },
+        "remittance": {
+            "unstructured": list(entry.remittance.unstructured),
+            "structured": list(entry.remittance.structured),
+            "end_to_end_id": entry.remittance.end_to_end_id,
+        },
+        "return_reason": entry.return_reason,
+        "bank_transaction_code": entry.bank_transaction_code,
+        "candidates": [_match_json(m) for m in (decision.candidates if decision else [])[:MAX_CANDIDATES]],
+        "reason": decision.reason if decision else None,
+        "recorded_at": now,
+    }
+    sort_key = f"{entry.booking_date.isoformat()}#{line_id}"
+    waiting = (store.UNMATCHED_BANK_LINES, sort_key) if outcome.status == REVIEW else None
+    listing = (store.statement_lines_listing(statement_key), f"{entry.position}#{line_id}")
+    # another delivery of the same line saved it first, from the same receipt
+    with contextlib.suppress(store.ConcurrentChangeError):
+        store.UnitOfWork().add(
+            store.document_update(store.bank_line_pk(line_id), body, 1, now, listing=listing, waiting=waiting)
+        ).commit()
+
+
+def _match_json(match: Match) -> dict[str, Any]:
+    return {
+        "rule": match.rule.value,
+        "confidence": round(match.confidence, 3),
+        "customer_id": match.customer_id,
+        "allocations": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in match.allocations],
+        "on_account": match.on_account.to_decimal_string(),
+        "evidence": match.evidence,
+        **({"shortfall": match.shortfall.to_decimal_string()} if match.shortfall else {}),
+    }
+
+
+def _outcome_of(body: dict[str, Any]) -> LineOutcome:
+    """A line imported before with this same statement (a redelivered file), as it was."""
+    return LineOutcome(
+        body["position"],
+        body["line_id"],
+        body["direction"],
+        Money.parse(body["amount"], body["currency"]),
+        body["status"],
+        rule=body.get("rule"),
+        evidence=body.get("evidence"),
+        payment_id=body.get("payment_id"),
+        lettering=body.get("lettering"),
+        invoices=tuple(body.get("invoices", ())),
+    )

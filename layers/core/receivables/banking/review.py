@@ -1,0 +1,153 @@
+"""The bank lines a person decides: the review queue, lettering by hand, ignoring a line that is
+not a customer's payment, and undoing a lettering.
+
+Every line's receipt exists from its import (`receivables.banking.intake`); deciding a line moves
+that receipt's money (`receivables.payments.allocation.reallocate`), each decision one audit
+event on the payment, and the line's document follows it. Lettering a line whose payer IBAN the
+ledger did not know remembers IBAN → customer, so the next transfer from it letters itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from receivables.banking import lettering
+from receivables.banking.intake import LETTERED, REVIEW
+from receivables.banking.ledger_view import iban_identifier
+from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError, NotFoundError
+from receivables.payments.allocation import UnknownPaymentError, apply_refund, reallocate
+from receivables.storage import store
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from receivables.kernel.clock import Clock
+    from receivables.kernel.money import Money
+
+IGNORED = "ignored"
+MAX_QUEUE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class BankLine:
+    """A bank line's document and the version it was read at."""
+
+    body: dict[str, Any]
+    version: int
+
+    @property
+    def line_id(self) -> str:
+        """The line's id (``bl_…``)."""
+        return str(self.body["line_id"])
+
+
+def get_line(line_id: str) -> BankLine:
+    """The bank line ``line_id``; `NotFoundError` when there is none."""
+    found = store.get_document(store.bank_line_pk(line_id)) if line_id.startswith("bl_") else None
+    if found is None:
+        raise NotFoundError(f"no bank line {line_id}")
+    return BankLine(*found)
+
+
+def unmatched_lines(limit: int = MAX_QUEUE) -> list[dict[str, Any]]:
+    """The lines waiting for a person, oldest booking first, with their ranked candidates."""
+    return [body for body, _ in store.waiting_documents(store.UNMATCHED_BANK_LINES, limit)]
+
+
+def letter_line(line_id: str, targets: Mapping[str, Money], actor: str, clock: Clock) -> dict[str, Any]:
+    """Letter a waiting line by hand: its receipt pays exactly ``targets`` (invoice id to amount),
+    the rest of it waits on the customer's account, under a new lettering code."""
+    line = _waiting(line_id)
+    if not targets:
+        raise ConflictError("name the invoices and amounts this line pays")
+    payment_id = str(line.body["payment_id"])
+    invoices = store.get_heads(list(targets))
+    customers = {getattr(h, "customer_id", None) for h in invoices.values()}
+    if len(invoices) != len(targets) or len(customers) != 1:
+        raise ConflictError("a bank line pays invoices of the ledger, of one customer")
+    customer_id = str(customers.pop())
+    code = lettering.reserve_code(customer_id, clock)
+    try:
+        payment, _ = reallocate(payment_id, targets, clock, actor=actor, lettering=code)
+    except UnknownPaymentError:
+        raise ConflictError(f"the receipt of bank line {line_id} is not in the ledger") from None
+    _remember_iban(line.body, customer_id)
+    changed = {
+        **line.body,
+        "status": LETTERED,
+        "rule": "finance",
+        "evidence": f"lettered by {actor}",
+        "lettering": code,
+        "customer_id": customer_id,
+        "invoices": [i for i, _ in payment.allocations],
+    }
+    return _save(line, changed, clock)
+
+
+def ignore_line(line_id: str, reason: str, actor: str, clock: Clock) -> dict[str, Any]:
+    """A waiting line that is not a customer's payment (a refund from a supplier, a transfer
+    between our accounts): its receipt leaves the unapplied queue, ``reason`` on record."""
+    line = _waiting(line_id)
+    reason = reason.strip()
+    if not reason:
+        raise ConflictError("say why this line is not a customer's payment")
+    payment = store.get_payment(str(line.body["payment_id"]))
+    if payment is not None and payment.unapplied.minor > 0:
+        apply_refund(payment, payment.unapplied, clock, kind="PaymentIgnored", once=f"ignored#{line_id}")
+    return _save(line, {**line.body, "status": IGNORED, "ignored": {"by": actor, "reason": reason}}, clock)
+
+
+def unletter_line(line_id: str, actor: str, clock: Clock) -> dict[str, Any]:
+    """Undo a line's lettering: the money it put on invoices waits unapplied again, the line
+    back in the review queue; one audit event on the payment names the code undone."""
+    line = get_line(line_id)
+    code = line.body.get("lettering")
+    if line.body.get("status") != LETTERED or not code:
+        raise ConflictError(f"bank line {line_id} is not lettered")
+    reallocate(str(line.body["payment_id"]), {}, clock, actor=actor, unlettered=str(code))
+    changed = {**line.body, "status": REVIEW, "unlettered": code, "lettering": None, "invoices": []}
+    return _save(line, changed, clock)
+
+
+def _waiting(line_id: str) -> BankLine:
+    line = get_line(line_id)
+    if line.body.get("status") != REVIEW:
+        raise ConflictError(f"bank line {line_id} is {line.body.get('status')}, not waiting for review")
+    return line
+
+
+def _remember_iban(body: dict[str, Any], customer_id: str) -> None:
+    """Remember the payer's IBAN for ``customer_id`` unless the ledger knows it already (for
+    them or another customer: then it stays with the first)."""
+    iban = (body.get("payer") or {}).get("iban")
+    if not iban:
+        return
+    identifier = iban_identifier(iban)
+    if store.customers_by_identifier([identifier]):
+        return
+    # Another decision remembered it meanwhile: the first one stands.
+    with contextlib.suppress(store.ConcurrentChangeError):
+        store.UnitOfWork().add(store.customer_key(customer_id, identifier)).commit()
+
+
+def _save(line: BankLine, body: dict[str, Any], clock: Clock) -> dict[str, Any]:
+    """The line's next version; on the review queue while it waits, off it otherwise."""
+    now = iso_timestamp(clock.now())
+    waiting_key = f"{body['booking_date']}#{line.line_id}"
+    listing = (store.statement_lines_listing(body["statement_key"]), f"{body['position']}#{line.line_id}")
+    update = store.document_update(
+        store.bank_line_pk(line.line_id),
+        {**body, "decided_at": now},
+        line.version + 1,
+        now,
+        listing=listing,
+        waiting=(store.UNMATCHED_BANK_LINES, waiting_key) if body["status"] == REVIEW else None,
+    )
+    try:
+        store.UnitOfWork().add(update).commit()
+    except store.ConcurrentChangeError:
+        raise ConflictError(f"bank line {line.line_id} changed meanwhile: read it again") from None
+    return body
