@@ -3,10 +3,12 @@ once across files, balances checked, the review queue decided by hand."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
 
+from receivables.adapters.s3 import ObjectStore
 from receivables.banking import review
 from receivables.banking.creditor_reference import creditor_reference
 from receivables.banking.intake import import_statement_file
@@ -14,6 +16,7 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
 from receivables.storage import store
+from receivables_local.functions import load_function
 from tests.statement_files import Line, camt053, camt054
 
 if TYPE_CHECKING:
@@ -177,3 +180,31 @@ def test_a_line_that_is_not_a_customers_payment_is_ignored_with_its_reason(ledge
     assert review.unmatched_lines() == []
     assert store.unapplied_payments("EUR") == []
     assert review.get_line(line.line_id).body["ignored"]["reason"] == "a VAT refund, not a customer"
+
+
+def test_a_statement_dropped_in_the_bucket_is_imported_and_moved_with_its_report(ledger: Aws) -> None:
+    statements = load_function("statements")
+    deps = statements.Dependencies(ledger.settings, ObjectStore(ledger.s3), ledger.clock)
+    notification = ledger.put(
+        "statements/inbox/2027-03-05.xml",
+        camt053([Line("99.00", "Quay Bakery", text="B-301", bank_ref="Z1")]),
+    )
+    junk = ledger.put("statements/inbox/notes.pdf", b"%PDF-1.7 not a statement")
+
+    (done,) = statements.handle(notification, deps)["objects"]
+    (refused,) = statements.handle(junk, deps)["objects"]
+    (again,) = statements.handle(notification, deps)["objects"]  # a redelivery
+
+    assert (done["outcome"], done["lettered"], done["review"]) == ("processed", 1, 0)
+    assert refused["outcome"] == "rejected"
+    assert again["outcome"] == "skipped"
+    assert ledger.keys("statements/") == [
+        "statements/processed/2027-03-05.xml",
+        "statements/processed/2027-03-05.xml.report.json",
+        "statements/rejected/notes.pdf",
+        "statements/rejected/notes.pdf.report.json",
+    ]
+    body = ledger.s3.get_object(Bucket="test-invoices", Key="statements/rejected/notes.pdf.report.json")
+    report = json.loads(body["Body"].read())
+    assert report["refused"][0]["why"].startswith("a PDF")
+    assert state("B-301")[0] is S.PAID
