@@ -174,8 +174,10 @@ def _flattened(read: StatementFile) -> list[StatementFile]:
 
 
 def statement_key_of(statement: Statement) -> str:
-    """The ledger's key of a statement: its account, the bank's id and sequence."""
-    return store.statement_pk(statement.account_iban, statement.statement_id, statement.sequence)
+    """A statement's reference (``st_…``): a digest of its account, the bank's statement id and
+    its sequence, which is how a statement sent again is known."""
+    identity = "\x1f".join((statement.account_iban, statement.statement_id, statement.sequence or "-"))
+    return "st_" + hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
 def import_statement(
@@ -188,13 +190,14 @@ def import_statement(
 ) -> StatementOutcome:
     """Import one statement: record it once, check its balances, and each line once."""
     key = statement_key_of(statement)
+    pk = store.statement_pk(key)
     now = iso_timestamp(clock.now())
-    summary = statement_summary(statement, key)
-    found = store.get_document(key)
+    summary = {**statement_summary(statement, key), "imported_at": now}
+    found = store.get_document(pk)
     repeated = found is not None
     if found is None:
         try:
-            store.put_document(key, summary, 1, now, None, listing=(store.STATEMENTS_LISTING, f"{now}#{key}"))
+            store.put_document(pk, summary, 1, now, None, listing=(store.STATEMENTS_LISTING, f"{now}#{key}"))
         except store.ConcurrentChangeError:
             repeated = True
     problems = [] if repeated else balance_problems(statement, clock)
@@ -211,7 +214,7 @@ def import_statement(
 def statement_summary(statement: Statement, key: str) -> dict[str, Any]:
     """A statement's own facts, as stored and reported: account, ids, dates and balances."""
     return {
-        "statement_key": key,
+        "statement": key,
         "account": statement.account_iban,
         "statement_id": statement.statement_id,
         "sequence": statement.sequence,
@@ -240,10 +243,10 @@ def _record_outcome(key: str, summary: dict[str, Any], outcome: StatementOutcome
     """The statement's document at version 2: its counts and balance problems beside its facts."""
     body = {**summary, "counts": outcome.counts(), "balance_problems": list(outcome.balance_problems)}
     now = iso_timestamp(clock.now())
-    listing = (store.STATEMENTS_LISTING, f"{now}#{key}")
-    # another delivery of the same file recorded it first: the same counts
+    listing = (store.STATEMENTS_LISTING, f"{summary['imported_at']}#{key}")
+    # Another delivery of the same file recorded it first: the same counts.
     with contextlib.suppress(store.ConcurrentChangeError):
-        store.put_document(key, body, 2, now, None, listing=listing)
+        store.put_document(store.statement_pk(key), body, 2, now, None, listing=listing)
 
 
 # --- balances -----------------------------------------------------------------------------------
@@ -301,7 +304,7 @@ def _import_line(
     found = store.get_document(store.bank_line_pk(line_id))
     if found is not None:
         body = found[0]
-        if body.get("statement_key") != statement_key:
+        if body.get("statement") != statement_key:
             return LineOutcome(entry.position, line_id, entry.direction.value, entry.amount, DUPLICATE)
         return _outcome_of(body)
     if entry.direction is not Direction.CREDIT or entry.reversal:
@@ -361,7 +364,7 @@ def _save_line(
     now = iso_timestamp(clock.now())
     body = {
         **outcome.to_json(),
-        "statement_key": statement_key,
+        "statement": statement_key,
         "booking_date": entry.booking_date.isoformat(),
         "value_date": entry.value_date.isoformat() if entry.value_date else None,
         "bank_reference": entry.bank_reference,

@@ -137,7 +137,7 @@ def _save(line: BankLine, body: dict[str, Any], clock: Clock) -> dict[str, Any]:
     """The line's next version; on the review queue while it waits, off it otherwise."""
     now = iso_timestamp(clock.now())
     waiting_key = f"{body['booking_date']}#{line.line_id}"
-    listing = (store.statement_lines_listing(body["statement_key"]), f"{body['position']}#{line.line_id}")
+    listing = (store.statement_lines_listing(body["statement"]), f"{body['position']}#{line.line_id}")
     update = store.document_update(
         store.bank_line_pk(line.line_id),
         {**body, "decided_at": now},
@@ -151,3 +151,23 @@ def _save(line: BankLine, body: dict[str, Any], clock: Clock) -> dict[str, Any]:
     except store.ConcurrentChangeError:
         raise ConflictError(f"bank line {line.line_id} changed meanwhile: read it again") from None
     return body
+
+
+def list_statements(limit: int = 100) -> list[dict[str, Any]]:
+    """The statements imported, newest first: per statement its account, dates, balances,
+    counts by status and by rule, and the balance problems found."""
+    found = store.listed_documents(store.STATEMENTS_LISTING, None)
+    return [body for body, _ in reversed(found)][:limit]
+
+
+def get_statement(statement_ref: str) -> dict[str, Any]:
+    """One statement with every line it brought, in file order; `NotFoundError` when unknown."""
+    found = store.get_document(store.statement_pk(statement_ref)) if statement_ref.startswith("st_") else None
+    if found is None:
+        raise NotFoundError(f"no statement {statement_ref}")
+    lines = store.listed_documents(store.statement_lines_listing(statement_ref), None)
+    return {**found[0], "lines": [_line_summary(body) for body, _ in lines]}
+
+
+def _line_summary(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in ("candidates", "remittance")}

@@ -263,9 +263,10 @@ STATEMENTS_LISTING = "STATEMENTS"  # gsi3: every statement imported, by import t
 UNMATCHED_BANK_LINES = "BANKLINES#unmatched"  # gsi2: the lines waiting for a person
 
 
-def statement_pk(account: str, statement_id: str, sequence: str | None) -> str:
-    """One bank statement (or notification) of an account, by the bank's id and sequence."""
-    return f"STMT#{account}#{statement_id}#{sequence or '-'}"
+def statement_pk(statement_ref: str) -> str:
+    """One bank statement (or notification), by its reference (``st_…``, a digest of the
+    account, the bank's statement id and sequence)."""
+    return f"STMT#{statement_ref}"
 
 
 def bank_account_pk(account: str) -> str:
@@ -283,6 +284,6 @@ def lettering_pk(customer_id: str) -> str:
     return f"LETTERING#{customer_id}"
 
 
-def statement_lines_listing(statement_key: str) -> str:
+def statement_lines_listing(statement_ref: str) -> str:
     """The listing partition (gsi3) of the lines a statement brought, in file order."""
-    return f"LINES#{statement_key}"
+    return f"LINES#{statement_ref}"
