@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Request, Response
 
+from receivables.collections.finance import invoice_json
 from receivables.kernel.access import Role, require, role_of
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, ReceivablesError
 from receivables.kernel.money import normalise_currency
 from receivables.kernel.validation import parse_json
+from receivables.reporting.csv_export import to_csv
 from receivables.storage import store
 from receivables.web.http_errors import http_error
 
@@ -180,8 +182,6 @@ def cursor_text(position: store.Cursor | None) -> str | None:
 def listing(key: str, rows: list[dict[str, Any]], next_cursor: store.Cursor | None, query: Query) -> Response:
     """A list as JSON (``{key: rows, "next_cursor": ...}``) or, with ``?format=csv``, as CSV."""
     if query.raw.get("format") == "csv":
-        from receivables.reporting.csv_export import to_csv
-
         headers: dict[str, str | list[str]] = {
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{key}.csv"',
@@ -246,7 +246,5 @@ def replace_policy(
 
 def invoice_reply(changed: Invoice) -> Response:
     """The changed invoice, as of today."""
-    from receivables.collections.finance import invoice_json
-
     _, clock = wiring.context()
     return reply({"invoice": invoice_json(changed, clock.now().date())})

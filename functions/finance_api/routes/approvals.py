@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from receivables.collections.finance import event_json
+from receivables.customers.approvals import (
+    STATUSES,
+    decide,
+    get_proposal,
+    list_proposals,
+    load_policy,
+    policy_from_json,
+    save_policy,
+)
 from receivables.kernel.access import Role
 from receivables.kernel.errors import NotFoundError
 from receivables.kernel.observability import logger
@@ -30,8 +40,6 @@ bp = Resource(__name__)
 def list_approvals(who: str) -> Response:
     """Changes proposed for a second person's approval: ``?status=pending`` (the default),
     ``approved``, ``rejected`` or ``all``."""
-    from receivables.customers.approvals import STATUSES, list_proposals
-
     query = params("status")
     status = query.choice("status", (*STATUSES, "all")) or "pending"
     query.done()
@@ -40,8 +48,6 @@ def list_approvals(who: str) -> Response:
 
 
 def _proposal_or_404(approval_id: str) -> Any:
-    from receivables.customers.approvals import get_proposal
-
     found = get_proposal(approval_id)
     if found is None:
         raise NotFoundError(f"no approval {approval_id}")
@@ -53,8 +59,6 @@ def _proposal_or_404(approval_id: str) -> Any:
 def get_approval_policy(who: str) -> Response:
     """Which changes need a second person (per action: ``controller`` or ``four_eyes``) and the
     largest pricing credit a deduction earns without a controller, per currency."""
-    from receivables.customers.approvals import load_policy
-
     policy = load_policy()
     return reply({"version": policy.version, "policy": policy.to_json()})
 
@@ -64,8 +68,6 @@ def get_approval_policy(who: str) -> Response:
 def put_approval_policy(who: str) -> Response:
     """Replace the approval policy (controller): ``{"version", "policy": {"modes": {...},
     "auto_credit": {"EUR": "250.00", "*": "250"}}}``."""
-    from receivables.customers.approvals import policy_from_json, save_policy
-
     _, clock = wiring.context()
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
@@ -78,8 +80,6 @@ def put_approval_policy(who: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def get_approval(who: str, approval_id: str) -> Response:
     """One proposal, with its history."""
-    from receivables.collections.finance import event_json
-
     proposal = _proposal_or_404(approval_id)
     history = [event_json(e) for e in store.audit_events(f"APPROVAL#{approval_id}")]
     return reply({"approval": proposal.to_json(), "history": history})
@@ -101,8 +101,6 @@ def reject_change(who: str, approval_id: str) -> Response:
 
 
 def _decide_proposal(who: str, approval_id: str, *, approve: bool, note: str) -> Response:
-    from receivables.customers.approvals import decide
-
     _proposal_or_404(approval_id)
     decided = decide(approval_id, approve, note, who, wiring.context()[1])
     logger.info("change decided", extra={"approval_id": approval_id, "approved": approve, "by": who})

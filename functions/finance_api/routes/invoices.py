@@ -4,15 +4,26 @@ documentation requests, references and documents a customer's AP requires.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from receivables.collections.finance import invoice_or_404
+from receivables.collections.finance import (
+    add_note,
+    assign_collector,
+    event_json,
+    invoice_json,
+    invoice_or_404,
+)
+from receivables.collections.finance import void_invoice as void
+from receivables.collections.finance import write_off_invoice as write_off
 from receivables.collections.listings import INVOICE_STATUSES, InvoiceFilters
 from receivables.collections.listings import list_invoices as find_invoices
+from receivables.customers.requirements import DOCUMENTS, REFERENCES, open_requests, provide_reference
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError, NotFoundError
 from receivables.storage import store
+from receivables.web.portal.requests import KEY_PREFIX, keep_upload
 
 from . import wiring
 from .api import (
@@ -82,8 +93,6 @@ def list_invoices(who: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def get_invoice(who: str, invoice_id: str) -> Response:
     """One invoice with its full history (audit events, oldest first) and its disputes."""
-    from receivables.collections.finance import event_json, invoice_json
-
     _, clock = wiring.context()
     invoice = invoice_or_404(invoice_id)
     return reply(
@@ -99,28 +108,22 @@ def get_invoice(who: str, invoice_id: str) -> Response:
 @bp.endpoint(Role.CONTROLLER)
 def void_invoice(who: str, invoice_id: str) -> Response:
     """Cancel an invoice issued in error (controller): ``{"reason": "..."}``; 409 once money is on it."""
-    from receivables.collections.finance import void_invoice
-
     reason = json_body("reason")["reason"]
-    return invoice_reply(void_invoice(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
+    return invoice_reply(void(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
 
 
 @bp.route("/invoices/{invoice_id}/write-off", methods=["POST"], content_types=["application/json"])
 @bp.endpoint(Role.CONTROLLER)
 def write_off_invoice(who: str, invoice_id: str) -> Response:
     """Write off what is left of an invoice (controller): ``{"reason": "..."}``."""
-    from receivables.collections.finance import write_off_invoice
-
     reason = json_body("reason")["reason"]
-    return invoice_reply(write_off_invoice(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
+    return invoice_reply(write_off(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
 
 
 @bp.route("/invoices/{invoice_id}/notes", methods=["POST"], content_types=["application/json"])
 @bp.endpoint(Role.COLLECTOR)
 def add_invoice_note(who: str, invoice_id: str) -> Response:
     """Put a note on the invoice's history (collector): ``{"text": "..."}``."""
-    from receivables.collections.finance import add_note
-
     text = json_body("text")["text"]
     return invoice_reply(add_note(invoice_id, text, f"finance:{who}", wiring.context()[1]))
 
@@ -129,8 +132,6 @@ def add_invoice_note(who: str, invoice_id: str) -> Response:
 @bp.endpoint(Role.COLLECTOR)
 def assign_invoice_collector(who: str, invoice_id: str) -> Response:
     """Assign the person who works this invoice (collector): ``{"collector": "..."}``."""
-    from receivables.collections.finance import assign_collector
-
     collector = json_body("collector")["collector"]
     return invoice_reply(assign_collector(invoice_id, collector, f"finance:{who}", wiring.context()[1]))
 
@@ -140,8 +141,6 @@ def assign_invoice_collector(who: str, invoice_id: str) -> Response:
 def document_requests(who: str) -> Response:
     """The open documentation requests: invoices held until their customer's AP has what it
     requires (oldest first), with what each lacks, since when, and the reminders sent."""
-    from receivables.customers.requirements import open_requests
-
     rows = [
         {
             "invoice_id": r.invoice.invoice_id,
@@ -165,8 +164,6 @@ def give_invoice_references(who: str, invoice_id: str) -> Response:
     """The PO number and/or contract reference the customer's AP needs on the invoice
     (collector): ``{"po_number": "...", "contract_reference": "..."}``; a held invoice is
     released (and mailed) once it lacks nothing more."""
-    from receivables.customers.requirements import REFERENCES, provide_reference
-
     body = json_body()
     given = {k: v for k, v in body.items() if k in REFERENCES}
     errors = [
@@ -188,11 +185,6 @@ def upload_invoice_document(who: str, invoice_id: str) -> Response:
     ``{"kind": "delivery_note" | "timesheet"}``. The answer is a presigned POST (``url`` and
     ``fields``; the file goes last, as ``file``, PDF, PNG or JPEG up to 10 MB) and the ``key``
     to confirm with ``POST /invoices/{id}/documents/confirm`` once S3 has it."""
-    import secrets
-
-    from receivables.customers.requirements import DOCUMENTS
-    from receivables.web.portal.requests import KEY_PREFIX
-
     kind = json_body("kind")["kind"]
     if kind not in DOCUMENTS:
         raise InvalidRequestError([FieldError("kind", f"must be one of {', '.join(DOCUMENTS)}")])
@@ -209,8 +201,6 @@ def confirm_invoice_document(who: str, invoice_id: str) -> Response:
     """Keep an uploaded document with the invoice (collector): ``{"key": "..."}`` from the
     upload. Its first bytes must show a PDF, PNG or JPEG and it must be at most 10 MB; anything
     else is deleted and refused with the reason (400)."""
-    from receivables.web.portal.requests import keep_upload
-
     key = json_body("key")["key"]
     invoice = invoice_or_404(invoice_id)
     problem, kept = keep_upload(invoice, key, wiring.invoice_files(), f"finance:{who}", wiring.context()[1])
