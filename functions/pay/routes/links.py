@@ -9,6 +9,8 @@ from chalice.app import Response
 
 from receivables.kernel.observability import logger
 from receivables.web.checkout import Redirect, after_checkout, open_pay_link
+from receivables.web.dispute_link import attached, dispute_form, submit_dispute
+from receivables.web.promise_link import promise_form, submit_promise
 
 from . import wiring
 from .pages import Pages, form_body, page, query
@@ -53,8 +55,6 @@ def pay_cancelled(token: str) -> Response:
 @bp.page_route("/promise/{token}", methods=["GET"])
 def promise_link(token: str) -> Response:
     """The promise-to-pay form of an overdue reminder."""
-    from receivables.web.promise_link import promise_form
-
     deps = wiring.default_dependencies()
     return page(promise_form(token, deps.link_key(), deps.clock, deps.settings))
 
@@ -62,8 +62,6 @@ def promise_link(token: str) -> Response:
 @bp.page_route("/promise/{token}", methods=["POST"], content_types=FORM)
 def promise_submitted(token: str) -> Response:
     """The customer's promise, posted from that form."""
-    from receivables.web.promise_link import submit_promise
-
     deps = wiring.default_dependencies()
     shown = submit_promise(token, form_body(), deps.link_key(), deps.clock, deps.settings)
     if shown.status == 200:
@@ -74,8 +72,6 @@ def promise_submitted(token: str) -> Response:
 @bp.page_route("/dispute/{token}", methods=["GET"])
 def dispute_link(token: str) -> Response:
     """The dispute form of an invoice (or its open dispute, with its documents)."""
-    from receivables.web.dispute_link import dispute_form
-
     deps = wiring.default_dependencies()
     return page(dispute_form(token, deps.link_key(), deps.clock, deps.settings, wiring.attachments()))
 
@@ -83,8 +79,6 @@ def dispute_link(token: str) -> Response:
 @bp.page_route("/dispute/{token}", methods=["POST"], content_types=FORM)
 def dispute_submitted(token: str) -> Response:
     """The customer's dispute, posted from that form."""
-    from receivables.web.dispute_link import submit_dispute
-
     deps = wiring.default_dependencies()
     body = form_body()
     shown = submit_dispute(token, body, deps.link_key(), deps.clock, deps.settings, wiring.attachments())
@@ -96,8 +90,6 @@ def dispute_submitted(token: str) -> Response:
 @bp.page_route("/dispute/{token}/attached", methods=["GET"])
 def dispute_attached(token: str) -> Response:
     """Where S3 sends the customer after uploading a document."""
-    from receivables.web.dispute_link import attached
-
     deps = wiring.default_dependencies()
     key = query().get("key", "")
     return page(attached(token, key, deps.link_key(), deps.clock, deps.settings, wiring.attachments()))
