@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from receivables.collections.finance import event_json
-from receivables.customers.approvals import (
-    STATUSES,
-    decide,
-    get_proposal,
-    list_proposals,
-    load_policy,
-    policy_from_json,
-    save_policy,
-)
+from receivables.customers import approvals
 from receivables.kernel.access import Role
 from receivables.kernel.errors import NotFoundError
 from receivables.kernel.observability import logger
 from receivables.storage import store
 
 from . import wiring
-from .api import (
-    Resource,
-    json_body,
-    params,
-    plain,
-    replace_policy,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Resource, Response, json_body, params, plain, replace_policy, reply
 
 bp = Resource(__name__)
 
@@ -41,14 +23,14 @@ def list_approvals(who: str) -> Response:
     """Changes proposed for a second person's approval: ``?status=pending`` (the default),
     ``approved``, ``rejected`` or ``all``."""
     query = params("status")
-    status = query.choice("status", (*STATUSES, "all")) or "pending"
+    status = query.choice("status", (*approvals.STATUSES, "all")) or "pending"
     query.done()
-    found = list_proposals(None if status == "all" else status)
+    found = approvals.list_proposals(None if status == "all" else status)
     return reply({"approvals": [p.to_json() for p in found], "count": len(found)})
 
 
 def _proposal_or_404(approval_id: str) -> Any:
-    found = get_proposal(approval_id)
+    found = approvals.get_proposal(approval_id)
     if found is None:
         raise NotFoundError(f"no approval {approval_id}")
     return found
@@ -59,7 +41,7 @@ def _proposal_or_404(approval_id: str) -> Any:
 def get_approval_policy(who: str) -> Response:
     """Which changes need a second person (per action: ``controller`` or ``four_eyes``) and the
     largest pricing credit a deduction earns without a controller, per currency."""
-    policy = load_policy()
+    policy = approvals.load_policy()
     return reply({"version": policy.version, "policy": policy.to_json()})
 
 
@@ -71,9 +53,9 @@ def put_approval_policy(who: str) -> Response:
     _, clock = wiring.context()
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
-        return save_policy(policy, version, who, clock), policy.to_json()
+        return approvals.save_policy(policy, version, who, clock), policy.to_json()
 
-    return replace_policy(lambda raw: policy_from_json(plain(raw)), save)
+    return replace_policy(lambda raw: approvals.policy_from_json(plain(raw)), save)
 
 
 @bp.route("/approvals/{approval_id}", methods=["GET"])
@@ -102,6 +84,6 @@ def reject_change(who: str, approval_id: str) -> Response:
 
 def _decide_proposal(who: str, approval_id: str, *, approve: bool, note: str) -> Response:
     _proposal_or_404(approval_id)
-    decided = decide(approval_id, approve, note, who, wiring.context()[1])
+    decided = approvals.decide(approval_id, approve, note, who, wiring.context()[1])
     logger.info("change decided", extra={"approval_id": approval_id, "approved": approve, "by": who})
     return reply({"approval": decided.to_json()})

@@ -7,36 +7,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from receivables.collections.finance import change_customer, customer_json, customer_or_404
+from receivables.credit import limits
 from receivables.credit.forecast import WEEKS, ledger_forecast
-from receivables.credit.limits import (
-    check,
-    exposure,
-    load_policy,
-    policy_and_version,
-    policy_from_json,
-    review,
-    save_policy,
-)
 from receivables.credit.risk import import_ratings
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.money import Money, MoneyError, normalise_currency
 
 from . import wiring
-from .api import (
-    Query,
-    Resource,
-    current_request,
-    json_body,
-    replace_policy,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Query, Resource, Response, current_request, json_body, replace_policy, reply
 
 bp = Resource(__name__)
 
@@ -118,7 +100,7 @@ def set_credit_limit(who: str, customer_id: str) -> Response:
         f"finance:{who}",
         clock,
     )
-    reviewed = review(customer_id, clock)
+    reviewed = limits.review(customer_id, clock)
     assert reviewed is not None
     return reply({"customer": customer_json(reviewed)})
 
@@ -139,7 +121,7 @@ def report_open_orders(who: str, customer_id: str) -> Response:
         f"finance:{who}",
         clock,
     )
-    reviewed = review(customer_id, clock)
+    reviewed = limits.review(customer_id, clock)
     assert reviewed is not None
     return reply({"customer": customer_json(reviewed)})
 
@@ -154,7 +136,7 @@ def customer_exposure(who: str, customer_id: str) -> Response:
     currency = query.currency("currency") or default
     query.done()
     _, clock = wiring.context()
-    seen = exposure(customer, currency, clock.now().date(), load_policy())
+    seen = limits.exposure(customer, currency, clock.now().date(), limits.load_policy())
     return reply(
         {"customer_id": customer_id, "credit_level": customer.credit_level, "exposure": seen.to_json()}
     )
@@ -165,7 +147,7 @@ def customer_exposure(who: str, customer_id: str) -> Response:
 def get_credit_policy(who: str) -> Response:
     """The credit policy (thresholds, automatic hold, open orders counted, overdue days that
     refer or decline) and its version, for a change."""
-    policy, version = policy_and_version()
+    policy, version = limits.policy_and_version()
     return reply({"version": version, "policy": policy.to_json()})
 
 
@@ -176,9 +158,9 @@ def put_credit_policy(who: str) -> Response:
     {...}}``; ``CreditPolicyChanged``. A 409 if it changed since it was read."""
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
-        return save_policy(policy, version, f"finance:{who}", wiring.context()[1]), policy.to_json()
+        return limits.save_policy(policy, version, f"finance:{who}", wiring.context()[1]), policy.to_json()
 
-    return replace_policy(policy_from_json, save)
+    return replace_policy(limits.policy_from_json, save)
 
 
 @bp.route("/credit/check", methods=["POST"], content_types=["application/json"])
@@ -192,7 +174,7 @@ def credit_check(who: str) -> Response:
     amount = _amount_of(body)
     customer = customer_or_404(str(body["customer_id"]))
     _, clock = wiring.context()
-    decided = check(customer, amount, clock.now().date(), load_policy())
+    decided = limits.check(customer, amount, clock.now().date(), limits.load_policy())
     return reply(
         {"customer_id": customer.customer_id, "amount": amount.to_decimal_string(), **decided.to_json()}
     )

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from receivables.disputes import deductions
 from receivables.disputes.deduction_rules import policy_from_json
-from receivables.disputes.deductions import (
-    deduction_pk,
-    deductions,
-    get_deduction,
-    policy_and_version,
-    report,
-    save_policy,
-)
 from receivables.kernel.access import Role
 from receivables.kernel.errors import NotFoundError
 from receivables.storage import store
 
 from . import wiring
-from .api import (
-    Resource,
-    params,
-    replace_policy,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Resource, Response, params, replace_policy, reply
 
 bp = Resource(__name__)
 
@@ -45,7 +30,7 @@ def list_deductions(who: str) -> Response:
     first = query.day("since") or (wiring.context()[1].now().date() - timedelta(days=90))
     limit = query.integer("limit", 200, 1, 1000)
     query.done()
-    return reply({"deductions": deductions(status, customer, since=first.isoformat())[:limit]})
+    return reply({"deductions": deductions.deductions(status, customer, since=first.isoformat())[:limit]})
 
 
 @bp.route("/deductions/report", methods=["GET"])
@@ -56,7 +41,7 @@ def deductions_report(who: str) -> Response:
     query = params("days")
     days = query.integer("days", 90, 1, 730)
     query.done()
-    return reply(report(wiring.context()[1].now().date(), days))
+    return reply(deductions.report(wiring.context()[1].now().date(), days))
 
 
 @bp.route("/deductions/policy", methods=["GET"])
@@ -64,7 +49,7 @@ def deductions_report(who: str) -> Response:
 def get_deduction_policy(who: str) -> Response:
     """The deduction policy (tolerance per currency, the customers' reason codes, the default
     reason, the owners by reason and customer) and its version, for a change."""
-    policy, version = policy_and_version()
+    policy, version = deductions.policy_and_version()
     return reply({"version": version, "policy": policy.to_json()})
 
 
@@ -75,7 +60,8 @@ def put_deduction_policy(who: str) -> Response:
     ``DeductionPolicyChanged``. A 409 if it changed since it was read."""
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
-        return save_policy(policy, version, f"finance:{who}", wiring.context()[1]), policy.to_json()
+        saved = deductions.save_policy(policy, version, f"finance:{who}", wiring.context()[1])
+        return saved, policy.to_json()
 
     return replace_policy(policy_from_json, save)
 
@@ -84,11 +70,11 @@ def put_deduction_policy(who: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def get_one_deduction(who: str, deduction_id: str) -> Response:
     """One deduction and its history (taken, routed, resolved)."""
-    found = get_deduction(deduction_id)
+    found = deductions.get_deduction(deduction_id)
     if found is None:
         raise NotFoundError(f"no deduction {deduction_id}")
     history = [
         {"type": e.type, "at": e.at, "actor": e.actor, "data": e.data}
-        for e in store.audit_events(deduction_pk(deduction_id))
+        for e in store.audit_events(deductions.deduction_pk(deduction_id))
     ]
     return reply({**found[0], "version": found[1], "history": history})

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from receivables.collections.finance import invoice_or_404
 from receivables.disputes.deciding import decide, deliver_decision
 from receivables.disputes.opening import open_dispute_on, parse_lines
 from receivables.disputes.service import dispute_summary, dispute_view, reasons_by_customer
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError, NotFoundError
-from receivables.ledger.disputes import Reason, Source
+from receivables.ledger.disputes import Dispute, Reason, Source
 from receivables.storage import store
 
 from . import wiring
-from .api import (
-    Resource,
-    json_body,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
-
-    from receivables.ledger.disputes import Dispute
+from .api import Resource, Response, json_body, reply
 
 bp = Resource(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from receivables.adapters.events import EventPublisher
 from receivables.collections.dunning.policy import policy_from_json, policy_to_json
@@ -11,15 +11,7 @@ from receivables.collections.finance import invoice_or_404
 from receivables.kernel.access import Role
 
 from . import wiring
-from .api import (
-    Resource,
-    json_body,
-    replace_policy,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Resource, Response, json_body, replace_policy, reply
 
 bp = Resource(__name__)
 

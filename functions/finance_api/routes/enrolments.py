@@ -4,7 +4,7 @@ approve, reject.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from receivables.collections.finance import event_json
 from receivables.customers.enrolment import STATES, decide, invite, invitees, remind
@@ -16,15 +16,7 @@ from receivables.kernel.observability import logger
 from receivables.storage import store
 
 from . import wiring
-from .api import (
-    Query,
-    Resource,
-    json_body,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Query, Resource, Response, json_body, reply
 
 bp = Resource(__name__)
 

@@ -6,17 +6,8 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from receivables.collections.finance import (
-    add_note,
-    assign_collector,
-    event_json,
-    invoice_json,
-    invoice_or_404,
-)
-from receivables.collections.finance import void_invoice as void
-from receivables.collections.finance import write_off_invoice as write_off
+from receivables.collections import finance
 from receivables.collections.listings import INVOICE_STATUSES, InvoiceFilters
 from receivables.collections.listings import list_invoices as find_invoices
 from receivables.customers.requirements import DOCUMENTS, REFERENCES, open_requests, provide_reference
@@ -26,17 +17,7 @@ from receivables.storage import store
 from receivables.web.portal.requests import KEY_PREFIX, keep_upload
 
 from . import wiring
-from .api import (
-    Resource,
-    invoice_reply,
-    json_body,
-    listing,
-    params,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Resource, Response, invoice_reply, json_body, listing, params, reply
 
 bp = Resource(__name__)
 
@@ -94,11 +75,11 @@ def list_invoices(who: str) -> Response:
 def get_invoice(who: str, invoice_id: str) -> Response:
     """One invoice with its full history (audit events, oldest first) and its disputes."""
     _, clock = wiring.context()
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     return reply(
         {
-            "invoice": invoice_json(invoice, clock.now().date()),
-            "history": [event_json(e) for e in store.invoice_events(invoice_id)],
+            "invoice": finance.invoice_json(invoice, clock.now().date()),
+            "history": [finance.event_json(e) for e in store.invoice_events(invoice_id)],
             "disputes": store.invoice_dispute_ids(invoice_id),
         }
     )
@@ -109,7 +90,7 @@ def get_invoice(who: str, invoice_id: str) -> Response:
 def void_invoice(who: str, invoice_id: str) -> Response:
     """Cancel an invoice issued in error (controller): ``{"reason": "..."}``; 409 once money is on it."""
     reason = json_body("reason")["reason"]
-    return invoice_reply(void(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
+    return invoice_reply(finance.void_invoice(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
 
 
 @bp.route("/invoices/{invoice_id}/write-off", methods=["POST"], content_types=["application/json"])
@@ -117,7 +98,7 @@ def void_invoice(who: str, invoice_id: str) -> Response:
 def write_off_invoice(who: str, invoice_id: str) -> Response:
     """Write off what is left of an invoice (controller): ``{"reason": "..."}``."""
     reason = json_body("reason")["reason"]
-    return invoice_reply(write_off(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
+    return invoice_reply(finance.write_off_invoice(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
 
 
 @bp.route("/invoices/{invoice_id}/notes", methods=["POST"], content_types=["application/json"])
@@ -125,7 +106,7 @@ def write_off_invoice(who: str, invoice_id: str) -> Response:
 def add_invoice_note(who: str, invoice_id: str) -> Response:
     """Put a note on the invoice's history (collector): ``{"text": "..."}``."""
     text = json_body("text")["text"]
-    return invoice_reply(add_note(invoice_id, text, f"finance:{who}", wiring.context()[1]))
+    return invoice_reply(finance.add_note(invoice_id, text, f"finance:{who}", wiring.context()[1]))
 
 
 @bp.route("/invoices/{invoice_id}/collector", methods=["PUT"], content_types=["application/json"])
@@ -133,7 +114,9 @@ def add_invoice_note(who: str, invoice_id: str) -> Response:
 def assign_invoice_collector(who: str, invoice_id: str) -> Response:
     """Assign the person who works this invoice (collector): ``{"collector": "..."}``."""
     collector = json_body("collector")["collector"]
-    return invoice_reply(assign_collector(invoice_id, collector, f"finance:{who}", wiring.context()[1]))
+    return invoice_reply(
+        finance.assign_collector(invoice_id, collector, f"finance:{who}", wiring.context()[1])
+    )
 
 
 @bp.route("/document-requests", methods=["GET"])
@@ -172,7 +155,7 @@ def give_invoice_references(who: str, invoice_id: str) -> Response:
     errors += [FieldError(k, "must be a string") for k, v in given.items() if not isinstance(v, str)]
     if errors or not given:
         raise InvalidRequestError(errors or [FieldError("body", "names no reference")])
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     for what, value in given.items():
         invoice = provide_reference(invoice_id, what, value, f"finance:{who}", wiring.context()[1])
     return invoice_reply(invoice)
@@ -188,7 +171,7 @@ def upload_invoice_document(who: str, invoice_id: str) -> Response:
     kind = json_body("kind")["kind"]
     if kind not in DOCUMENTS:
         raise InvalidRequestError([FieldError("kind", f"must be one of {', '.join(DOCUMENTS)}")])
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     key = f"{KEY_PREFIX}{invoice.invoice_id}/{kind}/{secrets.token_hex(8)}"
     confirm = f"/invoices/{invoice_id}/documents/confirm"
     url, fields = wiring.invoice_files().presign(key, "")  # no redirect: S3 answers 204 to a program
@@ -202,7 +185,7 @@ def confirm_invoice_document(who: str, invoice_id: str) -> Response:
     upload. Its first bytes must show a PDF, PNG or JPEG and it must be at most 10 MB; anything
     else is deleted and refused with the reason (400)."""
     key = json_body("key")["key"]
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     problem, kept = keep_upload(invoice, key, wiring.invoice_files(), f"finance:{who}", wiring.context()[1])
     if problem or kept is None:
         raise InvalidRequestError([FieldError("key", DOCUMENT_REFUSALS.get(problem, problem))])
@@ -223,7 +206,7 @@ DOCUMENT_REFUSALS = {
 def invoice_document(who: str, invoice_id: str, index: str) -> Response:
     """A document kept with the invoice (1-based ``index``): a download link valid five minutes,
     which makes the browser save it as the type its bytes showed."""
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     n = int(index) if index.isascii() and index.isdigit() else 0
     if not 0 < n <= len(invoice.documents):
         raise NotFoundError(f"invoice {invoice_id} has no document {index}")

@@ -13,12 +13,7 @@ from receivables.web.dashboard import dashboard_data, render
 from receivables.web.security_headers import dashboard_headers
 
 from . import wiring
-from .api import (
-    Resource,
-    listing,
-    params,
-    reply,
-)
+from .api import Resource, listing, params, reply
 
 bp = Resource(__name__)
 
