@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Blueprint, Request
 from chalice.app import Response as Response  # the routes answer it: they import it from here
 
-from receivables.collections.finance import invoice_json
+from receivables.collections.finance import event_json, invoice_json
 from receivables.kernel.access import Role, require, role_of
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, ReceivablesError
 from receivables.kernel.money import normalise_currency
@@ -71,6 +71,28 @@ class Resource(Blueprint):
             return run
 
         return wrap
+
+    def add(self, method: str, path: str, needed: Role, view: View) -> None:
+        """Serve ``view`` at ``method path`` (a body is JSON) through `endpoint`: what the
+        ``route`` and ``endpoint`` decorators do, for a view built rather than written."""
+        self.route(path, methods=[method], content_types=["application/json"])(self.endpoint(needed)(view))
+
+    def decisions(self, path: str, decide: Callable[[str, str, bool, str], Response]) -> None:
+        """A controller's two decisions on what ``path`` names (``/approvals/{approval_id}``):
+        ``POST <path>/approve`` with ``{"note": "..."}`` (optional: how it was checked) and ``POST
+        <path>/reject`` with ``{"reason": "..."}`` (required). Each answers ``decide(who, <the
+        path's id>, approve, note)``; the body is read before ``decide`` looks the id up."""
+        for verdict, approve in (("approve", True), ("reject", False)):
+            self.add("POST", f"{path}/{verdict}", Role.CONTROLLER, _decision(decide, approve, verdict))
+
+
+def _decision(decide: Callable[[str, str, bool, str], Response], approve: bool, verdict: str) -> View:
+    def view(who: str, **path: str) -> Response:
+        (target,) = path.values()
+        return decide(who, target, approve, decision_note(approve))
+
+    view.__name__ = view.__qualname__ = f"{verdict}_{decide.__name__.strip('_')}"
+    return view
 
 
 def current_request() -> Request:
@@ -249,3 +271,16 @@ def invoice_reply(changed: Invoice) -> Response:
     """The changed invoice, as of today."""
     _, clock = wiring.context()
     return reply({"invoice": invoice_json(changed, clock.now().date())})
+
+
+def with_history(key: str, item: Any, pk: str) -> Response:
+    """``item`` (its ``to_json()``) under ``key``, with the audit events kept under ``pk``, oldest
+    first."""
+    history = [event_json(e) for e in store.audit_events(pk)]
+    return reply({key: item.to_json(), "history": history})
+
+
+def decision_note(approve: bool) -> str:
+    """What the body of a maker-checker decision says: an approval's ``note`` (optional: how it
+    was checked), a rejection's ``reason`` (required)."""
+    return str(json_body().get("note") or "") if approve else json_body("reason")["reason"]

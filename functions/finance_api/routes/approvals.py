@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from receivables.collections.finance import event_json
 from receivables.customers import approvals
 from receivables.kernel.access import Role
 from receivables.kernel.errors import NotFoundError
 from receivables.kernel.observability import logger
-from receivables.storage import store
 
 from . import wiring
-from .api import Resource, Response, json_body, params, plain, replace_policy, reply
+from .api import (
+    Resource,
+    Response,
+    params,
+    plain,
+    replace_policy,
+    reply,
+    with_history,
+)
 
 bp = Resource(__name__)
 
@@ -62,28 +68,16 @@ def put_approval_policy(who: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def get_approval(who: str, approval_id: str) -> Response:
     """One proposal, with its history."""
-    proposal = _proposal_or_404(approval_id)
-    history = [event_json(e) for e in store.audit_events(f"APPROVAL#{approval_id}")]
-    return reply({"approval": proposal.to_json(), "history": history})
+    return with_history("approval", _proposal_or_404(approval_id), f"APPROVAL#{approval_id}")
 
 
-@bp.route("/approvals/{approval_id}/approve", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def approve_change(who: str, approval_id: str) -> Response:
-    """Approve a proposal (a controller other than its maker): the change is applied.
-    ``{"note": "..."}`` (optional) says how it was checked."""
-    return _decide_proposal(who, approval_id, approve=True, note=str(json_body().get("note") or ""))
-
-
-@bp.route("/approvals/{approval_id}/reject", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def reject_change(who: str, approval_id: str) -> Response:
-    """Reject a proposal (a controller other than its maker): ``{"reason": "..."}``."""
-    return _decide_proposal(who, approval_id, approve=False, note=json_body("reason")["reason"])
-
-
-def _decide_proposal(who: str, approval_id: str, *, approve: bool, note: str) -> Response:
+def _decide_proposal(who: str, approval_id: str, approve: bool, note: str) -> Response:
+    """Approve a proposal, and the change is applied, or reject it: a controller other than its
+    maker (``POST /approvals/{id}/approve`` or ``/reject``)."""
     _proposal_or_404(approval_id)
     decided = approvals.decide(approval_id, approve, note, who, wiring.context()[1])
     logger.info("change decided", extra={"approval_id": approval_id, "approved": approve, "by": who})
     return reply({"approval": decided.to_json()})
+
+
+bp.decisions("/approvals/{approval_id}", _decide_proposal)

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from receivables.collections.finance import event_json
 from receivables.customers.enrolment import STATES, decide, invite, invitees, remind
 from receivables.customers.enrolment import get_enrolment as find_enrolment
 from receivables.customers.enrolment import list_enrolments as find_enrolments
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.observability import logger
-from receivables.storage import store
 
 from . import wiring
-from .api import Query, Resource, Response, json_body, reply
+from .api import Query, Resource, Response, json_body, reply, with_history
 
 bp = Resource(__name__)
 
@@ -74,9 +72,7 @@ def _enrolment_or_404(enrolment_id: str) -> Any:
 @bp.endpoint(Role.VIEWER)
 def get_enrolment(who: str, enrolment_id: str) -> Response:
     """One enrolment: its state, the details given, what waits for approval, and its history."""
-    enrolment = _enrolment_or_404(enrolment_id)
-    history = [event_json(e) for e in store.audit_events(f"ENROL#{enrolment_id}")]
-    return reply({"enrolment": enrolment.to_json(), "history": history})
+    return with_history("enrolment", _enrolment_or_404(enrolment_id), f"ENROL#{enrolment_id}")
 
 
 @bp.route("/enrolments/{enrolment_id}/remind", methods=["POST"], content_types=["application/json"])
@@ -89,23 +85,13 @@ def remind_enrolment(who: str, enrolment_id: str) -> Response:
     return _enrolment_reply(done)
 
 
-@bp.route("/enrolments/{enrolment_id}/approve", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def approve_enrolment(who: str, enrolment_id: str) -> Response:
-    """Apply the changes a submitted enrolment holds for approval (controller): a new AP email
-    address, a new bank account. ``{"note": "..."}`` (optional) says how they were checked."""
-    return _decide(who, enrolment_id, approve=True, note=str(json_body().get("note") or ""))
-
-
-@bp.route("/enrolments/{enrolment_id}/reject", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def reject_enrolment(who: str, enrolment_id: str) -> Response:
-    """Refuse the changes a submitted enrolment holds (controller): ``{"reason": "..."}``; the
-    customer record keeps what it had."""
-    return _decide(who, enrolment_id, approve=False, note=json_body("reason")["reason"])
-
-
-def _decide(who: str, enrolment_id: str, *, approve: bool, note: str) -> Response:
+def _decide(who: str, enrolment_id: str, approve: bool, note: str) -> Response:
+    """Apply the changes a submitted enrolment holds for approval (a new AP email address, a new
+    bank account), or refuse them, and the customer record keeps what it had (controller: ``POST
+    /enrolments/{id}/approve`` or ``/reject``)."""
     _enrolment_or_404(enrolment_id)
     decided = decide(enrolment_id, approve, note, f"finance:{who}", wiring.context()[1])
     return _enrolment_reply(decided)
+
+
+bp.decisions("/enrolments/{enrolment_id}", _decide)

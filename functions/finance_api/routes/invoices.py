@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from receivables.collections import finance
 from receivables.collections.listings import INVOICE_STATUSES, InvoiceFilters
@@ -17,7 +18,13 @@ from receivables.storage import store
 from receivables.web.portal.requests import KEY_PREFIX, keep_upload
 
 from . import wiring
-from .api import Resource, Response, invoice_reply, json_body, listing, params, reply
+from .api import Resource, Response, View, invoice_reply, json_body, listing, params, reply
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from receivables.kernel.clock import Clock
+    from receivables.ledger.model import Invoice
 
 bp = Resource(__name__)
 
@@ -85,38 +92,29 @@ def get_invoice(who: str, invoice_id: str) -> Response:
     )
 
 
-@bp.route("/invoices/{invoice_id}/void", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def void_invoice(who: str, invoice_id: str) -> Response:
-    """Cancel an invoice issued in error (controller): ``{"reason": "..."}``; 409 once money is on it."""
-    reason = json_body("reason")["reason"]
-    return invoice_reply(finance.void_invoice(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
+def _changing(change: Callable[[str, str, str, Clock], Invoice], field: str) -> View:
+    """The route of an invoice change that takes one text ``field`` of the body (required): the
+    changed invoice, as of today."""
+
+    def view(who: str, invoice_id: str) -> Response:
+        value = json_body(field)[field]
+        return invoice_reply(change(invoice_id, value, f"finance:{who}", wiring.context()[1]))
+
+    view.__name__ = view.__qualname__ = change.__name__
+    return view
 
 
-@bp.route("/invoices/{invoice_id}/write-off", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def write_off_invoice(who: str, invoice_id: str) -> Response:
-    """Write off what is left of an invoice (controller): ``{"reason": "..."}``."""
-    reason = json_body("reason")["reason"]
-    return invoice_reply(finance.write_off_invoice(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
-
-
-@bp.route("/invoices/{invoice_id}/notes", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.COLLECTOR)
-def add_invoice_note(who: str, invoice_id: str) -> Response:
-    """Put a note on the invoice's history (collector): ``{"text": "..."}``."""
-    text = json_body("text")["text"]
-    return invoice_reply(finance.add_note(invoice_id, text, f"finance:{who}", wiring.context()[1]))
-
-
-@bp.route("/invoices/{invoice_id}/collector", methods=["PUT"], content_types=["application/json"])
-@bp.endpoint(Role.COLLECTOR)
-def assign_invoice_collector(who: str, invoice_id: str) -> Response:
-    """Assign the person who works this invoice (collector): ``{"collector": "..."}``."""
-    collector = json_body("collector")["collector"]
-    return invoice_reply(
-        finance.assign_collector(invoice_id, collector, f"finance:{who}", wiring.context()[1])
-    )
+# The changes to an invoice that take one text field: cancel one issued in error (controller,
+# ``{"reason"}``; 409 once money is on it), write off what is left (controller, ``{"reason"}``),
+# put a note on its history (collector, ``{"text"}``), assign the person who works it
+# (collector, ``{"collector"}``).
+for method, action, needed, field, change in (
+    ("POST", "void", Role.CONTROLLER, "reason", finance.void_invoice),
+    ("POST", "write-off", Role.CONTROLLER, "reason", finance.write_off_invoice),
+    ("POST", "notes", Role.COLLECTOR, "text", finance.add_note),
+    ("PUT", "collector", Role.COLLECTOR, "collector", finance.assign_collector),
+):
+    bp.add(method, f"/invoices/{{invoice_id}}/{action}", needed, _changing(change, field))
 
 
 @bp.route("/document-requests", methods=["GET"])
