@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 
 from receivables.credit.limits import review
+from receivables.credit.risk import rescore
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger, metrics
 from receivables.kernel.settings import Settings
@@ -88,8 +89,6 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     """Aggregate a batch of stream records (the store bound); the response lists the ones to retry.
     Then score the customers the batch touched again: a score that fails is logged and left for
     their next change (it is derived, and nothing else waits for it)."""
-    from receivables.credit.risk import rescore
-
     touched.clear()
     response = process_partial_response(event=event, record_handler=aggregate_record, processor=processor)
     for customer_id in sorted(touched):

@@ -25,6 +25,7 @@ from receivables.disputes import deciding, workflow
 from receivables.disputes.chargebacks import stage_evidence
 from receivables.disputes.emails import render_outcome
 from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.entry_point import entry_point
 from receivables.kernel.observability import logger, metrics
 from receivables.kernel.settings import Settings
 from receivables.mail.mailer import MailSettings, mime_message, pay_url
@@ -32,8 +33,6 @@ from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from receivables.ledger.disputes import Dispute
     from receivables.ledger.model import Customer, Invoice
@@ -104,10 +103,5 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     return result
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Lambda entry point (a Step Functions task)."""
-    deps = default_dependencies()
-    deps.register_context(context)
-    return handle(event, deps)
+# Lambda entry point (a Step Functions task): template.yaml names it.
+lambda_handler = entry_point(handle, default_dependencies)

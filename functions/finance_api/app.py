@@ -19,45 +19,11 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Chalice
 
-if TYPE_CHECKING:  # what mypy checks them as (the repository's path); Lambda's is below
-    from functions.finance_api.routes import (
-        approvals,
-        credit,
-        customers,
-        deductions,
-        disputes,
-        dunning,
-        enrolments,
-        invoices,
-        payments,
-        reports,
-    )
+if TYPE_CHECKING:  # what mypy checks it as (the repository's path); Lambda's is below
+    from functions.finance_api.routes import BLUEPRINTS
 else:
-    from routes import (
-        approvals,
-        credit,
-        customers,
-        deductions,
-        disputes,
-        dunning,
-        enrolments,
-        invoices,
-        payments,
-        reports,
-    )
+    from routes import BLUEPRINTS
 
 app = Chalice(app_name="receivables-finance")
-
-for resource in (
-    payments,
-    invoices,
-    customers,
-    disputes,
-    deductions,
-    credit,
-    enrolments,
-    reports,
-    dunning,
-    approvals,
-):
-    app.register_blueprint(resource.bp)
+for blueprint in BLUEPRINTS:
+    app.register_blueprint(blueprint)

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from receivables.adapters.idempotency import once_per
 from receivables.adapters.s3 import processed_reader
 from receivables.adapters.ses import ses_sender
 from receivables.customers.links import key_ring_reader
 from receivables.kernel.clock import Clock, clock_from_env
-from receivables.kernel.observability import logger, metrics
+from receivables.kernel.entry_point import entry_point
 from receivables.kernel.settings import Settings
 from receivables.mail.dispatch import mail_for
 from receivables.mail.mailer import MailOutcome, MailSettings
@@ -27,8 +28,6 @@ from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 # SES takes a raw message of up to 40 MB; an e-invoice larger than this is not attached as such.
@@ -54,20 +53,15 @@ class Dependencies:
 @cache
 def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     mail = MailSettings.from_env(os.environ)
-    persistence = DynamoDBPersistenceLayer(table_name=settings.need("idempotency_table_name"))
     # EventBridge retries for up to a day; the stored marker covers anything later.
-    config = IdempotencyConfig(expires_after_seconds=2 * 24 * 3600, raise_on_no_idempotency_key=True)
+    once_per_invoice, register_context = once_per(
+        settings.need("idempotency_table_name"), "invoice_id", keep_seconds=2 * 24 * 3600, require_key=True
+    )
 
-    @idempotent_function(data_keyword_argument="invoice_id", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    @once_per_invoice
     def once(send: Callable[[str], MailOutcome], invoice_id: str) -> dict[str, Any]:
         outcome = send(invoice_id)
         return {"invoice_id": outcome.invoice_id, "action": outcome.action, "detail": outcome.detail}
@@ -82,7 +76,7 @@ def default_dependencies() -> Dependencies:
         send_raw=ses_sender(mail.sender, settings.endpoint_url),
         clock=clock_from_env(os.environ),
         once=run_once,
-        register_context=config.register_lambda_context,
+        register_context=register_context,
         read_object=processed_reader(
             settings.need("invoice_bucket"),
             settings.endpoint_url,
@@ -97,10 +91,5 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
     return mail_for(event, deps)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Lambda entry point."""
-    deps = default_dependencies()
-    deps.register_context(context)
-    return handle(event, deps)
+# Lambda entry point: template.yaml names it.
+lambda_handler = entry_point(handle, default_dependencies)

@@ -21,20 +21,20 @@ from chalice.app import Chalice, Response
 
 from receivables.web.security_headers import SECURITY_HEADERS
 
-if TYPE_CHECKING:  # what mypy checks them as (the repository's path); Lambda's is below
+if TYPE_CHECKING:  # what mypy checks it as (the repository's path); Lambda's is below
     from collections.abc import Callable
 
-    from functions.pay.routes import enrolment, links, portal
+    from functions.pay.routes import BLUEPRINTS
 else:
-    from routes import enrolment, links, portal
+    from routes import BLUEPRINTS
 
 app = Chalice(app_name="receivables-pay")
 # The portal's downloads: PDFs, e-invoices as received and the files embedded in them.
 app.api.binary_types.extend(
     ["application/pdf", "application/xml", "image/png", "image/jpeg", "application/octet-stream"]
 )
-for part in (links, portal, enrolment):
-    app.register_blueprint(part.bp)
+for blueprint in BLUEPRINTS:
+    app.register_blueprint(blueprint)
 
 
 @app.middleware("http")

@@ -4,11 +4,19 @@ tells its story, `receivables reconcile` says whether the books balance."""
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any, TextIO
+
+from receivables.reporting.reconcile import reconcile
+from receivables.storage import store
+from receivables_local.demo.story import run_demo
+from receivables_local.functions import REPO_ROOT
+from receivables_local.runtime import DEFAULT_PORT_BASE, LocalRuntime
 
 
 def _positive(text: str) -> float:
@@ -20,8 +28,6 @@ def _positive(text: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `receivables` console script."""
-    from receivables_local.runtime import DEFAULT_PORT_BASE
-
     parser = argparse.ArgumentParser(
         prog="receivables", description="Receivables on the embedded local runtime."
     )
@@ -66,15 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_local(args)
     if args.command == "reconcile":
         return run_reconcile(args, sys.stdout)
-    from receivables_local.demo.story import run_demo
-
     return run_demo(sys.stdout, port_base=args.port_base, state_dir=args.state_dir)
 
 
 def run_local(args: Any) -> int:
     """Run until SIGINT or SIGTERM, then stop everything cleanly."""
-    from receivables_local.runtime import LocalRuntime
-
     runtime = LocalRuntime(port_base=args.port_base, time_scale=args.time_scale)
     if args.state_dir is not None:
         runtime.state_dir = args.state_dir
@@ -101,13 +103,6 @@ def run_reconcile(args: Any, out: TextIO) -> int:
     """Reconcile the table ``args`` names (or the local runtime's) and print the report: each
     break with the items involved, a summary line per check and per currency. Exit code 0 when the
     books balance, 1 when anything does not, 2 when there is no table to read."""
-    import json
-    import os
-
-    from receivables.reporting.reconcile import reconcile
-    from receivables.storage import store
-    from receivables_local.functions import REPO_ROOT
-
     connection: dict[str, Any] = {}
     path = (args.state_dir or REPO_ROOT / ".receivables") / "local.json"
     if args.table is None or args.endpoint is None or args.region is None:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from receivables.kernel import clock as shared_clock
+from receivables_local import moto_patches
 from receivables_local.api import ApiServer, api_functions, protected_functions
 from receivables_local.aws import FAKE_CREDENTIALS
 from receivables_local.clock import LocalClock, Mode, TimerSource
@@ -126,8 +127,6 @@ class LocalRuntime:
         os.environ["MOTO_PORT"] = str(self.port_base)
         import boto3
         from moto.server import ThreadedMotoServer
-
-        from receivables_local import moto_patches
 
         _quiet_emulator_logs()
         wall_now = datetime.now(UTC)

@@ -14,12 +14,15 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Blueprint, Request
+from chalice.app import Response as Response  # the routes answer it: they import it from here
 
+from receivables.collections.finance import event_json, invoice_json
 from receivables.kernel.access import Role, require, role_of
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, ReceivablesError
 from receivables.kernel.money import normalise_currency
 from receivables.kernel.validation import parse_json
+from receivables.reporting.csv_export import to_csv
 from receivables.storage import store
 from receivables.web.http_errors import http_error
 
@@ -68,6 +71,28 @@ class Resource(Blueprint):
             return run
 
         return wrap
+
+    def add(self, method: str, path: str, needed: Role, view: View) -> None:
+        """Serve ``view`` at ``method path`` (a body is JSON) through `endpoint`: what the
+        ``route`` and ``endpoint`` decorators do, for a view built rather than written."""
+        self.route(path, methods=[method], content_types=["application/json"])(self.endpoint(needed)(view))
+
+    def decisions(self, path: str, decide: Callable[[str, str, bool, str], Response]) -> None:
+        """A controller's two decisions on what ``path`` names (``/approvals/{approval_id}``):
+        ``POST <path>/approve`` with ``{"note": "..."}`` (optional: how it was checked) and ``POST
+        <path>/reject`` with ``{"reason": "..."}`` (required). Each answers ``decide(who, <the
+        path's id>, approve, note)``; the body is read before ``decide`` looks the id up."""
+        for verdict, approve in (("approve", True), ("reject", False)):
+            self.add("POST", f"{path}/{verdict}", Role.CONTROLLER, _decision(decide, approve, verdict))
+
+
+def _decision(decide: Callable[[str, str, bool, str], Response], approve: bool, verdict: str) -> View:
+    def view(who: str, **path: str) -> Response:
+        (target,) = path.values()
+        return decide(who, target, approve, decision_note(approve))
+
+    view.__name__ = view.__qualname__ = f"{verdict}_{decide.__name__.strip('_')}"
+    return view
 
 
 def current_request() -> Request:
@@ -180,8 +205,6 @@ def cursor_text(position: store.Cursor | None) -> str | None:
 def listing(key: str, rows: list[dict[str, Any]], next_cursor: store.Cursor | None, query: Query) -> Response:
     """A list as JSON (``{key: rows, "next_cursor": ...}``) or, with ``?format=csv``, as CSV."""
     if query.raw.get("format") == "csv":
-        from receivables.reporting.csv_export import to_csv
-
         headers: dict[str, str | list[str]] = {
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{key}.csv"',
@@ -246,7 +269,18 @@ def replace_policy(
 
 def invoice_reply(changed: Invoice) -> Response:
     """The changed invoice, as of today."""
-    from receivables.collections.finance import invoice_json
-
     _, clock = wiring.context()
     return reply({"invoice": invoice_json(changed, clock.now().date())})
+
+
+def with_history(key: str, item: Any, pk: str) -> Response:
+    """``item`` (its ``to_json()``) under ``key``, with the audit events kept under ``pk``, oldest
+    first."""
+    history = [event_json(e) for e in store.audit_events(pk)]
+    return reply({key: item.to_json(), "history": history})
+
+
+def decision_note(approve: bool) -> str:
+    """What the body of a maker-checker decision says: an approval's ``note`` (optional: how it
+    was checked), a rejection's ``reason`` (required)."""
+    return str(json_body().get("note") or "") if approve else json_body("reason")["reason"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from receivables.customers import approvals
 from receivables.kernel.access import Role
 from receivables.kernel.errors import NotFoundError
 from receivables.kernel.observability import logger
@@ -12,15 +13,13 @@ from receivables.storage import store
 from . import wiring
 from .api import (
     Resource,
-    json_body,
+    Response,
     params,
     plain,
     replace_policy,
     reply,
+    with_history,
 )
-
-if TYPE_CHECKING:
-    from chalice.app import Response
 
 bp = Resource(__name__)
 
@@ -30,19 +29,15 @@ bp = Resource(__name__)
 def list_approvals(who: str) -> Response:
     """Changes proposed for a second person's approval: ``?status=pending`` (the default),
     ``approved``, ``rejected`` or ``all``."""
-    from receivables.customers.approvals import STATUSES, list_proposals
-
     query = params("status")
-    status = query.choice("status", (*STATUSES, "all")) or "pending"
+    status = query.choice("status", (*approvals.STATUSES, "all")) or "pending"
     query.done()
-    found = list_proposals(None if status == "all" else status)
+    found = approvals.list_proposals(None if status == "all" else status)
     return reply({"approvals": [p.to_json() for p in found], "count": len(found)})
 
 
 def _proposal_or_404(approval_id: str) -> Any:
-    from receivables.customers.approvals import get_proposal
-
-    found = get_proposal(approval_id)
+    found = approvals.get_proposal(approval_id)
     if found is None:
         raise NotFoundError(f"no approval {approval_id}")
     return found
@@ -53,9 +48,7 @@ def _proposal_or_404(approval_id: str) -> Any:
 def get_approval_policy(who: str) -> Response:
     """Which changes need a second person (per action: ``controller`` or ``four_eyes``) and the
     largest pricing credit a deduction earns without a controller, per currency."""
-    from receivables.customers.approvals import load_policy
-
-    policy = load_policy()
+    policy = approvals.load_policy()
     return reply({"version": policy.version, "policy": policy.to_json()})
 
 
@@ -64,46 +57,28 @@ def get_approval_policy(who: str) -> Response:
 def put_approval_policy(who: str) -> Response:
     """Replace the approval policy (controller): ``{"version", "policy": {"modes": {...},
     "auto_credit": {"EUR": "250.00", "*": "250"}}}``."""
-    from receivables.customers.approvals import policy_from_json, save_policy
-
     _, clock = wiring.context()
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
-        return save_policy(policy, version, who, clock), policy.to_json()
+        return approvals.save_policy(policy, version, who, clock), policy.to_json()
 
-    return replace_policy(lambda raw: policy_from_json(plain(raw)), save)
+    return replace_policy(lambda raw: approvals.policy_from_json(plain(raw)), save)
 
 
 @bp.route("/approvals/{approval_id}", methods=["GET"])
 @bp.endpoint(Role.VIEWER)
 def get_approval(who: str, approval_id: str) -> Response:
     """One proposal, with its history."""
-    from receivables.collections.finance import event_json
-
-    proposal = _proposal_or_404(approval_id)
-    history = [event_json(e) for e in store.audit_events(store.approval_pk(approval_id))]
-    return reply({"approval": proposal.to_json(), "history": history})
+    return with_history("approval", _proposal_or_404(approval_id), store.approval_pk(approval_id))
 
 
-@bp.route("/approvals/{approval_id}/approve", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def approve_change(who: str, approval_id: str) -> Response:
-    """Approve a proposal (a controller other than its maker): the change is applied.
-    ``{"note": "..."}`` (optional) says how it was checked."""
-    return _decide_proposal(who, approval_id, approve=True, note=str(json_body().get("note") or ""))
-
-
-@bp.route("/approvals/{approval_id}/reject", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def reject_change(who: str, approval_id: str) -> Response:
-    """Reject a proposal (a controller other than its maker): ``{"reason": "..."}``."""
-    return _decide_proposal(who, approval_id, approve=False, note=json_body("reason")["reason"])
-
-
-def _decide_proposal(who: str, approval_id: str, *, approve: bool, note: str) -> Response:
-    from receivables.customers.approvals import decide
-
+def _decide_proposal(who: str, approval_id: str, approve: bool, note: str) -> Response:
+    """Approve a proposal, and the change is applied, or reject it: a controller other than its
+    maker (``POST /approvals/{id}/approve`` or ``/reject``)."""
     _proposal_or_404(approval_id)
-    decided = decide(approval_id, approve, note, who, wiring.context()[1])
+    decided = approvals.decide(approval_id, approve, note, who, wiring.context()[1])
     logger.info("change decided", extra={"approval_id": approval_id, "approved": approve, "by": who})
     return reply({"approval": decided.to_json()})
+
+
+bp.decisions("/approvals/{approval_id}", _decide_proposal)

@@ -7,33 +7,24 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from receivables.collections.finance import customer_or_404
+from receivables.collections.finance import change_customer, customer_json, customer_or_404
+from receivables.credit import limits
+from receivables.credit.forecast import WEEKS, ledger_forecast
+from receivables.credit.risk import import_ratings
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError
-from receivables.kernel.money import normalise_currency
+from receivables.kernel.money import Money, MoneyError, normalise_currency
 
 from . import wiring
-from .api import (
-    Query,
-    Resource,
-    current_request,
-    json_body,
-    replace_policy,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Query, Resource, Response, current_request, json_body, replace_policy, reply
 
 bp = Resource(__name__)
 
 
 def _money_field(body: dict[str, Any], name: str, currency: str, errors: list[FieldError]) -> Any:
     """``body[name]`` as Money in ``currency`` (a decimal string), None when absent or null."""
-    from receivables.kernel.money import Money, MoneyError
-
     raw = body.get(name)
     if raw is None:
         return None
@@ -76,9 +67,6 @@ def set_credit_limit(who: str, customer_id: str) -> Response:
     """Set the customer's credit limit (controller only): ``{"limit": "50000.00", "currency":
     "EUR", "insured_amount": "30000.00", "insured_until": "2027-12-31"}`` (the insurance is
     optional; a null limit removes it). ``CreditLimitChanged``; the credit level is reviewed at once."""
-    from receivables.collections.finance import change_customer, customer_json
-    from receivables.credit.limits import review
-
     body = json_body()
     errors: list[FieldError] = []
     currency = _currency_field(body, errors)
@@ -112,7 +100,7 @@ def set_credit_limit(who: str, customer_id: str) -> Response:
         f"finance:{who}",
         clock,
     )
-    reviewed = review(customer_id, clock)
+    reviewed = limits.review(customer_id, clock)
     assert reviewed is not None
     return reply({"customer": customer_json(reviewed)})
 
@@ -122,9 +110,6 @@ def set_credit_limit(who: str, customer_id: str) -> Response:
 def report_open_orders(who: str, customer_id: str) -> Response:
     """What the customer has ordered and is not invoiced yet, as the ERP reports it (collector):
     ``{"amount": "1200.00", "currency": "EUR"}``; it counts in the exposure where the policy says."""
-    from receivables.collections.finance import change_customer, customer_json
-    from receivables.credit.limits import review
-
     amount = _amount_of(json_body())
     customer_or_404(customer_id)
     _, clock = wiring.context()
@@ -136,7 +121,7 @@ def report_open_orders(who: str, customer_id: str) -> Response:
         f"finance:{who}",
         clock,
     )
-    reviewed = review(customer_id, clock)
+    reviewed = limits.review(customer_id, clock)
     assert reviewed is not None
     return reply({"customer": customer_json(reviewed)})
 
@@ -145,15 +130,13 @@ def report_open_orders(who: str, customer_id: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def customer_exposure(who: str, customer_id: str) -> Response:
     """The customer's exposure against their limit (``?currency=``, default the limit's)."""
-    from receivables.credit.limits import exposure, load_policy
-
     query = Query(["currency"])
     customer = customer_or_404(customer_id)
     default = customer.credit_limit.currency if customer.credit_limit else "EUR"
     currency = query.currency("currency") or default
     query.done()
     _, clock = wiring.context()
-    seen = exposure(customer, currency, clock.now().date(), load_policy())
+    seen = limits.exposure(customer, currency, clock.now().date(), limits.load_policy())
     return reply(
         {"customer_id": customer_id, "credit_level": customer.credit_level, "exposure": seen.to_json()}
     )
@@ -164,9 +147,7 @@ def customer_exposure(who: str, customer_id: str) -> Response:
 def get_credit_policy(who: str) -> Response:
     """The credit policy (thresholds, automatic hold, open orders counted, overdue days that
     refer or decline) and its version, for a change."""
-    from receivables.credit.limits import policy_and_version
-
-    policy, version = policy_and_version()
+    policy, version = limits.policy_and_version()
     return reply({"version": version, "policy": policy.to_json()})
 
 
@@ -175,12 +156,11 @@ def get_credit_policy(who: str) -> Response:
 def put_credit_policy(who: str) -> Response:
     """Replace the credit policy (controller): ``{"version": <the version read>, "policy":
     {...}}``; ``CreditPolicyChanged``. A 409 if it changed since it was read."""
-    from receivables.credit.limits import policy_from_json, save_policy
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
-        return save_policy(policy, version, f"finance:{who}", wiring.context()[1]), policy.to_json()
+        return limits.save_policy(policy, version, f"finance:{who}", wiring.context()[1]), policy.to_json()
 
-    return replace_policy(policy_from_json, save)
+    return replace_policy(limits.policy_from_json, save)
 
 
 @bp.route("/credit/check", methods=["POST"], content_types=["application/json"])
@@ -190,13 +170,11 @@ def credit_check(who: str) -> Response:
     ``approve``, ``refer`` or ``decline`` with each reason (hold, limit, insurance, overdue,
     score) and the exposure. Two reads, whatever the customer's history: for an ERP to call
     before it ships."""
-    from receivables.credit.limits import check, load_policy
-
     body = json_body("customer_id")
     amount = _amount_of(body)
     customer = customer_or_404(str(body["customer_id"]))
     _, clock = wiring.context()
-    decided = check(customer, amount, clock.now().date(), load_policy())
+    decided = limits.check(customer, amount, clock.now().date(), limits.load_policy())
     return reply(
         {"customer_id": customer.customer_id, "amount": amount.to_decimal_string(), **decided.to_json()}
     )
@@ -208,8 +186,6 @@ def cash_forecast(who: str) -> Response:
     """Expected collections per week for the next 13 weeks (``?weeks=`` 1 to 26), per currency,
     with what comes from invoices already overdue apart: each open invoice's predicted payment
     date from its customer's behaviour (the population's for a new customer)."""
-    from receivables.credit.forecast import WEEKS, ledger_forecast
-
     query = Query(["weeks"])
     weeks = query.integer("weeks", WEEKS, 1, 26)
     query.done()
@@ -224,8 +200,6 @@ def import_risk_ratings(who: str) -> Response:
     (customer id or identifier such as ``vat:DE136695976``; rating 0 to 100, 100 the safest).
     Counts imported and unchanged, and each rejected row with its number, field and reason; the
     stream scores the customers again."""
-    from receivables.credit.risk import import_ratings
-
     request = current_request()
     assert request is not None
     raw = request.raw_body or b""

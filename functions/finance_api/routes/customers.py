@@ -5,27 +5,21 @@ purchase orders.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from receivables.collections.finance import customer_or_404
+from receivables.collections import finance
+from receivables.credit import risk
+from receivables.customers.approvals import change_contact, change_purchase_order, change_terms
+from receivables.customers.contact_changes import contact_change_errors
+from receivables.disputes.evidence import purchase_order_document, terms_document
 from receivables.kernel.access import Role
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError
 from receivables.kernel.observability import logger
+from receivables.reporting.aggregates import links_sent
 from receivables.storage import store
+from receivables.web.portal.service import known_contact
 
 from . import wiring
-from .api import (
-    Resource,
-    caller_role,
-    json_body,
-    listing,
-    params,
-    plain,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Resource, Response, caller_role, json_body, listing, params, plain, reply
 
 bp = Resource(__name__)
 
@@ -34,14 +28,12 @@ bp = Resource(__name__)
 @bp.endpoint(Role.VIEWER)
 def list_customers(who: str) -> Response:
     """Customers by name; ``limit``, ``cursor``, ``format=csv``."""
-    from receivables.collections.finance import customer_json
-
     query = params()
     limit = query.integer("limit", 50, 1, 200)
     position = query.cursor()
     query.done()
     customers, next_position = store.customers_by_name(limit, position)
-    return listing("customers", [customer_json(c) for c in customers], next_position, query)
+    return listing("customers", [finance.customer_json(c) for c in customers], next_position, query)
 
 
 @bp.route("/customers/{customer_id}", methods=["GET"])
@@ -49,10 +41,7 @@ def list_customers(who: str) -> Response:
 def get_customer(who: str, customer_id: str) -> Response:
     """One customer, with the links they were sent (one per email) and when one last opened the
     portal."""
-    from receivables.collections.finance import customer_json
-    from receivables.reporting.aggregates import links_sent
-
-    body = customer_json(customer_or_404(customer_id))
+    body = finance.customer_json(finance.customer_or_404(customer_id))
     return reply({"customer": {**body, "links_sent": links_sent(customer_id)}})
 
 
@@ -61,8 +50,6 @@ def get_customer(who: str, customer_id: str) -> Response:
 def customer_statement(who: str, customer_id: str) -> Response:
     """The customer's statement in one currency (``?currency=``, required): invoices, payments,
     credits and write-offs in date order with the running balance; ``format=csv`` exports."""
-    from receivables.collections.finance import statement
-
     query = params("currency")
     currency = query.currency()
     if currency is None and "currency" not in query.raw:
@@ -70,7 +57,7 @@ def customer_statement(who: str, customer_id: str) -> Response:
     query.done()
     assert currency is not None
     _, clock = wiring.context()
-    body = statement(customer_id, currency, clock.now().date())
+    body = finance.statement(customer_id, currency, clock.now().date())
     if query.raw.get("format") == "csv":
         return listing("statement", body["lines"], None, query)
     return reply(body)
@@ -81,15 +68,13 @@ def customer_statement(who: str, customer_id: str) -> Response:
 def customer_risk_score(who: str, customer_id: str) -> Response:
     """The customer's risk score now, each factor with its value, its points and why, the
     dunning variant its class sets; and the daily points of its history, for a trend line."""
-    from receivables.credit.risk import current, history
-
-    customer = customer_or_404(customer_id)
+    customer = finance.customer_or_404(customer_id)
     today = wiring.context()[1].now().date()
     return reply(
         {
             "customer_id": customer_id,
-            "risk": current(customer, today).to_json(),
-            "history": history(customer_id, today),
+            "risk": risk.current(customer, today).to_json(),
+            "history": risk.history(customer_id, today),
         }
     )
 
@@ -98,14 +83,12 @@ def customer_risk_score(who: str, customer_id: str) -> Response:
 @bp.endpoint(Role.CONTROLLER)
 def customer_credit_hold(who: str, customer_id: str) -> Response:
     """Put the customer on credit hold or lift it (controller): ``{"on": true, "reason": "..."}``."""
-    from receivables.collections.finance import change_customer, customer_json
-
     body = json_body("reason")
     if not isinstance(body.get("on"), bool):
         raise InvalidRequestError([FieldError("on", "is required: true or false")])
     on: bool = body["on"]
     _, clock = wiring.context()
-    changed = change_customer(
+    changed = finance.change_customer(
         customer_id,
         lambda c: replace(c, credit_hold=on),
         "CreditHoldSet" if on else "CreditHoldLifted",
@@ -113,7 +96,7 @@ def customer_credit_hold(who: str, customer_id: str) -> Response:
         f"finance:{who}",
         clock,
     )
-    return reply({"customer": customer_json(changed)})
+    return reply({"customer": finance.customer_json(changed)})
 
 
 @bp.route("/customers/{customer_id}/links/revoke", methods=["POST"], content_types=["application/json"])
@@ -121,12 +104,10 @@ def customer_credit_hold(who: str, customer_id: str) -> Response:
 def revoke_customer_links(who: str, customer_id: str) -> Response:
     """Revoke every link sent to the customer, and the portal sessions they opened (collector):
     ``{"reason": "..."}``. Links sent from now on work."""
-    from receivables.collections.finance import customer_json, revoke_links
-
     reason = json_body("reason")["reason"]
-    changed = revoke_links(customer_id, reason, f"finance:{who}", wiring.context()[1])
+    changed = finance.revoke_links(customer_id, reason, f"finance:{who}", wiring.context()[1])
     logger.info("links revoked", extra={"customer_id": customer_id, "by": who})
-    return reply({"customer": customer_json(changed)})
+    return reply({"customer": finance.customer_json(changed)})
 
 
 @bp.route("/customers/{customer_id}/links", methods=["POST"], content_types=["application/json"])
@@ -134,10 +115,7 @@ def revoke_customer_links(who: str, customer_id: str) -> Response:
 def resend_customer_link(who: str, customer_id: str) -> Response:
     """Mail the customer a fresh link to their account on the portal (collector): to their email
     on file, or ``{"email": "..."}``, one of their known contacts."""
-    from receivables.collections.finance import customer_json
-    from receivables.web.portal.service import known_contact
-
-    customer = customer_or_404(customer_id)
+    customer = finance.customer_or_404(customer_id)
     body = json_body()
     address = body.get("email") if body.get("email") is not None else customer.email
     if not isinstance(address, str) or not address.strip():
@@ -148,7 +126,9 @@ def resend_customer_link(who: str, customer_id: str) -> Response:
         raise InvalidRequestError([FieldError("email", "is not a known contact of this customer")])
     message_id = wiring.link_sender()(customer, address)
     logger.info("portal link sent", extra={"customer_id": customer_id, "by": who})
-    return reply({"customer": customer_json(customer), "sent_to": address, "message_id": message_id}, 202)
+    return reply(
+        {"customer": finance.customer_json(customer), "sent_to": address, "message_id": message_id}, 202
+    )
 
 
 @bp.route("/customers/{customer_id}/contacts/remove", methods=["POST"], content_types=["application/json"])
@@ -156,11 +136,9 @@ def resend_customer_link(who: str, customer_id: str) -> Response:
 def remove_customer_contact(who: str, customer_id: str) -> Response:
     """``{"email": "..."}`` is no longer a contact of the customer (collector): it cannot ask the
     portal for a link any more. The email on file can only be replaced (409)."""
-    from receivables.collections.finance import customer_json, remove_contact
-
     address = json_body("email")["email"]
-    changed = remove_contact(customer_id, address, f"finance:{who}", wiring.context()[1])
-    return reply({"customer": customer_json(changed)})
+    changed = finance.remove_contact(customer_id, address, f"finance:{who}", wiring.context()[1])
+    return reply({"customer": finance.customer_json(changed)})
 
 
 @bp.route("/customers/{customer_id}/contact", methods=["PATCH"], content_types=["application/json"])
@@ -180,20 +158,16 @@ def customer_contact(who: str, customer_id: str) -> Response:
     A change to a field that redirects mail (email, name, VAT id, country, invoice delivery)
     needs a controller under the approval policy: anyone else's is a proposal (202) that a
     second person approves (`POST /approvals/{id}/approve`)."""
-    from receivables.collections.finance import customer_json
-    from receivables.customers.approvals import change_contact
-    from receivables.customers.contact_changes import contact_change_errors
-
     body = plain(json_body())
     errors = contact_change_errors(body)
     if errors:
         raise InvalidRequestError(errors)
     _, clock = wiring.context()
-    customer = customer_or_404(customer_id)
+    customer = finance.customer_or_404(customer_id)
     changed, proposal = change_contact(customer, body, caller_role(), who, f"finance:{who}", clock)
     if proposal is not None:
-        return reply({"approval": proposal.to_json(), "customer": customer_json(customer)}, 202)
-    return reply({"customer": customer_json(changed)})
+        return reply({"approval": proposal.to_json(), "customer": finance.customer_json(customer)}, 202)
+    return reply({"customer": finance.customer_json(changed)})
 
 
 @bp.route("/customers/{customer_id}/terms", methods=["PUT"], content_types=["application/json"])
@@ -203,11 +177,8 @@ def file_customer_terms(who: str, customer_id: str) -> Response:
     "12.00"}}``; the dispute analysis and the deduction checks use them. A price list decides
     which short payments are credited, so under the approval policy a collector's terms are a
     proposal (202) a controller approves."""
-    from receivables.customers.approvals import change_terms
-    from receivables.disputes.evidence import terms_document
-
     _, clock = wiring.context()
-    customer_or_404(customer_id)
+    finance.customer_or_404(customer_id)
     terms = terms_document(plain(json_body()))
     saved, proposal = change_terms(customer_id, terms, caller_role(), who, f"finance:{who}", clock)
     if proposal is not None:
@@ -224,11 +195,8 @@ def file_purchase_order(who: str, customer_id: str, number: str) -> Response:
     [{"description": "Pallet wrap", "quantity": "10", "unit_price": "12.00"}]}``. Its prices
     decide pricing deductions, so under the approval policy a collector's PO is a proposal
     (202) a controller approves."""
-    from receivables.customers.approvals import change_purchase_order
-    from receivables.disputes.evidence import purchase_order_document
-
     _, clock = wiring.context()
-    customer_or_404(customer_id)
+    finance.customer_or_404(customer_id)
     order = purchase_order_document(number, plain(json_body()))
     saved, proposal = change_purchase_order(
         customer_id, number, order, caller_role(), who, f"finance:{who}", clock

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from receivables.disputes import deductions
+from receivables.disputes.deduction_rules import policy_from_json
 from receivables.kernel.access import Role
 from receivables.kernel.errors import NotFoundError
 from receivables.storage import store
 
 from . import wiring
-from .api import (
-    Resource,
-    params,
-    replace_policy,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Resource, Response, params, replace_policy, reply
 
 bp = Resource(__name__)
 
@@ -30,15 +24,13 @@ def list_deductions(who: str) -> Response:
     first: ``status`` (open, resolved, written_off), ``customer``, ``since`` (a day; default 90
     days ago; the open ones are listed however old). Each with its parts by reason, what the
     checks or the owner found, the owner and the dispute that routes it."""
-    from receivables.disputes.deductions import deductions
-
     query = params("status", "customer", "since")
     status = query.choice("status", ("open", "resolved", "written_off"))
     customer = query.text("customer")
     first = query.day("since") or (wiring.context()[1].now().date() - timedelta(days=90))
     limit = query.integer("limit", 200, 1, 1000)
     query.done()
-    return reply({"deductions": deductions(status, customer, since=first.isoformat())[:limit]})
+    return reply({"deductions": deductions.deductions(status, customer, since=first.isoformat())[:limit]})
 
 
 @bp.route("/deductions/report", methods=["GET"])
@@ -46,12 +38,10 @@ def list_deductions(who: str) -> Response:
 def deductions_report(who: str) -> Response:
     """Per currency: open deductions aged, days deductions outstanding over ``days`` (default 90),
     amounts taken, valid, invalid, written off and open, by reason and by customer."""
-    from receivables.disputes.deductions import report
-
     query = params("days")
     days = query.integer("days", 90, 1, 730)
     query.done()
-    return reply(report(wiring.context()[1].now().date(), days))
+    return reply(deductions.report(wiring.context()[1].now().date(), days))
 
 
 @bp.route("/deductions/policy", methods=["GET"])
@@ -59,9 +49,7 @@ def deductions_report(who: str) -> Response:
 def get_deduction_policy(who: str) -> Response:
     """The deduction policy (tolerance per currency, the customers' reason codes, the default
     reason, the owners by reason and customer) and its version, for a change."""
-    from receivables.disputes.deductions import policy_and_version
-
-    policy, version = policy_and_version()
+    policy, version = deductions.policy_and_version()
     return reply({"version": version, "policy": policy.to_json()})
 
 
@@ -70,11 +58,10 @@ def get_deduction_policy(who: str) -> Response:
 def put_deduction_policy(who: str) -> Response:
     """Replace the deduction policy (controller): ``{"version", "policy"}``;
     ``DeductionPolicyChanged``. A 409 if it changed since it was read."""
-    from receivables.disputes.deduction_rules import policy_from_json
-    from receivables.disputes.deductions import save_policy
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
-        return save_policy(policy, version, f"finance:{who}", wiring.context()[1]), policy.to_json()
+        saved = deductions.save_policy(policy, version, f"finance:{who}", wiring.context()[1])
+        return saved, policy.to_json()
 
     return replace_policy(policy_from_json, save)
 
@@ -83,9 +70,7 @@ def put_deduction_policy(who: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def get_one_deduction(who: str, deduction_id: str) -> Response:
     """One deduction and its history (taken, routed, resolved)."""
-    from receivables.disputes.deductions import get_deduction
-
-    found = get_deduction(deduction_id)
+    found = deductions.get_deduction(deduction_id)
     if found is None:
         raise NotFoundError(f"no deduction {deduction_id}")
     history = [

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from receivables.collections.finance import invoice_or_404
+from receivables.disputes.deciding import decide, deliver_decision
+from receivables.disputes.opening import open_dispute_on, parse_lines
+from receivables.disputes.service import dispute_summary, dispute_view, reasons_by_customer
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError, NotFoundError
+from receivables.ledger.disputes import Dispute, Reason, Source
 from receivables.storage import store
 
 from . import wiring
-from .api import (
-    Resource,
-    json_body,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
-
-    from receivables.ledger.disputes import Dispute
+from .api import Resource, Response, json_body, reply
 
 bp = Resource(__name__)
 
@@ -37,10 +30,6 @@ def open_invoice_dispute(who: str, invoice_id: str) -> Response:
     """Open a dispute for the customer (collector): ``{"reason": "pricing", "amount": "120.00",
     "lines": [{"line_id": "1", "quantity": "8"}], "comment": "..."}``; 201, or 200 with the
     dispute already open."""
-    from receivables.disputes.opening import open_dispute_on, parse_lines
-    from receivables.disputes.service import dispute_view
-    from receivables.ledger.disputes import Reason, Source
-
     _, clock = wiring.context()
     invoice = invoice_or_404(invoice_id)
     body = json_body()
@@ -69,8 +58,6 @@ def open_invoice_dispute(who: str, invoice_id: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def disputes_open(who: str) -> Response:
     """Disputes that have not ended, oldest first (viewer): finance's queue."""
-    from receivables.disputes.service import dispute_summary
-
     return reply({"disputes": [dispute_summary(d) for d in store.open_disputes()]})
 
 
@@ -78,8 +65,6 @@ def disputes_open(who: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def dispute_detail(who: str, dispute_id: str) -> Response:
     """One dispute: its findings, resolution, documents and history (viewer)."""
-    from receivables.disputes.service import dispute_view
-
     return reply({"dispute": dispute_view(_dispute_or_404(dispute_id))})
 
 
@@ -89,9 +74,6 @@ def dispute_decision(who: str, dispute_id: str) -> Response:
     """Finance decides a dispute that waits for it (controller): ``{"decision": "accept",
     "credit": "120.00"}``, ``{"decision": "reject", "reason": "..."}`` or ``{"decision":
     "reissue", "corrected_total": "1080.00"}``; the workflow then applies it (202)."""
-    from receivables.disputes.deciding import decide, deliver_decision
-    from receivables.disputes.service import dispute_view
-
     _, clock = wiring.context()
     _dispute_or_404(dispute_id)
     dispute, token = decide(dispute_id, json_body(), f"finance:{who}", clock)
@@ -103,8 +85,6 @@ def dispute_decision(who: str, dispute_id: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def customer_dispute_history(who: str, customer_id: str) -> Response:
     """A customer's disputes and how often each reason came up (viewer)."""
-    from receivables.disputes.service import dispute_summary, reasons_by_customer
-
     disputes = store.customer_disputes(customer_id)
     return reply(
         {

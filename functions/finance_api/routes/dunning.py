@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from receivables.adapters.events import EventPublisher
+from receivables.collections.dunning.policy import policy_from_json, policy_to_json
+from receivables.collections.dunning.service import load_policy, parse_promise, record_promise, save_policy
 from receivables.collections.finance import invoice_or_404
 from receivables.kernel.access import Role
 
 from . import wiring
-from .api import (
-    Resource,
-    json_body,
-    replace_policy,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Resource, Response, json_body, replace_policy, reply
 
 bp = Resource(__name__)
 
@@ -25,9 +20,6 @@ bp = Resource(__name__)
 @bp.endpoint(Role.VIEWER)
 def get_dunning_policy(who: str) -> Response:
     """The dunning policy in force (the default until finance sets one), with its version."""
-    from receivables.collections.dunning.policy import policy_to_json
-    from receivables.collections.dunning.service import load_policy
-
     policy = load_policy()
     return reply({"version": policy.version, "policy": policy_to_json(policy)})
 
@@ -36,9 +28,6 @@ def get_dunning_policy(who: str) -> Response:
 @bp.endpoint(Role.CONTROLLER)
 def put_dunning_policy(who: str) -> Response:
     """Replace the policy: ``{"version": <the version read>, "policy": {...}}`` (controller)."""
-    from receivables.collections.dunning.policy import policy_from_json, policy_to_json
-    from receivables.collections.dunning.service import save_policy
-
     _, clock = wiring.context()
 
     def save(policy: Any, version: int) -> tuple[int, dict[str, Any]]:
@@ -52,8 +41,6 @@ def put_dunning_policy(who: str) -> Response:
 @bp.endpoint(Role.COLLECTOR)
 def sweep_now(who: str) -> Response:
     """Start the dunning sweep now (it runs asynchronously, as the daily one does)."""
-    from receivables.adapters.events import EventPublisher
-
     settings, _ = wiring.context()
     if not settings.event_bus_name:
         return reply({"message": "no event bus configured"}, 500)
@@ -67,8 +54,6 @@ def sweep_now(who: str) -> Response:
 def promise_to_pay(who: str, invoice_id: str) -> Response:
     """Record the customer's promise to pay ``{"date": "2026-12-01", "amount": "500.00"}``:
     dunning waits until then (collector)."""
-    from receivables.collections.dunning.service import parse_promise, record_promise
-
     _, clock = wiring.context()
     invoice = invoice_or_404(invoice_id)
     body = json_body()

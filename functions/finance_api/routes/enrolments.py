@@ -4,23 +4,18 @@ approve, reject.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from receivables.customers.enrolment import STATES, decide, invite, invitees, remind
+from receivables.customers.enrolment import get_enrolment as find_enrolment
+from receivables.customers.enrolment import list_enrolments as find_enrolments
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.observability import logger
 from receivables.storage import store
 
 from . import wiring
-from .api import (
-    Query,
-    Resource,
-    json_body,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Query, Resource, Response, json_body, reply, with_history
 
 bp = Resource(__name__)
 
@@ -36,8 +31,6 @@ def invite_to_enrol(who: str) -> Response:
     ["cus_…" | {"customer_id", "email"}], "prospects": [{"company_name", "email"}], "language"}``.
     Each gets a signed link by email (valid 14 days); one already invited is reminded. Nothing is
     sent unless every invitee is valid."""
-    from receivables.customers.enrolment import invite, invitees
-
     body = json_body()
     language = body.get("language")
     wanted, errors = invitees(body)
@@ -60,21 +53,17 @@ def invite_to_enrol(who: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def list_enrolments(who: str) -> Response:
     """Every enrolment and its state (``?state=invited|opened|submitted|approved|rejected``)."""
-    from receivables.customers.enrolment import STATES, list_enrolments
-
     query = Query(["state"])
     state = query.raw.get("state")
     if state is not None and state not in STATES:
         query.errors.append(FieldError("state", f"must be one of {', '.join(STATES)}"))
     query.done()
-    found = list_enrolments(state)
+    found = find_enrolments(state)
     return reply({"enrolments": [e.to_json() for e in found], "count": len(found)})
 
 
 def _enrolment_or_404(enrolment_id: str) -> Any:
-    from receivables.customers.enrolment import get_enrolment
-
-    found = get_enrolment(enrolment_id)
+    found = find_enrolment(enrolment_id)
     if found is None:
         raise NotFoundError(f"no enrolment {enrolment_id}")
     return found
@@ -84,44 +73,26 @@ def _enrolment_or_404(enrolment_id: str) -> Any:
 @bp.endpoint(Role.VIEWER)
 def get_enrolment(who: str, enrolment_id: str) -> Response:
     """One enrolment: its state, the details given, what waits for approval, and its history."""
-    from receivables.collections.finance import event_json
-
-    enrolment = _enrolment_or_404(enrolment_id)
-    history = [event_json(e) for e in store.audit_events(store.enrolment_pk(enrolment_id))]
-    return reply({"enrolment": enrolment.to_json(), "history": history})
+    return with_history("enrolment", _enrolment_or_404(enrolment_id), store.enrolment_pk(enrolment_id))
 
 
 @bp.route("/enrolments/{enrolment_id}/remind", methods=["POST"], content_types=["application/json"])
 @bp.endpoint(Role.COLLECTOR)
 def remind_enrolment(who: str, enrolment_id: str) -> Response:
     """Send an open invitation again, with a fresh link (collector)."""
-    from receivables.customers.enrolment import remind
-
     done = remind(
         _enrolment_or_404(enrolment_id), f"finance:{who}", wiring.context()[1], wiring.invitation_sender()
     )
     return _enrolment_reply(done)
 
 
-@bp.route("/enrolments/{enrolment_id}/approve", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def approve_enrolment(who: str, enrolment_id: str) -> Response:
-    """Apply the changes a submitted enrolment holds for approval (controller): a new AP email
-    address, a new bank account. ``{"note": "..."}`` (optional) says how they were checked."""
-    return _decide(who, enrolment_id, approve=True, note=str(json_body().get("note") or ""))
-
-
-@bp.route("/enrolments/{enrolment_id}/reject", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def reject_enrolment(who: str, enrolment_id: str) -> Response:
-    """Refuse the changes a submitted enrolment holds (controller): ``{"reason": "..."}``; the
-    customer record keeps what it had."""
-    return _decide(who, enrolment_id, approve=False, note=json_body("reason")["reason"])
-
-
-def _decide(who: str, enrolment_id: str, *, approve: bool, note: str) -> Response:
-    from receivables.customers.enrolment import decide
-
+def _decide(who: str, enrolment_id: str, approve: bool, note: str) -> Response:
+    """Apply the changes a submitted enrolment holds for approval (a new AP email address, a new
+    bank account), or refuse them, and the customer record keeps what it had (controller: ``POST
+    /enrolments/{id}/approve`` or ``/reject``)."""
     _enrolment_or_404(enrolment_id)
     decided = decide(enrolment_id, approve, note, f"finance:{who}", wiring.context()[1])
     return _enrolment_reply(decided)
+
+
+bp.decisions("/enrolments/{enrolment_id}", _decide)

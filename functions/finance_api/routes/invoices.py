@@ -4,28 +4,27 @@ documentation requests, references and documents a customer's AP requires.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from receivables.collections.finance import invoice_or_404
+from receivables.collections import finance
 from receivables.collections.listings import INVOICE_STATUSES, InvoiceFilters
 from receivables.collections.listings import list_invoices as find_invoices
+from receivables.customers.requirements import DOCUMENTS, REFERENCES, open_requests, provide_reference
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError, NotFoundError
 from receivables.storage import store
+from receivables.web.portal.requests import KEY_PREFIX, keep_upload
 
 from . import wiring
-from .api import (
-    Resource,
-    invoice_reply,
-    json_body,
-    listing,
-    params,
-    reply,
-)
+from .api import Resource, Response, View, invoice_reply, json_body, listing, params, reply
 
 if TYPE_CHECKING:
-    from chalice.app import Response
+    from collections.abc import Callable
+
+    from receivables.kernel.clock import Clock
+    from receivables.ledger.model import Invoice
 
 bp = Resource(__name__)
 
@@ -82,57 +81,40 @@ def list_invoices(who: str) -> Response:
 @bp.endpoint(Role.VIEWER)
 def get_invoice(who: str, invoice_id: str) -> Response:
     """One invoice with its full history (audit events, oldest first) and its disputes."""
-    from receivables.collections.finance import event_json, invoice_json
-
     _, clock = wiring.context()
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     return reply(
         {
-            "invoice": invoice_json(invoice, clock.now().date()),
-            "history": [event_json(e) for e in store.invoice_events(invoice_id)],
+            "invoice": finance.invoice_json(invoice, clock.now().date()),
+            "history": [finance.event_json(e) for e in store.invoice_events(invoice_id)],
             "disputes": store.invoice_dispute_ids(invoice_id),
         }
     )
 
 
-@bp.route("/invoices/{invoice_id}/void", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def void_invoice(who: str, invoice_id: str) -> Response:
-    """Cancel an invoice issued in error (controller): ``{"reason": "..."}``; 409 once money is on it."""
-    from receivables.collections.finance import void_invoice
+def _changing(change: Callable[[str, str, str, Clock], Invoice], field: str) -> View:
+    """The route of an invoice change that takes one text ``field`` of the body (required): the
+    changed invoice, as of today."""
 
-    reason = json_body("reason")["reason"]
-    return invoice_reply(void_invoice(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
+    def view(who: str, invoice_id: str) -> Response:
+        value = json_body(field)[field]
+        return invoice_reply(change(invoice_id, value, f"finance:{who}", wiring.context()[1]))
 
-
-@bp.route("/invoices/{invoice_id}/write-off", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.CONTROLLER)
-def write_off_invoice(who: str, invoice_id: str) -> Response:
-    """Write off what is left of an invoice (controller): ``{"reason": "..."}``."""
-    from receivables.collections.finance import write_off_invoice
-
-    reason = json_body("reason")["reason"]
-    return invoice_reply(write_off_invoice(invoice_id, reason, f"finance:{who}", wiring.context()[1]))
+    view.__name__ = view.__qualname__ = change.__name__
+    return view
 
 
-@bp.route("/invoices/{invoice_id}/notes", methods=["POST"], content_types=["application/json"])
-@bp.endpoint(Role.COLLECTOR)
-def add_invoice_note(who: str, invoice_id: str) -> Response:
-    """Put a note on the invoice's history (collector): ``{"text": "..."}``."""
-    from receivables.collections.finance import add_note
-
-    text = json_body("text")["text"]
-    return invoice_reply(add_note(invoice_id, text, f"finance:{who}", wiring.context()[1]))
-
-
-@bp.route("/invoices/{invoice_id}/collector", methods=["PUT"], content_types=["application/json"])
-@bp.endpoint(Role.COLLECTOR)
-def assign_invoice_collector(who: str, invoice_id: str) -> Response:
-    """Assign the person who works this invoice (collector): ``{"collector": "..."}``."""
-    from receivables.collections.finance import assign_collector
-
-    collector = json_body("collector")["collector"]
-    return invoice_reply(assign_collector(invoice_id, collector, f"finance:{who}", wiring.context()[1]))
+# The changes to an invoice that take one text field: cancel one issued in error (controller,
+# ``{"reason"}``; 409 once money is on it), write off what is left (controller, ``{"reason"}``),
+# put a note on its history (collector, ``{"text"}``), assign the person who works it
+# (collector, ``{"collector"}``).
+for method, action, needed, field, change in (
+    ("POST", "void", Role.CONTROLLER, "reason", finance.void_invoice),
+    ("POST", "write-off", Role.CONTROLLER, "reason", finance.write_off_invoice),
+    ("POST", "notes", Role.COLLECTOR, "text", finance.add_note),
+    ("PUT", "collector", Role.COLLECTOR, "collector", finance.assign_collector),
+):
+    bp.add(method, f"/invoices/{{invoice_id}}/{action}", needed, _changing(change, field))
 
 
 @bp.route("/document-requests", methods=["GET"])
@@ -140,8 +122,6 @@ def assign_invoice_collector(who: str, invoice_id: str) -> Response:
 def document_requests(who: str) -> Response:
     """The open documentation requests: invoices held until their customer's AP has what it
     requires (oldest first), with what each lacks, since when, and the reminders sent."""
-    from receivables.customers.requirements import open_requests
-
     rows = [
         {
             "invoice_id": r.invoice.invoice_id,
@@ -165,8 +145,6 @@ def give_invoice_references(who: str, invoice_id: str) -> Response:
     """The PO number and/or contract reference the customer's AP needs on the invoice
     (collector): ``{"po_number": "...", "contract_reference": "..."}``; a held invoice is
     released (and mailed) once it lacks nothing more."""
-    from receivables.customers.requirements import REFERENCES, provide_reference
-
     body = json_body()
     given = {k: v for k, v in body.items() if k in REFERENCES}
     errors = [
@@ -175,7 +153,7 @@ def give_invoice_references(who: str, invoice_id: str) -> Response:
     errors += [FieldError(k, "must be a string") for k, v in given.items() if not isinstance(v, str)]
     if errors or not given:
         raise InvalidRequestError(errors or [FieldError("body", "names no reference")])
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     for what, value in given.items():
         invoice = provide_reference(invoice_id, what, value, f"finance:{who}", wiring.context()[1])
     return invoice_reply(invoice)
@@ -188,15 +166,10 @@ def upload_invoice_document(who: str, invoice_id: str) -> Response:
     ``{"kind": "delivery_note" | "timesheet"}``. The answer is a presigned POST (``url`` and
     ``fields``; the file goes last, as ``file``, PDF, PNG or JPEG up to 10 MB) and the ``key``
     to confirm with ``POST /invoices/{id}/documents/confirm`` once S3 has it."""
-    import secrets
-
-    from receivables.customers.requirements import DOCUMENTS
-    from receivables.web.portal.requests import KEY_PREFIX
-
     kind = json_body("kind")["kind"]
     if kind not in DOCUMENTS:
         raise InvalidRequestError([FieldError("kind", f"must be one of {', '.join(DOCUMENTS)}")])
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     key = f"{KEY_PREFIX}{invoice.invoice_id}/{kind}/{secrets.token_hex(8)}"
     confirm = f"/invoices/{invoice_id}/documents/confirm"
     url, fields = wiring.invoice_files().presign(key, "")  # no redirect: S3 answers 204 to a program
@@ -209,10 +182,8 @@ def confirm_invoice_document(who: str, invoice_id: str) -> Response:
     """Keep an uploaded document with the invoice (collector): ``{"key": "..."}`` from the
     upload. Its first bytes must show a PDF, PNG or JPEG and it must be at most 10 MB; anything
     else is deleted and refused with the reason (400)."""
-    from receivables.web.portal.requests import keep_upload
-
     key = json_body("key")["key"]
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     problem, kept = keep_upload(invoice, key, wiring.invoice_files(), f"finance:{who}", wiring.context()[1])
     if problem or kept is None:
         raise InvalidRequestError([FieldError("key", DOCUMENT_REFUSALS.get(problem, problem))])
@@ -233,7 +204,7 @@ DOCUMENT_REFUSALS = {
 def invoice_document(who: str, invoice_id: str, index: str) -> Response:
     """A document kept with the invoice (1-based ``index``): a download link valid five minutes,
     which makes the browser save it as the type its bytes showed."""
-    invoice = invoice_or_404(invoice_id)
+    invoice = finance.invoice_or_404(invoice_id)
     n = int(index) if index.isascii() and index.isdigit() else 0
     if not 0 < n <= len(invoice.documents):
         raise NotFoundError(f"invoice {invoice_id} has no document {index}")

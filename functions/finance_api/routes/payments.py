@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from receivables.collections import listings
 from receivables.collections.listings import payment_json
@@ -16,18 +15,7 @@ from receivables.payments.manual import allocations_from_request, receipt_from_r
 from receivables.storage import store
 
 from . import wiring
-from .api import (
-    Resource,
-    current_request,
-    json_body,
-    json_value,
-    listing,
-    params,
-    reply,
-)
-
-if TYPE_CHECKING:
-    from chalice.app import Response
+from .api import Resource, Response, current_request, json_body, json_value, listing, params, reply
 
 bp = Resource(__name__)
 

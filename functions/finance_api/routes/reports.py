@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from chalice.app import Response
 
+from receivables.collections.finance import ranked_worklist
 from receivables.kernel.access import Role
+from receivables.reporting import aggregates
+from receivables.reporting.service import aging_report, trend
+from receivables.reporting.service import kpis as figures
+from receivables.web.dashboard import dashboard_data, render
+from receivables.web.security_headers import dashboard_headers
 
 from . import wiring
-from .api import (
-    Resource,
-    listing,
-    params,
-    reply,
-)
+from .api import Resource, listing, params, reply
 
 bp = Resource(__name__)
 
@@ -22,8 +23,6 @@ bp = Resource(__name__)
 def aging(who: str) -> Response:
     """The aging report, per currency and per customer (``?currency=`` for one), from the
     stream's aggregates; ``format=csv`` exports one row per customer and currency."""
-    from receivables.reporting.service import aging_report
-
     query = params("currency")
     currency = query.currency()
     query.done()
@@ -49,10 +48,6 @@ def kpis(who: str) -> Response:
     """DSO (standard and countback), best possible DSO, average days delinquent, CEI, overdue
     ratio and dispute rate over ``days`` (default 30) per currency, with the daily trend over
     ``trend_days`` (default 30) from the sweep's snapshots."""
-    from receivables.reporting import aggregates
-    from receivables.reporting.service import kpis as figures
-    from receivables.reporting.service import trend
-
     query = params("currency", "days", "trend_days")
     currency = query.currency()
     days = query.integer("days", 30, 1, 365)
@@ -82,8 +77,6 @@ def work(who: str) -> Response:
     """Overdue invoices by expected loss (balance x days late x risk weight), highest first;
     ``currency``, ``limit`` (1-200), ``format=csv``. The daily sweep ranks them; the invoices it
     ranked are read fresh and ranked again as of today (``ranked_on`` says which day's ranking)."""
-    from receivables.collections.finance import ranked_worklist
-
     query = params("currency")
     currency = query.currency()
     limit = query.integer("limit", 50, 1, 200)
@@ -101,9 +94,6 @@ def dashboard(who: str) -> Response:
     """The finance dashboard, one HTML page: aging bars per currency, the DSO trend, the top
     overdue customers, the worklist, disputes waiting for a decision, the emails and payments of
     the last days. ``?format=json`` gives the figures it is drawn from."""
-    from receivables.web.dashboard import dashboard_data, render
-    from receivables.web.security_headers import dashboard_headers
-
     query = params()
     wanted = query.choice("format", ("html", "json"))
     query.done()

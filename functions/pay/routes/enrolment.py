@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from receivables.kernel.observability import logger
+from receivables.web.portal.enrolment_page import post_form, show_form
+from receivables.web.portal.service import Answer
 
 from . import wiring
 from .pages import Pages, answer, form_body, query
@@ -17,8 +19,6 @@ bp = Pages(__name__)
 
 
 def _enrolment_answer(given: tuple[int, str]) -> Response:
-    from receivables.web.portal.service import Answer
-
     status, body = given
     return answer(Answer.html(status, body))
 
@@ -26,8 +26,6 @@ def _enrolment_answer(given: tuple[int, str]) -> Response:
 @bp.page_route("/enrol/{token}", methods=["GET"])
 def enrolment_form(token: str) -> Response:
     """The enrolment form an invitation links to (``?lang=`` picks its language)."""
-    from receivables.web.portal.enrolment_page import show_form
-
     deps = wiring.default_dependencies()
     base = deps.settings.public_base_url
     return _enrolment_answer(show_form(token, query(), deps.link_key(), deps.clock, base))
@@ -36,8 +34,6 @@ def enrolment_form(token: str) -> Response:
 @bp.page_route("/enrol/{token}", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 def enrolment_posted(token: str) -> Response:
     """The enrolment form, saved as a draft or submitted."""
-    from receivables.web.portal.enrolment_page import post_form
-
     deps = wiring.default_dependencies()
     given = post_form(token, form_body(), deps.link_key(), deps.clock, deps.settings.public_base_url)
     if given[0] == 200:

@@ -8,16 +8,22 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from receivables.adapters.attachments import Attachments, s3_attachments
+from receivables.adapters.s3 import processed_reader
+from receivables.adapters.ses import ses_sender
 from receivables.adapters.stripe_api import StripeGateway
+from receivables.customers.links import link_keys
 from receivables.kernel.clock import Clock, SystemClock, clock_from_env
 from receivables.kernel.settings import Settings
+from receivables.mail.mailer import MailSettings, send_account_link
+from receivables.payments.methods import parse_bank_accounts
 from receivables.storage import store
 from receivables.web.checkout import PayLinkSettings
+from receivables.web.portal.service import Portal
+from receivables.web.security_headers import allow_checkout_at
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from receivables.adapters.attachments import Attachments
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +49,6 @@ def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    from receivables.customers.links import link_keys
-    from receivables.web.security_headers import allow_checkout_at
-
     settings = Settings.from_env(os.environ)
     store.bind(settings.table_name, settings.region, settings.endpoint_url)
     link_key_name = os.environ["LINK_SIGNING_KEY_NAME"]
@@ -66,17 +69,12 @@ def default_dependencies() -> Dependencies:
 def attachments() -> Attachments:
     """Customers' dispute documents and the documents held invoices lack, in the bucket the
     template names."""
-    from receivables.adapters.attachments import s3_attachments
-
     settings = Settings.from_env(os.environ)
     return s3_attachments(os.environ["ATTACHMENTS_BUCKET"], settings.endpoint_url)
 
 
-def portal() -> Any:
+def portal() -> Portal:
     """The portal over this function's key and clock (on HTTPS unless the base URL is http)."""
-    from receivables.payments.methods import parse_bank_accounts
-    from receivables.web.portal.service import Portal
-
     deps = default_dependencies()
     base = deps.settings.public_base_url
     return Portal(
@@ -104,8 +102,6 @@ LARGEST_DOWNLOAD = 4 * 1024 * 1024
 def invoice_objects() -> Callable[[str, str], bytes | None]:
     """Reads the e-invoices kept in the invoice bucket and the documents kept with invoices (and
     nothing else), for the portal."""
-    from receivables.adapters.s3 import processed_reader
-
     settings = Settings.from_env(os.environ)
     return processed_reader(
         os.environ["ATTACHMENTS_BUCKET"],
@@ -118,9 +114,6 @@ def invoice_objects() -> Callable[[str, str], bytes | None]:
 @cache
 def link_mailer() -> Callable[[Any, str], str]:
     """Mails a fresh portal link to a known contact, through SES (built on first use)."""
-    from receivables.adapters.ses import ses_sender
-    from receivables.mail.mailer import MailSettings, send_account_link
-
     deps = default_dependencies()
     mail = MailSettings.from_env(os.environ)
     send_raw = ses_sender(mail.sender, Settings.from_env(os.environ).endpoint_url)

@@ -17,6 +17,8 @@ import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any, TextIO
 
+from receivables.ledger.disputes import Status
+from receivables.storage import store
 from receivables_local.demo.helpers import emailed_link, file_line, http, invoice_id, report_of, upload
 
 if TYPE_CHECKING:
@@ -74,9 +76,6 @@ PDF = b"%PDF-1.4\n% a delivery note with the damage marked\n" + b"0" * 1024
 
 def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -> None:
     """Drop the invoices, play both disputes, print what became of them."""
-    from receivables.ledger.disputes import Status
-    from receivables.storage import store
-
     print("\n10. Disputes: one settled without a person, one decided by finance:", file=out)
     key = "inbox/disputes/february.json"
     s3.put_object(Bucket=bucket, Key=key, Body=DOCUMENTS.encode())
@@ -89,11 +88,10 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
         link, [("reason", "billed_twice"), ("comment", "Same crates as INV-2027-0101.")]
     )
     print(f"\n   Orchard Supplies disputes INV-2027-0102 from its email: {status} '{_title(page)}'", file=out)
-    orchard = _wait(runtime, lambda: _final(store, "INV-2027-0102"), lambda: _history(store, "INV-2027-0102"))
+    orchard = _wait(runtime, lambda: _final("INV-2027-0102"), lambda: _history("INV-2027-0102"))
     _print_dispute(runtime, orchard.dispute_id, out)
     print(
-        f"   -> INV-2027-0102 {_state(store, 'INV-2027-0102')}; "
-        f"INV-2027-0101 {_state(store, 'INV-2027-0101')}",
+        f"   -> INV-2027-0102 {_state('INV-2027-0102')}; INV-2027-0101 {_state('INV-2027-0101')}",
         file=out,
     )
 
@@ -113,9 +111,7 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
         f"attaches a PDF straight to S3: {stored} -> {attached}",
         file=out,
     )
-    waiting = _wait(
-        runtime, lambda: _waiting(store, "INV-2027-0201"), lambda: _history(store, "INV-2027-0201")
-    )
+    waiting = _wait(runtime, lambda: _waiting("INV-2027-0201"), lambda: _history("INV-2027-0201"))
     api = runtime.api_endpoint or ""
     token = runtime.connection["api_token"]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -138,9 +134,9 @@ def disputes_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO) -
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
         decided = response.status
     print(f"   finance accepts a 500.00 EUR credit (POST /disputes/{{id}}/decision): {decided}", file=out)
-    lumen = _wait(runtime, lambda: _final(store, "INV-2027-0201"), lambda: _history(store, "INV-2027-0201"))
+    lumen = _wait(runtime, lambda: _final("INV-2027-0201"), lambda: _history("INV-2027-0201"))
     _print_dispute(runtime, lumen.dispute_id, out)
-    print(f"   -> INV-2027-0201 {_state(store, 'INV-2027-0201')} (dunning resumes on what is left)", file=out)
+    print(f"   -> INV-2027-0201 {_state('INV-2027-0201')} (dunning resumes on what is left)", file=out)
     told = _outcome_mails(runtime)
     print(
         f"\n   Customers told of the outcome by email: {len(told)} ({'; '.join(sorted(set(told)))})", file=out
@@ -170,33 +166,31 @@ def _wait(runtime: LocalRuntime, check: Callable[[], Any], story: Callable[[], s
         raise TimeoutError(f"the dispute did not get there in time: {story()}") from exc
 
 
-def _history(store: Any, number: str) -> str:
+def _history(number: str) -> str:
     """The disputes' audit trail, failures with their error: what to read when one is stuck."""
     return "; ".join(
         f"{e.type} {e.data.get('error', '')} {e.data.get('cause', '')}".strip()
-        for d in _disputes(store, number)
+        for d in _disputes(number)
         for e in store.audit_events(store.dispute_pk(d.dispute_id))
     )
 
 
-def _disputes(store: Any, number: str) -> list[Any]:
+def _disputes(number: str) -> list[Any]:
     ids = store.invoice_dispute_ids(invoice_id(number))
     return [d for i in ids if (d := store.get_dispute(i)) is not None]
 
 
-def _final(store: Any, number: str) -> Any:
-    found = [d for d in _disputes(store, number) if d.final]
+def _final(number: str) -> Any:
+    found = [d for d in _disputes(number) if d.final]
     return found[-1] if found else None
 
 
-def _waiting(store: Any, number: str) -> Any:
-    from receivables.ledger.disputes import Status
-
-    found = [d for d in _disputes(store, number) if d.status is Status.AWAITING_FINANCE]
+def _waiting(number: str) -> Any:
+    found = [d for d in _disputes(number) if d.status is Status.AWAITING_FINANCE]
     return found[-1] if found else None
 
 
-def _state(store: Any, number: str) -> str:
+def _state(number: str) -> str:
     invoice = store.get_invoice(invoice_id(number))
     return "not in the ledger" if invoice is None else f"{invoice.status.value}, {invoice.balance} owed"
 

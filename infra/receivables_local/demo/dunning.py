@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
+from receivables.storage import store
 from receivables_local.demo.helpers import file_line, http, invoice_id, pay_by_card, report_of
 
 if TYPE_CHECKING:
@@ -77,8 +78,6 @@ def dunning_chapter(
 ) -> None:
     """Drop the chapter's invoices, play the customers' parts until the silent ones are on credit
     hold, and print what happened to each invoice, day by day."""
-    from receivables.storage import store
-
     today = runtime.clock.now().astimezone(PARIS).date()
     print(
         f"\n9. Dunning over the simulated weeks, from {today:%a %d %b %Y}:",

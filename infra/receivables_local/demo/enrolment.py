@@ -12,6 +12,7 @@ waited for its PO.
 
 from __future__ import annotations
 
+import html
 import re
 import urllib.parse
 from datetime import timedelta
@@ -198,6 +199,4 @@ def _invoice_id(requests: dict[str, Any]) -> str:
 
 
 def _unescape(text: str) -> str:
-    import html
-
     return html.unescape(text).strip()

@@ -18,6 +18,10 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from receivables.storage import store
+
 if TYPE_CHECKING:
     from receivables_local.runtime import LocalRuntime
 
@@ -142,16 +146,11 @@ def finance_api(runtime: LocalRuntime) -> Any:
 # --- the ledger and the inbox, read back -----------------------------------------------------------
 def invoice_id(number: str) -> str:
     """The ledger id of one of our own invoices."""
-    from receivables.ledger.model import DocumentType
-    from receivables.ledger.rules import document_id
-
     return document_id("self", DocumentType.INVOICE, number)
 
 
 def invoice_state(number: str) -> str:
     """``paid, 0.00 EUR still owed``: the status and balance of our invoice ``number``."""
-    from receivables.storage import store
-
     invoice = store.get_invoice(invoice_id(number))
     if invoice is None:
         return "not in the ledger"

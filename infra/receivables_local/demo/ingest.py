@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, TextIO
 
+import boto3
+
+from receivables.ledger.model import CreditNote
+from receivables.storage import store
 from receivables_local.demo.helpers import file_line, report_of
 from receivables_local.functions import REPO_ROOT
 
@@ -123,9 +127,6 @@ def _drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 
 
 def _print_ledger(out: TextIO, runtime: LocalRuntime) -> None:
-    from receivables.ledger.model import CreditNote
-    from receivables.storage import store
-
     customers = store.get_customers(_customer_ids(runtime))
     for customer in sorted(customers.values(), key=lambda c: c.name or ""):
         flag = "  [needs contact details]" if customer.needs_contact_details else ""
@@ -151,8 +152,6 @@ def _print_ledger(out: TextIO, runtime: LocalRuntime) -> None:
 def _customer_ids(runtime: LocalRuntime) -> list[str]:
     """Every customer id in the demo ledger: the demo reads the whole table to show it (a request
     path never scans)."""
-    import boto3
-
     assert runtime.stack is not None
     client = boto3.client("dynamodb", endpoint_url=runtime.aws_endpoint, region_name=runtime.region)
     paginator = client.get_paginator("scan")

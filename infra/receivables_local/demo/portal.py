@@ -18,6 +18,7 @@ import urllib.parse
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
+from receivables.storage import store
 from receivables_local.demo.helpers import emailed_link, file_line, http, invoice_id, invoice_state, report_of
 
 if TYPE_CHECKING:
@@ -112,8 +113,6 @@ def portal_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
     )
     print(f"   a form naming another customer's invoice: {status}, no checkout", file=out)
 
-    from receivables.storage import store
-
     invoice = store.get_invoice(invoice_id(NUMBERS[0]))
     customer_id = invoice.customer_id if invoice else ""
     token = runtime.connection["api_token"]
@@ -166,8 +165,6 @@ def _autopay(runtime: LocalRuntime, s3: Any, bucket: str, base: str, cookie: str
     s3.put_object(Bucket=bucket, Key=key, Body=(DOCUMENTS.splitlines()[0] + "\n" + row).encode())
     runtime.settle()
     print(f"   {AUTOPAY_INVOICE} (312.00 EUR) arrives, due {due}: {invoice_state(AUTOPAY_INVOICE)}", file=out)
-    from receivables.storage import store
-
     _wait(  # the sweep records its attempt once Stripe answered (the webhook may be first with the money)
         runtime,
         lambda: any(e.type == "AutopayAttempted" for e in store.invoice_events(invoice_id(AUTOPAY_INVOICE))),
@@ -182,8 +179,6 @@ def _autopay(runtime: LocalRuntime, s3: Any, bucket: str, base: str, cookie: str
 
 
 def _processing(number: str) -> str:
-    from receivables.storage import store
-
     invoice = store.get_invoice(invoice_id(number))
     debit = invoice.dunning.processing if invoice else None
     return f"{debit.amount} by {debit.method} processing" if debit else ""

@@ -7,6 +7,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+import boto3
+
+from receivables.storage import store
 from receivables_local.demo.credit import credit_chapter
 from receivables_local.demo.disputes import disputes_chapter
 from receivables_local.demo.dunning import dunning_chapter
@@ -17,19 +20,16 @@ from receivables_local.demo.ingest import ingest_chapter, observe_bus
 from receivables_local.demo.payments import payments_chapter
 from receivables_local.demo.portal import portal_chapter
 from receivables_local.demo.reconciliation import reconciliation_chapter
+from receivables_local.runtime import DEFAULT_PORT_BASE, LocalRuntime
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from receivables_local.runtime import LocalRuntime
 
 
 def run_demo(out: TextIO, *, port_base: int | None = None, state_dir: Path | None = None) -> int:
     """Run the story and print it; returns the process exit code. The runtime's clock is stepped:
     the story moves time from one scheduled thing to the next and reacts to each, so it prints the
     same on a quiet laptop and on a loaded machine."""
-    from receivables_local.runtime import DEFAULT_PORT_BASE, LocalRuntime
-
     if port_base is None or (port_base == DEFAULT_PORT_BASE and not port_is_free(DEFAULT_PORT_BASE)):
         port_base = free_port_base()
     runtime = LocalRuntime(port_base=port_base, stepped=True, function_log_level="ERROR")
@@ -51,10 +51,6 @@ def run_demo(out: TextIO, *, port_base: int | None = None, state_dir: Path | Non
 
 
 def _story(runtime: LocalRuntime, out: TextIO) -> None:
-    import boto3
-
-    from receivables.storage import store
-
     assert runtime.stack is not None
     session = boto3.session.Session(region_name=runtime.region)
 
