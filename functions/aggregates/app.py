@@ -25,7 +25,6 @@ from receivables.credit.limits import review
 from receivables.credit.risk import rescore
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger, metrics
-from receivables.kernel.settings import Settings
 from receivables.reporting.aggregates import apply_activity, apply_invoice, risk_customer
 from receivables.storage import store
 
@@ -43,8 +42,7 @@ touched: set[str] = set()
 @cache
 def bind() -> None:
     """Point the store at the function's table, once per cold start."""
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    store.bind_environment(os.environ)
 
 
 @cache

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger, metrics
-from receivables.kernel.settings import Settings
 from receivables.payments.allocation import apply_customer_credit
 from receivables.storage import store
 
@@ -24,8 +23,7 @@ if TYPE_CHECKING:
 @cache
 def default_clock() -> Clock:
     """Bound to the table once per cold start."""
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    store.bind_environment(os.environ)
     return clock_from_env(os.environ)
 
 

@@ -16,19 +16,16 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables.adapters.once import once_by_key
 from receivables.adapters.secrets import secret_reader
-from receivables.adapters.ses import ses_sender
 from receivables.adapters.stripe_api import StripeGateway
-from receivables.customers.links import key_ring_reader
 from receivables.disputes import deciding, workflow
 from receivables.disputes.chargebacks import stage_evidence
 from receivables.disputes.emails import render_outcome
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.entry_point import entry_point
 from receivables.kernel.observability import logger, metrics
-from receivables.kernel.settings import Settings
-from receivables.mail.mailer import MailSettings, mime_message, pay_url
+from receivables.mail.mailer import mime_message, pay_url
+from receivables.mail.outbox import outbox
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -53,26 +50,24 @@ class Dependencies:
 @cache
 def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
-    mail = MailSettings.from_env(os.environ)
-    clock = clock_from_env(os.environ)
-    once, register_context = once_by_key(settings.need("idempotency_table_name"))
-    send_raw = ses_sender(mail.sender, settings.endpoint_url)
-    keys = key_ring_reader(settings.need("link_signing_key_name"))
+    settings = store.bind_environment(os.environ)
+    out = outbox(settings, os.environ)
+    mail, clock = out.mail, clock_from_env(os.environ)
 
     def tell(dispute: Dispute, invoice: Invoice, customer: Customer) -> str:
-        link = pay_url(invoice, customer, mail, keys(), clock)
+        link = pay_url(invoice, customer, mail, out.keys(), clock)
         rendered = render_outcome(
             dispute, invoice, customer, seller_name=mail.seller_name, contact=mail.contact, pay_url=link
         )
         kind = f"dispute_outcome; dispute={dispute.dispute_id}"
         message = mime_message(rendered, customer, mail, invoice.invoice_id, kind)
         email = str(customer.email)
-        return once(f"dispute-outcome#{dispute.dispute_id}", lambda: send_raw(email, message.as_bytes()))
+        return out.once(
+            f"dispute-outcome#{dispute.dispute_id}", lambda: out.send_raw(email, message.as_bytes())
+        )
 
     gateway = StripeGateway(secret_reader(settings.need("stripe_api_key_name")), settings.stripe_api_base)
-    return Dependencies(clock, tell, gateway.stage_dispute_evidence, register_context)
+    return Dependencies(clock, tell, gateway.stage_dispute_evidence, out.register_context)
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:

@@ -14,15 +14,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables.adapters.once import once_by_key
-from receivables.adapters.ses import ses_sender
 from receivables.collections.dunning.service import Mailer, next_plan, record_failure, take_step
-from receivables.customers.links import key_ring_reader
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.entry_point import entry_point
 from receivables.kernel.observability import logger, metrics
-from receivables.kernel.settings import Settings
-from receivables.mail.mailer import MailSettings
+from receivables.mail.outbox import outbox
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -41,17 +37,13 @@ class Dependencies:
 @cache
 def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
-    mail = MailSettings.from_env(os.environ)
-    once, register_context = once_by_key(settings.need("idempotency_table_name"))
-    send_raw = ses_sender(mail.sender, settings.endpoint_url)
-    keys = key_ring_reader(settings.need("link_signing_key_name"))
+    settings = store.bind_environment(os.environ)
+    out = outbox(settings, os.environ)
 
     def mailer() -> Mailer:
-        return Mailer(mail, keys(), send_raw, once)
+        return Mailer(out.mail, out.keys(), out.send_raw, out.once)
 
-    return Dependencies(clock_from_env(os.environ), mailer, register_context)
+    return Dependencies(clock_from_env(os.environ), mailer, out.register_context)
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:

@@ -16,11 +16,12 @@ from receivables.collections.dunning.daily import Starter, run_day
 from receivables.collections.dunning.sweep import ExecutionExistsError
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger, metrics
-from receivables.kernel.settings import Settings
 from receivables.storage import store
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from receivables.kernel.settings import Settings
 
 
 def execution_starter(state_machine_arn: str, endpoint_url: str | None = None) -> Starter:
@@ -45,8 +46,7 @@ def execution_starter(state_machine_arn: str, endpoint_url: str | None = None) -
 @cache
 def default_dependencies() -> tuple[Settings, Clock, Starter, StripeGateway]:
     """Built once per cold start from the function's environment."""
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    settings = store.bind_environment(os.environ)
     gateway = StripeGateway(secret_reader(settings.need("stripe_api_key_name")), settings.stripe_api_base)
     starter = execution_starter(settings.need("state_machine_arn"), settings.endpoint_url)
     return settings, clock_from_env(os.environ), starter, gateway

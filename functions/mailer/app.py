@@ -21,7 +21,6 @@ from receivables.adapters.ses import ses_sender
 from receivables.customers.links import key_ring_reader
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.entry_point import entry_point
-from receivables.kernel.settings import Settings
 from receivables.mail.dispatch import mail_for
 from receivables.mail.mailer import MailOutcome, MailSettings
 from receivables.storage import store
@@ -53,8 +52,7 @@ class Dependencies:
 @cache
 def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    settings = store.bind_environment(os.environ)
     mail = MailSettings.from_env(os.environ)
     # EventBridge retries for up to a day; the stored marker covers anything later.
     once_per_invoice, register_context = once_per(

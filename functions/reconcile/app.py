@@ -10,7 +10,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from receivables.kernel.observability import logger, metrics
-from receivables.kernel.settings import Settings
 from receivables.reporting.reconcile import reconcile
 from receivables.storage import store
 
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
 @cache
 def bind_store() -> None:
     """Point the store at the function's table, once per cold start."""
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    store.bind_environment(os.environ)
 
 
 def handle(event: dict[str, Any], reader: LedgerReader | None = None) -> dict[str, Any]:

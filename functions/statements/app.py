@@ -9,38 +9,16 @@ retries and then hands the event to the on-failure destination.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables.adapters.s3 import ObjectStore
 from receivables.banking.files import import_statement_object
+from receivables.ingest.intake import IntakeDependencies as Dependencies
+from receivables.ingest.intake import default_intake_dependencies as default_dependencies
 from receivables.ingest.service import object_events
-from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger, metrics
-from receivables.kernel.settings import Settings
-from receivables.storage import store
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-
-@dataclass(frozen=True, slots=True)
-class Dependencies:
-    """What the handler works with; tests build their own."""
-
-    settings: Settings
-    objects: ObjectStore
-    clock: Clock
-
-
-@cache
-def default_dependencies() -> Dependencies:
-    """Built once per cold start from the function's environment."""
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
-    return Dependencies(settings, ObjectStore(endpoint_url=settings.endpoint_url), clock_from_env(os.environ))
 
 
 def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from receivables.adapters.idempotency import once_per
 from receivables.adapters.secrets import secret_reader
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger
-from receivables.kernel.settings import Settings
 from receivables.payments.stripe_events import RetryLaterError, WebhookRejectedError, handle_event, verify
 from receivables.storage import store
 
@@ -53,8 +52,7 @@ def default_dependencies() -> Dependencies:
     # once_per); both load with the first request
     import stripe
 
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    settings = store.bind_environment(os.environ)
     clock = clock_from_env(os.environ)
     # Stripe retries for up to three days: remember each event id for a week.
     once_per_event, register_context = once_per(

@@ -11,21 +11,20 @@ from receivables.adapters.attachments import Attachments, s3_attachments
 from receivables.adapters.ses import ses_sender
 from receivables.customers.links import link_keys
 from receivables.kernel.clock import Clock, clock_from_env
-from receivables.kernel.settings import Settings
 from receivables.mail.mailer import MailSettings, send_account_link, send_enrolment_invitation
 from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from receivables.kernel.settings import Settings
     from receivables.ledger.model import Customer
 
 
 @cache
 def context() -> tuple[Settings, Clock]:
     """Settings and clock, bound once per cold start."""
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
+    settings = store.bind_environment(os.environ)
     return settings, clock_from_env(os.environ)
 
 
@@ -48,7 +47,7 @@ def invitation_sender() -> Callable[[Any], str]:
     settings, _ = context()
     mail = MailSettings.from_env(os.environ)
     send_raw = ses_sender(mail.sender, settings.endpoint_url)
-    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+    key_name = settings.need("link_signing_key_name")
 
     def send(enrolment: Any) -> str:
         key = link_keys(str(get_secret(key_name, max_age=300)))
@@ -66,7 +65,7 @@ def link_sender() -> Callable[[Customer, str], str]:
     settings, clock = context()
     mail = MailSettings.from_env(os.environ)
     send_raw = ses_sender(mail.sender, settings.endpoint_url)
-    key_name = os.environ["LINK_SIGNING_KEY_NAME"]
+    key_name = settings.need("link_signing_key_name")
 
     def send(customer: Customer, address: str) -> str:
         key = link_keys(str(get_secret(key_name, max_age=300)))
@@ -79,4 +78,4 @@ def link_sender() -> Callable[[Customer, str], str]:
 def invoice_files() -> Attachments:
     """The documents kept with invoices, in the bucket the template names."""
     settings, _ = context()
-    return s3_attachments(os.environ["DOCUMENTS_BUCKET"], settings.endpoint_url)
+    return s3_attachments(settings.need("documents_bucket"), settings.endpoint_url)

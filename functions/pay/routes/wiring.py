@@ -49,11 +49,10 @@ def default_dependencies() -> Dependencies:
     """Built once per cold start from the function's environment."""
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    settings = Settings.from_env(os.environ)
-    store.bind(settings.table_name, settings.region, settings.endpoint_url)
-    link_key_name = os.environ["LINK_SIGNING_KEY_NAME"]
-    stripe_key_name = os.environ["STRIPE_API_KEY_NAME"]
-    api_base = os.environ.get("STRIPE_API_BASE") or None
+    settings = store.bind_environment(os.environ)
+    link_key_name = settings.need("link_signing_key_name")
+    stripe_key_name = settings.need("stripe_api_key_name")
+    api_base = settings.stripe_api_base
     gateway = StripeGateway(lambda: str(get_secret(stripe_key_name, max_age=300)), api_base)
     allow_checkout_at(api_base)
     return Dependencies(
@@ -70,7 +69,7 @@ def attachments() -> Attachments:
     """Customers' dispute documents and the documents held invoices lack, in the bucket the
     template names."""
     settings = Settings.from_env(os.environ)
-    return s3_attachments(os.environ["ATTACHMENTS_BUCKET"], settings.endpoint_url)
+    return s3_attachments(settings.need("attachments_bucket"), settings.endpoint_url)
 
 
 def portal() -> Portal:
@@ -104,7 +103,7 @@ def invoice_objects() -> Callable[[str, str], bytes | None]:
     nothing else), for the portal."""
     settings = Settings.from_env(os.environ)
     return processed_reader(
-        os.environ["ATTACHMENTS_BUCKET"],
+        settings.need("attachments_bucket"),
         settings.endpoint_url,
         LARGEST_DOWNLOAD,
         ("processed/", "documents/"),

@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.connection import Connection
 
+from receivables.kernel.settings import Settings
 from receivables.storage.records import RECORD_TYPES, LedgerRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pynamodb.models import Model
 
 
@@ -68,3 +71,11 @@ def dispatch(operation: str, arguments: dict[str, Any]) -> dict[str, Any]:
                 body.setdefault("TableName", _binding.table_name)
     response: dict[str, Any] = connection().dispatch(operation, calls)
     return response
+
+
+def bind_environment(env: Mapping[str, str]) -> Settings:
+    """A function's settings, read once from its environment at cold start, with the records
+    bound to its table (the one line every handler's dependencies begin with)."""
+    settings = Settings.from_env(env)
+    bind(settings.table_name, settings.region, settings.endpoint_url)
+    return settings

@@ -11,7 +11,7 @@ counters.
 from __future__ import annotations
 
 from receivables.storage.audits import AUDITED_HEAD_KINDS, PartitionItem, ledger_head_keys, ledger_partition
-from receivables.storage.connection import bind, binding, create_table
+from receivables.storage.connection import bind, bind_environment, binding, create_table
 from receivables.storage.counters import within_rate
 from receivables.storage.errors import ConcurrentChangeError, StoreError
 from receivables.storage.keys import (
@@ -189,6 +189,7 @@ __all__ = [
     "bank_account_pk",
     "bank_line_pk",
     "bind",
+    "bind_environment",
     "binding",
     "collectible_invoices_due_by",
     "count_once",
