@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from receivables_local.stripe_local import forms
 from receivables_local.stripe_local.forms import MAP, STRING, STRINGS, SchemaNode
@@ -16,10 +16,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from receivables_local.stripe_local.forms import Params
-    from receivables_local.stripe_local.objects import RequestInfo
-    from receivables_local.stripe_local.server import LocalStripe
+    from receivables_local.stripe_local.objects import RequestInfo, Store
 
 ID = r"([A-Za-z0-9_]+)"  # an object id in a path
+
+
+class LocalStripe(Protocol):
+    """What a route handler uses of the server (`server.LocalStripe`): its account's objects."""
+
+    store: Store
+
 
 _LIST: dict[str, SchemaNode] = {
     "limit": STRING,

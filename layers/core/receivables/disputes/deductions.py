@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from receivables.customers import approvals
 from receivables.customers.requirements import po_from_erp
@@ -64,10 +64,29 @@ if TYPE_CHECKING:
     from receivables.kernel.clock import Clock
     from receivables.ledger.disputes import Dispute, Resolution
     from receivables.ledger.model import Payment
-    from receivables.payments.allocation import Receipt
 
 ACTOR = "deductions"
 MAX_ATTEMPTS = 5
+
+
+class ShortPaidReceipt(Protocol):
+    """What the deductions read of a receipt (`receivables.payments.allocation.Receipt`): its
+    source, date, remittance, targets and the deductions the remittance explains."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def received_at(self) -> str: ...
+    @property
+    def reference(self) -> str | None: ...
+    @property
+    def target_invoice_ids(self) -> tuple[str, ...]: ...
+    @property
+    def deductions(self) -> tuple[RemittanceLine, ...]: ...
+    @property
+    def on_account(self) -> bool: ...
+
+
 # Sources whose short payments are deductions: the payer chose the amount and may say why.
 # A card or debit through Stripe pays what the customer picked on the portal (a partial payment).
 REMITTANCE_SOURCES = frozenset({"bank", "cheque", "cash", "manual"})
@@ -105,7 +124,7 @@ def get_deduction(deduction_id: str) -> tuple[dict[str, Any], int] | None:
 
 
 # --- taking a short payment ---------------------------------------------------------------------
-def take_shortfalls(receipt: Receipt, payment: Payment, clock: Clock) -> list[dict[str, Any]]:
+def take_shortfalls(receipt: ShortPaidReceipt, payment: Payment, clock: Clock) -> list[dict[str, Any]]:
     """Write off or open a deduction for each invoice ``payment`` paid short (see the module
     docstring); the deductions (and write-offs) as documents. Nothing for a Stripe payment, a
     payment on account (an instalment, or a remittance calling itself a part payment), one with
@@ -130,7 +149,7 @@ def take_shortfalls(receipt: Receipt, payment: Payment, clock: Clock) -> list[di
     return taken
 
 
-def _named_by_remittance(receipt: Receipt, invoices: Sequence[Invoice]) -> list[Invoice]:
+def _named_by_remittance(receipt: ShortPaidReceipt, invoices: Sequence[Invoice]) -> list[Invoice]:
     """The invoices the payer said they pay (the targets, or the numbers their text names):
     only those can have been paid short on purpose. What the excess of an overpayment left on
     the customer's other open invoices is a part payment of those, never a deduction."""
@@ -143,7 +162,7 @@ def _named_by_remittance(receipt: Receipt, invoices: Sequence[Invoice]) -> list[
     return [i for i in invoices if i.number.casefold() in numbers] or mentioned_invoices(text, invoices)
 
 
-def _lines_for(invoice: Invoice, receipt: Receipt, *, single: bool) -> list[RemittanceLine]:
+def _lines_for(invoice: Invoice, receipt: ShortPaidReceipt, *, single: bool) -> list[RemittanceLine]:
     structured = [
         line
         for line in receipt.deductions
