@@ -3,8 +3,9 @@ once across files, balances checked, the review queue decided by hand."""
 
 from __future__ import annotations
 
+import base64
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
 from receivables.storage import store
-from receivables_local.functions import load_function
+from receivables_local.functions import function_module, load_function
 from tests.statement_files import Line, camt053, camt054
 
 if TYPE_CHECKING:
@@ -208,3 +209,47 @@ def test_a_statement_dropped_in_the_bucket_is_imported_and_moved_with_its_report
     report = json.loads(body["Body"].read())
     assert report["refused"][0]["why"].startswith("a PDF")
     assert state("B-301")[0] is S.PAID
+
+
+def test_finance_uploads_a_statement_and_works_the_review_queue_through_the_api(
+    ledger: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.test_finance_api import event
+
+    module = load_function("finance_api")
+    wiring = function_module("finance_api", "routes.wiring")
+    monkeypatch.setattr(wiring, "context", lambda: (ledger.settings, ledger.clock))
+
+    def call(method: str, resource: str, path: str | None = None, **kwargs: Any) -> tuple[int, Any]:
+        response = module.app(event(method, resource, path or resource, **kwargs), None)
+        return response["statusCode"], json.loads(response["body"])
+
+    content = camt053(
+        [
+            Line("99.00", "Quay Bakery", text="B-301", bank_ref="A1"),
+            Line("650.00", "W. Foods", iban=WILLOW_IBAN, text="Feb", bank_ref="A2"),
+        ]
+    )
+    upload = {"name": "day.xml", "content": base64.b64encode(content).decode()}
+
+    assert call("POST", "/statements", body=upload, role="collector")[0] == 403
+    status, report = call("POST", "/statements", body=upload)
+    assert status == 200, report
+    assert [x["status"] for x in report["statements"][0]["lines"]] == ["lettered", "review"]
+    _, listed = call("GET", "/statements", role="viewer")
+    (summary,) = listed["statements"]
+    assert summary["counts"]["lettered_by_rule"] == {"invoice_number": 1}
+    _, one = call("GET", "/statements/{statement_id}", f"/statements/{summary['statement']}", role="viewer")
+    assert [x["status"] for x in one["lines"]] == ["lettered", "review"]
+    _, queue = call("GET", "/bank-lines", query={"status": "unmatched"}, role="viewer")
+    (waiting,) = queue["bank_lines"]
+    path = f"/bank-lines/{waiting['line_id']}/letter"
+    bad = {"invoices": [{"invoice": "B-101", "amount": "-1"}]}
+    status, problem = call("POST", "/bank-lines/{line_id}/letter", path, body=bad, role="collector")
+    assert status == 400 and problem["errors"][0]["field"] == "invoices[0].amount"
+    good = {"invoices": [{"invoice": "B-101", "amount": "400.00"}, {"invoice": "B-102", "amount": "250.00"}]}
+    status, done = call("POST", "/bank-lines/{line_id}/letter", path, body=good, role="collector")
+    assert status == 200 and done["status"] == "lettered"
+    status, _ = call("POST", "/bank-lines/{line_id}/letter", path, body=good, role="collector")
+    assert status == 409  # decided already
+    assert state("B-101")[0] is S.PAID and state("B-102")[0] is S.PAID

@@ -5,6 +5,7 @@ for the app to register."""
 
 from . import (
     approvals,
+    banking,
     credit,
     customers,
     deductions,
@@ -27,4 +28,5 @@ BLUEPRINTS = (
     reports.bp,
     dunning.bp,
     approvals.bp,
+    banking.bp,
 )

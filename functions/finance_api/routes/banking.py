@@ -1,0 +1,139 @@
+"""Bank statements and their lines: the statements imported, uploading one, and the review queue
+of the lines the matching left for a person (letter, ignore, undo)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from receivables.banking import review
+from receivables.banking.intake import import_statement_file
+from receivables.kernel.access import Role
+from receivables.kernel.errors import FieldError, InvalidRequestError
+from receivables.kernel.money import Money, MoneyError
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+
+from . import wiring
+from .api import Resource, Response, json_body, json_value, params, reply
+
+bp = Resource(__name__)
+
+MAX_UPLOAD_BYTES = 6 * 1024 * 1024  # what fits an API Gateway request once base64-encoded
+MAX_TARGETS = 30
+
+
+@bp.route("/statements", methods=["GET"])
+@bp.endpoint(Role.VIEWER)
+def list_statements(who: str) -> Response:
+    """The statements imported, newest first: account, dates, balances, the lines by status and
+    the lettered ones by rule, and any balance problem (a statement missing, an entry misread)."""
+    query = params()
+    limit = query.integer("limit", 100, 1, 500)
+    query.done()
+    return reply({"statements": review.list_statements(limit)})
+
+
+@bp.route("/statements", methods=["POST"], content_types=["application/json"])
+@bp.endpoint(Role.CONTROLLER)
+def upload_statement(who: str) -> Response:
+    """Import a statement file (controller): ``{"name", "content"}``, the file's bytes in base64
+    (camt.053, camt.054, MT940 or a ZIP of them). The report of what became of every line."""
+    body = json_body("name")
+    content = body.get("content")
+    try:
+        data = base64.b64decode(content if isinstance(content, str) else "", validate=True)
+    except (binascii.Error, ValueError):
+        data = b""
+    if not data:
+        raise InvalidRequestError([FieldError("content", "must be the file in base64")])
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidRequestError([FieldError("content", f"is larger than {MAX_UPLOAD_BYTES} bytes")])
+    settings, clock = wiring.context()
+    report = import_statement_file(
+        data, body["name"].strip(), clock, sellers=(settings.default_seller_id,), max_bytes=MAX_UPLOAD_BYTES
+    )
+    return reply(report.to_json(), 200 if report.statements else 422)
+
+
+@bp.route("/statements/{statement_id}", methods=["GET"])
+@bp.endpoint(Role.VIEWER)
+def get_statement(who: str, statement_id: str) -> Response:
+    """One statement with every line it brought, in the file's order."""
+    return reply(review.get_statement(statement_id))
+
+
+@bp.route("/bank-lines", methods=["GET"])
+@bp.endpoint(Role.VIEWER)
+def list_bank_lines(who: str) -> Response:
+    """The lines waiting for a person (``status=unmatched``, the only listing), oldest booking
+    first, each with its ranked candidates and their reasons."""
+    query = params("status")
+    query.choice("status", ("unmatched",))
+    limit = query.integer("limit", 200, 1, 500)
+    query.done()
+    return reply({"bank_lines": review.unmatched_lines(limit)})
+
+
+@bp.route("/bank-lines/{line_id}", methods=["GET"])
+@bp.endpoint(Role.VIEWER)
+def get_bank_line(who: str, line_id: str) -> Response:
+    """One bank line: the entry as the bank gave it, what became of it, its candidates."""
+    line = review.get_line(line_id)
+    return reply({**line.body, "version": line.version})
+
+
+@bp.route("/bank-lines/{line_id}/letter", methods=["POST"], content_types=["application/json"])
+@bp.endpoint(Role.COLLECTOR)
+def letter_bank_line(who: str, line_id: str) -> Response:
+    """Letter a waiting line by hand: ``{"invoices": [{"invoice": id or number, "amount"}]}``;
+    the rest of the line waits on the customer's account. Remembers the payer's IBAN."""
+    line = review.get_line(line_id)
+    targets = _targets(json_value(), str(line.body["currency"]))
+    return reply(review.letter_line(line_id, targets, f"finance:{who}", wiring.context()[1]))
+
+
+@bp.route("/bank-lines/{line_id}/ignore", methods=["POST"], content_types=["application/json"])
+@bp.endpoint(Role.COLLECTOR)
+def ignore_bank_line(who: str, line_id: str) -> Response:
+    """A waiting line that is not a customer's payment: ``{"reason"}``."""
+    body = json_body("reason")
+    return reply(review.ignore_line(line_id, body["reason"], f"finance:{who}", wiring.context()[1]))
+
+
+@bp.route("/bank-lines/{line_id}/unletter", methods=["POST"], content_types=["application/json"])
+@bp.endpoint(Role.COLLECTOR)
+def unletter_bank_line(who: str, line_id: str) -> Response:
+    """Undo a line's lettering: its money waits unapplied again, the line back for review."""
+    return reply(review.unletter_line(line_id, f"finance:{who}", wiring.context()[1]))
+
+
+def _targets(body: Any, currency: str) -> dict[str, Money]:
+    """The invoices and amounts of a lettering by hand, every bad one named."""
+    rows = body.get("invoices") if isinstance(body, dict) else None
+    if not isinstance(rows, list) or not 0 < len(rows) <= MAX_TARGETS:
+        raise InvalidRequestError([FieldError("invoices", f"must list 1 to {MAX_TARGETS} invoices")])
+    seller = wiring.context()[0].default_seller_id
+    targets: dict[str, Money] = {}
+    errors: list[FieldError] = []
+    for n, row in enumerate(rows):
+        invoice = row.get("invoice") if isinstance(row, dict) else None
+        amount = row.get("amount") if isinstance(row, dict) else None
+        if not isinstance(invoice, str) or not 0 < len(invoice.strip()) <= 100:
+            errors.append(FieldError(f"invoices[{n}].invoice", "must be an invoice id or number"))
+            continue
+        try:
+            money = Money.parse(str(amount), currency)
+        except (MoneyError, ValueError):
+            errors.append(FieldError(f"invoices[{n}].amount", f"must be a positive amount in {currency}"))
+            continue
+        if money.minor <= 0:
+            errors.append(FieldError(f"invoices[{n}].amount", f"must be a positive amount in {currency}"))
+            continue
+        key = invoice.strip()
+        invoice_id = key if key.startswith("inv_") else document_id(seller, DocumentType.INVOICE, key)
+        targets[invoice_id] = targets.get(invoice_id, Money.zero(currency)) + money
+    if errors:
+        raise InvalidRequestError(errors)
+    return targets
