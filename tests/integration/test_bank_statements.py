@@ -253,3 +253,27 @@ def test_finance_uploads_a_statement_and_works_the_review_queue_through_the_api(
     status, _ = call("POST", "/bank-lines/{line_id}/letter", path, body=good, role="collector")
     assert status == 409  # decided already
     assert state("B-101")[0] is S.PAID and state("B-102")[0] is S.PAID
+
+
+def test_a_returned_transfer_reopens_the_invoices_it_paid_with_the_reason(ledger: Aws) -> None:
+    paid = Line("99.00", "Quay Bakery", text="B-301", bank_ref="P1", end_to_end="QB-0305")
+    import_statement_file(camt053([paid]), "1.xml", ledger.clock)
+    assert state("B-301")[0] is S.PAID
+    returned = Line(
+        "99.00", "Quay Bakery", debit=True, bank_ref="P2", end_to_end="QB-0305", return_reason="AC04"
+    )
+
+    report = import_statement_file(
+        camt053([returned], statement_id="S2", sequence="65"), "2.xml", ledger.clock
+    )
+    again = import_statement_file(
+        camt053([returned], statement_id="S3", sequence="66"), "3.xml", ledger.clock
+    )
+
+    (line,) = report.statements[0].lines
+    assert (line.status, line.rule) == ("returned", "return")
+    assert "AC04" in (line.evidence or "")
+    assert state("B-301") == (S.OPEN, eur("99.00"))
+    reversed_events = [e for e in store.invoice_events(inv("B-301")) if e.type == "PaymentReversed"]
+    assert [e.data["reason"] for e in reversed_events] == ["AC04"]
+    assert [x.status for x in again.statements[0].lines] == ["duplicate"]  # the bank's reference

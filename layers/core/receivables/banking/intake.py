@@ -30,7 +30,7 @@ from receivables.banking.matching import DEFAULT_THRESHOLD, Decision, Match, dec
 from receivables.banking.statement import Direction, Entry, EntryProblem, Statement
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
-from receivables.payments.allocation import Receipt, record_receipt
+from receivables.payments.allocation import Receipt, apply_refund, record_receipt
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ MAX_STATEMENT_BYTES = 64 * 1024 * 1024
 MAX_REMITTANCE = 1000  # what a receipt keeps of the remittance (SEPA carries 140 characters)
 MAX_CANDIDATES = 5  # what the review queue keeps of a line's ranked candidates
 
-LETTERED, REVIEW, DUPLICATE, DEBIT = "lettered", "review", "duplicate", "debit"
+LETTERED, REVIEW, DUPLICATE, DEBIT, RETURNED = "lettered", "review", "duplicate", "debit", "returned"
 
 
 def line_id_of(entry: Entry, account: str) -> str:
@@ -308,7 +308,7 @@ def _import_line(
             return LineOutcome(entry.position, line_id, entry.direction.value, entry.amount, DUPLICATE)
         return _outcome_of(body)
     if entry.direction is not Direction.CREDIT or entry.reversal:
-        outcome = LineOutcome(entry.position, line_id, entry.direction.value, entry.amount, DEBIT)
+        outcome = _debit(entry, line_id, statement.account_iban, clock)
         _save_line(line_id, entry, statement_key, outcome, None, clock)
         return outcome
     decision = decide(entry, view, threshold)
@@ -348,7 +348,55 @@ def _import_line(
         invoices=paid,
     )
     _save_line(line_id, entry, statement_key, outcome, decision, clock)
+    if entry.remittance.end_to_end_id:
+        # A return of this payment will name it by its EndToEndId.
+        pointer = store.bank_line_by_end_to_end_pk(statement.account_iban, entry.remittance.end_to_end_id)
+        with contextlib.suppress(store.ConcurrentChangeError):
+            store.put_document(pointer, {"line_id": line_id}, 1, iso_timestamp(clock.now()), None)
     return outcome
+
+
+def _debit(entry: Entry, line_id: str, account: str, clock: Clock) -> LineOutcome:
+    """A debit line: a return of a customer's earlier transfer takes its money back off the
+    invoices it paid (they are owed again, with the return's reason); anything else (bank
+    charges, our own transfers) is listed only."""
+    listed = LineOutcome(entry.position, line_id, entry.direction.value, entry.amount, DEBIT)
+    original = _returned_line(entry, account)
+    if original is None:
+        return listed
+    payment = store.get_payment(str(original.get("payment_id")))
+    if payment is None or payment.amount.currency != entry.amount.currency:
+        return listed
+    reason = entry.return_reason or "returned by the bank"
+    held = payment.unapplied + payment.allocated
+    taken = min(entry.amount, held)
+    if taken.minor > 0 and not store.marker_exists(
+        store.payment_pk(payment.payment_id), f"returned#{line_id}"
+    ):
+        apply_refund(payment, taken, clock, kind="PaymentReturned", once=f"returned#{line_id}", reason=reason)
+    return LineOutcome(
+        entry.position,
+        line_id,
+        entry.direction.value,
+        entry.amount,
+        RETURNED,
+        rule="return",
+        evidence=f"returns bank line {original['line_id']} ({reason}): its invoices are owed again",
+        payment_id=payment.payment_id,
+        invoices=tuple(i for i, _ in payment.allocations),
+    )
+
+
+def _returned_line(entry: Entry, account: str) -> dict[str, Any] | None:
+    """The credit line a returned payment names by its EndToEndId, when the bank says it is a
+    return (a reason code, or a reversal)."""
+    if not (entry.return_reason or entry.reversal) or not entry.remittance.end_to_end_id:
+        return None
+    pointer = store.get_document(store.bank_line_by_end_to_end_pk(account, entry.remittance.end_to_end_id))
+    if pointer is None:
+        return None
+    found = store.get_document(store.bank_line_pk(str(pointer[0]["line_id"])))
+    return found[0] if found is not None else None
 
 
 def _save_line(

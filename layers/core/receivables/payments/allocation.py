@@ -414,10 +414,13 @@ def apply_refund(
     clock: Clock,
     kind: str = "PaymentRefunded",
     once: str | None = None,
+    reason: str | None = None,
 ) -> Payment:
     """Take ``amount`` of ``payment`` back (a refund, a chargeback lost, a bank's return): from
     what waits unapplied first, then off the invoices it paid, which are owed again; ``once``
-    names a marker that makes it happen once only. One transaction."""
+    names a marker that makes it happen once only, ``reason`` (a return's reason) goes on the
+    payment's and the invoices' events. One transaction."""
+    because = {"reason": reason} if reason else {}
     now = iso_timestamp(clock.now())
     plan = plan_refund(amount, payment.unapplied, payment.allocations)
     remaining = dict(payment.allocations)
@@ -429,9 +432,8 @@ def apply_refund(
             raise PaymentError(f"invoice {invoice_id} of payment {payment.payment_id} is missing")
         changed = reverse_payment(invoice, part)
         changed.version, changed.updated_at = invoice.version + 1, now
-        changes.append(
-            (changed, _invoice_event(changed, invoice, "PaymentReversed", payment.payment_id, part, now))
-        )
+        reversed_event = _invoice_event(changed, invoice, "PaymentReversed", payment.payment_id, part, now)
+        changes.append((changed, replace(reversed_event, data={**reversed_event.data, **because})))
         remaining[invoice_id] = remaining[invoice_id] - part
         # The lettering history keeps the reversal as a negative allocation of this refund.
         reversal_id = f"{payment.payment_id}#{payment.version}"
@@ -457,6 +459,7 @@ def apply_refund(
             "currency": amount.currency,
             "refunded_total": refunded.refunded.to_decimal_string(),
             "reversed": [{"invoice_id": i, "amount": a.to_decimal_string()} for i, a in plan.reversals],
+            **because,
         },
     )
     if once is not None:

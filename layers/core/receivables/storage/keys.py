@@ -287,3 +287,8 @@ def lettering_pk(customer_id: str) -> str:
 def statement_lines_listing(statement_ref: str) -> str:
     """The listing partition (gsi3) of the lines a statement brought, in file order."""
     return f"LINES#{statement_ref}"
+
+
+def bank_line_by_end_to_end_pk(account: str, end_to_end_id: str) -> str:
+    """The pointer from a credit line's EndToEndId to the line (a return names the original)."""
+    return f"BLINE-E2E#{account}#{end_to_end_id}"
