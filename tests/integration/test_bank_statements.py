@@ -277,3 +277,20 @@ def test_a_returned_transfer_reopens_the_invoices_it_paid_with_the_reason(ledger
     reversed_events = [e for e in store.invoice_events(inv("B-301")) if e.type == "PaymentReversed"]
     assert [e.data["reason"] for e in reversed_events] == ["AC04"]
     assert [x.status for x in again.statements[0].lines] == ["duplicate"]  # the bank's reference
+
+
+def test_the_dashboard_shows_the_bank_lines_awaiting_review(ledger: Aws) -> None:
+    from receivables.web.dashboard import dashboard_data, render
+
+    import_statement_file(
+        camt053([Line("650.00", "Someone Else", iban=STRANGER_IBAN, text="March", bank_ref="D1")]),
+        "1.xml",
+        ledger.clock,
+    )
+
+    data = dashboard_data(ledger.clock.now().date())
+
+    assert data["bank_lines_waiting"]["count"] == 1
+    assert data["bank_lines_waiting"]["amounts"] == {"EUR": "650.00"}
+    assert data["bank_lines_waiting"]["oldest"][0]["payer"] == "Someone Else"
+    assert "Bank lines awaiting review (1)" in render(data)

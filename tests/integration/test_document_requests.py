@@ -291,8 +291,8 @@ def test_finance_sets_requirements_gives_a_po_and_uploads_a_timesheet(
     aws.drop("inbox/portal.csv", LEDGER)
     module = load_function("finance_api")
     wiring = function_module("finance_api", "routes.wiring")
-    monkeypatch.setattr(wiring, "context", lambda: (aws.settings, aws.clock))
-    monkeypatch.setenv("DOCUMENTS_BUCKET", BUCKET)
+    settings = aws.with_settings(documents_bucket=BUCKET).settings
+    monkeypatch.setattr(wiring, "context", lambda: (settings, aws.clock))
     wiring.invoice_files.cache_clear()
 
     def call(

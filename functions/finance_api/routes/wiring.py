@@ -11,13 +11,13 @@ from receivables.adapters.attachments import Attachments, s3_attachments
 from receivables.adapters.ses import ses_sender
 from receivables.customers.links import link_keys
 from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.settings import Settings
 from receivables.mail.mailer import MailSettings, send_account_link, send_enrolment_invitation
 from receivables.storage import store
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from receivables.kernel.settings import Settings
     from receivables.ledger.model import Customer
 
 
@@ -47,7 +47,7 @@ def invitation_sender() -> Callable[[Any], str]:
     settings, _ = context()
     mail = MailSettings.from_env(os.environ)
     send_raw = ses_sender(mail.sender, settings.endpoint_url)
-    key_name = settings.need("link_signing_key_name")
+    key_name = Settings.from_env(os.environ).need("link_signing_key_name")
 
     def send(enrolment: Any) -> str:
         key = link_keys(str(get_secret(key_name, max_age=300)))
@@ -65,7 +65,7 @@ def link_sender() -> Callable[[Customer, str], str]:
     settings, clock = context()
     mail = MailSettings.from_env(os.environ)
     send_raw = ses_sender(mail.sender, settings.endpoint_url)
-    key_name = settings.need("link_signing_key_name")
+    key_name = Settings.from_env(os.environ).need("link_signing_key_name")
 
     def send(customer: Customer, address: str) -> str:
         key = link_keys(str(get_secret(key_name, max_age=300)))

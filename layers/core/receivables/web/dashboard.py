@@ -18,6 +18,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from receivables.banking.review import unmatched_lines
 from receivables.collections.finance import ranked_worklist
 from receivables.customers.requirements import OpenRequest, open_requests
 from receivables.disputes.deductions import deductions
@@ -84,6 +85,7 @@ def dashboard_data(today: date) -> dict[str, Any]:
         ],
         "blocked_by_documents": _blocked(held),
         "open_deductions": _deductions(today),
+        "bank_lines_waiting": _bank_lines(),
         "recent_payments": [
             {
                 "payment_id": p.payment_id,
@@ -126,6 +128,31 @@ def _deductions(today: date) -> dict[str, Any]:
                 "days": (today - date.fromisoformat(d["opened_at"][:10])).days,
             }
             for d in waiting[:WORKLIST_SIZE]
+        ],
+    }
+
+
+def _bank_lines() -> dict[str, Any]:
+    """Bank lines the matching left for a person: how many, the amount per currency, the oldest
+    with the best candidate's rule (one Query of the sparse waiting index)."""
+    waiting = unmatched_lines()
+    amounts: dict[str, Money] = {}
+    for line in waiting:
+        money = Money.parse(line["amount"], line["currency"])
+        amounts[line["currency"]] = amounts.get(line["currency"], Money.zero(line["currency"])) + money
+    return {
+        "count": len(waiting),
+        "amounts": {code: amount.to_decimal_string() for code, amount in sorted(amounts.items())},
+        "oldest": [
+            {
+                "line_id": line["line_id"],
+                "booking_date": line["booking_date"],
+                "amount": line["amount"],
+                "currency": line["currency"],
+                "payer": (line.get("payer") or {}).get("name"),
+                "suggestion": (line.get("candidates") or [{}])[0].get("rule"),
+            }
+            for line in waiting[:WORKLIST_SIZE]
         ],
     }
 
@@ -321,6 +348,25 @@ def render(data: dict[str, Any]) -> str:
             ],
             "",
             "activity",
+        )
+        + "</section>"
+    )
+    lines = data["bank_lines_waiting"]
+    sections.append(
+        f"<section><h2>Bank lines awaiting review ({lines['count']})</h2>"
+        + _table(
+            ["Booked", "Amount", "Payer", "Suggestion"],
+            [
+                [
+                    x["booking_date"],
+                    f"{x['amount']} {x['currency']}",
+                    x["payer"] or "unknown",
+                    x["suggestion"] or "none",
+                ]
+                for x in lines["oldest"]
+            ],
+            "Every bank line is lettered.",
+            "bank-lines",
         )
         + "</section>"
     )
