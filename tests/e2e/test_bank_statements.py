@@ -9,10 +9,10 @@ import json
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from receivables_local.statement_files import Line, camt053
 from tests.e2e.test_credit_and_deductions import api
 from tests.e2e.test_local_runtime import client, local
 from tests.e2e.test_payments import state, wait_for
-from tests.statement_files import Line, camt053
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -140,7 +140,7 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert "open documentation requests now: 0" in enrolment
     # Credit: Willow crosses 80 % then 100 % of its limit, is put on hold, and its next order is
     # declined with the reasons; the cash forecast per week.
-    credit = out.split("13. Credit limits", 1)[1].split("14. What finance sees", 1)[0]
+    credit = out.split("13. Credit limits", 1)[1].split("14. The bank", 1)[0]
     assert "sets Willow Labs' credit limit to 3500.00 EUR: 200" in credit
     assert re.search(r"exposure 2980\.00 EUR .* 85\.1 % of the limit; credit level 80 %", credit)
     assert re.search(r"exposure 3880\.00 EUR .* 110\.9 % of the limit; credit level 100 %", credit)
@@ -159,7 +159,15 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert re.search(r"cash forecast as of \d{4}-\d{2}-\d{2}, expected per week", credit)
     assert re.search(r"^   EUR: \d{4}-\d{2}-\d{2} [\d.]+ \([\d.]+\)", credit, re.M)
     # Finance's view: the aging adds up, the KPIs, the dashboard's screenshot.
-    finance = out.split("14. What finance sees", 1)[1]
+    bank = out.split("14. The bank", 1)[1].split("15. What finance sees", 1)[0]
+    assert re.search(r"1200\.00 EUR credit lettered by structured_reference, code A", bank)
+    assert re.search(r"99\.00 EUR credit lettered by invoice_number, code A", bank)
+    assert re.search(r"650\.00 EUR credit review, suggested by payer_name", bank)
+    assert "finance letters it to FJ-2027-002 and FJ-2027-003: 200, code B" in bank
+    assert re.search(r"150\.00 EUR credit lettered by iban_amount, code C", bank)
+    assert "AC04" in bank and "QB-2027-001: open, 99.00 EUR still owed" in bank
+    assert "FJ-2027-004: paid, 0.00 EUR still owed" in bank
+    finance = out.split("15. What finance sees", 1)[1]
     for row in re.findall(r"^   ([A-Z]{3}) +([\d. ]+)$", finance, re.M):
         total, *buckets = (Decimal(n) for n in row[1].split())
         assert len(buckets) == 5 and total == sum(buckets), row  # current, 1-30, ..., 90+
@@ -174,7 +182,7 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     shot = re.search(r"(?:in a browser|page is in): (\S+)", finance)
     assert shot and Path(shot.group(1)).stat().st_size > 1000
     # The last word: the books balance (a break is a bug, printed with its items; exit 1).
-    reconciled = out.split("15. Do the books balance?", 1)[1]
+    reconciled = out.split("16. Do the books balance?", 1)[1]
     assert "BREAK" not in reconciled and "reconciliation: the books balance" in reconciled
     took = re.search(r"The demo took ([\d.]+) s", out)
     assert took and float(took.group(1)) < 480  # about 60 s on a quiet 2-core machine

@@ -18,7 +18,7 @@ from receivables.ledger.model import DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
 from receivables.storage import store
 from receivables_local.functions import function_module, load_function
-from tests.statement_files import Line, camt053, camt054
+from receivables_local.statement_files import Line, camt053, camt054
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws

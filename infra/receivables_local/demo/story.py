@@ -20,6 +20,7 @@ from receivables_local.demo.ingest import ingest_chapter, observe_bus
 from receivables_local.demo.payments import payments_chapter
 from receivables_local.demo.portal import portal_chapter
 from receivables_local.demo.reconciliation import reconciliation_chapter
+from receivables_local.demo.statements import statements_chapter
 from receivables_local.runtime import DEFAULT_PORT_BASE, LocalRuntime
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def run_demo(out: TextIO, *, port_base: int | None = None, state_dir: Path | Non
         print(runtime.banner(), file=out)
         print(file=out)
         _story(runtime, out)
-        balanced = reconciliation_chapter(runtime, out, number=15)
+        balanced = reconciliation_chapter(runtime, out, number=16)
         took = time.perf_counter() - started
         print(f"\nThe demo took {took:.1f} s (runtime start {runtime.started_seconds:.1f} s).", file=out)
     finally:
@@ -70,4 +71,5 @@ def _story(runtime: LocalRuntime, out: TextIO) -> None:
     portal_chapter(runtime, s3, bucket, out)
     enrolment_chapter(runtime, s3, bucket, out, number=12)
     credit_chapter(runtime, s3, bucket, out, number=13)
-    finance_chapter(runtime, out, number=14)
+    statements_chapter(runtime, s3, bucket, out, number=14)
+    finance_chapter(runtime, out, number=15)

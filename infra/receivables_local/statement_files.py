@@ -1,5 +1,5 @@
-"""Bank statement files made in tests: camt.053 and camt.054 (version .001.08), written from the
-ISO 20022 message definitions, with as many entries as a test needs."""
+"""Bank statement files written for the demo and the tests: camt.053 and camt.054 (version
+.001.08), from the ISO 20022 message definitions, with as many entries as a story needs."""
 
 from __future__ import annotations
 
