@@ -6,21 +6,28 @@ names the channel and each attachment."""
 from __future__ import annotations
 
 import email
+import json
 from dataclasses import replace
 from email import policy
 from typing import TYPE_CHECKING, Any
 
+import pytest
+from defusedxml.ElementTree import fromstring
+
+from receivables.banking.creditor_reference import creditor_reference, format, invoice_id_of, is_valid
 from receivables.collections.finance import change_customer
+from receivables.documents.words import WORDS
 from receivables.ingest.model import ParsedDocument
 from receivables.ingest.ubl import parse_ubl
 from receivables.ledger.model import DocumentType
 from receivables.ledger.rules import document_id
-from receivables.mail.einvoice import Seller
+from receivables.mail.einvoice import CAC_NS, CBC_NS, Seller
 from receivables.mail.mailer import MailSettings, send_invoice_email
 from receivables.storage import store
 from tests.conftest import EINVOICES
 from tests.integration.conftest import BUCKET
 from tests.integration.test_portal_documents import PDF, with_attachments
+from tests.pdf_text import pdf_text
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws
@@ -30,6 +37,7 @@ SELLER = Seller("Seller & Co", "DE", "9930", "DE123456789", vat_id="DE123456789"
 SETTINGS = MailSettings(
     "billing@seller.example", "Seller & Co", "ar@seller.example", "https://p.example", seller=SELLER
 )
+ACCOUNTS = {"EUR": "IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX"}
 CSV = (
     "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_email,total_amount\n"
     "D-1,2026-10-01,2026-12-31,EUR,C-D,Dune Foods,ap@dune.example,119.00\n"
@@ -170,3 +178,66 @@ def test_a_credit_note_goes_as_an_einvoice_to_a_customer_who_takes_them_once(aws
     )
     (event,) = [e for e in store.audit_events(store.credit_note_pk(note_id)) if e.type == "CreditNoteEmailed"]
     assert event.data["attachments"][0]["origin"] == "built" and event.data["to"] == "ap@dune.example"
+
+
+@pytest.mark.parametrize(
+    ("language", "label"), [("de", "Zahlungsreferenz: "), ("fr", "Référence de paiement\u00a0: ")]
+)
+def test_the_email_its_pdf_and_its_einvoice_carry_the_invoices_rf_reference(
+    aws: Aws, language: str, label: str
+) -> None:
+    """Issue 22: with an account in the invoice's currency, the email's text and HTML and the
+    rendered PDF say how to pay by transfer, quoting the invoice's RF reference; the built
+    e-invoice carries the same reference as its PaymentID."""
+    aws.drop("inbox/d.csv", CSV)
+    invoice_id = document_id("self", DocumentType.INVOICE, "D-1")
+    invoice = store.get_invoice(invoice_id)
+    assert invoice is not None
+    change_customer(
+        invoice.customer_id,
+        lambda c: replace(c, language=language, invoice_delivery="email_einvoice"),
+        "Test",
+        {},
+        "t",
+        aws.clock,
+    )
+    settings = replace(SETTINGS, bank_accounts=ACCOUNTS)
+    outbox = Outbox()
+
+    assert send_invoice_email(invoice_id, settings, KEY, outbox, aws.clock, read(aws)).action == "sent"
+
+    (message,) = outbox.sent
+    reference = creditor_reference(invoice_id)
+    printed = format(reference)
+    assert is_valid(printed) and invoice_id_of(printed) == invoice_id
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    page = message.get_body(preferencelist=("html",)).get_content()
+    assert label + printed in text and ACCOUNTS["EUR"] in text
+    assert label + printed in page and ACCOUNTS["EUR"] in page
+    assert WORDS[language]["quote_reference"] in text
+    attached = files(message)
+    shown = pdf_text(attached["invoice-D-1.pdf"][1]).split("\n")
+    assert shown[shown.index(WORDS[language]["payment_reference"]) + 1] == printed
+    xml = fromstring(attached["invoice-D-1.xml"][1])
+    assert xml.findtext(f"{{{CAC_NS}}}PaymentMeans/{{{CBC_NS}}}PaymentID") == reference
+    parsed = parse_ubl(attached["invoice-D-1.xml"][1])
+    assert isinstance(parsed, ParsedDocument) and parsed.number == "D-1", "ingest still reads it back"
+
+
+def test_without_an_account_in_the_currency_the_email_prints_no_transfer(aws: Aws) -> None:
+    aws.drop("inbox/d.csv", CSV)
+    invoice_id = document_id("self", DocumentType.INVOICE, "D-1")
+    outbox = Outbox()
+    settings = replace(SETTINGS, bank_accounts={"USD": "ACH routing 110000000, account 000123456789"})
+
+    send_invoice_email(invoice_id, settings, KEY, outbox, aws.clock, read(aws))
+
+    text = outbox.sent[0].get_body(preferencelist=("plain",)).get_content()
+    assert format(creditor_reference(invoice_id)) not in text and "Payment reference" not in text
+    assert "RF" not in pdf_text(files(outbox.sent[0])["invoice-D-1.pdf"][1])
+
+
+def test_the_mail_settings_read_our_accounts_from_the_environment() -> None:
+    env = {"SENDER_EMAIL": "billing@seller.example", "PUBLIC_BASE_URL": "https://p.example"}
+    assert MailSettings.from_env(env).bank_accounts == {}
+    assert MailSettings.from_env({**env, "BANK_ACCOUNTS": json.dumps(ACCOUNTS)}).bank_accounts == ACCOUNTS

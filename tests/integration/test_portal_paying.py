@@ -4,7 +4,9 @@ setup mode, charged by the sweep once per due invoice, declined into dunning, tu
 
 from __future__ import annotations
 
+import html
 import itertools
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -12,6 +14,11 @@ import pytest
 from chalice.test import Client
 
 from receivables.adapters.stripe_api import ChargeDeclinedError
+from receivables.banking.creditor_reference import compact, creditor_reference, format, is_valid
+from receivables.banking.ledger_view import LedgerView
+from receivables.banking.matching import Rule, decide
+from receivables.banking.statement import Direction, Entry, Remittance
+from receivables.collections.finance import change_customer
 from receivables.kernel.money import Money
 from receivables.payments.allocation import Receipt, record_receipt
 from receivables.payments.autopay import charge_due
@@ -20,6 +27,7 @@ from receivables.storage import store
 from receivables.web.portal.service import Portal
 from receivables_local.functions import function_module, load_function
 from tests.integration.test_portal import KEY, LEDGER, csrf_of, customer_of, get, inv, link, post, sign_in
+from tests.pdf_text import pdf_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -360,3 +368,67 @@ def test_the_sweep_charges_due_invoices_once(
         assert "Your card was declined." in (invoice.dunning.payment_failure or "")
         failed = [e for e in store.invoice_events(inv("A-1")) if e.type == "PaymentFailed"]
         assert len(failed) == 1 and failed[0].data["reason"] == "Your card was declined."
+
+
+def shown(page: str, element: str) -> str:
+    return html.unescape(page.split(f'id="{element}">', 1)[1].split("<", 1)[0])
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "asks"),
+    [
+        ("en", "Payment reference", "Please quote this reference with your transfer"),
+        ("de", "Zahlungsreferenz", "Bitte geben Sie diese Referenz bei Ihrer Überweisung an"),
+    ],
+)
+def test_the_invoice_page_and_its_pdf_give_our_account_and_the_invoices_rf_reference(
+    aws: Aws, portal: Client, language: str, label: str, asks: str
+) -> None:
+    """Issue 22: an open invoice's page says how to pay it by transfer, in the customer's
+    language, with its RF reference; a bank line quoting that reference letters exactly."""
+    change_customer(customer_of("A-1"), lambda c: replace(c, language=language), "Test", {}, "t", aws.clock)
+    cookie = sign_in(portal, link(aws, "A-1"))
+
+    page = get(portal, f"/portal/invoices/{inv('A-1')}", cookie).body.decode()
+
+    printed = format(creditor_reference(inv("A-1")))
+    assert shown(page, "transfer-reference") == printed and is_valid(printed)
+    assert shown(page, "transfer-account") == ACCOUNTS["EUR"]
+    assert f"<th>{label}</th>" in page and asks in page
+    text = pdf_text(get(portal, f"/portal/invoices/{inv('A-1')}/pdf", cookie).body).split("\n")
+    assert text[text.index(label) + 1] == printed
+
+    for remittance in (Remittance((f"Alpha Foods {printed}",)), Remittance((), (compact(printed),))):
+        entry = Entry(
+            "Ntry[1]", Money(100000, "EUR"), Direction.CREDIT, aws.clock.now().date(), remittance=remittance
+        )
+        decision = decide(entry, LedgerView())
+        assert decision.automatic is not None and decision.automatic.rule is Rule.STRUCTURED_REFERENCE
+        assert decision.automatic.allocations == ((inv("A-1"), Money(100000, "EUR")),)
+
+
+def test_a_paid_invoice_shows_no_transfer_instructions(aws: Aws, portal: Client) -> None:
+    at = aws.clock.now().isoformat().replace("+00:00", "Z")
+    record_receipt(
+        Receipt("bank", "T-1", Money(25000, "EUR"), at, "bank_transfer", reference="A-2"), aws.clock
+    )
+    cookie = sign_in(portal, link(aws, "A-2"))
+
+    page = get(portal, f"/portal/invoices/{inv('A-2')}", cookie).body.decode()
+    document = get(portal, f"/portal/invoices/{inv('A-2')}/pdf", cookie).body
+
+    assert 'id="transfer"' not in page and format(creditor_reference(inv("A-2"))) not in page
+    assert "RF" not in pdf_text(document)
+    assert 'id="transfer-reference"' in get(portal, f"/portal/invoices/{inv('A-1')}", cookie).body.decode()
+
+
+def test_paying_one_invoice_by_transfer_quotes_its_rf_reference(
+    aws: Aws, portal: Client, stripe: FakeStripe
+) -> None:
+    cookie = sign_in(portal, link(aws, "A-1"))
+
+    page = pay(portal, cookie, "bank_transfer", "A-2").body.decode()
+
+    assert shown(page, "transfer-reference") == format(creditor_reference(inv("A-2")))
+    assert 'data-amount="250.00"' in page and ACCOUNTS["EUR"] in page and stripe.sessions == {}
+    assert "<th>Payment reference</th>" in page and 'id="quote-reference"' in page

@@ -390,3 +390,17 @@ def test_the_peppol_example_credit_note_sent_out_reads_back_the_same(with_invoic
     assert again.tax == expected_tax
     assert [ln.tax_percent for ln in again.lines] == [Decimal(25) if with_invoice else Decimal(0)]
     assert set(again.buyer.identifiers) <= set(customer.identifiers)
+
+
+@pytest.mark.parametrize(("currency", "code"), [("EUR", "58"), ("USD", "30")])
+def test_the_payment_id_is_the_invoices_rf_creditor_reference(currency: str, code: str) -> None:
+    from receivables.banking.creditor_reference import creditor_reference, invoice_id_of, is_valid
+
+    invoice = make_invoice(invoice_id="inv_0123456789abcdef01234567", currency=currency)
+    means = fromstring(build_invoice(invoice, BUYER, SELLER)).find(f"{{{CAC_NS}}}PaymentMeans")
+
+    assert means is not None
+    payment_id = means.findtext(f"{{{CBC_NS}}}PaymentID", "")
+    assert payment_id == creditor_reference(invoice.invoice_id), "compact, as BT-83 is quoted"
+    assert is_valid(payment_id) and invoice_id_of(payment_id) == invoice.invoice_id
+    assert means.findtext(f"{{{CBC_NS}}}PaymentMeansCode") == code

@@ -162,3 +162,71 @@ def test_the_deduction_email_says_in_each_language_what_was_refused_and_why() ->
     assert "- Skonto, 47,60 EUR: nicht anerkannt, bezahlt am 20.11.2026" in german.text
     assert "- Preisdifferenz, 50,00 EUR: anerkannt." in german.text
     assert 'href="https://p.example/portal/link/t"' in german.html
+
+
+# The invoice's RF reference as the email prints it (issue 22): a ledger id, encoded.
+INVOICE_ID = "inv_0123456789abcdef01234567"
+ACCOUNT = "IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX"
+QUOTE = {
+    "en": "Please quote this reference with your transfer so that it is matched to this invoice.",
+    "fr": "Merci d'indiquer cette référence avec votre virement afin qu'il soit rapproché de cette facture.",
+    "de": "Bitte geben Sie diese Referenz bei Ihrer Überweisung an, damit Ihre Zahlung dieser Rechnung "
+    "zugeordnet wird.",
+}
+LABELS = {"en": "Payment reference: ", "fr": "Référence de paiement\u00a0: ", "de": "Zahlungsreferenz: "}
+
+
+def with_transfer(language: str) -> InvoiceEmail:
+    from receivables.banking.creditor_reference import creditor_reference, format
+    from receivables.documents.transfer import Transfer
+
+    reference = format(creditor_reference(INVOICE_ID))
+    return render_invoice_email(
+        number="INV-2026-1001",
+        amount=Money(119000, "EUR"),
+        due=date(2026, 10, 31),
+        customer_name="Acme GmbH",
+        seller_name="Receivables Demo Ltd",
+        contact="billing@seller.example",
+        pay_url="https://pay.example/pay/tok",
+        dispute_url="https://pay.example/dispute/tok",
+        account_url="https://pay.example/portal/link/tok",
+        language=language,
+        transfer=Transfer(ACCOUNT, reference),
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de"])
+def test_the_email_gives_our_account_and_the_invoices_rf_reference_to_quote(language: str) -> None:
+    from receivables.banking.creditor_reference import (
+        creditor_reference,
+        find_references,
+        format,
+        invoice_id_of,
+        is_valid,
+    )
+
+    email = with_transfer(language)
+    reference = format(creditor_reference(INVOICE_ID))
+
+    assert reference.startswith("RF") and " " in reference, "printed in groups of four"
+    assert is_valid(reference) and invoice_id_of(reference) == INVOICE_ID
+    paragraphs = email.text.split("\n\n")
+    pay_at = next(n for n, p in enumerate(paragraphs) if "https://pay.example/pay/tok" in p)
+    heading, account, quoted, asked = paragraphs[pay_at + 1].split("\n")
+    assert account.endswith(ACCOUNT) and quoted == LABELS[language] + reference and asked == QUOTE[language]
+    assert (
+        heading
+        == {"en": "Pay by bank transfer", "fr": "Payer par virement", "de": "Per Überweisung bezahlen"}[
+            language
+        ]
+    )
+    assert f"{LABELS[language]}{reference}<br>{QUOTE[language].replace(chr(39), '&#x27;')}" in email.html
+    # What a payer copies from the email into the transfer is what the matching reads back.
+    assert find_references(email.text) == [creditor_reference(INVOICE_ID)]
+
+
+def test_without_an_account_in_the_currency_the_email_is_as_before() -> None:
+    email = render("en")
+    assert "RF" not in email.text and "Payment reference" not in email.html
+    assert len(email.text.split("\n\n")) == len(with_transfer("en").text.split("\n\n")) - 1

@@ -1,5 +1,9 @@
 """PDFs for the portal's downloads: an invoice (drawn from its data) and a statement.
 
+An invoice's PDF ends with how to pay it by bank transfer when we have an account in its
+currency: our account, its ``RF`` creditor reference and the request to quote it
+(`receivables.documents.transfer`).
+
 fpdf2 with its core font (Helvetica, Latin-1): amounts carry their ISO currency code rather than
 a symbol the core font may lack (1.200,00 EUR), dates are written as the customer's locale
 writes them, and the words are the portal's (`receivables.documents.words.WORDS`).
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
     from fpdf import FPDF
 
     from receivables.documents.statement import CurrencyStatement
+    from receivables.documents.transfer import Transfer
     from receivables.kernel.money import Money
     from receivables.ledger.model import Customer, Invoice
 
@@ -66,9 +71,11 @@ def _rows(pdf: FPDF, rows: Sequence[tuple[str, ...]], widths: tuple[int, ...], r
                 row.cell(_latin(value))
 
 
-def invoice_pdf(invoice: Invoice, customer: Customer, seller: str, language: str) -> bytes:
+def invoice_pdf(
+    invoice: Invoice, customer: Customer, seller: str, language: str, transfer: Transfer | None = None
+) -> bytes:
     """The invoice as a PDF: its number and dates, its lines, total, what was paid and credited,
-    and what is due."""
+    and what is due; then, with ``transfer``, how to pay it by bank transfer."""
     words = WORDS[language]
     pdf = _document(f"{words['invoice']} {invoice.number}", seller, customer, invoice.issue_date)
     _rows(
@@ -92,7 +99,23 @@ def invoice_pdf(invoice: Invoice, customer: Customer, seller: str, language: str
         (words["amount_due"], amount(invoice.balance, language)),
     ]
     _rows(pdf, lines, (140, 50), {1})
+    if transfer is not None:
+        _transfer(pdf, transfer, language)
     return bytes(pdf.output())
+
+
+def _transfer(pdf: FPDF, transfer: Transfer, language: str) -> None:
+    """The transfer instructions: a heading, our account and the reference, then the request to
+    quote the reference."""
+    words = WORDS[language]
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 8, _latin(words["pay_by_bank_transfer"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    rows = [(words["account_details"], transfer.account), (words["payment_reference"], transfer.reference)]
+    _rows(pdf, rows, (40, 150), set())
+    pdf.ln(2)
+    pdf.multi_cell(0, 6, _latin(words["quote_reference"]), new_x="LMARGIN", new_y="NEXT")
 
 
 def statement_pdf(

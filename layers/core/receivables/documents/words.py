@@ -1,6 +1,7 @@
 """The words of what customers read, in their language (en, fr, de): the portal's pages, the PDFs
-of an invoice and a statement. Amounts and dates are written the way the customer's locale writes
-them (Babel)."""
+of an invoice and a statement, and the bank-transfer instructions the invoice email carries
+(`receivables.documents.transfer`). Amounts and dates are written the way the customer's locale
+writes them (Babel)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,11 @@ WORDS: dict[str, dict[str, str]] = {
             "as shown, so that your payment is matched to these invoices when it arrives."
         ),
         "account_details": "Our account",
+        "payment_reference": "Payment reference",
+        "quote_reference": (
+            "Please quote this reference with your transfer so that it is matched to this invoice."
+        ),
+        "transfer_to_account": "Please transfer the amount below to our account.",
         "processing": "Payment processing",
         "payment_failed": "Last payment failed",
         "autopay": "Automatic payment",
@@ -247,6 +253,11 @@ WORDS: dict[str, dict[str, str]] = {
             "factures."
         ),
         "account_details": "Notre compte",
+        "payment_reference": "Référence de paiement",
+        "quote_reference": (
+            "Merci d'indiquer cette référence avec votre virement afin qu'il soit rapproché de cette facture."
+        ),
+        "transfer_to_account": "Merci de virer le montant ci-dessous sur notre compte.",
         "processing": "Paiement en cours",
         "payment_failed": "Dernier paiement refusé",
         "autopay": "Paiement automatique",
@@ -399,6 +410,12 @@ WORDS: dict[str, dict[str, str]] = {
             "zugeordnet wird."
         ),
         "account_details": "Unser Konto",
+        "payment_reference": "Zahlungsreferenz",
+        "quote_reference": (
+            "Bitte geben Sie diese Referenz bei Ihrer Überweisung an, damit Ihre Zahlung dieser "
+            "Rechnung zugeordnet wird."
+        ),
+        "transfer_to_account": "Bitte überweisen Sie den folgenden Betrag auf unser Konto.",
         "processing": "Zahlung in Bearbeitung",
         "payment_failed": "Letzte Zahlung fehlgeschlagen",
         "autopay": "Automatische Zahlung",
@@ -471,6 +488,15 @@ def language_of(preferred: str | None) -> str:
     """The portal language for a customer's preference ("fr-BE" → "fr"), English by default."""
     code = (preferred or "").lower().replace("_", "-").split("-")[0]
     return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def labelled(label: str, value: str, language: str) -> str:
+    """``label: value`` as the language writes it: French puts a (no-break) space before the colon.
+
+    >>> labelled("Notre compte", "IBAN FR76", "fr")
+    'Notre compte\xa0: IBAN FR76'
+    """
+    return f"{label}\u00a0: {value}" if language == "fr" else f"{label}: {value}"
 
 
 def money(amount: Money, language: str) -> str:

@@ -2,7 +2,9 @@
 
 ``Customer.invoice_delivery`` says how they want invoices:
 - ``email_pdf`` (the default): the email with the invoice's PDF attached: the PDF their
-  e-invoice came with when it did (as received), else one rendered from the invoice's data;
+  e-invoice came with when it did (as received), else one rendered from the invoice's data (with
+  the transfer instructions and the invoice's RF reference where we have an account in its
+  currency);
 - ``email_einvoice``: the PDF and the invoice as a Peppol BIS Billing 3.0 UBL file, for AP
   systems that read e-invoices from a mailbox: the e-invoice as received when it came as one,
   else one built from the invoice (`receivables.mail.einvoice`) when the seller's Peppol identity is
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from receivables.documents.originals import embedded, invoice_image, is_original, original_location
 from receivables.documents.pdf import invoice_pdf
+from receivables.documents.transfer import transfer_for
 from receivables.documents.words import language_of
 from receivables.mail.einvoice import Seller, build_invoice
 
@@ -71,8 +74,10 @@ def attachments(
     seller_name: str,
     seller: Seller | None,
     read_object: Callable[[str, str], bytes | None] | None,
+    bank_accounts: Mapping[str, str] | None = None,
 ) -> list[Attachment]:
-    """The files the invoice email carries for ``customer`` (see the module docstring)."""
+    """The files the invoice email carries for ``customer`` (see the module docstring);
+    ``bank_accounts`` (currency -> our account) puts the transfer instructions on a rendered PDF."""
 
     delivery = customer.invoice_delivery or DEFAULT_DELIVERY
     if delivery == "portal_only":
@@ -87,7 +92,9 @@ def attachments(
     if image is not None:
         files = [Attachment(_file_name(invoice.number, "pdf"), "application/pdf", image.data, "received")]
     else:
-        rendered = invoice_pdf(invoice, customer, seller_name, language_of(customer.language))
+        language = language_of(customer.language)
+        transfer = transfer_for(invoice, bank_accounts)
+        rendered = invoice_pdf(invoice, customer, seller_name, language, transfer)
         files = [Attachment(_file_name(invoice.number, "pdf"), "application/pdf", rendered, "rendered")]
     if delivery == "email_einvoice":
         if original is not None:

@@ -17,7 +17,12 @@ Peppol's rules that shape it:
   the tax-exclusive total (the source's document-level allowances and charges) is carried as one
   document-level ``cac:AllowanceCharge`` (BR-CO-13);
 - an invoice that came without lines (a one-row CSV) gets one line for its net amount, since a
-  Peppol invoice has at least one (BR-16).
+  Peppol invoice has at least one (BR-16);
+- ``cac:PaymentMeans/cbc:PaymentID`` (BT-83, the remittance information the buyer quotes with
+  the payment) is the invoice's ISO 11649 ``RF`` creditor reference, compact
+  (`receivables.banking.creditor_reference`): the reference the invoice email, the PDF and the
+  portal print, which letters a bank line to the invoice exactly. The means code stays 58 (SEPA
+  credit transfer) for euros, 30 (credit transfer) otherwise.
 
 A credit note (`build_credit_note`) has the same parties, tax and totals structure, type code 381,
 ``cac:CreditNoteLine`` with ``cbc:CreditedQuantity``, and a ``cac:BillingReference`` to the invoice
@@ -34,6 +39,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element, SubElement, register_namespace, tostring
 
+from receivables.banking.creditor_reference import creditor_reference
 from receivables.kernel.money import Money, currency_exponent
 from receivables.ledger.model import InvoiceLine
 
@@ -333,7 +339,7 @@ def build_invoice(invoice: Invoice, customer: Customer, seller: Seller) -> bytes
     _buyer_party(root, customer, seller.country)
     means = _cac(root, "PaymentMeans")
     _cbc(means, "PaymentMeansCode", "58" if invoice.currency == "EUR" else "30")
-    _cbc(means, "PaymentID", invoice.number)
+    _cbc(means, "PaymentID", creditor_reference(invoice.invoice_id))
     amounts = _Amounts(
         invoice.currency, _lines(invoice), invoice.total, invoice.tax, invoice.prepaid, invoice.payable
     )

@@ -2,7 +2,10 @@
 
 Templates are data, one per locale (en, fr, de); a customer without a known language gets
 English. Every value placed in the HTML is escaped; amounts and dates are written the way the
-locale writes them (1,190.00 / 1 190,00 / 1.190,00).
+locale writes them (1,190.00 / 1 190,00 / 1.190,00). Where we have a bank account in the
+invoice's currency, the email says how to pay by transfer, after the pay link: our account, the
+invoice's ``RF`` creditor reference and the request to quote it
+(`receivables.documents.transfer`).
 """
 
 from __future__ import annotations
@@ -12,10 +15,14 @@ from dataclasses import dataclass
 from string import Template
 from typing import TYPE_CHECKING, Any
 
+from receivables.documents.transfer import transfer_lines
+from receivables.documents.words import language_of
 from receivables.kernel.money import Money
 
 if TYPE_CHECKING:
     from datetime import date
+
+    from receivables.documents.transfer import Transfer
 
 
 DEFAULT_LOCALE = "en"
@@ -120,11 +127,14 @@ def render_invoice_email(
     dispute_url: str,
     account_url: str,
     language: str | None,
+    transfer: Transfer | None = None,
 ) -> InvoiceEmail:
     """The invoice email for one invoice, in the customer's language, with its pay link, the
-    link where the customer can dispute it and the link to their account on the portal."""
+    link where the customer can dispute it and the link to their account on the portal; with
+    ``transfer``, the bank-transfer instructions as a paragraph after the pay link."""
     locale = locale_for(language)
     spec = LOCALES[locale]
+    body = spec.body
     values = {
         "number": number,
         "amount": format_money(amount, locale),
@@ -136,7 +146,17 @@ def render_invoice_email(
         "dispute_url": dispute_url,
         "account_url": account_url,
     }
-    return render(spec.subject, spec.body, spec.button, values, locale)
+    if transfer is not None:
+        values["transfer"] = "\n".join(transfer_lines(transfer, language_of(locale)))
+        body = _after_paragraph(body, "$pay_url", "$transfer")
+    return render(spec.subject, body, spec.button, values, locale)
+
+
+def _after_paragraph(body: Template, marker: str, paragraph: str) -> Template:
+    """``body`` with ``paragraph`` inserted after the paragraph holding ``marker``."""
+    paragraphs = body.template.split("\n\n")
+    at = next(n for n, p in enumerate(paragraphs) if marker in p) + 1
+    return Template("\n\n".join([*paragraphs[:at], paragraph, *paragraphs[at:]]))
 
 
 def format_date(day: date, locale: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email.headerregistry import Address, AddressHeader, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
@@ -29,6 +29,7 @@ from receivables.customers.links import LinkScope, sign_link
 from receivables.customers.requirements import hold_if_incomplete, missing
 from receivables.disputes.deductions import get_deduction
 from receivables.documents.originals import is_original, original_location
+from receivables.documents.transfer import transfer_for
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, Customer
@@ -44,6 +45,7 @@ from receivables.mail.emails import (
     render_invoice_email,
     requirement_list,
 )
+from receivables.payments.methods import parse_bank_accounts
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -176,6 +178,9 @@ class MailSettings:
     public_base_url: str  # the HTTP API as customers reach it, without a trailing slash
     link_ttl_days: int = 60
     seller: Seller | None = None  # the seller's Peppol identity, for e-invoices built here
+    # Our accounts by currency (``BANK_ACCOUNTS``): the invoice email and its PDF say how to pay
+    # an invoice in that currency by transfer, with its RF reference.
+    bank_accounts: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MailSettings:
@@ -188,6 +193,7 @@ class MailSettings:
             public_base_url=env["PUBLIC_BASE_URL"],
             link_ttl_days=int(env.get("PAY_LINK_TTL_DAYS") or 60),
             seller=seller_from_env(env),
+            bank_accounts=parse_bank_accounts(env.get("BANK_ACCOUNTS")),
         )
 
 
@@ -245,7 +251,8 @@ def build_message(
     files: Sequence[Attachment] = (),
 ) -> EmailMessage:
     """The invoice email as a MIME message: text first, HTML as the richer alternative, then
-    the ``files`` the customer's AP wants (`receivables.mail.delivery`)."""
+    the ``files`` the customer's AP wants (`receivables.mail.delivery`); with the transfer
+    instructions and the invoice's RF reference where we have an account in its currency."""
     rendered = render_invoice_email(
         number=invoice.number,
         amount=invoice.balance,
@@ -257,6 +264,7 @@ def build_message(
         language=customer.language,
         dispute_url=dispute_url,
         account_url=portal_url,
+        transfer=transfer_for(invoice, settings.bank_accounts),
     )
     message = mime_message(rendered, customer, settings, invoice.invoice_id)
     for file in files:
@@ -318,7 +326,9 @@ def send_invoice_email(
         if fresh is None:
             return MailOutcome(invoice_id, "skipped", "no such invoice")
         invoice = fresh
-    files = attachments(invoice, customer, settings.seller_name, settings.seller, read_object)
+    files = attachments(
+        invoice, customer, settings.seller_name, settings.seller, read_object, settings.bank_accounts
+    )
     message = build_message(
         invoice,
         customer,

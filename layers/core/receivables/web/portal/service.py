@@ -30,6 +30,7 @@ from receivables.documents.originals import (
 )
 from receivables.documents.pdf import invoice_pdf, statement_pdf
 from receivables.documents.statement import build_statement
+from receivables.documents.transfer import payment_reference, transfer_for
 from receivables.documents.words import LANGUAGES, WORDS, language_of
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
@@ -323,8 +324,10 @@ class Portal:
         return data if data is not None and is_original(data, invoice) else None
 
     def invoice_page(self, cookies: str | None, invoice_id: str, notice: str = "") -> Answer:
-        """``GET /portal/invoices/<id>``: the invoice, its downloads (the PDF, the e-invoice as
-        received and the files embedded in it), and the dispute and promise-to-pay forms."""
+        """``GET /portal/invoices/<id>``: the invoice, how to pay it by bank transfer (our
+        account and its RF reference, while it is payable and we have an account in its
+        currency), its downloads (the PDF, the e-invoice as received and the files embedded in
+        it), and the dispute and promise-to-pay forms."""
 
         own = self._own_invoice(cookies, invoice_id)
         if isinstance(own, Answer):
@@ -338,6 +341,7 @@ class Portal:
             language,
             title=f"{_words(language, 'invoice')} {invoice.number}",
             invoice=invoice,
+            transfer=transfer_for(invoice, self.bank_accounts) if _payable(invoice) else None,
             original=original is not None,
             attachments=embedded(original) if original is not None else [],
             dispute_url=self._form_link("dispute", invoice, customer)
@@ -438,7 +442,9 @@ class Portal:
         image = invoice_image(embedded(original)) if original is not None else None
         if image is not None:
             return _download(image.data, "application/pdf", f"invoice-{_safe(invoice.number)}.pdf")
-        document = invoice_pdf(invoice, customer, self.seller_name, language_of(customer.language))
+        language = language_of(customer.language)
+        transfer = transfer_for(invoice, self.bank_accounts) if _payable(invoice) else None
+        document = invoice_pdf(invoice, customer, self.seller_name, language, transfer)
         return _pdf(document, f"invoice-{_safe(invoice.number)}.pdf")
 
     def invoice_original(self, cookies: str | None, invoice_id: str) -> Answer:
@@ -543,18 +549,23 @@ class Portal:
         self, language: str, session: Session, invoices: list[Invoice], part: Money | None
     ) -> Answer:
         """The bank transfer instructions: the amount, our account in that currency, and the
-        invoice numbers as the remittance text (a transfer quoting them matches itself)."""
+        reference to quote: for one invoice its RF creditor reference (a bank line carrying it
+        letters exactly), for several their numbers as the remittance text (one RF reference
+        names one invoice; a transfer quoting the numbers matches itself)."""
         ordered = sorted(invoices, key=lambda i: (i.due_date, i.number))
         total = Money.zero(ordered[0].currency)
         for invoice in ordered:
             total = total + invoice.balance
+        one = len(ordered) == 1
+        reference = payment_reference(ordered[0]) if one else " ".join(i.number for i in ordered)
         body = render(
             "transfer.html",
             language,
             title=_words(language, "pay_by_bank_transfer"),
             amount=part or total,
             account=self.bank_accounts[total.currency],
-            reference=" ".join(i.number for i in ordered),
+            reference=reference,
+            single=one,
             csrf=csrf_token(session, self.link_key),
             session_forms=True,
         )
@@ -704,6 +715,12 @@ def _message(language: str, title: str, message: str, csrf: str | None = None) -
         session_forms=csrf is not None,
         csrf=csrf or "",
     )
+
+
+def _payable(invoice: Invoice) -> bool:
+    """Whether the portal tells how to pay ``invoice`` by transfer: it is owed, collectible, and
+    no payment of it is on its way already."""
+    return invoice.status in COLLECTIBLE and invoice.balance.minor > 0 and invoice.dunning.processing is None
 
 
 def _words(language: str, key: str) -> str:
