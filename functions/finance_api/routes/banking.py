@@ -8,7 +8,6 @@ import binascii
 from typing import Any
 
 from receivables.banking import review
-from receivables.banking.intake import import_statement_file
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.money import Money, MoneyError
@@ -50,6 +49,10 @@ def upload_statement(who: str) -> Response:
         raise InvalidRequestError([FieldError("content", "must be the file in base64")])
     if len(data) > MAX_UPLOAD_BYTES:
         raise InvalidRequestError([FieldError("content", f"is larger than {MAX_UPLOAD_BYTES} bytes")])
+    # cold start: the statement readers and the matching (mt940, rapidfuzz: about 45 ms) load
+    # with the first upload, not with every finance route
+    from receivables.banking.intake import import_statement_file
+
     settings, clock = wiring.context()
     report = import_statement_file(
         data, body["name"].strip(), clock, sellers=(settings.default_seller_id,), max_bytes=MAX_UPLOAD_BYTES

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from receivables.banking import lettering
 from receivables.banking.formats import StatementFile, read_statements
 from receivables.banking.ledger_view import LedgerView
+from receivables.banking.lines import DEBIT, DUPLICATE, LETTERED, RETURNED, REVIEW
 from receivables.banking.matching import DEFAULT_THRESHOLD, Decision, Match, decide
 from receivables.banking.statement import Direction, Entry, EntryProblem, Statement
 from receivables.kernel.clock import iso_timestamp
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
 MAX_STATEMENT_BYTES = 64 * 1024 * 1024
 MAX_REMITTANCE = 1000  # what a receipt keeps of the remittance (SEPA carries 140 characters)
 MAX_CANDIDATES = 5  # what the review queue keeps of a line's ranked candidates
-
-LETTERED, REVIEW, DUPLICATE, DEBIT, RETURNED = "lettered", "review", "duplicate", "debit", "returned"
 
 
 def line_id_of(entry: Entry, account: str) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from receivables.banking.creditor_reference import invoice_id_of
-from receivables.banking.open_items import OpenItems, iban_key, number_key
-from receivables.ledger.model import DocumentType, Invoice, PartyId
+from receivables.banking.lines import iban_identifier, iban_key
+from receivables.banking.open_items import OpenItems, number_key
+from receivables.ledger.model import DocumentType, Invoice
 from receivables.ledger.rules import document_id
 from receivables.payments.cash import oldest_first
 from receivables.storage import store
@@ -20,13 +21,8 @@ from receivables.storage import store
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-IBAN_SCHEME = "iban"
+
 _NAME_PAGE = 500
-
-
-def iban_identifier(iban: str) -> PartyId:
-    """The customer identifier that finds a customer by a payer IBAN it paid from."""
-    return PartyId(IBAN_SCHEME, iban_key(iban))
 
 
 class LedgerView:

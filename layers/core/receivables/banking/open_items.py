@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from rapidfuzz import fuzz, process
 
 from receivables.banking.creditor_reference import compact, creditor_reference
+from receivables.banking.lines import iban_key
 from receivables.payments.cash import oldest_first
 
 if TYPE_CHECKING:
@@ -59,11 +60,6 @@ def number_key(number: str) -> str:
     `receivables.payments.cash.mentioned_invoices` compares them ("INV 2026/1001" is
     INV-2026-1001)."""
     return _NOT_ALNUM.sub("", number.casefold())
-
-
-def iban_key(iban: str) -> str:
-    """An IBAN as looked up: capitals, no spaces."""
-    return "".join(iban.split()).upper()
 
 
 def _name_keys(normalised: str) -> set[str]:

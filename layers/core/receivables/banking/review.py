@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from receivables.banking import lettering
-from receivables.banking.intake import LETTERED, REVIEW
-from receivables.banking.ledger_view import iban_identifier
+from receivables.banking.lines import IGNORED, LETTERED, REVIEW, iban_identifier
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, NotFoundError
 from receivables.payments.allocation import UnknownPaymentError, apply_refund, reallocate
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from receivables.kernel.clock import Clock
     from receivables.kernel.money import Money
 
-IGNORED = "ignored"
 MAX_QUEUE = 500
 
 
