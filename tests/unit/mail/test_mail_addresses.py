@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from receivables.ledger.model import Customer
 from receivables.mail.emails import InvoiceEmail
-from receivables.mail.mailer import MailSettings, header_text, mailbox, mime_message, new_message
+from receivables.mail.headers import header_text, mailbox, new_message
+from receivables.mail.mailer import MailSettings, mime_message
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
