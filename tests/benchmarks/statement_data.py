@@ -34,7 +34,7 @@ from stdnum.iso7064 import mod_97_10
 
 from receivables.banking.creditor_reference import compact, creditor_reference
 from receivables.banking.creditor_reference import format as printed
-from receivables.banking.ledger_view import iban_identifier
+from receivables.banking.lines import iban_identifier
 from receivables.banking.statement import Direction, Entry, Remittance
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money

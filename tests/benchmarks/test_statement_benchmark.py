@@ -1,53 +1,51 @@
-"""Bank statements in (issue 22, Performance): a generated camt.053 of 10,000 entries against
-20,000 invoices of 2,000 customers, through intake and matching, beside today's rule.
+"""Bank statements in (issue 22, Performance): a generated camt.053 of 10,000 entries against 20,000
+invoices of 2,000 customers, through intake and matching, beside today's rule.
 
 The day is `tests.unit.banking.generated`'s (RF references structured and in the text, invoice
 numbers written five ways and mistyped, several invoices per transfer, part, short and over
 payments, direct debits, unknown payers, returns and charges), with the ledger's own invoice ids,
 valid IBANs, written as one camt.053.001.08 file of a EUR and a USD statement
-(`tests.benchmarks.statement_data`). Every figure is checked against the generator's truth of
-what each payer paid (`tests.unit.banking.generated.measure`: lettering an invoice the payer did
-not pay is wrong; the oldest of one customer's invoices of the same balance instead of the one
-paid is a tie, not wrong).
+(`tests.benchmarks.statement_data`). Every figure is checked against the generator's truth of what
+each payer paid (`tests.unit.banking.generated.measure`: lettering an invoice the payer did not pay
+is wrong; the oldest of one customer's invoices of the same balance instead of the one paid is a
+tie, not wrong).
 
 Sizes: ``BENCH_STATEMENT_SIZES`` (``entries:invoices:customers``, default ``10000:20000:2000``);
-``BENCH_STATEMENT_INTAKE_ENTRIES`` (default 1,000) and ``BENCH_STATEMENT_TRACED_ENTRIES``
-(default 100) for the intake on moto.
+``BENCH_STATEMENT_INTAKE_ENTRIES`` (default 1,000) and ``BENCH_STATEMENT_TRACED_ENTRIES`` (default
+100) for the intake on moto.
 
 **Why the intake on moto runs on the first 1,000 lines, not all 10,000.** Every line costs the
 intake two to four Queries of a customer's documents (the matching's open invoices of the payer's
 customer and of the customers its name is close to, then `record_receipt`'s own read of them), and
 moto answers a Query on an index by walking every item of the table (`receivables_local.
-moto_patches._query` narrows the base table to a partition, not an index): about a tenth of a
-second per Query over a ledger of 20,000 invoices, which is some 4 lines a second (4.2 measured),
-and the import of 10,000 lines would take 40 minutes and more as the table grows. On DynamoDB such a Query is a few
-milliseconds. So the matching-only and baseline figures run on the whole stream and the intake on
-its first ``statement_intake_entries`` lines (printed), against the whole ledger.
+moto_patches._query` narrows the base table to a partition, not an index): about a tenth of a second
+per Query over a ledger of 20,000 invoices, which is some 4 lines a second (4.2 measured), and the
+import of 10,000 lines would take 40 minutes and more as the table grows. On DynamoDB such a Query
+is a few milliseconds. So the matching-only and baseline figures run on the whole stream and the
+intake on its first ``statement_intake_entries`` lines (printed), against the whole ledger.
 
 Printed:
 
-- ``statement_entries_per_s``: lines a second through `import_statement_file` on moto (reading
-  the file, matching, receipts, lettering codes, line documents), the ledger loaded beforehand
-  (``statement_ledger_load_s``, outside the timing);
-- ``statement_peak_mib``: tracemalloc's peak during the import of the next
-  ``statement_traced_entries`` lines (a second statement, continuing the first's balances: the
-  traced run is 3-4 times slower, so it is not the timed one); ``statement_peak_held_mib`` is
-  what is still allocated after it, the embedded table's new items and stream records;
-  ``statement_parse_peak_mib`` the peak of reading the whole file's 10,000 entries, beside
-  ``statement_file_mib`` and ``statement_tree_mib`` (the same file parsed as a whole tree): the
-  reader streams, it keeps the entries, not the XML;
-- ``statement_auto_share``, ``statement_wrong_auto``, ``statement_auto_by_rule``: the lines the
-  intake lettered (of every line it imported, timed and traced), and how many wrongly (asserted 0);
-- ``statement_baseline_auto_share``, ``statement_baseline_wrong_auto``: today's rule on the whole
-  stream; ``statement_baseline_auto_share_intake_lines`` on the intake's lines (and
-  ``statement_simple_baseline_auto_share_intake_lines``, the simple rule's, below);
-- ``statement_simple_baseline_auto_share``, ``statement_simple_baseline_wrong_auto``: the
-  strongest simple rule on this day, which is not today's: the payer's IBAN known for one
-  customer who has exactly one open invoice of exactly the amount (see the test's comment);
-- ``statement_matching_only_entries_per_s``, ``statement_matching_only_auto_share``,
-  ``statement_matching_only_wrong_auto``: `matching.decide` over the whole stream on an
-  `OpenItems` view of the same ledger (no storage): the matching's cost apart from storage's.
-"""
+- ``statement_entries_per_s``: lines a second through `import_statement_file` on moto (reading the
+file, matching, receipts, lettering codes, line documents), the ledger loaded beforehand
+(``statement_ledger_load_s``, outside the timing); - ``statement_peak_mib``: tracemalloc's peak
+during the import of the next ``statement_traced_entries`` lines (a second statement, continuing the
+first's balances: the traced run is 3-4 times slower, so it is not the timed one);
+``statement_peak_held_mib`` is what is still allocated after it, the embedded table's new items and
+stream records; ``statement_parse_peak_mib`` the peak of reading the whole file's 10,000 entries,
+beside ``statement_file_mib`` and ``statement_tree_mib`` (the same file parsed as a whole tree): the
+reader streams, it keeps the entries, not the XML; - ``statement_auto_share``,
+``statement_wrong_auto``, ``statement_auto_by_rule``: the lines the intake lettered (of every line
+it imported, timed and traced), and how many wrongly (asserted 0); -
+``statement_baseline_auto_share``, ``statement_baseline_wrong_auto``: today's rule on the whole
+stream; ``statement_baseline_auto_share_intake_lines`` on the intake's lines (and
+``statement_simple_baseline_auto_share_intake_lines``, the simple rule's, below); -
+``statement_simple_baseline_auto_share``, ``statement_simple_baseline_wrong_auto``: the strongest
+simple rule on this day, which is not today's: the payer's IBAN known for one customer who has
+exactly one open invoice of exactly the amount (see the test's comment); -
+``statement_matching_only_entries_per_s``, ``statement_matching_only_auto_share``,
+``statement_matching_only_wrong_auto``: `matching.decide` over the whole stream on an `OpenItems`
+view of the same ledger (no storage): the matching's cost apart from storage's."""
 
 from __future__ import annotations
 
@@ -62,7 +60,8 @@ from xml.etree import ElementTree
 from moto import mock_aws
 
 from receivables.banking.formats import read_statements
-from receivables.banking.intake import DEBIT, LETTERED, REVIEW, StatementImport, import_statement_file
+from receivables.banking.intake import StatementImport, import_statement_file
+from receivables.banking.lines import DEBIT, LETTERED, REVIEW
 from receivables.banking.matching import Decision, Match, Rule, baseline_decide, decide
 from receivables.banking.statement import Direction
 from receivables.kernel.clock import FixedClock
