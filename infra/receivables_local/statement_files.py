@@ -30,7 +30,9 @@ def _entry(line: Line) -> str:
     indicator = "DBIT" if line.debit else "CRDT"
     party = ""
     if line.name or line.iban:
-        role, account = ("Cdtr", "CdtrAcct") if line.debit else ("Dbtr", "DbtrAcct")
+        # a return repeats the parties of the transfer it gives back: the payer is its debtor
+        outgoing = line.debit and not line.return_reason
+        role, account = ("Cdtr", "CdtrAcct") if outgoing else ("Dbtr", "DbtrAcct")
         party = "<RltdPties>"
         if line.name:
             party += f"<{role}><Pty><Nm>{escape(line.name)}</Nm></Pty></{role}>"

@@ -90,11 +90,35 @@ def get_bank_line(who: str, line_id: str) -> Response:
 @bp.route("/bank-lines/{line_id}/letter", methods=["POST"], content_types=["application/json"])
 @bp.endpoint(Role.COLLECTOR)
 def letter_bank_line(who: str, line_id: str) -> Response:
-    """Letter a waiting line by hand: ``{"invoices": [{"invoice": id or number, "amount"}]}``;
-    the rest of the line waits on the customer's account. Remembers the payer's IBAN."""
+    """Letter a waiting line by hand: ``{"invoices": [{"invoice": id or number, "amount"}]}``,
+    the rest of the line waiting on the customer's account; or ``{"on_account": customer id}``,
+    all of it on that customer's account. Remembers the payer's IBAN."""
     line = review.get_line(line_id)
-    targets = _targets(json_value(), str(line.body["currency"]))
-    return reply(review.letter_line(line_id, targets, f"finance:{who}", wiring.context()[1]))
+    body = json_value()
+    on_account = body.get("on_account") if isinstance(body, dict) else None
+    if on_account is not None and not (isinstance(on_account, str) and 0 < len(on_account.strip()) <= 100):
+        raise InvalidRequestError([FieldError("on_account", "must be a customer id")])
+    if isinstance(body, dict) and on_account is not None and "invoices" in body:
+        raise InvalidRequestError([FieldError("on_account", "name the invoices or the customer, not both")])
+    targets = {} if on_account is not None else _targets(body, str(line.body["currency"]))
+    return reply(
+        review.letter_line(
+            line_id,
+            targets,
+            f"finance:{who}",
+            wiring.context()[1],
+            on_account_of=on_account.strip() if on_account is not None else None,
+        )
+    )
+
+
+@bp.route("/bank-lines/{line_id}/return", methods=["POST"], content_types=["application/json"])
+@bp.endpoint(Role.COLLECTOR)
+def return_bank_line(who: str, line_id: str) -> Response:
+    """Decide a waiting return: ``{"returns": the credit line's id}``; that credit's money comes
+    off the invoices it paid, which are owed again."""
+    body = json_body("returns")
+    return reply(review.return_line(line_id, body["returns"].strip(), f"finance:{who}", wiring.context()[1]))
 
 
 @bp.route("/bank-lines/{line_id}/ignore", methods=["POST"], content_types=["application/json"])

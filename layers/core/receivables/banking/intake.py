@@ -23,15 +23,15 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from receivables.banking import lettering
+from receivables.banking import lettering, returns
 from receivables.banking.formats import StatementFile, read_statements
 from receivables.banking.ledger_view import LedgerView
-from receivables.banking.lines import DEBIT, DUPLICATE, LETTERED, RETURNED, REVIEW
+from receivables.banking.lines import DEBIT, DUPLICATE, LETTERED, RETURNED, REVIEW, iban_key
 from receivables.banking.matching import DEFAULT_THRESHOLD, Decision, Match, decide
 from receivables.banking.statement import Direction, Entry, EntryProblem, Statement
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
-from receivables.payments.allocation import Receipt, apply_refund, record_receipt
+from receivables.payments.allocation import Receipt, record_receipt
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class LineOutcome:
     payment_id: str | None = None
     lettering: str | None = None
     invoices: tuple[str, ...] = ()  # the ids of the invoices it paid
+    customer_id: str | None = None  # whose account its receipt is on, once known
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON; the amount as a decimal string."""
@@ -79,6 +80,7 @@ class LineOutcome:
                     ("evidence", self.evidence),
                     ("payment_id", self.payment_id),
                     ("lettering", self.lettering),
+                    ("customer_id", self.customer_id),
                 )
                 if v
             },
@@ -307,8 +309,8 @@ def _import_line(
             return LineOutcome(entry.position, line_id, entry.direction.value, entry.amount, DUPLICATE)
         return _outcome_of(body)
     if entry.direction is not Direction.CREDIT or entry.reversal:
-        outcome = _debit(entry, line_id, statement.account_iban, clock)
-        _save_line(line_id, entry, statement_key, outcome, None, clock)
+        outcome, candidates = _debit(entry, line_id, statement.account_iban, clock)
+        _save_line(line_id, entry, statement_key, outcome, None, clock, candidates)
         return outcome
     decision = decide(entry, view, threshold)
     automatic = decision.automatic
@@ -345,57 +347,77 @@ def _import_line(
         payment_id=recorded.payment.payment_id,
         lettering=code if status == LETTERED else None,
         invoices=paid,
+        customer_id=recorded.payment.customer_id,
     )
     _save_line(line_id, entry, statement_key, outcome, decision, clock)
-    if entry.remittance.end_to_end_id:
-        # A return of this payment will name it by its EndToEndId.
-        pointer = store.bank_line_by_end_to_end_pk(statement.account_iban, entry.remittance.end_to_end_id)
-        with contextlib.suppress(store.ConcurrentChangeError):
-            store.put_document(pointer, {"line_id": line_id}, 1, iso_timestamp(clock.now()), None)
+    _point_to_line(entry, line_id, statement.account_iban, clock)
     return outcome
 
 
-def _debit(entry: Entry, line_id: str, account: str, clock: Clock) -> LineOutcome:
+def _point_to_line(entry: Entry, line_id: str, account: str, clock: Clock) -> None:
+    """What a later return of this credit finds it by: its EndToEndId, and its payer IBAN with
+    its amount (a return that does not repeat the EndToEndId)."""
+    now = iso_timestamp(clock.now())
+    # the same line imported again (another delivery of the file) wrote them already
+    if entry.remittance.end_to_end_id:
+        pointer = store.bank_line_by_end_to_end_pk(account, entry.remittance.end_to_end_id)
+        with contextlib.suppress(store.ConcurrentChangeError):
+            store.put_document(pointer, {"line_id": line_id}, 1, now, None)
+    if entry.counterparty.iban:
+        listing = store.payer_amount_listing(
+            account, iban_key(entry.counterparty.iban), entry.amount.currency, entry.amount.minor
+        )
+        body = {"line_id": line_id, "booking_date": entry.booking_date.isoformat()}
+        with contextlib.suppress(store.ConcurrentChangeError):
+            store.put_document(
+                store.bank_line_by_payer_pk(line_id),
+                body,
+                1,
+                now,
+                None,
+                listing=(listing, f"{entry.booking_date.isoformat()}#{line_id}"),
+            )
+
+
+def _debit(
+    entry: Entry, line_id: str, account: str, clock: Clock
+) -> tuple[LineOutcome, list[dict[str, Any]]]:
     """A debit line: a return of a customer's earlier transfer takes its money back off the
-    invoices it paid (they are owed again, with the return's reason); anything else (bank
-    charges, our own transfers) is listed only."""
-    listed = LineOutcome(entry.position, line_id, entry.direction.value, entry.amount, DEBIT)
-    original = _returned_line(entry, account)
-    if original is None:
-        return listed
-    payment = store.get_payment(str(original.get("payment_id")))
-    if payment is None or payment.amount.currency != entry.amount.currency:
-        return listed
+    invoices it paid (they are owed again, with the return's reason); a return whose original is
+    not certain waits for a person with the credits it may return; anything else (bank charges,
+    our own transfers) is listed only."""
+    if not (entry.return_reason or entry.reversal):
+        return LineOutcome(entry.position, line_id, entry.direction.value, entry.amount, DEBIT), []
+    found = returns.original_of(entry, account)
     reason = entry.return_reason or "returned by the bank"
-    held = payment.unapplied + payment.allocated
-    taken = min(entry.amount, held)
-    if taken.minor > 0 and not store.marker_exists(
-        store.payment_pk(payment.payment_id), f"returned#{line_id}"
-    ):
-        apply_refund(payment, taken, clock, kind="PaymentReturned", once=f"returned#{line_id}", reason=reason)
-    return LineOutcome(
+    payment = (
+        returns.take_back(found.original, entry.amount, line_id, reason, clock) if found.original else None
+    )
+    if payment is None:
+        waiting = LineOutcome(
+            entry.position,
+            line_id,
+            entry.direction.value,
+            entry.amount,
+            REVIEW,
+            rule="return",
+            evidence=found.basis,
+        )
+        return waiting, [returns.candidate_json(c) for c in found.candidates]
+    assert found.original is not None
+    returned = LineOutcome(
         entry.position,
         line_id,
         entry.direction.value,
         entry.amount,
         RETURNED,
         rule="return",
-        evidence=f"returns bank line {original['line_id']} ({reason}): its invoices are owed again",
+        evidence=returns.evidence(found.original, found.basis, reason),
         payment_id=payment.payment_id,
         invoices=tuple(i for i, _ in payment.allocations),
+        customer_id=payment.customer_id,
     )
-
-
-def _returned_line(entry: Entry, account: str) -> dict[str, Any] | None:
-    """The credit line a returned payment names by its EndToEndId, when the bank says it is a
-    return (a reason code, or a reversal)."""
-    if not (entry.return_reason or entry.reversal) or not entry.remittance.end_to_end_id:
-        return None
-    pointer = store.get_document(store.bank_line_by_end_to_end_pk(account, entry.remittance.end_to_end_id))
-    if pointer is None:
-        return None
-    found = store.get_document(store.bank_line_pk(str(pointer[0]["line_id"])))
-    return found[0] if found is not None else None
+    return returned, []
 
 
 def _save_line(
@@ -405,6 +427,7 @@ def _save_line(
     outcome: LineOutcome,
     decision: Decision | None,
     clock: Clock,
+    returned: list[dict[str, Any]] | None = None,
 ) -> None:
     """The line's document: the entry as the bank gave it, what became of it and, for the review
     queue, its ranked candidates (on the sparse waiting index while it waits)."""
@@ -427,7 +450,8 @@ def _save_line(
         },
         "return_reason": entry.return_reason,
         "bank_transaction_code": entry.bank_transaction_code,
-        "candidates": [_match_json(m) for m in (decision.candidates if decision else [])[:MAX_CANDIDATES]],
+        "candidates": returned
+        or [_match_json(m) for m in (decision.candidates if decision else [])[:MAX_CANDIDATES]],
         "reason": decision.reason if decision else None,
         "recorded_at": now,
     }
@@ -466,4 +490,5 @@ def _outcome_of(body: dict[str, Any]) -> LineOutcome:
         payment_id=body.get("payment_id"),
         lettering=body.get("lettering"),
         invoices=tuple(body.get("invoices", ())),
+        customer_id=body.get("customer_id"),
     )

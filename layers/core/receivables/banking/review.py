@@ -13,10 +13,12 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from receivables.banking import lettering
-from receivables.banking.lines import IGNORED, LETTERED, REVIEW, iban_identifier
+from receivables.banking import lettering, returns
+from receivables.banking.lines import IGNORED, LETTERED, ON_ACCOUNT, RETURNED, REVIEW, iban_identifier
+from receivables.disputes.deductions import deduction_id_for, get_deduction
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, NotFoundError
+from receivables.kernel.money import Money
 from receivables.payments.allocation import UnknownPaymentError, apply_refund, reallocate
 from receivables.storage import store
 
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from receivables.kernel.clock import Clock
-    from receivables.kernel.money import Money
 
 MAX_QUEUE = 500
 
@@ -55,34 +56,87 @@ def unmatched_lines(limit: int = MAX_QUEUE) -> list[dict[str, Any]]:
     return [body for body, _ in store.waiting_documents(store.UNMATCHED_BANK_LINES, limit)]
 
 
-def letter_line(line_id: str, targets: Mapping[str, Money], actor: str, clock: Clock) -> dict[str, Any]:
-    """Letter a waiting line by hand: its receipt pays exactly ``targets`` (invoice id to amount),
-    the rest of it waits on the customer's account, under a new lettering code."""
+def letter_line(
+    line_id: str,
+    targets: Mapping[str, Money],
+    actor: str,
+    clock: Clock,
+    *,
+    on_account_of: str | None = None,
+) -> dict[str, Any]:
+    """Letter a waiting credit line by hand: its receipt pays exactly ``targets`` (invoice id to
+    amount), under a new lettering code, the rest of it waiting on the customer's account. With
+    no targets and ``on_account_of`` a customer id, the whole line goes on that customer's
+    account (a payment in advance, a transfer with nothing to say what it pays): no lettering
+    code, since no invoice is matched yet. Either way the payer's IBAN is remembered."""
     line = _waiting(line_id)
-    if not targets:
-        raise ConflictError("name the invoices and amounts this line pays")
+    if line.body.get("direction") == "debit":
+        raise ConflictError(f"bank line {line_id} is a debit: name the credit it returns, or ignore it")
+    if not targets and not on_account_of:
+        raise ConflictError(
+            "name the invoices and amounts this line pays, or the customer it is on account of"
+        )
     payment_id = str(line.body["payment_id"])
     invoices = store.get_heads(list(targets))
-    customers = {getattr(h, "customer_id", None) for h in invoices.values()}
+    customers = {getattr(h, "customer_id", None) for h in invoices.values()} | (
+        {on_account_of} if on_account_of else set()
+    )
     if len(invoices) != len(targets) or len(customers) != 1:
         raise ConflictError("a bank line pays invoices of the ledger, of one customer")
     customer_id = str(customers.pop())
-    code = lettering.reserve_code(customer_id, clock)
+    if on_account_of and store.get_customer(customer_id) is None:
+        raise NotFoundError(f"no customer {customer_id}")
+    code = lettering.reserve_code(customer_id, clock) if targets else None
     try:
-        payment, _ = reallocate(payment_id, targets, clock, actor=actor, lettering=code)
+        payment, _ = reallocate(
+            payment_id, targets, clock, actor=actor, lettering=code, customer_id=customer_id
+        )
     except UnknownPaymentError:
         raise ConflictError(f"the receipt of bank line {line_id} is not in the ledger") from None
     _remember_iban(line.body, customer_id)
     changed = {
         **line.body,
-        "status": LETTERED,
+        "status": LETTERED if targets else ON_ACCOUNT,
         "rule": "finance",
-        "evidence": f"lettered by {actor}",
+        "evidence": f"lettered by {actor}" if targets else f"put on account by {actor}",
         "lettering": code,
         "customer_id": customer_id,
         "invoices": [i for i, _ in payment.allocations],
     }
     return _save(line, changed, clock)
+
+
+def return_line(line_id: str, credit_line_id: str, actor: str, clock: Clock) -> dict[str, Any]:
+    """Decide a waiting return by hand: the debit line ``line_id`` gives back the credit line
+    ``credit_line_id`` (of the same account and currency), whose receipt's money comes off the
+    invoices it paid, as an automatic return would."""
+    line = _waiting(line_id)
+    if line.body.get("direction") != "debit":
+        raise ConflictError(f"bank line {line_id} is a credit: letter it, or ignore it")
+    credit = get_line(credit_line_id)
+    if credit.body.get("direction") != "credit" or not credit.body.get("payment_id"):
+        raise ConflictError(f"bank line {credit_line_id} is not a credit with a receipt")
+    if _account_of(credit.body) != _account_of(line.body) or credit.body["currency"] != line.body["currency"]:
+        raise ConflictError("a return gives back a credit of the same account, in the same currency")
+    amount = Money.parse(str(line.body["amount"]), str(line.body["currency"]))
+    reason = str(line.body.get("return_reason") or "returned by the bank")
+    payment = returns.take_back(credit.body, amount, line_id, reason, clock)
+    if payment is None:
+        raise ConflictError(f"the receipt of bank line {credit_line_id} is not in the ledger")
+    changed = {
+        **line.body,
+        "status": RETURNED,
+        "rule": "finance",
+        "evidence": returns.evidence(credit.body, f"{actor}'s decision", reason),
+        "payment_id": payment.payment_id,
+        "invoices": [i for i, _ in payment.allocations],
+    }
+    return _save(line, changed, clock)
+
+
+def _account_of(body: dict[str, Any]) -> str | None:
+    found = store.get_document(store.statement_pk(str(body["statement"])))
+    return found[0].get("account") if found is not None else None
 
 
 def ignore_line(line_id: str, reason: str, actor: str, clock: Clock) -> dict[str, Any]:
@@ -92,7 +146,7 @@ def ignore_line(line_id: str, reason: str, actor: str, clock: Clock) -> dict[str
     reason = reason.strip()
     if not reason:
         raise ConflictError("say why this line is not a customer's payment")
-    payment = store.get_payment(str(line.body["payment_id"]))
+    payment = store.get_payment(str(line.body["payment_id"])) if line.body.get("payment_id") else None
     if payment is not None and payment.unapplied.minor > 0:
         apply_refund(payment, payment.unapplied, clock, kind="PaymentIgnored", once=f"ignored#{line_id}")
     return _save(line, {**line.body, "status": IGNORED, "ignored": {"by": actor, "reason": reason}}, clock)
@@ -105,9 +159,29 @@ def unletter_line(line_id: str, actor: str, clock: Clock) -> dict[str, Any]:
     code = line.body.get("lettering")
     if line.body.get("status") != LETTERED or not code:
         raise ConflictError(f"bank line {line_id} is not lettered")
+    _refuse_if_shortfall_taken(line)
     reallocate(str(line.body["payment_id"]), {}, clock, actor=actor, unlettered=str(code))
     changed = {**line.body, "status": REVIEW, "unlettered": code, "lettering": None, "invoices": []}
     return _save(line, changed, clock)
+
+
+def _refuse_if_shortfall_taken(line: BankLine) -> None:
+    """A lettering that paid an invoice short may have written the rest off or opened a
+    deduction for it; undoing the lettering would leave that standing on a payment that no
+    longer exists. Such a deduction is decided first (rejected: the customer owes it again)."""
+    payment_id = str(line.body["payment_id"])
+    for invoice_id in line.body.get("invoices", []):
+        found = get_deduction(deduction_id_for(payment_id, invoice_id))
+        if found is None:
+            continue
+        body = found[0]
+        granted = Money.parse(str(body.get("valid", "0")), str(body["currency"]))
+        if body.get("status") != "resolved" or granted.minor > 0:
+            raise ConflictError(
+                f"lettering {line.body.get('lettering')} took invoice {body.get('number')}'s shortfall as"
+                f" deduction {body['deduction_id']} ({body.get('status')}): reject the deduction before"
+                " undoing the lettering"
+            )
 
 
 def _waiting(line_id: str) -> BankLine:

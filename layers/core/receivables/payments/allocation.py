@@ -601,11 +601,13 @@ def reallocate(
     expected_version: int | None = None,
     lettering: str | None = None,
     unlettered: str | None = None,
+    customer_id: str | None = None,
 ) -> tuple[Payment, bool]:
     """Move a payment's money so that it pays exactly ``targets`` (invoice id to amount; an
     invoice it paid that is left out gets its part back), what is left waiting as unapplied.
     ``lettering`` is the code of the new matched set (a bank line lettered by hand), on its
-    allocations and events; ``unlettered`` the code of the set this undoes.
+    allocations and events; ``unlettered`` the code of the set this undoes; ``customer_id``
+    whose account the payment is on (a receipt from an unknown payer put on account by hand).
 
     Finance's correction of a wrong match, or the allocation of a payment from the unapplied
     queue (which then takes the invoices' customer). The targets are the end state, so sending
@@ -622,7 +624,7 @@ def reallocate(
                 f"payment {payment_id} is at version {payment.version}, not {expected_version}: read it again"
             )
         try:
-            return _reallocate(payment, targets, clock, actor, (lettering, unlettered))
+            return _reallocate(payment, targets, clock, actor, (lettering, unlettered), customer_id)
         except store.ConcurrentChangeError:
             continue
     raise store.StoreError(f"payment {payment_id}: too much contention, try again")
@@ -634,8 +636,11 @@ def _reallocate(
     clock: Clock,
     actor: str,
     codes: tuple[str | None, str | None] = (None, None),
+    account: str | None = None,
 ) -> tuple[Payment, bool]:
     lettering, unlettered = codes
+    if account is not None and payment.customer_id not in (None, account):
+        raise LedgerError(f"payment {payment.payment_id} is on the account of another customer")
     currency = payment.amount.currency
     zero = Money.zero(currency)
     if any(a.currency != currency or a.minor < 0 for a in targets.values()):
@@ -656,7 +661,7 @@ def _reallocate(
     if missing:
         raise LedgerError(f"no invoice {', '.join(missing)}")
     customers = {h.customer_id for i, h in invoices.items() if i in wanted and isinstance(h, Invoice)}
-    customer_id = payment.customer_id or (customers.pop() if len(customers) == 1 else None)
+    customer_id = payment.customer_id or account or (customers.pop() if len(customers) == 1 else None)
     if customers - {customer_id} or (wanted and customer_id is None):
         raise LedgerError(f"payment {payment.payment_id} can pay the invoices of one customer only")
     if len(deltas) > MAX_INVOICES_PER_RECEIPT:

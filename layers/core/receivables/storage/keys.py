@@ -292,3 +292,15 @@ def statement_lines_listing(statement_ref: str) -> str:
 def bank_line_by_end_to_end_pk(account: str, end_to_end_id: str) -> str:
     """The pointer from a credit line's EndToEndId to the line (a return names the original)."""
     return f"BLINE-E2E#{account}#{end_to_end_id}"
+
+
+def bank_line_by_payer_pk(line_id: str) -> str:
+    """The pointer from a credit line to itself, listed by its payer IBAN and amount (a return
+    that does not carry the EndToEndId finds the original by them)."""
+    return f"BLINE-PAYER#{line_id}"
+
+
+def payer_amount_listing(account: str, iban: str, currency: str, minor: int) -> str:
+    """The listing partition (gsi3) of the credit lines one payer IBAN sent to ``account`` for
+    exactly this amount, by booking date."""
+    return f"BLINES-PAYER#{account}#{iban}#{currency}#{minor}"
