@@ -3,17 +3,16 @@ account by hand, on moto."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from receivables.banking import review
 from receivables.banking.intake import import_statement_file
-from receivables.kernel.errors import ConflictError
+from receivables.kernel.errors import ConflictError, NotFoundError
 from receivables.storage import store
 from receivables_local.statement_files import Line, camt053
-from tests.integration.test_bank_statements import WILLOW_IBAN, S, eur, inv, ledger, state
+from tests.integration.test_bank_statements import WILLOW_IBAN, S, eur, finance_api, inv, ledger, state
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws
@@ -107,16 +106,14 @@ def test_a_line_put_on_account_by_hand_waits_on_the_customer_and_remembers_the_i
     assert state("B-101") == (S.OPEN, eur("400.00"))
     assert review.unmatched_lines() == []
     # the next transfer from that IBAN is known to be Willow's
-    (next_line,) = _import(
-        ledger, [Line("250.00", "W. Foods", iban=WILLOW_IBAN, text="ok", bank_ref="A2")], 6
-    )
+    (next_line,) = _import(ledger, [_from_willow("250.00", "ok", "A2")], 6)
     assert (next_line.body["status"], next_line.body["rule"]) == ("lettered", "iban_amount")
     assert next_line.body["customer_id"] == customer_id and state("B-102")[0] is S.PAID
 
 
 def test_a_line_cannot_go_on_the_account_of_a_customer_who_does_not_exist(ledger: Aws) -> None:
     (line,) = _import(ledger, [Line("10.00", "Nobody", text="?", bank_ref="N1")], 5)
-    with pytest.raises(Exception, match="no customer"):
+    with pytest.raises(NotFoundError, match="no customer"):
         review.letter_line(line.line_id, {}, "ana", ledger.clock, on_account_of="cus_nope")
     assert review.get_line(line.line_id).body["status"] == "review"
 
@@ -124,17 +121,10 @@ def test_a_line_cannot_go_on_the_account_of_a_customer_who_does_not_exist(ledger
 def test_finance_puts_a_line_on_account_and_decides_a_return_through_the_api(
     ledger: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from receivables_local.functions import function_module, load_function
-    from tests.integration.test_finance_api import event
-
-    module = load_function("finance_api")
-    wiring = function_module("finance_api", "routes.wiring")
-    monkeypatch.setattr(wiring, "context", lambda: (ledger.settings, ledger.clock))
+    api = finance_api(ledger, monkeypatch)
 
     def call(resource: str, line_id: str, body: Any, role: str = "collector") -> tuple[int, Any]:
-        path = resource.replace("{line_id}", line_id)
-        response = module.app(event("POST", resource, path, body=body, role=role), None)
-        return response["statusCode"], json.loads(response["body"])
+        return api("POST", resource, resource.replace("{line_id}", line_id), body=body, role=role)
 
     (first,) = _import(ledger, [_from_willow("150.00", "B-103", "W1")], 5)
     (second,) = _import(ledger, [_from_willow("150.00", "advance", "W2")], 6)

@@ -19,8 +19,11 @@ from receivables.ledger.rules import document_id
 from receivables.storage import store
 from receivables_local.functions import function_module, load_function
 from receivables_local.statement_files import Line, camt053, camt054
+from tests.integration.test_finance_api import event
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tests.integration.conftest import Aws
 
 S = InvoiceStatus
@@ -211,11 +214,9 @@ def test_a_statement_dropped_in_the_bucket_is_imported_and_moved_with_its_report
     assert state("B-301")[0] is S.PAID
 
 
-def test_finance_uploads_a_statement_and_works_the_review_queue_through_the_api(
-    ledger: Aws, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from tests.integration.test_finance_api import event
-
+def finance_api(ledger: Aws, monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, Any]]:
+    """Calls of the finance API function in-process on this ledger: ``call(method, resource,
+    path=None, **event_fields)`` → (status, JSON body)."""
     module = load_function("finance_api")
     wiring = function_module("finance_api", "routes.wiring")
     monkeypatch.setattr(wiring, "context", lambda: (ledger.settings, ledger.clock))
@@ -223,6 +224,14 @@ def test_finance_uploads_a_statement_and_works_the_review_queue_through_the_api(
     def call(method: str, resource: str, path: str | None = None, **kwargs: Any) -> tuple[int, Any]:
         response = module.app(event(method, resource, path or resource, **kwargs), None)
         return response["statusCode"], json.loads(response["body"])
+
+    return call
+
+
+def test_finance_uploads_a_statement_and_works_the_review_queue_through_the_api(
+    ledger: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call = finance_api(ledger, monkeypatch)
 
     content = camt053(
         [
