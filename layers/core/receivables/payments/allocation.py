@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from receivables.banking.creditor_reference import find_references, invoice_id_of
 from receivables.disputes.deductions import take_shortfalls
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
@@ -198,10 +199,13 @@ def _open_invoices(customer_id: str | None) -> list[Invoice]:
 
 
 def _invoices_named(text: str, sellers: tuple[str, ...]) -> list[Invoice]:
-    """The invoices whose numbers a remittance text holds verbatim, found by GetItem on each
-    number it may hold (no scan)."""
+    """The invoices a remittance text names: by their numbers written verbatim, or by the ``RF``
+    creditor reference printed on them (ISO 11649, which encodes the invoice's id), found by
+    GetItem on each number or reference it may hold (no scan)."""
     ids = [document_id(s, DocumentType.INVOICE, n) for s in sellers for n in candidate_numbers(text)[:100]]
-    return [h for h in store.get_heads(ids).values() if isinstance(h, Invoice)]
+    by_reference = (invoice_id_of(r) for r in find_references(text)[:100])
+    ids += [i for i in by_reference if i is not None and i not in ids]
+    return [h for h in store.get_heads(ids).values() if isinstance(h, Invoice) and h.seller_id in sellers]
 
 
 def _apply_new_receipt(
