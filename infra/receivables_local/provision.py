@@ -142,7 +142,8 @@ def _leave_out_api_gateway(cfn: dict[str, Any], api_url: str) -> None:
     """moto's API Gateway cannot invoke Lambda (and its CloudFormation needs names a REST API may
     not have): the runtime serves the API functions itself (receivables_local.api). The API
     resources, the permissions that let API Gateway invoke, and outputs naming them are left out;
-    a function's environment variable built from the API (its public URL) becomes ``api_url``."""
+    a function's environment variable or a parameter's value built from the API (its public URL)
+    becomes ``api_url``."""
     resources = cfn["Resources"]
     gone = {name for name, r in resources.items() if r["Type"].startswith(API_GATEWAY_TYPES)}
 
@@ -157,6 +158,8 @@ def _leave_out_api_gateway(cfn: dict[str, Any], api_url: str) -> None:
         if names_gone(output):
             del cfn["Outputs"][name]
     for resource in resources.values():
+        if resource["Type"] == "AWS::SSM::Parameter" and names_gone(resource["Properties"]["Value"]):
+            resource["Properties"]["Value"] = api_url
         if resource["Type"] != "AWS::Lambda::Function":
             continue
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
