@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -191,6 +192,20 @@ def test_customers_statement_risk_hold_and_contact(api: Any) -> None:
     )
     assert [line["kind"] for line in statement["lines"]] == ["invoice", "invoice", "payment"]
     assert statement["balance"] == "700.00"
+    running = [Decimal(line["amount"]) for line in statement["lines"]]
+    assert [line["balance"] for line in statement["lines"]] == [
+        f"{sum(running[: n + 1], Decimal(0)):.2f}" for n in range(len(running))
+    ]
+    invoices = [line for line in statement["lines"] if line["kind"] == "invoice"]
+    assert all("invoice_balance" in line for line in invoices)
+    _, csv_text = api(
+        "GET",
+        "/customers/{customer_id}/statement",
+        f"/customers/{acme}/statement",
+        query={"currency": "EUR", "format": "csv"},
+    )
+    csv_rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [row["balance"] for row in csv_rows] == [line["balance"] for line in statement["lines"]]
     assert api("GET", "/customers/{customer_id}/statement", f"/customers/{acme}/statement")[0] == 400
     _, risk = api("GET", "/customers/{customer_id}/risk", f"/customers/{acme}/risk")
     factors = {f["factor"]: f for f in risk["risk"]["factors"]}

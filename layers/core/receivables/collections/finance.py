@@ -288,7 +288,8 @@ def revoke_links(customer_id: str, reason: str, actor: str, clock: Clock) -> Cus
 # --- statement ----------------------------------------------------------------------------------
 def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
     """A customer's statement in one currency: every invoice and payment in date order with the
-    running balance, and what is open (with days late)."""
+    running balance (``balance``), and on invoice lines what is still open on that invoice
+    (``invoice_balance``, with days late)."""
     customer_or_404(customer_id)
     lines: list[tuple[str, str, str, int, dict[str, Any]]] = []
     for document in store.customer_documents(customer_id):
@@ -303,7 +304,7 @@ def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
                 "0",
                 "invoice",
                 invoice.total.minor,
-                invoice_json(invoice, today),
+                _statement_invoice(invoice, today),
             )
         )
         for amount, kind in ((invoice.credited, "credit"), (invoice.written_off, "write_off")):
@@ -340,8 +341,8 @@ def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
                 "date": day,
                 "kind": kind,
                 "amount": money_text(minor, currency),
-                "balance": money_text(running, currency),
                 **detail,
+                "balance": money_text(running, currency),  # the running balance, after this line
             }
         )
     return {
@@ -351,6 +352,14 @@ def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
         "lines": rows,
         "balance": money_text(running, currency),
     }
+
+
+def _statement_invoice(invoice: Invoice, today: date) -> dict[str, Any]:
+    """An invoice on a statement line: its own open balance is ``invoice_balance``, since the
+    line's ``balance`` is the statement's running balance."""
+    body = invoice_json(invoice, today)
+    body["invoice_balance"] = body.pop("balance")
+    return body
 
 
 # --- worklist -----------------------------------------------------------------------------------
