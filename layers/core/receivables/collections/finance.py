@@ -71,11 +71,20 @@ def invoice_json(invoice: Invoice, today: date | None = None) -> dict[str, Any]:
         ],
         "version": invoice.version,
     }
+    body["paid_on"] = None if invoice.paid_on is None else invoice.paid_on.isoformat()
     if today is not None:
-        body["days_late"] = (
-            max((today - invoice.due_date).days, 0) if invoice.status in OPEN_RECEIVABLE else 0
-        )
+        body["days_late"] = days_late(invoice, today)
     return body
+
+
+def days_late(invoice: Invoice, today: date) -> int:
+    """Days past due: of an open invoice as of ``today``; of a paid one, when it was paid (0
+    when paid on time or when its paid day is unknown); 0 for the rest (credited, void)."""
+    if invoice.status in OPEN_RECEIVABLE:
+        return max((today - invoice.due_date).days, 0)
+    if invoice.status is InvoiceStatus.PAID and invoice.paid_on is not None:
+        return max((invoice.paid_on - invoice.due_date).days, 0)
+    return 0
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from receivables.banking.creditor_reference import find_references, invoice_id_of
@@ -198,6 +198,14 @@ def _open_invoices(customer_id: str | None) -> list[Invoice]:
     return [d for d in store.customer_documents(customer_id) if isinstance(d, Invoice)]
 
 
+def received_day(received_at: str) -> date | None:
+    """The day of a payment's ``received_at`` (an ISO timestamp or date), None when unreadable."""
+    try:
+        return date.fromisoformat(received_at[:10])
+    except ValueError:
+        return None
+
+
 def _invoices_named(text: str, sellers: tuple[str, ...]) -> list[Invoice]:
     """The invoices a remittance text names: by their numbers written verbatim, or by the ``RF``
     creditor reference printed on them (ISO 11649, which encodes the invoice's id), found by
@@ -260,7 +268,7 @@ def _apply_new_receipt(
     settled: list[str] = []
     for invoice_id, part in plan.allocations:
         invoice = by_id[invoice_id]
-        changed, used = apply_payment(invoice, part)
+        changed, used = apply_payment(invoice, part, received_day(receipt.received_at))
         if used != part:  # the invoice changed since it was read
             raise store.ConcurrentChangeError(f"invoice {invoice.number} changed")
         changed.version, changed.updated_at = invoice.version + 1, now
@@ -548,7 +556,7 @@ def _apply_credit_plan(
     done: list[CreditApplied] = []
     for invoice_id, part in plan.allocations[:MAX_INVOICES_PER_RECEIPT]:
         invoice = by_id[invoice_id]
-        changed, used = apply_payment(invoice, part)
+        changed, used = apply_payment(invoice, part, received_day(payment.received_at))
         if used != part:
             raise store.ConcurrentChangeError(f"invoice {invoice.number} changed")
         changed.version, changed.updated_at = invoice.version + 1, now
@@ -681,7 +689,7 @@ def _reallocate(
         invoice = invoices[invoice_id]
         assert isinstance(invoice, Invoice)
         if delta.minor > 0:
-            changed, used = apply_payment(invoice, delta)
+            changed, used = apply_payment(invoice, delta, received_day(payment.received_at))
             if used != delta:
                 raise LedgerError(f"invoice {invoice.number} can take {used} of this payment, not {delta}")
             kind = "PaymentApplied"
