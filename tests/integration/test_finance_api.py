@@ -254,13 +254,17 @@ def test_aging_kpis_worklist_and_csv(api: Any) -> None:
     _, figures = api("GET", "/kpis", query={"currency": "EUR", "days": "90"}, role="viewer")
     assert figures["currencies"][0]["overdue_ratio"] == "70.0"
     _, work = api("GET", "/worklist", role="viewer")
-    assert [w["number"] for w in work["worklist"]] == ["W-1", "W-4", "W-2"]
+    # W-2 (200.00 EUR, 2 days late, risky: 3.2 % is 6.40) before W-4 (50.00 USD, 18 days, 1.6 %: 0.80).
+    assert [w["number"] for w in work["worklist"]] == ["W-1", "W-2", "W-4"]
     # Acme pays late and owes mostly overdue money: the stream scored it risky, which doubles its weight.
     assert work["worklist"][0]["risk"] == "risky"
-    assert work["worklist"][0]["expected_loss"] == "63000.00"  # 500.00 x 63 days x 2
+    # 63 days late: IFRS 9's provision matrix gives 6.6 % for 61-90 days, doubled for a risky
+    # customer: 13.2 % of 500.00.
+    assert work["worklist"][0]["non_payment_percent"] == "13.2"
+    assert work["worklist"][0]["expected_loss"] == "66.00"
     status, text = api("GET", "/worklist", query={"format": "csv"}, role="viewer")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert status == 200 and [r["number"] for r in rows] == ["W-1", "W-4", "W-2"]
+    assert status == 200 and [r["number"] for r in rows] == ["W-1", "W-2", "W-4"]
     _, payments = api("GET", "/payments", role="viewer")
     assert [p["amount"] for p in payments["payments"]] == ["500.00"]
 
@@ -363,7 +367,7 @@ def test_the_worklist_reads_the_sweeps_ranking_fresh(api: Any, aws: Aws) -> None
     assert live["ranked_on"] is None, "before the first sweep it is ranked now"
     today = aws.clock.now().date()
     body = snapshot(store.open_receivables_due_by(today), today)
-    assert body["worklist"] == [inv("W-1"), inv("W-4"), inv("W-2")]
+    assert body["worklist"] == [inv("W-1"), inv("W-2"), inv("W-4")]
     assert body["currencies"]["USD"]["worklist"] == [inv("W-4")]
     store.put_document(SNAPSHOT_PK, body, 1, iso_timestamp(aws.clock.now()), None, sk=today.isoformat())
 
@@ -383,7 +387,7 @@ def test_the_worklist_reads_the_sweeps_ranking_fresh(api: Any, aws: Aws) -> None
     )
     _, ranked = api("GET", "/worklist", role="viewer")
     assert ranked["ranked_on"] == today.isoformat()
-    assert [w["number"] for w in ranked["worklist"]] == ["W-4", "W-2"]
+    assert [w["number"] for w in ranked["worklist"]] == ["W-2", "W-4"]
     _, usd = api("GET", "/worklist", query={"currency": "USD", "limit": "1"}, role="viewer")
     assert [w["number"] for w in usd["worklist"]] == ["W-4"]
 

@@ -18,6 +18,7 @@ from receivables.kernel.errors import NotFoundError
 from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, Customer, Invoice, InvoiceStatus, PartyId
 from receivables.ledger.rules import OPEN_RECEIVABLE, LedgerError, void, write_off
+from receivables.reporting.aging import bucket_of
 from receivables.reporting.service import latest_snapshot
 from receivables.storage import store
 
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 
 # How much a customer's risk weighs in the worklist's expected loss.
 RISK_WEIGHT = {"reliable": Decimal("0.5"), "standard": Decimal(1), "risky": Decimal(2)}
+# The share of a receivable expected never to be paid, by how late it is: the provision matrix of
+# IFRS 9's illustrative examples (Example 12, "provision matrix"), the simplified approach for
+# trade receivables. The worklist's expected loss is this rate x the customer's risk weight x the
+# open balance (docs/kpis.md).
+LOSS_RATES = {
+    "current": Decimal("0.003"),
+    "1-30": Decimal("0.016"),
+    "31-60": Decimal("0.036"),
+    "61-90": Decimal("0.066"),
+    "90+": Decimal("0.106"),
+}
 
 
 def money_text(minor: int, currency: str) -> str:
@@ -372,11 +384,19 @@ def _statement_invoice(invoice: Invoice, today: date) -> dict[str, Any]:
 
 
 # --- worklist -----------------------------------------------------------------------------------
-def expected_loss(invoice: Invoice, customer: Customer | None, today: date) -> Decimal:
-    """balance x days late x the customer's risk weight (in minor-unit days)."""
-    late = max((today - invoice.due_date).days, 0)
+def non_payment_probability(invoice: Invoice, customer: Customer | None, today: date) -> Decimal:
+    """The chance the invoice's balance is never paid: the loss rate of its aging bucket
+    (`LOSS_RATES`) times the customer's risk weight (`RISK_WEIGHT`), at most 1."""
+    rate = LOSS_RATES[bucket_of(max((today - invoice.due_date).days, 0))]
     weight = RISK_WEIGHT.get(customer.risk if customer else "standard", Decimal(1))
-    return Decimal(invoice.balance.minor) * late * weight
+    return min(Decimal(1), rate * weight)
+
+
+def expected_loss(invoice: Invoice, customer: Customer | None, today: date) -> Money:
+    """Probability of non-payment x exposure (the open balance), in money: rounded once, to
+    the currency's minor unit, half-even."""
+    share = Decimal(invoice.balance.minor) * non_payment_probability(invoice, customer, today)
+    return Money(int(share.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), invoice.currency)
 
 
 def worklist(invoices: Iterable[Invoice], today: date, limit: int) -> list[dict[str, Any]]:
@@ -387,19 +407,19 @@ def worklist(invoices: Iterable[Invoice], today: date, limit: int) -> list[dict[
     customers = store.get_customers({i.customer_id for i in overdue})
     ranked = sorted(
         ((expected_loss(i, customers.get(i.customer_id), today), i) for i in overdue),
-        key=lambda pair: (-pair[0], pair[1].due_date, pair[1].invoice_id),
+        key=lambda pair: (-pair[0].minor, pair[1].due_date, pair[1].invoice_id),
     )
     rows = []
     for loss, invoice in ranked[:limit]:
         customer = customers.get(invoice.customer_id)
+        chance = non_payment_probability(invoice, customer, today) * 100
         rows.append(
             {
                 **invoice_json(invoice, today),
                 "customer_name": customer.name if customer else None,
                 "risk": customer.risk if customer else "standard",
-                "expected_loss": money_text(
-                    int(loss.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), invoice.currency
-                ),
+                "non_payment_percent": f"{chance.quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}",
+                "expected_loss": loss.to_decimal_string(),
             }
         )
     return rows
