@@ -509,3 +509,29 @@ def test_finance_sets_what_a_customers_ap_requires_and_how_invoices_reach_it(api
         "email_einvoice",
     )
     assert wrong[0] == 400 and "document_requirements" in str(wrong[1])
+
+
+def test_a_customer_is_found_by_what_finance_knows_it_by(api: Any, aws: Aws) -> None:
+    aws.drop("inbox/anonymous.csv", HEADER + "Z-1,2026-10-01,2026-10-31,EUR,ERP-77,,,40.00\n")
+    _, by_erp = api("GET", "/invoices", query={"customer": "ACME"})
+    assert sorted(i["number"] for i in by_erp["invoices"]) == ["W-1", "W-2"]
+    acme = by_erp["invoices"][0]["customer_id"]
+    _, by_id = api("GET", "/invoices", query={"customer": acme})
+    assert sorted(i["number"] for i in by_id["invoices"]) == ["W-1", "W-2"]
+    _, by_email = api("GET", "/payments", query={"customer": "AP@acme.example"})
+    assert {p["customer_id"] for p in by_email["payments"]} == {acme}
+    assert api("GET", "/deductions", query={"customer": "BOLT"})[0] == 200
+
+    status, unknown = api("GET", "/invoices", query={"customer": "NOBODY"})
+    assert status == 404 and "no customer is known as 'NOBODY'" in unknown["message"]
+    assert api("GET", "/payments", query={"customer": "cus_000"})[0] == 404
+
+    # Known only by its ERP reference: never anonymous.
+    _, z = api("GET", "/invoices", query={"customer": "ERP-77"})
+    (only,) = z["invoices"]
+    _, shown = api("GET", "/customers/{customer_id}", f"/customers/{only['customer_id']}")
+    assert shown["customer"]["name"] is None and shown["customer"]["display_name"] == "ERP-77"
+    assert {"scheme": "erp", "value": "ERP-77"} in shown["customer"]["identifiers"]
+    _, aging = api("GET", "/reports/aging", query={"currency": "EUR"}, role="viewer")
+    names = {c["customer_name"] for c in aging["currencies"][0]["customers"]}
+    assert {"Acme Logistics", "Bolt Parts"} <= names  # the aggregates' customers, named

@@ -104,11 +104,25 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
     return {"seq": event.seq, "type": event.type, "at": event.at, "actor": event.actor, "data": event.data}
 
 
+def display_name(customer: Customer) -> str:
+    """What finance calls the customer: its name, else its ERP reference (the seller's own
+    customer number), else its VAT id or email, else its id: never blank."""
+    if customer.name:
+        return customer.name
+    by_scheme = {i.scheme: i.value for i in customer.identifiers}
+    for scheme in ("erp", "vat", "legal", "email"):
+        if scheme in by_scheme:
+            return by_scheme[scheme]
+    return customer.email or customer.customer_id
+
+
 def customer_json(customer: Customer) -> dict[str, Any]:
     """A customer as the API shows it."""
     return {
         "customer_id": customer.customer_id,
         "name": customer.name,
+        "display_name": display_name(customer),
+        "identifiers": [{"scheme": i.scheme, "value": i.value} for i in customer.identifiers],
         "email": customer.email,
         "country": customer.country,
         "language": customer.language,
@@ -159,6 +173,30 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "credit_level": customer.credit_level,
         "version": customer.version,
     }
+
+
+# The identifiers a person may name a customer by, strongest first: the ERP reference (the
+# seller's own customer number), a VAT id, a legal id, an email address.
+NAMED_BY = ("erp", "vat", "legal", "email")
+
+
+def customer_named(reference: str) -> str:
+    """The id of the customer ``reference`` names: our id (``cus_…``), its ERP reference, a VAT
+    id, a legal id or an email (one GetItem, then one batch of identifier GetItems); a
+    `NotFoundError` that says so when no customer is known by it."""
+    text = reference.strip()
+    if text.startswith("cus_") and store.get_customer(text) is not None:
+        return text
+    forms = [PartyId(scheme, text) for scheme in NAMED_BY]
+    forms += [PartyId("vat", text.replace(" ", "").upper()), PartyId("email", text.lower())]
+    found = store.customers_by_identifier(forms)
+    for form in forms:
+        if form in found:
+            return found[form]
+    raise NotFoundError(
+        f"no customer is known as {text!r}: give our customer id (cus_…), the ERP reference, "
+        "a VAT id or an email address"
+    )
 
 
 def customer_currency(customer_id: str | None) -> str:
@@ -416,7 +454,7 @@ def worklist(invoices: Iterable[Invoice], today: date, limit: int) -> list[dict[
         rows.append(
             {
                 **invoice_json(invoice, today),
-                "customer_name": customer.name if customer else None,
+                "customer_name": display_name(customer) if customer else None,
                 "risk": customer.risk if customer else "standard",
                 "non_payment_percent": f"{chance.quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}",
                 "expected_loss": loss.to_decimal_string(),
