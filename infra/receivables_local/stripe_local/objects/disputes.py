@@ -10,7 +10,7 @@ from receivables_local.stripe_local import forms
 from receivables_local.stripe_local.forms import FormError
 from receivables_local.stripe_local.objects import checks
 from receivables_local.stripe_local.objects.api import NO_REQUEST, StripeError, new_id
-from receivables_local.stripe_local.objects.core import StoreCore
+from receivables_local.stripe_local.objects.balance import Balance
 
 if TYPE_CHECKING:
     from receivables_local.stripe_local.forms import Params
@@ -49,7 +49,7 @@ DISPUTE_EVIDENCE_FIELDS = (
 _OPEN_DISPUTE = ("needs_response", "warning_needs_response")
 
 
-class Disputes(StoreCore):
+class Disputes(Balance):
     """Disputes of charges."""
 
     def _open_dispute(self, charge: dict[str, Any], reason: str, *, final: bool = False) -> None:
