@@ -4,10 +4,12 @@ after the webhook, never lettered to invoices again; the statement counts it."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 import stripe
 
@@ -18,8 +20,11 @@ from receivables.payments.stripe_events import handle_event
 from receivables.storage import store
 from receivables_local.statement_files import Line, camt053
 from receivables_local.stripe_local import LocalStripe
+from tests.integration.conftest import REGION
 from tests.integration.test_bank_statements import ledger
 from tests.integration.test_local_stripe import KEY, paid_session
+from tests.integration.test_stripe_webhook_function import post, webhook_function
+from tests.integration.test_stripe_webhooks import sign
 
 if TYPE_CHECKING:
     from tests.integration.conftest import Aws
@@ -236,3 +241,40 @@ def test_the_webhook_reads_the_local_stripes_payout_through_the_gateway(ledger: 
     body, _ = store.get_document(store.payout_pk(event["data"]["object"]["id"]))  # type: ignore[misc]
     assert (body["gross"], body["fees"], body["net"], body["charges_count"]) == ("50.00", "1.26", "48.74", 2)
     assert len(body["payment_intents"]) == 2 and body["balanced"]
+
+
+def test_the_webhook_function_reads_the_payout_with_the_stripe_key_secret(
+    ledger: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the webhook function wired as the template wires it: the Stripe key in Secrets Manager
+    now = [float(time.time())]
+    server = LocalStripe(port=0, clock=lambda: now[0], sweep=False, automatic_payouts=True)
+    server.start()
+    try:
+        client = stripe.StripeClient(KEY, base_addresses={"api": server.url}, max_network_retries=0)
+        paid_session(client)
+        with server.store.lock:
+            now[0] += 3 * 24 * 3600
+            server.run_due()
+        (event,) = [e for e in server.events() if e["type"] == "payout.paid"]
+        key_arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="stripe-api-key", SecretString=KEY
+        )["ARN"]
+        monkeypatch.setenv("STRIPE_API_KEY_NAME", key_arn)
+        monkeypatch.setenv("STRIPE_API_BASE", server.url)
+        module = webhook_function("test-ledger", monkeypatch)
+
+        # When Stripe delivers payout.paid to it, twice
+        payload = json.dumps(event).encode()
+        first = post(module, payload, sign(payload))
+        second = post(module, payload, sign(payload))
+        module.default_dependencies.cache_clear()
+    finally:
+        server.stop()
+
+    # Then the payout is stored once, with the card payment's fee
+    assert first.status_code == second.status_code == 200
+    assert json.loads(first.body)["action"] == "payout_recorded"
+    assert json.loads(second.body) == json.loads(first.body)
+    body, version = store.get_document(store.payout_pk(event["data"]["object"]["id"]))  # type: ignore[misc]
+    assert (body["gross"], body["fees"], body["net"], version) == ("25.00", "0.63", "24.37", 1)
