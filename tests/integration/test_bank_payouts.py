@@ -278,3 +278,14 @@ def test_the_webhook_function_reads_the_payout_with_the_stripe_key_secret(
     assert json.loads(second.body) == json.loads(first.body)
     body, version = store.get_document(store.payout_pk(event["data"]["object"]["id"]))  # type: ignore[misc]
     assert (body["gross"], body["fees"], body["net"], version) == ("25.00", "0.63", "24.37", 1)
+
+
+def test_a_second_line_naming_a_reconciled_payout_is_not_reconciled_again(ledger: Aws) -> None:
+    handle_event(_event(), ledger.clock, FakeStripe(TRANSACTIONS))
+    _, (first,) = _statement(ledger, [_stripe_line(bank_ref="P1")], 5)
+    _, (second,) = _statement(ledger, [_stripe_line(bank_ref="P2")], 6)
+
+    assert first.body["status"] == "payout"
+    assert second.body["status"] == "payout_pending"  # shown on its statement, for a person to see
+    payout, _ = store.get_document(store.payout_pk(PAYOUT))  # type: ignore[misc]
+    assert payout["bank_line"] == first.line_id

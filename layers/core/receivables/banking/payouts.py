@@ -338,13 +338,16 @@ def reconcile_line(line_id: str, payout_id: str, clock: Clock) -> bool:
     """A line that waits for a payout (``payout_pending``) is reconciled with it: its status
     ``payout`` with the evidence, the payout's document names the line, an audit event
     ``StripePayoutReconciled``, and the statement's counts (once its import has counted them),
-    all in one transaction. False when the line is not waiting, or not for this amount."""
+    all in one transaction. False when the line is not waiting, not for this amount, or the
+    payout was reconciled with another line already (it stays waiting, for a person to see)."""
     for _ in range(3):  # another line of the statement, or another payout, changed it meanwhile
         line = store.get_document(store.bank_line_pk(line_id))
         payout = get_payout(payout_id)
         if line is None or payout is None or line[0].get("status") != PAYOUT_PENDING:
             return False
         body, version = line
+        if payout[0].get("bank_line") not in (None, line_id):
+            return False  # a payout reaches the bank once: another line is not it
         if body["currency"] != payout[0]["currency"] or Money.parse(
             str(body["amount"]), str(body["currency"])
         ) != Money.parse(str(payout[0]["amount"]), str(body["currency"])):
