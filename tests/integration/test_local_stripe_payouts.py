@@ -220,3 +220,37 @@ def test_the_sweep_pays_out_on_its_own_when_payouts_are_on() -> None:
         assert payout.amount == 2500 - 63
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("evidence", "back"), [("winning_evidence", 2500), ("losing_evidence", 0)])
+def test_a_dispute_takes_its_amount_and_fee_from_the_balance_and_a_won_one_gives_it_back(
+    paying: Clocked, evidence: str, back: int
+) -> None:
+    # Given a card payment the customer disputes
+    client, server = paying.client, paying.server
+    paid_session(client, "4000000000000259")
+    dispute_id = server.events()[-1]["data"]["object"]["id"]
+
+    # Then the amount and Stripe's 20.00 dispute fee leave the balance at once
+    (taken,) = client.v1.disputes.retrieve(dispute_id).balance_transactions
+    assert (taken.type, taken.amount, taken.fee, taken.net, taken.reporting_category) == (
+        "adjustment",
+        -2500,
+        2000,
+        -4500,
+        "dispute",
+    )
+
+    # When the dispute is decided and the day's balance paid out
+    client.v1.disputes.update(
+        dispute_id, params={"evidence": {"uncategorized_text": evidence}, "submit": True}
+    )
+    paid_session(client)
+    paying.advance(PAYOUT_DELAY_SECONDS + DAY)
+
+    # Then a dispute won gives the amount back (the fee stays); a payout takes what is left
+    adjustments = client.v1.balance_transactions.list(params={"type": "adjustment"}).data
+    assert sorted(t.amount for t in adjustments) == sorted([-2500, *([2500] if back else [])])
+    net = 2 * (2500 - 63) - 4500 + back
+    payouts = client.v1.payouts.list().data
+    assert [p.amount for p in payouts] == ([net] if net > 0 else [])

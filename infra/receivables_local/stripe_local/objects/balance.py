@@ -4,7 +4,9 @@ Every charge that succeeds (a card at once, a debit when it settles) adds a ``ch
 transaction: its ``amount``, Stripe's ``fee`` (`fee_for`, the one place the local prices live),
 ``net`` = amount - fee, ``available_on`` `PAYOUT_DELAY_SECONDS` later (at the start of that UTC
 day, as Stripe dates it) and ``source`` the charge; the charge's ``balance_transaction`` names it.
-A refund adds a negative ``refund`` transaction, available at once (Stripe keeps the fee).
+A refund adds a negative ``refund`` transaction, available at once (Stripe keeps the fee); a
+dispute an ``adjustment`` that takes the amount back with the dispute fee, and another that gives
+the amount back when the dispute is won.
 
 Automatic payouts are off unless the store is made with ``automatic_payouts`` (the local runtime
 turns them on; the tests of everything else keep the events they expect). When on, the clock
@@ -40,12 +42,15 @@ PAYOUT_DELAY_SECONDS = 2 * DAY_SECONDS
 #   local Stripe applies it to every card and currency);
 # - SEPA Direct Debit: 0.35 per successful debit;
 # - ACH Direct Debit: 0.8 %, at most 5.00.
+# - a dispute: the disputed amount is taken back at once, with a fee of 20.00 kept whatever the
+#   outcome; a dispute won gives the amount back.
 # Refunds cost nothing more and give no fee back.
 CARD_FEE_BASIS_POINTS = 150
 CARD_FEE_FIXED_HUNDREDTHS = 25  # 0.25 of the currency's unit
 SEPA_DEBIT_FEE_HUNDREDTHS = 35
 ACH_DEBIT_FEE_BASIS_POINTS = 80
 ACH_DEBIT_FEE_CAP_HUNDREDTHS = 500
+DISPUTE_FEE_HUNDREDTHS = 2000
 
 
 def _hundredths(hundredths: int, currency: str) -> int:
@@ -134,6 +139,25 @@ class Balance(StoreCore):
             "refund", -int(refund["amount"]), 0, str(refund["currency"]), str(refund["id"]), self.now()
         )
         refund["balance_transaction"] = txn["id"]
+
+    def _dispute_withdrawn(self, dispute: dict[str, Any]) -> None:
+        """A dispute takes its amount back from the balance at once, with the dispute fee: an
+        ``adjustment`` transaction, listed on the dispute."""
+        currency = str(dispute["currency"])
+        fee = _hundredths(DISPUTE_FEE_HUNDREDTHS, currency)
+        txn = self._add_transaction(
+            "adjustment", -int(dispute["amount"]), fee, currency, str(dispute["id"]), self.now()
+        )
+        txn["reporting_category"] = "dispute"
+        dispute["balance_transactions"].append(copy.deepcopy(txn))
+
+    def _dispute_reinstated(self, dispute: dict[str, Any]) -> None:
+        """A dispute won gives the amount back (the fee stays with Stripe)."""
+        txn = self._add_transaction(
+            "adjustment", int(dispute["amount"]), 0, str(dispute["currency"]), str(dispute["id"]), self.now()
+        )
+        txn["reporting_category"] = "dispute_reversal"
+        dispute["balance_transactions"].append(copy.deepcopy(txn))
 
     # -- listing -------------------------------------------------------------------------------
 

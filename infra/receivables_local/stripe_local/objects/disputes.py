@@ -84,6 +84,7 @@ class Disputes(Balance):
             dispute["evidence_details"]["due_by"] = None
         charge["disputed"] = True
         self._objects[dispute["id"]] = dispute
+        self._dispute_withdrawn(dispute)
         self._emit("charge.dispute.created", dispute, NO_REQUEST)
         if final:
             self._emit("charge.dispute.closed", dispute, NO_REQUEST)
@@ -124,6 +125,8 @@ class Disputes(Balance):
             self._emit("charge.dispute.updated", dispute, request, previous)
             if verdict is not None:
                 dispute["status"] = verdict
+                if verdict == "won":
+                    self._dispute_reinstated(dispute)
                 self._emit("charge.dispute.closed", dispute, request)
             return copy.deepcopy(dispute)
 
