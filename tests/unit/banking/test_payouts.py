@@ -162,3 +162,15 @@ def test_a_statement_counts_its_payout_lines_with_their_sums() -> None:
         "payouts": {"lines": 2, "gross": "360.00", "fees": "6.15", "net": "323.85"},
     }
     assert "payouts" not in count_lines(lines[2:])
+
+
+def test_a_payout_with_a_dispute_shows_it_beside_the_refunds() -> None:
+    dispute = _txn("adjustment", -2500, 2000, "dp_1")
+    payout = {**PAYOUT, "amount": 31425 - 4500}
+    summary = payouts.summarise(payout, [*TRANSACTIONS, dispute])
+    assert (str(summary.other), str(summary.fees), summary.net == summary.amount) == (
+        "-25.00 EUR",
+        "25.75 EUR",
+        True,
+    )
+    assert "disputes and adjustments -25.00 EUR, fees 25.75 EUR" in payouts.evidence(summary.to_json())

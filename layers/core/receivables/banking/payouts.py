@@ -177,8 +177,10 @@ def summarise(payout: Mapping[str, Any], transactions: Iterable[Mapping[str, Any
 def evidence(payout: Mapping[str, Any]) -> str:
     """What a payout line's evidence says: the payout, its charges, gross, fees and net."""
     currency = payout["currency"]
-    refunds = payout.get("refunds", "0")
+    refunds, other = payout.get("refunds", "0"), payout.get("other", "0")
     refunded = f", refunds {refunds} {currency}" if Money.parse(str(refunds), currency).minor else ""
+    if Money.parse(str(other), currency).minor:
+        refunded += f", disputes and adjustments {other} {currency}"
     return (
         f"Stripe payout {payout['payout_id']} of {payout['arrival_date']}: {payout['charges_count']} "
         f"payment(s), gross {payout['gross']} {currency}{refunded}, fees {payout['fees']} {currency}, "
@@ -188,7 +190,17 @@ def evidence(payout: Mapping[str, Any]) -> str:
 
 def line_payout(payout: Mapping[str, Any]) -> dict[str, Any]:
     """What a payout line's document keeps of its payout."""
-    keep = ("payout_id", "arrival_date", "gross", "refunds", "fees", "net", "charges_count", "charges")
+    keep = (
+        "payout_id",
+        "arrival_date",
+        "gross",
+        "refunds",
+        "other",
+        "fees",
+        "net",
+        "charges_count",
+        "charges",
+    )
     return {k: payout[k] for k in keep if k in payout}
 
 
