@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.banking.creditor_reference import find_references, invoice_id_of
 from receivables.disputes.deductions import take_shortfalls
+from receivables.disputes.paid import ended_by_payment
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.money import Money
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from receivables.disputes.deduction_rules import RemittanceLine
+    from receivables.ledger.disputes import Dispute
     from receivables.kernel.clock import Clock
 
 # One transaction holds at most 100 items: the payment and its event, then three per invoice
@@ -263,7 +265,7 @@ def _apply_new_receipt(
 
     now = iso_timestamp(clock.now())
     by_id = {i.invoice_id: i for i in (*targets, *open_invoices)}
-    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    changes: list[tuple[Invoice | Payment | Dispute, AuditEvent]] = []
     extra: list[store.Write] = []
     settled: list[str] = []
     for invoice_id, part in plan.allocations:
@@ -279,6 +281,9 @@ def _apply_new_receipt(
             settled.append(invoice_id)
         event = _invoice_event(changed, invoice, "PaymentApplied", payment_id, part, now, receipt.lettering)
         changes.append((changed, event))
+        ended, writes = ended_by_payment(invoice, changed, payment_id, now, "payments")
+        changes.extend(ended)
+        extra.extend(writes)
         allocation_id = f"alloc_{payment_id}_{invoice_id}"
         extra.append(
             store.allocation(
@@ -550,7 +555,7 @@ def _apply_credit_plan(
 ) -> list[CreditApplied]:
     now = iso_timestamp(clock.now())
     by_id = {i.invoice_id: i for i in invoices}
-    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    changes: list[tuple[Invoice | Payment | Dispute, AuditEvent]] = []
     extra: list[store.Write] = []
     allocations = dict(payment.allocations)
     done: list[CreditApplied] = []
@@ -563,6 +568,9 @@ def _apply_credit_plan(
         changes.append(
             (changed, _invoice_event(changed, invoice, "PaymentApplied", payment.payment_id, part, now))
         )
+        ended, writes = ended_by_payment(invoice, changed, payment.payment_id, now, "payments")
+        changes.extend(ended)
+        extra.extend(writes)
         extra.append(
             store.allocation(
                 Allocation(
@@ -683,7 +691,7 @@ def _reallocate(
 
     now = iso_timestamp(clock.now())
     version = payment.version + 1
-    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    changes: list[tuple[Invoice | Payment | Dispute, AuditEvent]] = []
     extra: list[store.Write] = []
     for invoice_id, delta in sorted(deltas.items()):
         invoice = invoices[invoice_id]
@@ -701,6 +709,9 @@ def _reallocate(
         changes.append(
             (changed, _invoice_event(changed, invoice, kind, payment.payment_id, amount, now, code))
         )
+        ended, writes = ended_by_payment(invoice, changed, payment.payment_id, now, actor)
+        changes.extend(ended)
+        extra.extend(writes)
         source = f"{payment.payment_id}#{version}"
         extra.append(
             store.allocation(
