@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 
 PAID_IN_FULL = "paid_in_full"
 
+# A dispute's end: its changes (the dispute and its event) and the writes with them (its deduction).
+Ended = tuple[list[tuple["Dispute", "AuditEvent"]], list["store.Write"]]
 
-def ended_by_payment(
-    before: Invoice, after: Invoice, payment_id: str, now: str, actor: str
-) -> tuple[list[tuple[Dispute, AuditEvent]], list[store.Write]]:
+
+def ended_by_payment(before: Invoice, after: Invoice, payment_id: str, now: str, actor: str) -> Ended:
     """What to write with a payment that took ``before`` to ``after``: when it paid a disputed
     invoice in full, its open dispute ended (and its deduction's resolution); else nothing."""
     if before.status is not InvoiceStatus.DISPUTED or after.status is not InvoiceStatus.PAID:

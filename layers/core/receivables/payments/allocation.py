@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from receivables.banking.creditor_reference import find_references, invoice_id_of
 from receivables.disputes.deductions import take_shortfalls
-from receivables.disputes.paid import ended_by_payment
+from receivables.disputes.paid import Ended, ended_by_payment
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.money import Money
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from receivables.disputes.deduction_rules import RemittanceLine
-    from receivables.ledger.disputes import Dispute
     from receivables.kernel.clock import Clock
 
 # One transaction holds at most 100 items: the payment and its event, then three per invoice
@@ -265,7 +264,8 @@ def _apply_new_receipt(
 
     now = iso_timestamp(clock.now())
     by_id = {i.invoice_id: i for i in (*targets, *open_invoices)}
-    changes: list[tuple[Invoice | Payment | Dispute, AuditEvent]] = []
+    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    consequences: list[Ended] = []  # the disputes the payment ends (`ended_by_payment`)
     extra: list[store.Write] = []
     settled: list[str] = []
     for invoice_id, part in plan.allocations:
@@ -281,9 +281,7 @@ def _apply_new_receipt(
             settled.append(invoice_id)
         event = _invoice_event(changed, invoice, "PaymentApplied", payment_id, part, now, receipt.lettering)
         changes.append((changed, event))
-        ended, writes = ended_by_payment(invoice, changed, payment_id, now, "payments")
-        changes.extend(ended)
-        extra.extend(writes)
+        consequences.append(ended_by_payment(invoice, changed, payment_id, now, "payments"))
         allocation_id = f"alloc_{payment_id}_{invoice_id}"
         extra.append(
             store.allocation(
@@ -324,7 +322,12 @@ def _apply_new_receipt(
             **({"refused_targets": [{"invoice_id": i, "reason": r} for i, r in refused]} if refused else {}),
         },
     )
-    store.apply_changes(changes, creations=[store.Creation.payment(payment, received)], writes=extra)
+    store.apply_changes_with(
+        changes,
+        creations=[store.Creation.payment(payment, received)],
+        writes=extra,
+        consequences=consequences,
+    )
     return ReceiptOutcome(payment, duplicate=False, settled=tuple(settled), candidates=candidates)
 
 
@@ -555,7 +558,8 @@ def _apply_credit_plan(
 ) -> list[CreditApplied]:
     now = iso_timestamp(clock.now())
     by_id = {i.invoice_id: i for i in invoices}
-    changes: list[tuple[Invoice | Payment | Dispute, AuditEvent]] = []
+    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    consequences: list[Ended] = []  # the disputes the payment ends (`ended_by_payment`)
     extra: list[store.Write] = []
     allocations = dict(payment.allocations)
     done: list[CreditApplied] = []
@@ -568,9 +572,7 @@ def _apply_credit_plan(
         changes.append(
             (changed, _invoice_event(changed, invoice, "PaymentApplied", payment.payment_id, part, now))
         )
-        ended, writes = ended_by_payment(invoice, changed, payment.payment_id, now, "payments")
-        changes.extend(ended)
-        extra.extend(writes)
+        consequences.append(ended_by_payment(invoice, changed, payment.payment_id, now, "payments"))
         extra.append(
             store.allocation(
                 Allocation(
@@ -608,7 +610,7 @@ def _apply_credit_plan(
             "unapplied": changed_payment.unapplied.to_decimal_string(),
         },
     )
-    store.apply_changes([*changes, (changed_payment, event)], writes=extra)
+    store.apply_changes_with([*changes, (changed_payment, event)], writes=extra, consequences=consequences)
     return done
 
 
@@ -691,7 +693,8 @@ def _reallocate(
 
     now = iso_timestamp(clock.now())
     version = payment.version + 1
-    changes: list[tuple[Invoice | Payment | Dispute, AuditEvent]] = []
+    changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    consequences: list[Ended] = []  # the disputes the payment ends (`ended_by_payment`)
     extra: list[store.Write] = []
     for invoice_id, delta in sorted(deltas.items()):
         invoice = invoices[invoice_id]
@@ -709,9 +712,7 @@ def _reallocate(
         changes.append(
             (changed, _invoice_event(changed, invoice, kind, payment.payment_id, amount, now, code))
         )
-        ended, writes = ended_by_payment(invoice, changed, payment.payment_id, now, actor)
-        changes.extend(ended)
-        extra.extend(writes)
+        consequences.append(ended_by_payment(invoice, changed, payment.payment_id, now, actor))
         source = f"{payment.payment_id}#{version}"
         extra.append(
             store.allocation(
@@ -744,5 +745,5 @@ def _reallocate(
             **({"unlettered": unlettered} if unlettered else {}),
         },
     )
-    store.apply_changes([*changes, (moved, event)], writes=extra)
+    store.apply_changes_with([*changes, (moved, event)], writes=extra, consequences=consequences)
     return moved, True
