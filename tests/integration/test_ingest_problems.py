@@ -77,3 +77,21 @@ def test_given_a_file_over_the_size_limit_then_it_is_rejected_unread(aws: Aws) -
     [problem] = small.report(result["destination"])["problems"]
     assert problem["code"] == "file_too_large"
     assert "up to 100 bytes" in problem["message"]
+
+
+def test_given_a_folder_that_declares_day_first_then_slashed_dates_are_read_that_way(aws: Aws) -> None:
+    export = (
+        "InvoiceNumber,InvoiceDate,DueDate,Currency,CustomerID,TotalAmount\n"
+        "DM-1,03/04/2026,03/05/2026,EUR,C9,10.00\n"
+    )
+
+    result = aws.drop("inbox/dd-mm-yyyy/erp-export.csv", export)
+
+    assert (result["outcome"], result["created"]) == ("processed", 1)
+    invoice = store.get_invoice(document_id("self", DocumentType.INVOICE, "DM-1"))
+    assert invoice is not None and (invoice.issue_date.isoformat(), invoice.due_date.isoformat()) == (
+        "2026-04-03",
+        "2026-05-03",
+    )
+    undeclared = aws.drop("inbox/erp-export.csv", export.replace("DM-1", "DM-2"))
+    assert undeclared["outcome"] == "rejected" and undeclared["created"] == 0

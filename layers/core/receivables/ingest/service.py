@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from receivables.ingest import json_format, ubl
 from receivables.ingest.csv_format import parse_csv
 from receivables.ingest.documents import DocumentWriter
+from receivables.ingest.fields import date_order_of
 from receivables.ingest.model import FileRejectedError, ParsedDocument, Problem, ProblemLog
 from receivables.kernel.clock import iso_timestamp
 
@@ -216,6 +217,7 @@ def _parse(obj: StoredObject, fmt: str, objects: ObjectStore, settings: Settings
             default_seller_id=settings.default_seller_id,
             max_row_bytes=settings.max_row_bytes,
             max_lines=settings.max_lines_per_invoice,
+            date_order=date_order_of(obj.key),
         )
     data = objects.read(obj)
     _sniff(data[:64], fmt)
