@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from receivables.ingest.model import ParsedDocument, ProblemCollector
 from receivables.kernel.errors import ReceivablesError
 from receivables.kernel.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
+from receivables.ledger.disputes import Reason
 from receivables.ledger.model import Buyer, DocumentType, InvoiceLine, PartyId
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ HEADER_FIELDS = (
     "buyer_reference",
     "billing_reference",
     "contract_reference",
+    "disputed",
     "total_amount",
     "tax_amount",
     "prepaid_amount",
@@ -394,6 +396,11 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
                     label("amount_due"),
                 )
 
+    disputed = None
+    try:
+        disputed = read_disputed(h.get("disputed", ""))
+    except FieldError as exc:
+        problems.add("invalid_dispute", str(exc), label("disputed"))
     buyer = _read_buyer(h, problems, label)
     if problems or issue_date is None or total is None or payable is None or buyer is None:
         return problems.rejected()
@@ -418,7 +425,29 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
         buyer_reference=h.get("buyer_reference", "").strip() or None,
         billing_reference=billing_reference,
         contract_reference=h.get("contract_reference", "").strip() or None,
+        disputed=disputed,
     )
+
+
+_NOT_DISPUTED = frozenset({"", "no", "n", "false", "0", "-"})
+_DISPUTED = frozenset({"yes", "y", "true", "1", "x", "disputed"})
+
+
+def read_disputed(text: str) -> Reason | None:
+    """The ``disputed`` column: empty, ``no``, ``false`` or ``0`` for not; ``yes``, ``true``,
+    ``1`` or ``x`` for contested (reason ``other``); or the reason itself (``pricing``,
+    ``quantity``, ``quality``, ``not_received``, ``already_paid``, ``billed_twice``,
+    ``po_missing_or_wrong``, ``other``). Anything else is a `FieldError`."""
+    value = text.strip().lower().replace(" ", "_").replace("-", "_")
+    if value in _NOT_DISPUTED:
+        return None
+    if value in _DISPUTED:
+        return Reason.OTHER
+    try:
+        return Reason(value)
+    except ValueError:
+        reasons = ", ".join(r.value for r in Reason)
+        raise FieldError(f"{text!r} is not yes, no or a dispute reason ({reasons})") from None
 
 
 def _read_buyer(h: Mapping[str, str], problems: ProblemCollector, label: object) -> Buyer | None:

@@ -144,6 +144,7 @@ def ingest_object(
             "customers_needing_contact_details": sorted(outcome.needs_contact_details) if outcome else [],
             "blocked": len(outcome.blocked) if outcome else 0,
             "completed": len(outcome.completed) if outcome else 0,
+            "disputes_opened": len(outcome.disputes_opened) if outcome else 0,
         },
         "problems": [p.to_json() for p in listed],
         "problems_listed": len(listed),
@@ -156,6 +157,8 @@ def ingest_object(
         "blocked": outcome.blocked[:MAX_LISTED_CREATED] if outcome else [],
         # Re-sent invoices that brought what a stored one lacked (a PO number): now complete.
         "completed": outcome.completed if outcome else [],
+        # Invoices the file marks disputed: a dispute was opened on each (dunning pauses).
+        "disputes_opened": outcome.disputes_opened[:MAX_LISTED_CREATED] if outcome else [],
     }
     if problems.left_out:
         report["problems_note"] = (
