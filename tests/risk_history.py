@@ -25,8 +25,10 @@ MIN_LATER = 3  # invoices due after the cut-off for a customer to be ranked
 @dataclass(frozen=True, slots=True)
 class RiskBacktest:
     """Pooled over the cut-offs: Spearman's rank correlation of the score with the later late
-    rate (customers with `MIN_LATER` later invoices or more), and the late rate of the later
-    invoices of the customers classed high, medium and low, with how many were in each class."""
+    rate (customers with `MIN_LATER` later invoices or more), the late rate of the later
+    invoices of the customers classed high, medium and low, with how many were in each class,
+    and how many of the chronic late payers (four in five of three or more paid invoices paid
+    late by the cut-off) were classed low."""
 
     customers_scored: int
     risk_spearman: float
@@ -36,6 +38,8 @@ class RiskBacktest:
     risk_high_customers: int
     risk_medium_customers: int
     risk_low_customers: int
+    risk_chronic_late_customers: int
+    risk_chronic_late_classed_low: int
 
     def figures(self) -> dict[str, float | int]:
         """Every figure by its printed name."""
@@ -123,6 +127,7 @@ def risk_backtest(
     scores: list[float] = []
     rates: list[float] = []
     late: dict[str, list[int]] = {"high": [0, 0, 0], "medium": [0, 0, 0], "low": [0, 0, 0]}
+    chronic = chronic_low = 0
     for cutoff in cutoffs if cutoffs is not None else mondays(20, 12, 4):
         end = cutoff + timedelta(days=LATER_DAYS)
         for invoices in by_customer.values():
@@ -137,6 +142,10 @@ def risk_backtest(
             row[0] += paid_late
             row[1] += len(later)
             row[2] += 1
+            past = [i for i in invoices if i.paid < cutoff]
+            if len(past) >= MIN_LATER and sum(i.paid > i.due for i in past) >= 0.8 * len(past):
+                chronic += 1
+                chronic_low += scored.risk_class == "low"
 
     def share(name: str) -> float:
         return late[name][0] / late[name][1] if late[name][1] else 0.0
@@ -150,4 +159,6 @@ def risk_backtest(
         risk_high_customers=late["high"][2],
         risk_medium_customers=late["medium"][2],
         risk_low_customers=late["low"][2],
+        risk_chronic_late_customers=chronic,
+        risk_chronic_late_classed_low=chronic_low,
     )

@@ -177,3 +177,4 @@ def test_a_small_back_test_classes_high_those_who_pay_late_twice_as_often_as_the
     assert result.customers_scored > 200 and result.risk_spearman > 0.5
     assert result.risk_high_late_share >= 2 * result.risk_low_late_share
     assert min(result.risk_high_customers, result.risk_medium_customers, result.risk_low_customers) > 20
+    assert result.risk_chronic_late_classed_low <= 0.05 * result.risk_chronic_late_customers

@@ -16,8 +16,8 @@ The model (the definitions finance reads are in ``docs/forecast-and-risk.md``):
 * Payment **runs**: a customer who pays on one weekday, at the month end or on the 15th and the
   month end (three in five payments or more) is dated on their nearest run; nobody is dated on a
   weekend if they never paid on one.
-* A **prediction interval**: the 8th and 92nd percentiles of the same distribution (an 80 %
-  interval would cover fewer than 80 % of the payments in the back-test: the tails are fatter).
+* A **prediction interval**: the 8th and 92nd percentiles of the same distribution (it held
+  81 % of the payment days in the back-test; the 10th-90th held fewer than 80 %).
 * The **run-rate of invoices not issued yet**: each customer invoiced in the last `RUN_RATE_DAYS`
   days is expected to go on selling at that pace (unless their invoices stopped), each future
   invoice paid after the customer's terms and median lateness. Shown apart from the open
@@ -296,7 +296,7 @@ def population(
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """An invoice's predicted payment day and its 80 % interval."""
+    """An invoice's predicted payment day and its interval (`INTERVAL` percentiles)."""
 
     day: date
     low: date
