@@ -111,6 +111,7 @@ class OpenItem:
     currency: str = "EUR"
     disputed: bool = False
     promised: date | None = None
+    invoice_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,18 +437,38 @@ def weekly_collections(
     weeks: int = WEEKS,
     future: Mapping[str, Sequence[Fraction]] | None = None,
     refinements: Refinements = Refinements(),
+    *,
+    detail: bool = False,
 ) -> dict[str, Any]:
     """Expected collections per week for the next ``weeks`` weeks, per currency: the first week
     from ``today`` to Sunday, then Monday to Sunday. ``expected`` is what the open invoices bring
     (``from_overdue`` the part from those already overdue), ``from_future_invoices`` the
     run-rate of invoices not issued yet (apart, not in ``expected``); what falls after the last
-    week is ``later``."""
+    week is ``later``. With ``detail``, ``predictions`` lists each open invoice's predicted
+    payment day and interval, earliest first."""
     per: dict[str, dict[str, Any]] = {}
+    predictions: list[dict[str, Any]] = []
     for item in open_items:
         if item.amount <= 0:
             continue
         own = behaviours.get(item.customer, Behaviour())
-        week = _week_of(predict(item, own, everyone, today, refinements).day, today)
+        predicted = predict(item, own, everyone, today, refinements)
+        week = _week_of(predicted.day, today)
+        if detail:
+            predictions.append(
+                {
+                    "invoice_id": item.invoice_id,
+                    "customer_id": item.customer,
+                    "balance": Money(item.amount, item.currency).to_decimal_string(),
+                    "currency": item.currency,
+                    "due_date": item.due.isoformat(),
+                    "predicted": predicted.day.isoformat(),
+                    "low": predicted.low.isoformat(),
+                    "high": predicted.high.isoformat(),
+                    "disputed": item.disputed,
+                    "promised": item.promised.isoformat() if item.promised else None,
+                }
+            )
         row = per.setdefault(
             item.currency, {"weeks": [[0, 0] for _ in range(weeks)], "later": 0, "invoices": 0}
         )
@@ -479,6 +500,8 @@ def weekly_collections(
             "later": Money(row["later"], currency).to_decimal_string(),
             "future_invoices": Money(sum(coming), currency).to_decimal_string(),
         }
+    if detail:
+        out["predictions"] = sorted(predictions, key=lambda p: (p["predicted"], p["invoice_id"]))
     return out
 
 
@@ -522,6 +545,7 @@ def open_item(invoice: Invoice) -> OpenItem:
         invoice.currency,
         invoice.status is InvoiceStatus.DISPUTED,
         date.fromisoformat(promise.date) if promise is not None else None,
+        invoice.invoice_id,
     )
 
 
@@ -550,10 +574,11 @@ def recent_sales(today: date) -> list[Sale]:
             return sales
 
 
-def ledger_forecast(today: date, weeks: int = WEEKS) -> dict[str, Any]:
+def ledger_forecast(today: date, weeks: int = WEEKS, *, detail: bool = False) -> dict[str, Any]:
     """The forecast from the ledger: the open invoices (the due-date index), the invoices issued
     over the last 13 months (the monthly listing) and, per customer among them, their invoices,
-    payments and disputes (three Queries on their index range)."""
+    payments and disputes (three Queries on their index range). ``detail`` adds each open
+    invoice's prediction."""
 
     open_invoices = [i for i in store.open_receivables_due_by(date.max) if i.balance.minor > 0]
     sales = recent_sales(today)
@@ -569,7 +594,7 @@ def ledger_forecast(today: date, weeks: int = WEEKS) -> dict[str, Any]:
     everyone = population(histories, behaviours, known)
     future = run_rate(sales, behaviours, everyone, today, weeks)
     forecast = weekly_collections(
-        [open_item(i) for i in open_invoices], behaviours, everyone, today, weeks, future
+        [open_item(i) for i in open_invoices], behaviours, everyone, today, weeks, future, detail=detail
     )
     forecast["population"] = everyone.to_json()
     return forecast
