@@ -374,7 +374,7 @@ def backtest(
                 week = (day - cutoff).days // 7
                 if week < weeks:
                     row[week] += invoice.amount
-        sales = [Sale(i.customer, i.issued, i.due, i.amount) for i in view.issued]
+        sales = [Sale(i.customer, i.issued, i.due, i.amount, "EUR") for i in view.issued]
         future = run_rate(sales, behaviours, everyone, cutoff, weeks, chosen).get(
             "EUR", [Fraction(0)] * weeks
         )

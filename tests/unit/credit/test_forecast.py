@@ -35,7 +35,7 @@ def paid(due: date, late: int, amount: int = 10_000, **extra: object) -> Settled
 
 
 def item(due: date, **extra: object) -> OpenItem:
-    return OpenItem("cus_a", due - timedelta(days=30), due, 10_000, **extra)  # type: ignore[arg-type]
+    return OpenItem("cus_a", due - timedelta(days=30), due, 10_000, "EUR", **extra)  # type: ignore[arg-type]
 
 
 def steady(late: int, count: int = 10) -> list[Settled]:
@@ -102,7 +102,7 @@ def test_a_new_customer_is_everyone_and_nothing_is_dated_before_it_was_issued() 
     early = behaviour(steady(-60), TODAY)
 
     assert newcomer.day == date(2026, 12, 6)
-    fresh = OpenItem("cus_a", date(2026, 11, 20), date(2026, 12, 20), 10_000)
+    fresh = OpenItem("cus_a", date(2026, 11, 20), date(2026, 12, 20), 10_000, "EUR")
     assert predict(fresh, early, EVERYONE, TODAY).day >= date(2026, 11, 20)
 
 
@@ -120,10 +120,11 @@ def test_the_run_rate_covers_invoices_not_issued_yet_unless_they_stopped() -> No
             date(2026, 5, 4) + timedelta(days=30 * n),
             date(2026, 6, 3) + timedelta(days=30 * n),
             30_000,
+            "EUR",
         )
         for n in range(6)
     ]
-    stopped = [Sale("cus_b", date(2026, 5, 4), date(2026, 6, 3), 50_000)]
+    stopped = [Sale("cus_b", date(2026, 5, 4), date(2026, 6, 3), 50_000, "EUR")]
     behaviours = {"cus_a": behaviour(steady(0), TODAY)}
 
     future = run_rate([*monthly, *stopped], behaviours, EVERYONE, TODAY, weeks=13)["EUR"]
@@ -137,9 +138,9 @@ def test_the_run_rate_covers_invoices_not_issued_yet_unless_they_stopped() -> No
 def test_weekly_collections_start_today_keep_every_cent_and_show_the_future_apart() -> None:
     wednesday = TODAY + timedelta(days=2)
     open_items = [
-        OpenItem("cus_a", date(2026, 10, 13), date(2026, 11, 12), 30_000),
-        OpenItem("cus_b", date(2026, 9, 1), date(2026, 10, 1), 5_000),  # overdue
-        OpenItem("cus_a", date(2027, 5, 2), date(2027, 6, 1), 1_000),
+        OpenItem("cus_a", date(2026, 10, 13), date(2026, 11, 12), 30_000, "EUR"),
+        OpenItem("cus_b", date(2026, 9, 1), date(2026, 10, 1), 5_000, "EUR"),  # overdue
+        OpenItem("cus_a", date(2027, 5, 2), date(2027, 6, 1), 1_000, "EUR"),
     ]
     behaviours = {"cus_a": behaviour(steady(0), wednesday), "cus_b": behaviour(steady(3), wednesday)}
     future = {"EUR": [Fraction(0)] * 5 + [Fraction(1401, 2)]}

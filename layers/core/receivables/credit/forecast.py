@@ -108,7 +108,7 @@ class OpenItem:
     issued: date
     due: date
     amount: int  # the balance, minor units
-    currency: str = "EUR"
+    currency: str
     disputed: bool = False
     promised: date | None = None
     invoice_id: str = ""
@@ -122,7 +122,7 @@ class Sale:
     issued: date
     due: date
     amount: int  # what was invoiced, minor units
-    currency: str = "EUR"
+    currency: str
 
 
 def _weighted_quantile(points: Sequence[tuple[float, float]], q: float) -> float:
