@@ -49,7 +49,6 @@ LADDER: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("promises", {"promises": True}, "mae"),
     ("payment_runs", {"habits": True}, "mae"),
     ("run_rate", {"run_rate": True}, "cash"),
-    ("churn", {"churn": True}, "cash"),
 )
 
 

@@ -19,7 +19,7 @@ The model (the definitions finance reads are in ``docs/forecast-and-risk.md``):
 * A **prediction interval**: the 8th and 92nd percentiles of the same distribution (it held
   81 % of the payment days in the back-test; the 10th-90th held fewer than 80 %).
 * The **run-rate of invoices not issued yet**: each customer invoiced in the last `RUN_RATE_DAYS`
-  days is expected to go on selling at that pace (unless their invoices stopped), each future
+  days is expected to go on selling at that pace (a year: the seasons average out), each future
   invoice paid after the customer's terms and median lateness. Shown apart from the open
   invoices (``from_future_invoices``).
 
@@ -37,7 +37,6 @@ import bisect
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
-from itertools import pairwise
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +55,7 @@ PRIOR_WEIGHT = 16.0  # payments' worth of everyone's excess in every customer's 
 EXCESS_POINTS = 101  # the population's excess is kept as this many quantiles
 MIN_FOR_HABIT = 5  # payments before a payment run is believed
 HABIT_SHARE = 0.6
-RUN_RATE_DAYS = 182
+RUN_RATE_DAYS = 364  # a year of sales: the pace with the seasons averaged out
 INTERVAL = (0.08, 0.92)
 
 
@@ -72,7 +71,6 @@ class Refinements:
     promises: bool = True
     habits: bool = True  # payment runs and bank days
     run_rate: bool = True
-    churn: bool = True  # a customer whose invoices stopped adds no run-rate
 
 
 BASIC = Refinements(
@@ -84,7 +82,6 @@ BASIC = Refinements(
     promises=False,
     habits=False,
     run_rate=False,
-    churn=False,
 )
 
 
@@ -400,8 +397,6 @@ def run_rate(
         recent = [s for s in theirs if s.issued >= first]
         if not recent:
             continue
-        if refinements.churn and _stopped(theirs, today):
-            continue
         own = behaviours.get(customer, Behaviour())
         terms = own.terms if own.terms is not None else round(median((s.due - s.issued).days for s in theirs))
         late = own.centre if own.centre is not None else everyone.centre
@@ -414,14 +409,6 @@ def run_rate(
             if week < weeks:
                 row[week] += daily
     return out
-
-
-def _stopped(sales: Sequence[Sale], today: date) -> bool:
-    """Their invoices stopped: nothing for three of their usual gaps (and at least 60 days)."""
-    days = sorted(s.issued for s in sales)
-    gaps = [(b - a).days for a, b in pairwise(days) if b > a]
-    usual = median(gaps) if gaps else 30
-    return (today - days[-1]).days > max(3 * usual, 60)
 
 
 # --- the weekly view --------------------------------------------------------------------------------
@@ -558,8 +545,8 @@ def _months_back(today: date, count: int) -> list[str]:
 
 
 def recent_sales(today: date) -> list[Sale]:
-    """The invoices issued over the last 13 months (the run-rate, and whether a customer's
-    invoices stopped), newest first: pages of the monthly issue listing."""
+    """The invoices issued over the last 13 months (the run-rate), newest first: pages of the
+    monthly issue listing."""
     months = _months_back(today, 13)
     sales: list[Sale] = []
     cursor: Any = None
