@@ -78,15 +78,21 @@ def _choose(rng: random.Random, options: tuple[tuple[int, float], ...]) -> int:
     return options[-1][0]
 
 
-def _profile(rng: random.Random, n: int, days: int) -> Profile:
+# The shares of early, prompt, late and very late payers: a portfolio that pays late (seven in
+# ten invoices late, payment runs and outliers included) and one with fewer late payers (half).
+PORTFOLIOS = {"late": (0.35, 0.25, 0.3, 0.1), "fewer_late": (0.65, 0.25, 0.08, 0.02)}
+
+
+def _profile(rng: random.Random, n: int, days: int, portfolio: str) -> Profile:
+    early, prompt, late, _ = PORTFOLIOS[portfolio]
     level = rng.random()
     base = (
         rng.uniform(-12, -3)
-        if level < 0.35
+        if level < early
         else rng.uniform(-3, 4)
-        if level < 0.6
+        if level < early + prompt
         else rng.uniform(10, 35)
-        if level < 0.9
+        if level < early + prompt + late
         else rng.uniform(35, 70)
     )
     course = rng.random()
@@ -168,15 +174,18 @@ def _issue_days(p: Profile, rng: random.Random, end: date) -> list[date]:
     return out
 
 
-def simulate(customers: int, months: int = 30, seed: int = 7) -> list[SimulatedInvoice]:
+def simulate(
+    customers: int, months: int = 30, seed: int = 7, portfolio: str = "late"
+) -> list[SimulatedInvoice]:
     """Every invoice of ``customers`` customers issued over ``months`` months, with when it was
-    paid (some long after), ordered by issue date."""
+    paid (some long after), ordered by issue date; ``portfolio`` (`PORTFOLIOS`) sets how many
+    pay early, on time, late and very late."""
     rng = random.Random(seed)
     days = months * 30
     end = START + timedelta(days=days)
     invoices = []
     for n in range(customers):
-        p = _profile(rng, n, days)
+        p = _profile(rng, n, days, portfolio)
         for k, issued in enumerate(_issue_days(p, rng, end)):
             t = (issued - START).days
             season = 1 + 0.25 * math.sin(2 * math.pi * (t - 200) / 365)  # autumn peak, spring low
@@ -300,6 +309,7 @@ def backtest(
     refinements: object = None,
     seed: int = 7,
     weeks: int = 13,
+    portfolio: str = "late",
 ) -> Backtest:
     """At each cut-off (rolling, every two months from month 12 to month 24), learn from the
     invoices paid before it and the sales issued before it, and predict every invoice issued
@@ -319,7 +329,7 @@ def backtest(
     )
 
     chosen = refinements if isinstance(refinements, Refinements) else Refinements()
-    invoices = simulate(customers, months, seed)
+    invoices = simulate(customers, months, seed, portfolio)
     days: dict[str, list[float]] = {
         "model": [],
         "due": [],

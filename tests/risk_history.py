@@ -116,11 +116,15 @@ def spearman(xs: list[float], ys: list[float]) -> float:
 
 
 def risk_backtest(
-    customers: int, months: int = 30, cutoffs: list[date] | None = None, seed: int = 7
+    customers: int,
+    months: int = 30,
+    cutoffs: list[date] | None = None,
+    seed: int = 7,
+    portfolio: str = "late",
 ) -> RiskBacktest:
     """Score every customer at each cut-off (months 12, 16 and 20 unless given) and compare with
     how they paid over the next `LATER_DAYS` days."""
-    history = simulate(customers, months, seed)
+    history = simulate(customers, months, seed, portfolio)
     by_customer: dict[str, list[SimulatedInvoice]] = {}
     for invoice in history:
         by_customer.setdefault(invoice.customer, []).append(invoice)

@@ -8,8 +8,9 @@ Printed: ``risk_spearman`` (the score against the later late rate, by rank),
 ``risk_high_late_share``, ``risk_medium_late_share`` and ``risk_low_late_share`` (the later
 invoices of the customers classed so, the share paid after their due date), how many customers
 were in each class, and the thresholds `class_thresholds` finds on these scores (the constants
-in `receivables.credit.risk.CLASSES` came from them). Target: ``risk_high_late_share`` at least
-twice ``risk_low_late_share``.
+in `receivables.credit.risk.CLASSES` came from them); the same on a portfolio with fewer late
+payers (``fewer_late_*``). Target: ``risk_high_late_share`` at least twice
+``risk_low_late_share``, on both.
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ def test_the_high_class_pays_late_at_least_twice_as_often_as_the_low() -> None:
 
     for name, value in result.figures().items():
         report(name, value)
+    assert result.risk_high_late_share >= 2 * result.risk_low_late_share
+
+
+def test_on_a_portfolio_with_fewer_late_payers_too() -> None:
+    # The thresholds stay where the late portfolio put them: fewer of these customers are high.
+    result = risk_backtest(CUSTOMERS, portfolio="fewer_late")
+
+    for name, value in result.figures().items():
+        report(f"fewer_late_{name}", value)
     assert result.risk_high_late_share >= 2 * result.risk_low_late_share
 
 
