@@ -178,3 +178,19 @@ def test_a_small_back_test_classes_high_those_who_pay_late_twice_as_often_as_the
     assert result.risk_high_late_share >= 2 * result.risk_low_late_share
     assert min(result.risk_high_customers, result.risk_medium_customers, result.risk_low_customers) > 20
     assert result.risk_chronic_late_classed_low <= 0.05 * result.risk_chronic_late_customers
+
+
+def test_the_credit_policy_sets_the_class_thresholds() -> None:
+    from receivables.credit.limits import CreditPolicy, policy_from_json
+    from receivables.kernel.errors import InvalidRequestError
+
+    invoices, payments = history([10, 10, 10, 10, 10, 10])  # 35 points: medium by default
+    assert score(invoices, payments, TODAY).risk_class == "medium"
+    assert score(invoices, payments, TODAY, classes=(40, 70)).risk_class == "low"
+    assert score(invoices, payments, TODAY, classes=(10, 30)).risk_class == "high"
+    assert CreditPolicy().risk_classes == (CLASSES[0][1], CLASSES[1][1])
+    assert policy_from_json({"risk_classes": [30, 60]}).risk_classes == (30, 60)
+    for bad in ([60, 30], [0, 50], [25], [25, True], "25,55"):
+        with pytest.raises(InvalidRequestError) as refused:
+            policy_from_json({"risk_classes": bad})
+        assert [e.field for e in refused.value.errors] == ["risk_classes"]

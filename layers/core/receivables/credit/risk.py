@@ -29,6 +29,8 @@ variant (reliable, standard, risky), which also weighs their invoices on the col
 The thresholds are set by the portfolio, not by hand: they are the 40th and 75th percentiles of
 the scores of the back-test's portfolio (`class_thresholds` with `CLASS_SHARES`: two in five
 customers low, one in four high), so that a class says where a customer stands among the others.
+Finance sets thresholds of their own in the credit policy (``risk_classes``), for instance those
+`class_thresholds` finds on their own portfolio's scores.
 The back-test (`tests/benchmarks/test_risk_backtest.py`) checks that those classed high pay late
 at least twice as often afterwards as those classed low.
 
@@ -47,7 +49,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from receivables.collections.finance import change_customer
-from receivables.credit.limits import exposure, load_policy
+from receivables.credit.limits import RISK_CLASSES, exposure, load_policy
 from receivables.kernel.clock import iso_timestamp
 from receivables.ledger.model import Invoice, InvoiceStatus, PartyId
 from receivables.ledger.rules import OPEN_RECEIVABLE
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
 HALF_LIFE_DAYS = 90
 RECENT_DAYS = 90
 EARLIER_DAYS = 365
-CLASSES = (("low", 25), ("medium", 55), ("high", 101))
+CLASSES = (("low", RISK_CLASSES[0]), ("medium", RISK_CLASSES[1]), ("high", 101))
 CLASS_SHARES = (0.4, 0.35, 0.25)  # the target shares of low, medium and high the thresholds came from
 MIN_HISTORY = 3  # paid invoices before a low score makes a customer "reliable"
 VARIANT = {"low": "reliable", "medium": "standard", "high": "risky"}
@@ -181,10 +183,12 @@ def score(
     counts: Mapping[str, int] | None = None,
     utilisation: Decimal | None = None,
     rating: Rating | None = None,
+    classes: tuple[int, int] | None = None,
 ) -> Score:
     """Score a customer from their invoices and payments, the events counted on the stream
     (``counts``: broken_promises, failed_debits, disputes, chargebacks), the use of their limit
-    (%) and an external rating (pure)."""
+    (%), an external rating, and the class thresholds in force (``classes``: low below the
+    first, high from the second; `CLASSES` without) (pure)."""
     counts = counts or {}
     by_id = {i.invoice_id: i for i in invoices if i.status is not InvoiceStatus.VOID}
     payments = list(payments)
@@ -292,7 +296,8 @@ def score(
     )
     total = sum((f.points for f in factors), Decimal(0))
     value = min(int(total.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), 100)
-    risk_class = next(name for name, below in CLASSES if value < below)
+    low, high = classes if classes is not None else (CLASSES[0][1], CLASSES[1][1])
+    risk_class = "low" if value < low else "medium" if value < high else "high"
     return Score(value, risk_class, tuple(factors), len(by_id), paid_count)
 
 
@@ -328,13 +333,15 @@ def counts_of(customer_id: str) -> dict[str, int]:
 
 
 def current(customer: Customer, today: date) -> Score:
-    """The customer's score now, from the stored history (two Queries and two GetItems)."""
+    """The customer's score now, from the stored history and the class thresholds of the credit
+    policy (two Queries and three GetItems)."""
 
     invoices = [d for d in store.customer_documents(customer.customer_id) if isinstance(d, Invoice)]
     payments = store.customer_payments(customer.customer_id)
     utilisation = None
+    policy = load_policy()
     if customer.credit_limit is not None:
-        utilisation = exposure(customer, customer.credit_limit.currency, today, load_policy()).utilisation()
+        utilisation = exposure(customer, customer.credit_limit.currency, today, policy).utilisation()
     return score(
         invoices,
         payments,
@@ -342,6 +349,7 @@ def current(customer: Customer, today: date) -> Score:
         counts=counts_of(customer.customer_id),
         utilisation=utilisation,
         rating=rating_of(customer),
+        classes=policy.risk_classes,
     )
 
 
