@@ -12,8 +12,11 @@ and (further down) the local runtime's adapters for moto's gaps.
   replacement sorts on the keys' native values: the same order, at C speed.
 - Every Query walked (and sorted) the whole table to find its partition. The replacement hands
   moto's own Query only the items that can match: the partition itself on the table, and on an
-  index the items whose index hash key equals the one asked for. Order, paging, conditions,
+  index the items whose index hash key equals the one asked for, found in the table's index of
+  them (`receivables_local.moto_indexes`, kept on every write). Order, paging, conditions,
   filters and projections stay moto's.
+- Every attribute value in a response went through moto's model-driven serializer, member by
+  member (`receivables_local.moto_responses` writes the plain ones as they are, to the same JSON).
 
 ``tests/integration/test_moto_patches.py`` holds each replacement to moto's own behaviour.
 """
@@ -40,6 +43,10 @@ def install() -> None:
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
+    from receivables_local import moto_indexes, moto_responses
+
+    moto_indexes.install()
+    moto_responses.install()
     global original_all_items
     original_transact_write_items = DynamoDBBackend.transact_write_items
     original_all_items = Table.all_items
@@ -95,19 +102,12 @@ def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         if not conditions:
             return original_query(self, hash_key, *args, **kwargs)
 
-        def matches(item: Any) -> bool:
-            for name, value in conditions:
-                found = item.attrs.get(name)
-                if found is None or found != value:
-                    return False
-            return True
+        from receivables_local import moto_indexes
 
-        candidates = [
-            item
-            for hash_set in self.items.values()
-            for item in (hash_set.values() if self.range_key_attr else (hash_set,))
-            if matches(item)
-        ]
+        narrowed = moto_indexes.candidates(self, conditions)
+        if narrowed is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        candidates = narrowed
     elif hash_key is None:
         return original_query(self, hash_key, *args, **kwargs)
     else:
@@ -157,6 +157,8 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         TransactWriteSingleOpException,
     )
 
+    from receivables_local import moto_indexes
+
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
 
@@ -191,6 +193,7 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
                 table.items.pop(hash_value, None)
             else:
                 table.items[hash_value] = item
+            moto_indexes.refresh(table, hash_value, range_value)
         for table_name, length in stream_lengths.items():
             shard = self.get_table(table_name).stream_shard
             if shard is not None:
