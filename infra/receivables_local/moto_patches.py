@@ -15,6 +15,8 @@ and (further down) the local runtime's adapters for moto's gaps.
   index the items whose index hash key equals the one asked for, found in the table's index of
   them (`receivables_local.moto_indexes`, kept on every write). Order, paging, conditions,
   filters and projections stay moto's.
+- A Query on an index sorted its items on DynamoType tuples; the replacement sorts on the native
+  values where every item holds each key with one type (the same order), else leaves it to moto.
 - Every attribute value in a response went through moto's model-driven serializer, member by
   member (`receivables_local.moto_responses` writes the plain ones as they are, to the same JSON).
 
@@ -53,9 +55,11 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
-    global original_query
+    global original_query, original_sorted_items
     original_query = Table.query
     Table.query = _query  # type: ignore[method-assign]
+    original_sorted_items = Table.sorted_items
+    Table.sorted_items = _sorted_items  # type: ignore[method-assign]
     _installed = True
 
 
@@ -92,6 +96,34 @@ def _all_items(self: Any) -> list[Any]:
             else:
                 items.append(hash_set)
     return sorted(items, key=lambda x: (_native(x.hash_key), _native(x.range_key)))
+
+
+original_sorted_items: Any = None
+
+
+def _sorted_items(
+    self: Any, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Any]
+) -> Any:
+    # moto sorts a Query's items on an index by their key attributes as DynamoType tuples, one
+    # Python-level comparison (and Decimal conversion) at a time. Where every item holds each of
+    # those attributes with one type, the native values sort in the same order (DynamoType
+    # compares the cast values; equal ones tie, and the sort is stable); anything else is left to
+    # moto (its comparison of a string with a number raises, as it did).
+    names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+    keys: list[tuple[Any, ...]] = []
+    kinds: list[set[str]] = [set() for _ in names]
+    for item in items:
+        values = [item.attrs.get(name) for name in names]
+        if any(v is None or v.type not in ("S", "N", "B") for v in values):
+            return original_sorted_items(self, hash_key_attrs, range_key_attrs, items)
+        for kind, value in zip(kinds, values, strict=True):
+            kind.add(value.type)
+        keys.append(tuple(_native(v)[1] for v in values))
+    if any(len(kind) > 1 for kind in kinds):
+        return original_sorted_items(self, hash_key_attrs, range_key_attrs, items)
+    order = sorted(range(len(items)), key=keys.__getitem__)
+    items[:] = [items[i] for i in order]
+    return items
 
 
 def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1,5 +1,5 @@
-"""The embedded DynamoDB's index of items by index hash key, and its faster writing of attribute
-values, answer every Query exactly as moto itself does.
+"""The embedded DynamoDB's index of items by index hash key, its sort on native key values and
+its faster writing of attribute values answer every Query exactly as moto itself does.
 
 Drawn by hypothesis: a table with a range key, two global indexes (one with a range key, one
 without, both sparse) and a local index, then a run of writes of every kind moto has (PutItem,
@@ -42,14 +42,20 @@ moto_patches.install()
 @contextlib.contextmanager
 def motos_own() -> Iterator[None]:
     """moto's own Query (every item of the table walked and sorted) and serializer."""
-    saved = (Table.query, Table.all_items, JSONSerializer._serialize_type_structure)
+    saved = (Table.query, Table.all_items, Table.sorted_items, JSONSerializer._serialize_type_structure)
     Table.query = moto_patches.original_query  # type: ignore[method-assign]
     Table.all_items = moto_patches.original_all_items  # type: ignore[method-assign]
+    Table.sorted_items = moto_patches.original_sorted_items  # type: ignore[method-assign]
     JSONSerializer._serialize_type_structure = moto_responses.original_serialize_structure  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Table.query, Table.all_items, JSONSerializer._serialize_type_structure = saved  # type: ignore[method-assign]
+        (
+            Table.query,  # type: ignore[method-assign]
+            Table.all_items,  # type: ignore[method-assign]
+            Table.sorted_items,  # type: ignore[method-assign]
+            JSONSerializer._serialize_type_structure,  # type: ignore[method-assign]
+        ) = saved
 
 
 def create_table(client: DynamoDBClient) -> None:
