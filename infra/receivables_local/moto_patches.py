@@ -12,8 +12,13 @@ and (further down) the local runtime's adapters for moto's gaps.
   replacement sorts on the keys' native values: the same order, at C speed.
 - Every Query walked (and sorted) the whole table to find its partition. The replacement hands
   moto's own Query only the items that can match: the partition itself on the table, and on an
-  index the items whose index hash key equals the one asked for. Order, paging, conditions,
+  index the items whose index hash key equals the one asked for, found in the table's index of
+  them (`receivables_local.moto_indexes`, kept on every write). Order, paging, conditions,
   filters and projections stay moto's.
+- A Query on an index sorted its items on DynamoType tuples; the replacement sorts on the native
+  values where every item holds each key with one type (the same order), else leaves it to moto.
+- Every attribute value in a response went through moto's model-driven serializer, member by
+  member (`receivables_local.moto_responses` writes the plain ones as they are, to the same JSON).
 
 ``tests/integration/test_moto_patches.py`` holds each replacement to moto's own behaviour.
 """
@@ -40,15 +45,21 @@ def install() -> None:
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
+    from receivables_local import moto_indexes, moto_responses
+
+    moto_indexes.install()
+    moto_responses.install()
     global original_all_items
     original_transact_write_items = DynamoDBBackend.transact_write_items
     original_all_items = Table.all_items
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
-    global original_query
+    global original_query, original_sorted_items
     original_query = Table.query
     Table.query = _query  # type: ignore[method-assign]
+    original_sorted_items = Table.sorted_items
+    Table.sorted_items = _sorted_items  # type: ignore[method-assign]
     _installed = True
 
 
@@ -87,6 +98,34 @@ def _all_items(self: Any) -> list[Any]:
     return sorted(items, key=lambda x: (_native(x.hash_key), _native(x.range_key)))
 
 
+original_sorted_items: Any = None
+
+
+def _sorted_items(
+    self: Any, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Any]
+) -> Any:
+    # moto sorts a Query's items on an index by their key attributes as DynamoType tuples, one
+    # Python-level comparison (and Decimal conversion) at a time. Where every item holds each of
+    # those attributes with one type, the native values sort in the same order (DynamoType
+    # compares the cast values; equal ones tie, and the sort is stable); anything else is left to
+    # moto (its comparison of a string with a number raises, as it did).
+    names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+    keys: list[tuple[Any, ...]] = []
+    kinds: list[set[str]] = [set() for _ in names]
+    for item in items:
+        values = [item.attrs.get(name) for name in names]
+        if any(v is None or v.type not in ("S", "N", "B") for v in values):
+            return original_sorted_items(self, hash_key_attrs, range_key_attrs, items)
+        for kind, value in zip(kinds, values, strict=True):
+            kind.add(value.type)
+        keys.append(tuple(_native(v)[1] for v in values))
+    if any(len(kind) > 1 for kind in kinds):
+        return original_sorted_items(self, hash_key_attrs, range_key_attrs, items)
+    order = sorted(range(len(items)), key=keys.__getitem__)
+    items[:] = [items[i] for i in order]
+    return items
+
+
 def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
     """moto's Query over the items that can match it (see the module docstring)."""
     index_name = kwargs.get("index_name") if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
@@ -95,19 +134,12 @@ def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         if not conditions:
             return original_query(self, hash_key, *args, **kwargs)
 
-        def matches(item: Any) -> bool:
-            for name, value in conditions:
-                found = item.attrs.get(name)
-                if found is None or found != value:
-                    return False
-            return True
+        from receivables_local import moto_indexes
 
-        candidates = [
-            item
-            for hash_set in self.items.values()
-            for item in (hash_set.values() if self.range_key_attr else (hash_set,))
-            if matches(item)
-        ]
+        narrowed = moto_indexes.candidates(self, conditions)
+        if narrowed is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        candidates = narrowed
     elif hash_key is None:
         return original_query(self, hash_key, *args, **kwargs)
     else:
@@ -157,6 +189,8 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         TransactWriteSingleOpException,
     )
 
+    from receivables_local import moto_indexes
+
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
 
@@ -191,6 +225,7 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
                 table.items.pop(hash_value, None)
             else:
                 table.items[hash_value] = item
+            moto_indexes.refresh(table, hash_value, range_value)
         for table_name, length in stream_lengths.items():
             shard = self.get_table(table_name).stream_shard
             if shard is not None:

@@ -6,7 +6,8 @@ under tests/unit/banking because tests/benchmarks/statement_data.py is another c
 Realistic on purpose where matching goes wrong: invoice numbers are dense (INV-2027-00001 up),
 so a mistyped number is usually another customer's real invoice; names share words ("Keller
 Logistik", "Keller Bau"); some customers bill the same amount every month; a quarter of the
-payers' IBANs are not known yet. Deterministic for a seed.
+payers' IBANs are not known yet. Every IBAN is valid (its check digits computed, as a statement
+reader checks them). Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
+
+from stdnum.iso7064 import mod_97_10
 
 from receivables.banking.creditor_reference import creditor_reference
 from receivables.banking.creditor_reference import format as printed
@@ -164,7 +167,8 @@ class _Generator:
         rng = self.rng
         pairs = rng.sample([(s, t) for s in SURNAMES for t in SECTORS], customers)
         for n, (surname, sector) in enumerate(pairs):
-            iban = f"DE{rng.randint(10, 99)}{rng.randint(10**17, 10**18 - 1)}"
+            rng.randint(10, 99)  # once random check digits: still drawn, so a seed's day stays the same
+            iban = _iban("DE", str(rng.randint(10**17, 10**18 - 1)))
             currency = "USD" if rng.random() < 0.05 else "EUR"
             name = f"{surname} {sector} {rng.choice(FORMS)}"
             self.customers.append(_Customer(f"cus_{n:05d}", name, iban, currency))
@@ -391,9 +395,14 @@ class _Generator:
         self._add(position, kind, amount, self._payer(customer), ("SEPA-Lastschrift",), paid, e2e=e2e)
 
     def _unknown(self, position: str, kind: str) -> None:
-        payer = Party("Privat Person Hans", f"AT{self.rng.randint(10**18, 10**19 - 1)}")
+        payer = Party("Privat Person Hans", _iban("AT", str(self.rng.randint(10**18, 10**19 - 1))[-16:]))
         text = (self.rng.choice(["Order 4711", "Spende", "Miete Juni", f"Ref {self.rng.randint(1, 99999)}"]),)
         self._add(position, kind, Money(self._amount(), "EUR"), payer, text, set())
+
+
+def _iban(country: str, account: str) -> str:
+    """The IBAN of ``account`` (the BBAN) in ``country``, with its mod-97 check digits."""
+    return f"{country}{mod_97_10.calc_check_digits(account + country)}{account}"
 
 
 def generate(lines: int = 2000, invoices: int = 20000, customers: int = 2000, *, seed: int = 22) -> Generated:

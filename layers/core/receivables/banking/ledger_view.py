@@ -35,6 +35,7 @@ class LedgerView:
         self._sellers = tuple(sellers)
         self._ibans: dict[str, tuple[str, ...]] = {}
         self._names: OpenItems | None = None
+        self._customer_names: dict[str, str | None] = {}
 
     def invoice(self, invoice_id: str) -> Invoice | None:
         """The invoice of that id, open or not; None when unknown."""
@@ -79,9 +80,11 @@ class LedgerView:
         return oldest_first(d for d in store.customer_documents(customer_id) if isinstance(d, Invoice))
 
     def customer_name(self, customer_id: str) -> str | None:
-        """The customer's name as finance knows it."""
-        customer = store.get_customer(customer_id)
-        return customer.name if customer is not None else None
+        """The customer's name as finance knows it (read once per customer)."""
+        if customer_id not in self._customer_names:
+            customer = store.get_customer(customer_id)
+            self._customer_names[customer_id] = customer.name if customer is not None else None
+        return self._customer_names[customer_id]
 
     def customers_named(self, name: str, threshold: float) -> Sequence[tuple[str, float]]:
         """The customers whose name is close to ``name`` (every customer's name is read once,

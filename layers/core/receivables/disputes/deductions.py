@@ -143,7 +143,7 @@ def take_shortfalls(receipt: ShortPaidReceipt, payment: Payment, clock: Clock) -
     named = _named_by_remittance(receipt, invoices)
     for invoice in named:
         lines = _lines_for(invoice, receipt, single=len(named) == 1)
-        found = take_shortfall(invoice.invoice_id, payment.payment_id, lines, paid_on, clock)
+        found = take_shortfall(invoice.invoice_id, payment.payment_id, lines, paid_on, clock, read=invoice)
         if found is not None:
             taken.append(found)
     return taken
@@ -179,15 +179,20 @@ def take_shortfall(
     lines: Sequence[RemittanceLine],
     paid_on: date,
     clock: Clock,
+    *,
+    read: Invoice | None = None,
 ) -> dict[str, Any] | None:
     """The write-off or deduction for what ``payment_id`` left owing on ``invoice_id``; the one
-    taken before when it exists; None when nothing is short."""
+    taken before when it exists; None when nothing is short. ``read`` is the invoice as the
+    caller has just read it (consistently), which the first attempt uses instead of reading it
+    again; an attempt that meets a concurrent change reads it afresh."""
     deduction_id = deduction_id_for(payment_id, invoice_id)
     for _ in range(MAX_ATTEMPTS):
         found = get_deduction(deduction_id)
         if found is not None:
             return _ensure_dispute(found[0], found[1], clock)
-        invoice = store.get_invoice(invoice_id)
+        fresh = read is not None and read.invoice_id == invoice_id
+        invoice, read = (read if fresh else store.get_invoice(invoice_id)), None
         if (
             invoice is None
             or invoice.balance.minor <= 0

@@ -229,7 +229,10 @@ def _apply_new_receipt(
     payers = {i.customer_id for i in named}
     if customer_id is None and len(payers) == 1:  # an unknown payer, identified by what it pays
         customer_id = payers.pop()
-    open_invoices = _open_invoices(customer_id)
+    # The customer's other open invoices matter only to what the receipt may pay beyond its
+    # targets, or to matching its remittance: a receipt for its targets alone does not read them.
+    wanted = not refused and (receipt.excess_to_others if targets else receipt.match_remittance)
+    open_invoices = _open_invoices(customer_id) if wanted else []
     candidates: tuple[Candidate, ...] = ()
     matched_by: str | None
     if refused:
