@@ -32,6 +32,7 @@ risk score of a day     RISK#<customer> / H#<date>
 links sent              LINKS#<customer> / SENT
 KPI snapshot            KPI#daily / <date>
 portal session          SESSION#<id> / SESSION
+console session         CONSOLE#<sha256 of id> / SESSION
 ======================  ==========================  =====================================
 
 Access patterns: invoice by id (GetItem); invoice by (seller, number) (GetItem: the id is
@@ -256,6 +257,11 @@ def invoice_id_of(pk: str) -> str | None:
 def session_key(session_id: str) -> tuple[str, str]:
     """The item recording one portal session (its random id, never the cookie)."""
     return f"SESSION#{session_id}", "SESSION"
+
+
+def console_session_key(session_id: str) -> tuple[str, str]:
+    """The item recording one finance console session (its random id, the cookie's value)."""
+    return f"CONSOLE#{session_id}", "SESSION"
 
 
 # --- bank statements and their lines (`receivables.banking`) --------------------------------------

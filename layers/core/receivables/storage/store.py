@@ -1,17 +1,24 @@
 """The storage API the domain packages call: one import for the reads, the writes and the keys.
 
 It re-exports what `reads`, `listings`, `unit_of_work`, `keys`, `connection`, `counters`,
-`audits`, `projections` (the items the stream keeps), `sessions` (the portal's) and `errors`
-define; the records (`records`) and their conversion (`mapping`) stay inside the package (an
-import-linter contract says so), and so does the low-level call (`connection.dispatch`). Callers
-give and get plain values: the objects of `receivables.ledger`, strings, integers, dicts of
-counters.
+`audits`, `projections` (the items the stream keeps), `sessions` (the portal's),
+`console_sessions` (the finance console's) and `errors` define; the records (`records`) and
+their conversion (`mapping`) stay inside the package (an import-linter contract says so), and
+so does the low-level call (`connection.dispatch`). Callers give and get plain values: the
+objects of `receivables.ledger`, strings, integers, dicts of counters.
 """
 
 from __future__ import annotations
 
 from receivables.storage.audits import AUDITED_HEAD_KINDS, PartitionItem, ledger_head_keys, ledger_partition
 from receivables.storage.connection import bind, bind_environment, binding, create_table
+from receivables.storage.console_sessions import (
+    ConsoleSessionRecord,
+    console_session,
+    end_console_session,
+    open_console_session,
+    save_console_session,
+)
 from receivables.storage.counters import within_rate
 from receivables.storage.errors import ConcurrentChangeError, StoreError
 from receivables.storage.keys import (
@@ -169,6 +176,7 @@ __all__ = [
     "Aggregate",
     "AggregateIndex",
     "ConcurrentChangeError",
+    "ConsoleSessionRecord",
     "Creation",
     "Cursor",
     "CursorError",
@@ -197,6 +205,7 @@ __all__ = [
     "bind_environment",
     "binding",
     "collectible_invoices_due_by",
+    "console_session",
     "count_once",
     "counter_partitions",
     "counters_of",
@@ -228,6 +237,7 @@ __all__ = [
     "due_date_counters",
     "due_date_key",
     "due_shard",
+    "end_console_session",
     "end_session",
     "enrolment_pk",
     "event_sk",
@@ -254,6 +264,7 @@ __all__ = [
     "marker",
     "marker_exists",
     "new_document",
+    "open_console_session",
     "open_disputes",
     "open_invoices_by_due",
     "open_receivables_due_by",
@@ -271,6 +282,7 @@ __all__ = [
     "risk_points",
     "sales_counters",
     "sales_key",
+    "save_console_session",
     "session_is_open",
     "share_in",
     "share_item",

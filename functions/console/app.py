@@ -1,0 +1,137 @@
+"""Console function: the finance console, the pages finance staff sign in to, at /console.
+
+Sign-in through the Cognito user pool's managed login (authorization code with PKCE), a
+server-side session, the roles of the person's Cognito groups checked for each page and action
+(`receivables.web.console`). The routes have no JWT authorizer: a browser carries a session
+cookie, not a bearer token; every route but the sign-in's own needs that session.
+
+This module only wires: each route hands the request to `receivables.web.console.service.Console`
+(`wiring.console` builds it). Lambda runs this file with its code directory on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalice.app import Chalice, Response
+
+from receivables.web.security_headers import SECURITY_HEADERS
+
+if TYPE_CHECKING:  # what mypy checks it as (the repository's path); Lambda's is below
+    from collections.abc import Callable
+
+    from functions.console import wiring
+
+    from receivables.web.console.service import Answer
+else:
+    import wiring
+
+app = Chalice(app_name="receivables-console")
+FORM = ["application/x-www-form-urlencoded"]
+
+
+def _answer(given: Answer) -> Response:
+    return Response(body=given.body, status_code=given.status, headers=dict(given.headers))
+
+
+def _request() -> Any:
+    request = app.current_request
+    assert request is not None, "a route runs with its request"
+    return request
+
+
+def _cookies() -> str | None:
+    headers: Any = _request().headers or {}
+    cookie: str | None = headers.get("cookie")
+    return cookie
+
+
+def _query() -> dict[str, str]:
+    return dict(_request().query_params or {})
+
+
+def _body() -> bytes:
+    raw = _request().raw_body or b""
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+@app.middleware("http")
+def html_is_never_unguarded(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Any HTML answer without them gets the security headers (the pages set their own)."""
+    response = get_response(event)
+    kind = str(response.headers.get("Content-Type", ""))
+    if kind.startswith("text/html") and "Content-Security-Policy" not in response.headers:
+        response.headers = {**SECURITY_HEADERS, **response.headers}
+    return response
+
+
+@app.route("/console", methods=["GET"])
+def dashboard() -> Response:
+    """Today's figures, every one a link; the page refreshes itself."""
+    return _answer(wiring.console().dashboard(_cookies(), _query()))
+
+
+@app.route("/console/login", methods=["GET"])
+def login() -> Response:
+    """To the managed login (code flow with PKCE)."""
+    return _answer(wiring.console().login(_query()))
+
+
+@app.route("/console/callback", methods=["GET"])
+def callback() -> Response:
+    """Back from the managed login: the code exchanged, the ID token verified, a session."""
+    return _answer(wiring.console().callback(_cookies(), _query()))
+
+
+@app.route("/console/logout", methods=["POST"], content_types=FORM)
+def logout() -> Response:
+    """End the session, and sign out of the managed login too."""
+    return _answer(wiring.console().logout(_cookies(), _body()))
+
+
+@app.route("/console/signed-out", methods=["GET"])
+def signed_out() -> Response:
+    """Where the managed login sends the browser after signing out."""
+    return _answer(wiring.console().signed_out())
+
+
+@app.route("/console/worklist", methods=["GET"])
+def worklist() -> Response:
+    """The ranked worklist with its filters, and the collector of each invoice."""
+    return _answer(wiring.console().worklist(_cookies(), _query()))
+
+
+@app.route("/console/invoices", methods=["GET"])
+def invoices() -> Response:
+    """The open invoices of a currency and an aging bucket."""
+    return _answer(wiring.console().invoices(_cookies(), _query()))
+
+
+@app.route("/console/invoices/{invoice_id}/collector", methods=["POST"], content_types=FORM)
+def assign_collector(invoice_id: str) -> Response:
+    """Assign the invoice to a collector (collector)."""
+    return _answer(wiring.console().assign(_cookies(), _body(), invoice_id))
+
+
+@app.route("/console/customers/{customer_id}", methods=["GET"])
+def customer(customer_id: str) -> Response:
+    """A customer whole: account, invoices, timeline, actions."""
+    return _answer(wiring.console().customer(_cookies(), customer_id))
+
+
+@app.route("/console/customers/{customer_id}/notes", methods=["POST"], content_types=FORM)
+def customer_note(customer_id: str) -> Response:
+    """A note on the customer's timeline (collector)."""
+    return _answer(wiring.console().note(_cookies(), _body(), customer_id))
+
+
+@app.route("/console/customers/{customer_id}/calls", methods=["POST"], content_types=FORM)
+def customer_call(customer_id: str) -> Response:
+    """A call to the customer with its outcome (collector)."""
+    return _answer(wiring.console().call(_cookies(), _body(), customer_id))
+
+
+@app.route("/console/customers/{customer_id}/promises", methods=["POST"], content_types=FORM)
+def customer_promise(customer_id: str) -> Response:
+    """A promise to pay one of the customer's invoices (collector)."""
+    return _answer(wiring.console().promise(_cookies(), _body(), customer_id))

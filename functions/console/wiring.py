@@ -1,0 +1,66 @@
+"""What the console's routes are bound to: the settings and clock (once per cold start), the
+managed login of the console's app client and the key that signs the sign-in cookie. Tests
+replace these attributes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import time
+from functools import cache
+from typing import TYPE_CHECKING
+
+from receivables.adapters.cognito import ManagedLogin
+from receivables.kernel.clock import Clock, clock_from_env
+from receivables.kernel.settings import Settings
+from receivables.storage import store
+from receivables.web.console.auth import SignIn
+from receivables.web.console.service import Console
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+@cache
+def context() -> tuple[Settings, Clock]:
+    """Settings and clock, bound once per cold start."""
+    settings = store.bind_environment(os.environ)
+    return settings, clock_from_env(os.environ)
+
+
+@cache
+def managed_login() -> ManagedLogin:
+    """The user pool's managed login for the console's app client (its domain, issuer and keys)."""
+    issuer = os.environ["COGNITO_ISSUER"]
+    return ManagedLogin(
+        login_url=os.environ["CONSOLE_LOGIN_URL"],
+        client_id=os.environ["CONSOLE_CLIENT_ID"],
+        issuer=issuer,
+        jwks_url=os.environ.get("COGNITO_JWKS_URL") or f"{issuer}/.well-known/jwks.json",
+    )
+
+
+@cache
+def state_key() -> Callable[[], bytes]:
+    """The key of the sign-in cookie: derived from the link signing key for this one purpose
+    (read through Powertools' cache, so a rotation is seen within five minutes)."""
+    # cold start: Powertools' parameters cost about 16 ms; only signing in needs them
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    from receivables.customers.links import link_keys
+
+    name = Settings.from_env(os.environ).need("link_signing_key_name")
+
+    def key() -> bytes:
+        secret = link_keys(str(get_secret(name, max_age=300)))
+        return hmac.new(secret, b"receivables console sign-in", hashlib.sha256).digest()
+
+    return key
+
+
+def console() -> Console:
+    """The console over this function's managed login, key and clock."""
+    _, clock = context()
+    sign_in = SignIn(managed_login(), os.environ["PUBLIC_BASE_URL"], state_key()(), time.time)
+    return Console(sign_in, clock)

@@ -1,0 +1,473 @@
+"""The console's pages and actions: each takes what the request carries (its cookies, query or
+form) and gives an `Answer` that the function only copies out.
+
+Pages: the dashboard (today's figures, every one a link; it refreshes itself every
+`REFRESH_SECONDS` without JavaScript, and those refreshes do not keep an idle session alive),
+the invoices of an aging bucket, the worklist (ranked as the finance API ranks it, filtered by
+collector, currency, risk class and bucket) and a customer's page (their account, invoices and
+timeline). Actions (collector and up): assign an invoice's collector, note, log a call, record a
+promise to pay; each through the domain service the finance API's route calls, with the
+session's form token checked first. Any page or action without a session sends the browser to
+sign in (a GET) or says so (a POST); a role too low is a 403 page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, urlencode
+
+from receivables.adapters.cognito import SignInError
+from receivables.collections import finance
+from receivables.collections.dunning.service import parse_promise, record_promise
+from receivables.kernel.access import Role
+from receivables.kernel.errors import (
+    FieldError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    ReceivablesError,
+)
+from receivables.kernel.observability import logger
+from receivables.ledger.rules import COLLECTIBLE, OPEN_RECEIVABLE
+from receivables.reporting.aging import BUCKET_NAMES, BUCKETS, bucket_of
+from receivables.storage import store
+from receivables.web.console.auth import (
+    COOKIE_PATH,
+    LOGIN_COOKIE,
+    FormTokenError,
+    Identity,
+    SessionEndedError,
+    check_form_token,
+    cookie,
+    cookies_of,
+    safe_next,
+)
+from receivables.web.console.pages import CONSOLE_STYLE, render
+from receivables.web.http_errors import status_of
+from receivables.web.security_headers import security_headers
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
+    from receivables.kernel.clock import Clock
+    from receivables.web.console.auth import SignIn
+
+REFRESH_SECONDS = 5
+MAX_FORM_BYTES = 16 * 1024
+MAX_TEXT = 2000
+BUCKET_ROWS = 200
+WORKLIST_ROWS = 200
+RISKS = ("reliable", "standard", "risky")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer: status, body, headers (a list value: the header repeated)."""
+
+    status: int
+    body: str
+    headers: dict[str, str | list[str]] = field(default_factory=dict)
+
+
+def form_of(body: bytes | str | None) -> dict[str, str]:
+    """A urlencoded form's fields (the first value of each); `InvalidRequestError` when too big."""
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    if len(raw) > MAX_FORM_BYTES:
+        raise InvalidRequestError([FieldError("form", f"is larger than {MAX_FORM_BYTES} bytes")])
+    parsed = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=50)
+    return {name: values[0] for name, values in parsed.items()}
+
+
+def _text(form: dict[str, str], name: str, *, required: bool = True, longest: int = MAX_TEXT) -> str:
+    value = form.get(name, "").strip()
+    if (required and not value) or len(value) > longest:
+        raise InvalidRequestError([FieldError(name, f"must be 1 to {longest} characters")])
+    return value
+
+
+@dataclass
+class Console:
+    """The console over one sign-in (`receivables.web.console.auth.SignIn`) and the ledger's clock."""
+
+    sign_in: SignIn
+    clock: Clock
+    form_targets: tuple[str, ...] = ()  # where a form's redirect may lead: the managed login
+
+    # --- answers -------------------------------------------------------------------------------
+    def _html(self, status: int, body: str, **headers: str | list[str]) -> Answer:
+        targets = (*self.form_targets, self.sign_in.login.login_url)
+        return Answer(
+            status,
+            body,
+            {
+                "Content-Type": "text/html; charset=utf-8",
+                "Cache-Control": "no-store",
+                **security_headers((CONSOLE_STYLE,), targets),
+                **headers,
+            },
+        )
+
+    def _page(self, template: str, me: Identity | None, status: int = 200, **values: Any) -> Answer:
+        values.setdefault("errors", [])
+        values.setdefault("notice", "")
+        values.setdefault("refresh_url", "")
+        values.setdefault("refresh_seconds", REFRESH_SECONDS)
+        return self._html(status, render(template, me=me, **values))
+
+    def _message(
+        self,
+        status: int,
+        title: str,
+        paragraphs: tuple[str, ...],
+        links: tuple[tuple[str, str], ...] = (),
+        me: Identity | None = None,
+        cookies: tuple[str, ...] = (),
+    ) -> Answer:
+        body = render(
+            "message.html",
+            me=me,
+            title=title,
+            paragraphs=paragraphs,
+            links=links,
+            errors=[],
+            notice="",
+            refresh_url="",
+            refresh_seconds=REFRESH_SECONDS,
+        )
+        if cookies:
+            return self._html(status, body, **{"Set-Cookie": list(cookies)})
+        return self._html(status, body)
+
+    @staticmethod
+    def _redirect(location: str, *cookies: str) -> Answer:
+        headers: dict[str, str | list[str]] = {"Location": location, "Cache-Control": "no-store"}
+        if cookies:
+            headers["Set-Cookie"] = list(cookies)
+        return Answer(303, "", headers)
+
+    def _refused(self, exc: ReceivablesError, me: Identity | None) -> Answer:
+        status = status_of(exc) or 500
+        if isinstance(exc, InvalidRequestError):
+            return self._message(
+                400,
+                "That could not be done",
+                tuple(f"{e.field}: {e.reason}" for e in exc.errors),
+                (("Dashboard", COOKIE_PATH),),
+                me,
+            )
+        titles = {403: "Not allowed", 404: "Not found", 409: "That could not be done"}
+        return self._message(status, titles.get(status, "That could not be done"), (str(exc),), (), me)
+
+    def _signed_in(
+        self,
+        cookie_header: str | None,
+        next_path: str,
+        view: Callable[[Identity], Answer],
+        *,
+        active: bool = True,
+    ) -> Answer:
+        """``view`` for the person signed in; the sign-in first when there is nobody."""
+        try:
+            me = self.sign_in.current(cookies_of(cookie_header), active=active)
+        except SessionEndedError:
+            return self._redirect(f"{COOKIE_PATH}/login?{urlencode({'next': next_path})}")
+        try:
+            return view(me)
+        except (ForbiddenError, NotFoundError, InvalidRequestError) as exc:
+            return self._refused(exc, me)
+        except ReceivablesError as exc:
+            if status_of(exc) is None:
+                raise
+            return self._refused(exc, me)
+
+    def _action(
+        self,
+        cookie_header: str | None,
+        body: bytes | str | None,
+        needed: Role,
+        act: Callable[[Identity, dict[str, str]], str],
+    ) -> Answer:
+        """A form's action: the session, the role, the form token, then ``act``, which says where
+        to go next (303)."""
+        try:
+            me = self.sign_in.current(cookies_of(cookie_header))
+        except SessionEndedError:
+            return self._message(
+                401,
+                "Please sign in again",
+                ("Your session has ended; nothing was changed.",),
+                (("Sign in", f"{COOKIE_PATH}/login"),),
+            )
+        try:
+            form = form_of(body)
+            check_form_token(me, form.get("csrf"))
+            me.require(needed)
+            return self._redirect(act(me, form))
+        except FormTokenError as exc:
+            return self._message(403, "The form has expired", (str(exc),), (("Dashboard", COOKIE_PATH),), me)
+        except ReceivablesError as exc:
+            if status_of(exc) is None:
+                raise
+            return self._refused(exc, me)
+
+    # --- signing in and out -------------------------------------------------------------------
+    def login(self, query: dict[str, str]) -> Answer:
+        """To the managed login, with a fresh state and PKCE verifier in the sign-in cookie."""
+        location, login_cookie = self.sign_in.start(query.get("next"))
+        return self._redirect(location, login_cookie)
+
+    def callback(self, cookie_header: str | None, query: dict[str, str]) -> Answer:
+        """The managed login's answer: a session, then the page the person asked for."""
+        clear = cookie(LOGIN_COOKIE, "", 0, secure=self.sign_in.secure)
+        again = (("Sign in again", f"{COOKIE_PATH}/login"),)
+        if query.get("error"):
+            return self._message(
+                400, "Sign-in refused", ("The sign-in page said: " + query["error"][:200],), again
+            )
+        try:
+            session_cookie, next_path, me = self.sign_in.finish(
+                cookies_of(cookie_header), query.get("state"), query.get("code")
+            )
+        except SignInError as exc:
+            logger.warning("console sign-in refused", extra={"reason": exc.reason})
+            return self._message(400, "Sign-in refused", (exc.reason,), again, cookies=(clear,))
+        except ForbiddenError as exc:
+            return self._message(403, "Not allowed", (str(exc),), again, cookies=(clear,))
+        logger.info("console sign-in", extra={"user": me.subject, "role": me.role.name.lower()})
+        return self._redirect(next_path, session_cookie, clear)
+
+    def logout(self, cookie_header: str | None, body: bytes | str | None) -> Answer:
+        """End the session (its form token checked when there is one) and sign out of the managed login."""
+        cookies = cookies_of(cookie_header)
+        try:
+            me = self.sign_in.current(cookies, active=False)
+        except SessionEndedError:
+            me = None
+        if me is not None:
+            try:
+                check_form_token(me, form_of(body).get("csrf"))
+            except (FormTokenError, InvalidRequestError) as exc:
+                return self._message(
+                    403, "The form has expired", (str(exc),), (("Dashboard", COOKIE_PATH),), me
+                )
+        cleared, location = self.sign_in.sign_out(cookies)
+        return self._redirect(location, cleared)
+
+    def signed_out(self) -> Answer:
+        """Where the managed login sends the browser after signing out."""
+        return self._message(
+            200,
+            "Signed out",
+            ("You have signed out of the finance console.",),
+            (("Sign in", f"{COOKIE_PATH}/login"),),
+        )
+
+    # --- pages ----------------------------------------------------------------------------------
+    def today(self) -> date:
+        return self.clock.now().date()
+
+    def dashboard(self, cookie_header: str | None, query: dict[str, str]) -> Answer:
+        """Today's figures; refreshing itself (``?refresh=auto``, which is not activity)."""
+        from receivables.web.dashboard import dashboard_data
+
+        def view(me: Identity) -> Answer:
+            data = dashboard_data(self.today())
+            return self._page(
+                "dashboard.html",
+                me,
+                title="Dashboard",
+                data=data,
+                buckets=BUCKET_NAMES,
+                refresh_url=f"{COOKIE_PATH}?refresh=auto",
+            )
+
+        return self._signed_in(cookie_header, COOKIE_PATH, view, active=query.get("refresh") != "auto")
+
+    def invoices(self, cookie_header: str | None, query: dict[str, str]) -> Answer:
+        """The open invoices of one currency (and one aging bucket), earliest due first."""
+        next_path = _with_query(f"{COOKIE_PATH}/invoices", query)
+
+        def view(me: Identity) -> Answer:
+            currency = (query.get("currency") or "").upper() or None
+            bucket = query.get("bucket") or None
+            if bucket is not None and bucket not in BUCKET_NAMES:
+                raise InvalidRequestError([FieldError("bucket", f"must be one of {', '.join(BUCKET_NAMES)}")])
+            today = self.today()
+            due_from, due_to = _due_range(bucket, today)
+            found, more = store.open_invoices_by_due(BUCKET_ROWS, None, due_from, due_to)
+            rows = [i for i in found if currency in (None, i.currency) and i.status in OPEN_RECEIVABLE]
+            names = store.get_customers({i.customer_id for i in rows})
+            shown = [
+                {
+                    **finance.invoice_json(i, today),
+                    "customer_name": names[i.customer_id].name if i.customer_id in names else None,
+                }
+                for i in rows
+            ]
+            title = " ".join(p for p in ("Open invoices", currency or "", bucket or "") if p)
+            return self._page("invoices.html", me, title=title, invoices=shown, truncated=more is not None)
+
+        return self._signed_in(cookie_header, next_path, view)
+
+    def worklist(self, cookie_header: str | None, query: dict[str, str]) -> Answer:
+        """The worklist, ranked as the finance API ranks it, with its filters."""
+        next_path = _with_query(f"{COOKIE_PATH}/worklist", query)
+
+        def view(me: Identity) -> Answer:
+            filters = {
+                name: (query.get(name) or "").strip() for name in ("collector", "currency", "risk", "bucket")
+            }
+            errors = []
+            if filters["risk"] and filters["risk"] not in RISKS:
+                errors.append(FieldError("risk", f"must be one of {', '.join(RISKS)}"))
+            if filters["bucket"] and filters["bucket"] not in BUCKET_NAMES:
+                errors.append(FieldError("bucket", f"must be one of {', '.join(BUCKET_NAMES)}"))
+            if errors:
+                raise InvalidRequestError(errors)
+            currency = filters["currency"].upper() or None
+            rows, ranked_on = finance.ranked_worklist(self.today(), currency, WORKLIST_ROWS)
+            currencies = sorted({r["currency"] for r in rows} | ({currency} if currency else set()))
+            shown = [
+                r
+                for r in rows
+                if (not filters["collector"] or (r.get("collector") or "") == filters["collector"])
+                and (not filters["risk"] or r.get("risk") == filters["risk"])
+                and (not filters["bucket"] or bucket_of(int(r.get("days_late") or 0)) == filters["bucket"])
+            ]
+            return self._page(
+                "worklist.html",
+                me,
+                title="Worklist",
+                rows=shown,
+                ranked_on=ranked_on,
+                filters=filters,
+                currencies=currencies,
+                risks=RISKS,
+                buckets=[b for b in BUCKET_NAMES if b != "current"],
+                may_assign=me.may(Role.COLLECTOR),
+                back=next_path,
+            )
+
+        return self._signed_in(cookie_header, next_path, view)
+
+    def customer(
+        self,
+        cookie_header: str | None,
+        customer_id: str,
+        errors: list[FieldError] | None = None,
+    ) -> Answer:
+        """A customer whole: account, contacts, terms, risk, invoices, the timeline, and the actions."""
+        from receivables.credit import risk
+        from receivables.web.console.timeline import customer_timeline
+
+        next_path = f"{COOKIE_PATH}/customers/{quote(customer_id, safe='')}"
+
+        def view(me: Identity) -> Answer:
+            today = self.today()
+            customer = finance.customer_or_404(customer_id)
+            invoices, _ = store.customer_invoices(customer_id, 100, None)
+            open_balance: dict[str, int] = {}
+            for invoice in invoices:
+                if invoice.status in OPEN_RECEIVABLE:
+                    open_balance[invoice.currency] = (
+                        open_balance.get(invoice.currency, 0) + invoice.balance.minor
+                    )
+            body = finance.customer_json(customer)
+            contacts = sorted(
+                {i.value for i in customer.identifiers if i.scheme == "email"} | {customer.email or ""} - {""}
+            )
+            try:
+                score = risk.current(customer, today).to_json()
+            except ReceivablesError:
+                score = None
+            return self._page(
+                "customer.html",
+                me,
+                title=customer.name or customer_id,
+                customer=body,
+                contacts=contacts,
+                risk=score,
+                open_balance=[
+                    (code, finance.money_text(minor, code)) for code, minor in sorted(open_balance.items())
+                ],
+                invoices=[finance.invoice_json(i, today) for i in invoices],
+                promisable=[
+                    finance.invoice_json(i, today)
+                    for i in invoices
+                    if i.status in COLLECTIBLE and i.balance.minor > 0
+                ],
+                timeline=customer_timeline(customer_id, invoices),
+                outcomes=finance.CALL_OUTCOMES,
+                may_act=me.may(Role.COLLECTOR),
+                errors=[(e.field, e.reason) for e in errors or []],
+                status=400 if errors else 200,
+            )
+
+        return self._signed_in(cookie_header, next_path, view)
+
+    # --- actions --------------------------------------------------------------------------------
+    def assign(self, cookie_header: str | None, body: bytes | str | None, invoice_id: str) -> Answer:
+        """Make someone the collector of an invoice (collector), then back to the worklist."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            collector = _text(form, "collector", longest=200)
+            finance.assign_collector(invoice_id, collector, me.username, self.clock)
+            return safe_next(form.get("back") or f"{COOKIE_PATH}/worklist")
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def note(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
+        """A note on the customer's timeline (collector)."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            finance.add_customer_note(customer_id, _text(form, "text"), me.username, self.clock)
+            return _customer_path(customer_id)
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def call(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
+        """A call to the customer and its outcome (collector)."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            text = _text(form, "text", required=False)
+            finance.log_call(customer_id, form.get("outcome", ""), text, me.username, self.clock)
+            return _customer_path(customer_id)
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def promise(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
+        """A promise to pay one of the customer's invoices (collector): dunning waits until then."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            invoice = finance.invoice_or_404(form.get("invoice_id", ""))
+            if invoice.customer_id != customer_id:
+                raise NotFoundError(f"no invoice {invoice.invoice_id} of this customer")
+            day, amount = parse_promise(invoice, form.get("date"), form.get("amount"))
+            record_promise(invoice.invoice_id, day, amount, f"finance:{me.username}", self.clock)
+            return _customer_path(customer_id)
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+
+def _with_query(path: str, query: dict[str, str]) -> str:
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def _customer_path(customer_id: str) -> str:
+    return f"{COOKIE_PATH}/customers/{quote(customer_id, safe='')}"
+
+
+def _due_range(bucket: str | None, today: date) -> tuple[date | None, date | None]:
+    """The due dates of the invoices in ``bucket`` as of ``today`` (None: every open one)."""
+    from datetime import timedelta
+
+    if bucket is None:
+        return None, None
+    for name, low, high in BUCKETS:
+        if name == bucket:
+            if low is None:  # current: not yet due
+                return today, None
+            return (today - timedelta(days=high) if high is not None else None), today - timedelta(days=low)
+    raise AssertionError("checked against BUCKET_NAMES")
