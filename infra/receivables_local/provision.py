@@ -52,14 +52,21 @@ LOCAL_PARAMETERS = {
 
 
 def provision(
-    session: boto3.session.Session, endpoint: str, region: str, api_url: str = "http://127.0.0.1:3000"
+    session: boto3.session.Session,
+    endpoint: str,
+    region: str,
+    api_url: str = "http://127.0.0.1:3000",
+    cognito_environment: dict[str, str] | None = None,
 ) -> Stack:
     """Create the stack on the emulator at ``endpoint`` and return what it made; ``api_url`` is
-    where the runtime serves the HTTP API (the functions' URL of it)."""
+    where the runtime serves the HTTP API (the functions' URL of it); ``cognito_environment``,
+    the values of the functions' variables that name the user pool's resources (the runtime
+    creates the pool itself: `receivables_local.cognito`)."""
     template = load_template()
     cfn = translate(template, region)
     _inline_state_machine_definitions(cfn)
     _leave_out_api_gateway(cfn, api_url)
+    _leave_out_cognito(cfn, cognito_environment or {})
 
     def client(service: str) -> Any:
         factory: Any = session.client
@@ -163,6 +170,31 @@ def _leave_out_api_gateway(cfn: dict[str, Any], api_url: str) -> None:
         for name, value in variables.items():
             if names_gone(value):
                 variables[name] = api_url
+
+
+def _leave_out_cognito(cfn: dict[str, Any], values: dict[str, str]) -> None:
+    """moto's CloudFormation has no Cognito: the user pool's resources are left out (the runtime
+    creates the pool through the Cognito API), and a function's variable naming one of them takes
+    its value from ``values`` (empty when there is none: that function does not sign anyone in)."""
+    resources = cfn["Resources"]
+    gone = {name for name, r in resources.items() if r["Type"].startswith("AWS::Cognito::")}
+    for name in gone:
+        del resources[name]
+
+    def names_gone(value: Any) -> bool:
+        text = json.dumps(value)
+        return any(f'"{name}"' in text or "${" + name in text for name in gone)
+
+    for name, output in list(cfn.get("Outputs", {}).items()):
+        if names_gone(output):
+            del cfn["Outputs"][name]
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        for name, value in variables.items():
+            if names_gone(value):
+                variables[name] = values.get(name, "")
 
 
 def _apply_bucket_notifications(cfn: dict[str, Any], stack: Stack, s3: Any) -> None:

@@ -1,0 +1,93 @@
+"""The finance console end to end on `receivables local`, in headless Chromium: a collector signs in
+with the credentials the runtime printed (and wrote to local.json), through the emulated managed
+login, opens the worklist and a customer, logs a call and a promise, and the customer's timeline
+shows both; signing out ends the session. Screenshots are kept in build/screenshots/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
+from tests.conftest import REPO_ROOT
+from tests.e2e.test_local_runtime import local
+from tests.e2e.test_payments import _chromium, ingest, invoice, wait_for
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["local"]
+
+ROWS = (
+    "CO-1,2026-08-01,2026-09-01,EUR,C-CO1,Harbor Freight Co,ap@harbor.example,4200.00\n"
+    "CO-2,2026-09-01,2026-10-01,EUR,C-CO1,Harbor Freight Co,ap@harbor.example,650.00\n"
+)
+
+
+@pytest.mark.skipif(
+    _chromium() is None, reason="no Chromium installed (make test installs Debian's chromium)"
+)
+def test_a_collector_signs_in_works_a_customer_and_the_timeline_shows_it(
+    local: tuple[dict[str, Any], Any, Path],
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    connection, _, _ = local
+    (collector,) = [u for u in connection["console_users"] if u["role"] == "collector"]
+    assert {u["role"] for u in connection["console_users"]} == {"viewer", "collector", "controller"}
+    ingest(connection, "console", ROWS)
+    wait_for("the invoices", lambda: invoice(connection, "CO-2"))
+    console = connection["endpoints"]["console"]
+    promised_on = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
+
+    shots = REPO_ROOT / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+            page.goto(console)
+            assert page.url.startswith(connection["endpoints"]["login"] + "/oauth2/authorize?")
+            page.fill("#username", collector["username"])
+            page.fill("#password", "not the password")
+            page.click("#sign-in")
+            assert "Incorrect" in page.inner_text("#errors")
+            page.fill("#username", collector["username"])
+            page.fill("#password", collector["password"])
+            page.click("#sign-in")
+            assert page.url == console and page.inner_text("#title") == "Dashboard"
+            assert "collector" in page.inner_text("#who")
+            page.screenshot(path=str(shots / "console-dashboard.png"), full_page=True)
+
+            page.click("#nav-worklist")
+            row = page.locator("#worklist tr", has_text="CO-1")
+            assert row.count() == 1
+            page.screenshot(path=str(shots / "console-worklist.png"), full_page=True)
+            row.locator("a.customer").click()
+            assert page.inner_text("#title") == "Harbor Freight Co"
+            assert "ap@harbor.example" in page.inner_text("#profile")
+
+            page.select_option("#outcome", "promised")
+            page.fill("#call-text", "Spoke to their AP: CO-2 is paid next week")
+            page.click("#log-call")
+            page.select_option("#promise-invoice", document_id("self", DocumentType.INVOICE, "CO-2"))
+            page.fill("#promise-date", promised_on)
+            page.fill("#promise-amount", "650.00")
+            page.click("#record-promise")
+            timeline = page.inner_text("#timeline")
+            assert "Spoke to their AP: CO-2 is paid next week" in timeline
+            assert page.locator('#timeline tr[data-kind="CallLogged"]').count() == 1
+            assert promised_on in timeline and collector["username"] in timeline
+            page.screenshot(path=str(shots / "console-customer.png"), full_page=True)
+
+            page.click("#sign-out")
+            assert page.inner_text("#title") == "Signed out"
+            page.goto(console)
+            assert page.url.startswith(connection["endpoints"]["login"] + "/oauth2/authorize?")
+        finally:
+            browser.close()
