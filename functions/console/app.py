@@ -113,6 +113,30 @@ def assign_collector(invoice_id: str) -> Response:
     return _answer(wiring.console().assign(_cookies(), _body(), invoice_id))
 
 
+@app.route("/console/queues", methods=["GET"])
+def queues() -> Response:
+    """Disputes awaiting a decision and bank lines to match, with their forms."""
+    return _answer(wiring.console().queues(_cookies()))
+
+
+@app.route("/console/disputes/{dispute_id}/decision", methods=["POST"], content_types=FORM)
+def dispute_decision(dispute_id: str) -> Response:
+    """Decide a dispute that waits for finance (controller)."""
+    return _answer(wiring.console().decide_dispute(_cookies(), _body(), dispute_id))
+
+
+@app.route("/console/bank-lines/{line_id}/letter", methods=["POST"], content_types=FORM)
+def letter_bank_line(line_id: str) -> Response:
+    """Letter a waiting bank line to an invoice, or put it on a customer's account (collector)."""
+    return _answer(wiring.console().letter_line(_cookies(), _body(), line_id))
+
+
+@app.route("/console/bank-lines/{line_id}/ignore", methods=["POST"], content_types=FORM)
+def ignore_bank_line(line_id: str) -> Response:
+    """A waiting bank line that is no customer's payment (collector)."""
+    return _answer(wiring.console().ignore_line(_cookies(), _body(), line_id))
+
+
 @app.route("/console/customers/{customer_id}", methods=["GET"])
 def customer(customer_id: str) -> Response:
     """A customer whole: account, invoices, timeline, actions."""

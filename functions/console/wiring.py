@@ -9,7 +9,7 @@ import hmac
 import os
 import time
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from receivables.adapters.cognito import ManagedLogin
 from receivables.kernel.clock import Clock, clock_from_env
@@ -59,8 +59,23 @@ def state_key() -> Callable[[], bytes]:
     return key
 
 
+@cache
+def states() -> Any:
+    """The Step Functions client (built on first use: only a dispute's decision needs it)."""
+    # cold start: boto3 costs about 18 ms and only a dispute's decision needs it
+    import boto3
+
+    settings, _ = context()
+    return boto3.client("stepfunctions", endpoint_url=settings.endpoint_url)
+
+
 def console() -> Console:
     """The console over this function's managed login, key and clock."""
-    _, clock = context()
+    settings, clock = context()
     sign_in = SignIn(managed_login(), os.environ["PUBLIC_BASE_URL"], state_key()(), time.time)
-    return Console(sign_in, clock)
+    return Console(
+        sign_in,
+        clock,
+        send_task_success=lambda **given: states().send_task_success(**given),
+        seller=settings.default_seller_id,
+    )

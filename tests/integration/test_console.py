@@ -58,6 +58,7 @@ class FakePool:
     codes: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # code → user, challenge, uri
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # token → user
     revoked: list[str] = field(default_factory=list)
+    released: list[dict[str, Any]] = field(default_factory=list)  # SendTaskSuccess calls
     refreshed: int = 0
     token_lifetime: int = 3600
     claims_override: dict[str, Any] = field(default_factory=dict)
@@ -211,9 +212,12 @@ def console(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> FakePool:
     jwks = f"{ISSUER}/.well-known/jwks.json"
     login = ManagedLogin(LOGIN, CLIENT, ISSUER, jwks, pool.post_form, pool.get_json, lambda: now[0])
     key = b"k" * 32
-    monkeypatch.setattr(
-        wiring, "console", lambda: Console(SignIn(login, BASE, key, lambda: now[0]), aws.clock)
-    )
+
+    def console() -> Console:
+        sign_in = SignIn(login, BASE, key, lambda: now[0])
+        return Console(sign_in, aws.clock, send_task_success=lambda **given: pool.released.append(given))
+
+    monkeypatch.setattr(wiring, "console", console)
     return pool
 
 
@@ -443,3 +447,74 @@ def test_after_sign_in_the_browser_goes_only_to_a_console_page(console: FakePool
         started = browser.open("GET", "/console/login", {"next": asked})
         done = browser.open("GET", "/console/callback", console.authorize(started.location, "cole"))
         assert done.location == "/console", asked
+
+
+def test_the_queues_a_controller_decides_a_dispute_a_collector_letters_and_ignores_bank_lines(
+    console: FakePool, aws: Aws
+) -> None:
+    from receivables.banking import review
+    from receivables.banking.intake import import_statement_file
+    from receivables.disputes import opening, workflow
+    from receivables.ledger.disputes import Reason, Source
+    from receivables_local.statement_files import Line, camt053
+
+    # Given a dispute waiting for finance, and two bank lines the matching left for a person
+    opened, _ = opening.open_dispute_on(
+        inv("W-1"), Source.FINANCE, Reason.QUALITY, "finance:ana", aws.clock, comment="damaged"
+    )
+    workflow.analyse_dispute(opened.dispute_id, aws.clock)
+    workflow.settle_dispute(opened.dispute_id, aws.clock)
+    workflow.await_finance(opened.dispute_id, "token-1", aws.clock)
+    report = import_statement_file(
+        camt053(
+            [
+                Line("200.00", "ACME LOGISTICS", text="thanks", bank_ref="A1"),
+                Line("42.00", "Tax Office", text="VAT refund Q4", bank_ref="T1"),
+            ]
+        ),
+        "day.xml",
+        aws.clock,
+    )
+    acme_line, tax_line = (line.line_id for line in report.statements[0].lines)
+    assert {w["line_id"] for w in review.unmatched_lines()} == {acme_line, tax_line}
+
+    # When a collector opens the queues: both lists, the bank lines' forms, no decision form
+    collector = Browser(console)
+    collector.sign_in("cole")
+    queues = collector.open("GET", "/console/queues")
+    assert queues.status == 200 and opened.dispute_id in queues.body and acme_line in queues.body
+    assert "a controller decides" in queues.body
+    csrf = collector.csrf("/console/queues")
+    decision = f"/console/disputes/{opened.dispute_id}/decision"
+    refused = collector.open("POST", decision, form={"csrf": csrf, "decision": "reject"})
+    assert refused.status == 403 and console.released == []
+    letter = {"csrf": csrf, "invoice": "W-2", "amount": "200.00"}
+    lettered = collector.open("POST", f"/console/bank-lines/{acme_line}/letter", form=letter)
+    assert lettered.status == 303 and lettered.location == "/console/queues", lettered.body
+    ignore = {"csrf": csrf, "reason": "tax"}
+    assert collector.open("POST", f"/console/bank-lines/{tax_line}/ignore", form=ignore).status == 303
+    assert review.unmatched_lines() == []
+    assert store.get_invoice(inv("W-2")).balance.is_zero()  # type: ignore[union-attr]
+
+    # And a viewer sees the queues but may not letter
+    viewer = Browser(console)
+    viewer.sign_in("vera")
+    assert viewer.open("GET", "/console/queues").status == 200
+    ignore = {"csrf": viewer.csrf(), "reason": "x"}
+    assert viewer.open("POST", f"/console/bank-lines/{acme_line}/ignore", form=ignore).status == 403
+
+    # And a controller decides the dispute: a credit of 100.00, the workflow released with its token
+    controller = Browser(console)
+    controller.sign_in("carla")
+    token = controller.csrf("/console/queues")
+    bad = controller.open("POST", decision, form={"csrf": token, "decision": "reject"})
+    assert bad.status == 400 and "reason" in bad.body  # a rejection says why
+    accept = {"csrf": token, "decision": "accept", "credit": "100.00"}
+    decided = controller.open("POST", decision, form=accept)
+    assert decided.status == 303, decided.body
+    assert [call["taskToken"] for call in console.released] == ["token-1"]
+    dispute = store.get_dispute(opened.dispute_id)
+    # decided (the workflow carries it out): no longer in the queue
+    assert dispute is not None and dispute.task_token is None
+    assert opened.dispute_id not in controller.open("GET", "/console/queues").body
+    assert dispute.resolution is not None and dispute.resolution.by == "finance:carla@finance.example"

@@ -29,6 +29,7 @@ from receivables.kernel.errors import (
     ReceivablesError,
 )
 from receivables.kernel.observability import logger
+from receivables.ledger.model import Invoice
 from receivables.ledger.rules import COLLECTIBLE, OPEN_RECEIVABLE
 from receivables.reporting.aging import BUCKET_NAMES, BUCKETS, bucket_of
 from receivables.storage import store
@@ -94,6 +95,9 @@ class Console:
     sign_in: SignIn
     clock: Clock
     form_targets: tuple[str, ...] = ()  # where a form's redirect may lead: the managed login
+    # Releases a dispute's workflow waiting for finance (Step Functions' SendTaskSuccess).
+    send_task_success: Callable[..., Any] | None = None
+    seller: str = "self"  # whose invoice numbers a lettering by hand names
 
     # --- answers -------------------------------------------------------------------------------
     def _html(self, status: int, body: str, **headers: str | list[str]) -> Answer:
@@ -449,6 +453,135 @@ class Console:
             return _customer_path(customer_id)
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    # --- queues ---------------------------------------------------------------------------------
+    def queues(self, cookie_header: str | None) -> Answer:
+        """What waits for a person: disputes awaiting a decision (the decision form, controller)
+        and bank lines the matching left (letter or ignore, collector)."""
+        from receivables.banking import review
+        from receivables.disputes.service import dispute_summary
+
+        def view(me: Identity) -> Answer:
+            # Waiting with a task token: a dispute decided a moment ago (its token spent, the
+            # workflow carrying the decision out) is no longer anyone's to decide.
+            waiting = [
+                dispute_summary(d)
+                for d in store.open_disputes()
+                if d.status.value == "awaiting_finance" and d.task_token
+            ]
+            heads = store.get_heads([d["invoice_id"] for d in waiting])
+            names = store.get_customers({d["customer_id"] for d in waiting})
+
+            def row(dispute: dict[str, Any]) -> dict[str, Any]:
+                head = heads.get(dispute["invoice_id"])
+                invoice = head if isinstance(head, Invoice) else None
+                customer = names.get(dispute["customer_id"])
+                return {
+                    **dispute,
+                    "number": invoice.number if invoice else dispute["invoice_id"],
+                    "balance": invoice.balance.to_decimal_string() if invoice else "",
+                    "currency": invoice.currency if invoice else "",
+                    "customer_name": customer.name if customer else None,
+                }
+
+            disputes = [row(d) for d in waiting]
+            lines = [_line_row(line) for line in review.unmatched_lines(BUCKET_ROWS)]
+            return self._page(
+                "queues.html",
+                me,
+                title="Queues",
+                disputes=disputes,
+                lines=lines,
+                may_decide=me.may(Role.CONTROLLER),
+                may_letter=me.may(Role.COLLECTOR),
+            )
+
+        return self._signed_in(cookie_header, f"{COOKIE_PATH}/queues", view)
+
+    def decide_dispute(self, cookie_header: str | None, body: bytes | str | None, dispute_id: str) -> Answer:
+        """Finance's decision on a dispute that waits for it (controller), as ``POST
+        /disputes/{id}/decision`` takes it; the workflow then carries it out."""
+        from receivables.disputes.deciding import decide, deliver_decision
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            if not dispute_id.startswith("dsp_") or store.get_dispute(dispute_id) is None:
+                raise NotFoundError(f"no dispute {dispute_id}")
+            fields = {
+                k: form[k].strip() for k in ("decision", "credit", "reason", "corrected_total") if form.get(k)
+            }
+            dispute, token = decide(dispute_id, fields, f"finance:{me.username}", self.clock)
+            if self.send_task_success is None:
+                raise AssertionError("the console is built with the workflow's SendTaskSuccess")
+            deliver_decision(dispute, token, self.send_task_success)
+            return f"{COOKIE_PATH}/queues"
+
+        return self._action(cookie_header, body, Role.CONTROLLER, act)
+
+    def letter_line(self, cookie_header: str | None, body: bytes | str | None, line_id: str) -> Answer:
+        """Letter a waiting bank line to an invoice (its id or number, and the amount), or put it
+        on a customer's account (collector), as ``POST /bank-lines/{id}/letter`` does."""
+        from receivables.banking import review
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            line = review.get_line(line_id)
+            on_account = form.get("on_account", "").strip()
+            targets = (
+                {}
+                if on_account
+                else review.lettering_targets(
+                    [{"invoice": form.get("invoice", ""), "amount": form.get("amount", "")}],
+                    str(line.body["currency"]),
+                    self.seller,
+                )
+            )
+            review.letter_line(
+                line_id, targets, f"finance:{me.username}", self.clock, on_account_of=on_account or None
+            )
+            return f"{COOKIE_PATH}/queues"
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def ignore_line(self, cookie_header: str | None, body: bytes | str | None, line_id: str) -> Answer:
+        """A waiting bank line that is not a customer's payment (collector): the reason is required."""
+        from receivables.banking import review
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            review.ignore_line(
+                line_id, _text(form, "reason", longest=500), f"finance:{me.username}", self.clock
+            )
+            return f"{COOKIE_PATH}/queues"
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+
+def _line_row(line: dict[str, Any]) -> dict[str, Any]:
+    """A waiting bank line as the queue shows it, with what its best candidate suggests."""
+    candidates = [c for c in line.get("candidates") or [] if isinstance(c, dict)]
+    best = candidates[0] if candidates else {}
+    first = (best.get("allocations") or [{}])[0]
+    payer = line.get("payer") or {}
+    remittance = line.get("remittance") or {}
+    return {
+        "line_id": line["line_id"],
+        "booking_date": line.get("booking_date") or "",
+        "amount": line.get("amount") or "",
+        "currency": line.get("currency") or "",
+        "debit": line.get("direction") == "debit",
+        "payer_name": payer.get("name") or "",
+        "payer_iban": payer.get("iban") or "",
+        "remittance": " ".join(remittance.get("unstructured") or []),
+        "candidates": [
+            {
+                "rule": c.get("rule") or "",
+                "customer_id": c.get("customer_id"),
+                "allocations": [(a.get("invoice_id"), a.get("amount")) for a in c.get("allocations") or []],
+            }
+            for c in candidates[:3]
+        ],
+        "suggested_invoice": first.get("invoice_id") or "",
+        "suggested_amount": first.get("amount") or line.get("amount") or "",
+        "suggested_customer": best.get("customer_id") or "",
+    }
 
 
 def _with_query(path: str, query: dict[str, str]) -> str:
