@@ -1,10 +1,13 @@
-"""The finance console end to end on `receivables local`, in headless Chromium: a collector signs in
-with the credentials the runtime printed (and wrote to local.json), through the emulated managed
-login, opens the worklist and a customer, logs a call and a promise, and the customer's timeline
-shows both; signing out ends the session. Screenshots are kept in build/screenshots/."""
+"""The finance console end to end on `receivables local`, in headless Chromium with JavaScript off:
+a collector signs in with the credentials the runtime printed (and wrote to local.json), through
+the emulated managed login, opens the worklist and a customer, logs a call and a promise, and the
+customer's timeline shows both; signing out ends the session. A controller decides a dispute
+from the queue, and the dashboard left open shows a payment that arrives. Screenshots are kept in
+build/screenshots/."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +17,7 @@ from receivables.ledger.model import DocumentType
 from receivables.ledger.rules import document_id
 from tests.conftest import REPO_ROOT
 from tests.e2e.test_local_runtime import local
-from tests.e2e.test_payments import _chromium, ingest, invoice, wait_for
+from tests.e2e.test_payments import _chromium, http, ingest, invoice, wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,6 +27,11 @@ __all__ = ["local"]
 ROWS = (
     "CO-1,2026-08-01,2026-09-01,EUR,C-CO1,Harbor Freight Co,ap@harbor.example,4200.00\n"
     "CO-2,2026-09-01,2026-10-01,EUR,C-CO1,Harbor Freight Co,ap@harbor.example,650.00\n"
+)
+
+QUEUE_ROWS = (
+    "CQ-1,2026-08-01,2026-09-01,EUR,C-CQ1,Quayside Cargo,ap@quayside.example,1500.00\n"
+    "CQ-2,2026-09-01,2026-10-01,EUR,C-CQ1,Quayside Cargo,ap@quayside.example,321.00\n"
 )
 
 
@@ -89,5 +97,84 @@ def test_a_collector_signs_in_works_a_customer_and_the_timeline_shows_it(
             assert page.inner_text("#title") == "Signed out"
             page.goto(console)
             assert page.url.startswith(connection["endpoints"]["login"] + "/oauth2/authorize?")
+        finally:
+            browser.close()
+
+
+def api(connection: dict[str, Any], method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {connection['api_token']}"}
+    data = json.dumps(body).encode() if body is not None else None
+    status, _, answer = http(connection["endpoints"]["api"] + path, data, headers, method)
+    return status, json.loads(answer) if answer else None
+
+
+@pytest.mark.skipif(
+    _chromium() is None, reason="no Chromium installed (make test installs Debian's chromium)"
+)
+def test_a_controller_decides_a_dispute_from_the_queue_and_the_dashboard_follows_a_payment(
+    local: tuple[dict[str, Any], Any, Path],
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    connection, _, _ = local
+    (controller,) = [u for u in connection["console_users"] if u["role"] == "controller"]
+    ingest(connection, "console-queues", QUEUE_ROWS)
+    wait_for("the invoices", lambda: invoice(connection, "CQ-2"))
+    disputed = document_id("self", DocumentType.INVOICE, "CQ-1")
+    status, opened = api(
+        connection, "POST", f"/invoices/{disputed}/disputes", {"reason": "quality", "comment": "late"}
+    )
+    assert status == 201, opened
+    dispute_id = opened["dispute"]["dispute_id"]
+
+    def awaiting() -> bool:
+        _, found = api(connection, "GET", f"/disputes/{dispute_id}")
+        return bool(found and found["dispute"]["status"] == "awaiting_finance")
+
+    wait_for("the dispute to wait for finance", awaiting, timeout=120)
+    console = connection["endpoints"]["console"]
+    shots = REPO_ROOT / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+            page.goto(console + "/queues")
+            page.fill("#username", controller["username"])
+            page.fill("#password", controller["password"])
+            page.click("#sign-in")
+            assert page.url == console + "/queues"
+            row = page.locator(f'tr[data-dispute="{dispute_id}"]')
+            assert "CQ-1" in row.inner_text()
+            page.screenshot(path=str(shots / "console-queues.png"), full_page=True)
+            row.locator('select[name="decision"]').select_option("accept")
+            row.locator('input[name="credit"]').fill("100.00")
+            row.locator("button").click()
+            assert (
+                page.url == console + "/queues"
+                and page.locator(f'tr[data-dispute="{dispute_id}"]').count() == 0
+            )
+
+            def accepted() -> bool:
+                _, found = api(connection, "GET", f"/disputes/{dispute_id}")
+                return bool(found and found["dispute"]["status"] not in ("awaiting_finance", "open"))
+
+            wait_for("the workflow to carry the decision out", accepted, timeout=120)
+
+            # The dashboard, left open, shows a payment that arrives (it refreshes itself).
+            page.goto(console)
+            transfer = {
+                "amount": "321.00",
+                "currency": "EUR",
+                "method": "bank_transfer",
+                "external_id": "BANK-CONSOLE-1",
+                "received_at": datetime.now(UTC).date().isoformat(),
+                "reference": "CQ-2",
+            }
+            assert api(connection, "POST", "/payments", transfer)[0] == 201
+            page.locator("#recent-payments", has_text="321.00").wait_for(timeout=30_000)
+            assert page.url == console + "?refresh=auto"
         finally:
             browser.close()
