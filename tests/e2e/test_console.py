@@ -178,3 +178,119 @@ def test_a_controller_decides_a_dispute_from_the_queue_and_the_dashboard_follows
             assert page.url == console + "?refresh=auto"
         finally:
             browser.close()
+
+
+def test_the_local_managed_login_checks_pkce_the_client_and_its_addresses(
+    local: tuple[dict[str, Any], Any, Path],
+) -> None:
+    import base64
+    import hashlib
+    import re
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    import boto3
+    import jwt
+
+    connection, _, _ = local
+    pool = connection["cognito"]
+    login = connection["endpoints"]["login"]
+    callback = connection["endpoints"]["console"] + "/callback"
+    (viewer,) = [u for u in connection["console_users"] if u["role"] == "viewer"]
+    verifier = "v" * 50
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    ask = {
+        "response_type": "code",
+        "client_id": pool["console_client_id"],
+        "redirect_uri": callback,
+        "state": "s1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "scope": "openid email",
+    }
+    form = http(f"{login}/oauth2/authorize?{urlencode(ask)}")
+    assert form[0] == 200 and 'name="code_challenge"' in form[2]
+    elsewhere = http(
+        f"{login}/oauth2/authorize?{urlencode({**ask, 'redirect_uri': 'https://evil.example/cb'})}"
+    )
+    assert elsewhere[0] == 400
+    assert http(f"{login}/oauth2/authorize?{urlencode({**ask, 'code_challenge': ''})}")[0] == 400
+
+    def code() -> str:
+        credentials = {**ask, "username": viewer["username"], "password": viewer["password"]}
+        status, headers, _ = http(f"{login}/oauth2/authorize", urlencode(credentials).encode(), method="POST")
+        assert status == 302 and headers["Location"].startswith(callback + "?")
+        answer = {k: v[0] for k, v in parse_qs(urlsplit(headers["Location"]).query).items()}
+        assert answer["state"] == "s1"
+        return answer["code"]
+
+    def token(given: dict[str, str]) -> tuple[int, Any]:
+        status, _, body = http(f"{login}/oauth2/token", urlencode(given).encode(), method="POST")
+        return status, json.loads(body)
+
+    exchange = {
+        "grant_type": "authorization_code",
+        "client_id": pool["console_client_id"],
+        "redirect_uri": callback,
+    }
+    first = code()
+    assert token({**exchange, "code": first, "code_verifier": "w" * 50})[0] == 400  # another verifier
+    assert token({**exchange, "code": first, "code_verifier": verifier})[0] == 400  # a code is used once
+    second = code()
+    status, tokens = token({**exchange, "code": second, "code_verifier": verifier})
+    assert status == 200 and {"id_token", "access_token", "refresh_token"} <= set(tokens)
+    keys = jwt.PyJWKClient(pool["jwks_url"]).get_signing_key_from_jwt(tokens["id_token"]).key
+    claims = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"], audience=pool["console_client_id"])
+    assert claims["iss"] == pool["issuer"] and claims["cognito:groups"] == ["viewer"]
+    refreshed = token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": pool["console_client_id"],
+            "refresh_token": tokens["refresh_token"],
+        }
+    )
+    assert refreshed[0] == 200 and refreshed[1]["id_token"]
+    http(f"{login}/oauth2/revoke", urlencode({"token": tokens["refresh_token"]}).encode(), method="POST")
+    revoked = token(
+        {
+            "grant_type": "refresh_token",
+            "client_id": pool["console_client_id"],
+            "refresh_token": tokens["refresh_token"],
+        }
+    )
+    assert revoked[0] == 400
+    logout = {
+        "client_id": pool["console_client_id"],
+        "logout_uri": connection["endpoints"]["console"] + "/signed-out",
+    }
+    assert http(f"{login}/logout?{urlencode(logout)}")[0] == 302
+    assert http(f"{login}/logout?{urlencode({**logout, 'logout_uri': 'https://evil.example/'})}")[0] == 400
+    assert re.search(r'"keys"', http(f"{login}/.well-known/jwks.json")[2])
+
+    # The local finance API takes an ID token of the pool for its own app client, as the JWT
+    # authorizer does on AWS, and refuses one issued to the console's client (another audience).
+    cognito = boto3.client(
+        "cognito-idp", endpoint_url=connection["endpoints"]["aws"], region_name=connection["region"]
+    )
+
+    def id_token(client_id: str) -> str:
+        answer = cognito.admin_initiate_auth(
+            UserPoolId=pool["user_pool_id"],
+            ClientId=client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": viewer["username"], "PASSWORD": viewer["password"]},
+        )
+        return str(answer["AuthenticationResult"]["IdToken"])
+
+    worklist = connection["endpoints"]["api"] + "/worklist"
+    assert http(worklist, headers={"Authorization": f"Bearer {id_token(pool['api_client_id'])}"})[0] == 200
+    assert (
+        http(worklist, headers={"Authorization": f"Bearer {id_token(pool['console_client_id'])}"})[0] == 401
+    )
+    viewer_token = id_token(pool["api_client_id"])
+    refused = http(
+        connection["endpoints"]["api"] + "/dunning/sweep",
+        b"{}",
+        {"Authorization": f"Bearer {viewer_token}", "Content-Type": "application/json"},
+        "POST",
+    )
+    assert refused[0] == 403  # a viewer's token is a viewer's
