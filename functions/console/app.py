@@ -101,6 +101,12 @@ def worklist() -> Response:
     return _answer(wiring.console().worklist(_cookies(), _query()))
 
 
+@app.route("/console/worklist/assign", methods=["POST"], content_types=FORM)
+def assign_ticked() -> Response:
+    """Assign every ticked invoice of the worklist to a collector (collector)."""
+    return _answer(wiring.console().assign_many(_cookies(), _body()))
+
+
 @app.route("/console/invoices", methods=["GET"])
 def invoices() -> Response:
     """The open invoices of a currency and an aging bucket."""
@@ -141,6 +147,12 @@ def ignore_bank_line(line_id: str) -> Response:
 def customer(customer_id: str) -> Response:
     """A customer whole: account, invoices, timeline, actions."""
     return _answer(wiring.console().customer(_cookies(), customer_id))
+
+
+@app.route("/console/customers/{customer_id}/credit-hold", methods=["POST"], content_types=FORM)
+def customer_credit_hold(customer_id: str) -> Response:
+    """Put the customer on credit hold or lift it (controller)."""
+    return _answer(wiring.console().credit_hold(_cookies(), _body(), customer_id))
 
 
 @app.route("/console/customers/{customer_id}/notes", methods=["POST"], content_types=FORM)

@@ -518,3 +518,54 @@ def test_the_queues_a_controller_decides_a_dispute_a_collector_letters_and_ignor
     assert dispute is not None and dispute.task_token is None
     assert opened.dispute_id not in controller.open("GET", "/console/queues").body
     assert dispute.resolution is not None and dispute.resolution.by == "finance:carla@finance.example"
+
+
+def test_a_collector_assigns_the_ticked_invoices_at_once_and_a_viewer_may_not(console: FakePool) -> None:
+    collector = Browser(console)
+    collector.sign_in("cole")
+    page = collector.open("GET", "/console/worklist").body
+    assert 'form="bulk"' in page and 'id="bulk-assign"' in page
+    csrf = collector.csrf("/console/worklist")
+    body = urlencode(
+        [("csrf", csrf), ("collector", "dana"), ("invoice", inv("W-1")), ("invoice", inv("W-2"))]
+    )
+    header = "; ".join(f"{k}={v}" for k, v in collector.cookies.items())
+    app = load_function("console").app
+    done = app(event("POST", "/console/worklist/assign", None, body, header), None)
+    assert done["statusCode"] == 303, done["body"]
+    assert {store.get_invoice(inv(n)).dunning.collector for n in ("W-1", "W-2")} == {"dana"}  # type: ignore[union-attr]
+    nothing = collector.open("POST", "/console/worklist/assign", form={"csrf": csrf, "collector": "dana"})
+    assert nothing.status == 400
+
+    viewer = Browser(console)
+    viewer.sign_in("vera")
+    assert 'id="bulk-assign"' not in viewer.open("GET", "/console/worklist").body
+    refused = viewer.open(
+        "POST",
+        "/console/worklist/assign",
+        form={"csrf": viewer.csrf(), "collector": "x", "invoice": inv("W-1")},
+    )
+    assert refused.status == 403
+
+
+def test_a_controller_puts_a_customer_on_credit_hold_and_lifts_it_a_collector_may_not(
+    console: FakePool,
+) -> None:
+    acme = customer_id()
+    collector = Browser(console)
+    collector.sign_in("cole")
+    assert 'id="hold-form"' not in collector.open("GET", f"/console/customers/{acme}").body
+    form = {"csrf": collector.csrf(), "on": "true", "reason": "x"}
+    assert collector.open("POST", f"/console/customers/{acme}/credit-hold", form=form).status == 403
+
+    controller = Browser(console)
+    controller.sign_in("carla")
+    csrf = controller.csrf()
+    for on in ("true", "false"):
+        form = {"csrf": csrf, "on": on, "reason": "checked with sales"}
+        assert controller.open("POST", f"/console/customers/{acme}/credit-hold", form=form).status == 303
+    events = [e.type for e in store.audit_events(store.customer_pk(acme))]
+    assert events[-2:] == ["CreditHoldSet", "CreditHoldLifted"]
+    assert store.get_customer(acme).credit_hold is False  # type: ignore[union-attr]
+    page = controller.open("GET", f"/console/customers/{acme}").body
+    assert "Put on credit hold" in page and "Credit hold set" in page

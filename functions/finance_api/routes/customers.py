@@ -4,8 +4,6 @@ purchase orders.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from receivables.collections import finance
 from receivables.credit import risk
 from receivables.customers.approvals import change_contact, change_purchase_order, change_terms
@@ -86,16 +84,8 @@ def customer_credit_hold(who: str, customer_id: str) -> Response:
     body = json_body("reason")
     if not isinstance(body.get("on"), bool):
         raise InvalidRequestError([FieldError("on", "is required: true or false")])
-    on: bool = body["on"]
     _, clock = wiring.context()
-    changed = finance.change_customer(
-        customer_id,
-        lambda c: replace(c, credit_hold=on),
-        "CreditHoldSet" if on else "CreditHoldLifted",
-        {"reason": body["reason"]},
-        f"finance:{who}",
-        clock,
-    )
+    changed = finance.set_credit_hold(customer_id, body["on"], body["reason"], f"finance:{who}", clock)
     return reply({"customer": finance.customer_json(changed)})
 
 

@@ -268,6 +268,18 @@ def log_call(customer_id: str, outcome: str, text: str, actor: str, clock: Clock
     return change_customer(customer_id, lambda c: c, "CallLogged", data, actor, clock)
 
 
+def set_credit_hold(customer_id: str, on: bool, reason: str, actor: str, clock: Clock) -> Customer:
+    """Put the customer on credit hold (``on``) or lift it, saying why."""
+    return change_customer(
+        customer_id,
+        lambda c: replace(c, credit_hold=on),
+        "CreditHoldSet" if on else "CreditHoldLifted",
+        {"reason": reason},
+        actor,
+        clock,
+    )
+
+
 def remove_contact(customer_id: str, address: str, actor: str, clock: Clock) -> Customer:
     """``address`` is no longer a contact of the customer: it cannot ask the portal for a link
     any more (links already sent stay valid until finance revokes them). The email on file

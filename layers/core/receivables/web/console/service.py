@@ -61,6 +61,7 @@ MAX_TEXT = 2000
 BUCKET_ROWS = 200
 WORKLIST_ROWS = 200
 RISKS = ("reliable", "standard", "risky")
+MAX_BULK = 100  # invoices one bulk action may name
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +78,16 @@ def form_of(body: bytes | str | None) -> dict[str, str]:
     raw = body.encode() if isinstance(body, str) else (body or b"")
     if len(raw) > MAX_FORM_BYTES:
         raise InvalidRequestError([FieldError("form", f"is larger than {MAX_FORM_BYTES} bytes")])
-    parsed = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=50)
+    parsed = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=250)
     return {name: values[0] for name, values in parsed.items()}
+
+
+def form_lists(body: bytes | str | None) -> dict[str, list[str]]:
+    """A urlencoded form's fields with every value of each (the checked boxes of a list)."""
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    return parse_qs(
+        raw[:MAX_FORM_BYTES].decode("utf-8", "replace"), keep_blank_values=False, max_num_fields=250
+    )
 
 
 def _text(form: dict[str, str], name: str, *, required: bool = True, longest: int = MAX_TEXT) -> str:
@@ -405,6 +414,7 @@ class Console:
                 timeline=customer_timeline(customer_id, invoices),
                 outcomes=finance.CALL_OUTCOMES,
                 may_act=me.may(Role.COLLECTOR),
+                may_hold=me.may(Role.CONTROLLER),
                 errors=[(e.field, e.reason) for e in errors or []],
                 status=400 if errors else 200,
             )
@@ -421,6 +431,35 @@ class Console:
             return safe_next(form.get("back") or f"{COOKIE_PATH}/worklist")
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def assign_many(self, cookie_header: str | None, body: bytes | str | None) -> Answer:
+        """Make someone the collector of every invoice ticked on the worklist (collector)."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            collector = _text(form, "collector", longest=200)
+            invoices = form_lists(body).get("invoice", [])
+            if not 0 < len(invoices) <= MAX_BULK:
+                raise InvalidRequestError([FieldError("invoice", f"tick 1 to {MAX_BULK} invoices")])
+            for invoice_id in dict.fromkeys(invoices):
+                finance.assign_collector(invoice_id, collector, me.username, self.clock)
+            return safe_next(form.get("back") or f"{COOKIE_PATH}/worklist")
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def credit_hold(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
+        """Put the customer on credit hold or lift it, saying why (controller), as ``PUT
+        /customers/{id}/credit-hold`` does."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            if form.get("on") not in ("true", "false"):
+                raise InvalidRequestError([FieldError("on", "must be true or false")])
+            reason = _text(form, "reason", longest=500)
+            finance.set_credit_hold(
+                customer_id, form["on"] == "true", reason, f"finance:{me.username}", self.clock
+            )
+            return _customer_path(customer_id)
+
+        return self._action(cookie_header, body, Role.CONTROLLER, act)
 
     def note(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
         """A note on the customer's timeline (collector)."""
