@@ -113,6 +113,42 @@ def invoices() -> Response:
     return _answer(wiring.console().invoices(_cookies(), _query()))
 
 
+@app.route("/console/invoices/{invoice_id}", methods=["GET"])
+def invoice(invoice_id: str) -> Response:
+    """One invoice: its figures, documents, history and the actions on it."""
+    return _answer(wiring.console().invoice(_cookies(), invoice_id))
+
+
+@app.route("/console/invoices/{invoice_id}/notes", methods=["POST"], content_types=FORM)
+def invoice_note(invoice_id: str) -> Response:
+    """A note on the invoice (collector)."""
+    return _answer(wiring.console().invoice_note(_cookies(), _body(), invoice_id))
+
+
+@app.route("/console/invoices/{invoice_id}/promises", methods=["POST"], content_types=FORM)
+def invoice_promise(invoice_id: str) -> Response:
+    """A promise to pay the invoice (collector)."""
+    return _answer(wiring.console().invoice_promise(_cookies(), _body(), invoice_id))
+
+
+@app.route("/console/invoices/{invoice_id}/disputes", methods=["POST"], content_types=FORM)
+def invoice_dispute(invoice_id: str) -> Response:
+    """Open a dispute for the customer (collector)."""
+    return _answer(wiring.console().open_dispute(_cookies(), _body(), invoice_id))
+
+
+@app.route("/console/invoices/{invoice_id}/write-off", methods=["POST"], content_types=FORM)
+def invoice_write_off(invoice_id: str) -> Response:
+    """Write off what is left of the invoice (controller)."""
+    return _answer(wiring.console().write_off(_cookies(), _body(), invoice_id))
+
+
+@app.route("/console/invoices/{invoice_id}/void", methods=["POST"], content_types=FORM)
+def invoice_void(invoice_id: str) -> Response:
+    """Cancel an invoice issued in error (controller)."""
+    return _answer(wiring.console().void(_cookies(), _body(), invoice_id))
+
+
 @app.route("/console/invoices/{invoice_id}/collector", methods=["POST"], content_types=FORM)
 def assign_collector(invoice_id: str) -> Response:
     """Assign the invoice to a collector (collector)."""

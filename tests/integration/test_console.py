@@ -270,7 +270,7 @@ def test_a_collector_signs_in_works_the_worklist_and_a_customer(console: FakePoo
     assert store.get_invoice(inv("W-2")).dunning.promise is not None  # type: ignore[union-attr]
     events = store.audit_events(store.customer_pk(acme))
     assert [e.type for e in events][-2:] == ["CallLogged", "NoteAdded"]
-    assert events[-1].actor == "cole@finance.example"
+    assert events[-1].actor == "finance:cole@finance.example"
 
 
 def test_a_viewer_sees_every_page_and_is_refused_every_action(console: FakePool) -> None:
@@ -569,3 +569,51 @@ def test_a_controller_puts_a_customer_on_credit_hold_and_lifts_it_a_collector_ma
     assert store.get_customer(acme).credit_hold is False  # type: ignore[union-attr]
     page = controller.open("GET", f"/console/customers/{acme}").body
     assert "Put on credit hold" in page and "Credit hold set" in page
+
+
+def test_the_invoice_page_and_its_actions_per_role(console: FakePool) -> None:
+    w1 = f"/console/invoices/{inv('W-1')}"
+    viewer = Browser(console)
+    viewer.sign_in("vera")
+    page = viewer.open("GET", w1)
+    assert page.status == 200 and "Invoice W-1" in page.body and 'id="actions"' not in page.body
+    assert viewer.open("GET", "/console/invoices/inv_nope").status == 404
+    csrf = viewer.csrf()
+    assert viewer.open("POST", f"{w1}/notes", form={"csrf": csrf, "text": "x"}).status == 403
+
+    collector = Browser(console)
+    collector.sign_in("cole")
+    actions = collector.open("GET", w1).body
+    assert 'id="dispute-form"' in actions and 'id="write-off"' not in actions
+    csrf = collector.csrf(w1)
+    for path, form in (
+        ("notes", {"text": "Asked for the POD"}),
+        ("promises", {"date": "2026-11-25", "amount": "400.00"}),
+        ("collector", {"collector": "dana", "back": w1}),
+    ):
+        done = collector.open("POST", f"{w1}/{path}", form={**form, "csrf": csrf})
+        assert done.status == 303 and done.location == w1, (path, done.body)
+    assert collector.open("POST", f"{w1}/write-off", form={"csrf": csrf, "reason": "gone"}).status == 403
+    opened = collector.open(
+        "POST", f"{w1}/disputes", form={"csrf": csrf, "reason": "quality", "amount": "100.00"}
+    )
+    assert opened.status == 303
+    bad = collector.open("POST", f"{w1}/disputes", form={"csrf": csrf, "reason": "because"})
+    assert bad.status == 400 and "reason" in bad.body
+    history = collector.open("GET", w1).body
+    assert "Asked for the POD" in history and "400.00 by 2026-11-25" in history
+    assert 'data-kind="CollectorAssigned"' in history and "dana" in history
+    assert store.invoice_dispute_ids(inv("W-1"))
+
+    controller = Browser(console)
+    controller.sign_in("carla")
+    w2 = f"/console/invoices/{inv('W-2')}"
+    csrf = controller.csrf(w2)
+    assert (
+        controller.open("POST", f"{w2}/write-off", form={"csrf": csrf, "reason": "too small"}).status == 303
+    )
+    assert store.get_invoice(inv("W-2")).balance.is_zero()  # type: ignore[union-attr]
+    w3 = f"/console/invoices/{inv('W-3')}"
+    assert controller.open("POST", f"{w3}/void", form={"csrf": csrf, "reason": "issued twice"}).status == 303
+    refused = controller.open("POST", f"{w3}/void", form={"csrf": csrf, "reason": "again"})
+    assert refused.status == 409  # the ledger refuses: it is void already

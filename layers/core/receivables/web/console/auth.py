@@ -81,6 +81,11 @@ class Identity:
     def may(self, needed: Role) -> bool:
         return self.role >= needed
 
+    @property
+    def actor(self) -> str:
+        """Who the audit events name, as the finance API names its callers (``finance:<user>``)."""
+        return f"finance:{self.username}"
+
 
 def cookies_of(header: str | None) -> dict[str, str]:
     """The request's cookies by name (a malformed header gives none)."""

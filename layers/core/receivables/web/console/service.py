@@ -421,13 +421,40 @@ class Console:
 
         return self._signed_in(cookie_header, next_path, view)
 
+    def invoice(self, cookie_header: str | None, invoice_id: str) -> Answer:
+        """One invoice: its figures, documents and history, and the actions on it."""
+        from receivables.ledger.disputes import Reason
+        from receivables.web.console.timeline import entry
+
+        def view(me: Identity) -> Answer:
+            invoice = finance.invoice_or_404(invoice_id)
+            customer = store.get_customer(invoice.customer_id)
+            history = [entry(e, invoice.number) for e in store.invoice_events(invoice_id)]
+            promise = invoice.dunning.promise
+            return self._page(
+                "invoice.html",
+                me,
+                title=f"Invoice {invoice.number}",
+                invoice=finance.invoice_json(invoice, self.today()),
+                customer_name=customer.name if customer else invoice.customer_id,
+                promise=(promise.date, promise.amount.to_decimal_string()) if promise else None,
+                history=list(reversed(history)),
+                collectible=invoice.status in COLLECTIBLE and invoice.balance.minor > 0,
+                reasons=[r.value for r in Reason],
+                may_act=me.may(Role.COLLECTOR),
+                may_control=me.may(Role.CONTROLLER),
+                back=_invoice_path(invoice_id),
+            )
+
+        return self._signed_in(cookie_header, _invoice_path(invoice_id), view)
+
     # --- actions --------------------------------------------------------------------------------
     def assign(self, cookie_header: str | None, body: bytes | str | None, invoice_id: str) -> Answer:
         """Make someone the collector of an invoice (collector), then back to the worklist."""
 
         def act(me: Identity, form: dict[str, str]) -> str:
             collector = _text(form, "collector", longest=200)
-            finance.assign_collector(invoice_id, collector, me.username, self.clock)
+            finance.assign_collector(invoice_id, collector, me.actor, self.clock)
             return safe_next(form.get("back") or f"{COOKIE_PATH}/worklist")
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
@@ -441,10 +468,73 @@ class Console:
             if not 0 < len(invoices) <= MAX_BULK:
                 raise InvalidRequestError([FieldError("invoice", f"tick 1 to {MAX_BULK} invoices")])
             for invoice_id in dict.fromkeys(invoices):
-                finance.assign_collector(invoice_id, collector, me.username, self.clock)
+                finance.assign_collector(invoice_id, collector, me.actor, self.clock)
             return safe_next(form.get("back") or f"{COOKIE_PATH}/worklist")
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def invoice_note(self, cookie_header: str | None, body: bytes | str | None, invoice_id: str) -> Answer:
+        """A note on the invoice's history (collector), as ``POST /invoices/{id}/notes``."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            finance.add_note(invoice_id, _text(form, "text"), me.actor, self.clock)
+            return _invoice_path(invoice_id)
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def invoice_promise(self, cookie_header: str | None, body: bytes | str | None, invoice_id: str) -> Answer:
+        """A promise to pay the invoice (collector), as ``POST /invoices/{id}/promise``."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            invoice = finance.invoice_or_404(invoice_id)
+            day, amount = parse_promise(invoice, form.get("date"), form.get("amount"))
+            record_promise(invoice_id, day, amount, me.actor, self.clock)
+            return _invoice_path(invoice_id)
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def open_dispute(self, cookie_header: str | None, body: bytes | str | None, invoice_id: str) -> Answer:
+        """Open a dispute for the customer (collector), as ``POST /invoices/{id}/disputes``."""
+        from receivables.disputes.opening import open_dispute_on, parse_lines
+        from receivables.ledger.disputes import Reason, Source
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            invoice = finance.invoice_or_404(invoice_id)
+            errors: list[FieldError] = []
+            try:
+                reason = Reason(form.get("reason", ""))
+            except ValueError:
+                errors.append(FieldError("reason", f"must be one of {', '.join(r.value for r in Reason)}"))
+            amount, _ = parse_lines(invoice, form.get("amount"), None, errors)  # no lines on this form
+            if errors:
+                raise InvalidRequestError(errors)
+            comment = _text(form, "comment", required=False)
+            open_dispute_on(
+                invoice_id, Source.FINANCE, reason, me.actor, self.clock, amount=amount, comment=comment
+            )
+            return _invoice_path(invoice_id)
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def write_off(self, cookie_header: str | None, body: bytes | str | None, invoice_id: str) -> Answer:
+        """Write off what is left of the invoice (controller), as ``POST /invoices/{id}/write-off``."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            reason = _text(form, "reason", longest=500)
+            finance.write_off_invoice(invoice_id, reason, me.actor, self.clock)
+            return _invoice_path(invoice_id)
+
+        return self._action(cookie_header, body, Role.CONTROLLER, act)
+
+    def void(self, cookie_header: str | None, body: bytes | str | None, invoice_id: str) -> Answer:
+        """Cancel an invoice issued in error (controller), as ``POST /invoices/{id}/void``."""
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            reason = _text(form, "reason", longest=500)
+            finance.void_invoice(invoice_id, reason, me.actor, self.clock)
+            return _invoice_path(invoice_id)
+
+        return self._action(cookie_header, body, Role.CONTROLLER, act)
 
     def credit_hold(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
         """Put the customer on credit hold or lift it, saying why (controller), as ``PUT
@@ -454,9 +544,7 @@ class Console:
             if form.get("on") not in ("true", "false"):
                 raise InvalidRequestError([FieldError("on", "must be true or false")])
             reason = _text(form, "reason", longest=500)
-            finance.set_credit_hold(
-                customer_id, form["on"] == "true", reason, f"finance:{me.username}", self.clock
-            )
+            finance.set_credit_hold(customer_id, form["on"] == "true", reason, me.actor, self.clock)
             return _customer_path(customer_id)
 
         return self._action(cookie_header, body, Role.CONTROLLER, act)
@@ -465,7 +553,7 @@ class Console:
         """A note on the customer's timeline (collector)."""
 
         def act(me: Identity, form: dict[str, str]) -> str:
-            finance.add_customer_note(customer_id, _text(form, "text"), me.username, self.clock)
+            finance.add_customer_note(customer_id, _text(form, "text"), me.actor, self.clock)
             return _customer_path(customer_id)
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
@@ -475,7 +563,7 @@ class Console:
 
         def act(me: Identity, form: dict[str, str]) -> str:
             text = _text(form, "text", required=False)
-            finance.log_call(customer_id, form.get("outcome", ""), text, me.username, self.clock)
+            finance.log_call(customer_id, form.get("outcome", ""), text, me.actor, self.clock)
             return _customer_path(customer_id)
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
@@ -488,7 +576,7 @@ class Console:
             if invoice.customer_id != customer_id:
                 raise NotFoundError(f"no invoice {invoice.invoice_id} of this customer")
             day, amount = parse_promise(invoice, form.get("date"), form.get("amount"))
-            record_promise(invoice.invoice_id, day, amount, f"finance:{me.username}", self.clock)
+            record_promise(invoice.invoice_id, day, amount, me.actor, self.clock)
             return _customer_path(customer_id)
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
@@ -548,7 +636,7 @@ class Console:
             fields = {
                 k: form[k].strip() for k in ("decision", "credit", "reason", "corrected_total") if form.get(k)
             }
-            dispute, token = decide(dispute_id, fields, f"finance:{me.username}", self.clock)
+            dispute, token = decide(dispute_id, fields, me.actor, self.clock)
             if self.send_task_success is None:
                 raise AssertionError("the console is built with the workflow's SendTaskSuccess")
             deliver_decision(dispute, token, self.send_task_success)
@@ -573,9 +661,7 @@ class Console:
                     self.seller,
                 )
             )
-            review.letter_line(
-                line_id, targets, f"finance:{me.username}", self.clock, on_account_of=on_account or None
-            )
+            review.letter_line(line_id, targets, me.actor, self.clock, on_account_of=on_account or None)
             return f"{COOKIE_PATH}/queues"
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
@@ -585,9 +671,7 @@ class Console:
         from receivables.banking import review
 
         def act(me: Identity, form: dict[str, str]) -> str:
-            review.ignore_line(
-                line_id, _text(form, "reason", longest=500), f"finance:{me.username}", self.clock
-            )
+            review.ignore_line(line_id, _text(form, "reason", longest=500), me.actor, self.clock)
             return f"{COOKIE_PATH}/queues"
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
@@ -625,6 +709,10 @@ def _line_row(line: dict[str, Any]) -> dict[str, Any]:
 
 def _with_query(path: str, query: dict[str, str]) -> str:
     return f"{path}?{urlencode(query)}" if query else path
+
+
+def _invoice_path(invoice_id: str) -> str:
+    return f"{COOKIE_PATH}/invoices/{quote(invoice_id, safe='')}"
 
 
 def _customer_path(customer_id: str) -> str:
