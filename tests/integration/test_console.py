@@ -617,3 +617,26 @@ def test_the_invoice_page_and_its_actions_per_role(console: FakePool) -> None:
     assert controller.open("POST", f"{w3}/void", form={"csrf": csrf, "reason": "issued twice"}).status == 303
     refused = controller.open("POST", f"{w3}/void", form={"csrf": csrf, "reason": "again"})
     assert refused.status == 409  # the ledger refuses: it is void already
+
+
+def test_the_worklist_and_a_bucket_download_as_csv_with_their_filters(console: FakePool) -> None:
+    import csv
+    import io
+
+    browser = Browser(console)
+    browser.sign_in("vera")
+    assert "format=csv" in browser.open("GET", "/console/worklist", {"bucket": "61-90"}).body
+    download = browser.open("GET", "/console/worklist", {"bucket": "61-90", "format": "csv"})
+    assert download.status == 200 and download.headers["Content-Type"].startswith("text/csv")
+    assert 'filename="worklist.csv"' in download.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(download.body)))
+    assert [(r["number"], r["balance"], r["risk"]) for r in rows] == [("W-1", "1000.00", "standard")]
+    bucket = browser.open(
+        "GET", "/console/invoices", {"currency": "EUR", "bucket": "current", "format": "csv"}
+    )
+    assert [r["number"] for r in csv.DictReader(io.StringIO(bucket.body))] == ["W-3"]
+    empty = browser.open("GET", "/console/worklist", {"risk": "risky", "format": "csv"})
+    assert empty.body.startswith("number,invoice_id,") and len(empty.body.splitlines()) == 1
+    assert (
+        Browser(console).open("GET", "/console/worklist", {"format": "csv"}).status == 303
+    )  # signed in only

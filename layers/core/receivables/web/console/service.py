@@ -319,8 +319,17 @@ class Console:
                 }
                 for i in rows
             ]
+            if query.get("format") == "csv":
+                return _csv("invoices", shown, INVOICE_COLUMNS)
             title = " ".join(p for p in ("Open invoices", currency or "", bucket or "") if p)
-            return self._page("invoices.html", me, title=title, invoices=shown, truncated=more is not None)
+            return self._page(
+                "invoices.html",
+                me,
+                title=title,
+                invoices=shown,
+                truncated=more is not None,
+                csv_url=_with_query(f"{COOKIE_PATH}/invoices", {**query, "format": "csv"}),
+            )
 
         return self._signed_in(cookie_header, next_path, view)
 
@@ -349,6 +358,8 @@ class Console:
                 and (not filters["risk"] or r.get("risk") == filters["risk"])
                 and (not filters["bucket"] or bucket_of(int(r.get("days_late") or 0)) == filters["bucket"])
             ]
+            if query.get("format") == "csv":
+                return _csv("worklist", shown, WORKLIST_COLUMNS)
             return self._page(
                 "worklist.html",
                 me,
@@ -361,6 +372,7 @@ class Console:
                 buckets=[b for b in BUCKET_NAMES if b != "current"],
                 may_assign=me.may(Role.COLLECTOR),
                 back=next_path,
+                csv_url=_with_query(f"{COOKIE_PATH}/worklist", {**query, "format": "csv"}),
             )
 
         return self._signed_in(cookie_header, next_path, view)
@@ -705,6 +717,41 @@ def _line_row(line: dict[str, Any]) -> dict[str, Any]:
         "suggested_amount": first.get("amount") or line.get("amount") or "",
         "suggested_customer": best.get("customer_id") or "",
     }
+
+
+# What a table's CSV download holds (the filters applied), in this order.
+INVOICE_COLUMNS = (
+    "number",
+    "invoice_id",
+    "customer_name",
+    "customer_id",
+    "currency",
+    "total",
+    "balance",
+    "issue_date",
+    "due_date",
+    "days_late",
+    "status",
+    "collector",
+)
+WORKLIST_COLUMNS = (*INVOICE_COLUMNS, "risk", "expected_loss")
+
+
+def _csv(name: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Answer:
+    """``rows`` (their ``columns``) as a CSV download."""
+    from receivables.reporting.csv_export import to_csv
+
+    body = to_csv([{c: row.get(c) for c in columns} for row in rows]) if rows else ",".join(columns) + "\r\n"
+    return Answer(
+        200,
+        body,
+        {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}.csv"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def _with_query(path: str, query: dict[str, str]) -> str:
