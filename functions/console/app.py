@@ -182,13 +182,19 @@ def ignore_bank_line(line_id: str) -> Response:
 @app.route("/console/customers/{customer_id}", methods=["GET"])
 def customer(customer_id: str) -> Response:
     """A customer whole: account, invoices, timeline, actions."""
-    return _answer(wiring.console().customer(_cookies(), customer_id))
+    return _answer(wiring.console().customer(_cookies(), customer_id, _query()))
 
 
 @app.route("/console/customers/{customer_id}/credit-hold", methods=["POST"], content_types=FORM)
 def customer_credit_hold(customer_id: str) -> Response:
     """Put the customer on credit hold or lift it (controller)."""
     return _answer(wiring.console().credit_hold(_cookies(), _body(), customer_id))
+
+
+@app.route("/console/customers/{customer_id}/links", methods=["POST"], content_types=FORM)
+def customer_link(customer_id: str) -> Response:
+    """Mail a known contact of the customer a fresh portal link (collector)."""
+    return _answer(wiring.console().resend_link(_cookies(), _body(), customer_id))
 
 
 @app.route("/console/customers/{customer_id}/notes", methods=["POST"], content_types=FORM)

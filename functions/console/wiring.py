@@ -21,6 +21,8 @@ from receivables.web.console.service import Console
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from receivables.ledger.model import Customer
+
 
 @cache
 def context() -> tuple[Settings, Clock]:
@@ -69,6 +71,27 @@ def states() -> Any:
     return boto3.client("stepfunctions", endpoint_url=settings.endpoint_url)
 
 
+@cache
+def link_sender() -> Callable[[Customer, str], str]:
+    """Mails a customer's contact a fresh portal link, through SES (built on first use)."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    from receivables.adapters.ses import ses_sender
+    from receivables.customers.links import link_keys
+    from receivables.mail.mailer import MailSettings, send_account_link
+
+    settings, clock = context()
+    mail = MailSettings.from_env(os.environ)
+    send_raw = ses_sender(mail.sender, settings.endpoint_url)
+    key_name = settings.need("link_signing_key_name")
+
+    def send(customer: Customer, address: str) -> str:
+        key = link_keys(str(get_secret(key_name, max_age=300)))
+        return send_account_link(customer, address, mail, key, send_raw, clock)
+
+    return send
+
+
 def console() -> Console:
     """The console over this function's managed login, key and clock."""
     settings, clock = context()
@@ -78,4 +101,5 @@ def console() -> Console:
         clock,
         send_task_success=lambda **given: states().send_task_success(**given),
         seller=settings.default_seller_id,
+        send_link=lambda customer, address: link_sender()(customer, address),
     )

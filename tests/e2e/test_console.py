@@ -29,6 +29,14 @@ ROWS = (
     "CO-2,2026-09-01,2026-10-01,EUR,C-CO1,Harbor Freight Co,ap@harbor.example,650.00\n"
 )
 
+
+def mails_to(connection: dict[str, Any], address: str) -> list[dict[str, Any]]:
+    """What SES sent to ``address`` so far."""
+    _, _, body = http(connection["endpoints"]["api"] + "/_aws/ses")
+    messages = json.loads(body)["messages"]
+    return [m for m in messages if address in json.dumps(m.get("Destination"))]
+
+
 QUEUE_ROWS = (
     "CQ-1,2026-08-01,2026-09-01,EUR,C-CQ1,Quayside Cargo,ap@quayside.example,1500.00\n"
     "CQ-2,2026-09-01,2026-10-01,EUR,C-CQ1,Quayside Cargo,ap@quayside.example,321.00\n"
@@ -92,6 +100,13 @@ def test_a_collector_signs_in_works_a_customer_and_the_timeline_shows_it(
             assert page.locator('#timeline tr[data-kind="CallLogged"]').count() == 1
             assert promised_on in timeline and collector["username"] in timeline
             page.screenshot(path=str(shots / "console-customer.png"), full_page=True)
+
+            # A fresh portal link, mailed through SES to the contact picked.
+            before = len(mails_to(connection, "ap@harbor.example"))
+            page.select_option("#link-email", "ap@harbor.example")
+            page.click("#send-link")
+            assert "on its way" in page.inner_text("#notice")
+            wait_for("the link's email", lambda: len(mails_to(connection, "ap@harbor.example")) > before, 60)
 
             page.click("#sign-out")
             assert page.inner_text("#title") == "Signed out"

@@ -59,6 +59,7 @@ class FakePool:
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # token → user
     revoked: list[str] = field(default_factory=list)
     released: list[dict[str, Any]] = field(default_factory=list)  # SendTaskSuccess calls
+    links: list[tuple[str, str]] = field(default_factory=list)  # portal links mailed: customer, to
     refreshed: int = 0
     token_lifetime: int = 3600
     claims_override: dict[str, Any] = field(default_factory=dict)
@@ -215,7 +216,17 @@ def console(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> FakePool:
 
     def console() -> Console:
         sign_in = SignIn(login, BASE, key, lambda: now[0])
-        return Console(sign_in, aws.clock, send_task_success=lambda **given: pool.released.append(given))
+
+        def send_link(customer: Any, address: str) -> str:
+            pool.links.append((customer.customer_id, address))
+            return "message-1"
+
+        return Console(
+            sign_in,
+            aws.clock,
+            send_task_success=lambda **given: pool.released.append(given),
+            send_link=send_link,
+        )
 
     monkeypatch.setattr(wiring, "console", console)
     return pool
@@ -640,3 +651,28 @@ def test_the_worklist_and_a_bucket_download_as_csv_with_their_filters(console: F
     assert (
         Browser(console).open("GET", "/console/worklist", {"format": "csv"}).status == 303
     )  # signed in only
+
+
+def test_a_collector_mails_a_known_contact_a_fresh_portal_link(console: FakePool) -> None:
+    acme = customer_id()
+    collector = Browser(console)
+    collector.sign_in("cole")
+    page = collector.open("GET", f"/console/customers/{acme}").body
+    assert 'id="link-form"' in page and '<option value="ap@acme.example">' in page
+    csrf = collector.csrf()
+    sent = collector.open(
+        "POST", f"/console/customers/{acme}/links", form={"csrf": csrf, "email": "ap@acme.example"}
+    )
+    assert sent.status == 303 and sent.location == f"/console/customers/{acme}?sent=link"
+    assert console.links == [(acme, "ap@acme.example")]
+    shown = collector.open("GET", f"/console/customers/{acme}", {"sent": "link"}).body
+    assert "A fresh portal link is on its way." in shown
+    elsewhere = collector.open(
+        "POST", f"/console/customers/{acme}/links", form={"csrf": csrf, "email": "ap@bolt.example"}
+    )
+    assert elsewhere.status == 400 and len(console.links) == 1  # another customer's contact
+
+    viewer = Browser(console)
+    viewer.sign_in("vera")
+    refused = viewer.open("POST", f"/console/customers/{acme}/links", form={"csrf": viewer.csrf()})
+    assert refused.status == 403 and len(console.links) == 1

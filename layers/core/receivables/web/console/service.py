@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from receivables.kernel.clock import Clock
+    from receivables.ledger.model import Customer
     from receivables.web.console.auth import SignIn
 
 REFRESH_SECONDS = 5
@@ -107,6 +108,8 @@ class Console:
     # Releases a dispute's workflow waiting for finance (Step Functions' SendTaskSuccess).
     send_task_success: Callable[..., Any] | None = None
     seller: str = "self"  # whose invoice numbers a lettering by hand names
+    # Mails a customer's contact a fresh portal link (SES); its message id.
+    send_link: Callable[[Customer, str], str] | None = None
 
     # --- answers -------------------------------------------------------------------------------
     def _html(self, status: int, body: str, **headers: str | list[str]) -> Answer:
@@ -381,6 +384,7 @@ class Console:
         self,
         cookie_header: str | None,
         customer_id: str,
+        query: dict[str, str] | None = None,
         errors: list[FieldError] | None = None,
     ) -> Answer:
         """A customer whole: account, contacts, terms, risk, invoices, the timeline, and the actions."""
@@ -427,6 +431,7 @@ class Console:
                 outcomes=finance.CALL_OUTCOMES,
                 may_act=me.may(Role.COLLECTOR),
                 may_hold=me.may(Role.CONTROLLER),
+                notice="A fresh portal link is on its way." if (query or {}).get("sent") == "link" else "",
                 errors=[(e.field, e.reason) for e in errors or []],
                 status=400 if errors else 200,
             )
@@ -547,6 +552,22 @@ class Console:
             return _invoice_path(invoice_id)
 
         return self._action(cookie_header, body, Role.CONTROLLER, act)
+
+    def resend_link(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
+        """Mail one of the customer's known contacts a fresh link to their portal (collector), as
+        ``POST /customers/{id}/links`` does."""
+        from receivables.web.portal.service import link_recipient
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            customer = finance.customer_or_404(customer_id)
+            address = link_recipient(customer, form.get("email") or None)
+            if self.send_link is None:
+                raise AssertionError("the console is built with its link sender")
+            self.send_link(customer, address)
+            logger.info("portal link sent", extra={"customer_id": customer_id, "by": me.subject})
+            return f"{_customer_path(customer_id)}?sent=link"
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
 
     def credit_hold(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
         """Put the customer on credit hold or lift it, saying why (controller), as ``PUT
