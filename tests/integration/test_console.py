@@ -248,6 +248,7 @@ def test_a_collector_signs_in_works_the_worklist_and_a_customer(console: FakePoo
     dashboard = browser.open("GET", "/console")
     assert dashboard.status == 200 and 'http-equiv="refresh"' in dashboard.body
     assert "/console/invoices?currency=EUR&amp;bucket=61-90" in dashboard.body
+    assert 'id="aging-chart-EUR"' in dashboard.body and dashboard.body.count("<rect ") == 5
     assert "script-src 'none'" in dashboard.headers["Content-Security-Policy"]
     bucket = browser.open("GET", "/console/invoices", {"currency": "EUR", "bucket": "61-90"})
     assert bucket.status == 200 and "W-1" in bucket.body and "W-2" not in bucket.body

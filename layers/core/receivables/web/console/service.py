@@ -286,15 +286,22 @@ class Console:
 
     def dashboard(self, cookie_header: str | None, query: dict[str, str]) -> Answer:
         """Today's figures; refreshing itself (``?refresh=auto``, which is not activity)."""
+        from receivables.web.console.charts import aging_bars, bars_height, dso_trend
         from receivables.web.dashboard import dashboard_data
 
         def view(me: Identity) -> Answer:
             data = dashboard_data(self.today())
+            charts = {
+                c["currency"]: {"bars": aging_bars(c), "trend": dso_trend(c.get("trend") or [])}
+                for c in data["currencies"]
+            }
             return self._page(
                 "dashboard.html",
                 me,
                 title="Dashboard",
                 data=data,
+                charts=charts,
+                bars_height=bars_height(),
                 buckets=BUCKET_NAMES,
                 refresh_url=f"{COOKIE_PATH}?refresh=auto",
             )
