@@ -167,6 +167,18 @@ def dispute_decision(dispute_id: str) -> Response:
     return _answer(wiring.console().decide_dispute(_cookies(), _body(), dispute_id))
 
 
+@app.route("/console/enrolments/{enrolment_id}/approve", methods=["POST"], content_types=FORM)
+def approve_enrolment(enrolment_id: str) -> Response:
+    """Apply the changes a submitted enrolment holds (controller)."""
+    return _answer(wiring.console().decide_enrolment(_cookies(), _body(), enrolment_id, approve=True))
+
+
+@app.route("/console/enrolments/{enrolment_id}/reject", methods=["POST"], content_types=FORM)
+def reject_enrolment(enrolment_id: str) -> Response:
+    """Refuse the changes a submitted enrolment holds, saying why (controller)."""
+    return _answer(wiring.console().decide_enrolment(_cookies(), _body(), enrolment_id, approve=False))
+
+
 @app.route("/console/bank-lines/{line_id}/letter", methods=["POST"], content_types=FORM)
 def letter_bank_line(line_id: str) -> Response:
     """Letter a waiting bank line to an invoice, or put it on a customer's account (collector)."""

@@ -677,3 +677,25 @@ def test_a_collector_mails_a_known_contact_a_fresh_portal_link(console: FakePool
     viewer.sign_in("vera")
     refused = viewer.open("POST", f"/console/customers/{acme}/links", form={"csrf": viewer.csrf()})
     assert refused.status == 403 and len(console.links) == 1
+
+
+def test_the_queues_list_deductions_enrolments_and_held_invoices_and_only_a_controller_decides(
+    console: FakePool,
+) -> None:
+    controller = Browser(console)
+    controller.sign_in("carla")
+    page = controller.open("GET", "/console/queues").body
+    for section in ("no-deductions", "no-enrolments", "no-held", "no-disputes", "no-lines"):
+        assert f'id="{section}"' in page, section
+    csrf = controller.csrf("/console/queues")
+    unknown = controller.open("POST", "/console/enrolments/enr_unknown/approve", form={"csrf": csrf})
+    assert unknown.status == 404
+    no_reason = controller.open("POST", "/console/enrolments/enr_unknown/reject", form={"csrf": csrf})
+    assert no_reason.status == 400  # a refusal says why, checked before anything is read
+
+    collector = Browser(console)
+    collector.sign_in("cole")
+    refused = collector.open(
+        "POST", "/console/enrolments/enr_unknown/approve", form={"csrf": collector.csrf(), "note": "ok"}
+    )
+    assert refused.status == 403

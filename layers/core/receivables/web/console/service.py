@@ -659,6 +659,7 @@ class Console:
                 title="Queues",
                 disputes=disputes,
                 lines=lines,
+                **_other_queues(),
                 may_decide=me.may(Role.CONTROLLER),
                 may_letter=me.may(Role.COLLECTOR),
             )
@@ -680,6 +681,22 @@ class Console:
             if self.send_task_success is None:
                 raise AssertionError("the console is built with the workflow's SendTaskSuccess")
             deliver_decision(dispute, token, self.send_task_success)
+            return f"{COOKIE_PATH}/queues"
+
+        return self._action(cookie_header, body, Role.CONTROLLER, act)
+
+    def decide_enrolment(
+        self, cookie_header: str | None, body: bytes | str | None, enrolment_id: str, approve: bool
+    ) -> Answer:
+        """Apply the changes a submitted enrolment holds (a new AP address, a new bank account) or
+        refuse them (controller; a refusal says why), as ``POST /enrolments/{id}/approve|reject``."""
+        from receivables.customers.enrolment import decide, get_enrolment
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            note = _text(form, "note" if approve else "reason", required=not approve, longest=500)
+            if get_enrolment(enrolment_id) is None:
+                raise NotFoundError(f"no enrolment {enrolment_id}")
+            decide(enrolment_id, approve, note, me.actor, self.clock)
             return f"{COOKIE_PATH}/queues"
 
         return self._action(cookie_header, body, Role.CONTROLLER, act)
@@ -715,6 +732,42 @@ class Console:
             return f"{COOKIE_PATH}/queues"
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+
+def _other_queues() -> dict[str, Any]:
+    """The deductions open by owner, the enrolments waiting for approval and the invoices held
+    for a document: each one Query of its own index."""
+    from receivables.customers.enrolment import list_enrolments
+    from receivables.customers.requirements import open_requests
+    from receivables.disputes.deductions import deductions
+
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for d in deductions("open"):
+        reasons = sorted({str(p.get("reason")) for p in d.get("parts") or [] if p.get("validity") == "open"})
+        row = {**d, "reasons": ", ".join(reasons)}
+        by_owner.setdefault(str(d.get("owner") or "unassigned"), []).append(row)
+    held = [
+        {
+            "invoice_id": r.invoice.invoice_id,
+            "number": r.invoice.number,
+            "customer_id": r.invoice.customer_id,
+            "missing": ", ".join(r.missing),
+            "since": r.since or "",
+            "reminders": r.reminders,
+        }
+        for r in open_requests()
+    ]
+    enrolments = [
+        {
+            "enrolment_id": e.enrolment_id,
+            "company": e.company_name or e.email,
+            "email": e.email,
+            "submitted_at": e.submitted_at or "",
+            "pending": ", ".join(sorted(e.pending)),
+        }
+        for e in list_enrolments("submitted")
+    ]
+    return {"deductions_by_owner": sorted(by_owner.items()), "held": held, "enrolments": enrolments}
 
 
 def _line_row(line: dict[str, Any]) -> dict[str, Any]:
