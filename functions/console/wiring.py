@@ -92,6 +92,27 @@ def link_sender() -> Callable[[Customer, str], str]:
     return send
 
 
+@cache
+def mention_teller() -> Callable[[list[str], str, str, str, str], list[str]]:
+    """Emails the colleagues a note mentions (users of the finance pool only) a link to it."""
+    from receivables.adapters.cognito import pool_members
+    from receivables.adapters.ses import ses_sender
+    from receivables.mail.mentions import mention_message
+
+    settings, _ = context()
+    sender = os.environ["SENDER_EMAIL"]
+    send_raw = ses_sender(sender, settings.endpoint_url)
+    is_member = pool_members(os.environ["FINANCE_USER_POOL_ID"], settings.endpoint_url)
+
+    def tell(addresses: list[str], by: str, about: str, url: str, text: str) -> list[str]:
+        told = [a for a in addresses if is_member(a)]
+        for address in told:
+            send_raw(address, mention_message(sender, address, by, about, url, text))
+        return told
+
+    return tell
+
+
 def console() -> Console:
     """The console over this function's managed login, key and clock."""
     settings, clock = context()
@@ -102,4 +123,5 @@ def console() -> Console:
         send_task_success=lambda **given: states().send_task_success(**given),
         seller=settings.default_seller_id,
         send_link=lambda customer, address: link_sender()(customer, address),
+        tell_mentioned=lambda *given: mention_teller()(*given),
     )

@@ -81,6 +81,7 @@ class LocalUserPool:
             "CONSOLE_LOGIN_URL": login_url,
             "COGNITO_ISSUER": self.issuer,
             "COGNITO_JWKS_URL": self.jwks_url,
+            "FINANCE_USER_POOL_ID": self.pool_id,
         }
 
     def connection(self, login_url: str) -> dict[str, Any]:

@@ -195,6 +195,23 @@ def _leave_out_cognito(cfn: dict[str, Any], values: dict[str, str]) -> None:
         for name, value in variables.items():
             if names_gone(value):
                 variables[name] = values.get(name, "")
+    # Elsewhere (a role's policy naming the pool's ARN), a placeholder: moto checks no IAM.
+    for name, resource in resources.items():
+        resources[name] = _without_references(resource, gone)
+
+
+def _without_references(value: Any, gone: set[str]) -> Any:
+    """``value`` with each Ref or GetAtt of a resource in ``gone`` made a placeholder string."""
+    if isinstance(value, dict):
+        ref = value.get("Ref")
+        get_att = value.get("Fn::GetAtt")
+        target = get_att[0] if isinstance(get_att, list) and get_att else ref
+        if len(value) == 1 and target in gone:
+            return f"arn:aws:cognito-idp:local:left-out/{target}"
+        return {k: _without_references(v, gone) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_references(v, gone) for v in value]
+    return value
 
 
 def _apply_bucket_notifications(cfn: dict[str, Any], stack: Stack, s3: Any) -> None:

@@ -108,6 +108,16 @@ def test_a_collector_signs_in_works_a_customer_and_the_timeline_shows_it(
             assert "on its way" in page.inner_text("#notice")
             wait_for("the link's email", lambda: len(mails_to(connection, "ap@harbor.example")) > before, 60)
 
+            # A note mentioning the controller: they are emailed a link to this page.
+            (controller,) = [u for u in connection["console_users"] if u["role"] == "controller"]
+            page.fill("#note-text", f"@{controller['username']} shall we put them on hold?")
+            page.click("#add-note")
+            assert f"told {controller['username']}" in page.inner_text("#timeline")
+            (told,) = wait_for(
+                "the mention's email", lambda: mails_to(connection, controller["username"]), 60
+            )
+            assert "mentioned you" in told["Subject"] and "/console/customers/" in told["Body"]["text_part"]
+
             page.click("#sign-out")
             assert page.inner_text("#title") == "Signed out"
             page.goto(console)

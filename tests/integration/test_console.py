@@ -60,6 +60,7 @@ class FakePool:
     revoked: list[str] = field(default_factory=list)
     released: list[dict[str, Any]] = field(default_factory=list)  # SendTaskSuccess calls
     links: list[tuple[str, str]] = field(default_factory=list)  # portal links mailed: customer, to
+    told: list[tuple[str, str, str]] = field(default_factory=list)  # mentions: to, by, url
     refreshed: int = 0
     token_lifetime: int = 3600
     claims_override: dict[str, Any] = field(default_factory=dict)
@@ -221,11 +222,17 @@ def console(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> FakePool:
             pool.links.append((customer.customer_id, address))
             return "message-1"
 
+        def tell(addresses: list[str], by: str, about: str, url: str, text: str) -> list[str]:
+            colleagues = [a for a in addresses if a.endswith("@finance.example")]
+            pool.told.extend((a, by, url) for a in colleagues)
+            return colleagues
+
         return Console(
             sign_in,
             aws.clock,
             send_task_success=lambda **given: pool.released.append(given),
             send_link=send_link,
+            tell_mentioned=tell,
         )
 
     monkeypatch.setattr(wiring, "console", console)
@@ -699,3 +706,34 @@ def test_the_queues_list_deductions_enrolments_and_held_invoices_and_only_a_cont
         "POST", "/console/enrolments/enr_unknown/approve", form={"csrf": collector.csrf(), "note": "ok"}
     )
     assert refused.status == 403
+
+
+def test_a_note_that_mentions_a_colleague_tells_them_and_nobody_else(console: FakePool) -> None:
+    acme = customer_id()
+    collector = Browser(console)
+    collector.sign_in("cole")
+    text = (
+        "@carla@finance.example can we hold them? (not @mallory@evil.example, nor me @cole@finance.example)"
+    )
+    done = collector.open(
+        "POST", f"/console/customers/{acme}/notes", form={"csrf": collector.csrf(), "text": text}
+    )
+    assert done.status == 303
+    assert console.told == [
+        ("carla@finance.example", "cole@finance.example", f"{BASE}/console/customers/{acme}")
+    ]
+    note = store.audit_events(store.customer_pk(acme))[-1]
+    assert note.type == "NoteAdded" and note.data["mentioned"] == ["carla@finance.example"]
+    assert "told carla@finance.example" in collector.open("GET", f"/console/customers/{acme}").body
+
+
+def test_only_a_user_of_the_pool_can_be_mentioned(aws: Aws) -> None:
+    import boto3
+
+    from receivables.adapters.cognito import pool_members
+
+    cognito = boto3.client("cognito-idp", region_name="eu-west-1")
+    pool = cognito.create_user_pool(PoolName="p", UsernameAttributes=["email"])["UserPool"]["Id"]
+    cognito.admin_create_user(UserPoolId=pool, Username="carla@finance.example", MessageAction="SUPPRESS")
+    is_member = pool_members(pool, client=cognito)
+    assert is_member("carla@finance.example") and not is_member("mallory@evil.example")

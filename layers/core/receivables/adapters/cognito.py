@@ -239,3 +239,24 @@ def _tokens(body: dict[str, Any], refresh_token: str | None = None) -> Tokens:
         str(body["refresh_token"]) if isinstance(body.get("refresh_token"), str) else refresh_token,
         int(body.get("expires_in") or 3600),
     )
+
+
+def pool_members(
+    user_pool_id: str, endpoint_url: str | None = None, client: Any = None
+) -> Callable[[str], bool]:
+    """Whether an address is a user of the pool (``AdminGetUser``; the pool's usernames are
+    emails): who a note may mention. The client is made on first use."""
+    clients: list[Any] = [client] if client is not None else []
+
+    def is_member(address: str) -> bool:
+        if not clients:
+            import boto3
+
+            clients.append(boto3.client("cognito-idp", endpoint_url=endpoint_url))
+        try:
+            found = clients[0].admin_get_user(UserPoolId=user_pool_id, Username=address)
+        except clients[0].exceptions.UserNotFoundException:
+            return False
+        return bool(found.get("Enabled", True))
+
+    return is_member

@@ -254,9 +254,13 @@ def change_customer(
 CALL_OUTCOMES = ("reached", "promised", "disputed", "voicemail", "no_answer", "wrong_number")
 
 
-def add_customer_note(customer_id: str, text: str, actor: str, clock: Clock) -> Customer:
-    """Put a note on the customer's history (the customer's timeline, beside their invoices')."""
-    return change_customer(customer_id, lambda c: c, "NoteAdded", {"text": text}, actor, clock)
+def add_customer_note(
+    customer_id: str, text: str, actor: str, clock: Clock, mentioned: Sequence[str] = ()
+) -> Customer:
+    """Put a note on the customer's history (the customer's timeline, beside their invoices'),
+    with the colleagues it mentions (who were told)."""
+    data: dict[str, Any] = {"text": text, **({"mentioned": list(mentioned)} if mentioned else {})}
+    return change_customer(customer_id, lambda c: c, "NoteAdded", data, actor, clock)
 
 
 def log_call(customer_id: str, outcome: str, text: str, actor: str, clock: Clock) -> Customer:

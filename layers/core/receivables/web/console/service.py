@@ -110,6 +110,8 @@ class Console:
     seller: str = "self"  # whose invoice numbers a lettering by hand names
     # Mails a customer's contact a fresh portal link (SES); its message id.
     send_link: Callable[[Customer, str], str] | None = None
+    # Tells the colleagues a note mentions (addresses, by, about, url, text): those who were told.
+    tell_mentioned: Callable[[list[str], str, str, str, str], list[str]] | None = None
 
     # --- answers -------------------------------------------------------------------------------
     def _html(self, status: int, body: str, **headers: str | list[str]) -> Answer:
@@ -592,8 +594,17 @@ class Console:
     def note(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
         """A note on the customer's timeline (collector)."""
 
+        from receivables.mail.mentions import mentioned
+
         def act(me: Identity, form: dict[str, str]) -> str:
-            finance.add_customer_note(customer_id, _text(form, "text"), me.actor, self.clock)
+            text = _text(form, "text")
+            customer = finance.customer_or_404(customer_id)
+            addresses = [a for a in mentioned(text) if a != me.username.lower()]
+            told: list[str] = []
+            if addresses and self.tell_mentioned is not None:
+                url = f"{self.sign_in.base_url.rstrip('/')}{_customer_path(customer_id)}"
+                told = self.tell_mentioned(addresses, me.username, customer.name or customer_id, url, text)
+            finance.add_customer_note(customer_id, text, me.actor, self.clock, mentioned=told)
             return _customer_path(customer_id)
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)

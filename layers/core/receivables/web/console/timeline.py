@@ -70,6 +70,8 @@ def label_of(kind: str) -> str:
 
 def _details(data: dict[str, Any]) -> str:
     parts = []
+    if data.get("mentioned"):
+        parts.append("told " + ", ".join(str(a) for a in data["mentioned"]))
     for name in SHOWN:
         value = data.get(name)
         if value in (None, "", [], {}):
