@@ -193,9 +193,7 @@ class Console:
             return self._redirect(f"{COOKIE_PATH}/login?{urlencode({'next': next_path})}")
         try:
             return view(me)
-        except (ForbiddenError, NotFoundError, InvalidRequestError) as exc:
-            return self._refused(exc, me)
-        except ReceivablesError as exc:
+        except ReceivablesError as exc:  # a 4xx of the kernel's hierarchy is a page; else a 500
             if status_of(exc) is None:
                 raise
             return self._refused(exc, me)
@@ -394,7 +392,6 @@ class Console:
         cookie_header: str | None,
         customer_id: str,
         query: dict[str, str] | None = None,
-        errors: list[FieldError] | None = None,
     ) -> Answer:
         """A customer whole: account, contacts, terms, risk, invoices, the timeline, and the actions."""
         from receivables.credit import risk
@@ -441,8 +438,6 @@ class Console:
                 may_act=me.may(Role.COLLECTOR),
                 may_hold=me.may(Role.CONTROLLER),
                 notice="A fresh portal link is on its way." if (query or {}).get("sent") == "link" else "",
-                errors=[(e.field, e.reason) for e in errors or []],
-                status=400 if errors else 200,
             )
 
         return self._signed_in(cookie_header, next_path, view)
