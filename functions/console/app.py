@@ -209,6 +209,18 @@ def customer_link(customer_id: str) -> Response:
     return _answer(wiring.console().resend_link(_cookies(), _body(), customer_id))
 
 
+@app.route("/console/customers/{customer_id}/tasks", methods=["POST"], content_types=FORM)
+def customer_task(customer_id: str) -> Response:
+    """A task about the customer for someone (collector)."""
+    return _answer(wiring.console().add_task(_cookies(), _body(), customer_id))
+
+
+@app.route("/console/tasks/{task_id}/done", methods=["POST"], content_types=FORM)
+def task_done(task_id: str) -> Response:
+    """Mark a task done (collector)."""
+    return _answer(wiring.console().task_done(_cookies(), _body(), task_id))
+
+
 @app.route("/console/customers/{customer_id}/notes", methods=["POST"], content_types=FORM)
 def customer_note(customer_id: str) -> Response:
     """A note on the customer's timeline (collector)."""

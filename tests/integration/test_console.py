@@ -737,3 +737,48 @@ def test_only_a_user_of_the_pool_can_be_mentioned(aws: Aws) -> None:
     cognito.admin_create_user(UserPoolId=pool, Username="carla@finance.example", MessageAction="SUPPRESS")
     is_member = pool_members(pool, client=cognito)
     assert is_member("carla@finance.example") and not is_member("mallory@evil.example")
+
+
+def test_a_task_about_a_customer_is_on_its_owners_worklist_until_done(console: FakePool, aws: Aws) -> None:
+    acme = customer_id()
+    collector = Browser(console)
+    collector.sign_in("cole")
+    csrf = collector.csrf()
+    bad = collector.open(
+        "POST", f"/console/customers/{acme}/tasks", form={"csrf": csrf, "title": "", "due": "x"}
+    )
+    assert bad.status == 400 and "title" in bad.body and "due" in bad.body
+    task = {
+        "csrf": csrf,
+        "title": "Call AP on Tuesday",
+        "owner": "carla@finance.example",
+        "due": "2026-11-10",
+    }
+    assert collector.open("POST", f"/console/customers/{acme}/tasks", form=task).status == 303
+    assert "Call AP on Tuesday" in collector.open("GET", f"/console/customers/{acme}").body
+    assert 'id="no-tasks"' in collector.open("GET", "/console/worklist").body  # carla's, not cole's
+
+    controller = Browser(console)
+    controller.sign_in("carla")
+    worklist = controller.open("GET", "/console/worklist").body
+    found = re.search(r'data-task="(tsk_\w+)"', worklist)
+    assert found and "Call AP on Tuesday" in worklist
+    done = controller.open(
+        "POST",
+        f"/console/tasks/{found.group(1)}/done",
+        form={"csrf": controller.csrf(), "back": "/console/worklist"},
+    )
+    assert done.status == 303 and done.location == "/console/worklist"
+    assert 'id="no-tasks"' in controller.open("GET", "/console/worklist").body
+    again = controller.open("POST", f"/console/tasks/{found.group(1)}/done", form={"csrf": controller.csrf()})
+    assert again.status == 409
+    kinds = [e.type for e in store.audit_events(store.customer_pk(acme))]
+    assert kinds[-2:] == ["TaskCreated", "TaskDone"]
+    # The stream's consumers take tasks in their stride.
+    streamed = load_function("aggregates").handle({"Records": aws.stream().read()})
+    assert not (streamed or {}).get("batchItemFailures")
+
+    viewer = Browser(console)
+    viewer.sign_in("vera")
+    refused = viewer.open("POST", f"/console/customers/{acme}/tasks", form={**task, "csrf": viewer.csrf()})
+    assert refused.status == 403

@@ -370,6 +370,9 @@ class Console:
             ]
             if query.get("format") == "csv":
                 return _csv("worklist", shown, WORKLIST_COLUMNS)
+            from receivables.collections.tasks import open_tasks
+
+            mine = open_tasks(me.username)
             return self._page(
                 "worklist.html",
                 me,
@@ -383,6 +386,8 @@ class Console:
                 may_assign=me.may(Role.COLLECTOR),
                 back=next_path,
                 csv_url=_with_query(f"{COOKIE_PATH}/worklist", {**query, "format": "csv"}),
+                tasks=mine,
+                today=self.today().isoformat(),
             )
 
         return self._signed_in(cookie_header, next_path, view)
@@ -394,6 +399,7 @@ class Console:
         query: dict[str, str] | None = None,
     ) -> Answer:
         """A customer whole: account, contacts, terms, risk, invoices, the timeline, and the actions."""
+        from receivables.collections.tasks import customer_tasks
         from receivables.credit import risk
         from receivables.web.console.timeline import customer_timeline
 
@@ -437,6 +443,8 @@ class Console:
                 outcomes=finance.CALL_OUTCOMES,
                 may_act=me.may(Role.COLLECTOR),
                 may_hold=me.may(Role.CONTROLLER),
+                tasks=[t for t in customer_tasks(customer_id) if t["status"] == "open"],
+                today=today.isoformat(),
                 notice="A fresh portal link is on its way." if (query or {}).get("sent") == "link" else "",
             )
 
@@ -570,6 +578,29 @@ class Console:
             self.send_link(customer, address)
             logger.info("portal link sent", extra={"customer_id": customer_id, "by": me.subject})
             return f"{_customer_path(customer_id)}?sent=link"
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def add_task(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
+        """A task about the customer for someone (collector): on their worklist until done."""
+        from receivables.collections import tasks
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            title, owner, due = tasks.parse_task(
+                form.get("title"), form.get("owner"), form.get("due"), self.today()
+            )
+            tasks.create_task(customer_id, title, owner, due, me.actor, self.clock)
+            return _customer_path(customer_id)
+
+        return self._action(cookie_header, body, Role.COLLECTOR, act)
+
+    def task_done(self, cookie_header: str | None, body: bytes | str | None, task_id: str) -> Answer:
+        """Mark a task done (collector); back to the page it was done from."""
+        from receivables.collections import tasks
+
+        def act(me: Identity, form: dict[str, str]) -> str:
+            tasks.complete_task(task_id, me.actor, self.clock)
+            return safe_next(form.get("back") or f"{COOKIE_PATH}/worklist")
 
         return self._action(cookie_header, body, Role.COLLECTOR, act)
 
