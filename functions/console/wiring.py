@@ -12,6 +12,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from receivables.adapters.cognito import ManagedLogin
+from receivables.adapters.parameters import parameter_text, public_base_url
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.settings import Settings
 from receivables.storage import store
@@ -35,9 +36,12 @@ def context() -> tuple[Settings, Clock]:
 def managed_login() -> ManagedLogin:
     """The user pool's managed login for the console's app client (its domain, issuer and keys)."""
     issuer = os.environ["COGNITO_ISSUER"]
+    client_id = os.environ.get("CONSOLE_CLIENT_ID") or parameter_text(
+        os.environ["CONSOLE_CLIENT_ID_PARAMETER"]
+    )
     return ManagedLogin(
         login_url=os.environ["CONSOLE_LOGIN_URL"],
-        client_id=os.environ["CONSOLE_CLIENT_ID"],
+        client_id=client_id,
         issuer=issuer,
         jwks_url=os.environ.get("COGNITO_JWKS_URL") or f"{issuer}/.well-known/jwks.json",
     )
@@ -116,7 +120,7 @@ def mention_teller() -> Callable[[list[str], str, str, str, str], list[str]]:
 def console() -> Console:
     """The console over this function's managed login, key and clock."""
     settings, clock = context()
-    sign_in = SignIn(managed_login(), os.environ["PUBLIC_BASE_URL"], state_key()(), time.time)
+    sign_in = SignIn(managed_login(), public_base_url(os.environ), state_key()(), time.time)
     return Console(
         sign_in,
         clock,

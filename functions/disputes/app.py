@@ -83,6 +83,8 @@ def handle(event: dict[str, Any], deps: Dependencies) -> dict[str, Any]:
         reminders = int(event.get("reminders", 0))
         escalated = reminders > int(event.get("escalate_after", 2))
         result = workflow.await_finance(dispute_id, str(event["task_token"]), clock, reminders, escalated)
+    elif op == "status":
+        result = workflow.dispute_status(dispute_id)
     elif op == "apply":
         result = deciding.apply_decision(dispute_id, clock)
     elif op == "notify":

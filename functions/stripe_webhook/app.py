@@ -4,7 +4,9 @@ Verifies ``Stripe-Signature`` on the raw body (400 and no state change otherwise
 event id once (Powertools Idempotency on DynamoDB: a redelivery gets the first answer), applies
 the event to the ledger and answers 200. The ledger write is what the acknowledgement promises,
 so it happens before it; it takes a few DynamoDB calls. Everything slow (emails, stopping
-dunning) follows from the ledger's audit events on the bus, after the acknowledgement.
+dunning) follows from the ledger's audit events on the bus, after the acknowledgement. A
+``payout.paid`` reads the payout's balance transactions from Stripe (the API key from Secrets
+Manager) and stores the payout for the bank statement's line (`receivables.banking.payouts`).
 An event that overtook the payment it refers to gets 503, so that Stripe delivers it again. A
 signed event the ledger can never take (a negative amount, an unknown currency, a refund in
 another currency than its payment) changes nothing and gets 200 with ``"action": "rejected"`` and
@@ -23,9 +25,16 @@ from chalice.app import Chalice, Response
 
 from receivables.adapters.idempotency import once_per
 from receivables.adapters.secrets import secret_reader
+from receivables.adapters.stripe_api import StripeGateway
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.observability import logger
-from receivables.payments.stripe_events import RetryLaterError, WebhookRejectedError, handle_event, verify
+from receivables.payments.stripe_events import (
+    PayoutReader,
+    RetryLaterError,
+    WebhookRejectedError,
+    handle_event,
+    verify,
+)
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -59,9 +68,13 @@ def default_dependencies() -> Dependencies:
         settings.need("idempotency_table_name"), "event", keep_seconds=7 * 24 * 3600, key_path="id"
     )
 
+    # A payout's event reads its balance transactions from Stripe (with the API key).
+    key_name = settings.stripe_api_key_name
+    gateway = StripeGateway(secret_reader(key_name), settings.stripe_api_base) if key_name else None
+
     @once_per_event
     def process(event: dict[str, Any]) -> dict[str, Any]:
-        return apply_event(event, clock)
+        return apply_event(event, clock, gateway)
 
     return Dependencies(
         secret_reader(settings.need("stripe_webhook_secret_name")),
@@ -71,9 +84,9 @@ def default_dependencies() -> Dependencies:
     )
 
 
-def apply_event(event: dict[str, Any], clock: Clock) -> dict[str, Any]:
+def apply_event(event: dict[str, Any], clock: Clock, stripe: PayoutReader | None = None) -> dict[str, Any]:
     """Apply one verified event; the result is what a redelivery of it will be answered."""
-    result = handle_event(event, clock)
+    result = handle_event(event, clock, stripe)
     fields = {"event_id": result.event_id, "type": result.type, "action": result.action}
     answer: dict[str, Any] = {
         "received": True,

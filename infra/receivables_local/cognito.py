@@ -84,6 +84,11 @@ class LocalUserPool:
             "FINANCE_USER_POOL_ID": self.pool_id,
         }
 
+    @property
+    def physical(self) -> dict[str, str]:
+        """Each of the template's Cognito resources the stack may name, and its local id."""
+        return {POOL: self.pool_id, **self.clients}
+
     def connection(self, login_url: str) -> dict[str, Any]:
         """What local.json says of the pool."""
         return {
@@ -110,6 +115,8 @@ def _urls(values: Any, api_url: str) -> tuple[str, ...]:
     """A client's URLs with the HTTP API's address (``https://${HttpApi}.execute-api...``) made local."""
     found = []
     for value in values if isinstance(values, list) else [values]:
+        while isinstance(value, dict) and "Fn::If" in value:  # no PublicBaseUrl locally: the API's own
+            value = value["Fn::If"][2]
         text = value.get("Fn::Sub", "") if isinstance(value, dict) else str(value)
         path = text.split("${AWS::URLSuffix}", 1)[1] if "${AWS::URLSuffix}" in text else text
         found.append(api_url.rstrip("/") + path)

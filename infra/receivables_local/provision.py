@@ -57,6 +57,7 @@ def provision(
     region: str,
     api_url: str = "http://127.0.0.1:3000",
     cognito_environment: dict[str, str] | None = None,
+    cognito_resources: dict[str, str] | None = None,
 ) -> Stack:
     """Create the stack on the emulator at ``endpoint`` and return what it made; ``api_url`` is
     where the runtime serves the HTTP API (the functions' URL of it); ``cognito_environment``,
@@ -66,7 +67,7 @@ def provision(
     cfn = translate(template, region)
     _inline_state_machine_definitions(cfn)
     _leave_out_api_gateway(cfn, api_url)
-    _leave_out_cognito(cfn, cognito_environment or {})
+    _leave_out_cognito(cfn, cognito_environment or {}, cognito_resources or {})
 
     def client(service: str) -> Any:
         factory: Any = session.client
@@ -149,7 +150,8 @@ def _leave_out_api_gateway(cfn: dict[str, Any], api_url: str) -> None:
     """moto's API Gateway cannot invoke Lambda (and its CloudFormation needs names a REST API may
     not have): the runtime serves the API functions itself (receivables_local.api). The API
     resources, the permissions that let API Gateway invoke, and outputs naming them are left out;
-    a function's environment variable built from the API (its public URL) becomes ``api_url``."""
+    a function's environment variable or a parameter's value built from the API (its public URL)
+    becomes ``api_url``."""
     resources = cfn["Resources"]
     gone = {name for name, r in resources.items() if r["Type"].startswith(API_GATEWAY_TYPES)}
 
@@ -164,6 +166,8 @@ def _leave_out_api_gateway(cfn: dict[str, Any], api_url: str) -> None:
         if names_gone(output):
             del cfn["Outputs"][name]
     for resource in resources.values():
+        if resource["Type"] == "AWS::SSM::Parameter" and names_gone(resource["Properties"]["Value"]):
+            resource["Properties"]["Value"] = api_url
         if resource["Type"] != "AWS::Lambda::Function":
             continue
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})
@@ -172,7 +176,9 @@ def _leave_out_api_gateway(cfn: dict[str, Any], api_url: str) -> None:
                 variables[name] = api_url
 
 
-def _leave_out_cognito(cfn: dict[str, Any], values: dict[str, str]) -> None:
+def _leave_out_cognito(
+    cfn: dict[str, Any], values: dict[str, str], physical: dict[str, str] | None = None
+) -> None:
     """moto's CloudFormation has no Cognito: the user pool's resources are left out (the runtime
     creates the pool through the Cognito API), and a function's variable naming one of them takes
     its value from ``values`` (empty when there is none: that function does not sign anyone in)."""
@@ -189,6 +195,11 @@ def _leave_out_cognito(cfn: dict[str, Any], values: dict[str, str]) -> None:
         if names_gone(output):
             del cfn["Outputs"][name]
     for resource in resources.values():
+        if resource["Type"] == "AWS::SSM::Parameter" and names_gone(resource["Properties"]["Value"]):
+            # A parameter holding a pool resource's id (the console's client): the local one's.
+            ref = resource["Properties"]["Value"]
+            target = ref.get("Ref") if isinstance(ref, dict) else None
+            resource["Properties"]["Value"] = (physical or {}).get(str(target), "left-out")
         if resource["Type"] != "AWS::Lambda::Function":
             continue
         variables = resource["Properties"].get("Environment", {}).get("Variables", {})

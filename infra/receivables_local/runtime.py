@@ -82,6 +82,8 @@ class LocalRuntime:
     clock: LocalClock = field(init=False)
     # How long a SEPA or ACH debit takes to settle on the local Stripe, on the runtime's clock.
     debit_settlement_seconds: int = 2 * 86400
+    # The local Stripe pays the available balance out on the clock (two days after a charge).
+    automatic_payouts: bool = True
     stack: Stack | None = None
     invoker: Invoker | None = None
     router: Router | None = None
@@ -167,7 +169,9 @@ class LocalRuntime:
             port=self.stripe_port,
             clock=lambda: self.clock.now().timestamp(),
             debit_settlement_seconds=self.debit_settlement_seconds,
-            sweep=False,  # the clock fires its settlements and expiries
+            sweep=False,  # the clock fires its settlements, expiries and payouts
+            # Stripe pays the balance out daily: payout.paid, and the bank statement's line
+            automatic_payouts=self.automatic_payouts,
         )
         self._stripe.start()
         self._watch_stripe(self._stripe)
@@ -187,7 +191,12 @@ class LocalRuntime:
         template = load_template()
         self.user_pool = create_user_pool(session, template, self.aws_endpoint, self.region, self.api_url)
         self.stack = provision(
-            session, self.aws_endpoint, self.region, self.api_url, self.user_pool.environment(self.login_url)
+            session,
+            self.aws_endpoint,
+            self.region,
+            self.api_url,
+            self.user_pool.environment(self.login_url),
+            self.user_pool.physical,
         )
         self._login = ManagedLoginServer(self.user_pool, session, self.login_port)
         self._login.start()
@@ -259,7 +268,7 @@ class LocalRuntime:
                 time.sleep(0.05)
 
     def _watch_stripe(self, stripe: LocalStripe) -> None:
-        """The local Stripe's settlements and expiries are the clock's to fire; its webhooks and
+        """The local Stripe's settlements, expiries and payouts are the clock's to fire; its webhooks and
         requests in flight keep time still."""
 
         def next_due() -> datetime | None:

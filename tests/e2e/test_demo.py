@@ -160,6 +160,11 @@ def test_the_demo_tells_the_story_on_the_local_runtime() -> None:
     assert re.search(r"^   EUR: \d{4}-\d{2}-\d{2} [\d.]+ \([\d.]+\)", credit, re.M)
     # Finance's view: the aging adds up, the KPIs, the dashboard's screenshot.
     bank = out.split("14. The bank", 1)[1].split("15. What finance sees", 1)[0]
+    # Stripe's payouts of the card payments: reconciled with their fees, never lettered again.
+    assert re.search(r"Stripe paid out the card payments to the bank: [1-9]\d* payout\(s\) in EUR", bank)
+    assert re.search(r"EUR credit payout reconciled with po_\w+: \d+ payment\(s\), gross [\d.]+, fees", bank)
+    assert re.search(r"Stripe's payouts: [1-9]\d* reconciled .* fees [1-9][\d.]*, net [\d.]+ EUR", bank)
+    assert "payout_pending" not in bank
     assert re.search(r"1200\.00 EUR credit lettered by structured_reference, code A", bank)
     assert re.search(r"99\.00 EUR credit lettered by invoice_number, code A", bank)
     assert re.search(r"650\.00 EUR credit review, suggested by payer_name", bank)

@@ -14,6 +14,7 @@ from receivables.kernel.money import Money
 from receivables.ledger.disputes import Reason, Source, Status
 from receivables.ledger.model import CreditNote, DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
+from receivables.payments.allocation import Receipt, payment_id_for, record_receipt
 from receivables.storage import store
 
 if TYPE_CHECKING:
@@ -344,3 +345,52 @@ def test_a_po_number_given_afterwards_never_makes_a_second_order_a_duplicate(aws
     assert analysed["proposal"] is None
     second = store.get_invoice(inv("E-2"))
     assert second is not None and second.status is not InvoiceStatus.VOID
+
+
+def test_an_invoice_paid_in_full_ends_its_dispute_and_the_waiting_workflow_moves_on(ledger: Aws) -> None:
+    opened, _ = opening.open_dispute_on(
+        inv("D-3"), Source.CUSTOMER, Reason.QUALITY, "customer", ledger.clock, comment="late delivery"
+    )
+    workflow.analyse_dispute(opened.dispute_id, ledger.clock)
+    workflow.await_finance(opened.dispute_id, "token-9", ledger.clock)
+    assert workflow.dispute_status(opened.dispute_id)["final"] is False
+
+    part = Receipt(
+        "bank",
+        "BANK-D3-1",
+        Money(50000, "EUR"),
+        "2026-11-02T08:00:00.000Z",
+        "bank_transfer",
+        target_invoice_ids=(inv("D-3"),),
+    )
+    record_receipt(part, ledger.clock)
+    waiting = store.get_dispute(opened.dispute_id)
+    assert waiting is not None and waiting.status is Status.AWAITING_FINANCE  # part paid: still contested
+
+    rest = Receipt(
+        "bank",
+        "BANK-D3-2",
+        Money(70000, "EUR"),
+        "2026-11-02T08:30:00.000Z",
+        "bank_transfer",
+        target_invoice_ids=(inv("D-3"),),
+    )
+    record_receipt(rest, ledger.clock)
+    record_receipt(rest, ledger.clock)  # delivered twice: ended once
+
+    paid = store.get_invoice(inv("D-3"))
+    assert paid is not None and paid.status is InvoiceStatus.PAID
+    ended = store.get_dispute(opened.dispute_id)
+    assert ended is not None and ended.status is Status.SETTLED and ended.resolution is not None
+    assert ended.resolution.action == "paid_in_full"
+    history = service.dispute_view(ended)["history"]
+    assert [e["type"] for e in history].count("DisputeResolved") == 1
+    assert history[-1]["data"]["payment_id"] == payment_id_for("bank", "BANK-D3-2")
+    assert store.open_disputes() == []
+    # The workflow's next reminder finds it over, applies nothing and tells the customer.
+    assert workflow.dispute_status(opened.dispute_id) == {
+        "dispute_id": opened.dispute_id,
+        "status": "settled",
+        "final": True,
+    }
+    assert deciding.apply_decision(opened.dispute_id, ledger.clock)["status"] == "settled"

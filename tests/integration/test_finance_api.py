@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -191,6 +192,20 @@ def test_customers_statement_risk_hold_and_contact(api: Any) -> None:
     )
     assert [line["kind"] for line in statement["lines"]] == ["invoice", "invoice", "payment"]
     assert statement["balance"] == "700.00"
+    running = [Decimal(line["amount"]) for line in statement["lines"]]
+    assert [line["balance"] for line in statement["lines"]] == [
+        f"{sum(running[: n + 1], Decimal(0)):.2f}" for n in range(len(running))
+    ]
+    invoices = [line for line in statement["lines"] if line["kind"] == "invoice"]
+    assert all("invoice_balance" in line for line in invoices)
+    _, csv_text = api(
+        "GET",
+        "/customers/{customer_id}/statement",
+        f"/customers/{acme}/statement",
+        query={"currency": "EUR", "format": "csv"},
+    )
+    csv_rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [row["balance"] for row in csv_rows] == [line["balance"] for line in statement["lines"]]
     assert api("GET", "/customers/{customer_id}/statement", f"/customers/{acme}/statement")[0] == 400
     _, risk = api("GET", "/customers/{customer_id}/risk", f"/customers/{acme}/risk")
     factors = {f["factor"]: f for f in risk["risk"]["factors"]}
@@ -239,13 +254,17 @@ def test_aging_kpis_worklist_and_csv(api: Any) -> None:
     _, figures = api("GET", "/kpis", query={"currency": "EUR", "days": "90"}, role="viewer")
     assert figures["currencies"][0]["overdue_ratio"] == "70.0"
     _, work = api("GET", "/worklist", role="viewer")
-    assert [w["number"] for w in work["worklist"]] == ["W-1", "W-4", "W-2"]
+    # W-2 (200.00 EUR, 2 days late, risky: 3.2 % is 6.40) before W-4 (50.00 USD, 18 days, 1.6 %: 0.80).
+    assert [w["number"] for w in work["worklist"]] == ["W-1", "W-2", "W-4"]
     # Acme pays late and owes mostly overdue money: the stream scored it risky, which doubles its weight.
     assert work["worklist"][0]["risk"] == "risky"
-    assert work["worklist"][0]["expected_loss"] == "63000.00"  # 500.00 x 63 days x 2
+    # 63 days late: IFRS 9's provision matrix gives 6.6 % for 61-90 days, doubled for a risky
+    # customer: 13.2 % of 500.00.
+    assert work["worklist"][0]["non_payment_percent"] == "13.2"
+    assert work["worklist"][0]["expected_loss"] == "66.00"
     status, text = api("GET", "/worklist", query={"format": "csv"}, role="viewer")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert status == 200 and [r["number"] for r in rows] == ["W-1", "W-4", "W-2"]
+    assert status == 200 and [r["number"] for r in rows] == ["W-1", "W-2", "W-4"]
     _, payments = api("GET", "/payments", role="viewer")
     assert [p["amount"] for p in payments["payments"]] == ["500.00"]
 
@@ -348,7 +367,7 @@ def test_the_worklist_reads_the_sweeps_ranking_fresh(api: Any, aws: Aws) -> None
     assert live["ranked_on"] is None, "before the first sweep it is ranked now"
     today = aws.clock.now().date()
     body = snapshot(store.open_receivables_due_by(today), today)
-    assert body["worklist"] == [inv("W-1"), inv("W-4"), inv("W-2")]
+    assert body["worklist"] == [inv("W-1"), inv("W-2"), inv("W-4")]
     assert body["currencies"]["USD"]["worklist"] == [inv("W-4")]
     store.put_document(SNAPSHOT_PK, body, 1, iso_timestamp(aws.clock.now()), None, sk=today.isoformat())
 
@@ -368,7 +387,7 @@ def test_the_worklist_reads_the_sweeps_ranking_fresh(api: Any, aws: Aws) -> None
     )
     _, ranked = api("GET", "/worklist", role="viewer")
     assert ranked["ranked_on"] == today.isoformat()
-    assert [w["number"] for w in ranked["worklist"]] == ["W-4", "W-2"]
+    assert [w["number"] for w in ranked["worklist"]] == ["W-2", "W-4"]
     _, usd = api("GET", "/worklist", query={"currency": "USD", "limit": "1"}, role="viewer")
     assert [w["number"] for w in usd["worklist"]] == ["W-4"]
 
@@ -490,3 +509,29 @@ def test_finance_sets_what_a_customers_ap_requires_and_how_invoices_reach_it(api
         "email_einvoice",
     )
     assert wrong[0] == 400 and "document_requirements" in str(wrong[1])
+
+
+def test_a_customer_is_found_by_what_finance_knows_it_by(api: Any, aws: Aws) -> None:
+    aws.drop("inbox/anonymous.csv", HEADER + "Z-1,2026-10-01,2026-10-31,EUR,ERP-77,,,40.00\n")
+    _, by_erp = api("GET", "/invoices", query={"customer": "ACME"})
+    assert sorted(i["number"] for i in by_erp["invoices"]) == ["W-1", "W-2"]
+    acme = by_erp["invoices"][0]["customer_id"]
+    _, by_id = api("GET", "/invoices", query={"customer": acme})
+    assert sorted(i["number"] for i in by_id["invoices"]) == ["W-1", "W-2"]
+    _, by_email = api("GET", "/payments", query={"customer": "AP@acme.example"})
+    assert {p["customer_id"] for p in by_email["payments"]} == {acme}
+    assert api("GET", "/deductions", query={"customer": "BOLT"})[0] == 200
+
+    status, unknown = api("GET", "/invoices", query={"customer": "NOBODY"})
+    assert status == 404 and "no customer is known as 'NOBODY'" in unknown["message"]
+    assert api("GET", "/payments", query={"customer": "cus_000"})[0] == 404
+
+    # Known only by its ERP reference: never anonymous.
+    _, z = api("GET", "/invoices", query={"customer": "ERP-77"})
+    (only,) = z["invoices"]
+    _, shown = api("GET", "/customers/{customer_id}", f"/customers/{only['customer_id']}")
+    assert shown["customer"]["name"] is None and shown["customer"]["display_name"] == "ERP-77"
+    assert {"scheme": "erp", "value": "ERP-77"} in shown["customer"]["identifiers"]
+    _, aging = api("GET", "/reports/aging", query={"currency": "EUR"}, role="viewer")
+    names = {c["customer_name"] for c in aging["currencies"][0]["customers"]}
+    assert {"Acme Logistics", "Bolt Parts"} <= names  # the aggregates' customers, named

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from receivables.ledger.model import DocumentType
+from receivables.ledger.model import DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
 from receivables.storage import store
 from tests.conftest import SAMPLES
@@ -77,3 +77,54 @@ def test_given_a_file_over_the_size_limit_then_it_is_rejected_unread(aws: Aws) -
     [problem] = small.report(result["destination"])["problems"]
     assert problem["code"] == "file_too_large"
     assert "up to 100 bytes" in problem["message"]
+
+
+def test_given_a_folder_that_declares_day_first_then_slashed_dates_are_read_that_way(aws: Aws) -> None:
+    export = (
+        "InvoiceNumber,InvoiceDate,DueDate,Currency,CustomerID,TotalAmount\n"
+        "DM-1,03/04/2026,03/05/2026,EUR,C9,10.00\n"
+    )
+
+    result = aws.drop("inbox/dd-mm-yyyy/erp-export.csv", export)
+
+    assert (result["outcome"], result["created"]) == ("processed", 1)
+    invoice = store.get_invoice(document_id("self", DocumentType.INVOICE, "DM-1"))
+    assert invoice is not None and (invoice.issue_date.isoformat(), invoice.due_date.isoformat()) == (
+        "2026-04-03",
+        "2026-05-03",
+    )
+    undeclared = aws.drop("inbox/erp-export.csv", export.replace("DM-1", "DM-2"))
+    assert undeclared["outcome"] == "rejected" and undeclared["created"] == 0
+
+
+def test_given_invoices_the_erp_marks_disputed_then_a_dispute_is_opened_once(aws: Aws) -> None:
+    export = (
+        "invoice_number,issue_date,currency,customer_ref,total_amount,disputed\n"
+        "DS-1,2026-10-01,EUR,C7,100.00,yes\n"
+        "DS-2,2026-10-01,EUR,C7,100.00,pricing\n"
+        "DS-3,2026-10-01,EUR,C7,100.00,no\n"
+        "DS-4,2026-10-01,EUR,C7,100.00,maybe\n"
+    )
+
+    result = aws.drop("inbox/disputed.csv", export)
+
+    report = aws.report(result["destination"])
+    assert [(d["number"], d["reason"]) for d in report["disputes_opened"]] == [
+        ("DS-1", "other"),
+        ("DS-2", "pricing"),
+    ]
+    assert [(p["field"], p["code"]) for p in report["problems"]] == [("disputed", "invalid_dispute")]
+    statuses = {
+        n: store.get_invoice(document_id("self", DocumentType.INVOICE, n)).status  # type: ignore[union-attr]
+        for n in ("DS-1", "DS-2", "DS-3")
+    }
+    assert statuses == {
+        "DS-1": InvoiceStatus.DISPUTED,
+        "DS-2": InvoiceStatus.DISPUTED,
+        "DS-3": InvoiceStatus.OPEN,
+    }
+    assert len(store.open_disputes()) == 2
+
+    again = aws.drop("inbox/disputed-again.csv", export)
+    assert aws.report(again["destination"])["disputes_opened"] == []
+    assert len(store.open_disputes()) == 2

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 import pytest
 
+from receivables.banking.creditor_reference import compact, creditor_reference
+from receivables.banking.creditor_reference import format as printed_reference
+from receivables.collections.finance import invoice_json
 from receivables.kernel.money import Money
 from receivables.ledger.model import DocumentType, InvoiceStatus
 from receivables.ledger.rules import document_id
@@ -118,6 +122,39 @@ def test_a_bank_transfer_is_matched_from_its_remittance_text(ledger: Aws) -> Non
     assert status("P-2") == (S.PAID, eur("0.00")) and status("P-3") == (S.PAID, eur("0.00"))
 
 
+def test_a_transfer_is_matched_from_the_rf_reference_printed_on_the_invoice(ledger: Aws) -> None:
+    printed = printed_reference(creditor_reference(inv("P-2")))  # "RFkk xxxx …", in groups
+    other_creditors = "RF18 5390 0754 7034"  # valid, but not one we issued
+    transfer = Receipt(
+        "bank",
+        "BANK-RF-1",
+        eur("50.00"),
+        "2026-11-02T09:00:00.000Z",
+        "bank_transfer",
+        reference=f"Payment {other_creditors.lower()} / {printed.lower()} thanks",
+    )
+
+    outcome = record_receipt(transfer, ledger.clock)
+
+    assert outcome.payment.matched_by == "reference"
+    assert outcome.payment.customer_id == store.get_invoice(inv("P-2")).customer_id  # type: ignore[union-attr]
+    assert status("P-2") == (S.PAID, eur("0.00"))
+    assert status("P-1") == (S.OPEN, eur("100.00"))
+
+
+def test_a_wrong_check_digit_in_the_rf_reference_names_nothing(ledger: Aws) -> None:
+    reference = compact(creditor_reference(inv("Q-1")))
+    broken = reference[:2] + f"{(int(reference[2:4]) + 1) % 97:02d}" + reference[4:]
+    transfer = Receipt(
+        "bank", "BANK-RF-2", eur("75.00"), "2026-11-02T09:00:00.000Z", "bank_transfer", reference=broken
+    )
+
+    outcome = record_receipt(transfer, ledger.clock)
+
+    assert outcome.payment.matched_by is None and outcome.payment.allocations == ()
+    assert status("Q-1") == (S.OPEN, eur("75.00"))
+
+
 def test_an_unidentifiable_transfer_waits_in_the_queue_with_nothing_applied(ledger: Aws) -> None:
     transfer = Receipt(
         "bank", "BANK-X", eur("75.00"), "2026-11-02T09:00:00.000Z", "bank_transfer", reference="?"
@@ -144,3 +181,36 @@ def test_the_sample_csv_and_a_stripe_payment_in_yen(aws: Aws) -> None:
     record_receipt(receipt, aws.clock)
 
     assert status("INV-2026-1004") == (S.PAID, Money(0, "JPY"))
+
+
+def test_a_paid_invoice_says_when_it_was_paid_and_how_late(ledger: Aws) -> None:
+    late = Receipt(
+        "bank",
+        "BANK-LATE",
+        eur("60.00"),
+        "2026-11-20T09:00:00.000Z",
+        "bank_transfer",
+        target_invoice_ids=(inv("P-1"),),
+    )
+    record_receipt(late, ledger.clock)
+    part = store.get_invoice(inv("P-1"))
+    assert part is not None and part.paid_on is None  # partly paid: not paid yet
+
+    rest = Receipt(
+        "bank",
+        "BANK-REST",
+        eur("40.00"),
+        "2026-11-25T09:00:00.000Z",
+        "bank_transfer",
+        target_invoice_ids=(inv("P-1"),),
+    )
+    record_receipt(rest, ledger.clock)
+    paid = store.get_invoice(inv("P-1"))
+    assert paid is not None and paid.paid_on == date(2026, 11, 25)
+    shown = invoice_json(paid, date(2026, 12, 31))
+    assert (shown["paid_on"], shown["days_late"]) == ("2026-11-25", 25)  # due 2026-10-31
+
+    refund_to("bank", "BANK-REST", eur("40.00"), ledger.clock)
+    reopened = store.get_invoice(inv("P-1"))
+    assert reopened is not None and reopened.paid_on is None
+    assert invoice_json(reopened, date(2026, 12, 31))["days_late"] == 61

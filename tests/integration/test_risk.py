@@ -96,7 +96,7 @@ def test_late_payments_and_a_dispute_make_a_customer_risky_and_a_rating_adds_its
     status, worklist = call("GET", "/worklist", "/worklist", role="viewer")
     (row,) = worklist["worklist"]
     assert row["number"] == "R-9" and row["risk"] == "risky"
-    assert row["expected_loss"] == "13000.00"  # 500.00 x 13 days late x 2
+    assert row["expected_loss"] == "16.00"  # 500.00 x 1.6 % (1-30 days late) x 2
 
     # An imported rating: good rows kept, bad ones named.
     csv_body = (

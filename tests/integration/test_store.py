@@ -46,6 +46,26 @@ def test_a_stale_version_is_refused_and_nothing_is_written() -> None:
 
 
 @pytest.mark.usefixtures("aws")
+def test_consequences_ride_along_when_they_fit_and_follow_when_they_do_not() -> None:
+    create("inv_c", date(2026, 11, 1))
+    current = store.get_invoice("inv_c")
+    assert current is not None
+    first = replace(current, version=2)
+    notes = [store.audit_event("INV#inv_x", event("inv_x", n)) for n in range(1, 61)]
+    more = [store.audit_event("INV#inv_y", event("inv_y", n)) for n in range(1, 41)]
+    # 2 + 60 + 40 items: more than a transaction holds, so the consequence follows in its own.
+    store.apply_changes_with([(first, event("inv_c", 2))], writes=notes, consequences=[([], more)])
+    assert len(store.audit_events("INV#inv_x")) == 60 and len(store.audit_events("INV#inv_y")) == 40
+
+    second = replace(first, version=3)
+    fits = [store.audit_event("INV#inv_z", event("inv_z", n)) for n in range(1, 4)]
+    store.apply_changes_with([(second, event("inv_c", 3))], consequences=[([], fits)])
+    assert len(store.audit_events("INV#inv_z")) == 3
+    stored = store.get_invoice("inv_c")
+    assert stored is not None and stored.version == 3
+
+
+@pytest.mark.usefixtures("aws")
 def test_creating_twice_is_refused_without_blocking_the_others() -> None:
     create("inv_a", date(2026, 11, 1))
     again = replace(make_invoice(1000), invoice_id="inv_a", version=1)

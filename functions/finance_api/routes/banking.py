@@ -26,7 +26,8 @@ MAX_UPLOAD_BYTES = 6 * 1024 * 1024  # what fits an API Gateway request once base
 @bp.endpoint(Role.VIEWER)
 def list_statements(who: str) -> Response:
     """The statements imported, newest first: account, dates, balances, the lines by status and
-    the lettered ones by rule, and any balance problem (a statement missing, an entry misread)."""
+    the lettered ones by rule, the Stripe payouts reconciled with their gross, fees and net, and
+    any balance problem (a statement missing, an entry misread)."""
     query = params()
     limit = query.integer("limit", 100, 1, 500)
     query.done()
@@ -62,7 +63,8 @@ def upload_statement(who: str) -> Response:
 @bp.route("/statements/{statement_id}", methods=["GET"])
 @bp.endpoint(Role.VIEWER)
 def get_statement(who: str, statement_id: str) -> Response:
-    """One statement with every line it brought, in the file's order."""
+    """One statement with every line it brought, in the file's order (a Stripe payout's line
+    with its payout: gross, fees, net, the charges)."""
     return reply(review.get_statement(statement_id))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from receivables.collections.finance import customer_named
 from receivables.disputes import deductions
 from receivables.disputes.deduction_rules import policy_from_json
 from receivables.kernel.access import Role
@@ -30,6 +31,7 @@ def list_deductions(who: str) -> Response:
     first = query.day("since") or (wiring.context()[1].now().date() - timedelta(days=90))
     limit = query.integer("limit", 200, 1, 1000)
     query.done()
+    customer = None if customer is None else customer_named(customer)
     return reply({"deductions": deductions.deductions(status, customer, since=first.isoformat())[:limit]})
 
 

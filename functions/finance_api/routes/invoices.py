@@ -5,6 +5,7 @@ documentation requests, references and documents a customer's AP requires.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,8 @@ def list_invoices(who: str) -> Response:
     limit = query.integer("limit", 50, 1, 200)
     position = query.cursor()
     query.done()
+    if customer is not None:  # our id, or the ERP reference, VAT id or email finance knows it by
+        filters = replace(filters, customer=finance.customer_named(customer))
     rows, next_position = find_invoices(filters, limit, position, today, settings.default_seller_id)
     return listing("invoices", rows, next_position, query)
 

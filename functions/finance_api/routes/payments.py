@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from receivables.collections import listings
+from receivables.collections.finance import customer_named
 from receivables.collections.listings import payment_json
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError, NotFoundError
@@ -110,5 +111,6 @@ def list_payments(who: str) -> Response:
     limit = query.integer("limit", 50, 1, 200)
     position = query.cursor()
     query.done()
+    customer = None if customer is None else customer_named(customer)
     rows, next_position = listings.list_payments(first, last, currency, customer, limit, position)
     return listing("payments", rows, next_position, query)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from chalice.app import Response
 
-from receivables.collections.finance import ranked_worklist
+from receivables.collections.finance import display_name, ranked_worklist
 from receivables.kernel.access import Role
 from receivables.reporting import aggregates
 from receivables.reporting.service import aging_report, trend
 from receivables.reporting.service import kpis as figures
+from receivables.storage import store
 from receivables.web.dashboard import dashboard_data, render
 from receivables.web.security_headers import dashboard_headers
 
@@ -28,6 +29,12 @@ def aging(who: str) -> Response:
     query.done()
     _, clock = wiring.context()
     report = aging_report(clock.now().date(), currency)
+    body = report.to_json()
+    named = store.get_customers({c["customer_id"] for cur in body["currencies"] for c in cur["customers"]})
+    for cur in body["currencies"]:
+        for row in cur["customers"]:
+            known = named.get(row["customer_id"])
+            row["customer_name"] = None if known is None else display_name(known)
     if query.raw.get("format") == "csv":
         rows = [
             {
@@ -35,11 +42,11 @@ def aging(who: str) -> Response:
                 **{k: v for k, v in customer.items() if k != "buckets"},
                 **customer["buckets"],
             }
-            for c in report.to_json()["currencies"]
+            for c in body["currencies"]
             for customer in c["customers"]
         ]
         return listing("aging", rows, None, query)
-    return reply({**report.to_json(), "items_read": report.reads.items})
+    return reply({**body, "items_read": report.reads.items})
 
 
 @bp.route("/kpis", methods=["GET"])

@@ -9,6 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from receivables.adapters.attachments import Attachments, s3_attachments
+from receivables.adapters.parameters import public_base_url
 from receivables.adapters.s3 import processed_reader
 from receivables.adapters.ses import ses_sender
 from receivables.adapters.stripe_api import StripeGateway
@@ -56,7 +57,7 @@ def default_dependencies() -> Dependencies:
     gateway = StripeGateway(lambda: str(get_secret(stripe_key_name, max_age=300)), api_base)
     allow_checkout_at(api_base)
     return Dependencies(
-        PayLinkSettings(os.environ["PUBLIC_BASE_URL"], os.environ.get("CONTACT_EMAIL") or "us"),
+        PayLinkSettings(public_base_url(os.environ), os.environ.get("CONTACT_EMAIL") or "us"),
         lambda: link_keys(str(get_secret(link_key_name, max_age=300))),
         gateway.create_session,
         clock_from_env(os.environ),

@@ -14,7 +14,8 @@
   promise, and credit hold.
 - `disputes` (10): a duplicate settled without a person, and a partial credit decided by finance.
 - `portal` (11), `enrolment` (12), `credit` (13), `statements` (14: the bank's statements of two
-  days, lettered by rule, one line by hand, a return), `finance` (15) and `reconciliation` (16).
+  days, lettered by rule, Stripe's payouts reconciled with their fees, one line by hand, a
+  return), `finance` (15) and `reconciliation` (16).
 
 What the chapters share (ports, HTTP, emailed links, the ledger read back) is in `helpers`; the
 chapters import it and nothing else of the demo, and `story` imports the chapters.

@@ -1,12 +1,16 @@
 """The demo's bank statement chapter: the bank's statement of the day arrives in the intake
-bucket; most lines letter themselves (the report says by which rule), a return reopens an
-invoice, one unknown payer is lettered by hand through the finance API and remembered, so that
-the same payer's next transfer letters itself."""
+bucket; most lines letter themselves (the report says by which rule), Stripe's payouts of the
+card payments are reconciled against their balance transactions with the fees shown (never
+lettered again), a return reopens an invoice, one unknown payer is lettered by hand through the
+finance API and remembered, so that the same payer's next transfer letters itself."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
+
+import stripe
 
 from receivables.banking.creditor_reference import creditor_reference
 from receivables.banking.creditor_reference import format as formatted
@@ -37,8 +41,10 @@ def statements_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO,
     runtime.settle()
     reference = creditor_reference(invoice_id("FJ-2027-001"))
     print(f"   FJ-2027-001's creditor reference, printed on the invoice: {formatted(reference)}", file=out)
+    paid_out = _stripe_payouts(runtime, out)
     day = camt053(
         [
+            *paid_out,
             Line("1200.00", "Fjord Cycles AS", iban=FJORD_IBAN, reference=reference, bank_ref="D1-1"),
             Line(
                 "99.00",
@@ -103,7 +109,7 @@ def statements_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO,
         ],
         statement_id="STMT-2027-03-06",
         sequence="65",
-        opening="2930.60",
+        opening=str(Decimal("2930.60") + sum((Decimal(x.amount) for x in paid_out), Decimal(0))),
         day="2027-03-06",
         previous_day="2027-03-05",
     )
@@ -126,9 +132,45 @@ def _import(runtime: LocalRuntime, s3: Any, bucket: str, key: str, content: byte
         rule = {"lettered": f" by {line.get('rule')}", "review": f", suggested by {line.get('rule')}"}.get(
             line["status"], ""
         )
-        if line["status"] == "returned":
+        if line["status"] in ("returned", "payout_pending"):
             rule = f": {line['evidence']}"
+        if line["status"] == "payout":
+            paid = line["payout"]
+            rule = (
+                f" reconciled with {paid['payout_id']}: {paid['charges_count']} payment(s), gross"
+                f" {paid['gross']}, fees {paid['fees']}, net {paid['net']}"
+            )
         code = f", code {line['lettering']}" if line.get("lettering") else ""
         amount = f"{line['amount']:>8} {line['currency']}"
         print(f"     {amount} {line['direction']:<6} {line['status']}{rule}{code}", file=out)
+    paid_out = statement["counts"].get("payouts")
+    if paid_out:
+        print(
+            f"   Stripe's payouts: {paid_out['lines']} reconciled against their balance transactions,"
+            f" gross {paid_out['gross']}, fees {paid_out['fees']}, net {paid_out['net']}"
+            f" {statement['currency']}; their payments were applied when Stripe reported them, not"
+            " lettered again",
+            file=out,
+        )
     return list(statement["lines"])
+
+
+def _stripe_payouts(runtime: LocalRuntime, out: TextIO) -> list[Line]:
+    """The statement's lines for Stripe's payouts in EUR so far: the card payments of the
+    earlier chapters, paid out to the bank less Stripe's fees."""
+    client = stripe.StripeClient(
+        str(runtime.connection["stripe_api_key"]),
+        base_addresses={"api": str(runtime.stripe_endpoint)},
+        max_network_retries=0,
+    )
+    payouts = [p for p in client.v1.payouts.list(params={"limit": 100}).data if p.currency == "eur"]
+    print(f"   Stripe paid out the card payments to the bank: {len(payouts)} payout(s) in EUR", file=out)
+    return [
+        Line(
+            f"{Decimal(p.amount).scaleb(-2):.2f}",
+            "STRIPE PAYMENTS EUROPE LTD",
+            text=f"STRIPE PAYOUT {p.id}",
+            bank_ref=f"D1-P{n}",
+        )
+        for n, p in enumerate(reversed(payouts), start=1)
+    ]

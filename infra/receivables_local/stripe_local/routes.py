@@ -115,6 +115,15 @@ _ENDPOINT_CREATE: dict[str, SchemaNode] = {
     "expand": STRINGS,
 }
 
+_BALANCE_TRANSACTION_LIST: dict[str, SchemaNode] = {
+    **_LIST,
+    "payout": STRING,
+    "type": STRING,
+    "source": STRING,
+    "currency": STRING,
+}
+_PAYOUT_LIST: dict[str, SchemaNode] = {**_LIST, "status": STRING}
+
 Handler: TypeAlias = "Callable[[LocalStripe, Params, tuple[str, ...], RequestInfo], dict[str, Any]]"
 
 
@@ -213,6 +222,16 @@ def _list_events(app: LocalStripe, params: Params, ids: tuple[str, ...], req: Re
     return app.store.list_events(params)
 
 
+def _list_balance_transactions(
+    app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
+) -> dict[str, Any]:
+    return app.store.list_balance_transactions(params)
+
+
+def _list_payouts(app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo) -> dict[str, Any]:
+    return app.store.list_payouts(params)
+
+
 def _create_endpoint(
     app: LocalStripe, params: Params, ids: tuple[str, ...], req: RequestInfo
 ) -> dict[str, Any]:
@@ -259,6 +278,10 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/v1/disputes/{id}", _EXPAND, _getter("dispute")),
     _route("POST", "/v1/disputes/{id}", _DISPUTE_UPDATE, _update_dispute),
     _route("POST", "/v1/disputes/{id}/close", _EXPAND, _close_dispute),
+    _route("GET", "/v1/balance_transactions", _BALANCE_TRANSACTION_LIST, _list_balance_transactions),
+    _route("GET", "/v1/balance_transactions/{id}", _EXPAND, _getter("balance_transaction")),
+    _route("GET", "/v1/payouts", _PAYOUT_LIST, _list_payouts),
+    _route("GET", "/v1/payouts/{id}", _EXPAND, _getter("payout")),
     _route("GET", "/v1/events", _EVENT_LIST, _list_events),
     _route("GET", "/v1/events/{id}", _EXPAND, _getter("event")),
     _route("POST", "/v1/webhook_endpoints", _ENDPOINT_CREATE, _create_endpoint),

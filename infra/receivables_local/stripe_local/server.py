@@ -47,6 +47,7 @@ from receivables_local.stripe_local.messages import Request, Response, json_resp
 from receivables_local.stripe_local.objects import (
     API_VERSION,
     DEBIT_SETTLEMENT_SECONDS,
+    PAYOUT_DELAY_SECONDS,
     RequestInfo,
     Store,
     StripeError,
@@ -167,6 +168,8 @@ class LocalStripe:
     ``clock`` (epoch seconds) dates every object, expiry and webhook signature; a debit settles
     ``debit_settlement_seconds`` of that clock after it is submitted (two days by default, as
     Stripe's test debits take a while; the runtime's accelerated clock makes that a few seconds).
+    With ``automatic_payouts`` the available balance is paid out on that clock, per currency,
+    ``payout_delay_seconds`` after each charge (`objects.balance`); off by default.
     `events` lists the events, `deliveries` the webhook delivery log (one entry per event and
     endpoint, with its attempts), `wait_for_deliveries` waits for the delivery queue to drain,
     `settle_due` settles the debits that are due now.
@@ -180,6 +183,8 @@ class LocalStripe:
         debit_settlement_seconds: int = DEBIT_SETTLEMENT_SECONDS,
         *,
         sweep: bool = True,
+        automatic_payouts: bool = False,
+        payout_delay_seconds: int = PAYOUT_DELAY_SECONDS,
     ) -> None:
         self.host = host
         self.port = port
@@ -189,7 +194,12 @@ class LocalStripe:
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self.store = Store(
-            clock, lambda: self.url, self._enqueue, debit_settlement_seconds=debit_settlement_seconds
+            clock,
+            lambda: self.url,
+            self._enqueue,
+            debit_settlement_seconds=debit_settlement_seconds,
+            automatic_payouts=automatic_payouts,
+            payout_delay_seconds=payout_delay_seconds,
         )
         # Signatures carry wall-clock time, whatever the objects' clock says: the receiver checks
         # them against its own clock (300 s tolerance), as it does Stripe's.
@@ -268,9 +278,11 @@ class LocalStripe:
         return self.store.next_due()
 
     def run_due(self) -> None:
-        """Expire the sessions and settle the debits that are due by the clock."""
+        """Expire the sessions, settle the debits and pay out the balance that are due by the
+        clock."""
         self.store.expire_due()
         self.settle_due()
+        self.store.pay_out_due()
 
     def probe(self) -> tuple[bool, tuple[int, ...]]:
         """For a local clock: busy while a request is being answered or a webhook is undelivered
@@ -291,6 +303,7 @@ class LocalStripe:
             for name, task in (
                 ("expiring sessions", self.store.expire_due),
                 ("settling debits", self.settle_due),
+                ("paying out", self.store.pay_out_due),
             ):
                 try:
                     task()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
+from graphlib import TopologicalSorter
 from typing import Any
 
 import pytest
@@ -25,6 +26,59 @@ def test_sam_translates_the_template_offline() -> None:
     assert {"AWS::Lambda::Function", "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Events::Rule"} <= kinds
     lambdas = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert len(lambdas) == len(FUNCTIONS) >= 2
+
+
+def _names(value: Any) -> set[str]:
+    """The logical ids a property value refers to: Ref, Fn::GetAtt and ${…} in Fn::Sub."""
+    if isinstance(value, list):
+        return set().union(*map(_names, value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, inner in value.items():
+        if key == "Ref" and isinstance(inner, str):
+            found.add(inner)
+        elif key == "Fn::GetAtt":
+            found.add(inner[0] if isinstance(inner, list) else inner.split(".")[0])
+        elif key == "Fn::Sub":
+            text, variables = (inner, {}) if isinstance(inner, str) else (inner[0], inner[1])
+            found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)} - set(variables)
+            found |= _names(variables)
+        else:
+            found |= _names(inner)
+    return found
+
+
+def test_the_translated_stack_has_no_circular_dependency() -> None:
+    """CloudFormation refuses a stack whose resources depend on each other in a circle (the HTTP
+    API names its functions: a function's environment naming the API back is one)."""
+    resources = translate(TEMPLATE)["Resources"]
+    graph = {}
+    for logical_id, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        named = _names(resource.get("Properties", {})) | set(_as_list(depends))
+        graph[logical_id] = named & set(resources)
+    TopologicalSorter(graph).prepare()  # raises CycleError naming the circle
+
+
+def test_who_reads_the_public_url_may_read_its_parameter_and_only_that() -> None:
+    readers = [f for f in FUNCTIONS.values() if "PUBLIC_BASE_URL_PARAMETER" in f.environment]
+    assert {f.logical_id for f in readers} >= {"MailerFunction", "PayFunction", "FinanceApiFunction"}
+    for spec in readers:
+        assert "PUBLIC_BASE_URL" not in spec.environment, spec.logical_id
+        policies = TEMPLATE["Resources"][spec.logical_id]["Properties"]["Policies"]
+        reads = [
+            p["SSMParameterReadPolicy"]
+            for p in policies
+            if isinstance(p, dict) and "SSMParameterReadPolicy" in p
+        ]
+        public_url = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/public-base-url"}}
+        # The console also reads its app client's id (a parameter for the same cycle's sake).
+        client_id = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/console-client-id"}}
+        allowed = [public_url, client_id] if spec.logical_id == "ConsoleFunction" else [public_url]
+        assert reads == allowed, spec.logical_id
+    parameter = TEMPLATE["Resources"]["PublicBaseUrlParameter"]["Properties"]
+    assert parameter["Name"] == {"Fn::Sub": "/${AWS::StackName}/public-base-url"}
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))

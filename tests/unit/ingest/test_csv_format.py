@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from receivables.ingest.model import ParseResult
 
 
-def parse(data: bytes | str, chunk: int = 1 << 20, **kwargs: int) -> list[ParseResult]:
+def parse(data: bytes | str, chunk: int = 1 << 20, **kwargs: Any) -> list[ParseResult]:
     raw = data.encode() if isinstance(data, str) else data
     chunks = [raw[i : i + chunk] for i in range(0, len(raw), chunk)]
     return list(parse_csv(chunks, default_seller_id="self", **kwargs))
@@ -66,6 +66,64 @@ def test_a_bom_and_header_aliases_are_accepted() -> None:
     data = "\ufeffInvoice No,Invoice Date,Currency,Customer ID,Total\nA-1,2026-01-02,eur,C1,10.00\n"
     [doc] = documents(parse(data))
     assert (doc.number, doc.currency, doc.total) == ("A-1", "EUR", Money(1000, "EUR"))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "invoiceNumber,invoiceDate,currency,customerID,dueDate,totalAmount,customerEmail",  # camelCase
+        "InvoiceNumber,InvoiceDate,Currency,CustomerID,DueDate,TotalAmount,CustomerEmail",  # PascalCase
+        "INVOICE_NUMBER,INVOICE_DATE,CURRENCY,CUSTOMER_ID,DUE_DATE,TOTAL_AMOUNT,CUSTOMER_EMAIL",
+        "invoice.number,invoice.date,currency,customer.id,due.date,total.amount,customer.email",
+    ],
+)
+def test_erp_header_spellings_name_the_same_columns(header: str) -> None:
+    [doc] = documents(parse(f"{header}\nA-1,2026-01-02,EUR,C1,2026-02-01,10.00,ap@c1.example\n"))
+    assert (doc.number, doc.issue_date, doc.due_date, doc.total) == (
+        "A-1",
+        date(2026, 1, 2),
+        date(2026, 2, 1),
+        Money(1000, "EUR"),
+    )
+    assert PartyId("erp", "C1") in doc.buyer.identifiers
+
+
+@pytest.mark.parametrize(
+    ("order", "issued"), [("dmy", date(2026, 4, 3)), ("mdy", date(2026, 3, 4)), (None, None)]
+)
+def test_slashed_dates_need_the_file_to_declare_their_order(order: str | None, issued: date | None) -> None:
+    data = "invoice_number,issue_date,currency,customer_ref,total_amount\nA-1,03/04/2026,EUR,C1,10.00\n"
+    results = parse(data, date_order=order)
+    if issued is not None:
+        [doc] = documents(results)
+        assert doc.issue_date == issued
+        return
+    [rejected] = rejections(results)
+    [problem] = rejected.problems
+    assert problem.code == "invalid_date" and "inbox/dd-mm-yyyy/" in problem.message
+
+
+def test_a_slashed_date_that_cannot_be_is_named() -> None:
+    data = "invoice_number,issue_date,currency,customer_ref,total_amount\nA-1,13/31/2026,EUR,C1,10.00\n"
+    [rejected] = rejections(parse(data, date_order="dmy"))
+    assert "use DD/MM/YYYY" in rejected.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("country", "ok"), [("de", True), ("XK", True), ("276", False), ("EU", False), ("ZZ", False)]
+)
+def test_a_country_must_be_an_iso_3166_code(country: str, ok: bool) -> None:
+    data = (
+        "invoice_number,issue_date,currency,customer_ref,customer_country,total_amount\n"
+        f"A-1,2026-01-02,EUR,C1,{country},10.00\n"
+    )
+    results = parse(data)
+    if ok:
+        [doc] = documents(results)
+        assert doc.buyer.country == country.upper()
+    else:
+        [rejected] = rejections(results)
+        assert [(p.code, p.field) for p in rejected.problems] == [("invalid_country", "customer_country")]
 
 
 def test_a_bad_row_is_reported_by_row_and_field_and_the_others_go_through() -> None:

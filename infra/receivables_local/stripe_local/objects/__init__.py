@@ -2,7 +2,8 @@
 
 Objects are kept as the JSON dicts the API returns, shaped as Stripe's current API version
 (`API_VERSION`): Checkout Sessions (payment and setup mode), PaymentIntents, SetupIntents,
-Customers, PaymentMethods, Mandates, Charges, Refunds, Disputes, Events and webhook endpoints.
+Customers, PaymentMethods, Mandates, Charges, Refunds, Disputes, balance transactions and payouts
+(`balance`), Events and webhook endpoints.
 A request's own API version (``Stripe-Version``: `RequestInfo.api_version`) decides only which
 parameters it may pass: ``payment_method_types`` is an input before 2026-09-30.endive and a 400
 from then on (`takes_payment_method_types`), where ``allowed_payment_method_types`` replaces it.
@@ -27,6 +28,7 @@ one as its test number says.
 """
 
 from receivables_local.stripe_local.objects.api import API_VERSION, RequestInfo, StripeError, new_id
+from receivables_local.stripe_local.objects.balance import PAYOUT_DELAY_SECONDS, fee_for
 from receivables_local.stripe_local.objects.cards import Card, CardInputError, Instrument, read_card
 from receivables_local.stripe_local.objects.core import DEBIT_SETTLEMENT_SECONDS
 from receivables_local.stripe_local.objects.disputes import DISPUTE_EVIDENCE_FIELDS
@@ -39,6 +41,7 @@ __all__ = [
     "API_VERSION",
     "DEBIT_SETTLEMENT_SECONDS",
     "DISPUTE_EVIDENCE_FIELDS",
+    "PAYOUT_DELAY_SECONDS",
     "Acceptance",
     "Card",
     "CardInputError",
@@ -47,6 +50,7 @@ __all__ = [
     "RequestInfo",
     "Store",
     "StripeError",
+    "fee_for",
     "format_amount",
     "new_id",
     "read_card",

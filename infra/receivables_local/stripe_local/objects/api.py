@@ -24,6 +24,8 @@ _NOT_FOUND: dict[str, tuple[str, str]] = {
     "dispute": ("dispute", "dispute"),
     "event": ("event", "id"),
     "webhook_endpoint": ("webhook_endpoint", "webhook_endpoint"),
+    "payout": ("payout", "payout"),
+    "balance_transaction": ("balance_transaction", "id"),
 }
 
 

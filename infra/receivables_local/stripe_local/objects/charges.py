@@ -73,6 +73,7 @@ class Charges(Disputes):
             "amount": intent["amount"],
             "amount_captured": intent["amount"] if paid else 0,
             "amount_refunded": 0,
+            "balance_transaction": None,
             "billing_details": copy.deepcopy(method["billing_details"]),
             "captured": paid,
             "created": self.now(),
@@ -117,6 +118,7 @@ class Charges(Disputes):
     ) -> dict[str, Any]:
         """A card pays ``intent`` at once: ``charge.succeeded``, ``payment_intent.succeeded``."""
         charge = self._charge(intent, method, "succeeded")
+        self._charge_paid(charge)
         intent.update(
             status="succeeded",
             amount_received=intent["amount"],
@@ -192,6 +194,7 @@ class Charges(Disputes):
             self._fail_debit(charge, intent, method, session, outcome.failure)
             return
         charge.update(status="succeeded", paid=True, captured=True, amount_captured=charge["amount"])
+        self._charge_paid(charge)
         self._emit("charge.succeeded", charge, NO_REQUEST)
         intent.update(status="succeeded", amount_received=intent["amount"])
         self._emit("payment_intent.succeeded", intent, NO_REQUEST)

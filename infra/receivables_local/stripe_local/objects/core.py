@@ -35,9 +35,11 @@ _EXPANDABLE: dict[str, frozenset[str]] = {
     "setup_intent": frozenset({"customer", "payment_method", "mandate", "latest_attempt"}),
     "payment_method": frozenset({"customer"}),
     "mandate": frozenset({"payment_method"}),
-    "charge": frozenset({"payment_intent", "customer", "payment_method"}),
+    "charge": frozenset({"payment_intent", "customer", "payment_method", "balance_transaction"}),
     "refund": frozenset({"charge", "payment_intent", "balance_transaction"}),
     "dispute": frozenset({"charge", "payment_intent"}),
+    "balance_transaction": frozenset({"source"}),
+    "payout": frozenset({"balance_transaction"}),
 }
 
 
@@ -51,11 +53,15 @@ class StoreCore:
         on_event: Callable[[dict[str, Any], list[Target]], None],
         *,
         debit_settlement_seconds: int = DEBIT_SETTLEMENT_SECONDS,
+        automatic_payouts: bool = False,
+        payout_delay_seconds: int = 2 * 24 * 3600,
     ) -> None:
-        if debit_settlement_seconds < 0:
-            raise ValueError("debit_settlement_seconds must not be negative")
+        if debit_settlement_seconds < 0 or payout_delay_seconds < 0:
+            raise ValueError("debit_settlement_seconds and payout_delay_seconds must not be negative")
         self.lock = threading.RLock()
         self.debit_settlement_seconds = debit_settlement_seconds
+        self.automatic_payouts = automatic_payouts  # `balance`: paid out on the clock, when on
+        self.payout_delay_seconds = payout_delay_seconds
         self._clock = clock
         self._base_url = base_url
         self._on_event = on_event
@@ -69,6 +75,8 @@ class StoreCore:
         self._mandates: dict[str, str] = {}  # payment method id -> its active multi-use mandate
         self._pending: dict[str, int] = {}  # pending debit's charge id -> when it settles
         self._secrets: dict[str, str] = {}  # webhook endpoint id -> signing secret
+        self._payout_of: dict[str, str] = {}  # balance transaction id -> the payout that took it
+        self._carried: set[str] = set()  # available, but its currency's balance was not positive
 
     def now(self) -> int:
         """The clock, in whole epoch seconds."""

@@ -10,7 +10,7 @@ from receivables_local.stripe_local import forms
 from receivables_local.stripe_local.forms import FormError
 from receivables_local.stripe_local.objects import checks
 from receivables_local.stripe_local.objects.api import NO_REQUEST, StripeError, new_id
-from receivables_local.stripe_local.objects.core import StoreCore
+from receivables_local.stripe_local.objects.balance import Balance
 
 if TYPE_CHECKING:
     from receivables_local.stripe_local.forms import Params
@@ -49,7 +49,7 @@ DISPUTE_EVIDENCE_FIELDS = (
 _OPEN_DISPUTE = ("needs_response", "warning_needs_response")
 
 
-class Disputes(StoreCore):
+class Disputes(Balance):
     """Disputes of charges."""
 
     def _open_dispute(self, charge: dict[str, Any], reason: str, *, final: bool = False) -> None:
@@ -84,6 +84,7 @@ class Disputes(StoreCore):
             dispute["evidence_details"]["due_by"] = None
         charge["disputed"] = True
         self._objects[dispute["id"]] = dispute
+        self._dispute_withdrawn(dispute)
         self._emit("charge.dispute.created", dispute, NO_REQUEST)
         if final:
             self._emit("charge.dispute.closed", dispute, NO_REQUEST)
@@ -124,6 +125,8 @@ class Disputes(StoreCore):
             self._emit("charge.dispute.updated", dispute, request, previous)
             if verdict is not None:
                 dispute["status"] = verdict
+                if verdict == "won":
+                    self._dispute_reinstated(dispute)
                 self._emit("charge.dispute.closed", dispute, request)
             return copy.deepcopy(dispute)
 

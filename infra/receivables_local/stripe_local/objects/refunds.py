@@ -9,7 +9,7 @@ from receivables_local.stripe_local import forms
 from receivables_local.stripe_local.forms import FormError
 from receivables_local.stripe_local.objects import checks
 from receivables_local.stripe_local.objects.api import StripeError, new_id
-from receivables_local.stripe_local.objects.core import StoreCore
+from receivables_local.stripe_local.objects.balance import Balance
 from receivables_local.stripe_local.objects.money import format_amount
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def _refund_destination(charge: dict[str, Any]) -> dict[str, Any]:
     return {"type": kind, kind: details}
 
 
-class Refunds(StoreCore):
+class Refunds(Balance):
     """``POST /v1/refunds``."""
 
     def create_refund(self, params: Params, request: RequestInfo) -> dict[str, Any]:
@@ -81,6 +81,7 @@ class Refunds(StoreCore):
                 "transfer_reversal": None,
             }
             self._objects[refund["id"]] = refund
+            self._refund_paid(refund)
             previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
             charge["amount_refunded"] = int(charge["amount_refunded"]) + amount
             charge["refunded"] = charge["amount_refunded"] == charge["amount"]

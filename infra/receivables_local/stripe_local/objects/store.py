@@ -13,8 +13,12 @@ class Store(HostedPage, Customers, Refunds, Events):
 
     def next_due(self) -> int | None:
         """The earliest epoch second at which something happens here on its own (a pending debit
-        settles, an open Checkout Session expires); None when nothing waits for the clock."""
+        settles, an open Checkout Session expires, money becomes available to pay out); None when
+        nothing waits for the clock."""
         with self.lock:
             dues = list(self._pending.values())
             dues += [s["expires_at"] for s in self._all("checkout.session") if s["status"] == "open"]
+            payout = self.next_payout_due()
+            if payout is not None:
+                dues.append(payout)
             return min(dues) if dues else None

@@ -1,4 +1,5 @@
-"""Stripe through the official SDK's `StripeClient`: the calls the portal and the sweep make.
+"""Stripe through the official SDK's `StripeClient`: the calls the portal, the sweep, the disputes
+and the webhook (a payout's balance transactions) make.
 
 The client is built on first use (importing ``stripe`` costs cold start only where a call is
 made) and again when the secret rotates; ``api_base`` points it at the local runtime's Stripe.
@@ -95,6 +96,27 @@ class StripeGateway:
         return self._call(
             lambda c: c.v1.customers.create(params=cast("Any", params), options={"idempotency_key": key})
         )
+
+    def payout_transactions(self, payout_id: str) -> list[dict[str, Any]]:
+        """Every balance transaction the payout ``payout_id`` paid out (its own ``payout``
+        transaction included), each ``source`` expanded (a charge, with its PaymentIntent), read
+        page by page (100 at a time, ``starting_after``) to the end."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            params: Any = {"payout": payout_id, "limit": 100, "expand": ["data.source"]}
+            if after is not None:
+                params["starting_after"] = after
+
+            def listed(client: Any, params: Any = params) -> Any:
+                return client.v1.balance_transactions.list(params=params)
+
+            page = self._call(listed)
+            data = list(page.get("data") or [])
+            found.extend(data)
+            if not page.get("has_more") or not data:
+                return found
+            after = str(data[-1]["id"])
 
     def charge(self, params: dict[str, Any], key: str) -> dict[str, Any]:
         """Create and confirm a PaymentIntent off-session: succeeded or processing; a decline

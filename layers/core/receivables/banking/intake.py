@@ -13,6 +13,9 @@ each statement it holds is imported once and each of its lines once:
 - a credit line the matching letters automatically (`receivables.banking.matching.decide`) is
   recorded on its invoices with a lettering code; any other credit line is recorded as a receipt
   that waits for a person, in the review queue with its ranked candidates;
+- a credit line that is a Stripe payout (`receivables.banking.payouts`) is reconciled against the
+  payout's balance transactions, its fees shown, and never lettered: its payments were applied
+  when Stripe reported them; before the payout's webhook it waits (``payout_pending``);
 - a debit line (a return, bank charges, a transfer of ours) is listed, not booked on customers.
 """
 
@@ -23,10 +26,20 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from receivables.banking import lettering, returns
+from receivables.banking import lettering, payouts, returns
 from receivables.banking.formats import StatementFile, read_statements
 from receivables.banking.ledger_view import LedgerView
-from receivables.banking.lines import DEBIT, DUPLICATE, LETTERED, RETURNED, REVIEW, iban_key
+from receivables.banking.lines import (
+    DEBIT,
+    DUPLICATE,
+    LETTERED,
+    PAYOUT,
+    PAYOUT_PENDING,
+    RETURNED,
+    REVIEW,
+    count_lines,
+    iban_key,
+)
 from receivables.banking.matching import DEFAULT_THRESHOLD, Decision, Match, decide
 from receivables.banking.statement import Direction, Entry, EntryProblem, Statement
 from receivables.kernel.clock import iso_timestamp
@@ -56,13 +69,14 @@ class LineOutcome:
     line_id: str
     direction: str
     amount: Money
-    status: str  # lettered, review, duplicate (imported before), debit (listed only)
+    status: str  # lettered, review, duplicate (imported before), debit (listed only), payout…
     rule: str | None = None
     evidence: str | None = None
     payment_id: str | None = None
     lettering: str | None = None
     invoices: tuple[str, ...] = ()  # the ids of the invoices it paid
     customer_id: str | None = None  # whose account its receipt is on, once known
+    payout: dict[str, Any] | None = None  # a Stripe payout's gross, fees, net and charges
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON; the amount as a decimal string."""
@@ -85,6 +99,7 @@ class LineOutcome:
                 if v
             },
             **({"invoices": list(self.invoices)} if self.invoices else {}),
+            **({"payout": self.payout} if self.payout else {}),
         }
 
 
@@ -100,17 +115,10 @@ class StatementOutcome:
     balance_problems: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, Any]:
-        """How many lines by status, lettered lines by rule, and the amounts."""
-        by_status: dict[str, int] = {}
-        by_rule: dict[str, int] = {}
-        for line in self.lines:
-            by_status[line.status] = by_status.get(line.status, 0) + 1
-            if line.status == LETTERED and line.rule:
-                by_rule[line.rule] = by_rule.get(line.rule, 0) + 1
+        """How many lines by status, lettered lines by rule, the Stripe payouts reconciled
+        (`receivables.banking.lines.count_lines`), and the entries that could not be read."""
         return {
-            "lines": len(self.lines),
-            **by_status,
-            "lettered_by_rule": by_rule,
+            **count_lines(line.to_json() for line in self.lines),
             "problems": len(self.statement.problems),
             "pending_skipped": self.statement.pending_skipped,
         }
@@ -206,10 +214,30 @@ def import_statement(
         _import_line(entry, statement, key, view, clock, sellers=sellers, threshold=threshold)
         for entry in statement.entries
     )
+    # a payout's webhook may reconcile a waiting line while the statement is being imported
+    lines, _ = _payouts_settled(lines)
     outcome = StatementOutcome(key, statement, repeated, lines, tuple(problems))
     if not repeated:
         _record_outcome(key, summary, outcome, clock)
+        _, late = _payouts_settled(lines)
+        if late:
+            payouts.recount_statement(key, late[0], clock)
     return outcome
+
+
+def _payouts_settled(lines: tuple[LineOutcome, ...]) -> tuple[tuple[LineOutcome, ...], list[str]]:
+    """The lines with each waiting payout line as it is stored now, and the ids of those that
+    were reconciled meanwhile."""
+    changed: list[str] = []
+    settled: list[LineOutcome] = []
+    for line in lines:
+        if line.status == PAYOUT_PENDING:
+            found = store.get_document(store.bank_line_pk(line.line_id))
+            if found is not None and found[0].get("status") == PAYOUT:
+                changed.append(line.line_id)
+                line = _outcome_of(found[0])
+        settled.append(line)
+    return tuple(settled), changed
 
 
 def statement_summary(statement: Statement, key: str) -> dict[str, Any]:
@@ -312,6 +340,9 @@ def _import_line(
         outcome, candidates = _debit(entry, line_id, statement.account_iban, clock)
         _save_line(line_id, entry, statement_key, outcome, None, clock, candidates)
         return outcome
+    recognised = payouts.recognise(entry)
+    if recognised is not None:
+        return _payout_line(entry, line_id, statement_key, recognised, clock)
     decision = decide(entry, view, threshold)
     automatic = decision.automatic
     code = None
@@ -352,6 +383,32 @@ def _import_line(
     _save_line(line_id, entry, statement_key, outcome, decision, clock)
     _point_to_line(entry, line_id, statement.account_iban, clock)
     return outcome
+
+
+def _payout_line(
+    entry: Entry, line_id: str, statement_key: str, recognised: payouts.Recognised, clock: Clock
+) -> LineOutcome:
+    """A Stripe payout's line: no receipt, no lettering. It is saved waiting for its payout,
+    points what it waits by to itself, and is reconciled at once when the payout is stored
+    (now, or by its webhook meanwhile)."""
+    waiting = LineOutcome(
+        entry.position,
+        line_id,
+        entry.direction.value,
+        entry.amount,
+        PAYOUT_PENDING,
+        rule=payouts.RULE,
+        evidence=f"waits for Stripe's report of the payout ({recognised.basis})",
+    )
+    _save_line(line_id, entry, statement_key, waiting, None, clock, basis=recognised.basis)
+    payouts.wait_for_payout(line_id, recognised, clock)
+    payout_id = (
+        str(recognised.payout["payout_id"]) if recognised.payout else payouts.payout_waited_for(recognised)
+    )
+    if payout_id is not None:
+        payouts.reconcile_line(line_id, payout_id, clock)
+    found = store.get_document(store.bank_line_pk(line_id))
+    return _outcome_of(found[0]) if found is not None else waiting
 
 
 def _point_to_line(entry: Entry, line_id: str, account: str, clock: Clock) -> None:
@@ -428,6 +485,8 @@ def _save_line(
     decision: Decision | None,
     clock: Clock,
     returned: list[dict[str, Any]] | None = None,
+    *,
+    basis: str | None = None,
 ) -> None:
     """The line's document: the entry as the bank gave it, what became of it and, for the review
     queue, its ranked candidates (on the sparse waiting index while it waits)."""
@@ -454,6 +513,7 @@ def _save_line(
         or [_match_json(m) for m in (decision.candidates if decision else [])[:MAX_CANDIDATES]],
         "reason": decision.reason if decision else None,
         "recorded_at": now,
+        **({"basis": basis} if basis else {}),
     }
     sort_key = f"{entry.booking_date.isoformat()}#{line_id}"
     waiting = (store.UNMATCHED_BANK_LINES, sort_key) if outcome.status == REVIEW else None
@@ -491,4 +551,5 @@ def _outcome_of(body: dict[str, Any]) -> LineOutcome:
         lettering=body.get("lettering"),
         invoices=tuple(body.get("invoices", ())),
         customer_id=body.get("customer_id"),
+        payout=body.get("payout"),
     )

@@ -18,6 +18,7 @@ from receivables.kernel.errors import FieldError, InvalidRequestError, NotFoundE
 from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, Customer, Invoice, InvoiceStatus, PartyId
 from receivables.ledger.rules import OPEN_RECEIVABLE, LedgerError, void, write_off
+from receivables.reporting.aging import bucket_of
 from receivables.reporting.service import latest_snapshot
 from receivables.storage import store
 
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 
 # How much a customer's risk weighs in the worklist's expected loss.
 RISK_WEIGHT = {"reliable": Decimal("0.5"), "standard": Decimal(1), "risky": Decimal(2)}
+# The share of a receivable expected never to be paid, by how late it is: the provision matrix of
+# IFRS 9's illustrative examples (Example 12, "provision matrix"), the simplified approach for
+# trade receivables. The worklist's expected loss is this rate x the customer's risk weight x the
+# open balance (docs/kpis.md).
+LOSS_RATES = {
+    "current": Decimal("0.003"),
+    "1-30": Decimal("0.016"),
+    "31-60": Decimal("0.036"),
+    "61-90": Decimal("0.066"),
+    "90+": Decimal("0.106"),
+}
 
 
 def money_text(minor: int, currency: str) -> str:
@@ -71,11 +83,20 @@ def invoice_json(invoice: Invoice, today: date | None = None) -> dict[str, Any]:
         ],
         "version": invoice.version,
     }
+    body["paid_on"] = None if invoice.paid_on is None else invoice.paid_on.isoformat()
     if today is not None:
-        body["days_late"] = (
-            max((today - invoice.due_date).days, 0) if invoice.status in OPEN_RECEIVABLE else 0
-        )
+        body["days_late"] = days_late(invoice, today)
     return body
+
+
+def days_late(invoice: Invoice, today: date) -> int:
+    """Days past due: of an open invoice as of ``today``; of a paid one, when it was paid (0
+    when paid on time or when its paid day is unknown); 0 for the rest (credited, void)."""
+    if invoice.status in OPEN_RECEIVABLE:
+        return max((today - invoice.due_date).days, 0)
+    if invoice.status is InvoiceStatus.PAID and invoice.paid_on is not None:
+        return max((invoice.paid_on - invoice.due_date).days, 0)
+    return 0
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
@@ -83,11 +104,25 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
     return {"seq": event.seq, "type": event.type, "at": event.at, "actor": event.actor, "data": event.data}
 
 
+def display_name(customer: Customer) -> str:
+    """What finance calls the customer: its name, else its ERP reference (the seller's own
+    customer number), else its VAT id or email, else its id: never blank."""
+    if customer.name:
+        return customer.name
+    by_scheme = {i.scheme: i.value for i in customer.identifiers}
+    for scheme in ("erp", "vat", "legal", "email"):
+        if scheme in by_scheme:
+            return by_scheme[scheme]
+    return customer.email or customer.customer_id
+
+
 def customer_json(customer: Customer) -> dict[str, Any]:
     """A customer as the API shows it."""
     return {
         "customer_id": customer.customer_id,
         "name": customer.name,
+        "display_name": display_name(customer),
+        "identifiers": [{"scheme": i.scheme, "value": i.value} for i in customer.identifiers],
         "email": customer.email,
         "country": customer.country,
         "language": customer.language,
@@ -138,6 +173,30 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "credit_level": customer.credit_level,
         "version": customer.version,
     }
+
+
+# The identifiers a person may name a customer by, strongest first: the ERP reference (the
+# seller's own customer number), a VAT id, a legal id, an email address.
+NAMED_BY = ("erp", "vat", "legal", "email")
+
+
+def customer_named(reference: str) -> str:
+    """The id of the customer ``reference`` names: our id (``cus_…``), its ERP reference, a VAT
+    id, a legal id or an email (one GetItem, then one batch of identifier GetItems); a
+    `NotFoundError` that says so when no customer is known by it."""
+    text = reference.strip()
+    if text.startswith("cus_") and store.get_customer(text) is not None:
+        return text
+    forms = [PartyId(scheme, text) for scheme in NAMED_BY]
+    forms += [PartyId("vat", text.replace(" ", "").upper()), PartyId("email", text.lower())]
+    found = store.customers_by_identifier(forms)
+    for form in forms:
+        if form in found:
+            return found[form]
+    raise NotFoundError(
+        f"no customer is known as {text!r}: give our customer id (cus_…), the ERP reference, "
+        "a VAT id or an email address"
+    )
 
 
 def customer_currency(customer_id: str | None) -> str:
@@ -322,7 +381,8 @@ def revoke_links(customer_id: str, reason: str, actor: str, clock: Clock) -> Cus
 # --- statement ----------------------------------------------------------------------------------
 def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
     """A customer's statement in one currency: every invoice and payment in date order with the
-    running balance, and what is open (with days late)."""
+    running balance (``balance``), and on invoice lines what is still open on that invoice
+    (``invoice_balance``, with days late)."""
     customer_or_404(customer_id)
     lines: list[tuple[str, str, str, int, dict[str, Any]]] = []
     for document in store.customer_documents(customer_id):
@@ -337,7 +397,7 @@ def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
                 "0",
                 "invoice",
                 invoice.total.minor,
-                invoice_json(invoice, today),
+                _statement_invoice(invoice, today),
             )
         )
         for amount, kind in ((invoice.credited, "credit"), (invoice.written_off, "write_off")):
@@ -374,8 +434,8 @@ def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
                 "date": day,
                 "kind": kind,
                 "amount": money_text(minor, currency),
-                "balance": money_text(running, currency),
                 **detail,
+                "balance": money_text(running, currency),  # the running balance, after this line
             }
         )
     return {
@@ -387,12 +447,28 @@ def statement(customer_id: str, currency: str, today: date) -> dict[str, Any]:
     }
 
 
+def _statement_invoice(invoice: Invoice, today: date) -> dict[str, Any]:
+    """An invoice on a statement line: its own open balance is ``invoice_balance``, since the
+    line's ``balance`` is the statement's running balance."""
+    body = invoice_json(invoice, today)
+    body["invoice_balance"] = body.pop("balance")
+    return body
+
+
 # --- worklist -----------------------------------------------------------------------------------
-def expected_loss(invoice: Invoice, customer: Customer | None, today: date) -> Decimal:
-    """balance x days late x the customer's risk weight (in minor-unit days)."""
-    late = max((today - invoice.due_date).days, 0)
+def non_payment_probability(invoice: Invoice, customer: Customer | None, today: date) -> Decimal:
+    """The chance the invoice's balance is never paid: the loss rate of its aging bucket
+    (`LOSS_RATES`) times the customer's risk weight (`RISK_WEIGHT`), at most 1."""
+    rate = LOSS_RATES[bucket_of(max((today - invoice.due_date).days, 0))]
     weight = RISK_WEIGHT.get(customer.risk if customer else "standard", Decimal(1))
-    return Decimal(invoice.balance.minor) * late * weight
+    return min(Decimal(1), rate * weight)
+
+
+def expected_loss(invoice: Invoice, customer: Customer | None, today: date) -> Money:
+    """Probability of non-payment x exposure (the open balance), in money: rounded once, to
+    the currency's minor unit, half-even."""
+    share = Decimal(invoice.balance.minor) * non_payment_probability(invoice, customer, today)
+    return Money(int(share.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), invoice.currency)
 
 
 def worklist(invoices: Iterable[Invoice], today: date, limit: int) -> list[dict[str, Any]]:
@@ -403,19 +479,19 @@ def worklist(invoices: Iterable[Invoice], today: date, limit: int) -> list[dict[
     customers = store.get_customers({i.customer_id for i in overdue})
     ranked = sorted(
         ((expected_loss(i, customers.get(i.customer_id), today), i) for i in overdue),
-        key=lambda pair: (-pair[0], pair[1].due_date, pair[1].invoice_id),
+        key=lambda pair: (-pair[0].minor, pair[1].due_date, pair[1].invoice_id),
     )
     rows = []
     for loss, invoice in ranked[:limit]:
         customer = customers.get(invoice.customer_id)
+        chance = non_payment_probability(invoice, customer, today) * 100
         rows.append(
             {
                 **invoice_json(invoice, today),
-                "customer_name": customer.name if customer else None,
+                "customer_name": display_name(customer) if customer else None,
                 "risk": customer.risk if customer else "standard",
-                "expected_loss": money_text(
-                    int(loss.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), invoice.currency
-                ),
+                "non_payment_percent": f"{chance.quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN)}",
+                "expected_loss": loss.to_decimal_string(),
             }
         )
     return rows

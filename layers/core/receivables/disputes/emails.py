@@ -49,6 +49,11 @@ _OUTCOMES = {
         "fr": "nos comptes la montrent intégralement réglée.",
         "de": "sie ist laut unseren Unterlagen vollständig bezahlt.",
     },
+    "paid_in_full": {
+        "en": "the invoice has since been paid in full, which closes the dispute.",
+        "fr": "la facture a depuis été intégralement réglée, ce qui clôt la contestation.",
+        "de": "die Rechnung ist inzwischen vollständig bezahlt; der Einspruch ist damit erledigt.",
+    },
     "credit": {
         "en": "we have credited you $credit.",
         "fr": "nous vous avons accordé un avoir de $credit.",

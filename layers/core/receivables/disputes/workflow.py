@@ -112,6 +112,8 @@ def settle_dispute(dispute_id: str, clock: Clock) -> dict[str, Any]:
             # The payment's own transaction (with its audit events); the dispute ends after it.
             apply_payment_to_invoice(str(settled.facts["payment_id"]), invoice.invoice_id, clock)
             dispute, invoice = dispute_and_invoice(dispute_id)
+            if dispute.final:  # the payment paid it in full, which ended the dispute with it
+                return {"dispute_id": dispute_id, "settled": True, "action": settled.action}
         resolution = Resolution(
             settled.action, ACTOR, now, settled.credit, "settled from the findings", settled.facts
         )
@@ -148,6 +150,13 @@ def await_finance(
             continue
         return {"dispute_id": dispute_id, "waiting": True}
     raise store.StoreError(f"dispute {dispute_id}: too much contention, try again")
+
+
+def dispute_status(dispute_id: str) -> dict[str, Any]:
+    """Where the dispute stands, for a workflow deciding whether to wait on (``final`` when it
+    ended meanwhile, e.g. paid in full)."""
+    dispute, _ = dispute_and_invoice(dispute_id)
+    return {"dispute_id": dispute_id, "status": dispute.status.value, "final": dispute.final}
 
 
 def record_failure(dispute_id: str, error: Any, clock: Clock) -> dict[str, Any]:

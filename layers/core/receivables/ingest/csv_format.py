@@ -6,6 +6,7 @@ file reads ``1234,56`` as a decimal comma.
 from __future__ import annotations
 
 import csv
+import re
 from typing import TYPE_CHECKING, Any
 
 from receivables.ingest.fields import HEADER_FIELDS, LINE_FIELDS, FieldDocument, build_document
@@ -37,6 +38,10 @@ ALIASES = {
     "po": "po_number",
     "purchase_order": "po_number",
     "contract": "contract_reference",
+    "dispute": "disputed",
+    "in_dispute": "disputed",
+    "dispute_reason": "disputed",
+    "contested": "disputed",
     "total": "total_amount",
     "amount": "total_amount",
     "gross_amount": "total_amount",
@@ -68,8 +73,15 @@ _GROUP_CONSISTENT = (
 _CHUNK_LINE_LIMIT = 1 << 20
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
 def _canonical_column(name: str) -> str:
-    key = name.strip().lower().replace(" ", "_").replace("-", "_")
+    """A header's column: camelCase and PascalCase split into words (``invoiceNumber``,
+    ``CustomerID``, ``PONumber``), then lower-cased, spaces, dashes and dots as underscores, and
+    the other names ERP exports use (`ALIASES`) mapped to ours."""
+    words = _CAMEL.sub("_", name.strip())
+    key = re.sub(r"[\s.\-]+", "_", words).lower()
     return ALIASES.get(key, key)
 
 
@@ -155,8 +167,10 @@ def parse_csv(
     default_seller_id: str,
     max_row_bytes: int = 64 * 1024,
     max_lines: int = 1000,
+    date_order: str | None = None,
 ) -> Iterator[ParseResult]:
-    """Parse a CSV byte stream into documents, one at a time, without holding the file.
+    """Parse a CSV byte stream into documents, one at a time, without holding the file
+    (``date_order``: how it writes slashed dates, declared by its key, `date_order_of`).
 
     Raises `FileRejectedError` when the file as a whole is unusable (empty, not UTF-8, a header
     without the required columns); a bad row becomes a `RejectedDocument` and parsing goes on.
@@ -189,12 +203,12 @@ def parse_csv(
             continue
         key = (row[1].get("document_type", "").strip().lower(), row[1].get("invoice_number", "").strip())
         if group and (key != group_key or not key[1]):
-            yield _document_from_rows(group, labels, default_seller_id, decimal_comma, max_lines)
+            yield _document_from_rows(group, labels, default_seller_id, decimal_comma, max_lines, date_order)
             group = []
         group_key = key
         group.append(row)
     if group:
-        yield _document_from_rows(group, labels, default_seller_id, decimal_comma, max_lines)
+        yield _document_from_rows(group, labels, default_seller_id, decimal_comma, max_lines, date_order)
     # Rows past the last record that were unusable (a bad last line, say) are still reported.
     for problem in lines.bad.values():
         any_rows = True
@@ -280,6 +294,7 @@ def _document_from_rows(
     default_seller_id: str,
     decimal_comma: bool,
     max_lines: int,
+    date_order: str | None = None,
 ) -> ParseResult:
     first_no, first = rows[0]
     location = f"row {first_no}" if len(rows) == 1 else f"rows {first_no}-{rows[-1][0]}"
@@ -305,4 +320,5 @@ def _document_from_rows(
         default_seller_id=default_seller_id,
         decimal_comma=decimal_comma,
         max_lines=max_lines,
+        date_order=date_order,
     )

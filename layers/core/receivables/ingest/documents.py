@@ -9,9 +9,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from receivables.customers.requirements import RequirementError, missing, provide_reference
+from receivables.disputes.opening import open_dispute_on
 from receivables.ingest.model import ParsedDocument, Problem, ProblemLog
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
+from receivables.ledger.disputes import Source
 from receivables.ledger.model import (
     Allocation,
     AuditEvent,
@@ -87,6 +89,7 @@ class Outcome:
     needs_contact_details: set[str] = field(default_factory=set)
     blocked: list[dict[str, Any]] = field(default_factory=list)
     completed: list[dict[str, str]] = field(default_factory=list)
+    disputes_opened: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -406,6 +409,7 @@ class DocumentWriter:
                     }
                 )
                 self._note_blocked(invoices[pending.doc_id], pending)
+                self._open_marked_dispute(pending, new=True)
 
     def _note_blocked(self, invoice: Invoice, pending: _Pending) -> None:
         """List a new invoice its customer's AP would refuse: the mailer holds it (the report
@@ -431,6 +435,34 @@ class DocumentWriter:
                         else f"awaiting document: {customer.name or customer.customer_id}'s AP requires "
                         f"{', '.join(lacking)} on every invoice; not sent until given"
                     ),
+                }
+            )
+
+    def _open_marked_dispute(self, pending: _Pending, *, new: bool) -> None:
+        """The file marks the invoice disputed: open a dispute on it with that reason. A re-sent
+        invoice gets one only if it never had any, so a dispute already decided is not reopened
+        by the ERP still marking it."""
+        reason = pending.doc.disputed
+        if reason is None or pending.doc.doc_type is not DocumentType.INVOICE:
+            return
+        if not new and store.invoice_dispute_ids(pending.doc_id):
+            return
+        dispute, created = open_dispute_on(
+            pending.doc_id,
+            Source.FINANCE,
+            reason,
+            ACTOR,
+            self.clock,
+            comment=f"marked disputed in s3://{self.bucket}/{self.key} ({pending.doc.location})",
+        )
+        if created:
+            self.outcome.disputes_opened.append(
+                {
+                    "number": pending.doc.number,
+                    "id": pending.doc_id,
+                    "location": pending.doc.location,
+                    "dispute_id": dispute.dispute_id,
+                    "reason": reason.value,
                 }
             )
 
@@ -465,6 +497,7 @@ class DocumentWriter:
         if same and isinstance(stored, Invoice) and self._complete_stored(pending, stored):
             return
         if stored is not None and stored.fingerprint == pending.fingerprint:
+            self._open_marked_dispute(pending, new=False)
             self.outcome.duplicates.append(
                 {
                     "number": doc.number,

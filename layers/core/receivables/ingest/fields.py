@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import TYPE_CHECKING
 
 from receivables.ingest.model import ParsedDocument, ProblemCollector
 from receivables.kernel.errors import ReceivablesError
 from receivables.kernel.money import Money, MoneyError, normalise_currency, parse_decimal, sum_money
+from receivables.ledger.disputes import Reason
 from receivables.ledger.model import Buyer, DocumentType, InvoiceLine, PartyId
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ HEADER_FIELDS = (
     "buyer_reference",
     "billing_reference",
     "contract_reference",
+    "disputed",
     "total_amount",
     "tax_amount",
     "prepaid_amount",
@@ -66,6 +69,7 @@ _DOC_TYPES = {
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SLASHED_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 MAX_NUMBER_LENGTH = 64
 # Control characters (C0, DEL, C1) and Unicode's line and paragraph separators break every one-line
 # place a value is shown in (an email's headers above all). In a reference or an identifier, which
@@ -131,17 +135,64 @@ def bounded_number(value: Decimal, text: str) -> Decimal:
     return value
 
 
-def parse_date(text: str) -> date:
-    """Read ``2026-11-23``, ``23.11.2026`` or ``20261123``; refuse the ambiguous ``11/23/2026``."""
+# The day-month order a file declares for its slashed dates (`date_order_of`): the same text
+# ``03/04/2026`` is 3 April in Europe and 4 March in the United States, so it is never guessed.
+DATE_ORDERS = {"dd-mm-yyyy": "dmy", "mm-dd-yyyy": "mdy"}
+
+
+def parse_date(text: str, order: str | None = None) -> date:
+    """Read ``2026-11-23``, ``23.11.2026`` or ``20261123``; a slashed ``23/11/2026`` only when
+    the file declares its ``order`` (``"dmy"`` or ``"mdy"``), else it is refused as ambiguous."""
     raw = text.strip()
+    slashed = _SLASHED_DATE.match(raw)
+    if slashed and order is None:
+        raise FieldError(
+            f"{text!r} is ambiguous (day/month or month/day): use YYYY-MM-DD, or put the file "
+            "under inbox/dd-mm-yyyy/ or inbox/mm-dd-yyyy/ to say which"
+        )
     try:
         if match := _DOTTED_DATE.match(raw):
             return date(int(match[3]), int(match[2]), int(match[1]))
         if match := _COMPACT_DATE.match(raw):
             return date(int(match[1]), int(match[2]), int(match[3]))
+        if match := slashed:
+            first, second = int(match[1]), int(match[2])
+            day, month = (first, second) if order == "dmy" else (second, first)
+            return date(int(match[3]), month, day)
         return date.fromisoformat(raw)
     except ValueError:
-        raise FieldError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+        shown = {"dmy": "DD/MM/YYYY", "mdy": "MM/DD/YYYY"}.get(order or "", "YYYY-MM-DD")
+        raise FieldError(f"{text!r} is not a date: use {shown}") from None
+
+
+# Codes CLDR lists among its territories that are not ISO 3166-1 countries: regions, the EU,
+# "unknown", and the exceptionally reserved ones (Ascension, Diego Garcia… which have their own
+# country codes). XK (Kosovo) is kept: user-assigned, but what banks and the EU use.
+_NOT_COUNTRIES = frozenset({"AA", "ZZ", "AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "TA", "UN"})
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 country codes (249, and XK), from CLDR's territories (Babel), read
+    the first time a file gives a country."""
+    from babel import Locale  # its locale data loads on first use, not at cold start
+
+    return frozenset(
+        code
+        for code in map(str, Locale("en").territories)
+        if len(code) == 2
+        and code.isalpha()
+        and code not in _NOT_COUNTRIES
+        and not ("QM" <= code <= "QZ" or ("XA" <= code <= "XZ" and code != "XK"))
+    )
+
+
+def date_order_of(key: str) -> str | None:
+    """The date order an object's key declares by a folder named after it, e.g.
+    ``inbox/dd-mm-yyyy/export.csv`` (``"dmy"``) or ``inbox/mm-dd-yyyy/export.csv`` (``"mdy"``)."""
+    folders = key.lower().split("/")[:-1]
+    found = {DATE_ORDERS[f] for f in folders if f in DATE_ORDERS}
+    return found.pop() if len(found) == 1 else None
 
 
 def normalise_email(text: str) -> str:
@@ -173,8 +224,10 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
     default_seller_id: str,
     decimal_comma: bool = False,
     max_lines: int = 1000,
+    date_order: str | None = None,
 ) -> ParseResult:
-    """Validate ``doc`` and build the `ParsedDocument`, or a rejection listing every problem."""
+    """Validate ``doc`` and build the `ParsedDocument`, or a rejection listing every problem
+    (``date_order``: how the file writes slashed dates, `parse_date`)."""
     h = doc.header
     number = h.get("invoice_number", "").strip()
     problems = ProblemCollector(doc.location, number or None)
@@ -236,7 +289,7 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
                 problems.add("missing_field", f"the {name.replace('_', ' ')} is missing", label(name))
             return None
         try:
-            return parse_date(raw)
+            return parse_date(raw, date_order)
         except FieldError as exc:
             problems.add("invalid_date", str(exc), label(name))
             return None
@@ -343,6 +396,11 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
                     label("amount_due"),
                 )
 
+    disputed = None
+    try:
+        disputed = read_disputed(h.get("disputed", ""))
+    except FieldError as exc:
+        problems.add("invalid_dispute", str(exc), label("disputed"))
     buyer = _read_buyer(h, problems, label)
     if problems or issue_date is None or total is None or payable is None or buyer is None:
         return problems.rejected()
@@ -367,7 +425,29 @@ def build_document(  # noqa: C901 - one validation pass over a flat list of fiel
         buyer_reference=h.get("buyer_reference", "").strip() or None,
         billing_reference=billing_reference,
         contract_reference=h.get("contract_reference", "").strip() or None,
+        disputed=disputed,
     )
+
+
+_NOT_DISPUTED = frozenset({"", "no", "n", "false", "0", "-"})
+_DISPUTED = frozenset({"yes", "y", "true", "1", "x", "disputed"})
+
+
+def read_disputed(text: str) -> Reason | None:
+    """The ``disputed`` column: empty, ``no``, ``false`` or ``0`` for not; ``yes``, ``true``,
+    ``1`` or ``x`` for contested (reason ``other``); or the reason itself (``pricing``,
+    ``quantity``, ``quality``, ``not_received``, ``already_paid``, ``billed_twice``,
+    ``po_missing_or_wrong``, ``other``). Anything else is a `FieldError`."""
+    value = text.strip().lower().replace(" ", "_").replace("-", "_")
+    if value in _NOT_DISPUTED:
+        return None
+    if value in _DISPUTED:
+        return Reason.OTHER
+    try:
+        return Reason(value)
+    except ValueError:
+        reasons = ", ".join(r.value for r in Reason)
+        raise FieldError(f"{text!r} is not yes, no or a dispute reason ({reasons})") from None
 
 
 def _read_buyer(h: Mapping[str, str], problems: ProblemCollector, label: object) -> Buyer | None:
@@ -396,5 +476,12 @@ def _read_buyer(h: Mapping[str, str], problems: ProblemCollector, label: object)
         )
         return None
     country = h.get("customer_country", "").strip().upper() or None
+    if country is not None and country not in country_codes():
+        problems.add(
+            "invalid_country",
+            f"{country!r} is not a country code: use ISO 3166-1 alpha-2 (DE, FR, US)",
+            label("customer_country"),
+        )
+        return None
     language = h.get("customer_language", "").strip().lower() or None
     return Buyer(name=name, identifiers=tuple(identifiers), email=email, country=country, language=language)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from receivables.kernel.money import Money
+    from receivables.ledger.disputes import Reason
     from receivables.ledger.model import Buyer, DocumentType, InvoiceLine
 
 
@@ -64,6 +65,9 @@ class ParsedDocument:
     buyer_reference: str | None = None
     billing_reference: str | None = None
     contract_reference: str | None = None
+    # The ERP marks the invoice contested (`receivables.ingest.fields.read_disputed`): a dispute
+    # is opened on it when it arrives, with this reason.
+    disputed: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from receivables.ingest import json_format, ubl
 from receivables.ingest.csv_format import parse_csv
 from receivables.ingest.documents import DocumentWriter
+from receivables.ingest.fields import date_order_of
 from receivables.ingest.model import FileRejectedError, ParsedDocument, Problem, ProblemLog
 from receivables.kernel.clock import iso_timestamp
 
@@ -143,6 +144,7 @@ def ingest_object(
             "customers_needing_contact_details": sorted(outcome.needs_contact_details) if outcome else [],
             "blocked": len(outcome.blocked) if outcome else 0,
             "completed": len(outcome.completed) if outcome else 0,
+            "disputes_opened": len(outcome.disputes_opened) if outcome else 0,
         },
         "problems": [p.to_json() for p in listed],
         "problems_listed": len(listed),
@@ -155,6 +157,8 @@ def ingest_object(
         "blocked": outcome.blocked[:MAX_LISTED_CREATED] if outcome else [],
         # Re-sent invoices that brought what a stored one lacked (a PO number): now complete.
         "completed": outcome.completed if outcome else [],
+        # Invoices the file marks disputed: a dispute was opened on each (dunning pauses).
+        "disputes_opened": outcome.disputes_opened[:MAX_LISTED_CREATED] if outcome else [],
     }
     if problems.left_out:
         report["problems_note"] = (
@@ -216,6 +220,7 @@ def _parse(obj: StoredObject, fmt: str, objects: ObjectStore, settings: Settings
             default_seller_id=settings.default_seller_id,
             max_row_bytes=settings.max_row_bytes,
             max_lines=settings.max_lines_per_invoice,
+            date_order=date_order_of(obj.key),
         )
     data = objects.read(obj)
     _sniff(data[:64], fmt)

@@ -255,6 +255,9 @@ class Invoice:
     updated_at: str = ""
     fees: Money | None = None  # late fees and interest charged (None: none yet)
     dunning: DunningState = field(default_factory=DunningState)
+    # The day the money that paid it in full was received (value date, not when it was recorded);
+    # None while it is not paid, or when a payment that did not say when settled it.
+    paid_on: date | None = None
 
 
 @dataclass(slots=True)

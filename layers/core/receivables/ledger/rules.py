@@ -14,6 +14,8 @@ from receivables.kernel.money import Money
 from receivables.ledger.model import DocumentType, InvoiceStatus
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from receivables.ledger.model import Invoice
 
 S = InvoiceStatus
@@ -115,11 +117,12 @@ def apply_credit(invoice: Invoice, credit: Money) -> tuple[Invoice, Money]:
     return changed, applied
 
 
-def apply_payment(invoice: Invoice, amount: Money) -> tuple[Invoice, Money]:
+def apply_payment(invoice: Invoice, amount: Money, received_on: date | None = None) -> tuple[Invoice, Money]:
     """Allocate up to ``amount`` of a payment to ``invoice``; return it changed and the part used.
 
     Like a credit, a payment never takes the balance below zero: the rest stays with the payment
-    (an overpayment becomes the customer's credit).
+    (an overpayment becomes the customer's credit). When it pays the invoice in full, the day the
+    money was received (``received_on``) is the invoice's ``paid_on``.
     """
     if amount.currency != invoice.currency:
         raise LedgerError(f"a payment in {amount.currency} cannot pay an invoice in {invoice.currency}")
@@ -137,6 +140,8 @@ def apply_payment(invoice: Invoice, amount: Money) -> tuple[Invoice, Money]:
         return invoice, used
     changed = replace(invoice, balance=invoice.balance - used, paid=invoice.paid + used)
     changed.status = transition(invoice.status, status_after_money(changed))
+    if changed.status is S.PAID:
+        changed.paid_on = received_on
     return changed, used
 
 
@@ -170,6 +175,8 @@ def reverse_payment(invoice: Invoice, amount: Money) -> Invoice:
             written_off=Money.zero(invoice.currency),
         )
     changed.status = transition(invoice.status, _reopened_status(changed, invoice.status))
+    if changed.status is not S.PAID:
+        changed.paid_on = None
     return changed
 
 

@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
+from receivables.adapters.parameters import public_base_url
 from receivables.collections.finance import change_customer
 from receivables.customers.enrolment import token_for
 from receivables.customers.links import LinkScope, sign_link
@@ -80,7 +81,7 @@ class MailSettings:
             sender=sender,
             seller_name=env.get("SELLER_NAME") or sender,
             contact=env.get("CONTACT_EMAIL") or sender,
-            public_base_url=env["PUBLIC_BASE_URL"],
+            public_base_url=public_base_url(env),
             link_ttl_days=int(env.get("PAY_LINK_TTL_DAYS") or 60),
             seller=seller_from_env(env),
             bank_accounts=parse_bank_accounts(env.get("BANK_ACCOUNTS")),

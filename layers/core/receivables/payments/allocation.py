@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from receivables.banking.creditor_reference import find_references, invoice_id_of
 from receivables.disputes.deductions import take_shortfalls
+from receivables.disputes.paid import Ended, ended_by_payment
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.money import Money
@@ -197,11 +199,22 @@ def _open_invoices(customer_id: str | None) -> list[Invoice]:
     return [d for d in store.customer_documents(customer_id) if isinstance(d, Invoice)]
 
 
+def received_day(received_at: str) -> date | None:
+    """The day of a payment's ``received_at`` (an ISO timestamp or date), None when unreadable."""
+    try:
+        return date.fromisoformat(received_at[:10])
+    except ValueError:
+        return None
+
+
 def _invoices_named(text: str, sellers: tuple[str, ...]) -> list[Invoice]:
-    """The invoices whose numbers a remittance text holds verbatim, found by GetItem on each
-    number it may hold (no scan)."""
+    """The invoices a remittance text names: by their numbers written verbatim, or by the ``RF``
+    creditor reference printed on them (ISO 11649, which encodes the invoice's id), found by
+    GetItem on each number or reference it may hold (no scan)."""
     ids = [document_id(s, DocumentType.INVOICE, n) for s in sellers for n in candidate_numbers(text)[:100]]
-    return [h for h in store.get_heads(ids).values() if isinstance(h, Invoice)]
+    by_reference = (invoice_id_of(r) for r in find_references(text)[:100])
+    ids += [i for i in by_reference if i is not None and i not in ids]
+    return [h for h in store.get_heads(ids).values() if isinstance(h, Invoice) and h.seller_id in sellers]
 
 
 def _apply_new_receipt(
@@ -252,11 +265,12 @@ def _apply_new_receipt(
     now = iso_timestamp(clock.now())
     by_id = {i.invoice_id: i for i in (*targets, *open_invoices)}
     changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    consequences: list[Ended] = []  # the disputes the payment ends (`ended_by_payment`)
     extra: list[store.Write] = []
     settled: list[str] = []
     for invoice_id, part in plan.allocations:
         invoice = by_id[invoice_id]
-        changed, used = apply_payment(invoice, part)
+        changed, used = apply_payment(invoice, part, received_day(receipt.received_at))
         if used != part:  # the invoice changed since it was read
             raise store.ConcurrentChangeError(f"invoice {invoice.number} changed")
         changed.version, changed.updated_at = invoice.version + 1, now
@@ -267,6 +281,7 @@ def _apply_new_receipt(
             settled.append(invoice_id)
         event = _invoice_event(changed, invoice, "PaymentApplied", payment_id, part, now, receipt.lettering)
         changes.append((changed, event))
+        consequences.append(ended_by_payment(invoice, changed, payment_id, now, "payments"))
         allocation_id = f"alloc_{payment_id}_{invoice_id}"
         extra.append(
             store.allocation(
@@ -307,7 +322,12 @@ def _apply_new_receipt(
             **({"refused_targets": [{"invoice_id": i, "reason": r} for i, r in refused]} if refused else {}),
         },
     )
-    store.apply_changes(changes, creations=[store.Creation.payment(payment, received)], writes=extra)
+    store.apply_changes_with(
+        changes,
+        creations=[store.Creation.payment(payment, received)],
+        writes=extra,
+        consequences=consequences,
+    )
     return ReceiptOutcome(payment, duplicate=False, settled=tuple(settled), candidates=candidates)
 
 
@@ -539,18 +559,20 @@ def _apply_credit_plan(
     now = iso_timestamp(clock.now())
     by_id = {i.invoice_id: i for i in invoices}
     changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    consequences: list[Ended] = []  # the disputes the payment ends (`ended_by_payment`)
     extra: list[store.Write] = []
     allocations = dict(payment.allocations)
     done: list[CreditApplied] = []
     for invoice_id, part in plan.allocations[:MAX_INVOICES_PER_RECEIPT]:
         invoice = by_id[invoice_id]
-        changed, used = apply_payment(invoice, part)
+        changed, used = apply_payment(invoice, part, received_day(payment.received_at))
         if used != part:
             raise store.ConcurrentChangeError(f"invoice {invoice.number} changed")
         changed.version, changed.updated_at = invoice.version + 1, now
         changes.append(
             (changed, _invoice_event(changed, invoice, "PaymentApplied", payment.payment_id, part, now))
         )
+        consequences.append(ended_by_payment(invoice, changed, payment.payment_id, now, "payments"))
         extra.append(
             store.allocation(
                 Allocation(
@@ -588,7 +610,7 @@ def _apply_credit_plan(
             "unapplied": changed_payment.unapplied.to_decimal_string(),
         },
     )
-    store.apply_changes([*changes, (changed_payment, event)], writes=extra)
+    store.apply_changes_with([*changes, (changed_payment, event)], writes=extra, consequences=consequences)
     return done
 
 
@@ -672,12 +694,13 @@ def _reallocate(
     now = iso_timestamp(clock.now())
     version = payment.version + 1
     changes: list[tuple[Invoice | Payment, AuditEvent]] = []
+    consequences: list[Ended] = []  # the disputes the payment ends (`ended_by_payment`)
     extra: list[store.Write] = []
     for invoice_id, delta in sorted(deltas.items()):
         invoice = invoices[invoice_id]
         assert isinstance(invoice, Invoice)
         if delta.minor > 0:
-            changed, used = apply_payment(invoice, delta)
+            changed, used = apply_payment(invoice, delta, received_day(payment.received_at))
             if used != delta:
                 raise LedgerError(f"invoice {invoice.number} can take {used} of this payment, not {delta}")
             kind = "PaymentApplied"
@@ -689,6 +712,7 @@ def _reallocate(
         changes.append(
             (changed, _invoice_event(changed, invoice, kind, payment.payment_id, amount, now, code))
         )
+        consequences.append(ended_by_payment(invoice, changed, payment.payment_id, now, actor))
         source = f"{payment.payment_id}#{version}"
         extra.append(
             store.allocation(
@@ -721,5 +745,5 @@ def _reallocate(
             **({"unlettered": unlettered} if unlettered else {}),
         },
     )
-    store.apply_changes([*changes, (moved, event)], writes=extra)
+    store.apply_changes_with([*changes, (moved, event)], writes=extra, consequences=consequences)
     return moved, True

@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from receivables.adapters.stripe_api import StripeRefusedError, StripeUnavailableError
+from receivables.banking import payouts
 from receivables.disputes.chargebacks import track
 from receivables.kernel.errors import InvalidRequestError, ReceivablesError, UnavailableError
 from receivables.kernel.money import Money, MoneyError, normalise_currency
@@ -43,6 +45,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from receivables.kernel.clock import Clock
+
+
+class PayoutReader(Protocol):
+    """What a payout's event needs of Stripe (`receivables.adapters.stripe_api.StripeGateway`)."""
+
+    def payout_transactions(self, payout_id: str) -> list[dict[str, Any]]:
+        """The balance transactions the payout paid out."""
+        ...
+
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 # Stripe's events nest a dozen levels at most; the SDK builds its objects recursively.
@@ -111,17 +122,18 @@ def _check_shape(payload: bytes) -> None:
         level.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
-def handle_event(event: dict[str, Any], clock: Clock) -> WebhookResult:
+def handle_event(event: dict[str, Any], clock: Clock, stripe: PayoutReader | None = None) -> WebhookResult:
     """Apply one verified event to the ledger; an event it can never take is ``rejected`` (with
-    why), changing nothing."""
+    why), changing nothing. ``stripe`` reads what a ``payout.paid`` needs (the payout's balance
+    transactions); without it such an event waits (503, redelivered)."""
     kind = str(event.get("type", ""))
     handler = _HANDLERS.get(kind)
     event_id = str(event.get("id", ""))
-    if handler is None:
+    if handler is None and kind != "payout.paid":
         return WebhookResult(event_id, kind, "ignored", "not an event the ledger acts on")
     try:
         obj = _dict(_dict(event.get("data"), "data").get("object"), "data.object")
-        action, detail = handler(obj, clock)
+        action, detail = handler(obj, clock) if handler is not None else _payout_paid(obj, clock, stripe)
     except EventRejectedError as exc:
         return WebhookResult(event_id, kind, "rejected", str(exc))
     return WebhookResult(event_id, kind, action, detail)
@@ -380,6 +392,32 @@ def _dispute(obj: dict[str, Any], clock: Clock) -> tuple[str, str]:
     if closing or action == "dispute_opened":  # a closed one that arrives late opens nothing
         track(chargeback, clock, closed=closing)
     return action, f"{chargeback.dispute_id} ({chargeback.status}) of {payment_intent}"
+
+
+def _payout_paid(obj: dict[str, Any], clock: Clock, stripe: PayoutReader | None) -> tuple[str, str]:
+    """Stripe paid a payout to the bank: its balance transactions (read from Stripe: the event
+    carries only the payout) are summed up and stored once, and a bank line that waited for
+    it is reconciled (`receivables.banking.payouts`). The payments in it were applied when
+    their own events came: nothing is applied again."""
+    payout_id = _id(obj.get("id"))
+    if obj.get("status") != "paid" or not payout_id:
+        return "ignored", f"a payout with status {obj.get('status')}"
+    if stripe is None:
+        raise RetryLaterError("no Stripe client to read the payout's balance transactions")
+    try:
+        transactions = stripe.payout_transactions(payout_id)
+    except StripeRefusedError as exc:
+        raise EventRejectedError(str(exc)) from None
+    except StripeUnavailableError as exc:
+        raise RetryLaterError(str(exc)) from None
+    try:
+        summary = payouts.summarise(obj, transactions)
+    except payouts.PayoutError as exc:
+        raise EventRejectedError(str(exc)) from None
+    recorded = payouts.record_payout(summary, clock)
+    lines = f"; bank line {', '.join(recorded.reconciled)} reconciled" if recorded.reconciled else ""
+    detail = f"{payout_id}: {len(summary.charges)} payment(s), fees {summary.fees}, net {summary.net}{lines}"
+    return ("duplicate" if recorded.duplicate else "payout_recorded"), detail
 
 
 _HANDLERS: dict[str, Callable[[dict[str, Any], Clock], tuple[str, str]]] = {

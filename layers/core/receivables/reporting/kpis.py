@@ -1,4 +1,4 @@
-"""The collection KPIs, exactly as the glossary defines them, over a period of N days ending today.
+"""The collection KPIs, exactly as docs/kpis.md defines them, over a period of N days ending today.
 
 Pure. Per currency; every ratio is computed in exact decimals and rounded once, at the end, to
 one decimal place, half-even. A figure that cannot be computed (no credit sales in the period,

@@ -322,6 +322,23 @@ def bank_line_by_payer_pk(line_id: str) -> str:
     return f"BLINE-PAYER#{line_id}"
 
 
+def payout_pk(payout_id: str) -> str:
+    """One Stripe payout as its balance transactions describe it (``po_…``)."""
+    return f"PAYOUT#{payout_id}"
+
+
+def payout_by_amount_pk(currency: str, minor: int, arrival: str) -> str:
+    """The pointer from a payout's amount and arrival date (ISO) to the payout, for a bank line
+    that does not name the payout's id."""
+    return f"PAYOUT-AMT#{currency}#{minor}#{arrival}"
+
+
+def payout_line_waiting_pk(reference: str) -> str:
+    """The pointer from a payout (its id, or ``currency#minor#date``) to the bank line that
+    waits for it: the line came before the payout's webhook."""
+    return f"PAYOUT-WAIT#{reference}"
+
+
 def payer_amount_listing(account: str, iban: str, currency: str, minor: int) -> str:
     """The listing partition (gsi3) of the credit lines one payer IBAN sent to ``account`` for
     exactly this amount, by booking date."""

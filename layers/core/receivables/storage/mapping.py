@@ -111,6 +111,7 @@ def invoice_to_record(inv: Invoice) -> InvoiceRecord:
         updated_at=inv.updated_at,
         fees=inv.fees.minor if inv.fees is not None else None,
         dunning=_dunning_json(inv.dunning),
+        paid_on=None if inv.paid_on is None else inv.paid_on.isoformat(),
     )
 
 
@@ -209,6 +210,7 @@ def invoice_from_record(rec: InvoiceRecord) -> Invoice:
         updated_at=rec.updated_at,
         fees=None if rec.fees is None else money(rec.fees),
         dunning=_dunning(rec.dunning, cur),
+        paid_on=None if rec.paid_on is None else date.fromisoformat(rec.paid_on),
     )
 
 

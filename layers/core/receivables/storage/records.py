@@ -139,6 +139,7 @@ class InvoiceRecord(LedgerRecord, discriminator="invoice"):
     updated_at = UnicodeAttribute()
     fees = IntegerAttribute(null=True)
     dunning = UnicodeAttribute(null=True)  # JSON of DunningState; absent until dunning starts
+    paid_on = UnicodeAttribute(null=True)  # ISO date the money that paid it in full was received
 
 
 class CreditNoteRecord(LedgerRecord, discriminator="credit_note"):

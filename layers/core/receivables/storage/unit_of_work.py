@@ -270,6 +270,36 @@ def apply_changes(
     work.add(*writes).commit()
 
 
+def apply_changes_with(
+    changes: Sequence[tuple[Aggregate, AuditEvent]],
+    creations: Sequence[Creation] = (),
+    writes: Sequence[Write] = (),
+    *,
+    consequences: Sequence[tuple[Sequence[tuple[Aggregate, AuditEvent]], Sequence[Write]]] = (),
+) -> None:
+    """`apply_changes`, with ``consequences`` (what follows from the change: each its own
+    changes and writes) in the same transaction when they fit in it; else the change first, then
+    each consequence in a transaction of its own."""
+    work = UnitOfWork()
+    for aggregate, event in changes:
+        work.save(aggregate, event)
+    for creation in creations:
+        work.create(creation)
+    work.add(*writes)
+    alone = len(work._writes)
+    for follow, follow_writes in consequences:
+        for aggregate, event in follow:
+            work.save(aggregate, event)
+        work.add(*follow_writes)
+    if len(work._writes) <= MAX_TRANSACTION_ITEMS:
+        work.commit()
+        return
+    del work._writes[alone:]
+    work.commit()
+    for follow, follow_writes in consequences:
+        apply_changes(follow, writes=follow_writes)
+
+
 # --- the items that go with a change --------------------------------------------------------------
 def allocation(allocation: Allocation) -> Write:
     """The item that records one allocation under its invoice."""

@@ -19,7 +19,7 @@ from html import escape
 from typing import Any
 
 from receivables.banking.review import unmatched_lines
-from receivables.collections.finance import ranked_worklist
+from receivables.collections.finance import display_name, ranked_worklist
 from receivables.customers.requirements import OpenRequest, open_requests
 from receivables.disputes.deductions import deductions
 from receivables.kernel.money import Money
@@ -49,7 +49,7 @@ def dashboard_data(today: date) -> dict[str, Any]:
                 "top_overdue": [
                     {
                         **c.to_json(),
-                        "name": names[c.customer_id].name if c.customer_id in names else None,
+                        "name": display_name(names[c.customer_id]) if c.customer_id in names else None,
                     }
                     for c in report.customers[code][:TOP_CUSTOMERS]
                     if c.aging.overdue > 0
