@@ -16,7 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from receivables.adapters.idempotency import once_per
-from receivables.adapters.s3 import processed_reader
+from receivables.adapters.s3 import print_queue_writer, processed_reader
 from receivables.adapters.ses import ses_sender
 from receivables.customers.links import key_ring_reader
 from receivables.kernel.clock import Clock, clock_from_env
@@ -47,6 +47,8 @@ class Dependencies:
     register_context: Callable[[Any], None] = lambda context: None
     # Reads an e-invoice as it was received (bucket, key), to attach it; None: render instead.
     read_object: Callable[[str, str], bytes | None] | None = None
+    # Writes a paper invoice's letter into the print queue (key, data, content type); None: none.
+    put_print: Callable[[str, bytes, str], None] | None = None
 
 
 @cache
@@ -81,6 +83,7 @@ def default_dependencies() -> Dependencies:
             LARGEST_ATTACHMENT,
             ("processed/", "documents/"),
         ),
+        put_print=print_queue_writer(settings.need("invoice_bucket"), settings.endpoint_url),
     )
 
 

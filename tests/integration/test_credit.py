@@ -205,6 +205,16 @@ def test_the_forecast_spreads_the_open_balances_over_the_weeks(
     assert expected == Decimal("250.00") and eur["invoices"] == 1
     week = next(w for w in eur["weeks"] if w["expected"] != "0.00")
     assert week["week_of"] > "2026-11-19", "Fig pays late: F-2 is expected after its due date"
+    assert forecast["currencies"]["EUR"]["weeks"][0]["week_of"] == aws.clock.now().date().isoformat()
+    assert eur["future_invoices"] == "0.00", "Fig's next invoices are paid after 30 + 63 days: past week 13"
+    query = {"invoices": "true", "weeks": "26"}
+    status, detailed = call("GET", "/forecast", "/forecast", role="viewer", query=query)
+    later = detailed["currencies"]["EUR"]
+    coming = sum(Decimal(w["from_future_invoices"]) for w in later["weeks"])
+    assert coming == Decimal(later["future_invoices"]) > 0, "Fig invoiced twice lately: it goes on"
+    (f2,) = [p for p in detailed["predictions"] if p["currency"] == "EUR"]
+    assert status == 200 and f2["balance"] == "250.00" and f2["low"] <= f2["predicted"] <= f2["high"]
+    assert f2["predicted"] > "2026-11-19" and "predictions" not in forecast
     assert call("GET", "/forecast", "/forecast", role="viewer", query={"weeks": "27"})[0] == 400
 
 

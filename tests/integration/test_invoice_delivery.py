@@ -241,3 +241,55 @@ def test_the_mail_settings_read_our_accounts_from_the_environment() -> None:
     env = {"SENDER_EMAIL": "billing@seller.example", "PUBLIC_BASE_URL": "https://p.example"}
     assert MailSettings.from_env(env).bank_accounts == {}
     assert MailSettings.from_env({**env, "BANK_ACCOUNTS": json.dumps(ACCOUNTS)}).bank_accounts == ACCOUNTS
+
+
+PAPER_CSV = (
+    "invoice_number,issue_date,due_date,currency,customer_ref,customer_name,customer_address,"
+    "customer_postcode,customer_city,customer_country,total_amount\n"
+    'P-1,2026-10-01,2026-12-31,EUR,C-P,Papier Huber,"Hauptstr. 5; Hinterhaus",80331,München,DE,119.00\n'
+)
+
+
+def test_a_customer_with_a_postal_address_and_no_email_gets_the_invoice_on_paper(aws: Aws) -> None:
+    aws.drop("inbox/paper.csv", PAPER_CSV)
+    invoice_id = document_id("self", DocumentType.INVOICE, "P-1")
+    invoice = store.get_invoice(invoice_id)
+    assert invoice is not None
+    customer = store.get_customer(invoice.customer_id)
+    assert customer is not None and not customer.needs_contact_details
+    assert customer.postal_address == ("Papier Huber", "Hauptstr. 5", "Hinterhaus", "80331 München", "DE")
+
+    def put(key: str, data: bytes, content_type: str) -> None:
+        aws.s3.put_object(Bucket=BUCKET, Key=key, Body=data, ContentType=content_type)
+
+    outbox = Outbox()
+    outcome = send_invoice_email(invoice_id, SETTINGS, KEY, outbox, aws.clock, read(aws), put)
+    again = send_invoice_email(invoice_id, SETTINGS, KEY, outbox, aws.clock, read(aws), put)
+
+    assert (outcome.action, again.action, outbox.sent) == ("queued_for_print", "already_sent", [])
+    folder = f"print/queue/{aws.clock.now().date().isoformat()}/{invoice_id}/"
+    assert outcome.detail == folder
+    manifest = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=folder + "manifest.json")["Body"].read())
+    assert manifest["address"] == list(customer.postal_address)
+    (letter,) = manifest["files"]
+    shown = pdf_text(aws.s3.get_object(Bucket=BUCKET, Key=folder + letter)["Body"].read())
+    assert "Hauptstr. 5" in shown and "80331 München" in shown
+    queued = [e for e in store.invoice_events(invoice_id) if e.type == "InvoiceQueuedForPrint"]
+    assert len(queued) == 1 and queued[0].data["print_job"] == folder
+
+
+def test_a_paper_customer_without_an_address_is_skipped_with_why(aws: Aws) -> None:
+    aws.drop("inbox/d.csv", CSV)
+    invoice_id = document_id("self", DocumentType.INVOICE, "D-1")
+    invoice = store.get_invoice(invoice_id)
+    assert invoice is not None
+    change_customer(
+        invoice.customer_id, lambda c: replace(c, invoice_delivery="paper"), "Test", {}, "t", aws.clock
+    )
+
+    outcome = send_invoice_email(invoice_id, SETTINGS, KEY, Outbox(), aws.clock, read(aws))
+
+    assert (outcome.action, outcome.detail) == (
+        "skipped",
+        "the customer takes paper but has no postal address",
+    )

@@ -183,14 +183,17 @@ def credit_check(who: str) -> Response:
 @bp.route("/forecast", methods=["GET"])
 @bp.endpoint(Role.VIEWER)
 def cash_forecast(who: str) -> Response:
-    """Expected collections per week for the next 13 weeks (``?weeks=`` 1 to 26), per currency,
-    with what comes from invoices already overdue apart: each open invoice's predicted payment
-    date from its customer's behaviour (the population's for a new customer)."""
-    query = Query(["weeks"])
+    """Expected collections per week for the next 13 weeks (``?weeks=`` 1 to 26; the first from
+    today), per currency, with what comes from invoices already overdue apart and the run-rate of
+    invoices not issued yet in its own field: each open invoice's predicted payment date from its
+    customer's lateness distribution (docs/forecast-and-risk.md). ``?invoices=true`` lists each
+    open invoice's predicted payment day and interval."""
+    query = Query(["weeks", "invoices"])
     weeks = query.integer("weeks", WEEKS, 1, 26)
+    detail = bool(query.flag("invoices"))
     query.done()
     _, clock = wiring.context()
-    return reply(ledger_forecast(clock.now().date(), weeks))
+    return reply(ledger_forecast(clock.now().date(), weeks, detail=detail))
 
 
 @bp.route("/risk/ratings", methods=["POST"], content_types=["text/csv"])

@@ -60,7 +60,11 @@ def credit_chapter(runtime: LocalRuntime, s3: Any, bucket: str, out: TextIO, num
         weeks = [w for w in row["weeks"] if Decimal(w["expected"])]
         shown = ", ".join(f"{w['week_of']} {w['expected']} ({w['from_overdue']})" for w in weeks[:5])
         more = f" and {len(weeks) - 5} more weeks" if len(weeks) > 5 else ""
-        print(f"   {currency}: {shown or 'nothing'}{more}; later {row['later']}", file=out)
+        print(
+            f"   {currency}: {shown or 'nothing'}{more}; later {row['later']};"
+            f" from invoices not issued yet {row['future_invoices']}",
+            file=out,
+        )
 
 
 def _print_exposure(

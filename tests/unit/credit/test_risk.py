@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from receivables.credit.risk import Rating, Score, score
+from receivables.credit.risk import CLASSES, Rating, Score, class_thresholds, score
 from receivables.kernel.money import Money
 from receivables.ledger.model import Invoice, InvoiceStatus, Payment
+from tests.risk_history import risk_backtest
 from tests.unit.ledger.test_ledger import make_invoice
 
 TODAY = date(2026, 11, 2)
@@ -21,12 +22,15 @@ TODAY = date(2026, 11, 2)
 def history(
     days_late: list[int], *, age: int = 30, open_overdue: int = 0
 ) -> tuple[list[Invoice], list[Payment]]:
-    """Invoices of 100.00 EUR due ``age`` days ago (plus ten days for each earlier one), each paid
-    ``days_late`` after its due date; and ``open_overdue`` unpaid ones past due."""
+    """Invoices of 100.00 EUR on 30-day terms due ``age`` days ago (plus ten days for each
+    earlier one), each paid ``days_late`` after its due date; and ``open_overdue`` unpaid ones
+    past due."""
     invoices, payments = [], []
     for n, late in enumerate(days_late):
         due = TODAY - timedelta(days=age + 10 * n + late)
-        invoice = make_invoice(10000, invoice_id=f"inv_{n}", number=f"I-{n}", due_date=due)
+        invoice = make_invoice(
+            10000, invoice_id=f"inv_{n}", number=f"I-{n}", issue_date=due - timedelta(days=30), due_date=due
+        )
         invoices.append(
             replace(invoice, status=InvoiceStatus.PAID, balance=Money(0, "EUR"), paid=Money(10000, "EUR"))
         )
@@ -93,7 +97,7 @@ def test_each_factor_says_what_it_saw_and_what_it_adds() -> None:
         rating=Rating(60, "Dun & Bradstreet", date(2026, 10, 1)),
     )
     shown = {f["factor"]: f for f in result.to_json()["factors"]}
-    assert shown["late_share"]["value"] == "2 of 4 paid invoices" and shown["late_share"]["points"] == "7.5"
+    assert shown["late_share"]["value"] == "2 of 4 paid invoices" and shown["late_share"]["points"] == "12.5"
     assert (
         shown["broken_promises"]["value"] == "1 broken, 2 kept"
         and shown["broken_promises"]["points"] == "3.3"
@@ -138,3 +142,55 @@ def test_a_new_customer_scores_nothing_and_keeps_the_standard_variant() -> None:
     result = score([], [], TODAY)
     assert (result.score, result.risk_class, result.variant, result.invoices) == (0, "low", "standard", 0)
     assert {f.value for f in result.factors} >= {"no payments yet", "none imported", "no credit limit"}
+
+
+def test_lateness_counts_in_multiples_of_the_customers_terms() -> None:
+    def on_terms(terms: int) -> Score:
+        invoices, payments = history([15, 15, 15, 15])
+        moved = [replace(i, issue_date=i.due_date - timedelta(days=terms)) for i in invoices]
+        return score(moved, payments, TODAY)
+
+    assert points(on_terms(15), "days_beyond_terms") == Decimal(30)  # a whole term late
+    assert points(on_terms(30), "days_beyond_terms") == Decimal(15)
+    assert points(on_terms(60), "days_beyond_terms") == Decimal("7.5")
+    assert "0.50 x the 30-day terms" in next(
+        f.value for f in on_terms(30).factors if f.name == "days_beyond_terms"
+    )
+
+
+def test_a_customer_who_pays_every_invoice_late_is_never_low_risk() -> None:
+    # The issue's case: ten days late every time on 30-day terms was "low", dunned as reliable.
+    result = score(*history([10, 10, 10, 10, 10, 10]), TODAY)
+
+    assert result.risk_class != "low" and result.variant != "reliable"
+
+
+def test_the_class_thresholds_split_the_portfolio_into_the_target_shares() -> None:
+    assert class_thresholds(range(100)) == (40, 75)
+    assert class_thresholds([]) == (CLASSES[0][1], CLASSES[1][1])
+    assert class_thresholds([5] * 10) == (5, 6)  # one score for everyone: still two thresholds
+
+
+def test_a_small_back_test_classes_high_those_who_pay_late_twice_as_often_as_the_low() -> None:
+    result = risk_backtest(100)
+
+    assert result.customers_scored > 200 and result.risk_spearman > 0.5
+    assert result.risk_high_late_share >= 2 * result.risk_low_late_share
+    assert min(result.risk_high_customers, result.risk_medium_customers, result.risk_low_customers) > 20
+    assert result.risk_chronic_late_classed_low <= 0.05 * result.risk_chronic_late_customers
+
+
+def test_the_credit_policy_sets_the_class_thresholds() -> None:
+    from receivables.credit.limits import CreditPolicy, policy_from_json
+    from receivables.kernel.errors import InvalidRequestError
+
+    invoices, payments = history([10, 10, 10, 10, 10, 10])  # 35 points: medium by default
+    assert score(invoices, payments, TODAY).risk_class == "medium"
+    assert score(invoices, payments, TODAY, classes=(40, 70)).risk_class == "low"
+    assert score(invoices, payments, TODAY, classes=(10, 30)).risk_class == "high"
+    assert CreditPolicy().risk_classes == (CLASSES[0][1], CLASSES[1][1])
+    assert policy_from_json({"risk_classes": [30, 60]}).risk_classes == (30, 60)
+    for bad in ([60, 30], [0, 50], [25], [25, True], "25,55"):
+        with pytest.raises(InvalidRequestError) as refused:
+            policy_from_json({"risk_classes": bad})
+        assert [e.field for e in refused.value.errors] == ["risk_classes"]

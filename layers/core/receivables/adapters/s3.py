@@ -121,3 +121,20 @@ def processed_reader(
         return data if len(data) <= largest else None
 
     return read
+
+
+def print_queue_writer(bucket: str, endpoint_url: str | None) -> Callable[[str, bytes, str], None]:
+    """Writes the letters of paper invoices into ``bucket`` under ``print/queue/`` only (the
+    print house, or its pickup job, takes them from there); anything else is refused."""
+    clients: dict[str, Any] = {}
+
+    def put(key: str, data: bytes, content_type: str) -> None:
+        if not key.startswith("print/queue/") or ".." in key:
+            raise ValueError(f"{key!r} is not in the print queue")
+        if "s3" not in clients:
+            import boto3
+
+            clients["s3"] = boto3.client("s3", endpoint_url=endpoint_url)
+        clients["s3"].put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+
+    return put

@@ -41,6 +41,9 @@ DECISIONS = ("approve", "refer", "decline")
 ACTOR = "credit"
 
 
+RISK_CLASSES = (25, 55)  # the risk score below which a customer is low, from which high
+
+
 @dataclass(frozen=True, slots=True)
 class CreditPolicy:
     """How exposure is counted and what the check refers or declines (finance's data)."""
@@ -50,6 +53,10 @@ class CreditPolicy:
     include_orders: bool = True  # open orders the ERP reports count in the exposure
     refer_overdue_days: int = 30  # an invoice this late refers an order
     decline_overdue_days: int = 90  # and this late declines it
+    # The risk classes: low below the first score, high from the second (the 40th and 75th
+    # percentiles of a back-tested portfolio's scores; `receivables.credit.risk.class_thresholds`
+    # finds them for another portfolio).
+    risk_classes: tuple[int, int] = RISK_CLASSES
 
     def to_json(self) -> dict[str, Any]:
         """The policy as stored and shown."""
@@ -59,6 +66,7 @@ class CreditPolicy:
             "include_orders": self.include_orders,
             "refer_overdue_days": self.refer_overdue_days,
             "decline_overdue_days": self.decline_overdue_days,
+            "risk_classes": list(self.risk_classes),
         }
 
 
@@ -108,6 +116,19 @@ def policy_from_json(body: Any) -> CreditPolicy:
         days[name] = value
     if days["decline_overdue_days"] < days["refer_overdue_days"]:
         errors.append(FieldError("decline_overdue_days", "must be at least refer_overdue_days"))
+    classes = body.get("risk_classes", list(CreditPolicy().risk_classes))
+    if not (
+        isinstance(classes, list)
+        and len(classes) == 2
+        and all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= 100 for c in classes)
+        and classes[0] < classes[1]
+    ):
+        errors.append(
+            FieldError(
+                "risk_classes", "must be two scores from 1 to 100, low below the first, high from the second"
+            )
+        )
+        classes = list(CreditPolicy().risk_classes)
     unknown = sorted(set(body) - set(CreditPolicy().to_json()))
     errors += [FieldError(name, "is not a field of the credit policy") for name in unknown]
     if errors:
@@ -118,6 +139,7 @@ def policy_from_json(body: Any) -> CreditPolicy:
         include_orders=include,
         refer_overdue_days=days["refer_overdue_days"],
         decline_overdue_days=days["decline_overdue_days"],
+        risk_classes=(classes[0], classes[1]),
     )
 
 

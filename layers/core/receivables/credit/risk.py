@@ -5,12 +5,13 @@ The score (0 to 100, higher is riskier) is the sum of these contributions, cappe
 =====================  ======  ===============================================================
 factor                 up to   points
 =====================  ======  ===============================================================
-days_beyond_terms      30      30 x min(D / 60, 1), D = days paid after the due date, averaged
+days_beyond_terms      30      30 x min(D / T, 1), D = days paid after the due date, averaged
                                over what was paid, each amount weighted by recency (half-life
-                               90 days)
-trend                  10      10 x min(max(R - E, 0) / 30, 1): R, E the same average over the
+                               90 days), T = the customer's payment terms (the median days
+                               from issue to due of their invoices; 30 without any, 7 at least)
+trend                  10      10 x min(max(R - E, 0) / T, 1): R, E the same average over the
                                last 90 days and over the 275 days before (paying later lately)
-late_share             15      15 x the share of paid invoices paid after their due date
+late_share             25      25 x the share of paid invoices paid after their due date
 broken_promises        10      10 x min(broken, 3) / 3
 disputes_chargebacks   10      10 x min(2 x disputes / invoices + chargebacks / 4, 1)
 failed_debits          10      10 x min(failed, 4) / 4
@@ -19,8 +20,19 @@ overdue_share          10      10 x the overdue share of the open balance
 external_rating        15      15 x (100 - rating) / 100, for an imported rating (100: safest)
 =====================  ======  ===============================================================
 
-Its class, ``low`` (under 25), ``medium`` (under 50) or ``high``, sets the customer's dunning
+Lateness counts in multiples of the customer's own terms (15 days late is half a term on 30-day
+terms, a whole one on 15-day terms), and the share of invoices paid late weighs most: of the
+factors, it ranks customers best by how late they pay next (the back-test).
+
+Its class, ``low`` (under 25), ``medium`` (under 55) or ``high``, sets the customer's dunning
 variant (reliable, standard, risky), which also weighs their invoices on the collector worklist.
+The thresholds are set by the portfolio, not by hand: they are the 40th and 75th percentiles of
+the scores of the back-test's portfolio (`class_thresholds` with `CLASS_SHARES`: two in five
+customers low, one in four high), so that a class says where a customer stands among the others.
+Finance sets thresholds of their own in the credit policy (``risk_classes``), for instance those
+`class_thresholds` finds on their own portfolio's scores.
+The back-test (`tests/benchmarks/test_risk_backtest.py`) checks that those classed high pay late
+at least twice as often afterwards as those classed low.
 
 The stream keeps it current (`rescore`): the aggregates function counts each broken promise,
 failed debit, dispute and chargeback once (`receivables.reporting.aggregates`) and re-scores the customers
@@ -37,7 +49,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from receivables.collections.finance import change_customer
-from receivables.credit.limits import exposure, load_policy
+from receivables.credit.limits import RISK_CLASSES, exposure, load_policy
 from receivables.kernel.clock import iso_timestamp
 from receivables.ledger.model import Invoice, InvoiceStatus, PartyId
 from receivables.ledger.rules import OPEN_RECEIVABLE
@@ -52,11 +64,14 @@ if TYPE_CHECKING:
 HALF_LIFE_DAYS = 90
 RECENT_DAYS = 90
 EARLIER_DAYS = 365
-CLASSES = (("low", 25), ("medium", 50), ("high", 101))
+CLASSES = (("low", RISK_CLASSES[0]), ("medium", RISK_CLASSES[1]), ("high", 101))
+CLASS_SHARES = (0.4, 0.35, 0.25)  # the target shares of low, medium and high the thresholds came from
 MIN_HISTORY = 3  # paid invoices before a low score makes a customer "reliable"
 VARIANT = {"low": "reliable", "medium": "standard", "high": "risky"}
 ACTOR = "risk"
 HISTORY_DAYS = 400
+DEFAULT_TERMS_DAYS = 30
+MIN_TERMS_DAYS = 7  # cash on delivery still gives a week's scale to the lateness
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +166,15 @@ def _lateness(
     return average, len(paid), sum(paid.values())
 
 
+def terms_of(invoices: Iterable[Invoice]) -> int:
+    """The customer's usual payment terms: the median days from issue to due of their invoices
+    (`DEFAULT_TERMS_DAYS` without any; at least `MIN_TERMS_DAYS`)."""
+    days = sorted((i.due_date - i.issue_date).days for i in invoices)
+    if not days:
+        return DEFAULT_TERMS_DAYS
+    return max(days[len(days) // 2], MIN_TERMS_DAYS)
+
+
 def score(
     invoices: Iterable[Invoice],
     payments: Iterable[Payment],
@@ -159,25 +183,30 @@ def score(
     counts: Mapping[str, int] | None = None,
     utilisation: Decimal | None = None,
     rating: Rating | None = None,
+    classes: tuple[int, int] | None = None,
 ) -> Score:
     """Score a customer from their invoices and payments, the events counted on the stream
     (``counts``: broken_promises, failed_debits, disputes, chargebacks), the use of their limit
-    (%) and an external rating (pure)."""
+    (%), an external rating, and the class thresholds in force (``classes``: low below the
+    first, high from the second; `CLASSES` without) (pure)."""
     counts = counts or {}
     by_id = {i.invoice_id: i for i in invoices if i.status is not InvoiceStatus.VOID}
     payments = list(payments)
     average, paid_count, late_count = _lateness(by_id, payments, today, None)
+    terms = terms_of(by_id.values())
     recent, _, _ = _lateness(by_id, payments, today, (0, RECENT_DAYS))
     earlier, _, _ = _lateness(by_id, payments, today, (RECENT_DAYS, EARLIER_DAYS))
     two = Decimal("0.1")
     factors = [
         Factor(
             "days_beyond_terms",
-            "no payments yet" if average is None else f"{average.quantize(two)} days",
-            _points(30, (average or Decimal(0)) / 60),
+            "no payments yet"
+            if average is None
+            else f"{average.quantize(two)} days, {average / terms:.2f} x the {terms}-day terms",
+            _points(30, (average or Decimal(0)) / terms),
             30,
-            "days paid after the due date, weighted by amount and recency (half-life 90 days); "
-            "60 or more is the most",
+            "days paid after the due date, weighted by amount and recency (half-life 90 days), in "
+            "multiples of the customer's payment terms; a whole term late or more is the most",
         )
     ]
     drift = None if recent is None or earlier is None else recent - earlier
@@ -185,9 +214,9 @@ def score(
         Factor(
             "trend",
             "not enough history" if drift is None else f"{drift.quantize(two):+} days",
-            _points(10, (drift or Decimal(0)) / 30),
+            _points(10, (drift or Decimal(0)) / terms),
             10,
-            "the last 90 days against the 275 before: paying 30+ days later lately is the most",
+            "the last 90 days against the 275 before: paying a whole term later lately is the most",
         )
     )
     late_share = Decimal(late_count) / paid_count if paid_count else Decimal(0)
@@ -195,8 +224,8 @@ def score(
         Factor(
             "late_share",
             f"{late_count} of {paid_count} paid invoices",
-            _points(15, late_share),
-            15,
+            _points(25, late_share),
+            25,
             "the share of paid invoices paid after their due date",
         )
     )
@@ -267,8 +296,26 @@ def score(
     )
     total = sum((f.points for f in factors), Decimal(0))
     value = min(int(total.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), 100)
-    risk_class = next(name for name, below in CLASSES if value < below)
+    low, high = classes if classes is not None else (CLASSES[0][1], CLASSES[1][1])
+    risk_class = "low" if value < low else "medium" if value < high else "high"
     return Score(value, risk_class, tuple(factors), len(by_id), paid_count)
+
+
+def class_thresholds(
+    scores: Iterable[int], shares: tuple[float, float, float] = CLASS_SHARES
+) -> tuple[int, int]:
+    """The class thresholds (low below the first, high from the second) that split a portfolio's
+    ``scores`` into ``shares`` of low, medium and high customers: how `CLASSES` was set.
+
+    >>> class_thresholds(range(100))
+    (40, 75)
+    """
+    ordered = sorted(scores)
+    if not ordered:
+        return CLASSES[0][1], CLASSES[1][1]
+    low = ordered[min(int(len(ordered) * shares[0]), len(ordered) - 1)]
+    high = ordered[min(int(len(ordered) * (shares[0] + shares[1])), len(ordered) - 1)]
+    return low, max(high, low + 1)
 
 
 # --- against the store --------------------------------------------------------------------------
@@ -286,13 +333,15 @@ def counts_of(customer_id: str) -> dict[str, int]:
 
 
 def current(customer: Customer, today: date) -> Score:
-    """The customer's score now, from the stored history (two Queries and two GetItems)."""
+    """The customer's score now, from the stored history and the class thresholds of the credit
+    policy (two Queries and three GetItems)."""
 
     invoices = [d for d in store.customer_documents(customer.customer_id) if isinstance(d, Invoice)]
     payments = store.customer_payments(customer.customer_id)
     utilisation = None
+    policy = load_policy()
     if customer.credit_limit is not None:
-        utilisation = exposure(customer, customer.credit_limit.currency, today, load_policy()).utilisation()
+        utilisation = exposure(customer, customer.credit_limit.currency, today, policy).utilisation()
     return score(
         invoices,
         payments,
@@ -300,6 +349,7 @@ def current(customer: Customer, today: date) -> Score:
         counts=counts_of(customer.customer_id),
         utilisation=utilisation,
         rating=rating_of(customer),
+        classes=policy.risk_classes,
     )
 
 

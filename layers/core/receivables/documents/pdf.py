@@ -56,7 +56,9 @@ def _document(title: str, seller: str, customer: Customer, dated: date) -> FPDF:
     pdf.cell(0, 10, _latin(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
     pdf.cell(0, 6, _latin(seller), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 6, _latin(customer.name or customer.customer_id), new_x="LMARGIN", new_y="NEXT")
+    # The postal address, when we have it, where a windowed envelope shows it; else the name.
+    for line in customer.postal_address or (customer.name or customer.customer_id,):
+        pdf.cell(0, 6, _latin(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     return pdf
 

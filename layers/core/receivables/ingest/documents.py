@@ -224,6 +224,7 @@ class DocumentWriter:
             email=doc.buyer.email,
             country=doc.buyer.country,
             language=doc.buyer.language,
+            postal_address=doc.buyer.postal_address,
             version=1,
             created_at=iso_timestamp(self.clock.now()),
         )
@@ -231,14 +232,18 @@ class DocumentWriter:
         return customer
 
     def _learn(self, customer: Customer, doc: ParsedDocument, ids: list[PartyId]) -> Customer | None:
-        """Identifiers the customer does not have yet, and an email where it has none."""
+        """Identifiers the customer does not have yet, and an email or a postal address where it
+        has none."""
         unclaimed = [i for i in ids if i not in self._customer_of]
         email = customer.email or doc.buyer.email
-        if not unclaimed and email == customer.email:
+        address = customer.postal_address or doc.buyer.postal_address
+        if not unclaimed and email == customer.email and address == customer.postal_address:
             return None
         for identifier in unclaimed:
             self._customer_of[identifier] = customer.customer_id
-        return replace(customer, identifiers=(*customer.identifiers, *unclaimed), email=email)
+        return replace(
+            customer, identifiers=(*customer.identifiers, *unclaimed), email=email, postal_address=address
+        )
 
     def _create_customers(self, customers: list[Customer]) -> None:
         if not customers:
@@ -290,6 +295,7 @@ class DocumentWriter:
             {
                 "identifiers_added": [i.key() for i in added],
                 "email_added": customer.email if customer.email != stored.email else None,
+                "postal_address_added": customer.postal_address != stored.postal_address or None,
                 "source": f"s3://{self.bucket}/{self.key}",
             },
         )

@@ -37,6 +37,9 @@ HEADER_FIELDS = (
     "customer_vat",
     "customer_country",
     "customer_language",
+    "customer_address",
+    "customer_postcode",
+    "customer_city",
     "po_number",
     "buyer_reference",
     "billing_reference",
@@ -84,13 +87,14 @@ SINGLE_LINE_FIELDS = (
     "customer_vat",
     "customer_country",
     "customer_language",
+    "customer_postcode",
     "po_number",
     "buyer_reference",
     "billing_reference",
     "contract_reference",
 )
 SINGLE_LINE_LINE_FIELDS = ("line_id", "line_unit_code")
-FREE_TEXT_FIELDS = ("customer_name", "payment_terms")
+FREE_TEXT_FIELDS = ("customer_name", "payment_terms", "customer_address", "customer_city")
 FREE_TEXT_LINE_FIELDS = ("line_description",)
 # Digits before the decimal point of any number taken in (amount, quantity, price, rate): a
 # quadrillion is beyond any real invoice, and keeps every sum exact and storable.
@@ -484,4 +488,23 @@ def _read_buyer(h: Mapping[str, str], problems: ProblemCollector, label: object)
         )
         return None
     language = h.get("customer_language", "").strip().lower() or None
-    return Buyer(name=name, identifiers=tuple(identifiers), email=email, country=country, language=language)
+    return Buyer(
+        name=name,
+        identifiers=tuple(identifiers),
+        email=email,
+        country=country,
+        language=language,
+        postal_address=postal_address(h, name, country),
+    )
+
+
+def postal_address(h: Mapping[str, str], name: str | None, country: str | None) -> tuple[str, ...]:
+    """The customer's address as the lines of an envelope: the name, the street lines of
+    ``customer_address`` (separated by ``;``), postcode and city, the country code; empty when no
+    street or no city is given (a name alone is no address)."""
+    street = [" ".join(part.split()) for part in h.get("customer_address", "").split(";") if part.strip()]
+    town = " ".join(f"{h.get('customer_postcode', '')} {h.get('customer_city', '')}".split())
+    if not street or not town:
+        return ()
+    lines = (*([name] if name else []), *street[:4], town, *([country] if country else []))
+    return tuple(line[:100] for line in lines)

@@ -63,6 +63,7 @@ class Buyer:
     email: str | None = None
     country: str | None = None
     language: str | None = None
+    postal_address: tuple[str, ...] = ()  # the lines of the address, as on an envelope
 
 
 @dataclass(slots=True)
@@ -89,7 +90,8 @@ class Customer:
     preferred_method: str | None = None  # "card", "sepa_debit", "us_bank_account" or "bank_transfer"
     stripe_customer_id: str | None = None  # the Stripe Customer their saved payment method belongs to
     autopay: Autopay | None = None  # their consent to be charged on due dates
-    invoice_delivery: str | None = None  # "email_pdf" (None), "email_einvoice" or "portal_only"
+    # "email_pdf" (None), "email_einvoice", "portal_only" or "paper" (`receivables.mail.delivery`)
+    invoice_delivery: str | None = None
     # What their AP needs on every invoice: "po_number", "contract_reference" (references on the
     # invoice), "delivery_note", "timesheet" (documents attached to it).
     document_requirements: tuple[str, ...] = ()
@@ -105,11 +107,12 @@ class Customer:
     over_insured: bool = False  # the exposure is over the insured amount in force
     # An agency's rating finance imported: {"score": 0-100 (100 safest), "agency", "rated_on"}.
     external_rating: dict[str, Any] | None = None
+    postal_address: tuple[str, ...] = ()  # the lines of the address, as on an envelope (paper invoices)
 
     @property
     def needs_contact_details(self) -> bool:
-        """No email on file: nobody can be sent the invoice or a reminder yet."""
-        return not self.email
+        """Neither an email nor a postal address on file: nobody can be sent the invoice yet."""
+        return not self.email and not self.postal_address
 
 
 @dataclass(frozen=True, slots=True)

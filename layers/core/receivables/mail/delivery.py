@@ -9,7 +9,11 @@
   systems that read e-invoices from a mailbox: the e-invoice as received when it came as one,
   else one built from the invoice (`receivables.mail.einvoice`) when the seller's Peppol identity is
   configured;
-- ``portal_only``: the email without attachments; the invoice is on the portal.
+- ``portal_only``: the email without attachments; the invoice is on the portal;
+- ``paper``: the invoice's PDF (our rendering carries the postal address) and the documents
+  their AP requires, queued for print and post under ``print/queue/<day>/<invoice id>/`` with a
+  manifest of the address (`receivables.mail.mailer.queue_for_print`). A customer with a postal
+  address and no email gets paper without choosing it.
 
 Whatever the channel, the documents their AP requires with each invoice (a delivery note, a
 timesheet: `receivables.customers.requirements`) are attached as they were uploaded, except for
@@ -36,8 +40,16 @@ if TYPE_CHECKING:
 
     from receivables.ledger.model import Customer, Invoice
 
-DELIVERIES = ("email_pdf", "email_einvoice", "portal_only")
+DELIVERIES = ("email_pdf", "email_einvoice", "portal_only", "paper")
 DEFAULT_DELIVERY = "email_pdf"
+
+
+def delivery_of(customer: Customer) -> str:
+    """How the customer gets invoices: what they chose, else on paper when we have their postal
+    address but no email, else by email with the PDF."""
+    if customer.invoice_delivery:
+        return customer.invoice_delivery
+    return "paper" if customer.postal_address and not customer.email else DEFAULT_DELIVERY
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +91,7 @@ def attachments(
     """The files the invoice email carries for ``customer`` (see the module docstring);
     ``bank_accounts`` (currency -> our account) puts the transfer instructions on a rendered PDF."""
 
-    delivery = customer.invoice_delivery or DEFAULT_DELIVERY
+    delivery = delivery_of(customer)
     if delivery == "portal_only":
         return []
     original: bytes | None = None

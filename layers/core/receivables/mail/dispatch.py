@@ -51,6 +51,8 @@ class Mailing(Protocol):
     def once(self) -> Callable[[Callable[[str], MailOutcome], str], MailOutcome]: ...
     @property
     def read_object(self) -> Callable[[str, str], bytes | None] | None: ...
+    @property
+    def put_print(self) -> Callable[[str, bytes, str], None] | None: ...
 
 
 def _told(kind: str, key: str, outcome: MailOutcome) -> dict[str, Any]:
@@ -87,7 +89,13 @@ def mail_for(event: dict[str, Any], deps: Mailing) -> dict[str, Any]:
 
     def send(key: str) -> MailOutcome:
         return send_invoice_email(
-            key.partition("@")[0], deps.mail, deps.link_key(), deps.send_raw, deps.clock, deps.read_object
+            key.partition("@")[0],
+            deps.mail,
+            deps.link_key(),
+            deps.send_raw,
+            deps.clock,
+            deps.read_object,
+            deps.put_print,
         )
 
     # A held invoice is mailed when it is released: that is another attempt than the first one,

@@ -12,6 +12,7 @@ nothing; two deliveries racing each other are kept apart by the function's idemp
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email.message import EmailMessage
@@ -30,7 +31,7 @@ from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, Customer
 from receivables.ledger.rules import COLLECTIBLE
-from receivables.mail.delivery import DEFAULT_DELIVERY, attachments, seller_from_env
+from receivables.mail.delivery import DEFAULT_DELIVERY, Attachment, attachments, delivery_of, seller_from_env
 from receivables.mail.einvoice import build_credit_note
 from receivables.mail.emails import (
     InvoiceEmail,
@@ -191,10 +192,13 @@ def send_invoice_email(
     send_raw: Callable[[str, bytes], str],
     clock: Clock,
     read_object: Callable[[str, str], bytes | None] | None = None,
+    put_print: Callable[[str, bytes, str], None] | None = None,
 ) -> MailOutcome:
     """Email invoice ``invoice_id`` to its customer unless it was emailed already, is settled,
     or its customer has no address (then the customer stays flagged for contact details); with
-    the files their AP wants attached (``read_object`` reads an e-invoice as it was received)."""
+    the files their AP wants attached (``read_object`` reads an e-invoice as it was received).
+    A customer on paper (`receivables.mail.delivery.delivery_of`) has it queued for print
+    through ``put_print`` instead (`queue_for_print`)."""
 
     invoice = store.get_invoice(invoice_id)
     if invoice is None:
@@ -204,8 +208,11 @@ def send_invoice_email(
     if invoice.status not in COLLECTIBLE or invoice.balance.minor <= 0:
         return MailOutcome(invoice_id, "skipped", f"the invoice is {invoice.status}: nothing to pay")
     customer = store.get_customer(invoice.customer_id)
-    if customer is None or not customer.email:
+    on_paper = customer is not None and delivery_of(customer) == "paper"
+    if customer is None or not (customer.email or on_paper):
         return MailOutcome(invoice_id, "skipped", "the customer has no email address")
+    if on_paper and not customer.postal_address:
+        return MailOutcome(invoice_id, "skipped", "the customer takes paper but has no postal address")
 
     # Only an invoice that lacks something is read again (and held, once, or given the
     # customer's standing PO): the others are sent as they are.
@@ -220,6 +227,11 @@ def send_invoice_email(
     files = attachments(
         invoice, customer, settings.seller_name, settings.seller, read_object, settings.bank_accounts
     )
+    if on_paper:
+        if put_print is None:
+            return MailOutcome(invoice_id, "skipped", "no print queue is configured")
+        return queue_for_print(invoice, customer, files, put_print, clock)
+    assert customer.email is not None
     message = build_message(
         invoice,
         customer,
@@ -241,6 +253,46 @@ def send_invoice_email(
     return MailOutcome(invoice_id, "sent", customer.email, message_id)
 
 
+PRINT_QUEUE = "print/queue/"
+
+
+def queue_for_print(
+    invoice: Invoice,
+    customer: Customer,
+    files: Sequence[Attachment],
+    put_print: Callable[[str, bytes, str], None],
+    clock: Clock,
+) -> MailOutcome:
+    """Queue the invoice's letter for print and post: each file under
+    ``print/queue/<day>/<invoice id>/``, then a ``manifest.json`` (the address lines, the files in
+    print order) that tells the print house the job is complete; recorded once, like an email
+    (``InvoiceQueuedForPrint``). A retry writes the same keys again, so nothing is printed twice
+    from one job."""
+    day = clock.now().date().isoformat()
+    folder = f"{PRINT_QUEUE}{day}/{invoice.invoice_id}/"
+    for file in files:
+        put_print(folder + file.name, file.data, file.mime)
+    manifest = {
+        "invoice_id": invoice.invoice_id,
+        "number": invoice.number,
+        "customer_id": customer.customer_id,
+        "address": list(customer.postal_address),
+        "files": [f.name for f in files],
+    }
+    put_print(folder + "manifest.json", json.dumps(manifest, indent=2).encode(), "application/json")
+    delivered = {
+        "channel": "paper",
+        "delivery": "paper",
+        "print_job": folder,
+        "address": list(customer.postal_address),
+        "attachments": [
+            {"name": f.name, "type": f.mime, "origin": f.origin, "bytes": len(f.data)} for f in files
+        ],
+    }
+    _record_sent(invoice, customer, f"print:{folder}", f"Invoice {invoice.number}", clock, delivered)
+    return MailOutcome(invoice.invoice_id, "queued_for_print", folder)
+
+
 def _already_sent(invoice_id: str) -> bool:
     return store.marker_exists(store.invoice_pk(invoice_id), MARKER)
 
@@ -253,6 +305,7 @@ def _record_sent(
     clock: Clock,
     delivered: dict[str, Any] | None = None,
 ) -> None:
+    kind = "InvoiceQueuedForPrint" if (delivered or {}).get("channel") == "paper" else "InvoiceEmailed"
     """The audit event and the once-only marker, in one transaction; retried on a concurrent
     change of the invoice (a payment may land while the email goes out)."""
     for _ in range(MAX_ATTEMPTS):
@@ -260,7 +313,7 @@ def _record_sent(
         event = AuditEvent(
             invoice.invoice_id,
             invoice.version + 1,
-            "InvoiceEmailed",
+            kind,
             now,
             ACTOR,
             {

@@ -393,6 +393,7 @@ def _customer_extras_json(c: Customer) -> str | None:
         "credit_level": c.credit_level or None,
         "over_insured": c.over_insured or None,
         "external_rating": c.external_rating,
+        "postal_address": list(c.postal_address) or None,
     }
     kept = {name: value for name, value in extras.items() if value is not None}
     return json.dumps(kept, separators=(",", ":"), sort_keys=True) if kept else None
@@ -484,6 +485,7 @@ def _customer_extras(text: str | None) -> dict[str, Any]:
         "credit_level": int(raw.get("credit_level") or 0),
         "over_insured": bool(raw.get("over_insured")),
         "external_rating": raw.get("external_rating"),
+        "postal_address": tuple(raw.get("postal_address") or ()),
     }
 
 
