@@ -17,7 +17,7 @@ from receivables.ledger.model import AuditEvent, DocumentType
 from receivables.ledger.rules import document_id, open_dispute, void
 from receivables.payments.allocation import Receipt, record_receipt
 from receivables.reporting.aggregates import Reads, activity, compact
-from receivables.reporting.service import aging_report, kpis
+from receivables.reporting.service import SNAPSHOT_PK, aging_report, kpis
 from receivables.storage import store
 from receivables.storage.projections import aggregate_items as query
 from receivables_local.functions import load_function
@@ -144,6 +144,17 @@ def test_sales_and_disputes_feed_the_kpis(ledger: Aws) -> None:
     # Jul nothing (31), then Jun's 500 covers the 400 left: 4/5 x 30 = 24. 2+31+30+31+31+24 = 149.
     assert str(figures.dso_countback) == "149.0"
     assert figures.cei is None and "snapshot" in figures.missing["cei"]
+    # The history starts with AG-5 (Jun 5): a year's KPIs say they cover less.
+    assert "the history on 2026-06-05" in kpis("EUR", TODAY, 365).flags["period"]
+
+    # A sweep that missed the period's first day: the snapshot of two days before stands in.
+    first = TODAY - timedelta(days=89)
+    earlier = (first - timedelta(days=2)).isoformat()
+    body = {"date": earlier, "currencies": {"EUR": {"open": 120000}}, "worklist": []}
+    store.put_document(SNAPSHOT_PK, body, 1, iso_timestamp(ledger.clock.now()), None, sk=earlier)
+    again = kpis("EUR", TODAY, 90)
+    assert again.cei is not None and "cei" not in again.missing
+    assert f"the snapshot of {earlier}, the nearest before" in again.flags["cei"]
 
 
 def test_the_days_emails_and_payments_are_counted_once(ledger: Aws) -> None:

@@ -289,3 +289,14 @@ def test_a_second_line_naming_a_reconciled_payout_is_not_reconciled_again(ledger
     assert second.body["status"] == "payout_pending"  # shown on its statement, for a person to see
     payout, _ = store.get_document(store.payout_pk(PAYOUT))  # type: ignore[misc]
     assert payout["bank_line"] == first.line_id
+
+
+def test_a_pending_payout_line_a_person_says_is_no_payout_is_ignored_and_stays_so(ledger: Aws) -> None:
+    _, (line,) = _statement(ledger, [_stripe_line()])
+    assert line.body["status"] == "payout_pending"
+
+    review.ignore_line(line.line_id, "a refund from Stripe Inc., not a payout", "finance:ana", ledger.clock)
+    handle_event(_event(), ledger.clock, FakeStripe(TRANSACTIONS))  # the payout's webhook after all
+
+    kept = review.get_line(line.line_id).body
+    assert kept["status"] == "ignored"  # the person's decision stands

@@ -77,3 +77,20 @@ def test_what_cannot_be_computed_says_why() -> None:
     assert figures.missing["dso_standard"] == "no credit sales in the period"
     assert "snapshot" in figures.missing["cei"]
     assert figures.to_json()["dso_standard"] is None
+
+
+def test_a_period_longer_than_the_history_and_an_earlier_snapshot_are_flagged() -> None:
+    period = Period(TODAY, 365)
+    short = compute(
+        inputs(history_from=date(2026, 6, 1), beginning_on=period.first_day - timedelta(days=3)), period
+    )
+    assert short.dso_standard is not None  # computed, but flagged
+    assert short.flags["period"] == (
+        f"the period starts on {period.first_day} but the history on 2026-06-01: the figures cover "
+        f"{(TODAY - date(2026, 6, 1)).days + 1} of its 365 days"
+    )
+    assert "nearest before the period's first day" in short.flags["cei"]
+    assert short.to_json()["flags"] == short.flags
+
+    whole = compute(inputs(history_from=period.first_day, beginning_on=period.first_day), period)
+    assert whole.flags == {}

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from receivables.banking import lettering, returns
-from receivables.banking.lines import IGNORED, LETTERED, ON_ACCOUNT, RETURNED, REVIEW, iban_identifier
+from receivables.banking.lines import (
+    IGNORED,
+    LETTERED,
+    ON_ACCOUNT,
+    PAYOUT_PENDING,
+    RETURNED,
+    REVIEW,
+    iban_identifier,
+)
 from receivables.disputes.deductions import deduction_id_for, get_deduction
 from receivables.kernel.clock import iso_timestamp
 from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
@@ -218,8 +226,10 @@ def _refuse_if_shortfall_taken(line: BankLine) -> None:
 
 
 def _waiting(line_id: str) -> BankLine:
+    """The line, waiting for a person: in the review queue, or taken for a Stripe payout whose
+    webhook has not come (a person may decide it is not one: letter it or ignore it)."""
     line = get_line(line_id)
-    if line.body.get("status") != REVIEW:
+    if line.body.get("status") not in (REVIEW, PAYOUT_PENDING):
         raise ConflictError(f"bank line {line_id} is {line.body.get('status')}, not waiting for review")
     return line
 

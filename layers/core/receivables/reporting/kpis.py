@@ -63,6 +63,9 @@ class Inputs:
     beginning_ar: int | None  # the AR at the start of the period (the snapshot of that day)
     issued: int  # invoices issued in the period
     disputed: int  # of those, the ones disputed
+    # The day the beginning AR was snapshot (the period's first day, or the nearest before it).
+    beginning_on: date | None = None
+    history_from: date | None = None  # the first day with credit sales: where the history starts
 
 
 @dataclass
@@ -79,6 +82,9 @@ class Kpis:
     overdue_ratio: Decimal | None = None
     dispute_rate: Decimal | None = None
     missing: dict[str, str] = field(default_factory=dict)
+    # Figures computed, but on less than they say (a period longer than the history; the
+    # beginning AR of another day than the period's first): what to know before quoting them.
+    flags: dict[str, str] = field(default_factory=dict)
 
     FIGURES = (
         "dso_standard",
@@ -97,6 +103,7 @@ class Kpis:
             value = getattr(self, name)
             body[name] = None if value is None else str(value)
         body["missing"] = dict(self.missing)
+        body["flags"] = dict(self.flags)
         return body
 
 
@@ -148,9 +155,21 @@ def compute(inputs: Inputs, period: Period) -> Kpis:
         kpis.missing["dso_countback"] = f"{COUNTBACK_MONTHS} months of sales do not cover the balance"
     else:
         kpis.dso_countback = rounded(back)
+    first = period.first_day
+    if inputs.history_from is not None and inputs.history_from > first:
+        covered = (period.today - inputs.history_from).days + 1
+        kpis.flags["period"] = (
+            f"the period starts on {first.isoformat()} but the history on "
+            f"{inputs.history_from.isoformat()}: the figures cover {covered} of its {period.days} days"
+        )
     if inputs.beginning_ar is None:
-        kpis.missing["cei"] = f"no snapshot of the receivables on {period.first_day.isoformat()}"
+        kpis.missing["cei"] = f"no snapshot of the receivables in the week up to {first.isoformat()}"
     else:
+        if inputs.beginning_on is not None and inputs.beginning_on != first:
+            kpis.flags["cei"] = (
+                f"the beginning AR is the snapshot of {inputs.beginning_on.isoformat()}, the nearest "
+                f"before the period's first day ({first.isoformat()})"
+            )
         collectable = Decimal(inputs.beginning_ar) + sales - current
         if collectable > 0:
             collected = Decimal(inputs.beginning_ar) + sales - ending

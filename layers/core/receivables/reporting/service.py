@@ -124,6 +124,18 @@ def snapshot_on(day: date) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+SNAPSHOT_LOOKBACK_DAYS = 7
+
+
+def snapshot_before(day: date) -> tuple[date, dict[str, Any]] | None:
+    """The daily snapshot of ``day``, else the newest of the week before it (a sweep that did
+    not run that day): its day and body, one Query; None when there is none."""
+    found = store.documents(
+        SNAPSHOT_PK, (day - timedelta(days=SNAPSHOT_LOOKBACK_DAYS)).isoformat(), day.isoformat()
+    )
+    return (date.fromisoformat(found[-1][0]), found[-1][1]) if found else None
+
+
 def kpis(
     currency: str, today: date, days: int, reads: Reads | None = None, aging: Aging | None = None
 ) -> Kpis:
@@ -132,9 +144,10 @@ def kpis(
     period = Period(today, days)
     aging = aging or currency_aging(currency, today, reads)
     sales, counts = sales_by_day(currency, today, reads)
-    start = snapshot_on(period.first_day)
-    beginning = None
-    if start is not None:
+    found = snapshot_before(period.first_day)
+    beginning = beginning_on = None
+    if found is not None:
+        beginning_on, start = found
         beginning = int(start.get("currencies", {}).get(currency, {}).get("open", 0))
     inside = [counts[d] for d in counts if period.holds(d)]
     return compute(
@@ -145,6 +158,8 @@ def kpis(
             beginning_ar=beginning,
             issued=sum(i for i, _ in inside),
             disputed=sum(d for _, d in inside),
+            beginning_on=beginning_on,
+            history_from=min((d for d, amount in sales.items() if amount), default=None),
         ),
         period,
     )
