@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from receivables_local.invoker import Invoker, LocalFunction
 
+    # A JWT's claims when it verifies (the local user pool's tokens), else None.
+    Verifier = Callable[[str], dict[str, Any] | None]
+
 API_EVENT_TYPES = frozenset({"Api", "HttpApi"})
 
 
@@ -29,18 +32,26 @@ class _InvokedApp:
     """A Chalice app as the local gateway sees it: its routes and authorizers, but every call
     goes through the invoker."""
 
-    def __init__(self, app: Any, invoker: Invoker, function: LocalFunction, token: str | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        invoker: Invoker,
+        function: LocalFunction,
+        token: str | None = None,
+        verify: Verifier | None = None,
+    ) -> None:
         self._app = app
         self._invoker = invoker
         self._function = function
         self._token = token  # set when the function's routes have an authorizer
+        self._verify = verify
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._app, name)
 
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
         if self._token is not None:
-            authorized = _authorize(event, self._token)
+            authorized = _authorize(event, self._token, self._verify)
             if authorized is None:
                 return {
                     "statusCode": 401,
@@ -73,16 +84,32 @@ class _InvokedApp:
 LOCAL_CLAIMS = {"sub": "local", "username": "local", "cognito:groups": "[controller]"}
 
 
-def _authorize(event: dict[str, Any], token: str) -> dict[str, Any] | None:
-    """The event with the authorizer's claims, if it carries ``Authorization: Bearer <token>``."""
+def _authorize(event: dict[str, Any], token: str, verify: Verifier | None = None) -> dict[str, Any] | None:
+    """The event with the authorizer's claims, if it carries ``Authorization: Bearer <token>``
+    (the local token), or a JWT of the local user pool that ``verify`` accepts (its claims, as
+    the HTTP API's JWT authorizer passes them: a list as ``[a b]``)."""
     import hmac
 
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     scheme, _, given = str(headers.get("authorization", "")).partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if scheme.lower() != "bearer":
         return None
-    context = {**(event.get("requestContext") or {}), "authorizer": {"jwt": {"claims": LOCAL_CLAIMS}}}
+    claims: dict[str, Any] | None = None
+    if hmac.compare_digest(given.strip().encode(), token.encode()):
+        claims = LOCAL_CLAIMS
+    elif verify is not None:
+        verified = verify(given.strip())
+        if verified is not None:
+            claims = {k: _as_http_api_claim(v) for k, v in verified.items()}
+    if claims is None:
+        return None
+    context = {**(event.get("requestContext") or {}), "authorizer": {"jwt": {"claims": claims}}}
     return {**event, "requestContext": context}
+
+
+def _as_http_api_claim(value: Any) -> Any:
+    """A claim as the HTTP API passes it: a list as ``[a b]``."""
+    return f"[{' '.join(map(str, value))}]" if isinstance(value, list) else value
 
 
 def _handler_class(
@@ -191,13 +218,16 @@ class ApiServer:
         mailbox: Callable[[], list[dict[str, Any]]] | None = None,
         token: str | None = None,
         protected: frozenset[str] = frozenset(),
+        verify: Verifier | None = None,
     ) -> None:
         from chalice.config import Config
         from chalice.local import LocalGateway
 
         self.port = port
         apps: list[Any] = [
-            _InvokedApp(invoker.handler_of(f), invoker, f, token if f.logical_id in protected else None)
+            _InvokedApp(
+                invoker.handler_of(f), invoker, f, token if f.logical_id in protected else None, verify
+            )
             for f in functions
         ]
         self.gateways = [LocalGateway(app, Config()) for app in apps]

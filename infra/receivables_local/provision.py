@@ -52,14 +52,22 @@ LOCAL_PARAMETERS = {
 
 
 def provision(
-    session: boto3.session.Session, endpoint: str, region: str, api_url: str = "http://127.0.0.1:3000"
+    session: boto3.session.Session,
+    endpoint: str,
+    region: str,
+    api_url: str = "http://127.0.0.1:3000",
+    cognito_environment: dict[str, str] | None = None,
+    cognito_resources: dict[str, str] | None = None,
 ) -> Stack:
     """Create the stack on the emulator at ``endpoint`` and return what it made; ``api_url`` is
-    where the runtime serves the HTTP API (the functions' URL of it)."""
+    where the runtime serves the HTTP API (the functions' URL of it); ``cognito_environment``,
+    the values of the functions' variables that name the user pool's resources (the runtime
+    creates the pool itself: `receivables_local.cognito`)."""
     template = load_template()
     cfn = translate(template, region)
     _inline_state_machine_definitions(cfn)
     _leave_out_api_gateway(cfn, api_url)
+    _leave_out_cognito(cfn, cognito_environment or {}, cognito_resources or {})
 
     def client(service: str) -> Any:
         factory: Any = session.client
@@ -166,6 +174,55 @@ def _leave_out_api_gateway(cfn: dict[str, Any], api_url: str) -> None:
         for name, value in variables.items():
             if names_gone(value):
                 variables[name] = api_url
+
+
+def _leave_out_cognito(
+    cfn: dict[str, Any], values: dict[str, str], physical: dict[str, str] | None = None
+) -> None:
+    """moto's CloudFormation has no Cognito: the user pool's resources are left out (the runtime
+    creates the pool through the Cognito API), and a function's variable naming one of them takes
+    its value from ``values`` (empty when there is none: that function does not sign anyone in)."""
+    resources = cfn["Resources"]
+    gone = {name for name, r in resources.items() if r["Type"].startswith("AWS::Cognito::")}
+    for name in gone:
+        del resources[name]
+
+    def names_gone(value: Any) -> bool:
+        text = json.dumps(value)
+        return any(f'"{name}"' in text or "${" + name in text for name in gone)
+
+    for name, output in list(cfn.get("Outputs", {}).items()):
+        if names_gone(output):
+            del cfn["Outputs"][name]
+    for resource in resources.values():
+        if resource["Type"] == "AWS::SSM::Parameter" and names_gone(resource["Properties"]["Value"]):
+            # A parameter holding a pool resource's id (the console's client): the local one's.
+            ref = resource["Properties"]["Value"]
+            target = ref.get("Ref") if isinstance(ref, dict) else None
+            resource["Properties"]["Value"] = (physical or {}).get(str(target), "left-out")
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+        for name, value in variables.items():
+            if names_gone(value):
+                variables[name] = values.get(name, "")
+    # Elsewhere (a role's policy naming the pool's ARN), a placeholder: moto checks no IAM.
+    for name, resource in resources.items():
+        resources[name] = _without_references(resource, gone)
+
+
+def _without_references(value: Any, gone: set[str]) -> Any:
+    """``value`` with each Ref or GetAtt of a resource in ``gone`` made a placeholder string."""
+    if isinstance(value, dict):
+        ref = value.get("Ref")
+        get_att = value.get("Fn::GetAtt")
+        target = get_att[0] if isinstance(get_att, list) and get_att else ref
+        if len(value) == 1 and target in gone:
+            return f"arn:aws:cognito-idp:local:left-out/{target}"
+        return {k: _without_references(v, gone) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_references(v, gone) for v in value]
+    return value
 
 
 def _apply_bucket_notifications(cfn: dict[str, Any], stack: Stack, s3: Any) -> None:

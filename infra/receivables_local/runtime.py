@@ -28,11 +28,14 @@ from receivables_local import moto_patches
 from receivables_local.api import ApiServer, api_functions, protected_functions
 from receivables_local.aws import FAKE_CREDENTIALS
 from receivables_local.clock import LocalClock, Mode, TimerSource
+from receivables_local.cognito import LocalUserPool, create_user_pool
 from receivables_local.functions import REPO_ROOT
 from receivables_local.invoker import Invoker
+from receivables_local.login import ManagedLoginServer
 from receivables_local.provision import Stack, provision
 from receivables_local.router import Router
 from receivables_local.stripe_local import LocalStripe
+from receivables_local.template import load_template
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +47,8 @@ T = TypeVar("T")
 
 DEFAULT_PORT_BASE = 4566
 # The customary ports: moto/LocalStack 4566, stripe-mock 12111, sam local 3000. With any other
-# --port-base N the services take N (AWS), N+1 (Stripe), N+2 (HTTP API).
+# --port-base N the services take N (AWS), N+1 (Stripe), N+2 (HTTP API); the user pool's managed
+# login is always on N+3.
 DEFAULT_STRIPE_PORT = 12111
 DEFAULT_API_PORT = 3000
 REGION = "eu-west-1"
@@ -87,6 +91,8 @@ class LocalRuntime:
     _server: Any = None
     _api: ApiServer | None = None
     _stripe: LocalStripe | None = None
+    _login: ManagedLoginServer | None = None
+    user_pool: LocalUserPool | None = None
     _time_origin: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -108,6 +114,19 @@ class LocalRuntime:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def login_port(self) -> int:
+        return self.port_base + 3
+
+    @property
+    def login_url(self) -> str:
+        """The user pool's managed login (emulated: `receivables_local.login`)."""
+        return f"http://127.0.0.1:{self.login_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.api_url}/console"
 
     @property
     def stripe_endpoint(self) -> str | None:
@@ -169,7 +188,18 @@ class LocalRuntime:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port_base, verbose=False)
         self._server.start()
         self._configure_emulator()
-        self.stack = provision(session, self.aws_endpoint, self.region, self.api_url)
+        template = load_template()
+        self.user_pool = create_user_pool(session, template, self.aws_endpoint, self.region, self.api_url)
+        self.stack = provision(
+            session,
+            self.aws_endpoint,
+            self.region,
+            self.api_url,
+            self.user_pool.environment(self.login_url),
+            self.user_pool.physical,
+        )
+        self._login = ManagedLoginServer(self.user_pool, session, self.login_port)
+        self._login.start()
         self._set_local_secrets(session)
         self._verify_sender(session)
         for function in self.stack.functions.values():
@@ -186,6 +216,7 @@ class LocalRuntime:
                 mailbox=self.mailbox,
                 token=self._api_token,
                 protected=protected_functions(self.stack.specs),
+                verify=self._verify_pool_token,
             )
             self._api.start()
             self.clock.add_probe(self._api.in_flight.name, self._api.in_flight.probe)
@@ -300,12 +331,33 @@ class LocalRuntime:
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310
             pass
 
+    def _verify_pool_token(self, token: str) -> dict[str, Any] | None:
+        """The claims of an ID token of the local pool for the finance API's client (what the
+        HTTP API's JWT authorizer checks on AWS: signature, issuer, audience, expiry), else None."""
+        from receivables.adapters.cognito import ManagedLogin, SignInError
+
+        if self.user_pool is None:
+            return None
+        if self._api_login is None:
+            pool = self.user_pool
+            self._api_login = ManagedLogin(self.login_url, pool.api_client_id, pool.issuer, pool.jwks_url)
+        try:
+            claims: dict[str, Any] = self._api_login.verify_id_token(token)
+            return claims
+        except SignInError:
+            return None
+
+    _api_login: Any = None
+
     def stop(self) -> None:
         """Stop the router, let queued invocations finish, stop the emulator."""
         self.clock.stop()
         if self._api is not None:
             self._api.stop()
             self._api = None
+        if self._login is not None:
+            self._login.stop()
+            self._login = None
         if self._stripe is not None:
             self._stripe.stop()
             self._stripe = None
@@ -340,8 +392,12 @@ class LocalRuntime:
                 "aws": self.aws_endpoint,
                 **({"api": self.api_endpoint} if self.api_endpoint else {}),
                 **({"stripe": self.stripe_endpoint} if self.stripe_endpoint else {}),
+                **({"console": self.console_url, "login": self.login_url} if self.api_endpoint else {}),
             },
             "api_token": self._api_token,
+            # The finance console's people, one per role: sign in at endpoints.console.
+            "console_users": [u.to_json() for u in self.user_pool.users] if self.user_pool else [],
+            **({"cognito": self.user_pool.connection(self.login_url)} if self.user_pool else {}),
             "stripe_webhook_secret": self._webhook_secret,
             "stripe_api_key": self._stripe_api_key,
             "credentials": {
@@ -383,6 +439,11 @@ class LocalRuntime:
             f"  HTTP API       {self.api_endpoint or 'none yet (no API function in template.yaml)'}",
             f"  Stripe         {self.stripe_endpoint}   (test cards 4242…, …0002 declined, …0259 disputed)",
             f"  sent email     {self.api_endpoint}/_aws/ses",
+            f"  console        {self.console_url}   (sign in as one of the users below)",
+            *(
+                f"    {user.role:<11}{user.username}   password {user.password}"
+                for user in (self.user_pool.users if self.user_pool else [])
+            ),
             f"  invoice inbox  s3://{bucket}/inbox/",
             f"  ledger table   {self.stack.resources.get('Table', '?')}",
             f"  functions      {', '.join(sorted(self.stack.functions))} (run in-process)",

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from receivables.banking import review
 from receivables.kernel.access import Role
 from receivables.kernel.errors import FieldError, InvalidRequestError
-from receivables.kernel.money import Money, MoneyError
-from receivables.ledger.model import DocumentType
-from receivables.ledger.rules import document_id
 
 from . import wiring
 from .api import Resource, Response, json_body, json_value, params, reply
 
+if TYPE_CHECKING:
+    from receivables.kernel.money import Money
+
 bp = Resource(__name__)
 
 MAX_UPLOAD_BYTES = 6 * 1024 * 1024  # what fits an API Gateway request once base64-encoded
-MAX_TARGETS = 30
 
 
 @bp.route("/statements", methods=["GET"])
@@ -141,28 +140,4 @@ def unletter_bank_line(who: str, line_id: str) -> Response:
 def _targets(body: Any, currency: str) -> dict[str, Money]:
     """The invoices and amounts of a lettering by hand, every bad one named."""
     rows = body.get("invoices") if isinstance(body, dict) else None
-    if not isinstance(rows, list) or not 0 < len(rows) <= MAX_TARGETS:
-        raise InvalidRequestError([FieldError("invoices", f"must list 1 to {MAX_TARGETS} invoices")])
-    seller = wiring.context()[0].default_seller_id
-    targets: dict[str, Money] = {}
-    errors: list[FieldError] = []
-    for n, row in enumerate(rows):
-        invoice = row.get("invoice") if isinstance(row, dict) else None
-        amount = row.get("amount") if isinstance(row, dict) else None
-        if not isinstance(invoice, str) or not 0 < len(invoice.strip()) <= 100:
-            errors.append(FieldError(f"invoices[{n}].invoice", "must be an invoice id or number"))
-            continue
-        try:
-            money = Money.parse(str(amount), currency)
-        except (MoneyError, ValueError):
-            errors.append(FieldError(f"invoices[{n}].amount", f"must be a positive amount in {currency}"))
-            continue
-        if money.minor <= 0:
-            errors.append(FieldError(f"invoices[{n}].amount", f"must be a positive amount in {currency}"))
-            continue
-        key = invoice.strip()
-        invoice_id = key if key.startswith("inv_") else document_id(seller, DocumentType.INVOICE, key)
-        targets[invoice_id] = targets.get(invoice_id, Money.zero(currency)) + money
-    if errors:
-        raise InvalidRequestError(errors)
-    return targets
+    return review.lettering_targets(rows, currency, wiring.context()[0].default_seller_id)

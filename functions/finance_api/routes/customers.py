@@ -4,19 +4,17 @@ purchase orders.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from receivables.collections import finance
 from receivables.credit import risk
 from receivables.customers.approvals import change_contact, change_purchase_order, change_terms
 from receivables.customers.contact_changes import contact_change_errors
 from receivables.disputes.evidence import purchase_order_document, terms_document
 from receivables.kernel.access import Role
-from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError
+from receivables.kernel.errors import FieldError, InvalidRequestError
 from receivables.kernel.observability import logger
 from receivables.reporting.aggregates import links_sent
 from receivables.storage import store
-from receivables.web.portal.service import known_contact
+from receivables.web.portal.service import link_recipient
 
 from . import wiring
 from .api import Resource, Response, caller_role, json_body, listing, params, plain, reply
@@ -86,16 +84,8 @@ def customer_credit_hold(who: str, customer_id: str) -> Response:
     body = json_body("reason")
     if not isinstance(body.get("on"), bool):
         raise InvalidRequestError([FieldError("on", "is required: true or false")])
-    on: bool = body["on"]
     _, clock = wiring.context()
-    changed = finance.change_customer(
-        customer_id,
-        lambda c: replace(c, credit_hold=on),
-        "CreditHoldSet" if on else "CreditHoldLifted",
-        {"reason": body["reason"]},
-        f"finance:{who}",
-        clock,
-    )
+    changed = finance.set_credit_hold(customer_id, body["on"], body["reason"], f"finance:{who}", clock)
     return reply({"customer": finance.customer_json(changed)})
 
 
@@ -116,14 +106,10 @@ def resend_customer_link(who: str, customer_id: str) -> Response:
     """Mail the customer a fresh link to their account on the portal (collector): to their email
     on file, or ``{"email": "..."}``, one of their known contacts."""
     customer = finance.customer_or_404(customer_id)
-    body = json_body()
-    address = body.get("email") if body.get("email") is not None else customer.email
-    if not isinstance(address, str) or not address.strip():
-        raise ConflictError("the customer has no email address on file: set their contact first")
-    address = address.strip().lower()
-    contact = known_contact(address)
-    if contact is None or contact.customer_id != customer_id:
+    given = json_body().get("email")
+    if given is not None and not isinstance(given, str):
         raise InvalidRequestError([FieldError("email", "is not a known contact of this customer")])
+    address = link_recipient(customer, given)
     message_id = wiring.link_sender()(customer, address)
     logger.info("portal link sent", extra={"customer_id": customer_id, "by": who})
     return reply(

@@ -3,7 +3,9 @@
 The aging report per currency (from the aggregates the table's stream keeps), the KPIs with
 the reason for any that cannot be computed yet, and the dashboard opened in headless Chromium,
 its screenshot written to build/screenshots/dashboard.png (or, with no Chromium, the page
-itself written beside it, and why).
+itself written beside it, and why). Then the finance console: its address and the users to sign
+in with, and (with Chromium) the collector signed in through the local managed login, with
+screenshots of the console's dashboard, worklist and a customer's page.
 """
 
 from __future__ import annotations
@@ -93,4 +95,39 @@ def finance_chapter(runtime: LocalRuntime, out: TextIO, number: int = 11) -> Pat
         finally:
             browser.close()
     print(f"   the dashboard, as finance sees it in a browser: {shot}", file=out)
+    console_tour(runtime, out, chromium)
     return shot
+
+
+def console_tour(runtime: LocalRuntime, out: TextIO, chromium: str) -> list[Path]:
+    """Print where the console is and who may sign in; sign in as the collector and keep a
+    screenshot of the dashboard, the worklist and the first customer on it."""
+    users = runtime.connection["console_users"]
+    print(f"   the finance console: {runtime.console_url}  (sign in as one of these)", file=out)
+    for user in users:
+        print(f"      {user['role']:<11}{user['username']}   password {user['password']}", file=out)
+    (collector,) = [u for u in users if u["role"] == "collector"]
+    from playwright.sync_api import sync_playwright
+
+    shots = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(runtime.console_url)
+            page.fill("#username", collector["username"])
+            page.fill("#password", collector["password"])
+            page.click("#sign-in")
+            for name, path in (("dashboard", ""), ("worklist", "/worklist")):
+                page.goto(runtime.console_url + path)
+                shots.append(SCREENSHOTS / f"console-{name}.png")
+                page.screenshot(path=str(shots[-1]), full_page=True)
+            customers = page.locator("#worklist a.customer")
+            if customers.count():
+                customers.first.click()
+                shots.append(SCREENSHOTS / "console-customer.png")
+                page.screenshot(path=str(shots[-1]), full_page=True)
+        finally:
+            browser.close()
+    print(f"   the console, as the collector sees it: {', '.join(str(s) for s in shots)}", file=out)
+    return shots

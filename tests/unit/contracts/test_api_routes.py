@@ -25,7 +25,8 @@ def served(function: str) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("logical_id", "function"), [("FinanceApiFunction", "finance_api"), ("PayFunction", "pay")]
+    ("logical_id", "function"),
+    [("FinanceApiFunction", "finance_api"), ("PayFunction", "pay"), ("ConsoleFunction", "console")],
 )
 def test_the_template_and_the_app_agree_on_every_route(logical_id: str, function: str) -> None:
     assert declared(logical_id) == served(function)

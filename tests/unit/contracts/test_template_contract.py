@@ -72,7 +72,11 @@ def test_who_reads_the_public_url_may_read_its_parameter_and_only_that() -> None
             for p in policies
             if isinstance(p, dict) and "SSMParameterReadPolicy" in p
         ]
-        assert reads == [{"ParameterName": {"Fn::Sub": "${AWS::StackName}/public-base-url"}}], spec.logical_id
+        public_url = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/public-base-url"}}
+        # The console also reads its app client's id (a parameter for the same cycle's sake).
+        client_id = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/console-client-id"}}
+        allowed = [public_url, client_id] if spec.logical_id == "ConsoleFunction" else [public_url]
+        assert reads == allowed, spec.logical_id
     parameter = TEMPLATE["Resources"]["PublicBaseUrlParameter"]["Properties"]
     assert parameter["Name"] == {"Fn::Sub": "/${AWS::StackName}/public-base-url"}
 
@@ -229,6 +233,9 @@ def _as_list(value: Any) -> list[Any]:
 
 
 PUBLIC_FUNCTIONS = {"PayFunction", "StripeWebhookFunction"}  # a signed link, a Stripe-Signature
+# A browser carries a session cookie, not a bearer token: the console checks its own sessions,
+# opened by the user pool's managed login (receivables.web.console.auth).
+SESSION_FUNCTIONS = {"ConsoleFunction"}
 
 
 def test_every_finance_route_has_the_authorizer_and_only_the_public_functions_go_without() -> None:
@@ -245,7 +252,7 @@ def test_every_finance_route_has_the_authorizer_and_only_the_public_functions_go
                 unauthenticated.setdefault(logical_id, []).append(name)
             else:
                 assert authorizer == "FinanceUsers", (logical_id, name)
-    assert set(unauthenticated) == PUBLIC_FUNCTIONS
+    assert set(unauthenticated) == PUBLIC_FUNCTIONS | SESSION_FUNCTIONS
     finance = TEMPLATE["Resources"]["FinanceApiFunction"]["Properties"]["Events"]
     assert all(e["Properties"]["Auth"]["Authorizer"] == "FinanceUsers" for e in finance.values())
 
@@ -274,3 +281,19 @@ def test_the_access_log_never_records_a_path_where_link_tokens_live() -> None:
 def test_finance_users_need_a_second_factor_and_threat_protection() -> None:
     pool = TEMPLATE["Resources"]["FinanceUserPool"]["Properties"]
     assert pool["MfaConfiguration"] == "ON" and pool["UserPoolAddOns"]["AdvancedSecurityMode"] == "ENFORCED"
+
+
+def test_the_console_signs_in_with_pkce_and_cannot_write_policy_or_approve() -> None:
+    client = TEMPLATE["Resources"]["FinanceConsoleClient"]["Properties"]
+    assert client["AllowedOAuthFlows"] == ["code"] and client["GenerateSecret"] is False
+    assert all("/console/callback" in str(url) for url in _as_list(client["CallbackURLs"]))
+    console = TEMPLATE["Resources"]["ConsoleFunction"]["Properties"]
+    statements = [
+        s for p in console["Policies"] if isinstance(p, dict) and "Statement" in p for s in p["Statement"]
+    ]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    refused = set(deny["Condition"]["ForAnyValue:StringLike"]["dynamodb:LeadingKeys"])
+    assert {"POLICY#*", "APPROVAL#*"} <= refused
+    (delete,) = [s for s in statements if s["Effect"] == "Allow" and "dynamodb:DeleteItem" in s["Action"]]
+    assert delete["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["CONSOLE#*"]
+    assert "ReservesPublicConcurrency" in str(console["ReservedConcurrentExecutions"])

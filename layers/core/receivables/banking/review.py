@@ -25,8 +25,10 @@ from receivables.banking.lines import (
 )
 from receivables.disputes.deductions import deduction_id_for, get_deduction
 from receivables.kernel.clock import iso_timestamp
-from receivables.kernel.errors import ConflictError, NotFoundError
-from receivables.kernel.money import Money
+from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError, NotFoundError
+from receivables.kernel.money import Money, MoneyError
+from receivables.ledger.model import DocumentType
+from receivables.ledger.rules import document_id
 from receivables.payments.allocation import UnknownPaymentError, apply_refund, reallocate
 from receivables.storage import store
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from receivables.kernel.clock import Clock
 
 MAX_QUEUE = 500
+MAX_TARGETS = 30  # invoices one lettering by hand may name
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,36 @@ def get_line(line_id: str) -> BankLine:
 def unmatched_lines(limit: int = MAX_QUEUE) -> list[dict[str, Any]]:
     """The lines waiting for a person, oldest booking first, with their ranked candidates."""
     return [body for body, _ in store.waiting_documents(store.UNMATCHED_BANK_LINES, limit)]
+
+
+def lettering_targets(rows: Any, currency: str, seller: str) -> dict[str, Money]:
+    """The invoices and amounts of a lettering by hand, as a request gives them (``[{"invoice":
+    id or number, "amount": "120.00"}]``, a number being ``seller``'s), every bad one named
+    (`InvalidRequestError`)."""
+    if not isinstance(rows, list) or not 0 < len(rows) <= MAX_TARGETS:
+        raise InvalidRequestError([FieldError("invoices", f"must list 1 to {MAX_TARGETS} invoices")])
+    targets: dict[str, Money] = {}
+    errors: list[FieldError] = []
+    for n, row in enumerate(rows):
+        invoice = row.get("invoice") if isinstance(row, dict) else None
+        amount = row.get("amount") if isinstance(row, dict) else None
+        if not isinstance(invoice, str) or not 0 < len(invoice.strip()) <= 100:
+            errors.append(FieldError(f"invoices[{n}].invoice", "must be an invoice id or number"))
+            continue
+        try:
+            money = Money.parse(str(amount), currency)
+        except (MoneyError, ValueError):
+            errors.append(FieldError(f"invoices[{n}].amount", f"must be a positive amount in {currency}"))
+            continue
+        if money.minor <= 0:
+            errors.append(FieldError(f"invoices[{n}].amount", f"must be a positive amount in {currency}"))
+            continue
+        key = invoice.strip()
+        invoice_id = key if key.startswith("inv_") else document_id(seller, DocumentType.INVOICE, key)
+        targets[invoice_id] = targets.get(invoice_id, Money.zero(currency)) + money
+    if errors:
+        raise InvalidRequestError(errors)
+    return targets
 
 
 def letter_line(

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from receivables.kernel.clock import iso_timestamp
-from receivables.kernel.errors import NotFoundError
+from receivables.kernel.errors import FieldError, InvalidRequestError, NotFoundError
 from receivables.kernel.money import Money
 from receivables.ledger.model import AuditEvent, Customer, Invoice, InvoiceStatus, PartyId
 from receivables.ledger.rules import OPEN_RECEIVABLE, LedgerError, void, write_off
@@ -307,6 +307,40 @@ def change_customer(
     """Apply ``how`` to the customer's fresh state, with its audit event (and ``writes``, such
     as a key that finds the customer by a new contact address); retried on a concurrent change."""
     return _change(customer_id, customer_or_404, how, kind, data, actor, clock, writes)
+
+
+# What a call to the customer came to: the outcomes a collector logs.
+CALL_OUTCOMES = ("reached", "promised", "disputed", "voicemail", "no_answer", "wrong_number")
+
+
+def add_customer_note(
+    customer_id: str, text: str, actor: str, clock: Clock, mentioned: Sequence[str] = ()
+) -> Customer:
+    """Put a note on the customer's history (the customer's timeline, beside their invoices'),
+    with the colleagues it mentions (who were told)."""
+    data: dict[str, Any] = {"text": text, **({"mentioned": list(mentioned)} if mentioned else {})}
+    return change_customer(customer_id, lambda c: c, "NoteAdded", data, actor, clock)
+
+
+def log_call(customer_id: str, outcome: str, text: str, actor: str, clock: Clock) -> Customer:
+    """Record a call to the customer and what it came to (one of `CALL_OUTCOMES`), with a note;
+    `receivables.kernel.errors.InvalidRequestError` for an outcome not in the list."""
+    if outcome not in CALL_OUTCOMES:
+        raise InvalidRequestError([FieldError("outcome", f"must be one of {', '.join(CALL_OUTCOMES)}")])
+    data = {"outcome": outcome, "text": text}
+    return change_customer(customer_id, lambda c: c, "CallLogged", data, actor, clock)
+
+
+def set_credit_hold(customer_id: str, on: bool, reason: str, actor: str, clock: Clock) -> Customer:
+    """Put the customer on credit hold (``on``) or lift it, saying why."""
+    return change_customer(
+        customer_id,
+        lambda c: replace(c, credit_hold=on),
+        "CreditHoldSet" if on else "CreditHoldLifted",
+        {"reason": reason},
+        actor,
+        clock,
+    )
 
 
 def remove_contact(customer_id: str, address: str, actor: str, clock: Clock) -> Customer:

@@ -32,14 +32,23 @@ def _groups(claims: dict[str, Any]) -> list[str]:
     return [g for g in str(raw).strip("[]").replace(",", " ").split() if g]
 
 
+def role_from_claims(claims: dict[str, Any]) -> Role | None:
+    """The highest role the verified claims' ``cognito:groups`` give (None: no role).
+
+    >>> role_from_claims({"cognito:groups": ["viewer", "collector"]})
+    <Role.COLLECTOR: 2>
+    """
+    # Group names are exact: "Controller" or "CONTROLLER" is not the controller group (Cognito's
+    # group names are case-sensitive, and a look-alike group must not grant a role).
+    roles = [Role[g.upper()] for g in _groups(claims) if g in _ROLE_NAMES]
+    return max(roles, default=None)
+
+
 def role_of(request_context: dict[str, Any] | None) -> tuple[str, Role | None]:
     """The caller's identity (``sub``) and highest role, from the authorizer's claims."""
     authorizer = (request_context or {}).get("authorizer") or {}
     claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims") or {}
-    # Group names are exact: "Controller" or "CONTROLLER" is not the controller group (Cognito's
-    # group names are case-sensitive, and a look-alike group must not grant a role).
-    roles = [Role[g.upper()] for g in _groups(claims) if g in _ROLE_NAMES]
-    return str(claims.get("sub") or claims.get("username") or ""), max(roles, default=None)
+    return str(claims.get("sub") or claims.get("username") or ""), role_from_claims(claims)
 
 
 def require(request_context: dict[str, Any] | None, needed: Role) -> str:

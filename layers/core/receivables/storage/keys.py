@@ -32,6 +32,8 @@ risk score of a day     RISK#<customer> / H#<date>
 links sent              LINKS#<customer> / SENT
 KPI snapshot            KPI#daily / <date>
 portal session          SESSION#<id> / SESSION
+console session         CONSOLE#<sha256 of id> / SESSION
+task                    TASK#<id> / HEAD            gsi2 TASKS#open#<owner>, gsi3 TASKS#customer#<id>
 ======================  ==========================  =====================================
 
 Access patterns: invoice by id (GetItem); invoice by (seller, number) (GetItem: the id is
@@ -256,6 +258,26 @@ def invoice_id_of(pk: str) -> str | None:
 def session_key(session_id: str) -> tuple[str, str]:
     """The item recording one portal session (its random id, never the cookie)."""
     return f"SESSION#{session_id}", "SESSION"
+
+
+def task_pk(task_id: str) -> str:
+    """A finance task (a JSON document)."""
+    return f"TASK#{task_id}"
+
+
+def open_tasks_of(owner: str) -> str:
+    """gsi2: the open tasks of one owner, by due date (sparse: a done task leaves it)."""
+    return f"TASKS#open#{owner}"
+
+
+def customer_tasks_listing(customer_id: str) -> str:
+    """gsi3: every task about one customer, by due date."""
+    return f"TASKS#customer#{customer_id}"
+
+
+def console_session_key(session_id: str) -> tuple[str, str]:
+    """The item recording one finance console session (its random id, the cookie's value)."""
+    return f"CONSOLE#{session_id}", "SESSION"
 
 
 # --- bank statements and their lines (`receivables.banking`) --------------------------------------

@@ -1,17 +1,24 @@
 """The storage API the domain packages call: one import for the reads, the writes and the keys.
 
 It re-exports what `reads`, `listings`, `unit_of_work`, `keys`, `connection`, `counters`,
-`audits`, `projections` (the items the stream keeps), `sessions` (the portal's) and `errors`
-define; the records (`records`) and their conversion (`mapping`) stay inside the package (an
-import-linter contract says so), and so does the low-level call (`connection.dispatch`). Callers
-give and get plain values: the objects of `receivables.ledger`, strings, integers, dicts of
-counters.
+`audits`, `projections` (the items the stream keeps), `sessions` (the portal's),
+`console_sessions` (the finance console's) and `errors` define; the records (`records`) and
+their conversion (`mapping`) stay inside the package (an import-linter contract says so), and
+so does the low-level call (`connection.dispatch`). Callers give and get plain values: the
+objects of `receivables.ledger`, strings, integers, dicts of counters.
 """
 
 from __future__ import annotations
 
 from receivables.storage.audits import AUDITED_HEAD_KINDS, PartitionItem, ledger_head_keys, ledger_partition
 from receivables.storage.connection import bind, bind_environment, binding, create_table
+from receivables.storage.console_sessions import (
+    ConsoleSessionRecord,
+    console_session,
+    end_console_session,
+    open_console_session,
+    save_console_session,
+)
 from receivables.storage.counters import within_rate
 from receivables.storage.errors import ConcurrentChangeError, StoreError
 from receivables.storage.keys import (
@@ -42,6 +49,7 @@ from receivables.storage.keys import (
     currency_of_partition,
     customer_key_pk,
     customer_pk,
+    customer_tasks_listing,
     customer_total_key,
     deduction_pk,
     dispute_deduction_pk,
@@ -53,6 +61,7 @@ from receivables.storage.keys import (
     invoice_pk,
     lettering_pk,
     links_key,
+    open_tasks_of,
     payer_amount_listing,
     payment_intent_pk,
     payment_pk,
@@ -64,6 +73,7 @@ from receivables.storage.keys import (
     sales_key,
     statement_lines_listing,
     statement_pk,
+    task_pk,
     terms_pk,
 )
 from receivables.storage.listings import (
@@ -173,6 +183,7 @@ __all__ = [
     "Aggregate",
     "AggregateIndex",
     "ConcurrentChangeError",
+    "ConsoleSessionRecord",
     "Creation",
     "Cursor",
     "CursorError",
@@ -202,6 +213,7 @@ __all__ = [
     "bind_environment",
     "binding",
     "collectible_invoices_due_by",
+    "console_session",
     "count_once",
     "counter_partitions",
     "counters_of",
@@ -218,6 +230,7 @@ __all__ = [
     "customer_key_removal",
     "customer_payments",
     "customer_pk",
+    "customer_tasks_listing",
     "customer_total",
     "customer_total_key",
     "customers_by_identifier",
@@ -233,6 +246,7 @@ __all__ = [
     "due_date_counters",
     "due_date_key",
     "due_shard",
+    "end_console_session",
     "end_session",
     "enrolment_pk",
     "event_sk",
@@ -259,9 +273,11 @@ __all__ = [
     "marker",
     "marker_exists",
     "new_document",
+    "open_console_session",
     "open_disputes",
     "open_invoices_by_due",
     "open_receivables_due_by",
+    "open_tasks_of",
     "payer_amount_listing",
     "payment_intent_pk",
     "payment_pk",
@@ -279,6 +295,7 @@ __all__ = [
     "risk_points",
     "sales_counters",
     "sales_key",
+    "save_console_session",
     "session_is_open",
     "share_in",
     "share_item",
@@ -286,6 +303,7 @@ __all__ = [
     "statement_pk",
     "stored_share",
     "streamed_item",
+    "task_pk",
     "terms_pk",
     "unapplied_payments",
     "waiting_documents",

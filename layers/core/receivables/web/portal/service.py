@@ -33,6 +33,7 @@ from receivables.documents.statement import build_statement
 from receivables.documents.transfer import payment_reference, transfer_for
 from receivables.documents.words import LANGUAGES, WORDS, language_of
 from receivables.kernel.clock import iso_timestamp
+from receivables.kernel.errors import ConflictError, FieldError, InvalidRequestError
 from receivables.kernel.money import Money
 from receivables.ledger.model import Invoice, PartyId
 from receivables.ledger.rules import COLLECTIBLE, OPEN_RECEIVABLE
@@ -702,6 +703,20 @@ def known_contact(address: str) -> Customer | None:
         i.value.lower() for i in customer.identifiers if i.scheme == "email"
     }
     return customer if address in known else None
+
+
+def link_recipient(customer: Customer, address: str | None) -> str:
+    """Where finance may mail the customer a fresh portal link: ``address`` if it is one of their
+    known contacts, else their email on file (`ConflictError` when they have none,
+    `InvalidRequestError` for an address that is not theirs)."""
+    given = address if address is not None else customer.email
+    if not isinstance(given, str) or not given.strip():
+        raise ConflictError("the customer has no email address on file: set their contact first")
+    given = given.strip().lower()
+    contact = known_contact(given)
+    if contact is None or contact.customer_id != customer.customer_id:
+        raise InvalidRequestError([FieldError("email", "is not a known contact of this customer")])
+    return given
 
 
 def _message(language: str, title: str, message: str, csrf: str | None = None) -> str:
