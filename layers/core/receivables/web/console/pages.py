@@ -10,6 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from receivables.web.templating import template_environment
+
 if TYPE_CHECKING:
     from jinja2 import Environment
 
@@ -38,18 +40,7 @@ CONSOLE_STYLE = (
 @cache
 def environment() -> Environment:
     """The template environment (built once): autoescaping on, undefined names an error."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-    from markupsafe import Markup
-
-    env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["console_style"] = Markup(CONSOLE_STYLE)  # noqa: S704  # our constant, no input
-    return env
+    return template_environment(Path(__file__).parent / "templates", styles={"console_style": CONSOLE_STYLE})
 
 
 def render(template: str, **values: Any) -> str:

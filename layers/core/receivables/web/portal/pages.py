@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from receivables.documents.words import LANGUAGES, WORDS, day, money
+from receivables.web.templating import template_environment
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -45,19 +46,11 @@ PORTAL_STYLE = (
 @cache
 def environment() -> Environment:
     """The template environment (built once): autoescaping on, undefined names an error."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-    from markupsafe import Markup
-
-    env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    return template_environment(
+        Path(__file__).parent / "templates",
+        styles={"portal_style": PORTAL_STYLE},
+        values={"LANGUAGES": LANGUAGES},
     )
-    env.globals["LANGUAGES"] = LANGUAGES
-    env.globals["portal_style"] = Markup(PORTAL_STYLE)  # noqa: S704  # our constant, no input
-    return env
 
 
 def render(template: str, language: str, **values: Any) -> str:
