@@ -171,6 +171,8 @@ def test_invite_enrol_with_a_mistake_corrected_then_approve_the_new_ap_address(w
     assert customer.name == "Alpha Foods GmbH" and customer.profile is not None
     assert customer.profile["bank_iban"] == "DE89370400440532013000"
     assert customer.invoice_delivery == "email_einvoice"
+    # The billing address, as an envelope would carry it (for invoices on paper).
+    assert customer.postal_address == ("Alpha Foods GmbH", "Hauptstraße 1", "10115 Berlin", "DE")
     assert PartyId("vat", "DE136695976") in customer.identifiers
     assert PartyId("email", "payables@alpha.example") in customer.identifiers
     assert [e.type for e in store.audit_events(store.customer_pk(alpha))][-2:] == [

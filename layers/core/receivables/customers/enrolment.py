@@ -442,6 +442,7 @@ def _with_details(
         document_requirements=details.requirements,
         standing_po=details.standing_po,
         profile=profile,
+        postal_address=details.postal_address() or customer.postal_address,
     )
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 ROLES = ("accounts_payable", "billing", "finance_manager", "other")
 LANGUAGES = ("en", "fr", "de")
-INVOICE_DELIVERIES = ("email_pdf", "email_einvoice", "portal_only")
+INVOICE_DELIVERIES = ("email_pdf", "email_einvoice", "portal_only", "paper")
 PAYMENT_METHODS = ("card", "sepa_debit", "us_bank_account", "bank_transfer")
 REQUIREMENTS = ("po_number", "delivery_note", "timesheet", "contract_reference")
 MAX_CONTACTS = 3

@@ -120,6 +120,20 @@ class EnrolmentDetails:
     standing_po: StandingPo | None = None
     time_zone: str | None = None
 
+    def postal_address(self) -> tuple[str, ...]:
+        """The billing address as the lines of an envelope (for invoices on paper); empty until
+        the street, postcode and city are given."""
+        if not (self.address_line1 and self.postcode and self.city):
+            return ()
+        lines = (
+            self.legal_name,
+            self.address_line1,
+            self.address_line2,
+            f"{self.postcode} {self.city}",
+            self.country,
+        )
+        return tuple(line for line in lines if line)
+
     def as_fields(self) -> dict[str, str | list[str]]:
         """The form fields that show these details again (to refill the form from a stored draft):
         every field, ``""`` where nothing is known, ``requirements`` as the list of ticked boxes.
