@@ -14,12 +14,22 @@ sign in (a GET) or says so (a POST); a role too low is a 403 page.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from receivables.adapters.cognito import SignInError
-from receivables.collections import finance
+from receivables.banking import review
+from receivables.collections import finance, tasks
 from receivables.collections.dunning.service import parse_promise, record_promise
+from receivables.collections.tasks import customer_tasks, open_tasks
+from receivables.credit import risk
+from receivables.customers import enrolment
+from receivables.customers.requirements import open_requests
+from receivables.disputes import deciding
+from receivables.disputes.deductions import deductions
+from receivables.disputes.opening import open_dispute_on, parse_lines
+from receivables.disputes.service import dispute_summary
 from receivables.kernel.access import Role
 from receivables.kernel.errors import (
     FieldError,
@@ -29,9 +39,12 @@ from receivables.kernel.errors import (
     ReceivablesError,
 )
 from receivables.kernel.observability import logger
+from receivables.ledger.disputes import Reason, Source
 from receivables.ledger.model import Invoice
 from receivables.ledger.rules import COLLECTIBLE, OPEN_RECEIVABLE
+from receivables.mail.mentions import mentioned
 from receivables.reporting.aging import BUCKET_NAMES, BUCKETS, bucket_of
+from receivables.reporting.csv_export import to_csv
 from receivables.storage import store
 from receivables.web.console.auth import (
     COOKIE_PATH,
@@ -44,8 +57,12 @@ from receivables.web.console.auth import (
     cookies_of,
     safe_next,
 )
+from receivables.web.console.charts import aging_bars, bars_height, dso_trend
 from receivables.web.console.pages import CONSOLE_STYLE, render
+from receivables.web.console.timeline import customer_timeline, entry
+from receivables.web.dashboard import dashboard_data
 from receivables.web.http_errors import status_of
+from receivables.web.portal.service import link_recipient
 from receivables.web.security_headers import security_headers
 
 if TYPE_CHECKING:
@@ -286,8 +303,6 @@ class Console:
 
     def dashboard(self, cookie_header: str | None, query: dict[str, str]) -> Answer:
         """Today's figures; refreshing itself (``?refresh=auto``, which is not activity)."""
-        from receivables.web.console.charts import aging_bars, bars_height, dso_trend
-        from receivables.web.dashboard import dashboard_data
 
         def view(me: Identity) -> Answer:
             data = dashboard_data(self.today())
@@ -370,7 +385,6 @@ class Console:
             ]
             if query.get("format") == "csv":
                 return _csv("worklist", shown, WORKLIST_COLUMNS)
-            from receivables.collections.tasks import open_tasks
 
             mine = open_tasks(me.username)
             return self._page(
@@ -399,9 +413,6 @@ class Console:
         query: dict[str, str] | None = None,
     ) -> Answer:
         """A customer whole: account, contacts, terms, risk, invoices, the timeline, and the actions."""
-        from receivables.collections.tasks import customer_tasks
-        from receivables.credit import risk
-        from receivables.web.console.timeline import customer_timeline
 
         next_path = f"{COOKIE_PATH}/customers/{quote(customer_id, safe='')}"
 
@@ -452,8 +463,6 @@ class Console:
 
     def invoice(self, cookie_header: str | None, invoice_id: str) -> Answer:
         """One invoice: its figures, documents and history, and the actions on it."""
-        from receivables.ledger.disputes import Reason
-        from receivables.web.console.timeline import entry
 
         def view(me: Identity) -> Answer:
             invoice = finance.invoice_or_404(invoice_id)
@@ -524,8 +533,6 @@ class Console:
 
     def open_dispute(self, cookie_header: str | None, body: bytes | str | None, invoice_id: str) -> Answer:
         """Open a dispute for the customer (collector), as ``POST /invoices/{id}/disputes``."""
-        from receivables.disputes.opening import open_dispute_on, parse_lines
-        from receivables.ledger.disputes import Reason, Source
 
         def act(me: Identity, form: dict[str, str]) -> str:
             invoice = finance.invoice_or_404(invoice_id)
@@ -568,7 +575,6 @@ class Console:
     def resend_link(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
         """Mail one of the customer's known contacts a fresh link to their portal (collector), as
         ``POST /customers/{id}/links`` does."""
-        from receivables.web.portal.service import link_recipient
 
         def act(me: Identity, form: dict[str, str]) -> str:
             customer = finance.customer_or_404(customer_id)
@@ -583,7 +589,6 @@ class Console:
 
     def add_task(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
         """A task about the customer for someone (collector): on their worklist until done."""
-        from receivables.collections import tasks
 
         def act(me: Identity, form: dict[str, str]) -> str:
             title, owner, due = tasks.parse_task(
@@ -596,7 +601,6 @@ class Console:
 
     def task_done(self, cookie_header: str | None, body: bytes | str | None, task_id: str) -> Answer:
         """Mark a task done (collector); back to the page it was done from."""
-        from receivables.collections import tasks
 
         def act(me: Identity, form: dict[str, str]) -> str:
             tasks.complete_task(task_id, me.actor, self.clock)
@@ -619,8 +623,6 @@ class Console:
 
     def note(self, cookie_header: str | None, body: bytes | str | None, customer_id: str) -> Answer:
         """A note on the customer's timeline (collector)."""
-
-        from receivables.mail.mentions import mentioned
 
         def act(me: Identity, form: dict[str, str]) -> str:
             text = _text(form, "text")
@@ -662,8 +664,6 @@ class Console:
     def queues(self, cookie_header: str | None) -> Answer:
         """What waits for a person: disputes awaiting a decision (the decision form, controller)
         and bank lines the matching left (letter or ignore, collector)."""
-        from receivables.banking import review
-        from receivables.disputes.service import dispute_summary
 
         def view(me: Identity) -> Answer:
             # Waiting with a task token: a dispute decided a moment ago (its token spent, the
@@ -706,7 +706,6 @@ class Console:
     def decide_dispute(self, cookie_header: str | None, body: bytes | str | None, dispute_id: str) -> Answer:
         """Finance's decision on a dispute that waits for it (controller), as ``POST
         /disputes/{id}/decision`` takes it; the workflow then carries it out."""
-        from receivables.disputes.deciding import decide, deliver_decision
 
         def act(me: Identity, form: dict[str, str]) -> str:
             if not dispute_id.startswith("dsp_") or store.get_dispute(dispute_id) is None:
@@ -714,10 +713,10 @@ class Console:
             fields = {
                 k: form[k].strip() for k in ("decision", "credit", "reason", "corrected_total") if form.get(k)
             }
-            dispute, token = decide(dispute_id, fields, me.actor, self.clock)
+            dispute, token = deciding.decide(dispute_id, fields, me.actor, self.clock)
             if self.send_task_success is None:
                 raise AssertionError("the console is built with the workflow's SendTaskSuccess")
-            deliver_decision(dispute, token, self.send_task_success)
+            deciding.deliver_decision(dispute, token, self.send_task_success)
             return f"{COOKIE_PATH}/queues"
 
         return self._action(cookie_header, body, Role.CONTROLLER, act)
@@ -727,13 +726,12 @@ class Console:
     ) -> Answer:
         """Apply the changes a submitted enrolment holds (a new AP address, a new bank account) or
         refuse them (controller; a refusal says why), as ``POST /enrolments/{id}/approve|reject``."""
-        from receivables.customers.enrolment import decide, get_enrolment
 
         def act(me: Identity, form: dict[str, str]) -> str:
             note = _text(form, "note" if approve else "reason", required=not approve, longest=500)
-            if get_enrolment(enrolment_id) is None:
+            if enrolment.get_enrolment(enrolment_id) is None:
                 raise NotFoundError(f"no enrolment {enrolment_id}")
-            decide(enrolment_id, approve, note, me.actor, self.clock)
+            enrolment.decide(enrolment_id, approve, note, me.actor, self.clock)
             return f"{COOKIE_PATH}/queues"
 
         return self._action(cookie_header, body, Role.CONTROLLER, act)
@@ -741,7 +739,6 @@ class Console:
     def letter_line(self, cookie_header: str | None, body: bytes | str | None, line_id: str) -> Answer:
         """Letter a waiting bank line to an invoice (its id or number, and the amount), or put it
         on a customer's account (collector), as ``POST /bank-lines/{id}/letter`` does."""
-        from receivables.banking import review
 
         def act(me: Identity, form: dict[str, str]) -> str:
             line = review.get_line(line_id)
@@ -762,7 +759,6 @@ class Console:
 
     def ignore_line(self, cookie_header: str | None, body: bytes | str | None, line_id: str) -> Answer:
         """A waiting bank line that is not a customer's payment (collector): the reason is required."""
-        from receivables.banking import review
 
         def act(me: Identity, form: dict[str, str]) -> str:
             review.ignore_line(line_id, _text(form, "reason", longest=500), me.actor, self.clock)
@@ -774,9 +770,6 @@ class Console:
 def _other_queues() -> dict[str, Any]:
     """The deductions open by owner, the enrolments waiting for approval and the invoices held
     for a document: each one Query of its own index."""
-    from receivables.customers.enrolment import list_enrolments
-    from receivables.customers.requirements import open_requests
-    from receivables.disputes.deductions import deductions
 
     by_owner: dict[str, list[dict[str, Any]]] = {}
     for d in deductions("open"):
@@ -802,7 +795,7 @@ def _other_queues() -> dict[str, Any]:
             "submitted_at": e.submitted_at or "",
             "pending": ", ".join(sorted(e.pending)),
         }
-        for e in list_enrolments("submitted")
+        for e in enrolment.list_enrolments("submitted")
     ]
     return {"deductions_by_owner": sorted(by_owner.items()), "held": held, "enrolments": enrolments}
 
@@ -857,7 +850,6 @@ WORKLIST_COLUMNS = (*INVOICE_COLUMNS, "risk", "expected_loss")
 
 def _csv(name: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Answer:
     """``rows`` (their ``columns``) as a CSV download."""
-    from receivables.reporting.csv_export import to_csv
 
     body = to_csv([{c: row.get(c) for c in columns} for row in rows]) if rows else ",".join(columns) + "\r\n"
     return Answer(
@@ -886,7 +878,6 @@ def _customer_path(customer_id: str) -> str:
 
 def _due_range(bucket: str | None, today: date) -> tuple[date | None, date | None]:
     """The due dates of the invoices in ``bucket`` as of ``today`` (None: every open one)."""
-    from datetime import timedelta
 
     if bucket is None:
         return None, None
