@@ -11,10 +11,14 @@ import time
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from receivables.adapters.cognito import ManagedLogin
+from receivables.adapters.cognito import ManagedLogin, pool_members
 from receivables.adapters.parameters import parameter_text, public_base_url
+from receivables.adapters.ses import ses_sender
+from receivables.customers.links import link_keys
 from receivables.kernel.clock import Clock, clock_from_env
 from receivables.kernel.settings import Settings
+from receivables.mail.mailer import MailSettings, send_account_link
+from receivables.mail.mentions import mention_message
 from receivables.storage import store
 from receivables.web.console.auth import SignIn
 from receivables.web.console.service import Console
@@ -54,8 +58,6 @@ def state_key() -> Callable[[], bytes]:
     # cold start: Powertools' parameters cost about 16 ms; only signing in needs them
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    from receivables.customers.links import link_keys
-
     name = Settings.from_env(os.environ).need("link_signing_key_name")
 
     def key() -> bytes:
@@ -80,10 +82,6 @@ def link_sender() -> Callable[[Customer, str], str]:
     """Mails a customer's contact a fresh portal link, through SES (built on first use)."""
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    from receivables.adapters.ses import ses_sender
-    from receivables.customers.links import link_keys
-    from receivables.mail.mailer import MailSettings, send_account_link
-
     settings, clock = context()
     mail = MailSettings.from_env(os.environ)
     send_raw = ses_sender(mail.sender, settings.endpoint_url)
@@ -99,9 +97,6 @@ def link_sender() -> Callable[[Customer, str], str]:
 @cache
 def mention_teller() -> Callable[[list[str], str, str, str, str], list[str]]:
     """Emails the colleagues a note mentions (users of the finance pool only) a link to it."""
-    from receivables.adapters.cognito import pool_members
-    from receivables.adapters.ses import ses_sender
-    from receivables.mail.mentions import mention_message
 
     settings, _ = context()
     sender = os.environ["SENDER_EMAIL"]

@@ -31,6 +31,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from receivables_local import moto_indexes, moto_responses
+
 _installed = False
 # moto's own implementation, kept so that tests can hold the replacement to its behaviour.
 original_transact_write_items: Any = None
@@ -44,8 +46,6 @@ def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
-
-    from receivables_local import moto_indexes, moto_responses
 
     moto_indexes.install()
     moto_responses.install()
@@ -134,8 +134,6 @@ def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         if not conditions:
             return original_query(self, hash_key, *args, **kwargs)
 
-        from receivables_local import moto_indexes
-
         narrowed = moto_indexes.candidates(self, conditions)
         if narrowed is None:
             return original_query(self, hash_key, *args, **kwargs)
@@ -188,8 +186,6 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         TransactionCanceledException,
         TransactWriteSingleOpException,
     )
-
-    from receivables_local import moto_indexes
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()

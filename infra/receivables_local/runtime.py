@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from receivables.adapters.cognito import ManagedLogin, SignInError
 from receivables.kernel import clock as shared_clock
 from receivables_local import moto_patches
 from receivables_local.api import ApiServer, api_functions, protected_functions
@@ -334,7 +335,6 @@ class LocalRuntime:
     def _verify_pool_token(self, token: str) -> dict[str, Any] | None:
         """The claims of an ID token of the local pool for the finance API's client (what the
         HTTP API's JWT authorizer checks on AWS: signature, issuer, audience, expiry), else None."""
-        from receivables.adapters.cognito import ManagedLogin, SignInError
 
         if self.user_pool is None:
             return None
